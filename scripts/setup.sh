@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing xaiserve needs, and nothing twice:
+#   - Debian packages (compiler, CMake/Ninja, JSON and test libraries),
+#   - the Python environment in .venv/ (the pinned TensorFlow wheel, which
+#     also ships the C++ libraries and headers we link, plus fixture tools).
+# Fast when everything is already there (a stamp records what .venv holds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv nlohmann-json3-dev libgtest-dev)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}" >&2
+fi
+
+PYTHON=${PYTHON:-python3}
+want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements-stamp 2>/dev/null)" != "$want" ]; then
+  echo "setup: creating .venv with the pinned requirements (TensorFlow wheel, ~1-2 min)" >&2
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >&2
+  .venv/bin/pip install -q -r requirements.txt >&2
+  echo "$want" > .venv/.requirements-stamp
+fi
