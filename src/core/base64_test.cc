@@ -1,0 +1,119 @@
+#include "core/base64.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
+  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
+}
+
+// RFC 4648 section 10 test vectors.
+const std::vector<std::pair<std::string, std::string>> kRfc4648Vectors = {
+    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+};
+
+// `length` bytes that include NUL, high bytes and every bit pattern near the
+// ends of the range.
+std::string BinaryBytes(size_t length) {
+  const unsigned char pattern[] = {0x00, 0xff, 0x80, 0x7f, 0x01, 0xfe, 0x3e, 0x3f, 0xc3, 0x28, 0xfb};
+  std::string bytes;
+  for (size_t i = 0; i < length; ++i) bytes.push_back(static_cast<char>(pattern[i % sizeof(pattern)]));
+  return bytes;
+}
+
+std::string DecodeError(const std::string& text) {
+  auto decoded = Base64Decode(text);
+  if (decoded.ok()) {
+    ADD_FAILURE() << "'" << text << "' decoded";
+    return "";
+  }
+  EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(decoded.status().message(), "invalid base64"));
+  return decoded.status().message();
+}
+
+TEST(Base64Test, EncodesRfc4648Vectors) {
+  for (const auto& [plain, encoded] : kRfc4648Vectors) EXPECT_EQ(Base64Encode(plain), encoded) << plain;
+}
+
+TEST(Base64Test, DecodesRfc4648Vectors) {
+  for (const auto& [plain, encoded] : kRfc4648Vectors) {
+    auto decoded = Base64Decode(encoded);
+    ASSERT_TRUE(decoded.ok()) << encoded << ": " << decoded.status().ToString();
+    EXPECT_EQ(*decoded, plain) << encoded;
+  }
+}
+
+TEST(Base64Test, DecodesUnpaddedInput) {
+  for (const auto& [plain, encoded] : kRfc4648Vectors) {
+    const std::string unpadded = encoded.substr(0, encoded.find('='));
+    auto decoded = Base64Decode(unpadded);
+    ASSERT_TRUE(decoded.ok()) << unpadded << ": " << decoded.status().ToString();
+    EXPECT_EQ(*decoded, plain) << unpadded;
+  }
+}
+
+TEST(Base64Test, UsesTheStandardAlphabetIncludingPlusAndSlash) {
+  EXPECT_EQ(Base64Encode(std::string("\xfb\xff\xbf", 3)), "+/+/");
+  EXPECT_EQ(Base64Encode(std::string("\x00\x00\x00", 3)), "AAAA");
+  EXPECT_EQ(Base64Encode(std::string("\xff\xff\xff", 3)), "////");
+  auto decoded = Base64Decode("+/+/");
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, std::string("\xfb\xff\xbf", 3));
+}
+
+TEST(Base64Test, BinaryRoundTripsForLengthsZeroToTen) {
+  for (size_t length = 0; length <= 10; ++length) {
+    const std::string bytes = BinaryBytes(length);
+    const std::string encoded = Base64Encode(bytes);
+    EXPECT_EQ(encoded.size(), (length + 2) / 3 * 4) << "length " << length;
+    EXPECT_EQ(encoded.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+              std::string::npos)
+        << encoded;
+    auto decoded = Base64Decode(encoded);
+    ASSERT_TRUE(decoded.ok()) << "length " << length << ": " << decoded.status().ToString();
+    EXPECT_EQ(*decoded, bytes) << "length " << length;
+  }
+}
+
+TEST(Base64Test, EveryByteValueRoundTrips) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  auto decoded = Base64Decode(Base64Encode(all));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, all);
+}
+
+TEST(Base64Test, RejectsCharactersOutsideTheAlphabetNamingTheOffset) {
+  const std::string bang = DecodeError("Zm9v!mFy");
+  EXPECT_TRUE(Contains(bang, "offset 4"));
+  EXPECT_TRUE(Contains(bang, "A-Z a-z 0-9 + /"));  // says what to send instead
+  EXPECT_TRUE(Contains(DecodeError("Zm 9v"), "offset 2"));
+  EXPECT_TRUE(Contains(DecodeError("Zm9v\n"), "offset 4"));
+  // The URL-safe alphabet is not standard base64.
+  EXPECT_TRUE(Contains(DecodeError("-_-_"), "offset 0"));
+  EXPECT_TRUE(Contains(DecodeError(std::string("Zm\xc3\xa9", 4)), "offset 2"));
+}
+
+TEST(Base64Test, RejectsDataAfterPadding) {
+  EXPECT_TRUE(Contains(DecodeError("Zg==Zg=="), "offset 4"));
+  EXPECT_TRUE(Contains(DecodeError("Z=g="), "offset 2"));
+}
+
+TEST(Base64Test, RejectsTruncatedInput) {
+  EXPECT_TRUE(Contains(DecodeError("Z"), "truncated"));
+  EXPECT_TRUE(Contains(DecodeError("Zm9vY"), "truncated"));
+  EXPECT_TRUE(Contains(DecodeError("Zm9vY==="), "truncated"));
+  EXPECT_TRUE(Contains(DecodeError("Zg==="), "truncated"));
+}
+
+}  // namespace
+}  // namespace xai

@@ -1,0 +1,214 @@
+#include "core/tensor_json.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/base64.h"
+
+namespace xai {
+namespace {
+
+// Range of values a dtype can hold, for integer dtypes.
+void IntegerRange(DType dtype, double* lo, double* hi) {
+  switch (dtype) {
+    case DType::kInt8: *lo = -128; *hi = 127; return;
+    case DType::kInt16: *lo = -32768; *hi = 32767; return;
+    case DType::kInt32: *lo = -2147483648.0; *hi = 2147483647.0; return;
+    case DType::kUInt8: *lo = 0; *hi = 255; return;
+    case DType::kUInt16: *lo = 0; *hi = 65535; return;
+    case DType::kUInt32: *lo = 0; *hi = 4294967295.0; return;
+    case DType::kUInt64: *lo = 0; *hi = 18446744073709551615.0; return;
+    case DType::kBool: *lo = 0; *hi = 1; return;
+    default: *lo = -9223372036854775808.0; *hi = 9223372036854775807.0; return;
+  }
+}
+
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+// U+10FFFF. What fails here is returned as {"b64": ...}.
+bool IsValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    int extra;
+    uint32_t code, min_code;
+    if (c < 0x80) { ++i; continue; }
+    if ((c >> 5) == 0x6) { extra = 1; code = c & 0x1F; min_code = 0x80; }
+    else if ((c >> 4) == 0xE) { extra = 2; code = c & 0x0F; min_code = 0x800; }
+    else if ((c >> 3) == 0x1E) { extra = 3; code = c & 0x07; min_code = 0x10000; }
+    else return false;
+    if (i + extra >= s.size()) return false;  // truncated sequence
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char next = s[i + k];
+      if ((next >> 6) != 0x2) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string NonFiniteName(double x) { return std::isnan(x) ? "nan" : (x > 0 ? "inf" : "-inf"); }
+
+class RowDecoder {
+ public:
+  RowDecoder(DType dtype, const std::string& what, Tensor* out) : dtype_(dtype), what_(what), out_(out) {}
+
+  Status DecodeLeaf(const Json& v) {
+    if (dtype_ == DType::kString) {
+      if (v.is_string()) {
+        out_->strings.push_back(v.get<std::string>());
+        return OkStatus();
+      }
+      if (v.is_object() && v.size() == 1 && v.contains("b64") && v["b64"].is_string()) {
+        auto bytes = Base64Decode(v["b64"].get<std::string>());
+        if (!bytes.ok()) return bytes.status().WithContext(what_);
+        out_->strings.push_back(std::move(bytes).value());
+        return OkStatus();
+      }
+      return InvalidArgument(what_ + ": expected a string or {\"b64\": ...} for a string input, got " +
+                             Describe(v));
+    }
+    double x;
+    if (v.is_boolean()) {
+      x = v.get<bool>() ? 1.0 : 0.0;
+    } else if (v.is_number()) {
+      x = v.get<double>();
+    } else {
+      return InvalidArgument(what_ + ": expected a number for a " + DTypeName(dtype_) + " input, got " +
+                             Describe(v));
+    }
+    if (!std::isfinite(x)) {
+      return InvalidArgument(what_ + ": value " + NonFiniteName(x) + " is not finite; send finite numbers");
+    }
+    if (IsInteger(dtype_)) {
+      double lo, hi;
+      IntegerRange(dtype_, &lo, &hi);
+      // `hi` of the 64-bit types rounds up to 2^63 / 2^64 in a double: exclusive there.
+      const bool too_big = (dtype_ == DType::kInt64 || dtype_ == DType::kUInt64) ? x >= hi : x > hi;
+      if (x != std::floor(x) || x < lo || too_big) {
+        return InvalidArgument(what_ + ": value " + v.dump() + " is not a valid " + DTypeName(dtype_) +
+                               " (expected an integer in [" + Json(lo).dump() + ", " + Json(hi).dump() + "])");
+      }
+    } else if (dtype_ == DType::kFloat32 && std::fabs(x) > std::numeric_limits<float>::max()) {
+      return InvalidArgument(what_ + ": value " + v.dump() + " overflows float32");
+    }
+    out_->values.push_back(x);
+    return OkStatus();
+  }
+
+  Status Decode(const Json& v, int depth, int rank) {
+    if (depth == rank) return DecodeLeaf(v);
+    for (const Json& child : v) XAI_RETURN_IF_ERROR(Decode(child, depth + 1, rank));
+    return OkStatus();
+  }
+
+  static std::string Describe(const Json& v) {
+    std::string text = v.dump();
+    if (text.size() > 40) text = text.substr(0, 37) + "...";
+    return std::string(v.type_name()) + " " + text;
+  }
+
+ private:
+  DType dtype_;
+  const std::string& what_;
+  Tensor* out_;
+};
+
+}  // namespace
+
+StatusOr<Json> ParseJson(const std::string& text, const std::string& what) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, ..." -> the part after "] ".
+    std::string reason = e.what();
+    const size_t bracket = reason.find("] ");
+    if (bracket != std::string::npos) reason = reason.substr(bracket + 2);
+    return InvalidArgument(what + ": not valid JSON: " + reason);
+  }
+}
+
+StatusOr<Shape> JsonArrayShape(const Json& value, const std::string& what) {
+  Shape shape;
+  const Json* level = &value;
+  while (level->is_array()) {
+    shape.push_back(static_cast<int64_t>(level->size()));
+    if (level->empty()) break;
+    level = &(*level)[0];
+  }
+  // Check that every sub-array at each depth has the same length.
+  std::vector<const Json*> frontier = {&value};
+  for (size_t depth = 0; depth < shape.size(); ++depth) {
+    std::vector<const Json*> next;
+    for (const Json* node : frontier) {
+      if (!node->is_array() || static_cast<int64_t>(node->size()) != shape[depth]) {
+        return InvalidArgument(what + ": ragged nested list: expected " + std::to_string(shape[depth]) +
+                               " elements at depth " + std::to_string(depth) + "; every row must have the same length");
+      }
+      for (const Json& child : *node) next.push_back(&child);
+    }
+    frontier = std::move(next);
+  }
+  for (const Json* leaf : frontier) {
+    if (leaf->is_array()) {
+      return InvalidArgument(what + ": ragged nested list: mixes lists and values at depth " +
+                             std::to_string(shape.size()));
+    }
+  }
+  return shape;
+}
+
+StatusOr<Tensor> TensorRowFromJson(const Json& value, DType dtype, const std::optional<Shape>& row_spec,
+                                   const std::string& what) {
+  XAI_ASSIGN_OR_RETURN(Shape shape, JsonArrayShape(value, what));
+  if (row_spec && !ShapeMatchesSpec(shape, *row_spec)) {
+    return InvalidArgument(what + ": expected shape " + ShapeToString(*row_spec) + " per instance, got " +
+                           ShapeToString(shape));
+  }
+  Tensor out;
+  out.dtype = dtype;
+  out.shape = shape;
+  out.shape.insert(out.shape.begin(), 1);
+  const int64_t n = NumElements(shape);
+  if (dtype == DType::kString) out.strings.reserve(n); else out.values.reserve(n);
+  RowDecoder decoder(dtype, what, &out);
+  XAI_RETURN_IF_ERROR(decoder.Decode(value, 0, static_cast<int>(shape.size())));
+  return out;
+}
+
+namespace {
+
+Json LeafToJson(const Tensor& t, int64_t index) {
+  if (t.dtype == DType::kString) {
+    const std::string& s = t.strings[index];
+    if (IsValidUtf8(s)) return s;
+    return Json{{"b64", Base64Encode(s)}};
+  }
+  const double v = t.values[index];
+  if (t.dtype == DType::kBool) return v != 0.0;
+  if (IsInteger(t.dtype)) return static_cast<int64_t>(v);
+  if (t.dtype == DType::kFloat32) return static_cast<double>(static_cast<float>(v));
+  return v;
+}
+
+Json Nested(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor) {
+  if (depth == shape.size()) return LeafToJson(t, (*cursor)++);
+  Json list = Json::array();
+  for (int64_t i = 0; i < shape[depth]; ++i) list.push_back(Nested(t, shape, depth + 1, cursor));
+  return list;
+}
+
+}  // namespace
+
+Json TensorRowToJson(const Tensor& batch, int64_t row) {
+  int64_t cursor = row * batch.row_elements();
+  return Nested(batch, batch.row_shape(), 0, &cursor);
+}
+
+Json TensorToJson(const Tensor& tensor) {
+  int64_t cursor = 0;
+  return Nested(tensor, tensor.shape, 0, &cursor);
+}
+
+}  // namespace xai

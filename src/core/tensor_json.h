@@ -1,0 +1,39 @@
+// JSON <-> Tensor, written once for the CLI, the server and the metadata:
+// nested JSON arrays are row-major tensors, numbers are checked against the
+// dtype (integral, in range, finite), strings may be {"b64": "..."}.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace xai {
+
+using Json = nlohmann::json;
+
+// Parses JSON text; the error names `what` and the parser's reason (syntax
+// error and where, or a number out of range).
+StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
+
+// Decodes one instance's value. `row_spec` is the expected shape without the
+// batch dimension (-1 = any size; nullopt = any rank). The result has shape
+// [1, ...row shape]. `what` names the value in error messages, e.g.
+// "instance 3, input 'features'".
+StatusOr<Tensor> TensorRowFromJson(const Json& value, DType dtype,
+                                   const std::optional<Shape>& row_spec, const std::string& what);
+
+// The shape of a rectangular nested JSON array (a scalar has shape []).
+StatusOr<Shape> JsonArrayShape(const Json& value, const std::string& what);
+
+// Row `row` of a batch-first tensor as nested JSON (a bare value for a row of
+// shape []). Strings that are not valid UTF-8 come out as {"b64": ...}.
+Json TensorRowToJson(const Tensor& batch, int64_t row);
+// A whole tensor, including the batch dimension.
+Json TensorToJson(const Tensor& tensor);
+
+}  // namespace xai

@@ -1,0 +1,371 @@
+#include "core/tensor_json.h"
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/base64.h"
+
+namespace xai {
+namespace {
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
+  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
+}
+
+constexpr char kWhat[] = "instance 3, input 'features'";
+
+StatusOr<Tensor> Decode(const Json& value, DType dtype, std::optional<Shape> row_spec = std::nullopt) {
+  return TensorRowFromJson(value, dtype, row_spec, kWhat);
+}
+
+// The error message of decoding `value`, which must fail with INVALID_ARGUMENT
+// and name the value's place (kWhat).
+std::string DecodeError(const Json& value, DType dtype, std::optional<Shape> row_spec = std::nullopt) {
+  auto result = Decode(value, dtype, row_spec);
+  if (result.ok()) {
+    ADD_FAILURE() << "decoding " << value.dump() << " as " << DTypeName(dtype) << " succeeded";
+    return "";
+  }
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument) << result.status().ToString();
+  EXPECT_TRUE(Contains(result.status().message(), kWhat));
+  return result.status().message();
+}
+
+// --- decoding: shapes ---------------------------------------------------------
+
+TEST(TensorRowFromJsonTest, NestedListGetsABatchDimensionOfOne) {
+  auto t = Decode(Json::parse("[[1, 2, 3], [4, 5, 6]]"), DType::kFloat32, Shape{2, 3});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->dtype, DType::kFloat32);
+  EXPECT_EQ(t->shape, (Shape{1, 2, 3}));
+  EXPECT_EQ(t->values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(t->strings.empty());
+}
+
+TEST(TensorRowFromJsonTest, UnknownDimensionsInTheSpecAcceptAnySize) {
+  auto t = Decode(Json::parse("[[1.5], [2.5], [3.5]]"), DType::kFloat64, Shape{-1, 1});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape, (Shape{1, 3, 1}));
+  EXPECT_EQ(t->values, (std::vector<double>{1.5, 2.5, 3.5}));
+}
+
+TEST(TensorRowFromJsonTest, ScalarHasShapeOne) {
+  auto t = Decode(Json(2.5), DType::kFloat32, Shape{});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape, (Shape{1}));
+  EXPECT_EQ(t->values, (std::vector<double>{2.5}));
+}
+
+TEST(TensorRowFromJsonTest, EmptyListHasSizeZero) {
+  auto t = Decode(Json::array(), DType::kFloat32, Shape{-1});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape, (Shape{1, 0}));
+  EXPECT_TRUE(t->values.empty());
+}
+
+TEST(TensorRowFromJsonTest, RaggedListIsRejectedNamingTheDepth) {
+  const std::string message = DecodeError(Json::parse("[[1, 2], [3]]"), DType::kFloat32);
+  EXPECT_TRUE(Contains(message, "ragged"));
+  EXPECT_TRUE(Contains(message, "depth 1"));
+  EXPECT_TRUE(Contains(message, "expected 2 elements"));
+}
+
+TEST(TensorRowFromJsonTest, RaggedListDeeperDownNamesThatDepth) {
+  const std::string message = DecodeError(Json::parse("[[[1, 2], [3, 4]], [[5, 6], [7]]]"), DType::kFloat32);
+  EXPECT_TRUE(Contains(message, "ragged"));
+  EXPECT_TRUE(Contains(message, "depth 2"));
+}
+
+TEST(TensorRowFromJsonTest, ListMixingValuesAndListsIsRejected) {
+  // The first element decides the rank; a later list is ragged.
+  const std::string later_list = DecodeError(Json::parse("[1, [2]]"), DType::kFloat32);
+  EXPECT_TRUE(Contains(later_list, "ragged"));
+  EXPECT_TRUE(Contains(later_list, "depth 1"));
+  // A later bare value where a list was expected.
+  const std::string later_value = DecodeError(Json::parse("[[1, 2], 3]"), DType::kFloat32);
+  EXPECT_TRUE(Contains(later_value, "ragged"));
+  EXPECT_TRUE(Contains(later_value, "depth 1"));
+}
+
+TEST(TensorRowFromJsonTest, ShapeMismatchNamesExpectedAndActualShapes) {
+  const std::string message = DecodeError(Json::parse("[1, 2, 3]"), DType::kFloat32, Shape{-1, 30});
+  EXPECT_TRUE(Contains(message, "[?,30]"));
+  EXPECT_TRUE(Contains(message, "[3]"));
+
+  const std::string wrong_size = DecodeError(Json::parse("[1, 2]"), DType::kFloat32, Shape{3});
+  EXPECT_TRUE(Contains(wrong_size, "expected shape [3]"));
+  EXPECT_TRUE(Contains(wrong_size, "got [2]"));
+
+  const std::string list_for_scalar = DecodeError(Json::parse("[1]"), DType::kFloat32, Shape{});
+  EXPECT_TRUE(Contains(list_for_scalar, "[]"));
+  EXPECT_TRUE(Contains(list_for_scalar, "[1]"));
+}
+
+TEST(TensorRowFromJsonTest, UnknownRankAcceptsAnyShape) {
+  auto scalar = Decode(Json(7), DType::kInt64, std::nullopt);
+  ASSERT_TRUE(scalar.ok()) << scalar.status().ToString();
+  EXPECT_EQ(scalar->shape, (Shape{1}));
+  auto matrix = Decode(Json::parse("[[1, 2], [3, 4], [5, 6]]"), DType::kInt64, std::nullopt);
+  ASSERT_TRUE(matrix.ok()) << matrix.status().ToString();
+  EXPECT_EQ(matrix->shape, (Shape{1, 3, 2}));
+  EXPECT_EQ(matrix->values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+}
+
+// --- decoding: numbers ---------------------------------------------------------
+
+TEST(TensorRowFromJsonTest, IntegerDTypesAcceptIntegersWithinRange) {
+  auto int8 = Decode(Json::parse("[-128, 0, 127]"), DType::kInt8);
+  ASSERT_TRUE(int8.ok()) << int8.status().ToString();
+  EXPECT_EQ(int8->values, (std::vector<double>{-128, 0, 127}));
+  auto uint8 = Decode(Json::parse("[0, 255]"), DType::kUInt8);
+  ASSERT_TRUE(uint8.ok()) << uint8.status().ToString();
+  EXPECT_EQ(uint8->values, (std::vector<double>{0, 255}));
+  // 2.0 is an integer written as a float.
+  auto int32 = Decode(Json::parse("[2.0, -2147483648, 2147483647]"), DType::kInt32);
+  ASSERT_TRUE(int32.ok()) << int32.status().ToString();
+  EXPECT_EQ(int32->values, (std::vector<double>{2, -2147483648.0, 2147483647.0}));
+}
+
+TEST(TensorRowFromJsonTest, IntegerDTypesRejectFractions) {
+  const std::string message = DecodeError(Json::parse("[1, 1.5]"), DType::kInt32);
+  EXPECT_TRUE(Contains(message, "1.5"));
+  EXPECT_TRUE(Contains(message, "int32"));
+  EXPECT_TRUE(Contains(message, "integer"));
+}
+
+TEST(TensorRowFromJsonTest, IntegerDTypesRejectOutOfRangeValuesNamingTheRange) {
+  const std::string int8 = DecodeError(Json::parse("[300]"), DType::kInt8);
+  EXPECT_TRUE(Contains(int8, "300"));
+  EXPECT_TRUE(Contains(int8, "int8"));
+  EXPECT_TRUE(Contains(int8, "-128"));
+  EXPECT_TRUE(Contains(int8, "127"));
+
+  const std::string uint8 = DecodeError(Json(-1), DType::kUInt8);
+  EXPECT_TRUE(Contains(uint8, "-1"));
+  EXPECT_TRUE(Contains(uint8, "uint8"));
+  EXPECT_TRUE(Contains(uint8, "255"));
+
+  const std::string int32 = DecodeError(Json(2147483648.0), DType::kInt32);
+  EXPECT_TRUE(Contains(int32, "int32"));
+  const std::string uint16 = DecodeError(Json(65536), DType::kUInt16);
+  EXPECT_TRUE(Contains(uint16, "65536"));
+}
+
+TEST(TensorRowFromJsonTest, Int64RejectsValuesBeyondItsRange) {
+  // 2^63 does not fit int64 (its largest value is 2^63 - 1), and 2^64 does
+  // not fit uint64; both must be refused, not wrapped or cast with overflow.
+  const std::string int64 = DecodeError(Json::parse("9223372036854775808"), DType::kInt64);
+  EXPECT_TRUE(Contains(int64, "int64"));
+  const std::string uint64 = DecodeError(Json::parse("18446744073709551616"), DType::kUInt64);
+  EXPECT_TRUE(Contains(uint64, "uint64"));
+}
+
+TEST(TensorRowFromJsonTest, BoolAcceptsTrueFalseAndZeroOne) {
+  auto t = Decode(Json::parse("[true, false, 1, 0]"), DType::kBool, Shape{4});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->values, (std::vector<double>{1, 0, 1, 0}));
+  const std::string two = DecodeError(Json(2), DType::kBool);
+  EXPECT_TRUE(Contains(two, "bool"));
+  const std::string text = DecodeError(Json("true"), DType::kBool);
+  EXPECT_TRUE(Contains(text, "expected a number for a bool input"));
+}
+
+TEST(TensorRowFromJsonTest, StringsForNumericInputsAreRejected) {
+  const std::string message = DecodeError(Json::parse("[1.0, \"2.0\"]"), DType::kFloat32);
+  EXPECT_TRUE(Contains(message, "expected a number for a float32 input"));
+  EXPECT_TRUE(Contains(message, "\"2.0\""));
+  const std::string null_value = DecodeError(Json(nullptr), DType::kFloat32);
+  EXPECT_TRUE(Contains(null_value, "null"));
+  const std::string object = DecodeError(Json::parse(R"({"b64": "AAAA"})"), DType::kInt64);
+  EXPECT_TRUE(Contains(object, "expected a number for a int64 input"));
+}
+
+TEST(TensorRowFromJsonTest, NonFiniteNumbersAreRejected) {
+  // JSON text cannot hold inf or NaN (nlohmann 3.11 refuses 1e999 when
+  // parsing), but a Json value built in C++ can.
+  for (double bad : {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                     std::numeric_limits<double>::quiet_NaN()}) {
+    SCOPED_TRACE(bad);
+    for (DType dtype : {DType::kFloat32, DType::kFloat64}) {
+      const std::string message = DecodeError(Json::array({1.0, bad}), dtype);
+      EXPECT_TRUE(Contains(message, "not finite"));
+      EXPECT_TRUE(Contains(message, "finite numbers"));
+    }
+  }
+}
+
+TEST(TensorRowFromJsonTest, NonFiniteValueIsShownAsItIsNotAsNull) {
+  // nlohmann renders inf and NaN as "null", which reads as if the client had
+  // sent null; the message should name the value itself (inf, -inf, nan).
+  const std::string message = DecodeError(Json(std::numeric_limits<double>::infinity()), DType::kFloat32);
+  EXPECT_FALSE(Contains(message, "null")) << message;
+  EXPECT_TRUE(Contains(message, "inf")) << message;
+}
+
+TEST(TensorRowFromJsonTest, Float32OverflowIsRejected) {
+  const std::string message = DecodeError(Json::parse("[1.0, 1e39]"), DType::kFloat32);
+  EXPECT_TRUE(Contains(message, "1e+39"));
+  EXPECT_TRUE(Contains(message, "overflows float32"));
+  const std::string negative = DecodeError(Json::parse("[-1e39]"), DType::kFloat32);
+  EXPECT_TRUE(Contains(negative, "float32"));
+  // The same value fits float64, and the largest float32 fits float32.
+  EXPECT_TRUE(Decode(Json::parse("[1e39]"), DType::kFloat64).ok());
+  EXPECT_TRUE(Decode(Json(3.4028234663852886e38), DType::kFloat32).ok());
+}
+
+// --- decoding: strings ---------------------------------------------------------
+
+TEST(TensorRowFromJsonTest, StringsAndBase64Objects) {
+  auto t = Decode(Json::parse(R"(["plain", {"b64": "AAH/"}, ""])"), DType::kString, Shape{3});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape, (Shape{1, 3}));
+  ASSERT_EQ(t->strings.size(), 3u);
+  EXPECT_EQ(t->strings[0], "plain");
+  EXPECT_EQ(t->strings[1], std::string("\x00\x01\xff", 3));
+  EXPECT_EQ(t->strings[2], "");
+  EXPECT_TRUE(t->values.empty());
+}
+
+TEST(TensorRowFromJsonTest, ScalarStringInstance) {
+  auto t = Decode(Json("1.0,2.0,3.0"), DType::kString, Shape{});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape, (Shape{1}));
+  EXPECT_EQ(t->strings, (std::vector<std::string>{"1.0,2.0,3.0"}));
+}
+
+TEST(TensorRowFromJsonTest, InvalidBase64IsRejected) {
+  const std::string message = DecodeError(Json::parse(R"({"b64": "not base64!"})"), DType::kString);
+  EXPECT_TRUE(Contains(message, "base64"));
+  const std::string truncated = DecodeError(Json::parse(R"([{"b64": "Zm9vY"}])"), DType::kString);
+  EXPECT_TRUE(Contains(truncated, "base64"));
+}
+
+TEST(TensorRowFromJsonTest, NumbersAndOtherObjectsForStringInputsAreRejected) {
+  const std::string number = DecodeError(Json::parse(R"(["a", 5])"), DType::kString);
+  EXPECT_TRUE(Contains(number, "expected a string or {\"b64\": ...}"));
+  EXPECT_TRUE(Contains(number, "number 5"));
+  const std::string extra_key = DecodeError(Json::parse(R"({"b64": "AAAA", "x": 1})"), DType::kString);
+  EXPECT_TRUE(Contains(extra_key, "expected a string"));
+  const std::string b64_not_string = DecodeError(Json::parse(R"({"b64": 12})"), DType::kString);
+  EXPECT_TRUE(Contains(b64_not_string, "expected a string"));
+  const std::string boolean = DecodeError(Json(true), DType::kString);
+  EXPECT_TRUE(Contains(boolean, "boolean"));
+}
+
+TEST(JsonArrayShapeTest, Shapes) {
+  auto scalar = JsonArrayShape(Json(1), "x");
+  ASSERT_TRUE(scalar.ok());
+  EXPECT_EQ(*scalar, Shape{});
+  auto cube = JsonArrayShape(Json::parse("[[[1], [2]], [[3], [4]], [[5], [6]]]"), "x");
+  ASSERT_TRUE(cube.ok());
+  EXPECT_EQ(*cube, (Shape{3, 2, 1}));
+  auto empty_rows = JsonArrayShape(Json::parse("[[], []]"), "x");
+  ASSERT_TRUE(empty_rows.ok());
+  EXPECT_EQ(*empty_rows, (Shape{2, 0}));
+  auto ragged = JsonArrayShape(Json::parse("[[], [1]]"), "baseline 0");
+  ASSERT_FALSE(ragged.ok());
+  EXPECT_TRUE(Contains(ragged.status().message(), "baseline 0"));
+  EXPECT_TRUE(Contains(ragged.status().message(), "depth 1"));
+}
+
+// --- encoding ---------------------------------------------------------------
+
+TEST(TensorRowToJsonTest, RowsAsNestedLists) {
+  const Tensor t = Tensor::FromValues(DType::kFloat32, {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  EXPECT_EQ(TensorRowToJson(t, 0), Json::parse("[[1.0, 2.0], [3.0, 4.0]]"));
+  EXPECT_EQ(TensorRowToJson(t, 1), Json::parse("[[5.0, 6.0], [7.0, 8.0]]"));
+  EXPECT_EQ(TensorToJson(t), Json::parse("[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]"));
+}
+
+TEST(TensorRowToJsonTest, RowOfAVectorIsABareValue) {
+  const Tensor t = Tensor::FromValues(DType::kFloat64, {3}, {0.5, -1.25, 7});
+  EXPECT_EQ(TensorRowToJson(t, 1), Json(-1.25));
+  EXPECT_EQ(TensorToJson(t), Json::parse("[0.5, -1.25, 7.0]"));
+}
+
+TEST(TensorRowToJsonTest, IntegersAndBoolsKeepTheirJsonTypes) {
+  const Tensor ints = Tensor::FromValues(DType::kInt64, {1, 3}, {-5, 0, 9007199254740992.0});
+  const Json row = TensorRowToJson(ints, 0);
+  ASSERT_TRUE(row.is_array());
+  for (const Json& v : row) EXPECT_TRUE(v.is_number_integer()) << v.dump();
+  EXPECT_EQ(row.dump(), "[-5,0,9007199254740992]");
+  const Tensor bools = Tensor::FromValues(DType::kBool, {1, 2}, {1, 0});
+  EXPECT_EQ(TensorRowToJson(bools, 0).dump(), "[true,false]");
+}
+
+TEST(TensorRowToJsonTest, Float32ValuesAreRoundedToFloat32) {
+  const Tensor t = Tensor::FromValues(DType::kFloat32, {1}, {0.1});
+  EXPECT_EQ(TensorRowToJson(t, 0).get<double>(), static_cast<double>(0.1f));
+}
+
+TEST(TensorRowToJsonTest, NonUtf8StringsComeOutAsBase64) {
+  Tensor t(DType::kString, {1, 4});
+  t.strings = {"plain", "h\xc3\xa9llo", std::string("\xff\xfe", 2), "\xc3"};  // é is valid; \xc3 alone is not
+  const Json row = TensorRowToJson(t, 0);
+  ASSERT_EQ(row.size(), 4u);
+  EXPECT_EQ(row[0], Json("plain"));
+  EXPECT_EQ(row[1], Json("h\xc3\xa9llo"));
+  EXPECT_EQ(row[2], Json::parse(R"({"b64": "//4="})"));
+  EXPECT_EQ(row[3], Json::parse(R"({"b64": "ww=="})"));
+}
+
+TEST(TensorRowToJsonTest, BytesThatJsonCannotHoldComeOutAsBase64) {
+  // Overlong encodings, UTF-16 surrogates and code points above U+10FFFF are
+  // not valid UTF-8: nlohmann::json refuses to dump them (it throws), so they
+  // must be sent as {"b64": ...} like any other binary string.
+  const std::vector<std::string> invalid = {
+      std::string("\xc0\x80", 2),          // overlong NUL
+      std::string("\xe0\x80\xaf", 3),      // overlong '/'
+      std::string("\xed\xa0\x80", 3),      // surrogate U+D800
+      std::string("\xf4\x90\x80\x80", 4),  // U+110000
+      std::string("\xf8\x88\x80\x80\x80", 5),
+  };
+  for (const std::string& bytes : invalid) {
+    SCOPED_TRACE(Base64Encode(bytes));
+    Tensor t(DType::kString, {1});
+    t.strings = {bytes};
+    const Json value = TensorRowToJson(t, 0);
+    EXPECT_TRUE(value.is_object()) << "came out as a JSON string";
+    EXPECT_NO_THROW(value.dump());
+    if (value.is_object()) {
+      EXPECT_EQ(value, Json({{"b64", Base64Encode(bytes)}}));
+    }
+  }
+}
+
+TEST(TensorJsonRoundTripTest, NumericRowsRoundTrip) {
+  const Tensor batch = Tensor::FromValues(DType::kFloat32, {2, 3}, {0.5, -2, 1e-3, 4, 5.25, -6});
+  for (int64_t row = 0; row < 2; ++row) {
+    auto back = TensorRowFromJson(TensorRowToJson(batch, row), DType::kFloat32, Shape{3}, "row");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    const Tensor expected = SliceRows(batch, row, row + 1);
+    EXPECT_EQ(back->shape, expected.shape);
+    for (size_t i = 0; i < expected.values.size(); ++i) {
+      EXPECT_EQ(back->values[i], static_cast<double>(static_cast<float>(expected.values[i]))) << i;
+    }
+  }
+  const Tensor ints = Tensor::FromValues(DType::kInt8, {1, 2, 2}, {-128, 1, 2, 127});
+  auto back = TensorRowFromJson(TensorRowToJson(ints, 0), DType::kInt8, Shape{2, 2}, "row");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->values, ints.values);
+  EXPECT_EQ(back->shape, ints.shape);
+}
+
+TEST(TensorJsonRoundTripTest, BinaryStringsRoundTripThroughBase64) {
+  Tensor t(DType::kString, {1, 3});
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
+  t.strings = {"text", all_bytes, std::string(1, '\0')};
+  auto back = TensorRowFromJson(TensorRowToJson(t, 0), DType::kString, Shape{3}, "row");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->strings, t.strings);
+}
+
+}  // namespace
+}  // namespace xai
