@@ -1,0 +1,87 @@
+// The one interface between xaiserve and TensorFlow. Implemented by
+// tf_saved_model.cc, which (with tf_gradient_graph.cc) is the only code that
+// includes TensorFlow headers; everything else sees this header and the
+// project's own Tensor.
+//
+// A ModelRuntime is a loaded SavedModel (its `serve` MetaGraph): it lists the
+// signatures, runs graph tensors forward, and runs forward plus the gradient
+// of one chosen output element per row with respect to chosen tensors.
+// Tensors are addressed by graph name ("serving_default_x:0", "dense_input:0").
+// Thread-safe: Run and RunWithGradients may be called concurrently.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace xai {
+
+struct TensorInfo {
+  std::string key;          // the signature's name for it ("features"); empty for graph tensors.
+  std::string tensor_name;  // graph tensor name, "node:index".
+  DType dtype = DType::kFloat32;
+  bool rank_known = true;
+  Shape shape;              // -1 for unknown dimensions.
+};
+
+struct SignatureInfo {
+  std::string key;          // "serving_default", "xai_model", ...
+  std::string method_name;  // "tensorflow/serving/predict", ...
+  std::vector<TensorInfo> inputs;
+  std::vector<TensorInfo> outputs;
+};
+
+using Feed = std::pair<std::string, Tensor>;  // graph tensor name -> batch value.
+
+struct GradientRequest {
+  std::vector<Feed> feeds;
+  // The differentiated tensor (batch-first, floating point) and, per row of
+  // the batch, the flat index of the element within that row whose gradient
+  // is taken. Rows are independent: the gradient of their sum is taken once.
+  std::string target;
+  std::vector<int64_t> target_element;
+  // Tensors to differentiate with respect to (floating point).
+  std::vector<std::string> wrt;
+};
+
+struct GradientResult {
+  Tensor target_value;           // the full target tensor.
+  std::vector<Tensor> gradients; // one per `wrt`, each shaped like that tensor.
+};
+
+class ModelRuntime {
+ public:
+  virtual ~ModelRuntime() = default;
+
+  // The directory the model was loaded from.
+  virtual const std::string& path() const = 0;
+  // Signatures of the `serve` MetaGraph, sorted by key, without the internal
+  // `__saved_model_init_op`.
+  virtual const std::vector<SignatureInfo>& signatures() const = 0;
+  // True for graphs with no function library calls (TensorFlow 1 exports).
+  virtual bool is_tf1_graph() const = 0;
+  // Looks up any graph tensor by name ("dense_input:0" or "dense_input").
+  virtual StatusOr<TensorInfo> DescribeTensor(const std::string& name) const = 0;
+
+  // Runs the graph: feeds by tensor name, returns the fetched tensors in order.
+  virtual StatusOr<std::vector<Tensor>> Run(const std::vector<Feed>& feeds,
+                                            const std::vector<std::string>& fetches) = 0;
+  // One run computing the target and d target[row, target_element[row]] /
+  // d wrt for every row. The gradient graph for (target, wrt) is built on
+  // first use (function calls inlined, symbolic gradients added) and reused.
+  // Fails with FAILED_PRECONDITION naming the op if an op on the path has no
+  // registered gradient.
+  virtual StatusOr<GradientResult> RunWithGradients(const GradientRequest& request) = 0;
+  // Builds (and caches) the gradient graph for (target, wrt) without running
+  // it: tells early whether gradient methods can explain the model.
+  virtual Status PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) = 0;
+};
+
+// Loads the SavedModel in `dir` (saved_model.pb + variables/) with tag `serve`.
+StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir);
+
+}  // namespace xai

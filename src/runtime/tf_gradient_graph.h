@@ -1,0 +1,46 @@
+// Builds, for a loaded graph, the extra nodes that compute the gradient of
+// one output element per row with respect to chosen tensors. Private to the
+// runtime module (includes TensorFlow headers; only runtime/*.cc include it).
+//
+// How: TensorFlow's C++ gradient registry cannot differentiate through a
+// function-call node (StatefulPartitionedCall), which is how TF2 SavedModels
+// call their signatures. So the called function bodies on the path to the
+// target are first inlined into one flat graph (TensorFlow's own
+// InlineFunctionBody, repeated until no call is left on the path), then
+// AddSymbolicGradients adds the backward pass. Variables stay where they are:
+// the inlined bodies read the outer graph's resource handles, so the nodes
+// can be added to the running session with Session::Extend and see the
+// restored values.
+#pragma once
+
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/status.h"
+#include "tensorflow/core/framework/graph.pb.h"
+
+namespace xai::tf_runtime {
+
+struct GradientGraph {
+  tensorflow::GraphDef new_nodes;       // to add to the session with Extend.
+  std::string target_tensor;            // the (flat) target, to fetch.
+  std::string element_placeholder;      // int64 [batch]: element index per row.
+  std::vector<std::string> gradients;   // per wrt; empty when not connected.
+};
+
+// `graph` is the session's current graph; `existing_nodes` the names already
+// in the session (nodes with these names are never re-added). `prefix` makes
+// the new nodes' names unique.
+StatusOr<GradientGraph> BuildGradientGraph(const tensorflow::GraphDef& graph,
+                                           const std::unordered_set<std::string>& existing_nodes,
+                                           const std::string& target, const std::vector<std::string>& wrt,
+                                           const std::string& prefix);
+
+// absl::Status -> xai::Status, keeping the message.
+Status FromTf(const absl::Status& status, const std::string& context);
+
+// "name:1" -> {"name", 1}; "name" -> {"name", 0}.
+std::pair<std::string, int> ParseTensorName(const std::string& name);
+
+}  // namespace xai::tf_runtime

@@ -1,0 +1,345 @@
+// ModelRuntime on TensorFlow's C++ SavedModel loader and DirectSession.
+// See model_runtime.h for the contract, tf_gradient_graph.h for gradients.
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_set>
+
+#include "absl/log/globals.h"
+#include "runtime/model_runtime.h"
+#include "runtime/tf_gradient_graph.h"
+#include "tensorflow/cc/saved_model/loader.h"
+#include "tensorflow/core/framework/tensor.h"
+#include "tensorflow/core/framework/tensor_shape.h"
+#include "tensorflow/core/graph/graph.h"
+#include "tensorflow/core/common_runtime/graph_constructor.h"
+#include "tensorflow/core/platform/env.h"
+#include "tensorflow/core/public/session.h"
+
+namespace xai {
+namespace {
+
+namespace tf = ::tensorflow;
+using tf_runtime::FromTf;
+using tf_runtime::ParseTensorName;
+
+constexpr char kInitOpKey[] = "__saved_model_init_op";
+
+StatusOr<DType> FromTfDType(tf::DataType dtype) {
+  switch (dtype) {
+    case tf::DT_FLOAT: return DType::kFloat32;
+    case tf::DT_DOUBLE: return DType::kFloat64;
+    case tf::DT_HALF: return DType::kFloat16;
+    case tf::DT_BFLOAT16: return DType::kBFloat16;
+    case tf::DT_INT8: return DType::kInt8;
+    case tf::DT_INT16: return DType::kInt16;
+    case tf::DT_INT32: return DType::kInt32;
+    case tf::DT_INT64: return DType::kInt64;
+    case tf::DT_UINT8: return DType::kUInt8;
+    case tf::DT_UINT16: return DType::kUInt16;
+    case tf::DT_UINT32: return DType::kUInt32;
+    case tf::DT_UINT64: return DType::kUInt64;
+    case tf::DT_BOOL: return DType::kBool;
+    case tf::DT_STRING: return DType::kString;
+    default:
+      return Unimplemented("tensor dtype " + tf::DataTypeString(dtype) + " is not supported by xaiserve");
+  }
+}
+
+tf::DataType ToTfDType(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return tf::DT_FLOAT;
+    case DType::kFloat64: return tf::DT_DOUBLE;
+    case DType::kFloat16: return tf::DT_HALF;
+    case DType::kBFloat16: return tf::DT_BFLOAT16;
+    case DType::kInt8: return tf::DT_INT8;
+    case DType::kInt16: return tf::DT_INT16;
+    case DType::kInt32: return tf::DT_INT32;
+    case DType::kInt64: return tf::DT_INT64;
+    case DType::kUInt8: return tf::DT_UINT8;
+    case DType::kUInt16: return tf::DT_UINT16;
+    case DType::kUInt32: return tf::DT_UINT32;
+    case DType::kUInt64: return tf::DT_UINT64;
+    case DType::kBool: return tf::DT_BOOL;
+    case DType::kString: return tf::DT_STRING;
+  }
+  return tf::DT_INVALID;
+}
+
+template <typename T>
+void CopyIn(const std::vector<double>& values, tf::Tensor* out) {
+  auto flat = out->flat<T>();
+  for (size_t i = 0; i < values.size(); ++i) flat(i) = static_cast<T>(values[i]);
+}
+
+template <typename T>
+void CopyOut(const tf::Tensor& in, std::vector<double>* values) {
+  auto flat = in.flat<T>();
+  values->resize(flat.size());
+  for (int64_t i = 0; i < flat.size(); ++i) (*values)[i] = static_cast<double>(flat(i));
+}
+
+tf::Tensor ToTf(const Tensor& t) {
+  tf::TensorShape shape;
+  for (int64_t d : t.shape) shape.AddDim(d);
+  tf::Tensor out(ToTfDType(t.dtype), shape);
+  switch (t.dtype) {
+    case DType::kFloat32: CopyIn<float>(t.values, &out); break;
+    case DType::kFloat64: CopyIn<double>(t.values, &out); break;
+    case DType::kFloat16: CopyIn<Eigen::half>(t.values, &out); break;
+    case DType::kBFloat16: CopyIn<tf::bfloat16>(t.values, &out); break;
+    case DType::kInt8: CopyIn<int8_t>(t.values, &out); break;
+    case DType::kInt16: CopyIn<int16_t>(t.values, &out); break;
+    case DType::kInt32: CopyIn<int32_t>(t.values, &out); break;
+    case DType::kInt64: CopyIn<int64_t>(t.values, &out); break;
+    case DType::kUInt8: CopyIn<uint8_t>(t.values, &out); break;
+    case DType::kUInt16: CopyIn<uint16_t>(t.values, &out); break;
+    case DType::kUInt32: CopyIn<uint32_t>(t.values, &out); break;
+    case DType::kUInt64: CopyIn<uint64_t>(t.values, &out); break;
+    case DType::kBool: CopyIn<bool>(t.values, &out); break;
+    case DType::kString: {
+      auto flat = out.flat<tf::tstring>();
+      for (size_t i = 0; i < t.strings.size(); ++i) flat(i) = t.strings[i];
+      break;
+    }
+  }
+  return out;
+}
+
+StatusOr<Tensor> FromTf(const tf::Tensor& in) {
+  Tensor out;
+  XAI_ASSIGN_OR_RETURN(out.dtype, FromTfDType(in.dtype()));
+  for (int i = 0; i < in.dims(); ++i) out.shape.push_back(in.dim_size(i));
+  switch (out.dtype) {
+    case DType::kFloat32: CopyOut<float>(in, &out.values); break;
+    case DType::kFloat64: CopyOut<double>(in, &out.values); break;
+    case DType::kFloat16: CopyOut<Eigen::half>(in, &out.values); break;
+    case DType::kBFloat16: CopyOut<tf::bfloat16>(in, &out.values); break;
+    case DType::kInt8: CopyOut<int8_t>(in, &out.values); break;
+    case DType::kInt16: CopyOut<int16_t>(in, &out.values); break;
+    case DType::kInt32: CopyOut<int32_t>(in, &out.values); break;
+    case DType::kInt64: CopyOut<int64_t>(in, &out.values); break;
+    case DType::kUInt8: CopyOut<uint8_t>(in, &out.values); break;
+    case DType::kUInt16: CopyOut<uint16_t>(in, &out.values); break;
+    case DType::kUInt32: CopyOut<uint32_t>(in, &out.values); break;
+    case DType::kUInt64: CopyOut<uint64_t>(in, &out.values); break;
+    case DType::kBool: CopyOut<bool>(in, &out.values); break;
+    case DType::kString: {
+      auto flat = in.flat<tf::tstring>();
+      for (int64_t i = 0; i < flat.size(); ++i) out.strings.emplace_back(flat(i));
+      break;
+    }
+  }
+  return out;
+}
+
+StatusOr<TensorInfo> FromTfTensorInfo(const std::string& key, const tf::TensorInfo& info) {
+  if (info.encoding_case() != tf::TensorInfo::kName) {
+    return Unimplemented("signature tensor '" + key + "' is a sparse or composite tensor; xaiserve supports dense tensors");
+  }
+  TensorInfo out;
+  out.key = key;
+  out.tensor_name = info.name();
+  XAI_ASSIGN_OR_RETURN(out.dtype, FromTfDType(info.dtype()));
+  out.rank_known = !info.tensor_shape().unknown_rank();
+  for (const auto& dim : info.tensor_shape().dim()) out.shape.push_back(dim.size());
+  return out;
+}
+
+bool SameName(const std::string& a, const std::string& b) {
+  auto [an, ai] = ParseTensorName(a);
+  auto [bn, bi] = ParseTensorName(b);
+  return an == bn && ai == bi;
+}
+
+class TfSavedModel final : public ModelRuntime {
+ public:
+  static StatusOr<std::unique_ptr<ModelRuntime>> Load(const std::string& dir) {
+    auto model = std::unique_ptr<TfSavedModel>(new TfSavedModel());
+    model->path_ = dir;
+    tf::SessionOptions session_options;
+    // Gradient graphs are added to the live session (Session::Extend), which
+    // TensorFlow allows only with this optimization off.
+    session_options.config.mutable_experimental()->set_disable_optimize_for_static_graph(true);
+    tf::RunOptions run_options;
+    XAI_RETURN_IF_ERROR(FromTf(tf::LoadSavedModel(session_options, run_options, dir,
+                                                  {"serve"}, &model->bundle_),
+                               "loading SavedModel '" + dir + "' (tag 'serve')"));
+    XAI_RETURN_IF_ERROR(model->Index());
+    return std::unique_ptr<ModelRuntime>(std::move(model));
+  }
+
+  const std::string& path() const override { return path_; }
+  const std::vector<SignatureInfo>& signatures() const override { return signatures_; }
+  bool is_tf1_graph() const override { return is_tf1_; }
+
+  StatusOr<TensorInfo> DescribeTensor(const std::string& name) const override {
+    auto [node_name, index] = ParseTensorName(name);
+    auto it = nodes_.find(node_name);
+    if (it == nodes_.end()) {
+      return NotFound("tensor '" + name + "' is not in the model's graph");
+    }
+    const tf::Node* node = it->second;
+    if (index >= node->num_outputs()) {
+      return NotFound("tensor '" + name + "': node '" + node_name + "' has only " +
+                      std::to_string(node->num_outputs()) + " outputs");
+    }
+    TensorInfo info;
+    info.tensor_name = node_name + ":" + std::to_string(index);
+    XAI_ASSIGN_OR_RETURN(info.dtype, FromTfDType(tf::BaseType(node->output_type(index))));
+    info.rank_known = false;
+    std::vector<tf::PartialTensorShape> shapes;
+    if (tf::GetNodeAttr(node->attrs(), "_output_shapes", &shapes).ok() && index < static_cast<int>(shapes.size()) &&
+        shapes[index].dims() >= 0) {
+      info.rank_known = true;
+      for (int d = 0; d < shapes[index].dims(); ++d) info.shape.push_back(shapes[index].dim_size(d));
+    } else {
+      // Fall back to a signature that exposes the same tensor.
+      for (const auto& sig : signatures_) {
+        for (const auto* list : {&sig.inputs, &sig.outputs}) {
+          for (const auto& t : *list) {
+            if (SameName(t.tensor_name, info.tensor_name)) {
+              info.rank_known = t.rank_known;
+              info.shape = t.shape;
+            }
+          }
+        }
+      }
+    }
+    return info;
+  }
+
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Feed>& feeds,
+                                    const std::vector<std::string>& fetches) override {
+    std::vector<std::pair<std::string, tf::Tensor>> tf_feeds;
+    tf_feeds.reserve(feeds.size());
+    for (const auto& [name, value] : feeds) tf_feeds.emplace_back(name, ToTf(value));
+    std::vector<tf::Tensor> outputs;
+    {
+      std::shared_lock lock(session_mutex_);
+      XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Run(tf_feeds, fetches, {}, &outputs), "running the model"));
+    }
+    std::vector<Tensor> result;
+    for (const tf::Tensor& t : outputs) {
+      XAI_ASSIGN_OR_RETURN(Tensor converted, FromTf(t));
+      result.push_back(std::move(converted));
+    }
+    return result;
+  }
+
+  StatusOr<GradientResult> RunWithGradients(const GradientRequest& request) override {
+    XAI_ASSIGN_OR_RETURN(const tf_runtime::GradientGraph* graph, GradientGraphFor(request.target, request.wrt));
+    std::vector<Feed> feeds = request.feeds;
+    Tensor element(DType::kInt64, {static_cast<int64_t>(request.target_element.size())});
+    for (size_t i = 0; i < request.target_element.size(); ++i) element.values[i] = request.target_element[i];
+    feeds.emplace_back(graph->element_placeholder, std::move(element));
+    std::vector<std::string> fetches = {graph->target_tensor};
+    for (const std::string& g : graph->gradients) {
+      if (!g.empty()) fetches.push_back(g);
+    }
+    XAI_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, Run(feeds, fetches));
+    GradientResult result;
+    result.target_value = std::move(outputs[0]);
+    size_t next = 1;
+    for (size_t i = 0; i < graph->gradients.size(); ++i) {
+      if (!graph->gradients[i].empty()) {
+        result.gradients.push_back(std::move(outputs[next++]));
+        continue;
+      }
+      // Not connected to the target: the gradient is zero, shaped like the input.
+      const Tensor* fed = nullptr;
+      for (const auto& f : request.feeds) {
+        if (SameName(f.first, request.wrt[i])) fed = &f.second;
+      }
+      if (fed == nullptr) return InvalidArgument("gradient requested for '" + request.wrt[i] + "', which is not fed");
+      result.gradients.push_back(Tensor(DType::kFloat32, fed->shape));
+    }
+    return result;
+  }
+
+  Status PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
+    return GradientGraphFor(target, wrt).status();
+  }
+
+ private:
+  TfSavedModel() = default;
+
+  Status Index() {
+    const tf::MetaGraphDef& meta = bundle_.meta_graph_def;
+    for (const auto& [key, def] : meta.signature_def()) {
+      if (key == kInitOpKey) continue;
+      SignatureInfo sig;
+      sig.key = key;
+      sig.method_name = def.method_name();
+      for (const auto& [name, info] : def.inputs()) {
+        XAI_ASSIGN_OR_RETURN(TensorInfo t, FromTfTensorInfo(name, info));
+        sig.inputs.push_back(std::move(t));
+      }
+      for (const auto& [name, info] : def.outputs()) {
+        XAI_ASSIGN_OR_RETURN(TensorInfo t, FromTfTensorInfo(name, info));
+        sig.outputs.push_back(std::move(t));
+      }
+      auto by_key = [](const TensorInfo& a, const TensorInfo& b) { return a.key < b.key; };
+      std::sort(sig.inputs.begin(), sig.inputs.end(), by_key);
+      std::sort(sig.outputs.begin(), sig.outputs.end(), by_key);
+      signatures_.push_back(std::move(sig));
+    }
+    std::sort(signatures_.begin(), signatures_.end(),
+              [](const SignatureInfo& a, const SignatureInfo& b) { return a.key < b.key; });
+
+    graph_ = std::make_unique<tf::Graph>(tf::OpRegistry::Global());
+    tf::GraphConstructorOptions options;
+    options.allow_internal_ops = true;
+    XAI_RETURN_IF_ERROR(FromTf(tf::ConvertGraphDefToGraph(options, meta.graph_def(), graph_.get()),
+                               "reading the graph of '" + path_ + "'"));
+    is_tf1_ = meta.graph_def().library().function_size() == 0;
+    for (tf::Node* n : graph_->op_nodes()) nodes_[n->name()] = n;
+    for (const tf::NodeDef& n : meta.graph_def().node()) session_nodes_.insert(n.name());
+    return OkStatus();
+  }
+
+  StatusOr<const tf_runtime::GradientGraph*> GradientGraphFor(const std::string& target,
+                                                             const std::vector<std::string>& wrt) {
+    std::string key = target;
+    for (const std::string& w : wrt) key += "|" + w;
+    std::unique_lock lock(session_mutex_);
+    auto it = gradient_graphs_.find(key);
+    if (it != gradient_graphs_.end()) return &it->second;
+    const std::string prefix = "xai_gradients_" + std::to_string(gradient_graphs_.size());
+    XAI_ASSIGN_OR_RETURN(tf_runtime::GradientGraph graph,
+                         tf_runtime::BuildGradientGraph(bundle_.meta_graph_def.graph_def(), session_nodes_, target,
+                                                        wrt, prefix));
+    XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Extend(graph.new_nodes), "adding the gradient graph to the session"));
+    for (const tf::NodeDef& n : graph.new_nodes.node()) session_nodes_.insert(n.name());
+    graph.new_nodes.Clear();
+    return &gradient_graphs_.emplace(key, std::move(graph)).first->second;
+  }
+
+  std::string path_;
+  tf::SavedModelBundle bundle_;
+  std::vector<SignatureInfo> signatures_;
+  bool is_tf1_ = false;
+  std::unique_ptr<tf::Graph> graph_;
+  std::map<std::string, const tf::Node*> nodes_;
+  // Runs share the session; extending it with a gradient graph is exclusive.
+  std::shared_mutex session_mutex_;
+  std::unordered_set<std::string> session_nodes_;
+  std::map<std::string, tf_runtime::GradientGraph> gradient_graphs_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir) {
+  // TensorFlow's absl-logged INFO lines (graph passes) are noise for users;
+  // warnings and errors still show. (TF_CPP_MIN_LOG_LEVEL governs the rest.)
+  if (std::getenv("TF_CPP_MIN_LOG_LEVEL") == nullptr || std::string(std::getenv("TF_CPP_MIN_LOG_LEVEL")) != "0") {
+    absl::SetMinLogLevel(absl::LogSeverityAtLeast::kWarning);
+    absl::SetStderrThreshold(absl::LogSeverityAtLeast::kWarning);
+  }
+  return TfSavedModel::Load(dir);
+}
+
+}  // namespace xai

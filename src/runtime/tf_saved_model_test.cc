@@ -1,0 +1,432 @@
+// End-to-end tests of the TensorFlow runtime against the SavedModels made by
+// fixtures/generate_fixtures.py, found in $XAI_FIXTURES (ctest sets it; run
+// by hand with XAI_FIXTURES=build/fixtures). Tests that need a fixture skip
+// when the variable is unset or the fixture is missing.
+#include "runtime/model_runtime.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "core/tensor_json.h"
+
+namespace xai {
+namespace {
+
+namespace fs = std::filesystem;
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
+  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
+}
+
+// y = sum_i a_i x_i^2 + b_i x_i, as saved in the `quadratic` fixture.
+constexpr float kA[3] = {1.0f, -2.0f, 0.5f};
+constexpr float kB[3] = {0.5f, 1.0f, -1.0f};
+const std::vector<std::vector<float>> kQuadraticRows = {{1.0f, 2.0f, 3.0f}, {-1.0f, 0.5f, 2.0f}, {0.25f, -1.5f, 4.0f}};
+
+Tensor Float32Batch(const std::vector<std::vector<float>>& rows) {
+  Tensor t(DType::kFloat32, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t c = 0; c < rows[r].size(); ++c) t.values[r * rows[r].size() + c] = rows[r][c];
+  }
+  return t;
+}
+
+// Float32 results compared with a tolerance relative to their size.
+void ExpectNearFloat32(double actual, double expected, const std::string& what) {
+  EXPECT_NEAR(actual, expected, 1e-5 * (1.0 + std::fabs(expected))) << what;
+}
+
+class FixtureModelTest : public ::testing::Test {
+ protected:
+  // Loads fixture `name` into model_, or skips the test when the fixtures are
+  // not available. Called from SetUp, where a skip stops the test body.
+  void LoadOrSkip(const std::string& name) {
+    const char* root = std::getenv("XAI_FIXTURES");
+    if (root == nullptr || *root == '\0') GTEST_SKIP() << "XAI_FIXTURES is not set";
+    dir_ = (fs::path(root) / name).string();
+    if (!fs::exists(fs::path(dir_) / "saved_model.pb")) {
+      GTEST_SKIP() << "fixture " << dir_ << " is missing; generate the fixtures first";
+    }
+    auto loaded = LoadSavedModelRuntime(dir_);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    model_ = std::move(loaded).value();
+  }
+
+  // The fixture's instances.jsonl as one float32 batch with rows of `row_shape`.
+  Tensor Instances(const Shape& row_shape) {
+    std::ifstream file(fs::path(dir_) / "instances.jsonl");
+    EXPECT_TRUE(file.good()) << dir_ << "/instances.jsonl";
+    std::vector<Tensor> rows;
+    std::string line;
+    while (std::getline(file, line)) {
+      if (line.empty()) continue;
+      auto row = TensorRowFromJson(Json::parse(line), DType::kFloat32, row_shape, "instance");
+      EXPECT_TRUE(row.ok()) << row.status().ToString();
+      if (row.ok()) rows.push_back(*row);
+    }
+    auto batch = ConcatRows(rows);
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    return batch.ok() ? *batch : Tensor();
+  }
+
+  const SignatureInfo& OnlySignature() const { return model_->signatures().at(0); }
+  const std::string& InputTensor() const { return OnlySignature().inputs.at(0).tensor_name; }
+  const std::string& OutputTensor() const { return OnlySignature().outputs.at(0).tensor_name; }
+
+  GradientRequest Request(const Tensor& batch, std::vector<int64_t> target_element) const {
+    GradientRequest request;
+    request.feeds = {{InputTensor(), batch}};
+    request.target = OutputTensor();
+    request.target_element = std::move(target_element);
+    request.wrt = {InputTensor()};
+    return request;
+  }
+
+  std::string dir_;
+  std::unique_ptr<ModelRuntime> model_;
+};
+
+// --- quadratic: exact values and gradients ---------------------------------------
+
+class QuadraticTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("quadratic"); }
+
+  static double Y(const std::vector<float>& x) {
+    float y = 0;
+    for (int i = 0; i < 3; ++i) y += kA[i] * x[i] * x[i] + kB[i] * x[i];
+    return y;
+  }
+  static double Gradient(const std::vector<float>& x, int i) { return 2.0f * kA[i] * x[i] + kB[i]; }
+
+  void ExpectExactGradients(const GradientResult& result, const std::vector<std::vector<float>>& rows) {
+    const int64_t n = static_cast<int64_t>(rows.size());
+    EXPECT_EQ(result.target_value.shape, (Shape{n}));
+    ASSERT_EQ(result.target_value.values.size(), rows.size());
+    ASSERT_EQ(result.gradients.size(), 1u);
+    const Tensor& g = result.gradients[0];
+    EXPECT_EQ(g.dtype, DType::kFloat32);
+    EXPECT_EQ(g.shape, (Shape{n, 3}));
+    ASSERT_EQ(g.values.size(), rows.size() * 3);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      ExpectNearFloat32(result.target_value.values[r], Y(rows[r]), "y row " + std::to_string(r));
+      for (int i = 0; i < 3; ++i) {
+        ExpectNearFloat32(g.values[r * 3 + i], Gradient(rows[r], i),
+                          "dy/dx row " + std::to_string(r) + " feature " + std::to_string(i));
+      }
+    }
+  }
+};
+
+TEST_F(QuadraticTest, ListsTheServingSignatureWithoutTheInitOp) {
+  EXPECT_EQ(model_->path(), dir_);
+  EXPECT_FALSE(model_->is_tf1_graph());
+  ASSERT_EQ(model_->signatures().size(), 1u);
+  const SignatureInfo& sig = OnlySignature();
+  EXPECT_EQ(sig.key, "serving_default");
+  EXPECT_EQ(sig.method_name, "tensorflow/serving/predict");
+  ASSERT_EQ(sig.inputs.size(), 1u);
+  EXPECT_EQ(sig.inputs[0].key, "x");
+  EXPECT_EQ(sig.inputs[0].tensor_name, "serving_default_x:0");
+  EXPECT_EQ(sig.inputs[0].dtype, DType::kFloat32);
+  EXPECT_TRUE(sig.inputs[0].rank_known);
+  EXPECT_EQ(sig.inputs[0].shape, (Shape{-1, 3}));
+  ASSERT_EQ(sig.outputs.size(), 1u);
+  EXPECT_EQ(sig.outputs[0].key, "y");
+  EXPECT_EQ(sig.outputs[0].tensor_name, "StatefulPartitionedCall:0");
+  EXPECT_EQ(sig.outputs[0].dtype, DType::kFloat32);
+  EXPECT_TRUE(sig.outputs[0].rank_known);
+  EXPECT_EQ(sig.outputs[0].shape, (Shape{-1}));
+}
+
+TEST_F(QuadraticTest, RunComputesY) {
+  auto outputs = model_->Run({{InputTensor(), Float32Batch(kQuadraticRows)}}, {OutputTensor()});
+  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
+  ASSERT_EQ(outputs->size(), 1u);
+  const Tensor& y = (*outputs)[0];
+  EXPECT_EQ(y.dtype, DType::kFloat32);
+  EXPECT_EQ(y.shape, (Shape{3}));
+  ASSERT_EQ(y.values.size(), 3u);
+  for (size_t r = 0; r < kQuadraticRows.size(); ++r) {
+    ExpectNearFloat32(y.values[r], Y(kQuadraticRows[r]), "row " + std::to_string(r));
+  }
+  // Spot check against a hand-computed value: 1*1 + 0.5 - 2*4 + 2 + 0.5*9 - 3.
+  EXPECT_NEAR(y.values[0], -3.0, 1e-6);
+}
+
+TEST_F(QuadraticTest, RunWithGradientsIsExact) {
+  auto result = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ExpectExactGradients(*result, kQuadraticRows);
+}
+
+TEST_F(QuadraticTest, CachedGradientGraphGivesTheSameResults) {
+  auto first = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0}));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0}));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->target_value.values, first->target_value.values);
+  ASSERT_EQ(second->gradients.size(), 1u);
+  EXPECT_EQ(second->gradients[0].values, first->gradients[0].values);
+  EXPECT_EQ(second->gradients[0].shape, first->gradients[0].shape);
+
+  // The cached graph serves other batch sizes too.
+  const std::vector<std::vector<float>> one_row = {{-3.0f, 0.0f, 1.5f}};
+  auto single = model_->RunWithGradients(Request(Float32Batch(one_row), {0}));
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  ExpectExactGradients(*single, one_row);
+}
+
+TEST_F(QuadraticTest, RunAfterGradientsStillWorks) {
+  ASSERT_TRUE(model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0})).ok());
+  auto outputs = model_->Run({{InputTensor(), Float32Batch(kQuadraticRows)}}, {OutputTensor()});
+  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
+  ExpectNearFloat32((*outputs)[0].values[2], Y(kQuadraticRows[2]), "row 2");
+}
+
+TEST_F(QuadraticTest, InstancesFileMatchesTheTestRows) {
+  const Tensor batch = Instances({3});
+  EXPECT_EQ(batch.shape, (Shape{3, 3}));
+  EXPECT_EQ(batch.values, Float32Batch(kQuadraticRows).values);
+}
+
+TEST_F(QuadraticTest, DescribeTensorOfASignatureInput) {
+  auto info = model_->DescribeTensor("serving_default_x:0");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->tensor_name, "serving_default_x:0");
+  EXPECT_EQ(info->dtype, DType::kFloat32);
+  EXPECT_TRUE(info->rank_known);
+  EXPECT_EQ(info->shape, (Shape{-1, 3}));
+}
+
+TEST_F(QuadraticTest, RunErrorsAreStatusesNamingTheTensor) {
+  auto missing_fetch = model_->Run({{InputTensor(), Float32Batch(kQuadraticRows)}}, {"no_such_tensor:0"});
+  ASSERT_FALSE(missing_fetch.ok());
+  EXPECT_TRUE(Contains(missing_fetch.status().message(), "no_such_tensor"));
+
+  const Tensor wrong_width = Tensor::FromValues(DType::kFloat32, {1, 4}, {1, 2, 3, 4});
+  auto bad_shape = model_->Run({{InputTensor(), wrong_width}}, {OutputTensor()});
+  EXPECT_FALSE(bad_shape.ok());
+}
+
+TEST_F(QuadraticTest, GradientOfAMissingTargetIsNotFound) {
+  GradientRequest request = Request(Float32Batch(kQuadraticRows), {0, 0, 0});
+  request.target = "no_such_tensor:0";
+  auto result = model_->RunWithGradients(request);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(result.status().message(), "no_such_tensor:0"));
+}
+
+TEST_F(QuadraticTest, ConcurrentCallsGiveExactResults) {
+  // The first calls race to build the gradient graph; all must see it whole.
+  constexpr int kThreads = 4;
+  std::vector<StatusOr<GradientResult>> gradients(kThreads, Internal("not run"));
+  std::vector<StatusOr<std::vector<Tensor>>> forward(kThreads, Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      gradients[t] = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0}));
+      forward[t] = model_->Run({{InputTensor(), Float32Batch(kQuadraticRows)}}, {OutputTensor()});
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    SCOPED_TRACE("thread " + std::to_string(t));
+    ASSERT_TRUE(gradients[t].ok()) << gradients[t].status().ToString();
+    ExpectExactGradients(*gradients[t], kQuadraticRows);
+    ASSERT_TRUE(forward[t].ok()) << forward[t].status().ToString();
+    ExpectNearFloat32((*forward[t])[0].values[1], Y(kQuadraticRows[1]), "row 1");
+  }
+}
+
+TEST_F(QuadraticTest, TargetElementCountMustMatchTheBatch) {
+  auto result = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0}));
+  EXPECT_FALSE(result.ok());
+}
+
+// --- tabular_mlp: per-row target elements ------------------------------------------
+
+class TabularMlpTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("tabular_mlp"); }
+};
+
+TEST_F(TabularMlpTest, PerRowTargetElementsGiveOppositeGradients) {
+  ASSERT_EQ(OnlySignature().inputs.at(0).shape, (Shape{-1, 30}));
+  const Tensor instances = Instances({30});
+  ASSERT_GE(instances.batch_size(), 1);
+  const Tensor row = SliceRows(instances, 0, 1);
+  // The same instance twice: row 0 explains probability 0, row 1 probability 1.
+  auto result = model_->RunWithGradients(Request(RepeatRow(row, 2), {0, 1}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+
+  const Tensor& p = result->target_value;
+  ASSERT_EQ(p.shape, (Shape{2, 2}));
+  EXPECT_NEAR(p.values[0] + p.values[1], 1.0, 1e-6);
+  EXPECT_EQ(p.values[0], p.values[2]);
+  EXPECT_EQ(p.values[1], p.values[3]);
+
+  ASSERT_EQ(result->gradients.size(), 1u);
+  const Tensor& g = result->gradients[0];
+  ASSERT_EQ(g.shape, (Shape{2, 30}));
+  double largest = 0;
+  for (int i = 0; i < 30; ++i) {
+    // p0 + p1 = 1, so d p0 / dx = - d p1 / dx.
+    EXPECT_NEAR(g.values[i], -g.values[30 + i], 1e-5) << "feature " << i;
+    largest = std::max(largest, std::fabs(g.values[i]));
+  }
+  EXPECT_GT(largest, 1e-6) << "the gradients are all zero, so the test proves nothing";
+}
+
+TEST_F(TabularMlpTest, RowsAreIndependent) {
+  const Tensor instances = Instances({30});
+  ASSERT_GE(instances.batch_size(), 2);
+  const Tensor two = SliceRows(instances, 0, 2);
+  auto batch = model_->RunWithGradients(Request(two, {1, 0}));
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  for (int64_t r = 0; r < 2; ++r) {
+    auto alone = model_->RunWithGradients(Request(SliceRows(two, r, r + 1), {r == 0 ? 1 : 0}));
+    ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+    for (int i = 0; i < 30; ++i) {
+      EXPECT_NEAR(batch->gradients[0].values[r * 30 + i], alone->gradients[0].values[i], 1e-6)
+          << "row " << r << " feature " << i;
+    }
+  }
+}
+
+// --- tf1_placeholder: graph tensors -------------------------------------------------
+
+class Tf1PlaceholderTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("tf1_placeholder"); }
+};
+
+TEST_F(Tf1PlaceholderTest, IsATf1Graph) {
+  EXPECT_TRUE(model_->is_tf1_graph());
+  ASSERT_EQ(model_->signatures().size(), 1u);
+  EXPECT_EQ(InputTensor(), "dense_input:0");
+  EXPECT_EQ(OutputTensor(), "dense_2/Softmax:0");
+}
+
+TEST_F(Tf1PlaceholderTest, DescribeTensorFindsGraphTensors) {
+  for (const std::string name : {"dense_input:0", "dense_input"}) {
+    SCOPED_TRACE(name);
+    auto info = model_->DescribeTensor(name);
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->tensor_name, "dense_input:0");
+    EXPECT_EQ(info->dtype, DType::kFloat32);
+    EXPECT_TRUE(info->rank_known);
+    EXPECT_EQ(info->shape, (Shape{-1, 30}));
+  }
+  auto relu = model_->DescribeTensor("dense/Relu:0");
+  ASSERT_TRUE(relu.ok()) << relu.status().ToString();
+  EXPECT_EQ(relu->dtype, DType::kFloat32);
+}
+
+TEST_F(Tf1PlaceholderTest, DescribeTensorOfAMissingTensorIsNotFound) {
+  auto missing = model_->DescribeTensor("dense_9/Softmax:0");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(missing.status().message(), "'dense_9/Softmax:0'"));
+
+  auto bad_index = model_->DescribeTensor("dense_input:3");
+  ASSERT_FALSE(bad_index.ok());
+  EXPECT_EQ(bad_index.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(bad_index.status().message(), "dense_input:3"));
+}
+
+TEST_F(Tf1PlaceholderTest, GradientWithRespectToThePlaceholderMatchesFiniteDifferences) {
+  const Tensor instances = Instances({30});
+  ASSERT_GE(instances.batch_size(), 2);
+  const Tensor two = SliceRows(instances, 0, 2);
+  auto result = model_->RunWithGradients(Request(two, {1, 1}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->target_value.shape, (Shape{2, 2}));
+  ASSERT_EQ(result->gradients.size(), 1u);
+  const Tensor& g = result->gradients[0];
+  ASSERT_EQ(g.shape, (Shape{2, 30}));
+
+  // Central differences of p1 for every feature of row 0, in one batch.
+  const double h = 1e-3;
+  Tensor shifted = RepeatRow(SliceRows(two, 0, 1), 60);
+  for (int i = 0; i < 30; ++i) {
+    shifted.values[(2 * i) * 30 + i] += h;
+    shifted.values[(2 * i + 1) * 30 + i] -= h;
+  }
+  auto outputs = model_->Run({{"dense_input:0", shifted}}, {"dense_2/Softmax:0"});
+  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
+  const Tensor& p = (*outputs)[0];
+  double largest = 0;
+  for (int i = 0; i < 30; ++i) {
+    const double numeric = (p.values[(2 * i) * 2 + 1] - p.values[(2 * i + 1) * 2 + 1]) / (2 * h);
+    EXPECT_NEAR(g.values[i], numeric, 2e-3 + 0.05 * std::fabs(numeric)) << "feature " << i;
+    largest = std::max(largest, std::fabs(g.values[i]));
+  }
+  EXPECT_GT(largest, 1e-4);
+}
+
+// --- no_gradient_op ---------------------------------------------------------------
+
+class NoGradientOpTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("no_gradient_op"); }
+};
+
+TEST_F(NoGradientOpTest, ForwardPassWorks) {
+  const Tensor x = Tensor::FromValues(DType::kFloat32, {1, 4}, {1, 2, 3, 4});
+  auto outputs = model_->Run({{InputTensor(), x}}, {OutputTensor()});
+  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
+  // cumprod = [1, 2, 6, 24]; w = [1, -0.5, 2, 0.25].
+  EXPECT_EQ((*outputs)[0].shape, (Shape{1, 1}));
+  EXPECT_NEAR((*outputs)[0].values[0], 1 - 1 + 12 + 6, 1e-5);
+}
+
+TEST_F(NoGradientOpTest, GradientsFailNamingTheOpAndTheAlternative) {
+  const Tensor x = Tensor::FromValues(DType::kFloat32, {1, 4}, {1, 2, 3, 4});
+  auto result = model_->RunWithGradients(Request(x, {0}));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition) << result.status().ToString();
+  EXPECT_TRUE(Contains(result.status().message(), "'Cumprod'"));
+  EXPECT_TRUE(Contains(result.status().message(), "Sampled Shapley"));
+  // Asking again fails the same way (nothing half-built is cached).
+  auto again = model_->RunWithGradients(Request(x, {0}));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+}
+
+// --- loading failures (no fixtures needed) -------------------------------------------
+
+TEST(LoadSavedModelRuntimeTest, NonexistentDirectoryIsNamed) {
+  const std::string dir = (fs::temp_directory_path() / "xai_runtime_test_no_such_model").string();
+  auto loaded = LoadSavedModelRuntime(dir);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_TRUE(Contains(loaded.status().message(), dir));
+}
+
+TEST(LoadSavedModelRuntimeTest, EmptySavedModelFileIsAnErrorNamingTheDirectory) {
+  const fs::path dir = fs::temp_directory_path() / ("xai_runtime_test_empty_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "saved_model.pb");
+  auto loaded = LoadSavedModelRuntime(dir.string());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_TRUE(Contains(loaded.status().message(), dir.string()));
+  EXPECT_TRUE(Contains(loaded.status().message(), "serve"));
+}
+
+}  // namespace
+}  // namespace xai
