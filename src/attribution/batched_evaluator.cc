@@ -1,0 +1,156 @@
+#include "attribution/batched_evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+namespace xai {
+
+namespace {
+
+// [rows, row_shape...].
+Shape BatchShape(int64_t rows, const Shape& row_shape) {
+  Shape shape;
+  shape.reserve(row_shape.size() + 1);
+  shape.push_back(rows);
+  shape.insert(shape.end(), row_shape.begin(), row_shape.end());
+  return shape;
+}
+
+// "nan", "inf" or "-inf" (std::to_string may print "-nan").
+std::string NonFiniteName(double value) {
+  if (std::isnan(value)) return "nan";
+  return value > 0 ? "inf" : "-inf";
+}
+
+}  // namespace
+
+std::vector<InputLayout> LayoutOf(const std::vector<Tensor>& tensors) {
+  std::vector<InputLayout> layout;
+  layout.reserve(tensors.size());
+  for (const Tensor& tensor : tensors) layout.push_back({tensor.dtype, tensor.row_shape()});
+  return layout;
+}
+
+BatchedEvaluator::BatchedEvaluator(ModelFunction& model, std::vector<InputLayout> inputs,
+                                   BatchedEvaluatorOptions options)
+    : model_(model), inputs_(std::move(inputs)), options_(options) {
+  row_elements_.reserve(inputs_.size());
+  for (const InputLayout& input : inputs_) row_elements_.push_back(NumElements(input.row_shape));
+}
+
+Status BatchedEvaluator::Run(int64_t num_rows, const FillRowFn& fill, const ConsumeRowFn& consume) {
+  if (options_.batch_size < 1) {
+    return InvalidArgument("batch_size " + std::to_string(options_.batch_size) +
+                           " is out of range; expected an integer >= 1");
+  }
+  if (num_rows < 0) {
+    return InvalidArgument("number of rows to evaluate is " + std::to_string(num_rows) +
+                           "; expected >= 0");
+  }
+  if (inputs_.empty()) return InvalidArgument("no model inputs to evaluate; expected at least one");
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (inputs_[i].dtype == DType::kString) {
+      return InvalidArgument("input " + std::to_string(i) +
+                             " has dtype string; batched evaluation fills numeric inputs only");
+    }
+  }
+  if (num_rows == 0) return OkStatus();
+
+  // One batch, sized for the largest run and reused by every run.
+  const int64_t capacity = std::min<int64_t>(options_.batch_size, num_rows);
+  const size_t num_inputs = inputs_.size();
+  ModelBatch batch;
+  batch.inputs.reserve(num_inputs);
+  for (const InputLayout& input : inputs_) {
+    batch.inputs.emplace_back(input.dtype, BatchShape(capacity, input.row_shape));
+  }
+  RowBuffer buffer;
+  buffer.inputs.resize(num_inputs);
+  RowResult row_result;
+  row_result.gradients.resize(options_.with_gradients ? num_inputs : 0);
+
+  for (int64_t first = 0; first < num_rows; first += capacity) {
+    const int64_t run_rows = std::min(capacity, num_rows - first);
+    for (size_t i = 0; i < num_inputs; ++i) {
+      batch.inputs[i].shape[0] = run_rows;
+      batch.inputs[i].values.resize(run_rows * row_elements_[i]);
+    }
+    batch.output_element.resize(run_rows);
+    for (int64_t r = 0; r < run_rows; ++r) {
+      for (size_t i = 0; i < num_inputs; ++i) {
+        buffer.inputs[i] = batch.inputs[i].values.data() + r * row_elements_[i];
+      }
+      buffer.output_element = 0;
+      fill(first + r, buffer);
+      batch.output_element[r] = buffer.output_element;
+    }
+
+    ++runs_;
+    rows_ += run_rows;
+    XAI_ASSIGN_OR_RETURN(ModelBatchResult result, model_.Evaluate(batch, options_.with_gradients));
+    XAI_RETURN_IF_ERROR(CheckResult(batch, result, first));
+
+    for (int64_t r = 0; r < run_rows; ++r) {
+      row_result.output = result.outputs[r];
+      for (size_t i = 0; i < row_result.gradients.size(); ++i) {
+        row_result.gradients[i] = result.gradients[i].values.data() + r * row_elements_[i];
+      }
+      consume(first + r, row_result);
+    }
+  }
+  return OkStatus();
+}
+
+Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchResult& result,
+                                     int64_t first_row) const {
+  const int64_t run_rows = batch.inputs[0].shape[0];
+  if (static_cast<int64_t>(result.outputs.size()) != run_rows) {
+    return Internal("model returned " + std::to_string(result.outputs.size()) +
+                    " outputs for a batch of " + std::to_string(run_rows) +
+                    " rows; expected one output per row");
+  }
+  for (int64_t r = 0; r < run_rows; ++r) {
+    if (!std::isfinite(result.outputs[r])) {
+      return FailedPrecondition("model output element " + std::to_string(batch.output_element[r]) +
+                                " is " + NonFiniteName(result.outputs[r]) + " at row " +
+                                std::to_string(first_row + r) +
+                                "; attributions of a non-finite output are undefined");
+    }
+  }
+  if (!options_.with_gradients) return OkStatus();
+
+  if (result.gradients.size() != batch.inputs.size()) {
+    return Internal("model returned " + std::to_string(result.gradients.size()) +
+                    " gradient tensors; expected " + std::to_string(batch.inputs.size()) +
+                    ", one per attributed input");
+  }
+  for (size_t i = 0; i < batch.inputs.size(); ++i) {
+    const Tensor& gradient = result.gradients[i];
+    const Shape& expected = batch.inputs[i].shape;
+    if (gradient.shape != expected) {
+      return Internal("gradient of input " + std::to_string(i) + ": expected shape " +
+                      ShapeToString(expected) + ", actual " + ShapeToString(gradient.shape));
+    }
+    if (static_cast<int64_t>(gradient.values.size()) != NumElements(expected)) {
+      return Internal("gradient of input " + std::to_string(i) + " holds " +
+                      std::to_string(gradient.values.size()) + " values; expected " +
+                      std::to_string(NumElements(expected)) + " for shape " +
+                      ShapeToString(expected));
+    }
+    for (size_t e = 0; e < gradient.values.size(); ++e) {
+      if (!std::isfinite(gradient.values[e])) {
+        const int64_t row =
+            first_row + static_cast<int64_t>(e) / std::max<int64_t>(row_elements_[i], 1);
+        return FailedPrecondition("gradient of input " + std::to_string(i) + " is " +
+                                  NonFiniteName(gradient.values[e]) + " at row " +
+                                  std::to_string(row) +
+                                  "; attributions of a non-finite gradient are undefined");
+      }
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace xai

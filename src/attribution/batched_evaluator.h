@@ -1,0 +1,96 @@
+// Batching written once for every attribution method: evaluates N rows
+// through a ModelFunction in runs of at most `batch_size` rows (never one run
+// per row). Rows are produced by a fill callback and results handed to a
+// consume callback, so memory holds one run's batch, not N rows. Checks what
+// the model returns (one output per row; one gradient per input, shaped like
+// that input) and counts runs and rows.
+//
+// A BatchedEvaluator refers to, but does not own, its ModelFunction, which
+// must outlive it. Not thread-safe (nor is the ModelFunction): one per
+// attribution call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "attribution/model_function.h"
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace xai {
+
+inline constexpr int kDefaultBatchSize = 64;
+
+// The dtype and per-row shape (without the batch dimension) of one attributed
+// input of the model.
+struct InputLayout {
+  DType dtype = DType::kFloat32;
+  Shape row_shape;
+};
+
+// The layout of batch-first tensors such as an instance (shape [1, ...]):
+// each tensor's dtype and shape without dimension 0.
+std::vector<InputLayout> LayoutOf(const std::vector<Tensor>& tensors);
+
+struct BatchedEvaluatorOptions {
+  int batch_size = kDefaultBatchSize;  // rows per model run; >= 1.
+  bool with_gradients = true;          // false: forward passes only.
+};
+
+// One row being written by a FillRowFn.
+struct RowBuffer {
+  // Per input: where this row's values go, NumElements(row_shape) doubles in
+  // row-major order. The buffer is reused between rows and runs: the fill
+  // callback must write every value.
+  std::vector<double*> inputs;
+  // The flat index, within this row's output, of the element to evaluate.
+  // Reset to 0 before each fill.
+  int64_t output_element = 0;
+};
+
+// What the model returned for one row. The pointers are valid only during the
+// consume callback.
+struct RowResult {
+  double output = 0;  // the chosen output element's value.
+  // Per input: d output / d input for this row, NumElements(row_shape)
+  // doubles; empty when gradients were not requested.
+  std::vector<const double*> gradients;
+};
+
+using FillRowFn = std::function<void(int64_t row, RowBuffer& buffer)>;
+using ConsumeRowFn = std::function<void(int64_t row, const RowResult& result)>;
+
+class BatchedEvaluator {
+ public:
+  BatchedEvaluator(ModelFunction& model, std::vector<InputLayout> inputs,
+                   BatchedEvaluatorOptions options = {});
+
+  // Evaluates rows 0..num_rows-1: for each run of at most batch_size rows,
+  // calls fill for every row of the run, runs the model once, checks its
+  // result and calls consume for every row, in increasing row order. So
+  // ceil(num_rows / batch_size) runs, and none for num_rows == 0.
+  // Errors: INVALID_ARGUMENT for batch_size < 1 or num_rows < 0; the model's
+  // own error as is; INTERNAL naming expected and actual counts or shapes if
+  // the model returns a malformed result; FAILED_PRECONDITION if an output or
+  // gradient is not finite. Rows consumed before an error stay consumed.
+  Status Run(int64_t num_rows, const FillRowFn& fill, const ConsumeRowFn& consume);
+
+  // Totals over every Run of this evaluator (for tests and metrics).
+  int64_t runs() const { return runs_; }
+  int64_t rows() const { return rows_; }
+
+ private:
+  // Checks what the model returned for `batch`, whose row 0 is row `first_row`.
+  Status CheckResult(const ModelBatch& batch, const ModelBatchResult& result,
+                     int64_t first_row) const;
+
+  ModelFunction& model_;
+  std::vector<InputLayout> inputs_;
+  std::vector<int64_t> row_elements_;  // per input: NumElements(row_shape).
+  BatchedEvaluatorOptions options_;
+  int64_t runs_ = 0;
+  int64_t rows_ = 0;
+};
+
+}  // namespace xai
