@@ -1,0 +1,128 @@
+// A loaded model, ready to predict and explain: the TensorFlow runtime
+// (through the ModelRuntime interface), the signature selection of SPEC §1.1,
+// and the explanation metadata bound to graph tensors. Adapts the runtime to
+// the attribution methods' ModelFunction view.
+//
+// Loading fails for what makes the model unusable (no SavedModel, bad
+// metadata). What only makes it unexplainable (signature rules, a mismatched
+// xai_preprocess, no differentiable input) is kept in explain_status(), so
+// the model still predicts and `inspect` can say why.
+//
+// Thread-safe: Predict and Explain may be called concurrently.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attribution/attribution_method.h"
+#include "attribution/integrated_gradients.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "model/explanation_metadata.h"
+#include "model/signature_rules.h"
+#include "runtime/model_runtime.h"
+
+namespace xai {
+
+// One instance or a batch of them: tensors keyed by signature input key.
+using NamedTensors = std::map<std::string, Tensor>;
+
+struct ExplainOptions {
+  std::string method = "integrated-gradients";
+  IntegratedGradientsOptions integrated_gradients;
+  // Output elements to explain, each an index within one row of the output
+  // ([i] for a vector output, [i, j] for a matrix, [] for a scalar). Empty:
+  // the top_k largest (default: the argmax).
+  std::vector<std::vector<int64_t>> output_indices;
+  int top_k = 1;  // -1: every element of the output.
+  std::string output_name;  // metadata output to explain; empty: the only/first one.
+  // Per metadata input name: baselines that replace the metadata's.
+  std::map<std::string, std::vector<Json>> baseline_overrides;
+};
+
+// A metadata input bound to a graph tensor of the explaining signature.
+struct BoundInput {
+  InputMetadata metadata;
+  TensorInfo tensor;          // graph tensor attributions are taken for.
+  std::string signature_key;  // the explaining signature's input key, or empty for an internal tensor.
+};
+
+struct BoundOutput {
+  OutputMetadata metadata;
+  TensorInfo tensor;
+};
+
+struct OutputAttribution {
+  std::string output_name;
+  std::vector<int64_t> output_index;  // within one row; empty for a scalar output.
+  std::string output_display_name;    // from index_name_mapping, if any.
+  Attribution attribution;            // one tensor per bound input, in explained_inputs() order.
+};
+
+struct InstanceExplanation {
+  std::vector<OutputAttribution> outputs;
+};
+
+struct LoadOptions {
+  std::optional<std::string> metadata_path;  // instead of DIR/explanation_metadata.json
+  std::optional<int64_t> version;            // for a base directory of versions
+};
+
+class ExplainableModel {
+ public:
+  static StatusOr<std::shared_ptr<ExplainableModel>> Load(const std::string& dir, const LoadOptions& options = {});
+
+  const std::string& path() const { return runtime_->path(); }
+  int64_t version() const { return version_; }
+  bool is_tf1_graph() const { return runtime_->is_tf1_graph(); }
+  const std::vector<SignatureInfo>& signatures() const { return runtime_->signatures(); }
+  const SignatureSelection& selection() const { return selection_; }
+  const ExplanationMetadata& metadata() const { return metadata_; }
+  const std::vector<BoundInput>& explained_inputs() const { return inputs_; }
+  const std::vector<BoundOutput>& explained_outputs() const { return outputs_; }
+
+  // OK if Explain can work; otherwise why not and what to do.
+  const Status& explain_status() const { return explain_status_; }
+  // Whether gradients of every explained output with respect to the
+  // attributed tensors can be built (the gradient graphs are built and kept).
+  // FAILED_PRECONDITION naming the op without a gradient otherwise.
+  Status CheckGradients();
+
+  // The signature whose inputs an explain request gives (xai_preprocess if
+  // present, else the explaining signature); null if explaining is impossible.
+  const SignatureInfo* explain_entry_signature() const { return entry_; }
+
+  // The signature to predict with: `key` if given, else the selected one.
+  StatusOr<const SignatureInfo*> PredictSignature(const std::string& key = "") const;
+  // Runs `signature` on a batch; returns its outputs keyed by output key.
+  StatusOr<NamedTensors> Predict(const SignatureInfo& signature, const NamedTensors& batch);
+
+  // Explains one instance (batch size 1, keyed by the entry signature's inputs).
+  StatusOr<InstanceExplanation> Explain(const NamedTensors& instance, const ExplainOptions& options);
+
+ private:
+  ExplainableModel() = default;
+  Status BindMetadata();
+  // The tensor a metadata name refers to: a key or tensor of `candidates`
+  // (the explaining signature's inputs or outputs), else any graph tensor.
+  StatusOr<TensorInfo> ResolveTensor(const std::string& name, const std::vector<TensorInfo>& candidates,
+                                     const std::string& field, const std::string& kind,
+                                     const std::string& signature_key) const;
+  StatusOr<std::vector<Feed>> FeedsFor(const SignatureInfo& signature, const NamedTensors& values) const;
+
+  std::unique_ptr<ModelRuntime> runtime_;
+  int64_t version_ = 0;
+  SignatureSelection selection_;
+  ExplanationMetadata metadata_;
+  Status explain_status_;
+  const SignatureInfo* explain_signature_ = nullptr;
+  const SignatureInfo* preprocess_signature_ = nullptr;
+  const SignatureInfo* entry_ = nullptr;
+  std::vector<BoundInput> inputs_;
+  std::vector<BoundOutput> outputs_;
+};
+
+}  // namespace xai

@@ -1,0 +1,348 @@
+#include "model/explanation_metadata.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace xai {
+namespace {
+
+const std::vector<std::string> kEncodings = {"identity", "bag_of_features", "bag_of_features_sparse",
+                                             "indicator", "combined_embedding", "concat_embedding"};
+const std::vector<std::string> kModalities = {"numeric", "image", "text", "categorical"};
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// "BAG_OF_FEATURES" / "bagOfFeatures" / "bag_of_features" -> "bag_of_features".
+std::string NormalizeEnum(const std::string& value) {
+  std::string out;
+  bool previous_lower = false;
+  for (char c : value) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (std::isupper(u) && previous_lower) out.push_back('_');  // camelCase word boundary
+    out.push_back(static_cast<char>(std::tolower(u)));
+    previous_lower = std::islower(u) != 0;
+  }
+  return out;
+}
+
+// Reads the fields of one JSON object, each under its snake_case or
+// lowerCamelCase name, and reports fields it does not know.
+class ObjectReader {
+ public:
+  ObjectReader(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
+
+  const std::string& where() const { return where_; }
+
+  // The value under one of `names` (aliases of one field), or nullptr.
+  StatusOr<const Json*> Find(std::initializer_list<const char*> names) {
+    const Json* found = nullptr;
+    std::string found_name;
+    for (const char* name : names) {
+      known_.push_back(name);
+      auto it = object_.find(name);
+      if (it == object_.end()) continue;
+      if (found != nullptr) {
+        return InvalidArgument(where_ + ": both '" + found_name + "' and '" + name + "' are given; use one");
+      }
+      found = &*it;
+      found_name = name;
+    }
+    if (found != nullptr) used_alias_[*names.begin()] = found_name;
+    return found;
+  }
+
+  StatusOr<std::string> String(std::initializer_list<const char*> names, const std::string& fallback = "") {
+    XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+    if (v == nullptr) return fallback;
+    if (!v->is_string()) return InvalidArgument(Field(names) + " must be a string, got " + v->dump());
+    return v->get<std::string>();
+  }
+
+  StatusOr<std::vector<std::string>> StringList(std::initializer_list<const char*> names) {
+    XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+    std::vector<std::string> out;
+    if (v == nullptr) return out;
+    if (!v->is_array()) return InvalidArgument(Field(names) + " must be a list of strings");
+    for (const Json& item : *v) {
+      if (!item.is_string()) return InvalidArgument(Field(names) + " must be a list of strings, got " + item.dump());
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+
+  StatusOr<std::optional<double>> Number(std::initializer_list<const char*> names) {
+    XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+    if (v == nullptr) return std::optional<double>();
+    if (!v->is_number()) return InvalidArgument(Field(names) + " must be a number, got " + v->dump());
+    return std::optional<double>(v->get<double>());
+  }
+
+  // "where.field", spelled as the metadata spelled it.
+  std::string Field(std::initializer_list<const char*> names) const {
+    auto it = used_alias_.find(*names.begin());
+    return where_ + "." + (it != used_alias_.end() ? it->second : std::string(*names.begin()));
+  }
+
+  Status CheckNoUnknownFields() const {
+    for (auto it = object_.begin(); it != object_.end(); ++it) {
+      if (std::find(known_.begin(), known_.end(), it.key()) == known_.end()) {
+        return InvalidArgument(where_ + ": unknown field '" + it.key() + "'; known fields: " + Join(known_));
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  const Json& object_;
+  std::string where_;
+  std::vector<std::string> known_;
+  std::map<std::string, std::string> used_alias_;  // first alias -> alias present in the JSON
+};
+
+StatusOr<std::string> EnumField(ObjectReader& r, std::initializer_list<const char*> names,
+                                const std::vector<std::string>& choices, const std::string& fallback) {
+  XAI_ASSIGN_OR_RETURN(std::string raw, r.String(names, fallback));
+  const std::string value = NormalizeEnum(raw);
+  if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
+    return InvalidArgument(r.Field(names) + ": '" + raw + "' is not one of " + Join(choices));
+  }
+  return value;
+}
+
+Status CheckBaselineValue(const Json& value, const std::string& where) {
+  if (value.is_number() || value.is_string()) return OkStatus();
+  if (value.is_array()) {
+    XAI_ASSIGN_OR_RETURN(Shape shape, JsonArrayShape(value, where));
+    (void)shape;
+    return OkStatus();
+  }
+  return InvalidArgument(where + " must be a number or a nested list of numbers, got " + value.dump());
+}
+
+StatusOr<std::vector<Json>> Baselines(ObjectReader& r, std::initializer_list<const char*> names) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, r.Find(names));
+  std::vector<Json> out;
+  if (v == nullptr) return out;
+  const std::string field = r.Field(names);
+  if (!v->is_array()) {
+    // A bare scalar is one scalar baseline.
+    XAI_RETURN_IF_ERROR(CheckBaselineValue(*v, field));
+    out.push_back(*v);
+    return out;
+  }
+  if (v->empty()) return InvalidArgument(field + " is an empty list; give at least one baseline or leave it out");
+  if (v->size() > static_cast<size_t>(kMaxBaselines)) {
+    return InvalidArgument(field + ": " + std::to_string(v->size()) + " baselines given, at most " +
+                           std::to_string(static_cast<size_t>(kMaxBaselines)) + " are allowed (each entry of the list is one baseline; "
+                           "for one baseline shaped like the input, wrap it in a list: [[...]])");
+  }
+  for (size_t i = 0; i < v->size(); ++i) {
+    XAI_RETURN_IF_ERROR(CheckBaselineValue((*v)[i], field + "[" + std::to_string(i) + "]"));
+    out.push_back((*v)[i]);
+  }
+  return out;
+}
+
+StatusOr<std::optional<FeatureDomain>> Domain(ObjectReader& r) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, r.Find({"domain", "featureValueDomain", "feature_value_domain"}));
+  if (v == nullptr) return std::optional<FeatureDomain>();
+  const std::string where = r.Field({"domain", "featureValueDomain", "feature_value_domain"});
+  if (!v->is_object()) return InvalidArgument(where + " must be an object with 'min' and 'max'");
+  ObjectReader d(*v, where);
+  FeatureDomain domain;
+  XAI_ASSIGN_OR_RETURN(auto min, d.Number({"min", "minValue", "min_value"}));
+  XAI_ASSIGN_OR_RETURN(auto max, d.Number({"max", "maxValue", "max_value"}));
+  XAI_ASSIGN_OR_RETURN(domain.original_mean, d.Number({"original_mean", "originalMean"}));
+  XAI_ASSIGN_OR_RETURN(domain.original_stddev, d.Number({"original_stddev", "originalStddev"}));
+  XAI_RETURN_IF_ERROR(d.CheckNoUnknownFields());
+  if (!min || !max) return InvalidArgument(where + " needs both 'min' and 'max'");
+  if (!(*min < *max)) {
+    return InvalidArgument(where + ": min (" + Json(*min).dump() + ") must be less than max (" + Json(*max).dump() + ")");
+  }
+  domain.min = *min;
+  domain.max = *max;
+  return std::optional<FeatureDomain>(domain);
+}
+
+StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, const std::string& where) {
+  if (!json.is_object()) return InvalidArgument(where + " must be an object");
+  ObjectReader r(json, where);
+  InputMetadata in;
+  in.name = name;
+  XAI_ASSIGN_OR_RETURN(in.input_tensor_name, r.String({"input_tensor_name", "inputTensorName"}, name));
+  XAI_ASSIGN_OR_RETURN(in.encoding, EnumField(r, {"encoding"}, kEncodings, "identity"));
+  XAI_ASSIGN_OR_RETURN(in.modality, EnumField(r, {"modality"}, kModalities, "numeric"));
+  XAI_ASSIGN_OR_RETURN(in.input_baselines, Baselines(r, {"input_baselines", "inputBaselines"}));
+  XAI_ASSIGN_OR_RETURN(in.index_feature_mapping, r.StringList({"index_feature_mapping", "indexFeatureMapping"}));
+  XAI_ASSIGN_OR_RETURN(in.encoded_tensor_name, r.String({"encoded_tensor_name", "encodedTensorName"}));
+  XAI_ASSIGN_OR_RETURN(in.encoded_baselines, Baselines(r, {"encoded_baselines", "encodedBaselines"}));
+  XAI_ASSIGN_OR_RETURN(in.indices_tensor_name, r.String({"indices_tensor_name", "indicesTensorName"}));
+  XAI_ASSIGN_OR_RETURN(in.dense_shape_tensor_name, r.String({"dense_shape_tensor_name", "denseShapeTensorName"}));
+  XAI_ASSIGN_OR_RETURN(in.domain, Domain(r));
+  XAI_ASSIGN_OR_RETURN(in.group_name, r.String({"group_name", "groupName"}));
+  XAI_ASSIGN_OR_RETURN(const Json* vis, r.Find({"visualization"}));
+  if (vis != nullptr) {
+    if (!vis->is_object()) return InvalidArgument(where + ".visualization must be an object");
+    in.visualization = *vis;
+  }
+  XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
+
+  if (in.input_tensor_name.empty()) return InvalidArgument(where + ".input_tensor_name must not be empty");
+  if (!in.input_baselines.empty() && !in.encoded_baselines.empty()) {
+    return InvalidArgument(where + ": give only one of input_baselines and encoded_baselines");
+  }
+  const bool needs_mapping = in.encoding == "bag_of_features" || in.encoding == "bag_of_features_sparse" ||
+                             in.encoding == "indicator";
+  if (needs_mapping && in.index_feature_mapping.empty()) {
+    return InvalidArgument(where + ".index_feature_mapping is required for encoding '" + in.encoding +
+                           "' (one feature name per index)");
+  }
+  const bool needs_encoded = in.encoding == "combined_embedding" || in.encoding == "concat_embedding";
+  if (needs_encoded && in.encoded_tensor_name.empty()) {
+    return InvalidArgument(where + ".encoded_tensor_name is required for encoding '" + in.encoding +
+                           "' (the embedding tensor that attributions are computed on)");
+  }
+  if (!in.encoded_baselines.empty() && in.encoded_tensor_name.empty()) {
+    return InvalidArgument(where + ".encoded_baselines needs encoded_tensor_name");
+  }
+  if (in.encoding == "bag_of_features_sparse" && in.indices_tensor_name.empty()) {
+    return InvalidArgument(where + ".indices_tensor_name is required for encoding 'bag_of_features_sparse'");
+  }
+  return in;
+}
+
+StatusOr<OutputMetadata> ParseOutput(const std::string& name, const Json& json, const std::string& where) {
+  if (!json.is_object()) return InvalidArgument(where + " must be an object");
+  ObjectReader r(json, where);
+  OutputMetadata out;
+  out.name = name;
+  XAI_ASSIGN_OR_RETURN(out.output_tensor_name, r.String({"output_tensor_name", "outputTensorName"}, name));
+  XAI_ASSIGN_OR_RETURN(const Json* mapping, r.Find({"index_name_mapping", "indexNameMapping", "indexDisplayNameMapping",
+                                                    "index_display_name_mapping"}));
+  if (mapping != nullptr) {
+    if (!mapping->is_array()) return InvalidArgument(where + ".index_name_mapping must be a list of names");
+    for (const Json& item : *mapping) {
+      if (!item.is_string() && !item.is_number()) {
+        return InvalidArgument(where + ".index_name_mapping must be a list of names, got " + item.dump());
+      }
+      out.index_name_mapping.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+    }
+  }
+  XAI_ASSIGN_OR_RETURN(out.index_name_mapping_key,
+                       r.String({"index_name_mapping_key", "indexNameMappingKey", "displayNameMappingKey",
+                                 "display_name_mapping_key"}));
+  XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  if (!out.index_name_mapping.empty() && !out.index_name_mapping_key.empty()) {
+    return InvalidArgument(where + ": give only one of index_name_mapping and index_name_mapping_key");
+  }
+  if (out.output_tensor_name.empty()) return InvalidArgument(where + ".output_tensor_name must not be empty");
+  return out;
+}
+
+}  // namespace
+
+StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const std::string& source) {
+  if (!json.is_object()) return InvalidArgument(source + ": explanation metadata must be a JSON object");
+  ObjectReader r(json, source);
+  ExplanationMetadata md;
+  md.source = source;
+  XAI_ASSIGN_OR_RETURN(const Json* inputs, r.Find({"inputs"}));
+  XAI_ASSIGN_OR_RETURN(const Json* outputs, r.Find({"outputs"}));
+  XAI_ASSIGN_OR_RETURN(md.framework, r.String({"framework"}, "tensorflow"));
+  XAI_ASSIGN_OR_RETURN(md.tags, r.StringList({"tags"}));
+  // Written by the cloud SDKs; accepted and ignored.
+  XAI_RETURN_IF_ERROR(r.Find({"preparer_version", "preparerVersion"}).status());
+  XAI_RETURN_IF_ERROR(r.Find({"feature_attributions_schema_uri", "featureAttributionsSchemaUri"}).status());
+  XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
+
+  std::string framework = NormalizeEnum(md.framework);
+  if (framework != "tensorflow") {
+    return InvalidArgument(source + ".framework: '" + md.framework + "' is not supported; xaiserve explains TensorFlow models");
+  }
+  if (inputs == nullptr || !inputs->is_object() || inputs->empty()) {
+    return InvalidArgument(source + ".inputs must be a non-empty object mapping input names to their metadata");
+  }
+  for (auto it = inputs->begin(); it != inputs->end(); ++it) {
+    XAI_ASSIGN_OR_RETURN(InputMetadata in, ParseInput(it.key(), it.value(), source + ".inputs." + it.key()));
+    md.inputs.push_back(std::move(in));
+  }
+  if (outputs == nullptr || !outputs->is_object() || outputs->empty()) {
+    return InvalidArgument(source + ".outputs must be a non-empty object mapping output names to their metadata");
+  }
+  for (auto it = outputs->begin(); it != outputs->end(); ++it) {
+    XAI_ASSIGN_OR_RETURN(OutputMetadata out, ParseOutput(it.key(), it.value(), source + ".outputs." + it.key()));
+    md.outputs.push_back(std::move(out));
+  }
+  return md;
+}
+
+StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return NotFound("cannot read explanation metadata file '" + path + "'");
+  std::stringstream text;
+  text << file.rdbuf();
+  XAI_ASSIGN_OR_RETURN(Json json, ParseJson(text.str(), path));
+  return ParseExplanationMetadata(json, path);
+}
+
+ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature) {
+  ExplanationMetadata md;
+  md.source = "inferred from signature '" + signature.key + "'";
+  for (const TensorInfo& t : signature.inputs) {
+    if (!IsFloating(t.dtype)) continue;
+    InputMetadata in;
+    in.name = t.key;
+    in.input_tensor_name = t.key;
+    in.input_baselines = {Json(0.0)};
+    md.inputs.push_back(std::move(in));
+  }
+  for (const TensorInfo& t : signature.outputs) {
+    OutputMetadata out;
+    out.name = t.key;
+    out.output_tensor_name = t.key;
+    md.outputs.push_back(std::move(out));
+  }
+  return md;
+}
+
+Json ExplanationMetadataToJson(const ExplanationMetadata& md) {
+  Json inputs = Json::object();
+  for (const InputMetadata& in : md.inputs) {
+    Json j = {{"input_tensor_name", in.input_tensor_name}, {"encoding", in.encoding}, {"modality", in.modality}};
+    if (!in.input_baselines.empty()) j["input_baselines"] = in.input_baselines;
+    if (!in.index_feature_mapping.empty()) j["index_feature_mapping"] = in.index_feature_mapping;
+    if (!in.encoded_tensor_name.empty()) j["encoded_tensor_name"] = in.encoded_tensor_name;
+    if (!in.encoded_baselines.empty()) j["encoded_baselines"] = in.encoded_baselines;
+    if (!in.indices_tensor_name.empty()) j["indices_tensor_name"] = in.indices_tensor_name;
+    if (!in.dense_shape_tensor_name.empty()) j["dense_shape_tensor_name"] = in.dense_shape_tensor_name;
+    if (in.domain) {
+      Json d = {{"min", in.domain->min}, {"max", in.domain->max}};
+      if (in.domain->original_mean) d["original_mean"] = *in.domain->original_mean;
+      if (in.domain->original_stddev) d["original_stddev"] = *in.domain->original_stddev;
+      j["domain"] = d;
+    }
+    if (!in.group_name.empty()) j["group_name"] = in.group_name;
+    if (!in.visualization.is_null()) j["visualization"] = in.visualization;
+    inputs[in.name] = j;
+  }
+  Json outputs = Json::object();
+  for (const OutputMetadata& out : md.outputs) {
+    Json j = {{"output_tensor_name", out.output_tensor_name}};
+    if (!out.index_name_mapping.empty()) j["index_name_mapping"] = out.index_name_mapping;
+    if (!out.index_name_mapping_key.empty()) j["index_name_mapping_key"] = out.index_name_mapping_key;
+    outputs[out.name] = j;
+  }
+  Json result = {{"inputs", inputs}, {"outputs", outputs}, {"framework", md.framework}};
+  if (!md.tags.empty()) result["tags"] = md.tags;
+  return result;
+}
+
+}  // namespace xai

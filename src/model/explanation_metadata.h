@@ -1,0 +1,71 @@
+// Explanation metadata (SPEC §2): which tensors are attributed, from which
+// baselines, and which outputs are explained. Reads both the AI Platform
+// `explanation_metadata.json` format and Vertex `ExplanationMetadata`, each in
+// snake_case or lowerCamelCase, into one structure; refuses bad metadata with
+// a message naming the field. Writes the AI Platform format (for
+// `xaiserve metadata`). Pure code, no TensorFlow; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attribution/attribution_method.h"
+#include "core/status.h"
+#include "core/tensor_json.h"
+#include "runtime/model_runtime.h"
+
+namespace xai {
+
+struct FeatureDomain {
+  double min = 0, max = 0;
+  std::optional<double> original_mean, original_stddev;
+};
+
+struct InputMetadata {
+  std::string name;               // key in "inputs"
+  std::string input_tensor_name;  // signature key (TF2) or graph tensor name (TF1)
+  std::string encoding = "identity";
+  std::string modality = "numeric";
+  // Each entry is one baseline: a scalar (broadcast) or a value shaped like
+  // one instance of the input.
+  std::vector<Json> input_baselines;
+  std::vector<std::string> index_feature_mapping;
+  std::string encoded_tensor_name;
+  std::vector<Json> encoded_baselines;
+  std::string indices_tensor_name;
+  std::string dense_shape_tensor_name;
+  std::optional<FeatureDomain> domain;
+  std::string group_name;
+  Json visualization;  // kept as given (used by the pictures)
+};
+
+struct OutputMetadata {
+  std::string name;
+  std::string output_tensor_name;
+  std::vector<std::string> index_name_mapping;
+  std::string index_name_mapping_key;
+};
+
+struct ExplanationMetadata {
+  std::vector<InputMetadata> inputs;
+  std::vector<OutputMetadata> outputs;
+  std::string framework = "tensorflow";
+  std::vector<std::string> tags;
+  // Where it came from: a file path, "request", or "inferred from signature 'x'".
+  std::string source;
+};
+
+// Parses and validates; `source` prefixes error messages (e.g. the file path).
+StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const std::string& source);
+StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& path);
+
+// Metadata inferred from the explaining signature: every floating-point input
+// is numeric with a zero baseline; every output is listed (the first is
+// explained unless a request names another).
+ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature);
+
+// AI Platform format, snake_case.
+Json ExplanationMetadataToJson(const ExplanationMetadata& metadata);
+
+}  // namespace xai

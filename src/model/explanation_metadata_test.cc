@@ -1,0 +1,621 @@
+#include "model/explanation_metadata.h"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+namespace fs = std::filesystem;
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
+  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
+}
+
+constexpr char kSource[] = "md.json";
+
+StatusOr<ExplanationMetadata> Parse(const std::string& text) {
+  return ParseExplanationMetadata(Json::parse(text), kSource);
+}
+
+// The message of parsing `text`, which must fail with INVALID_ARGUMENT and
+// name where the metadata came from.
+std::string ParseError(const std::string& text) {
+  auto parsed = Parse(text);
+  if (parsed.ok()) {
+    ADD_FAILURE() << "accepted: " << text;
+    return "";
+  }
+  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << parsed.status().ToString();
+  EXPECT_TRUE(Contains(parsed.status().message(), kSource));
+  return parsed.status().message();
+}
+
+// Metadata with one input `x` described by `input_fields` (a JSON object body).
+std::string WithInput(const std::string& input_fields) {
+  return R"({"inputs": {"x": {)" + input_fields + R"(}}, "outputs": {"y": {}}})";
+}
+
+// Metadata with one output `y` described by `output_fields`.
+std::string WithOutput(const std::string& output_fields) {
+  return R"({"inputs": {"x": {}}, "outputs": {"y": {)" + output_fields + R"(}}})";
+}
+
+// The same metadata in both formats. Keys sort the same way in both.
+constexpr char kAiPlatform[] = R"({
+  "framework": "tensorflow",
+  "tags": ["explainable_ai_sdk"],
+  "inputs": {
+    "age": {"input_tensor_name": "age:0", "input_baselines": [0.5, 30],
+            "domain": {"min": 0, "max": 100, "original_mean": 40, "original_stddev": 12},
+            "group_name": "demographics"},
+    "embedding": {"input_tensor_name": "ids:0", "encoding": "combined_embedding",
+                  "encoded_tensor_name": "embedding:0", "encoded_baselines": [[0, 0]]},
+    "image": {"input_tensor_name": "image:0", "modality": "image",
+              "visualization": {"type": "outlines", "polarity": "positive"}},
+    "sparse": {"input_tensor_name": "values:0", "encoding": "bag_of_features_sparse",
+               "index_feature_mapping": ["u", "v"], "indices_tensor_name": "indices:0",
+               "dense_shape_tensor_name": "dense_shape:0"},
+    "words": {"input_tensor_name": "words:0", "encoding": "bag_of_features", "modality": "categorical",
+              "index_feature_mapping": ["a", "b", "c"]}
+  },
+  "outputs": {
+    "logits": {"output_tensor_name": "logits:0", "index_name_mapping_key": "class_names"},
+    "probabilities": {"output_tensor_name": "probabilities:0", "index_name_mapping": ["no", "yes"]}
+  }
+})";
+
+constexpr char kVertex[] = R"({
+  "inputs": {
+    "age": {"inputTensorName": "age:0", "inputBaselines": [0.5, 30],
+            "featureValueDomain": {"minValue": 0, "maxValue": 100, "originalMean": 40, "originalStddev": 12},
+            "groupName": "demographics"},
+    "embedding": {"inputTensorName": "ids:0", "encoding": "COMBINED_EMBEDDING",
+                  "encodedTensorName": "embedding:0", "encodedBaselines": [[0, 0]]},
+    "image": {"inputTensorName": "image:0", "modality": "image",
+              "visualization": {"type": "outlines", "polarity": "positive"}},
+    "sparse": {"inputTensorName": "values:0", "encoding": "BAG_OF_FEATURES_SPARSE",
+               "indexFeatureMapping": ["u", "v"], "indicesTensorName": "indices:0",
+               "denseShapeTensorName": "dense_shape:0"},
+    "words": {"inputTensorName": "words:0", "encoding": "BAG_OF_FEATURES", "modality": "categorical",
+              "indexFeatureMapping": ["a", "b", "c"]}
+  },
+  "outputs": {
+    "logits": {"outputTensorName": "logits:0", "displayNameMappingKey": "class_names"},
+    "probabilities": {"outputTensorName": "probabilities:0", "indexDisplayNameMapping": ["no", "yes"]}
+  },
+  "featureAttributionsSchemaUri": "gs://google-cloud-aiplatform/schema/predict/explanation/x.yaml"
+})";
+
+void ExpectSameInputsAndOutputs(const ExplanationMetadata& a, const ExplanationMetadata& b) {
+  ASSERT_EQ(a.inputs.size(), b.inputs.size());
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    const InputMetadata& x = a.inputs[i];
+    const InputMetadata& y = b.inputs[i];
+    SCOPED_TRACE("input " + x.name);
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.input_tensor_name, y.input_tensor_name);
+    EXPECT_EQ(x.encoding, y.encoding);
+    EXPECT_EQ(x.modality, y.modality);
+    EXPECT_EQ(Json(x.input_baselines), Json(y.input_baselines));
+    EXPECT_EQ(x.index_feature_mapping, y.index_feature_mapping);
+    EXPECT_EQ(x.encoded_tensor_name, y.encoded_tensor_name);
+    EXPECT_EQ(Json(x.encoded_baselines), Json(y.encoded_baselines));
+    EXPECT_EQ(x.indices_tensor_name, y.indices_tensor_name);
+    EXPECT_EQ(x.dense_shape_tensor_name, y.dense_shape_tensor_name);
+    ASSERT_EQ(x.domain.has_value(), y.domain.has_value());
+    if (x.domain) {
+      EXPECT_EQ(x.domain->min, y.domain->min);
+      EXPECT_EQ(x.domain->max, y.domain->max);
+      EXPECT_EQ(x.domain->original_mean, y.domain->original_mean);
+      EXPECT_EQ(x.domain->original_stddev, y.domain->original_stddev);
+    }
+    EXPECT_EQ(x.group_name, y.group_name);
+    EXPECT_EQ(x.visualization, y.visualization);
+  }
+  ASSERT_EQ(a.outputs.size(), b.outputs.size());
+  for (size_t i = 0; i < a.outputs.size(); ++i) {
+    SCOPED_TRACE("output " + a.outputs[i].name);
+    EXPECT_EQ(a.outputs[i].name, b.outputs[i].name);
+    EXPECT_EQ(a.outputs[i].output_tensor_name, b.outputs[i].output_tensor_name);
+    EXPECT_EQ(a.outputs[i].index_name_mapping, b.outputs[i].index_name_mapping);
+    EXPECT_EQ(a.outputs[i].index_name_mapping_key, b.outputs[i].index_name_mapping_key);
+  }
+}
+
+const InputMetadata* FindInput(const ExplanationMetadata& md, const std::string& name) {
+  for (const InputMetadata& in : md.inputs) {
+    if (in.name == name) return &in;
+  }
+  return nullptr;
+}
+
+// A fresh directory under the system temp dir, removed with the object.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("xai_metadata_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string Write(const std::string& name, const std::string& text) const {
+    const fs::path file = path_ / name;
+    std::ofstream(file) << text;
+    return file.string();
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// --- the two formats --------------------------------------------------------------
+
+TEST(ParseExplanationMetadataTest, AiPlatformSnakeCase) {
+  auto md = Parse(kAiPlatform);
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->source, kSource);
+  EXPECT_EQ(md->framework, "tensorflow");
+  EXPECT_EQ(md->tags, std::vector<std::string>{"explainable_ai_sdk"});
+  ASSERT_EQ(md->inputs.size(), 5u);
+
+  const InputMetadata* age = FindInput(*md, "age");
+  ASSERT_NE(age, nullptr);
+  EXPECT_EQ(age->input_tensor_name, "age:0");
+  EXPECT_EQ(age->encoding, "identity");
+  EXPECT_EQ(age->modality, "numeric");
+  ASSERT_EQ(age->input_baselines.size(), 2u);  // each list entry is one baseline
+  EXPECT_EQ(age->input_baselines[0], Json(0.5));
+  EXPECT_EQ(age->input_baselines[1], Json(30));
+  ASSERT_TRUE(age->domain.has_value());
+  EXPECT_EQ(age->domain->min, 0);
+  EXPECT_EQ(age->domain->max, 100);
+  EXPECT_EQ(age->domain->original_mean, 40);
+  EXPECT_EQ(age->domain->original_stddev, 12);
+  EXPECT_EQ(age->group_name, "demographics");
+
+  const InputMetadata* embedding = FindInput(*md, "embedding");
+  ASSERT_NE(embedding, nullptr);
+  EXPECT_EQ(embedding->encoding, "combined_embedding");
+  EXPECT_EQ(embedding->encoded_tensor_name, "embedding:0");
+  ASSERT_EQ(embedding->encoded_baselines.size(), 1u);
+  EXPECT_EQ(embedding->encoded_baselines[0], Json::parse("[0, 0]"));
+  EXPECT_TRUE(embedding->input_baselines.empty());
+
+  const InputMetadata* image = FindInput(*md, "image");
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(image->modality, "image");
+  EXPECT_EQ(image->visualization, Json::parse(R"({"type": "outlines", "polarity": "positive"})"));
+
+  const InputMetadata* sparse = FindInput(*md, "sparse");
+  ASSERT_NE(sparse, nullptr);
+  EXPECT_EQ(sparse->encoding, "bag_of_features_sparse");
+  EXPECT_EQ(sparse->indices_tensor_name, "indices:0");
+  EXPECT_EQ(sparse->dense_shape_tensor_name, "dense_shape:0");
+
+  const InputMetadata* words = FindInput(*md, "words");
+  ASSERT_NE(words, nullptr);
+  EXPECT_EQ(words->encoding, "bag_of_features");
+  EXPECT_EQ(words->modality, "categorical");
+  EXPECT_EQ(words->index_feature_mapping, (std::vector<std::string>{"a", "b", "c"}));
+
+  ASSERT_EQ(md->outputs.size(), 2u);
+  EXPECT_EQ(md->outputs[0].name, "logits");
+  EXPECT_EQ(md->outputs[0].output_tensor_name, "logits:0");
+  EXPECT_EQ(md->outputs[0].index_name_mapping_key, "class_names");
+  EXPECT_EQ(md->outputs[1].name, "probabilities");
+  EXPECT_EQ(md->outputs[1].index_name_mapping, (std::vector<std::string>{"no", "yes"}));
+}
+
+TEST(ParseExplanationMetadataTest, VertexCamelCaseParsesToTheSameStructure) {
+  auto ai_platform = Parse(kAiPlatform);
+  auto vertex = Parse(kVertex);
+  ASSERT_TRUE(ai_platform.ok()) << ai_platform.status().ToString();
+  ASSERT_TRUE(vertex.ok()) << vertex.status().ToString();
+  ExpectSameInputsAndOutputs(*ai_platform, *vertex);
+  EXPECT_EQ(vertex->framework, "tensorflow");
+  EXPECT_TRUE(vertex->tags.empty());
+}
+
+TEST(ParseExplanationMetadataTest, UpperCaseAndCamelCaseEnumValues) {
+  for (const std::string spelling : {"IDENTITY", "identity"}) {
+    auto md = Parse(WithInput(R"("encoding": ")" + spelling + "\""));
+    ASSERT_TRUE(md.ok()) << spelling << ": " << md.status().ToString();
+    EXPECT_EQ(md->inputs[0].encoding, "identity");
+  }
+  for (const std::string spelling : {"INDICATOR", "indicator"}) {
+    auto md = Parse(WithInput(R"("encoding": ")" + spelling + R"(", "index_feature_mapping": ["a"])"));
+    ASSERT_TRUE(md.ok()) << spelling << ": " << md.status().ToString();
+    EXPECT_EQ(md->inputs[0].encoding, "indicator");
+  }
+  for (const std::string spelling : {"CONCAT_EMBEDDING", "concatEmbedding", "concat_embedding"}) {
+    auto md = Parse(WithInput(R"("encoding": ")" + spelling + R"(", "encoded_tensor_name": "e:0")"));
+    ASSERT_TRUE(md.ok()) << spelling << ": " << md.status().ToString();
+    EXPECT_EQ(md->inputs[0].encoding, "concat_embedding");
+  }
+  auto text = Parse(WithInput(R"("modality": "TEXT")"));
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(text->inputs[0].modality, "text");
+}
+
+TEST(ParseExplanationMetadataTest, Defaults) {
+  auto md = Parse(R"({"inputs": {"features": {}}, "outputs": {"probabilities": {}}})");
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->framework, "tensorflow");
+  EXPECT_TRUE(md->tags.empty());
+  ASSERT_EQ(md->inputs.size(), 1u);
+  const InputMetadata& in = md->inputs[0];
+  EXPECT_EQ(in.name, "features");
+  EXPECT_EQ(in.input_tensor_name, "features");  // defaults to the key
+  EXPECT_EQ(in.encoding, "identity");
+  EXPECT_EQ(in.modality, "numeric");
+  EXPECT_TRUE(in.input_baselines.empty());
+  EXPECT_TRUE(in.encoded_baselines.empty());
+  EXPECT_TRUE(in.index_feature_mapping.empty());
+  EXPECT_FALSE(in.domain.has_value());
+  EXPECT_TRUE(in.visualization.is_null());
+  ASSERT_EQ(md->outputs.size(), 1u);
+  EXPECT_EQ(md->outputs[0].name, "probabilities");
+  EXPECT_EQ(md->outputs[0].output_tensor_name, "probabilities");
+}
+
+TEST(ParseExplanationMetadataTest, BaselineForms) {
+  auto scalar = Parse(WithInput(R"("input_baselines": 0.25)"));
+  ASSERT_TRUE(scalar.ok()) << scalar.status().ToString();
+  ASSERT_EQ(scalar->inputs[0].input_baselines.size(), 1u);
+  EXPECT_EQ(scalar->inputs[0].input_baselines[0], Json(0.25));
+
+  auto one_shaped = Parse(WithInput(R"("input_baselines": [[1, 2, 3]])"));
+  ASSERT_TRUE(one_shaped.ok()) << one_shaped.status().ToString();
+  ASSERT_EQ(one_shaped->inputs[0].input_baselines.size(), 1u);
+  EXPECT_EQ(one_shaped->inputs[0].input_baselines[0], Json::parse("[1, 2, 3]"));
+
+  auto ten = Parse(WithInput(R"("input_baselines": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])"));
+  ASSERT_TRUE(ten.ok()) << ten.status().ToString();
+  EXPECT_EQ(ten->inputs[0].input_baselines.size(), 10u);
+}
+
+TEST(ParseExplanationMetadataTest, CloudSdkFieldsAreAccepted) {
+  auto md = Parse(R"({"inputs": {"x": {}}, "outputs": {"y": {}}, "framework": "Tensorflow",
+                      "tags": ["explainable_ai_sdk"], "preparer_version": "0.2.4"})");
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->tags, std::vector<std::string>{"explainable_ai_sdk"});
+}
+
+// --- validation: baselines ----------------------------------------------------------
+
+TEST(ParseExplanationMetadataTest, MoreThanTenBaselinesAreRefused) {
+  const std::string message = ParseError(WithInput(R"("input_baselines": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])"));
+  EXPECT_TRUE(Contains(message, "md.json.inputs.x.input_baselines"));
+  EXPECT_TRUE(Contains(message, "11 baselines"));
+  EXPECT_TRUE(Contains(message, "at most 10"));
+  EXPECT_TRUE(Contains(message, "[[...]]"));  // how to give one shaped baseline
+}
+
+TEST(ParseExplanationMetadataTest, EmptyBaselinesAreRefused) {
+  const std::string message = ParseError(WithInput(R"("input_baselines": [])"));
+  EXPECT_TRUE(Contains(message, "input_baselines"));
+  EXPECT_TRUE(Contains(message, "empty"));
+  const std::string encoded = ParseError(WithInput(R"("encoded_tensor_name": "e:0", "encoded_baselines": [])"));
+  EXPECT_TRUE(Contains(encoded, "encoded_baselines"));
+}
+
+TEST(ParseExplanationMetadataTest, BothInputAndEncodedBaselinesAreRefused) {
+  const std::string message = ParseError(WithInput(
+      R"("encoding": "combined_embedding", "encoded_tensor_name": "e:0", "input_baselines": [0], "encoded_baselines": [0])"));
+  EXPECT_TRUE(Contains(message, "md.json.inputs.x"));
+  EXPECT_TRUE(Contains(message, "input_baselines"));
+  EXPECT_TRUE(Contains(message, "encoded_baselines"));
+  EXPECT_TRUE(Contains(message, "only one"));
+}
+
+TEST(ParseExplanationMetadataTest, BadBaselineValuesAreRefused) {
+  const std::string object = ParseError(WithInput(R"("input_baselines": [{"a": 1}])"));
+  EXPECT_TRUE(Contains(object, "input_baselines[0]"));
+  EXPECT_TRUE(Contains(object, "number or a nested list"));
+  const std::string ragged = ParseError(WithInput(R"("input_baselines": [0, [[1, 2], [3]]])"));
+  EXPECT_TRUE(Contains(ragged, "input_baselines[1]"));
+  EXPECT_TRUE(Contains(ragged, "ragged"));
+  const std::string null_value = ParseError(WithInput(R"("input_baselines": null)"));
+  EXPECT_TRUE(Contains(null_value, "input_baselines"));
+}
+
+TEST(ParseExplanationMetadataTest, EncodedBaselinesNeedTheEncodedTensor) {
+  const std::string message = ParseError(WithInput(R"("encoded_baselines": [0])"));
+  EXPECT_TRUE(Contains(message, "encoded_baselines"));
+  EXPECT_TRUE(Contains(message, "encoded_tensor_name"));
+}
+
+// --- validation: encodings -------------------------------------------------------------
+
+TEST(ParseExplanationMetadataTest, MappingIsRequiredForBagOfFeaturesAndIndicator) {
+  for (const std::string encoding : {"bag_of_features", "bag_of_features_sparse", "indicator"}) {
+    SCOPED_TRACE(encoding);
+    const std::string message =
+        ParseError(WithInput(R"("encoding": ")" + encoding + R"(", "indices_tensor_name": "i:0")"));
+    EXPECT_TRUE(Contains(message, "md.json.inputs.x.index_feature_mapping"));
+    EXPECT_TRUE(Contains(message, "required"));
+    EXPECT_TRUE(Contains(message, "'" + encoding + "'"));
+  }
+}
+
+TEST(ParseExplanationMetadataTest, EncodedTensorIsRequiredForEmbeddings) {
+  for (const std::string encoding : {"combined_embedding", "concat_embedding"}) {
+    SCOPED_TRACE(encoding);
+    const std::string message = ParseError(WithInput(R"("encoding": ")" + encoding + "\""));
+    EXPECT_TRUE(Contains(message, "md.json.inputs.x.encoded_tensor_name"));
+    EXPECT_TRUE(Contains(message, "required"));
+    EXPECT_TRUE(Contains(message, "'" + encoding + "'"));
+  }
+}
+
+TEST(ParseExplanationMetadataTest, SparseBagOfFeaturesNeedsTheIndicesTensor) {
+  const std::string message =
+      ParseError(WithInput(R"("encoding": "bag_of_features_sparse", "index_feature_mapping": ["a", "b"])"));
+  EXPECT_TRUE(Contains(message, "indices_tensor_name"));
+}
+
+TEST(ParseExplanationMetadataTest, UnknownEncodingAndModalityListTheChoices) {
+  const std::string encoding = ParseError(WithInput(R"("encoding": "one_hot")"));
+  EXPECT_TRUE(Contains(encoding, "md.json.inputs.x.encoding"));
+  EXPECT_TRUE(Contains(encoding, "'one_hot'"));
+  EXPECT_TRUE(Contains(encoding, "identity, bag_of_features, bag_of_features_sparse, indicator, "
+                                 "combined_embedding, concat_embedding"));
+  const std::string modality = ParseError(WithInput(R"("modality": "audio")"));
+  EXPECT_TRUE(Contains(modality, "md.json.inputs.x.modality"));
+  EXPECT_TRUE(Contains(modality, "'audio'"));
+  EXPECT_TRUE(Contains(modality, "numeric, image, text, categorical"));
+}
+
+// --- validation: domain -------------------------------------------------------------
+
+TEST(ParseExplanationMetadataTest, DomainNeedsMinAndMax) {
+  const std::string no_max = ParseError(WithInput(R"("domain": {"min": 0})"));
+  EXPECT_TRUE(Contains(no_max, "md.json.inputs.x.domain"));
+  EXPECT_TRUE(Contains(no_max, "'min' and 'max'"));
+  const std::string no_min = ParseError(WithInput(R"("featureValueDomain": {"maxValue": 1})"));
+  EXPECT_TRUE(Contains(no_min, "md.json.inputs.x.featureValueDomain"));  // as the file spells it
+  EXPECT_TRUE(Contains(no_min, "'min' and 'max'"));
+}
+
+TEST(ParseExplanationMetadataTest, DomainMinMustBeBelowMax) {
+  const std::string equal = ParseError(WithInput(R"("domain": {"min": 5, "max": 5})"));
+  EXPECT_TRUE(Contains(equal, "md.json.inputs.x.domain"));
+  EXPECT_TRUE(Contains(equal, "less than"));
+  const std::string reversed = ParseError(WithInput(R"("domain": {"min": 10, "max": -10})"));
+  EXPECT_TRUE(Contains(reversed, "10"));
+  EXPECT_TRUE(Contains(reversed, "-10"));
+}
+
+TEST(ParseExplanationMetadataTest, DomainFieldsMustBeNumbers) {
+  const std::string message = ParseError(WithInput(R"("domain": {"min": "0", "max": 1})"));
+  EXPECT_TRUE(Contains(message, "domain.min"));
+  EXPECT_TRUE(Contains(message, "must be a number"));
+  const std::string not_object = ParseError(WithInput(R"("domain": [0, 1])"));
+  EXPECT_TRUE(Contains(not_object, "domain"));
+  EXPECT_TRUE(Contains(not_object, "object"));
+}
+
+// --- validation: unknown fields and aliases ------------------------------------------
+
+TEST(ParseExplanationMetadataTest, UnknownInputFieldIsNamedWithTheKnownOnes) {
+  const std::string message = ParseError(WithInput(R"("input_baseline": [0])"));
+  EXPECT_TRUE(Contains(message, "md.json.inputs.x"));
+  EXPECT_TRUE(Contains(message, "unknown field 'input_baseline'"));
+  EXPECT_TRUE(Contains(message, "input_baselines"));
+  EXPECT_TRUE(Contains(message, "index_feature_mapping"));
+}
+
+TEST(ParseExplanationMetadataTest, UnknownFieldsElsewhereAreNamed) {
+  const std::string top = ParseError(R"({"input": {"x": {}}, "inputs": {"x": {}}, "outputs": {"y": {}}})");
+  EXPECT_TRUE(Contains(top, "unknown field 'input'"));
+  EXPECT_TRUE(Contains(top, "inputs"));
+  const std::string output = ParseError(WithOutput(R"("output_tensor": "y:0")"));
+  EXPECT_TRUE(Contains(output, "md.json.outputs.y"));
+  EXPECT_TRUE(Contains(output, "unknown field 'output_tensor'"));
+  EXPECT_TRUE(Contains(output, "output_tensor_name"));
+  const std::string domain = ParseError(WithInput(R"("domain": {"min": 0, "max": 1, "mean": 0.5})"));
+  EXPECT_TRUE(Contains(domain, "unknown field 'mean'"));
+  EXPECT_TRUE(Contains(domain, "original_mean"));
+}
+
+TEST(ParseExplanationMetadataTest, SnakeAndCamelAliasBothGivenIsRefused) {
+  const std::string input = ParseError(WithInput(R"("input_tensor_name": "a:0", "inputTensorName": "a:0")"));
+  EXPECT_TRUE(Contains(input, "md.json.inputs.x"));
+  EXPECT_TRUE(Contains(input, "'input_tensor_name'"));
+  EXPECT_TRUE(Contains(input, "'inputTensorName'"));
+  EXPECT_TRUE(Contains(input, "use one"));
+  const std::string output =
+      ParseError(WithOutput(R"("index_name_mapping": ["a"], "indexDisplayNameMapping": ["a"])"));
+  EXPECT_TRUE(Contains(output, "'index_name_mapping'"));
+  EXPECT_TRUE(Contains(output, "'indexDisplayNameMapping'"));
+}
+
+TEST(ParseExplanationMetadataTest, OutputMappingAndMappingKeyAreExclusive) {
+  const std::string message = ParseError(WithOutput(R"("index_name_mapping": ["a"], "index_name_mapping_key": "k")"));
+  EXPECT_TRUE(Contains(message, "md.json.outputs.y"));
+  EXPECT_TRUE(Contains(message, "only one"));
+}
+
+// --- validation: types and structure ------------------------------------------------
+
+TEST(ParseExplanationMetadataTest, WrongTypesNameTheField) {
+  const std::string name = ParseError(WithInput(R"("input_tensor_name": 5)"));
+  EXPECT_TRUE(Contains(name, "md.json.inputs.x.input_tensor_name must be a string"));
+  EXPECT_TRUE(Contains(name, "5"));
+  const std::string mapping = ParseError(WithInput(R"("encoding": "indicator", "index_feature_mapping": "a,b")"));
+  EXPECT_TRUE(Contains(mapping, "index_feature_mapping must be a list of strings"));
+  const std::string mapping_item = ParseError(WithInput(R"("encoding": "indicator", "index_feature_mapping": ["a", 1])"));
+  EXPECT_TRUE(Contains(mapping_item, "index_feature_mapping must be a list of strings"));
+  const std::string encoding = ParseError(WithInput(R"("encoding": 1)"));
+  EXPECT_TRUE(Contains(encoding, "encoding must be a string"));
+  const std::string visualization = ParseError(WithInput(R"("visualization": "pixels")"));
+  EXPECT_TRUE(Contains(visualization, "visualization must be an object"));
+  const std::string tags = ParseError(R"({"inputs": {"x": {}}, "outputs": {"y": {}}, "tags": "serve"})");
+  EXPECT_TRUE(Contains(tags, "tags must be a list of strings"));
+  const std::string input = ParseError(R"({"inputs": {"x": 3}, "outputs": {"y": {}}})");
+  EXPECT_TRUE(Contains(input, "md.json.inputs.x must be an object"));
+  const std::string output = ParseError(R"({"inputs": {"x": {}}, "outputs": {"y": "y:0"}})");
+  EXPECT_TRUE(Contains(output, "md.json.outputs.y must be an object"));
+  const std::string output_mapping = ParseError(WithOutput(R"("index_name_mapping": "no,yes")"));
+  EXPECT_TRUE(Contains(output_mapping, "index_name_mapping must be a list"));
+  const std::string top = ParseError(R"([{"inputs": {}}])");
+  EXPECT_TRUE(Contains(top, "JSON object"));
+}
+
+TEST(ParseExplanationMetadataTest, EmptyTensorNamesAreRefused) {
+  EXPECT_TRUE(Contains(ParseError(WithInput(R"("input_tensor_name": "")")), "input_tensor_name must not be empty"));
+  EXPECT_TRUE(Contains(ParseError(WithOutput(R"("output_tensor_name": "")")), "output_tensor_name must not be empty"));
+}
+
+TEST(ParseExplanationMetadataTest, InputsAndOutputsMustBeNonEmptyObjects) {
+  for (const std::string inputs : {R"("outputs": {"y": {}})", R"("inputs": {}, "outputs": {"y": {}})",
+                                   R"("inputs": ["x"], "outputs": {"y": {}})"}) {
+    SCOPED_TRACE(inputs);
+    const std::string message = ParseError("{" + inputs + "}");
+    EXPECT_TRUE(Contains(message, "md.json.inputs must be a non-empty object"));
+  }
+  for (const std::string outputs : {R"("inputs": {"x": {}})", R"("inputs": {"x": {}}, "outputs": {})",
+                                    R"("inputs": {"x": {}}, "outputs": "y")"}) {
+    SCOPED_TRACE(outputs);
+    const std::string message = ParseError("{" + outputs + "}");
+    EXPECT_TRUE(Contains(message, "md.json.outputs must be a non-empty object"));
+  }
+}
+
+TEST(ParseExplanationMetadataTest, OnlyTensorFlowIsSupported) {
+  const std::string message = ParseError(R"({"inputs": {"x": {}}, "outputs": {"y": {}}, "framework": "pytorch"})");
+  EXPECT_TRUE(Contains(message, "md.json.framework"));
+  EXPECT_TRUE(Contains(message, "'pytorch'"));
+  EXPECT_TRUE(Contains(message, "TensorFlow"));
+}
+
+// --- files ------------------------------------------------------------------------
+
+TEST(LoadExplanationMetadataFileTest, LoadsAFileAndRecordsItsPath) {
+  TempDir dir;
+  const std::string path = dir.Write("explanation_metadata.json", kAiPlatform);
+  auto md = LoadExplanationMetadataFile(path);
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->source, path);
+  EXPECT_EQ(md->inputs.size(), 5u);
+}
+
+TEST(LoadExplanationMetadataFileTest, MissingFileIsNotFoundNamingThePath) {
+  TempDir dir;
+  const std::string path = (dir.path() / "absent.json").string();
+  auto md = LoadExplanationMetadataFile(path);
+  ASSERT_FALSE(md.ok());
+  EXPECT_EQ(md.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(md.status().message(), path));
+}
+
+TEST(LoadExplanationMetadataFileTest, InvalidJsonNamesThePath) {
+  TempDir dir;
+  const std::string path = dir.Write("broken.json", R"({"inputs": {"x": {}},)");
+  auto md = LoadExplanationMetadataFile(path);
+  ASSERT_FALSE(md.ok());
+  EXPECT_EQ(md.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(md.status().message(), path));
+  EXPECT_TRUE(Contains(md.status().message(), "not valid JSON"));
+}
+
+TEST(LoadExplanationMetadataFileTest, ValidationErrorsNameTheFile) {
+  TempDir dir;
+  const std::string path = dir.Write("bad.json", WithInput(R"("encoding": "one_hot")"));
+  auto md = LoadExplanationMetadataFile(path);
+  ASSERT_FALSE(md.ok());
+  EXPECT_TRUE(Contains(md.status().message(), path + ".inputs.x.encoding"));
+}
+
+// --- inference and writing ---------------------------------------------------------
+
+SignatureInfo MixedSignature() {
+  auto tensor = [](const std::string& key, DType dtype, Shape shape) {
+    TensorInfo t;
+    t.key = key;
+    t.tensor_name = "serving_default_" + key + ":0";
+    t.dtype = dtype;
+    t.shape = std::move(shape);
+    return t;
+  };
+  SignatureInfo s;
+  s.key = "xai_model";
+  s.inputs = {tensor("amount", DType::kFloat32, {-1, 1}), tensor("ids", DType::kInt64, {-1, 5}),
+              tensor("precise", DType::kFloat64, {-1, 3}), tensor("text", DType::kString, {-1})};
+  s.outputs = {tensor("logits", DType::kFloat32, {-1, 2}), tensor("probabilities", DType::kFloat32, {-1, 2})};
+  return s;
+}
+
+TEST(InferExplanationMetadataTest, FloatInputsWithZeroBaselinesAndAllOutputs) {
+  const ExplanationMetadata md = InferExplanationMetadata(MixedSignature());
+  EXPECT_TRUE(Contains(md.source, "xai_model"));
+  EXPECT_EQ(md.framework, "tensorflow");
+  ASSERT_EQ(md.inputs.size(), 2u);
+  EXPECT_EQ(md.inputs[0].name, "amount");
+  EXPECT_EQ(md.inputs[1].name, "precise");
+  for (const InputMetadata& in : md.inputs) {
+    SCOPED_TRACE(in.name);
+    EXPECT_EQ(in.input_tensor_name, in.name);  // the signature key
+    EXPECT_EQ(in.encoding, "identity");
+    EXPECT_EQ(in.modality, "numeric");
+    ASSERT_EQ(in.input_baselines.size(), 1u);
+    EXPECT_EQ(in.input_baselines[0], Json(0.0));
+  }
+  ASSERT_EQ(md.outputs.size(), 2u);
+  EXPECT_EQ(md.outputs[0].name, "logits");
+  EXPECT_EQ(md.outputs[0].output_tensor_name, "logits");
+  EXPECT_EQ(md.outputs[1].output_tensor_name, "probabilities");
+}
+
+TEST(ExplanationMetadataToJsonTest, WritesAiPlatformSnakeCase) {
+  auto md = Parse(kVertex);
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  const Json json = ExplanationMetadataToJson(*md);
+  EXPECT_EQ(json["framework"], "tensorflow");
+  const Json& age = json["inputs"]["age"];
+  EXPECT_EQ(age["input_tensor_name"], "age:0");
+  EXPECT_EQ(age["domain"]["min"], 0);
+  EXPECT_EQ(age["domain"]["original_stddev"], 12);
+  EXPECT_EQ(age["group_name"], "demographics");
+  EXPECT_EQ(json["inputs"]["words"]["encoding"], "bag_of_features");
+  EXPECT_EQ(json["inputs"]["words"]["index_feature_mapping"], Json::parse(R"(["a", "b", "c"])"));
+  EXPECT_EQ(json["outputs"]["probabilities"]["index_name_mapping"], Json::parse(R"(["no", "yes"])"));
+  EXPECT_EQ(json["outputs"]["logits"]["index_name_mapping_key"], "class_names");
+  EXPECT_FALSE(json.dump().find("TensorName") != std::string::npos) << json.dump();
+}
+
+TEST(ExplanationMetadataToJsonTest, RoundTripsThroughParse) {
+  for (const char* text : {kAiPlatform, kVertex}) {
+    auto md = Parse(text);
+    ASSERT_TRUE(md.ok()) << md.status().ToString();
+    auto again = ParseExplanationMetadata(ExplanationMetadataToJson(*md), "written");
+    ASSERT_TRUE(again.ok()) << again.status().ToString() << "\n" << ExplanationMetadataToJson(*md).dump(2);
+    ExpectSameInputsAndOutputs(*md, *again);
+    EXPECT_EQ(again->framework, md->framework);
+    EXPECT_EQ(again->tags, md->tags);
+  }
+}
+
+TEST(ExplanationMetadataToJsonTest, InferredMetadataRoundTrips) {
+  const ExplanationMetadata inferred = InferExplanationMetadata(MixedSignature());
+  auto again = ParseExplanationMetadata(ExplanationMetadataToJson(inferred), "written");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ExpectSameInputsAndOutputs(inferred, *again);
+}
+
+}  // namespace
+}  // namespace xai

@@ -1,0 +1,62 @@
+#include "model/model_dir.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace xai {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsSavedModelDir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "saved_model.pb", ec);
+}
+
+bool IsVersionName(const std::string& name) {
+  return !name.empty() && name.size() <= 18 && name.find_first_not_of("0123456789") == std::string::npos;
+}
+
+}  // namespace
+
+std::vector<ModelVersion> ListModelVersions(const std::string& base) {
+  std::vector<ModelVersion> versions;
+  std::error_code ec;
+  for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory(ec) && IsVersionName(name) && IsSavedModelDir(it->path())) {
+      versions.push_back({std::stoll(name), it->path().string()});
+    }
+  }
+  std::sort(versions.begin(), versions.end(),
+            [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });
+  return versions;
+}
+
+StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int64_t> version) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return NotFound("model directory '" + dir + "' does not exist or is not a directory");
+  }
+  if (IsSavedModelDir(dir)) {
+    if (version && *version != 0) {
+      return NotFound("version " + std::to_string(*version) + " requested, but '" + dir +
+                      "' is a single SavedModel without numeric version subdirectories");
+    }
+    return ModelVersion{0, dir};
+  }
+  const std::vector<ModelVersion> versions = ListModelVersions(dir);
+  if (versions.empty()) {
+    return NotFound("'" + dir + "' holds no saved_model.pb and no numeric version subdirectories "
+                    "(expected DIR/saved_model.pb or DIR/<version>/saved_model.pb)");
+  }
+  if (!version) return versions.back();
+  for (const ModelVersion& v : versions) {
+    if (v.version == *version) return v;
+  }
+  std::string found;
+  for (const ModelVersion& v : versions) found += (found.empty() ? "" : ", ") + std::to_string(v.version);
+  return NotFound("version " + std::to_string(*version) + " of '" + dir + "' not found; versions on disk: " + found);
+}
+
+}  // namespace xai

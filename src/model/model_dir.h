@@ -1,0 +1,29 @@
+// Finding a model on disk: a SavedModel directory (saved_model.pb inside), or
+// a TF-Serving-style base directory whose numeric subdirectories are versions
+// (the highest serves unless another is asked for). Knows nothing of
+// TensorFlow. Pure functions over the file system; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace xai {
+
+struct ModelVersion {
+  int64_t version = 0;  // 0 when the directory is itself a SavedModel.
+  std::string path;     // the SavedModel directory.
+};
+
+// Numeric version subdirectories of `base` that hold a saved_model.pb,
+// ascending. Empty if there are none.
+std::vector<ModelVersion> ListModelVersions(const std::string& base);
+
+// `dir` itself if it is a SavedModel, else its highest (or the requested)
+// version. NOT_FOUND names the directory and what was expected in it.
+StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int64_t> version = std::nullopt);
+
+}  // namespace xai

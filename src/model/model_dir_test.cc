@@ -1,0 +1,172 @@
+#include "model/model_dir.h"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+namespace fs = std::filesystem;
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
+  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
+}
+
+// Each test gets a fresh, empty directory under the system temp dir, removed
+// afterwards. Only file names matter to model_dir, so a SavedModel is faked
+// by an empty saved_model.pb.
+class ModelDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    root_ = fs::temp_directory_path() /
+            ("xai_model_dir_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(root_);
+    ASSERT_TRUE(fs::create_directories(root_));
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Makes `relative` (under the root) a fake SavedModel; returns its path.
+  std::string MakeSavedModel(const std::string& relative = "") {
+    const fs::path dir = relative.empty() ? root_ : root_ / relative;
+    fs::create_directories(dir / "variables");
+    std::ofstream(dir / "saved_model.pb");
+    return dir.string();
+  }
+
+  std::string root() const { return root_.string(); }
+
+  fs::path root_;
+};
+
+TEST_F(ModelDirTest, PlainSavedModelDirectoryIsVersionZero) {
+  MakeSavedModel();
+  auto resolved = ResolveModelDir(root());
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->version, 0);
+  EXPECT_EQ(resolved->path, root());
+}
+
+TEST_F(ModelDirTest, PlainSavedModelWinsOverVersionSubdirectories) {
+  MakeSavedModel();
+  MakeSavedModel("3");
+  auto resolved = ResolveModelDir(root());
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->version, 0);
+  EXPECT_EQ(resolved->path, root());
+}
+
+TEST_F(ModelDirTest, HighestVersionIsNumericNotLexicographic) {
+  const std::string v1 = MakeSavedModel("1");
+  const std::string v2 = MakeSavedModel("2");
+  const std::string v10 = MakeSavedModel("10");
+  auto resolved = ResolveModelDir(root());
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->version, 10);
+  EXPECT_EQ(fs::path(resolved->path), fs::path(v10));
+
+  const std::vector<ModelVersion> versions = ListModelVersions(root());
+  ASSERT_EQ(versions.size(), 3u);
+  EXPECT_EQ(versions[0].version, 1);
+  EXPECT_EQ(versions[1].version, 2);
+  EXPECT_EQ(versions[2].version, 10);
+  EXPECT_EQ(fs::path(versions[0].path), fs::path(v1));
+  EXPECT_EQ(fs::path(versions[1].path), fs::path(v2));
+}
+
+TEST_F(ModelDirTest, RequestedVersionIsServed) {
+  MakeSavedModel("1");
+  const std::string v2 = MakeSavedModel("2");
+  MakeSavedModel("10");
+  auto resolved = ResolveModelDir(root(), 2);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->version, 2);
+  EXPECT_EQ(fs::path(resolved->path), fs::path(v2));
+}
+
+TEST_F(ModelDirTest, MissingVersionListsTheVersionsOnDisk) {
+  MakeSavedModel("1");
+  MakeSavedModel("2");
+  MakeSavedModel("10");
+  auto resolved = ResolveModelDir(root(), 7);
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(resolved.status().message(), "version 7"));
+  EXPECT_TRUE(Contains(resolved.status().message(), root()));
+  EXPECT_TRUE(Contains(resolved.status().message(), "1, 2, 10"));
+}
+
+TEST_F(ModelDirTest, VersionOfAPlainSavedModelIsNotFound) {
+  MakeSavedModel();
+  auto resolved = ResolveModelDir(root(), 3);
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(resolved.status().message(), "version 3"));
+  EXPECT_TRUE(Contains(resolved.status().message(), "single SavedModel"));
+}
+
+TEST_F(ModelDirTest, NonNumericAndIncompleteSubdirectoriesAreIgnored) {
+  MakeSavedModel("3");
+  MakeSavedModel("latest");       // not a number
+  MakeSavedModel("v12");          // not a number
+  MakeSavedModel("12.5");         // not a number
+  MakeSavedModel("-20");          // not a number
+  fs::create_directories(root_ / "99" / "variables");  // no saved_model.pb
+  std::ofstream(root_ / "50");                          // a file, not a directory
+  auto resolved = ResolveModelDir(root());
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->version, 3);
+  const std::vector<ModelVersion> versions = ListModelVersions(root());
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].version, 3);
+
+  auto missing = ResolveModelDir(root(), 99);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(Contains(missing.status().message(), "versions on disk: 3"));
+}
+
+TEST_F(ModelDirTest, DirectoryWithoutAModelSaysWhatWasExpected) {
+  fs::create_directories(root_ / "variables");
+  MakeSavedModel("not_a_version");
+  auto resolved = ResolveModelDir(root());
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(resolved.status().message(), root()));
+  EXPECT_TRUE(Contains(resolved.status().message(), "saved_model.pb"));
+  EXPECT_TRUE(Contains(resolved.status().message(), "DIR/<version>/saved_model.pb"));
+  EXPECT_TRUE(ListModelVersions(root()).empty());
+}
+
+TEST_F(ModelDirTest, NonexistentPathIsNotFound) {
+  const std::string missing = (root_ / "does_not_exist").string();
+  auto resolved = ResolveModelDir(missing);
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(resolved.status().message(), missing));
+  EXPECT_TRUE(Contains(resolved.status().message(), "does not exist"));
+  EXPECT_TRUE(ListModelVersions(missing).empty());
+}
+
+TEST_F(ModelDirTest, AFileIsNotAModelDirectory) {
+  const std::string file = (root_ / "saved_model.pb").string();
+  std::ofstream(fs::path(file));
+  auto resolved = ResolveModelDir(file);
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(resolved.status().message(), file));
+  EXPECT_TRUE(Contains(resolved.status().message(), "not a directory"));
+}
+
+}  // namespace
+}  // namespace xai

@@ -1,0 +1,129 @@
+#include "model/signature_rules.h"
+
+namespace xai {
+namespace {
+
+bool Has(const std::vector<SignatureInfo>& signatures, const std::string& key) {
+  for (const auto& s : signatures) {
+    if (s.key == key) return true;
+  }
+  return false;
+}
+
+std::string Describe(const TensorInfo& t) {
+  return std::string(DTypeName(t.dtype)) + (t.rank_known ? ShapeToString(t.shape) : "[unknown rank]");
+}
+
+// Shapes are compatible when ranks agree (or one is unknown) and every pair of
+// known dimensions agrees.
+bool CompatibleShapes(const TensorInfo& a, const TensorInfo& b) {
+  if (!a.rank_known || !b.rank_known) return true;
+  if (a.shape.size() != b.shape.size()) return false;
+  for (size_t i = 0; i < a.shape.size(); ++i) {
+    if (a.shape[i] >= 0 && b.shape[i] >= 0 && a.shape[i] != b.shape[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string TensorKeyList(const std::vector<TensorInfo>& tensors) {
+  std::string keys;
+  for (const auto& t : tensors) keys += (keys.empty() ? "" : ", ") + t.key;
+  return keys;
+}
+
+std::string SignatureKeyList(const std::vector<SignatureInfo>& signatures) {
+  std::string keys;
+  for (const auto& s : signatures) keys += (keys.empty() ? "" : ", ") + s.key;
+  return keys.empty() ? "(none)" : keys;
+}
+
+StatusOr<const SignatureInfo*> FindSignature(const std::vector<SignatureInfo>& signatures, const std::string& key) {
+  for (const auto& s : signatures) {
+    if (s.key == key) return &s;
+  }
+  return NotFound("signature '" + key + "' not found; the model's signatures are: " + SignatureKeyList(signatures));
+}
+
+SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures) {
+  SignatureSelection sel;
+  const std::string keys = SignatureKeyList(signatures);
+  if (signatures.empty()) {
+    sel.predict_reason = "the model has no signatures";
+    sel.explain_error = FailedPrecondition("the SavedModel has no signatures (tag 'serve'); save it with "
+                                           "signatures={'serving_default': f}");
+    return sel;
+  }
+  if (signatures.size() == 1) {
+    const std::string& only = signatures[0].key;
+    sel.predict_key = only;
+    sel.predict_reason = "'" + only + "' is the only signature";
+    if (only == kXaiPreprocess) {
+      sel.explain_error = FailedPrecondition("the model has the signature 'xai_preprocess' but no 'xai_model' for it "
+                                             "to feed; save with signatures={'serving_default': f, 'xai_preprocess': "
+                                             "p, 'xai_model': g}");
+      return sel;
+    }
+    sel.explain_key = only;
+    sel.explain_reason = "'" + only + "' is the only signature";
+    return sel;
+  }
+
+  if (Has(signatures, kServingDefault)) {
+    sel.predict_key = kServingDefault;
+    sel.predict_reason = "several signatures; 'serving_default' predicts";
+  } else {
+    sel.predict_reason = "several signatures and none is 'serving_default'; a request must name one (found: " +
+                         keys + ")";
+  }
+
+  const bool has_model = Has(signatures, kXaiModel);
+  const bool has_preprocess = Has(signatures, kXaiPreprocess);
+  if (has_model && has_preprocess) {
+    sel.explain_key = kXaiModel;
+    sel.preprocess_key = kXaiPreprocess;
+    sel.explain_reason = "'xai_preprocess' feeds 'xai_model'; attributions are for the inputs of 'xai_model'";
+  } else if (has_model) {
+    sel.explain_key = kXaiModel;
+    sel.explain_reason = "several signatures; 'xai_model' explains";
+  } else if (has_preprocess) {
+    sel.explain_error = FailedPrecondition(
+        "the model has the signature 'xai_preprocess' but no 'xai_model' for it to feed (found: " + keys +
+        "); save with signatures={'serving_default': f, 'xai_preprocess': p, 'xai_model': g}");
+  } else {
+    sel.explain_error = FailedPrecondition(
+        "the model has several signatures (" + keys + ") and none is 'xai_model', so xaiserve cannot tell which "
+        "one to explain; save with signatures={'serving_default': f, 'xai_model': g}");
+  }
+  if (!sel.explain_error.ok()) sel.explain_reason = sel.explain_error.message();
+  return sel;
+}
+
+Status CheckPreprocessFeedsModel(const SignatureInfo& preprocess, const SignatureInfo& model) {
+  for (const TensorInfo& in : model.inputs) {
+    const TensorInfo* out = nullptr;
+    for (const TensorInfo& candidate : preprocess.outputs) {
+      if (candidate.key == in.key) out = &candidate;
+    }
+    if (out == nullptr) {
+      const std::string outputs = TensorKeyList(preprocess.outputs);
+      return FailedPrecondition("'xai_model' input '" + in.key + "' (" + Describe(in) +
+                                ") is not produced by 'xai_preprocess', whose outputs are: " + outputs +
+                                "; name a 'xai_preprocess' output '" + in.key + "'");
+    }
+    if (out->dtype != in.dtype) {
+      return FailedPrecondition("'xai_preprocess' output '" + out->key + "' is " + Describe(*out) +
+                                " but 'xai_model' input '" + in.key + "' is " + Describe(in) +
+                                "; the dtypes must be the same");
+    }
+    if (!CompatibleShapes(*out, in)) {
+      return FailedPrecondition("'xai_preprocess' output '" + out->key + "' has shape " + Describe(*out) +
+                                " but 'xai_model' input '" + in.key + "' has shape " + Describe(in) +
+                                "; the shapes must be compatible");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace xai

@@ -1,0 +1,252 @@
+#include "model/signature_rules.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
+  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
+}
+
+TensorInfo Info(const std::string& key, DType dtype, Shape shape) {
+  TensorInfo t;
+  t.key = key;
+  t.tensor_name = key + ":0";
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  return t;
+}
+
+TensorInfo UnknownRank(const std::string& key, DType dtype) {
+  TensorInfo t = Info(key, dtype, {});
+  t.rank_known = false;
+  return t;
+}
+
+SignatureInfo Signature(const std::string& key, std::vector<TensorInfo> inputs = {Info("features", DType::kFloat32, {-1, 30})},
+                        std::vector<TensorInfo> outputs = {Info("probabilities", DType::kFloat32, {-1, 2})}) {
+  SignatureInfo s;
+  s.key = key;
+  s.method_name = "tensorflow/serving/predict";
+  s.inputs = std::move(inputs);
+  s.outputs = std::move(outputs);
+  return s;
+}
+
+std::vector<SignatureInfo> Signatures(const std::vector<std::string>& keys) {
+  std::vector<SignatureInfo> out;
+  for (const std::string& key : keys) out.push_back(Signature(key));
+  return out;
+}
+
+// --- SPEC §1.1 table ---------------------------------------------------------
+
+TEST(SelectSignaturesTest, OnlySignaturePredictsAndExplains) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"serving_default"}));
+  EXPECT_EQ(sel.predict_key, "serving_default");
+  EXPECT_EQ(sel.explain_key, "serving_default");
+  EXPECT_EQ(sel.preprocess_key, "");
+  EXPECT_TRUE(sel.explain_error.ok()) << sel.explain_error.ToString();
+  EXPECT_TRUE(Contains(sel.explain_reason, "only signature"));
+}
+
+TEST(SelectSignaturesTest, OnlySignatureWithAnyKeyPredictsAndExplains) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"my_custom_key"}));
+  EXPECT_EQ(sel.predict_key, "my_custom_key");
+  EXPECT_EQ(sel.explain_key, "my_custom_key");
+  EXPECT_TRUE(sel.explain_error.ok());
+}
+
+TEST(SelectSignaturesTest, SeveralWithXaiModelExplainWithXaiModel) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"other", "serving_default", "xai_model"}));
+  EXPECT_EQ(sel.predict_key, "serving_default");
+  EXPECT_EQ(sel.explain_key, "xai_model");
+  EXPECT_EQ(sel.preprocess_key, "");
+  EXPECT_TRUE(sel.explain_error.ok()) << sel.explain_error.ToString();
+  EXPECT_TRUE(Contains(sel.explain_reason, "xai_model"));
+}
+
+TEST(SelectSignaturesTest, SeveralWithoutXaiModelCannotExplain) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"logits_only", "serving_default"}));
+  EXPECT_EQ(sel.predict_key, "serving_default");
+  EXPECT_EQ(sel.explain_key, "");
+  EXPECT_EQ(sel.preprocess_key, "");
+  ASSERT_FALSE(sel.explain_error.ok());
+  EXPECT_EQ(sel.explain_error.code(), StatusCode::kFailedPrecondition);
+  const std::string& message = sel.explain_error.message();
+  EXPECT_TRUE(Contains(message, "logits_only, serving_default"));  // the keys found
+  EXPECT_TRUE(Contains(message, "xai_model"));
+  EXPECT_TRUE(Contains(message, "signatures={'serving_default': f, 'xai_model': g}"));
+  EXPECT_EQ(sel.explain_reason, message);
+}
+
+TEST(SelectSignaturesTest, PreprocessAndModelExplainTogether) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"serving_default", "xai_model", "xai_preprocess"}));
+  EXPECT_EQ(sel.predict_key, "serving_default");
+  EXPECT_EQ(sel.explain_key, "xai_model");
+  EXPECT_EQ(sel.preprocess_key, "xai_preprocess");
+  EXPECT_TRUE(sel.explain_error.ok()) << sel.explain_error.ToString();
+  EXPECT_TRUE(Contains(sel.explain_reason, "xai_preprocess"));
+}
+
+TEST(SelectSignaturesTest, PreprocessWithoutModelNamesTheMissingXaiModel) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"serving_default", "xai_preprocess"}));
+  EXPECT_EQ(sel.predict_key, "serving_default");
+  EXPECT_EQ(sel.explain_key, "");
+  EXPECT_EQ(sel.preprocess_key, "");
+  ASSERT_FALSE(sel.explain_error.ok());
+  EXPECT_EQ(sel.explain_error.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(sel.explain_error.message(), "no 'xai_model'"));
+  EXPECT_TRUE(Contains(sel.explain_error.message(), "serving_default, xai_preprocess"));
+  EXPECT_TRUE(Contains(sel.explain_error.message(), "'xai_model': g"));
+}
+
+TEST(SelectSignaturesTest, SingleXaiPreprocessSignatureCannotExplain) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"xai_preprocess"}));
+  EXPECT_EQ(sel.predict_key, "xai_preprocess");
+  EXPECT_EQ(sel.explain_key, "");
+  EXPECT_EQ(sel.preprocess_key, "");
+  ASSERT_FALSE(sel.explain_error.ok());
+  EXPECT_EQ(sel.explain_error.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(sel.explain_error.message(), "no 'xai_model'"));
+}
+
+TEST(SelectSignaturesTest, SeveralWithoutServingDefaultHaveNoPredictKey) {
+  const SignatureSelection sel = SelectSignatures(Signatures({"a", "b", "xai_model"}));
+  EXPECT_EQ(sel.predict_key, "");
+  EXPECT_TRUE(Contains(sel.predict_reason, "a, b, xai_model"));
+  EXPECT_TRUE(Contains(sel.predict_reason, "serving_default"));
+  EXPECT_EQ(sel.explain_key, "xai_model");  // explaining still works
+  EXPECT_TRUE(sel.explain_error.ok());
+
+  const SignatureSelection neither = SelectSignatures(Signatures({"a", "b"}));
+  EXPECT_EQ(neither.predict_key, "");
+  EXPECT_EQ(neither.explain_key, "");
+  EXPECT_FALSE(neither.explain_error.ok());
+}
+
+TEST(SelectSignaturesTest, NoSignaturesCannotPredictOrExplain) {
+  const SignatureSelection sel = SelectSignatures({});
+  EXPECT_EQ(sel.predict_key, "");
+  EXPECT_EQ(sel.explain_key, "");
+  ASSERT_FALSE(sel.explain_error.ok());
+  EXPECT_EQ(sel.explain_error.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(sel.explain_error.message(), "no signatures"));
+}
+
+TEST(SelectSignaturesTest, KeysAreMatchedExactly) {
+  // Near misses of the reserved keys are ordinary signatures.
+  const SignatureSelection sel = SelectSignatures(Signatures({"XAI_MODEL", "serving_default", "xai-model"}));
+  EXPECT_EQ(sel.explain_key, "");
+  EXPECT_FALSE(sel.explain_error.ok());
+}
+
+// --- CheckPreprocessFeedsModel ------------------------------------------------
+
+TEST(CheckPreprocessFeedsModelTest, MatchingOutputsAndInputsAreAccepted) {
+  const SignatureInfo preprocess = Signature("xai_preprocess", {Info("raw", DType::kFloat32, {-1, 30})},
+                                             {Info("features", DType::kFloat32, {-1, 30}),
+                                              Info("extra", DType::kInt64, {-1})});
+  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  EXPECT_TRUE(CheckPreprocessFeedsModel(preprocess, model).ok());
+}
+
+TEST(CheckPreprocessFeedsModelTest, KnownAndUnknownDimensionsAreCompatible) {
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {8, -1})});
+  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  EXPECT_TRUE(CheckPreprocessFeedsModel(preprocess, model).ok());
+}
+
+TEST(CheckPreprocessFeedsModelTest, UnknownRankIsCompatibleWithAnyShape) {
+  const SignatureInfo unknown_out = Signature("xai_preprocess", {}, {UnknownRank("features", DType::kFloat32)});
+  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  EXPECT_TRUE(CheckPreprocessFeedsModel(unknown_out, model).ok());
+
+  const SignatureInfo known_out = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {-1, 4, 4})});
+  const SignatureInfo unknown_in = Signature("xai_model", {UnknownRank("features", DType::kFloat32)});
+  EXPECT_TRUE(CheckPreprocessFeedsModel(known_out, unknown_in).ok());
+}
+
+TEST(CheckPreprocessFeedsModelTest, MissingNameNamesBothSides) {
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("feats", DType::kFloat32, {-1, 30}),
+                                                                    Info("ids", DType::kInt64, {-1})});
+  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const Status status = CheckPreprocessFeedsModel(preprocess, model);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(status.message(), "'xai_model' input 'features' (float32[?,30])"));
+  EXPECT_TRUE(Contains(status.message(), "feats, ids"));  // the outputs there are
+  EXPECT_TRUE(Contains(status.message(), "xai_preprocess"));
+}
+
+TEST(CheckPreprocessFeedsModelTest, DTypeMismatchNamesBothSides) {
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat64, {-1, 30})});
+  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const Status status = CheckPreprocessFeedsModel(preprocess, model);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(status.message(), "'xai_preprocess' output 'features' is float64[?,30]"));
+  EXPECT_TRUE(Contains(status.message(), "'xai_model' input 'features' is float32[?,30]"));
+  EXPECT_TRUE(Contains(status.message(), "dtype"));
+}
+
+TEST(CheckPreprocessFeedsModelTest, ShapeMismatchNamesBothSides) {
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {-1, 29})});
+  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const Status status = CheckPreprocessFeedsModel(preprocess, model);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(status.message(), "'xai_preprocess' output 'features'"));
+  EXPECT_TRUE(Contains(status.message(), "[?,29]"));
+  EXPECT_TRUE(Contains(status.message(), "'xai_model' input 'features'"));
+  EXPECT_TRUE(Contains(status.message(), "[?,30]"));
+}
+
+TEST(CheckPreprocessFeedsModelTest, RankMismatchIsAShapeMismatch) {
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {-1})});
+  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const Status status = CheckPreprocessFeedsModel(preprocess, model);
+  ASSERT_FALSE(status.ok());
+  EXPECT_TRUE(Contains(status.message(), "[?]"));
+  EXPECT_TRUE(Contains(status.message(), "[?,30]"));
+}
+
+TEST(CheckPreprocessFeedsModelTest, EveryModelInputIsChecked) {
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("a", DType::kFloat32, {-1, 2})});
+  const SignatureInfo model = Signature("xai_model", {Info("a", DType::kFloat32, {-1, 2}),
+                                                      Info("b", DType::kFloat32, {-1, 3})});
+  const Status status = CheckPreprocessFeedsModel(preprocess, model);
+  ASSERT_FALSE(status.ok());
+  EXPECT_TRUE(Contains(status.message(), "input 'b'"));
+}
+
+// --- FindSignature / SignatureKeyList --------------------------------------------
+
+TEST(FindSignatureTest, FindsByKey) {
+  const std::vector<SignatureInfo> signatures = Signatures({"serving_default", "xai_model"});
+  auto found = FindSignature(signatures, "xai_model");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(*found, &signatures[1]);
+}
+
+TEST(FindSignatureTest, NotFoundListsTheKeys) {
+  const std::vector<SignatureInfo> signatures = Signatures({"serving_default", "xai_model"});
+  auto found = FindSignature(signatures, "predict");
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(found.status().message(), "'predict'"));
+  EXPECT_TRUE(Contains(found.status().message(), "serving_default, xai_model"));
+}
+
+TEST(SignatureKeyListTest, JoinsKeysOrSaysNone) {
+  EXPECT_EQ(SignatureKeyList(Signatures({"a", "b", "c"})), "a, b, c");
+  EXPECT_EQ(SignatureKeyList({}), "(none)");
+}
+
+}  // namespace
+}  // namespace xai
