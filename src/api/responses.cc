@@ -1,0 +1,48 @@
+#include "api/responses.h"
+
+#include "api/instances.h"
+
+namespace xai {
+
+Json PredictionToJson(const NamedTensors& outputs, int64_t row) {
+  if (outputs.size() == 1) return TensorRowToJson(outputs.begin()->second, row);
+  Json object = Json::object();
+  for (const auto& [key, tensor] : outputs) object[key] = TensorRowToJson(tensor, row);
+  return object;
+}
+
+bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& instance) {
+  const SignatureInfo* entry = model.explain_entry_signature();
+  if (entry == nullptr || !model.selection().preprocess_key.empty()) return false;
+  if (!IsBareInstance(instance, *entry) || model.explained_inputs().size() != 1) return false;
+  return model.explained_inputs()[0].signature_key == entry->inputs[0].key;
+}
+
+Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs, bool bare) {
+  Json attributions = Json::array();
+  for (const OutputAttribution& out : explanation.outputs) {
+    const Attribution& a = out.attribution;
+    Json features;
+    if (bare && a.attributions.size() == 1) {
+      features = TensorRowToJson(a.attributions[0], 0);
+    } else {
+      features = Json::object();
+      for (size_t i = 0; i < a.attributions.size() && i < inputs.size(); ++i) {
+        features[inputs[i].metadata.name] = TensorRowToJson(a.attributions[i], 0);
+      }
+    }
+    Json entry = {
+        {"baselineOutputValue", a.baseline_output},
+        {"instanceOutputValue", a.instance_output},
+        {"featureAttributions", features},
+        {"approximationError", a.approximation_error},
+        {"outputName", out.output_name},
+    };
+    if (!out.output_index.empty()) entry["outputIndex"] = out.output_index;
+    if (!out.output_display_name.empty()) entry["outputDisplayName"] = out.output_display_name;
+    attributions.push_back(std::move(entry));
+  }
+  return Json{{"attributions", attributions}};
+}
+
+}  // namespace xai

@@ -1,0 +1,28 @@
+// Response bodies of SPEC §4, written once for the CLI and the server:
+// predictions (one per instance: the output value, or an object keyed by
+// output name when there are several) and explanations
+// ({"attributions": [{"featureAttributions", "instanceOutputValue", ...}]}).
+// Pure; thread-safe.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor_json.h"
+#include "model/explainable_model.h"
+
+namespace xai {
+
+// Row `row` of a predict result.
+Json PredictionToJson(const NamedTensors& outputs, int64_t row);
+
+// One entry of "explanations". `bare` makes featureAttributions a bare value
+// (single attributed input given as a bare instance) instead of an object
+// keyed by input name.
+// featureAttributions is a bare value when the instance was a bare value and
+// the one attributed tensor is that very input (no preprocessing, not an
+// internal tensor); otherwise an object keyed by attributed input name.
+bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& instance);
+
+Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs, bool bare);
+
+}  // namespace xai

@@ -1,0 +1,269 @@
+#include "cli/commands.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include "api/explain_parameters.h"
+#include "api/instances.h"
+#include "api/responses.h"
+#include "cli/flags.h"
+#include "model/explainable_model.h"
+
+namespace xai {
+namespace {
+
+constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
+
+int Fail(const std::string& command, const Status& status) {
+  std::cerr << "xaiserve " << command << ": error: " << status.message() << "\n";
+  return kExitFailed;
+}
+
+int UsageError(const std::string& command, const std::string& message) {
+  std::cerr << "xaiserve " << command << ": " << message << "\n(see xaiserve " << command << " --help)\n";
+  return kExitUsage;
+}
+
+// Parses flags; returns an exit code to stop with, or nullopt to go on.
+std::optional<int> ParseFlags(FlagSet& flags, const std::string& command, const std::vector<std::string>& args,
+                              std::vector<std::string>* positional, size_t want_positional) {
+  Status parsed = flags.Parse(args, positional);
+  if (!parsed.ok()) return UsageError(command, parsed.message());
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return kExitOk;
+  }
+  if (positional->size() != want_positional) {
+    return UsageError(command, positional->empty() ? "missing MODEL_DIR" : "expected one MODEL_DIR, got " +
+                                                                               std::to_string(positional->size()) +
+                                                                               " arguments");
+  }
+  return std::nullopt;
+}
+
+// JSON Lines: one instance per non-empty line. "-" reads stdin.
+StatusOr<Json> ReadInstances(const std::string& path) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path);
+    if (!file) return NotFound("cannot read instances file '" + path + "'");
+    in = &file;
+  }
+  Json instances = Json::array();
+  std::string line;
+  for (size_t number = 1; std::getline(*in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto value = ParseJson(line, path + ":" + std::to_string(number));
+    if (!value.ok()) {
+      return InvalidArgument(value.status().message() + " (write one JSON instance per line: JSON Lines)");
+    }
+    instances.push_back(std::move(value).value());
+  }
+  if (instances.empty()) return InvalidArgument(path + ": no instances (expected one JSON instance per line)");
+  return instances;
+}
+
+StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, const std::string& metadata,
+                                                      int64_t version) {
+  LoadOptions options;
+  if (!metadata.empty()) options.metadata_path = metadata;
+  if (version >= 0) options.version = version;
+  std::cerr << "xaiserve: loading " << dir << "\n";
+  return ExplainableModel::Load(dir, options);
+}
+
+std::string DescribeTensorInfo(const TensorInfo& t) {
+  return t.key + ": " + DTypeName(t.dtype) + (t.rank_known ? ShapeToString(t.shape) : "[unknown rank]") + "  (" +
+         t.tensor_name + ")";
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int RunInspect(const std::vector<std::string>& args) {
+  std::string metadata;
+  int64_t version = -1;
+  FlagSet flags("xaiserve inspect MODEL_DIR [--metadata FILE] [--version N]",
+                "Lists the SavedModel's signatures with their inputs and outputs, says which signature predicts\n"
+                "and which explains and why, and checks the explanation metadata. Exits non-zero with the\n"
+                "reason when the model cannot be explained.");
+  flags.String("metadata", &metadata, "FILE", "explanation metadata to use instead of MODEL_DIR/explanation_metadata.json");
+  flags.Int("version", &version, 0, INT64_MAX, "version subdirectory to load (default: the highest)");
+  std::vector<std::string> positional;
+  if (auto code = ParseFlags(flags, "inspect", args, &positional, 1)) return *code;
+
+  auto model = LoadModel(positional[0], metadata, version);
+  if (!model.ok()) return Fail("inspect", model.status());
+  ExplainableModel& m = **model;
+  std::cout << "model: " << m.path() << (m.version() ? " (version " + std::to_string(m.version()) + ")" : "")
+            << (m.is_tf1_graph() ? "  [TensorFlow 1 graph]" : "") << "\n\nsignatures:\n";
+  for (const SignatureInfo& sig : m.signatures()) {
+    std::cout << "  " << sig.key << "\n";
+    for (const TensorInfo& t : sig.inputs) std::cout << "    input  " << DescribeTensorInfo(t) << "\n";
+    for (const TensorInfo& t : sig.outputs) std::cout << "    output " << DescribeTensorInfo(t) << "\n";
+  }
+  const SignatureSelection& sel = m.selection();
+  std::cout << "\npredicts with: " << (sel.predict_key.empty() ? "(none by default)" : sel.predict_key) << "  -- "
+            << sel.predict_reason << "\n";
+  if (!m.explain_status().ok()) {
+    std::cout << "explains with: (none)\n";
+    std::cerr << "xaiserve inspect: this model cannot be explained: " << m.explain_status().message() << "\n";
+    return kExitFailed;
+  }
+  std::cout << "explains with: " << (sel.preprocess_key.empty() ? "" : sel.preprocess_key + " -> ") << sel.explain_key
+            << "  -- " << sel.explain_reason << "\n";
+  std::cout << "\nmetadata: " << m.metadata().source << "\n";
+  for (const BoundInput& in : m.explained_inputs()) {
+    std::cout << "  attributes input '" << in.metadata.name << "' -> tensor " << in.tensor.tensor_name << " ("
+              << DTypeName(in.tensor.dtype) << (in.signature_key.empty() ? ", internal graph tensor" : "") << ")\n";
+  }
+  for (const BoundOutput& out : m.explained_outputs()) {
+    std::cout << "  explains output '" << out.metadata.name << "' -> tensor " << out.tensor.tensor_name << "\n";
+  }
+  const Status gradients = (*model)->CheckGradients();
+  if (!gradients.ok()) {
+    std::cout << "gradients: unavailable\n";
+    std::cerr << "xaiserve inspect: this model cannot be explained with Integrated Gradients: " << gradients.message()
+              << "\n";
+    return kExitFailed;
+  }
+  std::cout << "gradients: ok (gradient graph built for every explained output)\n";
+  std::cout << "\nok: the model can be explained\n";
+  return kExitOk;
+}
+
+int RunPredict(const std::vector<std::string>& args) {
+  std::string instances_path, signature;
+  int64_t version = -1, batch_size = kDefaultBatchSize;
+  FlagSet flags("xaiserve predict MODEL_DIR --instances FILE [--signature KEY]",
+                "Runs predictions. Reads JSON Lines (one instance per line, as in a request's \"instances\";\n"
+                "'-' for stdin) and writes one {\"predictions\": [...]} line per instance.");
+  flags.String("instances", &instances_path, "FILE", "JSON Lines file of instances ('-' for stdin)");
+  flags.String("signature", &signature, "KEY", "signature to run (default: serving_default or the only one)");
+  flags.Int("version", &version, 0, INT64_MAX, "version subdirectory to load (default: the highest)");
+  flags.Int("batch-size", &batch_size, 1, kMaxBatchSize, "instances per model run (default 64)");
+  std::vector<std::string> positional;
+  if (auto code = ParseFlags(flags, "predict", args, &positional, 1)) return *code;
+  if (instances_path.empty()) return UsageError("predict", "--instances FILE is required");
+
+  auto instances = ReadInstances(instances_path);
+  if (!instances.ok()) return Fail("predict", instances.status());
+  auto model = LoadModel(positional[0], "", version);
+  if (!model.ok()) return Fail("predict", model.status());
+  auto sig = (*model)->PredictSignature(signature);
+  if (!sig.ok()) return Fail("predict", sig.status());
+  auto decoded = DecodeInstances(*instances, **sig);
+  if (!decoded.ok()) return Fail("predict", decoded.status());
+  for (size_t begin = 0; begin < decoded->size(); begin += batch_size) {
+    const size_t end = std::min(decoded->size(), begin + static_cast<size_t>(batch_size));
+    std::vector<NamedTensors> chunk(decoded->begin() + begin, decoded->begin() + end);
+    auto batch = StackInstances(chunk);
+    if (!batch.ok()) return Fail("predict", batch.status());
+    auto outputs = (*model)->Predict(**sig, *batch);
+    if (!outputs.ok()) return Fail("predict", outputs.status());
+    for (size_t row = 0; row < chunk.size(); ++row) {
+      std::cout << Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}.dump() << "\n";
+    }
+    std::cerr << "xaiserve predict: " << end << "/" << decoded->size() << " instances\n";
+  }
+  return kExitOk;
+}
+
+int RunExplain(const std::vector<std::string>& args) {
+  std::string instances_path, method = "integrated-gradients", metadata;
+  int64_t steps = kDefaultStepCount, top_k = 1, batch_size = kDefaultBatchSize, version = -1;
+  std::vector<int64_t> output_indices;
+  FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients] [--steps N]\n"
+                "                [--output-indices I[,J...]] [--top-k K] [--metadata FILE] [--batch-size N]",
+                "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
+                "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
+                "the REST API's :explain response body. Progress goes to stderr.");
+  flags.String("instances", &instances_path, "FILE", "JSON Lines file of instances ('-' for stdin)");
+  flags.String("method", &method, "NAME", "attribution method: integrated-gradients (default)");
+  flags.Int("steps", &steps, kMinStepCount, kMaxStepCount, "Integrated Gradients path steps, 1..100 (default 50)");
+  flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
+  flags.Int("top-k", &top_k, -1, 1 << 20, "explain the K largest outputs; -1 for all (default 1)");
+  flags.String("metadata", &metadata, "FILE", "explanation metadata to use instead of MODEL_DIR/explanation_metadata.json");
+  flags.Int("batch-size", &batch_size, 1, kMaxBatchSize, "path points per model run (default 64)");
+  flags.Int("version", &version, 0, INT64_MAX, "version subdirectory to load (default: the highest)");
+  std::vector<std::string> positional;
+  if (auto code = ParseFlags(flags, "explain", args, &positional, 1)) return *code;
+  if (instances_path.empty()) return UsageError("explain", "--instances FILE is required");
+  if (top_k == 0) return UsageError("explain", "--top-k is 0; give K >= 1, or -1 for all outputs");
+  if (method != "integrated-gradients") {
+    return UsageError("explain", "--method '" + method + "' is not available; available: integrated-gradients");
+  }
+
+  // The same parameters JSON a REST request carries, parsed by the same code.
+  Json parameters = {{"integratedGradientsAttribution", {{"stepCount", steps}}},
+                     {"topK", top_k},
+                     {"batchSize", batch_size}};
+  if (!output_indices.empty()) parameters["outputIndices"] = output_indices;
+  auto options = ParseExplainParameters(parameters, nullptr);
+  if (!options.ok()) return Fail("explain", options.status());
+
+  auto instances = ReadInstances(instances_path);
+  if (!instances.ok()) return Fail("explain", instances.status());
+  auto loaded = LoadModel(positional[0], metadata, version);
+  if (!loaded.ok()) return Fail("explain", loaded.status());
+  ExplainableModel& model = **loaded;
+  if (!model.explain_status().ok()) return Fail("explain", model.explain_status());
+  const SignatureInfo& entry = *model.explain_entry_signature();
+  // Check every instance before the (slow) explaining starts.
+  auto decoded = DecodeInstances(*instances, entry);
+  if (!decoded.ok()) return Fail("explain", decoded.status());
+  auto predict_sig = model.PredictSignature();
+
+  const size_t total = decoded->size();
+  for (size_t i = 0; i < total; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto explanation = model.Explain((*decoded)[i], *options);
+    if (!explanation.ok()) return Fail("explain", explanation.status().WithContext("instance " + std::to_string(i)));
+    const bool bare = AttributionsMirrorBareInstance(model, (*instances)[i]);
+    Json response = {
+        {"explanations", Json::array({ExplanationToJson(*explanation, model.explained_inputs(), bare)})}};
+    if (predict_sig.ok()) {
+      auto row = DecodeInstance((*instances)[i], **predict_sig, i);
+      if (row.ok()) {
+        auto prediction = model.Predict(**predict_sig, *row);
+        if (!prediction.ok()) return Fail("explain", prediction.status());
+        response["predictions"] = Json::array({PredictionToJson(*prediction, 0)});
+      }
+    }
+    std::cout << response.dump() << std::endl;
+    std::cerr << "xaiserve explain: " << (i + 1) << "/" << total << " instances (" << SecondsSince(start) << " s)\n";
+  }
+  return kExitOk;
+}
+
+int RunMetadata(const std::vector<std::string>& args) {
+  std::string output, metadata;
+  FlagSet flags("xaiserve metadata MODEL_DIR [--output FILE]",
+                "Prints the explanation metadata in use (MODEL_DIR/explanation_metadata.json, or inferred from the\n"
+                "explaining signature: every floating-point input numeric with a zero baseline), in the AI Platform\n"
+                "explanation_metadata.json format, ready to edit.");
+  flags.String("output", &output, "FILE", "write to FILE instead of stdout");
+  flags.String("metadata", &metadata, "FILE", "validate and print this metadata file instead");
+  std::vector<std::string> positional;
+  if (auto code = ParseFlags(flags, "metadata", args, &positional, 1)) return *code;
+  auto model = LoadModel(positional[0], metadata, -1);
+  if (!model.ok()) return Fail("metadata", model.status());
+  if (!(*model)->explain_status().ok()) return Fail("metadata", (*model)->explain_status());
+  const std::string text = ExplanationMetadataToJson((*model)->metadata()).dump(2) + "\n";
+  if (output.empty()) {
+    std::cout << text;
+    return kExitOk;
+  }
+  std::ofstream file(output);
+  if (!file || !(file << text)) return Fail("metadata", InvalidArgument("cannot write '" + output + "'"));
+  std::cerr << "xaiserve metadata: wrote " << output << " (" << (*model)->metadata().source << ")\n";
+  return kExitOk;
+}
+
+}  // namespace xai

@@ -1,0 +1,51 @@
+// xaiserve: explanations for TensorFlow SavedModels, on your own machine.
+// Dispatches to the subcommands in commands.h.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: xaiserve COMMAND [flags]\n"
+    "\n"
+    "Feature attributions (Integrated Gradients) for TensorFlow SavedModels, in the JSON of\n"
+    "Google Cloud's AI Explanations.\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL_DIR                      signatures, which one predicts and explains, and why\n"
+    "  predict MODEL_DIR --instances FILE     predictions for JSON Lines instances\n"
+    "  explain MODEL_DIR --instances FILE     attributions for JSON Lines instances\n"
+    "  metadata MODEL_DIR                     the explanation metadata in use, ready to edit\n"
+    "\n"
+    "Run 'xaiserve COMMAND --help' for a command's flags.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // TensorFlow reads its log level once, while its libraries load, so a quiet
+  // default (warnings and errors only) needs a fresh start of the process.
+  // Set TF_CPP_MIN_LOG_LEVEL=0 to see TensorFlow's INFO logs.
+  if (std::getenv("TF_CPP_MIN_LOG_LEVEL") == nullptr) {
+    setenv("TF_CPP_MIN_LOG_LEVEL", "2", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure; then go on, noisily.
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "inspect") return xai::RunInspect(args);
+  if (command == "predict") return xai::RunPredict(args);
+  if (command == "explain") return xai::RunExplain(args);
+  if (command == "metadata") return xai::RunMetadata(args);
+  std::cerr << "xaiserve: unknown command '" << command << "'\n\n" << kUsage;
+  return 2;
+}
