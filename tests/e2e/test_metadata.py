@@ -1,0 +1,186 @@
+"""Explanation metadata: inferred, given in either format and casing, with
+several baselines, and refused when bad (SPEC §2)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import attributions_of, fixture_dir, read_instances
+from reference import assert_relatively_close, integrated_gradients
+
+MODEL = "multi_with_xai"  # xai_model: features f32[N,30] -> logits f32[N,2]; no metadata file
+
+
+def training_means() -> list[float]:
+    """The baseline tabular_mlp ships: its training means (raw features)."""
+    metadata = json.loads((fixture_dir("tabular_mlp") / "explanation_metadata.json").read_text())
+    [baseline] = metadata["inputs"]["features"]["input_baselines"]
+    return baseline
+
+
+def snake_case(*baselines) -> dict:
+    return {
+        "framework": "tensorflow",
+        "inputs": {"features": {"input_tensor_name": "features", "input_baselines": list(baselines)}},
+        "outputs": {"logits": {"output_tensor_name": "logits"}},
+    }
+
+
+def vertex(*baselines) -> dict:
+    return {
+        "inputs": {"features": {"inputTensorName": "features", "inputBaselines": list(baselines)}},
+        "outputs": {"logits": {"outputTensorName": "logits"}},
+    }
+
+
+@pytest.fixture(scope="module")
+def write_metadata(tmp_path_factory):
+    """Writes a metadata dict (or raw text) to a file named `name`."""
+    directory = tmp_path_factory.mktemp("metadata")
+
+    def write(name: str, metadata: dict | str):
+        path = directory / name
+        path.write_text(metadata if isinstance(metadata, str) else json.dumps(metadata))
+        return path
+
+    return write
+
+
+def explained(xaiserve, *flags) -> list[dict]:
+    """The single attribution entry of each instance of MODEL."""
+    entries = []
+    for response in xaiserve.explain(MODEL, *flags):
+        [entry] = attributions_of(response)
+        entries.append(entry)
+    return entries
+
+
+def attributions(entries: list[dict]) -> np.ndarray:
+    return np.array([entry["featureAttributions"] for entry in entries], np.float64)
+
+
+# --------------------------------------------------------------------------
+# Inferred metadata
+# --------------------------------------------------------------------------
+
+
+def test_inferred_metadata_of_the_explaining_signature(xaiserve):
+    result = xaiserve.run("metadata", fixture_dir(MODEL)).expect_success()
+    metadata = json.loads(result.stdout)
+
+    assert list(metadata["inputs"]) == ["features"]
+    features = metadata["inputs"]["features"]
+    assert features["input_tensor_name"] == "features"
+    baseline = np.array(features["input_baselines"], np.float64)
+    assert baseline.size > 0 and not baseline.any(), "expected a zero baseline"
+    assert list(metadata["outputs"]) == ["logits"]
+    assert metadata["outputs"]["logits"]["output_tensor_name"] == "logits"
+
+
+def test_metadata_in_the_model_directory_is_printed(xaiserve):
+    result = xaiserve.run("metadata", fixture_dir("tabular_mlp")).expect_success()
+
+    [baseline] = json.loads(result.stdout)["inputs"]["features"]["input_baselines"]
+    np.testing.assert_allclose(baseline, training_means(), rtol=1e-7)
+
+
+def test_written_inferred_metadata_round_trips(xaiserve, tmp_path):
+    """`metadata --output FILE` writes what it prints; explaining with that
+    file gives what explaining without it gives."""
+    path = tmp_path / "inferred.json"
+    xaiserve.run("metadata", fixture_dir(MODEL), "--output", path).expect_success()
+    printed = xaiserve.run("metadata", fixture_dir(MODEL)).expect_success()
+
+    assert json.loads(path.read_text()) == json.loads(printed.stdout)
+    assert explained(xaiserve, "--metadata", path) == explained(xaiserve)
+
+
+# --------------------------------------------------------------------------
+# Given metadata
+# --------------------------------------------------------------------------
+
+
+def test_vertex_camel_case_equals_snake_case(xaiserve, write_metadata, tf_models):
+    snake = explained(xaiserve, "--metadata", write_metadata("snake.json", snake_case(training_means())))
+    camel = explained(xaiserve, "--metadata", write_metadata("vertex.json", vertex(training_means())))
+
+    np.testing.assert_allclose(attributions(camel), attributions(snake), rtol=1e-12)
+    # ... and both use the given baseline.
+    target = tf_models[MODEL].target("xai_model", "features", "logits")
+    baseline = np.array(training_means(), np.float32)
+    for i, (x, entry) in enumerate(zip(read_instances(MODEL), snake)):
+        ref = integrated_gradients(target, np.array(x, np.float32), [baseline])
+        assert_relatively_close(entry["featureAttributions"], ref.attributions, what=f"instance {i}")
+        assert entry["baselineOutputValue"] == pytest.approx(ref.baseline_output, abs=1e-5)
+
+
+def test_two_baselines_average_the_single_baseline_attributions(xaiserve, write_metadata):
+    first = training_means()
+    second = [0.5 * v for v in first]
+
+    one = explained(xaiserve, "--metadata", write_metadata("snake.json", snake_case(first)))
+    other = explained(xaiserve, "--metadata", write_metadata("half.json", snake_case(second)))
+    both = explained(xaiserve, "--metadata", write_metadata("both.json", snake_case(first, second)))
+
+    average = (attributions(one) + attributions(other)) / 2
+    assert_relatively_close(attributions(both), average, rel=1e-6, what="two baselines")
+    assert not np.allclose(attributions(one), attributions(other)), "baselines too alike to tell"
+    for a, b, ab in zip(one, other, both):
+        expected = (a["baselineOutputValue"] + b["baselineOutputValue"]) / 2
+        assert ab["baselineOutputValue"] == pytest.approx(expected, rel=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Bad metadata
+# --------------------------------------------------------------------------
+
+def quadratic_metadata(**input_fields) -> dict:
+    """Metadata for the `quadratic` fixture (input x, output y)."""
+    return {
+        "inputs": {"x": {"input_tensor_name": "x", **input_fields}},
+        "outputs": {"y": {"output_tensor_name": "y"}},
+    }
+
+
+# case -> (metadata or raw text, phrases the error must contain)
+BAD_METADATA = {
+    "too_many_baselines": (
+        quadratic_metadata(input_baselines=[[0.0, 0.0, 0.0]] * 11),
+        ["input_baselines", "10"],
+    ),
+    "unknown_field": (quadratic_metadata(frobnicate=1), ["frobnicate"]),
+    "tensor_not_in_graph": (
+        quadratic_metadata(input_tensor_name="no_such_tensor:0"),
+        ["input_tensor_name", "no_such_tensor:0"],
+    ),
+    "invalid_json": ('{"inputs": {"x": ', ["invalid_json.json"]),
+    "empty_domain": (quadratic_metadata(domain={"min": 1.0, "max": 1.0}), ["domain", "min", "max"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_METADATA))
+def test_bad_metadata_is_refused_naming_the_field(case, xaiserve, write_metadata):
+    metadata, phrases = BAD_METADATA[case]
+    path = write_metadata(f"{case}.json", metadata)
+
+    result = xaiserve.command("explain", "quadratic", "--metadata", path)
+
+    result.expect_failure(exit_codes=[1, 2], phrases=phrases)
+    assert result.json_lines() == []
+
+
+def test_bad_metadata_beside_the_model_is_refused_at_load(xaiserve, tmp_path):
+    """A model directory whose explanation_metadata.json is bad."""
+    model = tmp_path / "model"
+    model.mkdir()
+    for part in ("saved_model.pb", "variables"):
+        (model / part).symlink_to(fixture_dir("quadratic") / part)
+    metadata, phrases = BAD_METADATA["unknown_field"]
+    (model / "explanation_metadata.json").write_text(json.dumps(metadata))
+
+    result = xaiserve.run("inspect", model)
+
+    result.expect_failure(phrases=phrases, json_stdout=False)

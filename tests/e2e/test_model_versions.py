@@ -1,0 +1,58 @@
+"""A TF-Serving-style base directory with numeric version subdirectories:
+the highest version loads unless --version asks for another."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from conftest import fixture_dir, instances_file, quadratic_terms, read_instances
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory):
+    """9 -> quadratic, 10 -> tabular_mlp (10 is the highest although "9" sorts
+    after "10" as text), and a non-numeric directory that is not a version."""
+    base = tmp_path_factory.mktemp("base") / "model"
+    base.mkdir()
+    (base / "9").symlink_to(fixture_dir("quadratic"), target_is_directory=True)
+    (base / "10").symlink_to(fixture_dir("tabular_mlp"), target_is_directory=True)
+    (base / "tmp").mkdir()
+    return base
+
+
+def test_highest_version_serves_by_default(base_dir, xaiserve):
+    versioned = xaiserve.predict(base_dir, instances=instances_file("tabular_mlp"))
+    direct = xaiserve.predict("tabular_mlp")
+
+    assert versioned == direct
+    assert len(versioned) == len(read_instances("tabular_mlp"))
+
+
+def test_highest_version_explains_with_its_own_metadata(base_dir, xaiserve):
+    """Version 10 is tabular_mlp, whose explanation_metadata.json sits in the
+    version directory: same attributions as loading tabular_mlp directly."""
+    versioned = xaiserve.explain(base_dir, "--steps", 7, instances=instances_file("tabular_mlp"))
+    direct = xaiserve.explain("tabular_mlp", "--steps", 7)
+
+    assert versioned == direct
+
+
+def test_version_flag_picks_another_version(base_dir, xaiserve):
+    instances = read_instances("quadratic")
+
+    lines = xaiserve.predict(base_dir, "--version", 9, instances=instances_file("quadratic"))
+
+    predicted = np.array([line["predictions"][0] for line in lines])
+    np.testing.assert_allclose(predicted, quadratic_terms(instances).sum(axis=1), rtol=1e-6, atol=1e-6)
+
+
+def test_missing_version_lists_the_versions_on_disk(base_dir, xaiserve):
+    result = xaiserve.run("predict", base_dir, "--version", 3, "--instances", instances_file("quadratic"))
+
+    result.expect_failure(phrases=["3"])
+    assert any(
+        {"3", "9", "10"} <= set(re.findall(r"\d+", line)) for line in result.stderr.splitlines()
+    ), f"the message does not name version 3 and the versions on disk (9, 10)\n{result}"

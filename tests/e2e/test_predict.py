@@ -1,0 +1,82 @@
+"""`xaiserve predict` returns what TensorFlow in Python returns for the same
+SavedModel and instances (TF2: tf.saved_model.load; TF1: the Session loader)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import fixture_dir, instances_file, quadratic_terms, read_instances
+
+PREDICT_FIXTURES = [
+    "tabular_mlp",
+    "cnn",
+    "multi_with_xai",
+    "preprocess_numeric",
+    "preprocess_strings",
+    "tf1_placeholder",
+    "tf1_parse_example",
+]
+
+
+def predictions_of(lines: list[dict]) -> np.ndarray:
+    """One {"predictions": [p]} line per instance -> the rows p stacked."""
+    rows = []
+    for line in lines:
+        [row] = line["predictions"]
+        rows.append(row)
+    return np.array(rows, np.float64)
+
+
+def assert_predictions_equal(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", PREDICT_FIXTURES)
+def test_predictions_match_tensorflow(name, xaiserve, tf_models):
+    instances = read_instances(name)
+    [expected] = tf_models[name].run(instances).values()  # each has one output
+
+    lines = xaiserve.predict(name)
+
+    assert len(lines) == len(instances)
+    assert_predictions_equal(predictions_of(lines), expected)
+
+
+def test_named_signature_predicts(xaiserve, tf_models):
+    expected = tf_models["multi_no_xai"].run(read_instances("multi_no_xai"), key="logits_only")
+
+    lines = xaiserve.predict("multi_no_xai", "--signature", "logits_only")
+
+    assert_predictions_equal(predictions_of(lines), expected["logits"])
+
+
+def test_default_signature_is_serving_default_not_xai_model(xaiserve, tf_models):
+    """multi_with_xai: serving_default gives probabilities, xai_model logits."""
+    instances = read_instances("multi_with_xai")
+    probabilities = tf_models["multi_with_xai"].run(instances)["probabilities"]
+
+    predicted = predictions_of(xaiserve.predict("multi_with_xai"))
+    explained = predictions_of(xaiserve.explain("multi_with_xai"))
+
+    assert_predictions_equal(predicted, probabilities)
+    assert_predictions_equal(explained, probabilities)
+
+
+def test_unknown_signature_is_refused_listing_the_keys(xaiserve):
+    result = xaiserve.command("predict", "multi_no_xai", "--signature", "nope")
+
+    result.expect_failure(phrases=["nope", "logits_only", "serving_default"])
+
+
+def test_instances_from_stdin(xaiserve):
+    """--instances - reads the JSON Lines from stdin."""
+    text = instances_file("quadratic").read_text()
+
+    result = xaiserve.run("predict", fixture_dir("quadratic"), "--instances", "-", stdin=text)
+
+    result.expect_success()
+    predicted = [line["predictions"][0] for line in result.json_lines()]
+    expected = quadratic_terms(read_instances("quadratic")).sum(axis=1)
+    np.testing.assert_allclose(predicted, expected, rtol=1e-6, atol=1e-6)
