@@ -26,6 +26,11 @@ struct AttributionInputs {
   std::vector<std::vector<Tensor>> baselines;
   // Flat indices (within one row of the explained output) to explain.
   std::vector<int64_t> output_elements;
+  // Features for methods that switch features on and off (Sampled Shapley):
+  // per input, per element of its row, the feature index (0..F-1) that the
+  // element belongs to; elements sharing an index move together (a group).
+  // Empty: every element of every input is a feature of its own.
+  std::vector<std::vector<int>> feature_of_element;
 };
 
 struct Attribution {
@@ -38,6 +43,11 @@ struct Attribution {
   // for path methods; for sampling methods the relative standard error.
   double approximation_error = 0;
   int steps = 0;               // path steps (or paths) actually used.
+  // Per feature (see AttributionInputs::feature_of_element), for methods that
+  // attribute features rather than elements; empty otherwise. A feature's
+  // attribution is then also spread evenly over its elements in
+  // `attributions`, so sums over elements stay right.
+  std::vector<double> feature_attributions;
 };
 
 class AttributionMethod {
