@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "attribution/batched_evaluator.h"
+#include "attribution/gaussian_blur.h"
 #include "attribution/path_integration.h"
 #include "testing/fake_models.h"
 
@@ -644,6 +646,663 @@ TEST(BatchedEvaluatorTest, OutputElementDefaultsToZeroEachRow) {
       [&](int64_t, const RowResult& result) { outputs.push_back(result.output); });
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(outputs, (std::vector<double>{1, 10, 1, 10}));
+}
+
+// --- SmoothGrad ----------------------------------------------------------------------
+
+// A fake model that also keeps every row it is given: per row, per input, the
+// row's values. For checking which points were evaluated.
+template <typename Model>
+class Recording : public Model {
+ public:
+  using Model::Model;
+
+  StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
+    const size_t rows = batch.output_element.size();
+    for (size_t r = 0; r < rows; ++r) {
+      std::vector<std::vector<double>> row;
+      for (const Tensor& input : batch.inputs) {
+        const size_t n = input.values.size() / rows;
+        row.emplace_back(input.values.begin() + r * n, input.values.begin() + (r + 1) * n);
+      }
+      seen_.push_back(std::move(row));
+    }
+    return Model::Evaluate(batch, with_gradients);
+  }
+
+  const std::vector<std::vector<std::vector<double>>>& seen() const { return seen_; }
+
+ private:
+  std::vector<std::vector<std::vector<double>>> seen_;
+};
+
+IntegratedGradientsOptions SmoothOptions(int steps, double sigma, int samples,
+                                         uint64_t seed = kDefaultSmoothGradSeed,
+                                         int batch_size = 64) {
+  IntegratedGradientsOptions options = Options(steps, PathRule::kTrapezoid, batch_size);
+  options.smooth_grad.emplace();
+  options.smooth_grad->noise_sigma = sigma;
+  options.smooth_grad->noisy_sample_count = samples;
+  options.smooth_grad->seed = seed;
+  return options;
+}
+
+// One output element, one input of row shape [n], weights w, bias 0.25.
+Recording<LinearModel> VectorLinearModel(std::vector<double> w) {
+  const int64_t n = static_cast<int64_t>(w.size());
+  return Recording<LinearModel>({Shape{n}}, {{std::move(w)}}, {0.25});
+}
+
+double Dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double sum = 0;
+  for (size_t e = 0; e < a.size(); ++e) sum += a[e] * b[e];
+  return sum;
+}
+
+// With SmoothGrad (trapezoid, one baseline, one output) the rows are: the
+// noiseless instance, then steps+1 rows per sample ending at x_s.
+std::vector<std::vector<double>> NoisySamples(const Recording<LinearModel>& model, int steps,
+                                              int samples, size_t input = 0) {
+  std::vector<std::vector<double>> x_s;
+  for (int s = 0; s < samples; ++s) x_s.push_back(model.seen()[1 + s * (steps + 1) + steps][input]);
+  return x_s;
+}
+
+TEST(SmoothGradTest, LinearModelGivesWeightsTimesMeanNoisySampleMinusBaseline) {
+  const std::vector<double> w = {1.5, -2, 0.5, 3, -1, 0.75};
+  const std::vector<double> x = {0.2, 1, -1.5, 2, 0.5, -0.3};
+  const std::vector<double> b = {0, 0.5, 0, -1, 1, 0};
+  const int steps = 10;
+  const int samples = 4;
+  Recording<LinearModel> model = VectorLinearModel(w);
+  StatusOr<std::vector<Attribution>> result =
+      IntegratedGradients(SmoothOptions(steps, 0.5, samples)).Attribute(model, SingleInput(x, {b}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  const Attribution& attribution = (*result)[0];
+  ASSERT_EQ(model.seen().size(), static_cast<size_t>(1 + samples * (steps + 1)));
+  EXPECT_EQ(model.seen()[0][0], x);  // the noiseless instance row.
+
+  const std::vector<std::vector<double>> x_s = NoisySamples(model, steps, samples);
+  std::vector<double> mean(x.size(), 0.0);
+  double mean_output = 0;
+  for (int s = 0; s < samples; ++s) {
+    EXPECT_EQ(model.seen()[1 + s * (steps + 1)][0], b) << "sample " << s << " starts at b";
+    for (size_t e = 0; e < x.size(); ++e) {
+      EXPECT_NE(x_s[s][e], x[e]) << "sample " << s << " element " << e << " has no noise";
+      mean[e] += x_s[s][e] / samples;
+    }
+    mean_output += (Dot(w, x_s[s]) + 0.25) / samples;
+  }
+  for (size_t e = 0; e < x.size(); ++e) {
+    EXPECT_NEAR(attribution.attributions[0].values[e], w[e] * (mean[e] - b[e]), 1e-12) << e;
+  }
+  // f of the noiseless instance and of the baseline, exactly.
+  EXPECT_EQ(attribution.instance_output, Dot(w, x) + 0.25);
+  EXPECT_EQ(attribution.baseline_output, Dot(w, b) + 0.25);
+  // Each path is exact, so the gap to mean_s f(x_s) - f(b) is rounding only,
+  // although f(x) differs from mean_s f(x_s).
+  EXPECT_LT(attribution.approximation_error, 1e-12);
+  EXPECT_GT(std::abs(attribution.instance_output - mean_output), 1e-3);
+  EXPECT_NEAR(Sum(attribution), mean_output - attribution.baseline_output, 1e-12);
+}
+
+TEST(SmoothGradTest, NoiseIsZeroMeanWithTheRequestedSigmaAndScalesWithIt) {
+  const int n = 500;
+  const int samples = 10;
+  const int steps = 1;
+  std::vector<std::vector<double>> noise_by_sigma;
+  for (double sigma : {0.3, 0.6}) {
+    SCOPED_TRACE("sigma " + std::to_string(sigma));
+    Recording<LinearModel> model = VectorLinearModel(std::vector<double>(n, 1.0));
+    const std::vector<double> x(n, 1.0);
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(SmoothOptions(steps, sigma, samples))
+            .Attribute(model, SingleInput(x, {std::vector<double>(n, 0.0)}));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    std::vector<double> noise;
+    for (const std::vector<double>& x_s : NoisySamples(model, steps, samples)) {
+      for (int e = 0; e < n; ++e) noise.push_back(x_s[e] - x[e]);
+    }
+    double mean = 0;
+    for (double z : noise) mean += z / noise.size();
+    double variance = 0;
+    for (double z : noise) variance += (z - mean) * (z - mean) / (noise.size() - 1);
+    // 5000 draws: the mean within 4 standard errors, the sigma within 5%.
+    EXPECT_NEAR(mean, 0.0, 4 * sigma / std::sqrt(noise.size()));
+    EXPECT_NEAR(std::sqrt(variance), sigma, 0.05 * sigma);
+    noise_by_sigma.push_back(noise);
+  }
+  // The same seed draws the same normals: doubling sigma doubles the noise.
+  ASSERT_EQ(noise_by_sigma[0].size(), noise_by_sigma[1].size());
+  for (size_t e = 0; e < noise_by_sigma[0].size(); ++e) {
+    EXPECT_NEAR(noise_by_sigma[1][e], 2 * noise_by_sigma[0][e], 1e-12);
+  }
+}
+
+TEST(SmoothGradTest, FiftySamplesOfSmallNoiseComeCloseToPlainIntegratedGradients) {
+  const std::vector<double> w = {2, -1, 0.5, 4};
+  const std::vector<double> x = {1, 2, -1, 0.5};
+  const std::vector<double> b = {0, 0, 0, 0};
+  Recording<LinearModel> model = VectorLinearModel(w);
+  StatusOr<std::vector<Attribution>> result =
+      IntegratedGradients(SmoothOptions(10, 0.01, 50)).Attribute(model, SingleInput(x, {b}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  double total_gap = 0;
+  for (size_t e = 0; e < x.size(); ++e) {
+    const double plain = w[e] * (x[e] - b[e]);
+    const double gap = std::abs((*result)[0].attributions[0].values[e] - plain);
+    // The mean of 50 noises of sigma 0.01 has sigma 0.0014: 7 of those.
+    EXPECT_LT(gap, 0.01 * std::abs(w[e])) << "element " << e;
+    total_gap += gap;
+  }
+  EXPECT_GT(total_gap, 0.0);  // noise was added.
+}
+
+TEST(SmoothGradTest, AveragedOverSeedsTheNoiseIsUnbiased) {
+  const std::vector<double> w = {2, -1, 0.5, 4};
+  const std::vector<double> x = {1, 2, -1, 0.5};
+  const std::vector<double> b = {0.5, 0, 1, 0};
+  const int seeds = 1000;
+  const int samples = 10;
+  const double sigma = 0.5;
+  std::vector<double> mean(x.size(), 0.0);
+  double largest_single_seed_gap = 0;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    Recording<LinearModel> model = VectorLinearModel(w);
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(SmoothOptions(4, sigma, samples, seed))
+            .Attribute(model, SingleInput(x, {b}));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    for (size_t e = 0; e < x.size(); ++e) {
+      const double value = (*result)[0].attributions[0].values[e];
+      mean[e] += value / seeds;
+      largest_single_seed_gap =
+          std::max(largest_single_seed_gap,
+                   std::abs(value - w[e] * (x[e] - b[e])) / std::abs(w[e]));
+    }
+  }
+  // One seed's mean noise has sigma 0.5/sqrt(10) = 0.16 per element; over
+  // 1000 seeds, 0.5/sqrt(10000) = 0.005. A bias would not average out.
+  EXPECT_GT(largest_single_seed_gap, 0.3);
+  for (size_t e = 0; e < x.size(); ++e) {
+    EXPECT_NEAR(mean[e], w[e] * (x[e] - b[e]), 0.02 * std::abs(w[e])) << "element " << e;
+  }
+}
+
+TEST(SmoothGradTest, ZeroSigmaEqualsPlainIntegratedGradients) {
+  const AttributionInputs inputs = SingleInput({0.7, -1.3}, {{0.1, 0.2}, {-0.5, 1}});
+  SinProductModel plain_model;
+  StatusOr<std::vector<Attribution>> plain =
+      IntegratedGradients(Options(20)).Attribute(plain_model, inputs);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  for (bool per_feature : {false, true}) {
+    SCOPED_TRACE(per_feature ? "zero feature_noise_sigma" : "zero noise_sigma");
+    IntegratedGradientsOptions options = SmoothOptions(20, per_feature ? 5.0 : 0.0, 3);
+    if (per_feature) options.smooth_grad->feature_noise_sigma = {Row({0, 0})};
+    SinProductModel model;
+    StatusOr<std::vector<Attribution>> smooth =
+        IntegratedGradients(options).Attribute(model, inputs);
+    ASSERT_TRUE(smooth.ok()) << smooth.status().ToString();
+    const Attribution& expected = (*plain)[0];
+    const Attribution& actual = (*smooth)[0];
+    EXPECT_EQ(actual.instance_output, expected.instance_output);
+    EXPECT_EQ(actual.baseline_output, expected.baseline_output);
+    EXPECT_EQ(actual.steps, expected.steps);
+    for (size_t e = 0; e < 2; ++e) {
+      // The mean of three equal values: equal but for the last bit.
+      EXPECT_DOUBLE_EQ(actual.attributions[0].values[e], expected.attributions[0].values[e]);
+    }
+    EXPECT_NEAR(actual.approximation_error, expected.approximation_error, 1e-12);
+    EXPECT_GT(actual.approximation_error, 0.0);  // a real, non-linear integration error.
+    EXPECT_EQ(model.rows(), 1 + 2 * 3 * 21);
+  }
+  EXPECT_EQ(plain_model.rows(), 2 * 21);
+}
+
+TEST(SmoothGradTest, SameSeedGivesTheSameAnswerAndAnotherSeedAnother) {
+  const AttributionInputs inputs = SingleInput({0.7, -1.3}, {{0.1, 0.2}});
+  auto run = [&](uint64_t seed) {
+    SinProductModel model;
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(SmoothOptions(8, 0.5, 3, seed)).Attribute(model, inputs);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? (*result)[0] : Attribution();
+  };
+  const Attribution first = run(7);
+  const Attribution again = run(7);
+  const Attribution other = run(8);
+  EXPECT_EQ(first.attributions[0].values, again.attributions[0].values);
+  EXPECT_EQ(first.approximation_error, again.approximation_error);
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_NE(first.attributions[0].values[e], other.attributions[0].values[e]) << e;
+  }
+  // The noiseless outputs do not depend on the seed.
+  EXPECT_EQ(first.instance_output, other.instance_output);
+  EXPECT_EQ(first.baseline_output, other.baseline_output);
+  // The default seed is fixed too.
+  IntegratedGradientsOptions defaults = SmoothOptions(8, 0.5, 3);
+  defaults.smooth_grad->seed = SmoothGradOptions().seed;
+  SinProductModel model_a;
+  SinProductModel model_b;
+  StatusOr<std::vector<Attribution>> a = IntegratedGradients(defaults).Attribute(model_a, inputs);
+  StatusOr<std::vector<Attribution>> b = IntegratedGradients(defaults).Attribute(model_b, inputs);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)[0].attributions[0].values, (*b)[0].attributions[0].values);
+}
+
+TEST(SmoothGradTest, ApproximationErrorIsTheCompletenessGapOfTheNoisyPaths) {
+  // f = sum a x^2 + c x; a trapezoid path is exact, riemann_left is not.
+  const std::vector<double> a = {1, -0.5, 2};
+  const std::vector<double> c = {0.5, 1, -1};
+  auto f = [&](const std::vector<double>& v) {
+    double sum = 0;
+    for (size_t e = 0; e < v.size(); ++e) sum += a[e] * v[e] * v[e] + c[e] * v[e];
+    return sum;
+  };
+  const std::vector<double> x = {1.5, -1, 0.5};
+  const std::vector<double> b = {0, 0.5, -0.5};
+  const int steps = 10;
+  const int samples = 3;
+  for (PathRule rule : {PathRule::kTrapezoid, PathRule::kRiemannLeft}) {
+    SCOPED_TRACE(PathRuleName(rule));
+    Recording<QuadraticModel> model(a, c);
+    IntegratedGradientsOptions options = SmoothOptions(steps, 0.4, samples);
+    options.rule = rule;
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(options).Attribute(model, SingleInput(x, {b}));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    const Attribution& attribution = (*result)[0];
+    // riemann_left lacks alpha = 1: each path has steps points and an end row.
+    const size_t rows_per_path = steps + 1;
+    ASSERT_EQ(model.seen().size(), 1 + samples * rows_per_path);
+    double mean_noisy_output = 0;
+    for (int s = 0; s < samples; ++s) {
+      mean_noisy_output += f(model.seen()[1 + s * rows_per_path + rows_per_path - 1][0]) / samples;
+    }
+    EXPECT_DOUBLE_EQ(attribution.instance_output, f(x));
+    EXPECT_DOUBLE_EQ(attribution.baseline_output, f(b));
+    EXPECT_NEAR(attribution.approximation_error,
+                CompletenessError(Sum(attribution), mean_noisy_output, f(b)), 1e-12);
+    // Not the gap to the noiseless f(x), which the noise moved.
+    EXPECT_GT(std::abs(CompletenessError(Sum(attribution), f(x), f(b)) -
+                       attribution.approximation_error),
+              1e-3);
+    if (rule == PathRule::kTrapezoid) {
+      EXPECT_LT(attribution.approximation_error, 1e-12);
+    } else {
+      EXPECT_GT(attribution.approximation_error, 1e-3);
+    }
+  }
+}
+
+TEST(SmoothGradBatchingTest, AllSamplesBaselinesAndOutputsGoThroughOnePass) {
+  // steps 10, 3 samples, 1 baseline, 1 output: f(x) + 3 * 11 path rows.
+  const int64_t rows = 1 + 3 * 11;
+  Attribution reference;
+  for (int batch_size : {1, 7, 1000}) {
+    SCOPED_TRACE("batch_size " + std::to_string(batch_size));
+    SinProductModel model;
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(SmoothOptions(10, 0.3, 3, 11, batch_size))
+            .Attribute(model, SingleInput({1.0, 2.0}, {{0, 0}}));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(model.rows(), rows);
+    EXPECT_EQ(model.calls(), CeilDiv(rows, batch_size));
+    EXPECT_EQ(model.gradient_calls(), model.calls());
+    const Attribution& attribution = (*result)[0];
+    if (batch_size == 1) {
+      reference = attribution;
+      continue;
+    }
+    EXPECT_EQ(attribution.attributions[0].values, reference.attributions[0].values);
+    EXPECT_EQ(attribution.instance_output, reference.instance_output);
+    EXPECT_EQ(attribution.baseline_output, reference.baseline_output);
+    EXPECT_EQ(attribution.approximation_error, reference.approximation_error);
+  }
+  EXPECT_EQ(CeilDiv(rows, 7), 5);
+}
+
+TEST(SmoothGradBatchingTest, SeveralOutputsAndBaselinesAreBatchIndependent) {
+  const AttributionInputs inputs = TwoInputLinearInputs();  // 2 outputs x 2 baselines.
+  // Per output: f(x), then 2 baselines x 3 samples x 6 rows.
+  const int64_t rows = 2 * (1 + 2 * 3 * 6);
+  std::vector<Attribution> reference;
+  for (int batch_size : {1, 7, 1000}) {
+    SCOPED_TRACE("batch_size " + std::to_string(batch_size));
+    LinearModel model = TwoInputLinearModel();
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(SmoothOptions(5, 0.2, 3, 3, batch_size)).Attribute(model, inputs);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(model.rows(), rows);
+    EXPECT_EQ(model.calls(), CeilDiv(rows, batch_size));
+    ASSERT_EQ(result->size(), 2u);
+    for (size_t k = 0; k < 2; ++k) {
+      // Linear: exact up to rounding, whatever the noise.
+      EXPECT_LT((*result)[k].approximation_error, 1e-12);
+      EXPECT_EQ((*result)[k].output_element, inputs.output_elements[k]);
+    }
+    if (reference.empty()) {
+      reference = *result;
+      continue;
+    }
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_EQ((*result)[k].instance_output, reference[k].instance_output);
+      EXPECT_EQ((*result)[k].baseline_output, reference[k].baseline_output);
+      for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ((*result)[k].attributions[i].values, reference[k].attributions[i].values);
+      }
+    }
+  }
+}
+
+TEST(SmoothGradTest, ZeroFeatureSigmaLeavesThatElementExactlyUnchanged) {
+  // Input 0 has per-element sigmas, with element 1 at zero; input 1 has no
+  // entry, so it takes noise_sigma.
+  const std::vector<double> x0 = {0.5, -1, 2, 1};
+  const std::vector<double> x1 = {3, -2};
+  const int steps = 4;
+  const int samples = 3;
+  std::vector<std::vector<std::vector<double>>> input0_samples;
+  for (double noise_sigma : {0.0, 1.0}) {
+    SCOPED_TRACE("noise_sigma " + std::to_string(noise_sigma));
+    Recording<LinearModel> model({Shape{4}, Shape{2}}, {{{1, 2, 3, 4}, {-1, 0.5}}}, {0});
+    AttributionInputs inputs;
+    inputs.instance = {Row(x0), Row(x1)};
+    inputs.baselines = {{Row({0, 0, 0, 0}), Row({1, 1})}};
+    inputs.output_elements = {0};
+    IntegratedGradientsOptions options = SmoothOptions(steps, noise_sigma, samples);
+    options.smooth_grad->feature_noise_sigma = {Row({0.5, 0, 0.25, 2}), Tensor()};
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(options).Attribute(model, inputs);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(model.seen().size(), static_cast<size_t>(1 + samples * (steps + 1)));
+    EXPECT_EQ(model.seen()[0][0], x0);
+    EXPECT_EQ(model.seen()[0][1], x1);
+    const std::vector<std::vector<double>> noisy0 = NoisySamples(model, steps, samples, 0);
+    const std::vector<std::vector<double>> noisy1 = NoisySamples(model, steps, samples, 1);
+    for (int s = 0; s < samples; ++s) {
+      EXPECT_EQ(noisy0[s][1], x0[1]) << "sample " << s;
+      for (size_t e : {0, 2, 3}) EXPECT_NE(noisy0[s][e], x0[e]) << "sample " << s << " " << e;
+      for (size_t e = 0; e < 2; ++e) {
+        if (noise_sigma == 0) {
+          EXPECT_EQ(noisy1[s][e], x1[e]);
+        } else {
+          EXPECT_NE(noisy1[s][e], x1[e]);
+        }
+      }
+      // Element 1 follows the noiseless path in every sample, row by row.
+      for (int j = 0; j <= steps; ++j) {
+        EXPECT_EQ(model.seen()[1 + s * (steps + 1) + j][0][1], model.seen()[1 + j][0][1]);
+      }
+    }
+    EXPECT_NEAR((*result)[0].attributions[0].values[1], 2 * x0[1], 1e-12);
+    input0_samples.push_back(noisy0);
+  }
+  // Input 0's noise does not depend on the sigma of input 1.
+  EXPECT_EQ(input0_samples[0], input0_samples[1]);
+}
+
+TEST(SmoothGradTest, IntegratePathsHandsOverTheSampleMeanPerOutputAndBaseline) {
+  LinearModel model = TwoInputLinearModel();
+  const AttributionInputs inputs = TwoInputLinearInputs();
+  std::vector<BaselinePathIntegral> integrals;
+  Status status = IntegratePaths(model, inputs, SmoothOptions(3, 0.5, 4, 5, 1000),
+                                 [&](BaselinePathIntegral&& integral) {
+                                   integrals.push_back(std::move(integral));
+                                 });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(integrals.size(), 4u);
+  for (size_t n = 0; n < integrals.size(); ++n) {
+    const BaselinePathIntegral& integral = integrals[n];
+    EXPECT_EQ(integral.output_index, static_cast<int64_t>(n / 2));
+    EXPECT_EQ(integral.baseline_index, static_cast<int>(n % 2));
+    const int64_t element = inputs.output_elements[integral.output_index];
+    double f_x = 0;
+    double sum = 0;
+    for (size_t i = 0; i < 2; ++i) {
+      f_x += Dot(model.weights(element, i), inputs.instance[i].values);
+      for (double value : integral.attributions[i].values) sum += value;
+    }
+    f_x += std::vector<double>{0.5, -1, 2}[element];
+    EXPECT_DOUBLE_EQ(integral.instance_output, f_x);
+    EXPECT_NE(integral.path_end_output, integral.instance_output);
+    EXPECT_NEAR(sum, integral.path_end_output - integral.baseline_output, 1e-12);
+  }
+  // The same samples serve both baselines of an output element.
+  EXPECT_DOUBLE_EQ(integrals[0].path_end_output, integrals[1].path_end_output);
+  EXPECT_EQ(model.calls(), 1);
+  EXPECT_EQ(model.rows(), 2 * (1 + 2 * 4 * 4));
+
+  // Without SmoothGrad the path ends at x.
+  integrals.clear();
+  status = IntegratePaths(model, inputs, Options(3), [&](BaselinePathIntegral&& integral) {
+    integrals.push_back(std::move(integral));
+  });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  for (const BaselinePathIntegral& integral : integrals) {
+    EXPECT_EQ(integral.path_end_output, integral.instance_output);
+  }
+}
+
+// --- blur baseline ---------------------------------------------------------------------
+
+// Two image inputs, [1,5,6,2] and [1,4,4], with a linear fake over them.
+struct ImageCase {
+  Recording<LinearModel> model;
+  AttributionInputs inputs;
+};
+
+ImageCase TwoImageCase() {
+  std::vector<double> w0(60);
+  std::vector<double> w1(16);
+  std::vector<double> x0(60);
+  std::vector<double> x1(16);
+  for (size_t e = 0; e < 60; ++e) {
+    w0[e] = std::cos(0.7 * e);
+    x0[e] = std::sin(0.31 * e * e) + 0.05 * e;
+  }
+  for (size_t e = 0; e < 16; ++e) {
+    w1[e] = 1.0 - 0.1 * e;
+    x1[e] = (e % 5 == 0) ? 4.0 : -0.5 * e;
+  }
+  ImageCase c{Recording<LinearModel>({Shape{5, 6, 2}, Shape{4, 4}}, {{w0, w1}}, {0.5}), {}};
+  c.inputs.instance = {RowShaped({5, 6, 2}, x0), RowShaped({4, 4}, x1)};
+  c.inputs.baselines = {{RowShaped({5, 6, 2}, std::vector<double>(60, 0.0)),
+                         RowShaped({4, 4}, std::vector<double>(16, 0.0))}};
+  c.inputs.output_elements = {0};
+  return c;
+}
+
+TEST(BlurBaselineTest, LinearModelGivesWeightsTimesInstanceMinusBlurredInstance) {
+  const double sigma = 1.2;
+  std::vector<Attribution> results;
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    ImageCase c = TwoImageCase();
+    if (variant == 1) {  // other baseline values: ignored.
+      for (Tensor& tensor : c.inputs.baselines[0]) tensor.values.assign(tensor.values.size(), 7.0);
+    }
+    if (variant == 2) c.inputs.baselines.clear();  // none given: one blurred baseline.
+    IntegratedGradientsOptions options = Options(8);
+    options.max_blur_sigma = sigma;
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(options).Attribute(c.model, c.inputs);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    const Attribution& attribution = (*result)[0];
+    double blurred_output = 0.5;
+    for (size_t i = 0; i < 2; ++i) {
+      StatusOr<Tensor> blurred = GaussianBlurImage(c.inputs.instance[i], sigma);
+      ASSERT_TRUE(blurred.ok()) << blurred.status().ToString();
+      // The path starts at blur(x).
+      EXPECT_EQ(c.model.seen()[0][i], blurred->values);
+      const std::vector<double>& x = c.inputs.instance[i].values;
+      const std::vector<double>& w = c.model.weights(0, i);
+      double gap = 0;
+      for (size_t e = 0; e < x.size(); ++e) {
+        EXPECT_NEAR(attribution.attributions[i].values[e], w[e] * (x[e] - blurred->values[e]),
+                    1e-12)
+            << "input " << i << " element " << e;
+        gap = std::max(gap, std::abs(x[e] - blurred->values[e]));
+      }
+      EXPECT_GT(gap, 0.1);  // the blur changed the image.
+      blurred_output += Dot(w, blurred->values);
+    }
+    EXPECT_NEAR(attribution.baseline_output, blurred_output, 1e-12);
+    EXPECT_LT(attribution.approximation_error, 1e-12);
+    EXPECT_EQ(c.model.rows(), 9);
+    results.push_back(attribution);
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(results[1].attributions[i].values, results[0].attributions[i].values);
+    EXPECT_EQ(results[2].attributions[i].values, results[0].attributions[i].values);
+  }
+}
+
+TEST(BlurBaselineTest, WithSmoothGradTheBlurIsOfTheNoiselessInstance) {
+  const double sigma = 0.8;
+  const int steps = 5;
+  const int samples = 3;
+  ImageCase c = TwoImageCase();
+  IntegratedGradientsOptions options = SmoothOptions(steps, 0.3, samples);
+  options.max_blur_sigma = sigma;
+  StatusOr<std::vector<Attribution>> result =
+      IntegratedGradients(options).Attribute(c.model, c.inputs);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(c.model.seen().size(), static_cast<size_t>(1 + samples * (steps + 1)));
+  for (size_t i = 0; i < 2; ++i) {
+    SCOPED_TRACE("input " + std::to_string(i));
+    StatusOr<Tensor> blurred = GaussianBlurImage(c.inputs.instance[i], sigma);
+    ASSERT_TRUE(blurred.ok());
+    const std::vector<double>& x = c.inputs.instance[i].values;
+    const std::vector<double>& w = c.model.weights(0, i);
+    std::vector<double> mean(x.size(), 0.0);
+    for (int s = 0; s < samples; ++s) {
+      EXPECT_EQ(c.model.seen()[1 + s * (steps + 1)][i], blurred->values) << "sample " << s;
+      const std::vector<double>& x_s = c.model.seen()[1 + s * (steps + 1) + steps][i];
+      EXPECT_NE(x_s, x);
+      for (size_t e = 0; e < x.size(); ++e) mean[e] += x_s[e] / samples;
+    }
+    for (size_t e = 0; e < x.size(); ++e) {
+      EXPECT_NEAR((*result)[0].attributions[i].values[e], w[e] * (mean[e] - blurred->values[e]),
+                  1e-12);
+    }
+  }
+}
+
+TEST(BlurBaselineTest, NonImageInputsAreRejected) {
+  IntegratedGradientsOptions options = Options(8);
+  options.max_blur_sigma = 2.0;
+  {
+    SinProductModel model;
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(options).Attribute(model, SingleInput({1, 2}, {{0, 0}}));
+    EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
+                          {"blurBaselineConfig needs image inputs [H,W] or [H,W,C]",
+                           "instance input 0 has shape [1,2]"}));
+    EXPECT_EQ(model.calls(), 0);
+  }
+  {
+    // The second input is [1,2,2,2,2]: rank 5 is no image either.
+    ImageCase c = TwoImageCase();
+    c.inputs.instance[1] = RowShaped({2, 2, 2, 2}, std::vector<double>(16, 1.0));
+    c.inputs.baselines[0][1] = RowShaped({2, 2, 2, 2}, std::vector<double>(16, 0.0));
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(options).Attribute(c.model, c.inputs);
+    EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
+                          {"blurBaselineConfig needs image inputs [H,W] or [H,W,C]",
+                           "instance input 1 has shape [1,2,2,2,2]"}));
+    EXPECT_EQ(c.model.calls(), 0);
+  }
+}
+
+// --- SmoothGrad and blur option validation ---------------------------------------------
+
+TEST(IntegratedGradientsValidationTest, BadSmoothGradAndBlurOptionsAreRejected) {
+  struct Case {
+    std::string name;
+    IntegratedGradientsOptions options;
+    std::vector<std::string> pieces;
+  };
+  std::vector<Case> cases;
+  auto smooth = [](auto change) {
+    IntegratedGradientsOptions options = SmoothOptions(10, 0.5, 3);
+    change(*options.smooth_grad);
+    return options;
+  };
+  auto blur = [](double sigma) {
+    IntegratedGradientsOptions options = Options(10);
+    options.max_blur_sigma = sigma;
+    return options;
+  };
+  cases.push_back({"negative sigma", smooth([](SmoothGradOptions& o) { o.noise_sigma = -1; }),
+                   {"noise_sigma -1", "finite number >= 0"}});
+  cases.push_back({"nan sigma", smooth([](SmoothGradOptions& o) { o.noise_sigma = kNaN; }),
+                   {"noise_sigma nan", ">= 0"}});
+  cases.push_back({"infinite sigma",
+                   smooth([](SmoothGradOptions& o) { o.noise_sigma = kInfinity; }),
+                   {"noise_sigma inf", "finite"}});
+  for (int count : {0, 51, -3}) {
+    cases.push_back({"count " + std::to_string(count),
+                     smooth([count](SmoothGradOptions& o) { o.noisy_sample_count = count; }),
+                     {"noisy_sample_count " + std::to_string(count), "[1, 50]"}});
+  }
+  cases.push_back({"negative feature sigma",
+                   smooth([](SmoothGradOptions& o) {
+                     o.feature_noise_sigma = {Row({0.5, -0.25})};
+                   }),
+                   {"feature_noise_sigma for input 0, element 1 is -0.25", ">= 0"}});
+  cases.push_back({"nan feature sigma",
+                   smooth([](SmoothGradOptions& o) { o.feature_noise_sigma = {Row({kNaN, 1})}; }),
+                   {"feature_noise_sigma for input 0, element 0 is nan", "finite"}});
+  cases.push_back({"feature sigma shaped unlike the instance",
+                   smooth([](SmoothGradOptions& o) { o.feature_noise_sigma = {Row({1, 1, 1})}; }),
+                   {"feature_noise_sigma for input 0", "expected shape [1,2]", "actual [1,3]"}});
+  cases.push_back({"feature sigma per input count",
+                   smooth([](SmoothGradOptions& o) {
+                     o.feature_noise_sigma = {Row({1, 1}), Row({1})};
+                   }),
+                   {"feature_noise_sigma has 2 entries", "expected none or 1"}});
+  cases.push_back({"feature sigma values unlike its shape",
+                   smooth([](SmoothGradOptions& o) {
+                     o.feature_noise_sigma = {Tensor::FromValues(DType::kFloat32, {1, 2}, {1})};
+                   }),
+                   {"feature_noise_sigma for input 0 holds 1 values", "expected 2"}});
+  for (double sigma : {0.0, -1.0, kNaN, kInfinity, 2e4}) {
+    std::ostringstream name;
+    name << sigma;
+    cases.push_back({"max_blur_sigma " + name.str(), blur(sigma),
+                     {"max_blur_sigma " + name.str(), "out of range", "(0, 10000]"}});
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    SinProductModel model;
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(c.options).Attribute(model, SingleInput({1, 2}, {{0, 0}}));
+    EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument, c.pieces));
+    EXPECT_EQ(model.calls(), 0);
+  }
+  {
+    // A finite sigma whose noise overflows: the largest double, on an instance
+    // at the largest double (any positive normal draw overflows).
+    SinProductModel model;
+    constexpr double kLargest = std::numeric_limits<double>::max();
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(SmoothOptions(10, kLargest, 3))
+            .Attribute(model, SingleInput({kLargest, kLargest}, {{0, 0}}));
+    EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
+                          {"made instance input 0 value", "overflow", "smaller sigma"}));
+    EXPECT_EQ(model.calls(), 0);
+  }
+  // The ends of the ranges are accepted.
+  for (int count : {1, 50}) {
+    SinProductModel model;
+    StatusOr<std::vector<Attribution>> result =
+        IntegratedGradients(SmoothOptions(10, 0.0, count))
+            .Attribute(model, SingleInput({1, 2}, {{0, 0}}));
+    EXPECT_TRUE(result.ok()) << "count " << count << ": " << result.status().ToString();
+  }
+  EXPECT_TRUE(ValidateIntegratedGradientsOptions(blur(kMaxGaussianBlurSigma)).ok());
+  EXPECT_TRUE(ValidateIntegratedGradientsOptions(blur(1e-3)).ok());
 }
 
 }  // namespace

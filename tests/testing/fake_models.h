@@ -258,4 +258,42 @@ class FaultyModel : public ModelFunction {
   Fault fault_;
 };
 
+// f_k over one input of row shape [4], two output elements, with
+// interactions between features (not additive, so sampled Shapley values are
+// exact only in expectation):
+//   f_0(x) = x0 x1 + sin(x2) + x3^2 x0   (x0 interacts with x1 and with x3);
+//   f_1(x) = x0 x1 + x2 x3 + sin(x2)     (the pairs {x0,x1} and {x2,x3}
+//                                         interact only within themselves).
+// F gives the value at any point, so tests can enumerate coalitions.
+class InteractionModel : public FakeModel {
+ public:
+  InteractionModel() : FakeModel({Shape{4}}, 2) {}
+
+  static double F(int64_t k, const double* x) {
+    if (k == 0) return x[0] * x[1] + std::sin(x[2]) + x[3] * x[3] * x[0];
+    return x[0] * x[1] + x[2] * x[3] + std::sin(x[2]);
+  }
+
+ protected:
+  double Value(const std::vector<const double*>& x, int64_t k) const override {
+    return F(k, x[0]);
+  }
+  void Gradient(const std::vector<const double*>& x, int64_t k,
+                const std::vector<double*>& gradient) const override {
+    const double* v = x[0];
+    double* g = gradient[0];
+    if (k == 0) {
+      g[0] = v[1] + v[3] * v[3];
+      g[1] = v[0];
+      g[2] = std::cos(v[2]);
+      g[3] = 2 * v[3] * v[0];
+    } else {
+      g[0] = v[1];
+      g[1] = v[0];
+      g[2] = v[3] + std::cos(v[2]);
+      g[3] = v[2];
+    }
+  }
+};
+
 }  // namespace xai::testing

@@ -1,0 +1,235 @@
+#include "attribution/sampled_shapley.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "attribution/attribution_inputs.h"
+#include "core/tensor.h"
+
+namespace xai {
+
+namespace {
+
+using std::to_string;
+
+// Floor of the approximation error's denominator, relative to the outputs'
+// scale: the same as CompletenessError's (path_integration.h).
+constexpr double kRelativeDenominatorFloor = 1e-6;
+
+// Uniform in [0, n), n >= 1, from the generator's full 64-bit outputs: the
+// 2^64 mod n smallest outputs are rejected, so the rest split evenly.
+uint64_t UniformBelow(std::mt19937_64& rng, uint64_t n) {
+  const uint64_t rejected = (0 - n) % n;  // 2^64 mod n.
+  for (;;) {
+    const uint64_t value = rng();
+    if (value >= rejected) return value % n;
+  }
+}
+
+// SE relative to what the attributions divide up (see SampledShapley::Attribute).
+double RelativeStandardError(double standard_error, double instance_output,
+                             double baseline_output) {
+  if (standard_error == 0) return 0;
+  const double scale = std::max({1.0, std::abs(instance_output), std::abs(baseline_output)});
+  return standard_error / std::max(std::abs(instance_output - baseline_output),
+                                   kRelativeDenominatorFloor * scale);
+}
+
+// What one output element's rows add up to, over every baseline.
+struct OutputSums {
+  // [p * F + feature]: the feature's contribution in permutation p, summed
+  // over the baselines.
+  std::vector<double> contributions;
+  double instance_output = 0;  // f at the all-switched rows.
+  int64_t instance_rows = 0;
+  double baseline_output = 0;  // f(b) over the baselines.
+
+  void Reset() {
+    std::fill(contributions.begin(), contributions.end(), 0.0);
+    instance_output = baseline_output = 0;
+    instance_rows = 0;
+  }
+};
+
+// The Attribution of one output element from its sums (the means and the
+// standard error as documented on SampledShapley::Attribute).
+Attribution Summarize(int64_t output_element, const OutputSums& sums, int path_count,
+                      int64_t num_baselines, const FeatureSet& features,
+                      const std::vector<Tensor>& instance) {
+  const int64_t num_features = features.num_features();
+  const double paths = path_count;
+  const double baselines = static_cast<double>(num_baselines);
+
+  Attribution attribution;
+  attribution.output_element = output_element;
+  attribution.steps = path_count;
+  attribution.instance_output = sums.instance_output / static_cast<double>(sums.instance_rows);
+  attribution.baseline_output = sums.baseline_output / baselines;
+
+  // Sum over features of s_i^2 / P.
+  double variance_of_estimate = 0;
+  attribution.feature_attributions.resize(num_features);
+  for (int64_t f = 0; f < num_features; ++f) {
+    double mean = 0;
+    for (int p = 0; p < path_count; ++p) mean += sums.contributions[p * num_features + f];
+    mean /= baselines * paths;
+    double second_moment = 0;  // about the mean for P >= 2, about 0 for P == 1.
+    for (int p = 0; p < path_count; ++p) {
+      const double d = sums.contributions[p * num_features + f] / baselines;
+      second_moment += path_count >= 2 ? (d - mean) * (d - mean) : d * d;
+    }
+    const double sample_variance = path_count >= 2 ? second_moment / (paths - 1) : second_moment;
+    variance_of_estimate += sample_variance / paths;
+    attribution.feature_attributions[f] = mean;
+  }
+  attribution.approximation_error =
+      RelativeStandardError(std::sqrt(variance_of_estimate), attribution.instance_output,
+                            attribution.baseline_output);
+
+  attribution.attributions.reserve(instance.size());
+  for (const Tensor& x : instance) {
+    attribution.attributions.emplace_back(IsFloating(x.dtype) ? x.dtype : DType::kFloat64,
+                                          x.shape);
+  }
+  for (int64_t f = 0; f < num_features; ++f) {
+    const double share =
+        attribution.feature_attributions[f] / static_cast<double>(features.num_elements(f));
+    for (int64_t n = features.offsets[f]; n < features.offsets[f + 1]; ++n) {
+      const ElementIndex& element = features.elements[n];
+      attribution.attributions[element.input].values[element.element] = share;
+    }
+  }
+  return attribution;
+}
+
+}  // namespace
+
+Status ValidateSampledShapleyOptions(const SampledShapleyOptions& options) {
+  if (options.path_count < kMinSampledShapleyPaths ||
+      options.path_count > kMaxSampledShapleyPaths) {
+    return InvalidArgument("Sampled Shapley path_count " + to_string(options.path_count) +
+                           " is out of range; expected an integer in [" +
+                           to_string(kMinSampledShapleyPaths) + ", " +
+                           to_string(kMaxSampledShapleyPaths) + "]");
+  }
+  if (options.batch_size < 1) {
+    return InvalidArgument("Sampled Shapley batch_size " + to_string(options.batch_size) +
+                           " is out of range; expected an integer >= 1");
+  }
+  if (options.max_features < 1) {
+    return InvalidArgument("Sampled Shapley max_features " + to_string(options.max_features) +
+                           " is out of range; expected an integer >= 1");
+  }
+  return OkStatus();
+}
+
+std::vector<std::vector<int>> SamplePermutations(int num_features, int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<int>> permutations(std::max(count, 0));
+  for (std::vector<int>& order : permutations) {
+    order.resize(std::max(num_features, 0));
+    std::iota(order.begin(), order.end(), 0);
+    for (int i = num_features - 1; i >= 1; --i) {
+      const uint64_t j = UniformBelow(rng, static_cast<uint64_t>(i) + 1);
+      std::swap(order[i], order[j]);
+    }
+  }
+  return permutations;
+}
+
+StatusOr<std::vector<Attribution>> SampledShapley::Attribute(
+    ModelFunction& model, const AttributionInputs& inputs) const {
+  XAI_RETURN_IF_ERROR(ValidateSampledShapleyOptions(options_));
+  XAI_RETURN_IF_ERROR(ValidateAttributionInputs(inputs, InputDTypes::kNumeric, "Sampled Shapley"));
+  XAI_ASSIGN_OR_RETURN(const FeatureSet features, ResolveFeatures(inputs));
+  const int64_t num_features = features.num_features();
+  if (num_features > options_.max_features) {
+    return InvalidArgument(
+        "Sampled Shapley: the instance has " + to_string(num_features) +
+        " features, more than max_features " + to_string(options_.max_features) +
+        "; each feature costs path_count model rows per baseline and output element. For images "
+        "or other large inputs use Integrated Gradients or XRAI instead, or group elements into "
+        "fewer features (group_name in the explanation metadata)");
+  }
+
+  const std::vector<Tensor>& x = inputs.instance;
+  const int path_count = options_.path_count;
+  const std::vector<std::vector<int>> permutations =
+      SamplePermutations(static_cast<int>(num_features), path_count, options_.seed);
+  const int64_t num_baselines = static_cast<int64_t>(inputs.baselines.size());
+  const int64_t num_outputs = static_cast<int64_t>(inputs.output_elements.size());
+  // Row set s explains output element s / num_baselines from baseline
+  // s % num_baselines; its rows are consecutive: f(b), then permutation p's
+  // t-th state (features order[0..t] switched) at 1 + p * F + t.
+  const int64_t rows_per_set = 1 + path_count * num_features;
+  const int64_t num_sets = num_outputs * num_baselines;
+
+  std::vector<Attribution> attributions;
+  attributions.reserve(num_outputs);
+  // Rows are consumed in order, so one output element is open at a time.
+  OutputSums sums;
+  sums.contributions.assign(path_count * num_features, 0.0);
+  double baseline_value = 0;  // f(b) of the open row set.
+  double previous = 0;        // f at the previous state of the open permutation.
+
+  auto fill = [&](int64_t row, RowBuffer& buffer) {
+    const int64_t set = row / rows_per_set;
+    const int64_t within = row % rows_per_set;
+    const std::vector<Tensor>& b = inputs.baselines[set % num_baselines];
+    buffer.output_element = inputs.output_elements[set / num_baselines];
+    for (size_t i = 0; i < x.size(); ++i) {
+      std::copy(b[i].values.begin(), b[i].values.end(), buffer.inputs[i]);
+    }
+    if (within == 0) return;
+    const std::vector<int>& order = permutations[(within - 1) / num_features];
+    const int64_t switched = (within - 1) % num_features + 1;
+    for (int64_t t = 0; t < switched; ++t) {
+      const int feature = order[t];
+      for (int64_t n = features.offsets[feature]; n < features.offsets[feature + 1]; ++n) {
+        const ElementIndex& element = features.elements[n];
+        buffer.inputs[element.input][element.element] = x[element.input].values[element.element];
+      }
+    }
+  };
+
+  auto consume = [&](int64_t row, const RowResult& result) {
+    const int64_t set = row / rows_per_set;
+    const int64_t within = row % rows_per_set;
+    if (within == 0) {
+      baseline_value = result.output;
+      sums.baseline_output += result.output;
+      if (num_features == 0) {  // nothing to switch: the baseline row is also x.
+        sums.instance_output += result.output;
+        ++sums.instance_rows;
+      }
+    } else {
+      const int64_t p = (within - 1) / num_features;
+      const int64_t t = (within - 1) % num_features;
+      const double before = t == 0 ? baseline_value : previous;
+      sums.contributions[p * num_features + permutations[p][t]] += result.output - before;
+      previous = result.output;
+      if (t == num_features - 1) {
+        sums.instance_output += result.output;
+        ++sums.instance_rows;
+      }
+    }
+    if (within == rows_per_set - 1 && set % num_baselines == num_baselines - 1) {
+      attributions.push_back(Summarize(inputs.output_elements[set / num_baselines], sums,
+                                       path_count, num_baselines, features, x));
+      sums.Reset();
+    }
+  };
+
+  BatchedEvaluatorOptions evaluator_options;
+  evaluator_options.batch_size = options_.batch_size;
+  evaluator_options.with_gradients = false;
+  BatchedEvaluator evaluator(model, LayoutOf(x), evaluator_options);
+  XAI_RETURN_IF_ERROR(evaluator.Run(num_sets * rows_per_set, fill, consume));
+  return attributions;
+}
+
+}  // namespace xai
