@@ -2,78 +2,99 @@
 
 #include <cmath>
 
+#include "core/json_fields.h"
+
 namespace xai {
 namespace {
 
-// The value under the camelCase or the snake_case name, or nullptr.
-const Json* Field(const Json& object, const char* camel, const char* snake) {
-  auto it = object.find(camel);
-  if (it != object.end()) return &*it;
-  it = object.find(snake);
-  return it != object.end() ? &*it : nullptr;
-}
-
-StatusOr<int64_t> IntegerIn(const Json& value, const std::string& name, int64_t lo, int64_t hi) {
-  if (!value.is_number() || value.get<double>() != std::floor(value.get<double>())) {
-    return InvalidArgument(name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                           "], got " + value.dump());
+StatusOr<SmoothGradRequest> ParseSmoothGrad(const Json& config, const std::string& where) {
+  if (!config.is_object()) return InvalidArgument(where + " must be an object, e.g. {\"noiseSigma\": 0.1}");
+  JsonFields f(config, where);
+  SmoothGradRequest out;
+  XAI_ASSIGN_OR_RETURN(auto sigma, f.Number({"noiseSigma", "noise_sigma"}));
+  XAI_ASSIGN_OR_RETURN(const Json* per_feature, f.Find({"featureNoiseSigma", "feature_noise_sigma"}));
+  XAI_ASSIGN_OR_RETURN(auto samples,
+                       f.Integer({"noisySampleCount", "noisy_sample_count"}, kMinNoisySamples, kMaxNoisySamples));
+  XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+  if (sigma && per_feature != nullptr) {
+    return InvalidArgument(where + ": give noiseSigma or featureNoiseSigma, not both");
   }
-  const double v = value.get<double>();
-  if (v < lo || v > hi) {
-    return InvalidArgument(name + " is " + value.dump() + "; it must be in [" + std::to_string(lo) + ", " +
-                           std::to_string(hi) + "]");
+  if (!sigma && per_feature == nullptr) {
+    return InvalidArgument(where + " needs noiseSigma (one sigma for all features) or featureNoiseSigma");
   }
-  return static_cast<int64_t>(v);
-}
-
-Status CheckKnownKeys(const Json& object, const std::string& where, const std::vector<std::string>& known) {
-  for (auto it = object.begin(); it != object.end(); ++it) {
-    bool ok = false;
-    for (const auto& k : known) ok = ok || k == it.key();
-    if (!ok) {
-      std::string list;
-      for (size_t i = 0; i < known.size(); i += 2) list += (list.empty() ? "" : ", ") + known[i];
-      return InvalidArgument(where + ": unknown field '" + it.key() + "'; known fields: " + list);
+  if (sigma) {
+    if (!(*sigma >= 0) || !std::isfinite(*sigma)) {
+      return InvalidArgument(f.Field({"noiseSigma", "noise_sigma"}) + " must be a finite number >= 0");
+    }
+    out.noise_sigma = *sigma;
+  }
+  if (per_feature != nullptr) {
+    // Vertex: {"noiseSigma": [{"name": "x", "sigma": 0.1}, ...]}
+    const std::string fwhere = f.Field({"featureNoiseSigma", "feature_noise_sigma"});
+    const Json* list = per_feature->is_object() && per_feature->contains("noiseSigma") ? &(*per_feature)["noiseSigma"]
+                       : per_feature->is_object() && per_feature->contains("noise_sigma") ? &(*per_feature)["noise_sigma"]
+                                                                                          : nullptr;
+    if (list == nullptr || !list->is_array() || list->empty()) {
+      return InvalidArgument(fwhere + " must be {\"noiseSigma\": [{\"name\": INPUT, \"sigma\": S}, ...]}");
+    }
+    for (const Json& item : *list) {
+      if (!item.is_object() || !item.contains("name") || !item["name"].is_string() || !item.contains("sigma") ||
+          !item["sigma"].is_number() || !(item["sigma"].get<double>() >= 0)) {
+        return InvalidArgument(fwhere + ": each entry must be {\"name\": INPUT, \"sigma\": S >= 0}, got " +
+                               item.dump());
+      }
+      out.feature_noise_sigma[item["name"].get<std::string>()] = item["sigma"].get<double>();
     }
   }
-  return OkStatus();
+  if (samples) out.noisy_sample_count = static_cast<int>(*samples);
+  return out;
 }
 
-Status ParseIntegratedGradients(const Json& config, ExplainOptions* options) {
-  const std::string where = "parameters.integratedGradientsAttribution";
+// integratedGradientsAttribution and xraiAttribution share these fields.
+Status ParsePathMethod(const Json& config, const std::string& where, ExplainOptions* options) {
   if (!config.is_object()) return InvalidArgument(where + " must be an object, e.g. {\"stepCount\": 50}");
-  XAI_RETURN_IF_ERROR(CheckKnownKeys(config, where,
-                                     {"stepCount", "step_count", "smoothGradConfig", "smooth_grad_config",
-                                      "blurBaselineConfig", "blur_baseline_config"}));
-  if (const Json* steps = Field(config, "stepCount", "step_count")) {
-    XAI_ASSIGN_OR_RETURN(int64_t n, IntegerIn(*steps, where + ".stepCount", kMinStepCount, kMaxStepCount));
-    options->integrated_gradients.steps = static_cast<int>(n);
+  JsonFields f(config, where);
+  XAI_ASSIGN_OR_RETURN(auto steps, f.Integer({"stepCount", "step_count"}, kMinStepCount, kMaxStepCount));
+  XAI_ASSIGN_OR_RETURN(const Json* smooth, f.Find({"smoothGradConfig", "smooth_grad_config"}));
+  XAI_ASSIGN_OR_RETURN(const Json* blur, f.Find({"blurBaselineConfig", "blur_baseline_config"}));
+  XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+  if (steps) options->step_count = static_cast<int>(*steps);
+  if (smooth != nullptr) {
+    XAI_ASSIGN_OR_RETURN(options->smooth_grad, ParseSmoothGrad(*smooth, f.Field({"smoothGradConfig", "smooth_grad_config"})));
   }
-  if (Field(config, "smoothGradConfig", "smooth_grad_config") != nullptr) {
-    return Unimplemented(where + ".smoothGradConfig: SmoothGrad is not supported yet; leave it out");
-  }
-  if (Field(config, "blurBaselineConfig", "blur_baseline_config") != nullptr) {
-    return Unimplemented(where + ".blurBaselineConfig: blur baselines are not supported yet; leave it out");
+  if (blur != nullptr) {
+    const std::string bwhere = f.Field({"blurBaselineConfig", "blur_baseline_config"});
+    if (!blur->is_object()) return InvalidArgument(bwhere + " must be an object, e.g. {\"maxBlurSigma\": 10}");
+    JsonFields b(*blur, bwhere);
+    XAI_ASSIGN_OR_RETURN(auto sigma, b.Number({"maxBlurSigma", "max_blur_sigma"}));
+    XAI_RETURN_IF_ERROR(b.CheckNoUnknownFields());
+    if (!sigma || !(*sigma > 0) || !std::isfinite(*sigma)) {
+      return InvalidArgument(bwhere + ".maxBlurSigma must be a finite number > 0 (in pixels)");
+    }
+    options->max_blur_sigma = *sigma;
   }
   return OkStatus();
 }
 
-StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value) {
-  const std::string where = "parameters.outputIndices";
+StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value, const std::string& where) {
   if (!value.is_array()) return InvalidArgument(where + " must be a list of output indices, e.g. [1] or [[0, 2]]");
+  auto index_of = [&](const Json& v) -> StatusOr<int64_t> {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+      return InvalidArgument(where + " entries must be integers >= 0 (or lists of them), got " + v.dump());
+    }
+    return v.get<int64_t>();
+  };
   std::vector<std::vector<int64_t>> out;
   for (const Json& item : value) {
     std::vector<int64_t> index;
-    if (item.is_number()) {
-      XAI_ASSIGN_OR_RETURN(int64_t i, IntegerIn(item, where + " entry", 0, INT64_C(1) << 40));
-      index.push_back(i);
-    } else if (item.is_array()) {
+    if (item.is_array()) {
       for (const Json& c : item) {
-        XAI_ASSIGN_OR_RETURN(int64_t i, IntegerIn(c, where + " entry", 0, INT64_C(1) << 40));
+        XAI_ASSIGN_OR_RETURN(int64_t i, index_of(c));
         index.push_back(i);
       }
     } else {
-      return InvalidArgument(where + " entries must be integers or lists of integers, got " + item.dump());
+      XAI_ASSIGN_OR_RETURN(int64_t i, index_of(item));
+      index.push_back(i);
     }
     out.push_back(std::move(index));
   }
@@ -84,25 +105,26 @@ StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value
 Status ParseMetadataOverride(const Json& metadata, ExplainOptions* options) {
   const std::string where = "explanationSpecOverride.metadata";
   if (!metadata.is_object()) return InvalidArgument(where + " must be an object with \"inputs\"");
-  XAI_RETURN_IF_ERROR(CheckKnownKeys(metadata, where, {"inputs", "inputs", "outputs", "outputs"}));
-  if (metadata.contains("outputs")) {
-    return InvalidArgument(where + ".outputs cannot be overridden per request; only input baselines can");
-  }
-  const Json* inputs = Field(metadata, "inputs", "inputs");
+  JsonFields f(metadata, where);
+  XAI_ASSIGN_OR_RETURN(const Json* inputs, f.Find({"inputs"}));
+  XAI_ASSIGN_OR_RETURN(const Json* outputs, f.Find({"outputs"}));
+  XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+  if (outputs != nullptr) return InvalidArgument(where + ".outputs cannot be overridden per request; only input baselines can");
   if (inputs == nullptr) return OkStatus();
   if (!inputs->is_object()) return InvalidArgument(where + ".inputs must be an object keyed by input name");
   for (auto it = inputs->begin(); it != inputs->end(); ++it) {
     const std::string in_where = where + ".inputs." + it.key();
     if (!it->is_object()) return InvalidArgument(in_where + " must be an object with \"inputBaselines\"");
-    XAI_RETURN_IF_ERROR(CheckKnownKeys(*it, in_where, {"inputBaselines", "input_baselines"}));
-    const Json* baselines = Field(*it, "inputBaselines", "input_baselines");
+    JsonFields in(*it, in_where);
+    XAI_ASSIGN_OR_RETURN(const Json* baselines, in.Find({"inputBaselines", "input_baselines"}));
+    XAI_RETURN_IF_ERROR(in.CheckNoUnknownFields());
     if (baselines == nullptr) continue;
     std::vector<Json> list;
     if (baselines->is_array()) list.assign(baselines->begin(), baselines->end());
     else list.push_back(*baselines);
-    if (list.empty() || list.size() > 10) {
-      return InvalidArgument(in_where + ".inputBaselines must hold 1 to 10 baselines, got " +
-                             std::to_string(list.size()));
+    if (list.empty() || list.size() > static_cast<size_t>(kMaxBaselines)) {
+      return InvalidArgument(in_where + ".inputBaselines must hold 1 to " + std::to_string(kMaxBaselines) +
+                             " baselines, got " + std::to_string(list.size()));
     }
     for (const Json& b : list) {
       if (!b.is_number() && !b.is_array()) {
@@ -118,44 +140,57 @@ Status ParseMetadataOverride(const Json& metadata, ExplainOptions* options) {
 
 StatusOr<ExplainOptions> ParseExplainParameters(const Json& parameters, const Json& metadata_override) {
   ExplainOptions options;
-  options.integrated_gradients.steps = kDefaultStepCount;
-  options.integrated_gradients.batch_size = kDefaultBatchSize;
   if (!parameters.is_null()) {
     if (!parameters.is_object()) return InvalidArgument("\"parameters\" must be an object");
-    XAI_RETURN_IF_ERROR(CheckKnownKeys(
-        parameters, "parameters",
-        {"integratedGradientsAttribution", "integrated_gradients_attribution", "sampledShapleyAttribution",
-         "sampled_shapley_attribution", "xraiAttribution", "xrai_attribution", "topK", "top_k", "outputIndices",
-         "output_indices", "batchSize", "batch_size"}));
-    int methods = 0;
-    if (const Json* ig = Field(parameters, "integratedGradientsAttribution", "integrated_gradients_attribution")) {
-      ++methods;
+    JsonFields f(parameters, "parameters");
+    XAI_ASSIGN_OR_RETURN(const Json* ig, f.Find({"integratedGradientsAttribution", "integrated_gradients_attribution"}));
+    XAI_ASSIGN_OR_RETURN(const Json* shapley, f.Find({"sampledShapleyAttribution", "sampled_shapley_attribution"}));
+    XAI_ASSIGN_OR_RETURN(const Json* xrai, f.Find({"xraiAttribution", "xrai_attribution"}));
+    XAI_ASSIGN_OR_RETURN(const Json* top_k, f.Find({"topK", "top_k"}));
+    XAI_ASSIGN_OR_RETURN(const Json* indices, f.Find({"outputIndices", "output_indices"}));
+    XAI_ASSIGN_OR_RETURN(auto batch, f.Integer({"batchSize", "batch_size"}, 1, kMaxBatchSize));
+    XAI_ASSIGN_OR_RETURN(auto target, f.Number({"approximationErrorTarget", "approximation_error_target"}));
+    XAI_ASSIGN_OR_RETURN(options.output_name, f.String({"outputName", "output_name"}));
+    XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+
+    if ((ig != nullptr) + (shapley != nullptr) + (xrai != nullptr) > 1) {
+      return InvalidArgument("parameters: give only one of integratedGradientsAttribution, "
+                             "sampledShapleyAttribution and xraiAttribution");
+    }
+    if (ig != nullptr) {
       options.method = "integrated-gradients";
-      XAI_RETURN_IF_ERROR(ParseIntegratedGradients(*ig, &options));
+      XAI_RETURN_IF_ERROR(ParsePathMethod(*ig, f.Field({"integratedGradientsAttribution"}), &options));
     }
-    if (Field(parameters, "sampledShapleyAttribution", "sampled_shapley_attribution") != nullptr) {
-      ++methods;
-      options.method = "sampled-shapley";
-    }
-    if (Field(parameters, "xraiAttribution", "xrai_attribution") != nullptr) {
-      ++methods;
+    if (xrai != nullptr) {
       options.method = "xrai";
+      XAI_RETURN_IF_ERROR(ParsePathMethod(*xrai, f.Field({"xraiAttribution"}), &options));
     }
-    if (methods > 1) return InvalidArgument("parameters: give only one attribution method");
-    if (const Json* k = Field(parameters, "topK", "top_k")) {
-      if (k->is_number() && k->get<double>() == -1) {
-        options.top_k = -1;
-      } else {
-        XAI_ASSIGN_OR_RETURN(int64_t top, IntegerIn(*k, "parameters.topK (or -1 for all outputs)", 1, 1 << 20));
-        options.top_k = static_cast<int>(top);
+    if (shapley != nullptr) {
+      options.method = "sampled-shapley";
+      const std::string where = f.Field({"sampledShapleyAttribution", "sampled_shapley_attribution"});
+      if (!shapley->is_object()) return InvalidArgument(where + " must be an object, e.g. {\"pathCount\": 10}");
+      JsonFields s(*shapley, where);
+      XAI_ASSIGN_OR_RETURN(auto paths, s.Integer({"pathCount", "path_count"}, kMinPathCount, kMaxPathCount));
+      XAI_RETURN_IF_ERROR(s.CheckNoUnknownFields());
+      if (paths) options.path_count = static_cast<int>(*paths);
+    }
+    if (top_k != nullptr) {
+      if (!top_k->is_number_integer() || (top_k->get<int64_t>() < 1 && top_k->get<int64_t>() != -1)) {
+        return InvalidArgument(f.Field({"topK", "top_k"}) + " must be an integer >= 1, or -1 for all outputs; got " +
+                               top_k->dump());
       }
+      options.top_k = static_cast<int>(std::min<int64_t>(top_k->get<int64_t>(), 1 << 20));
     }
-    if (const Json* indices = Field(parameters, "outputIndices", "output_indices")) {
-      XAI_ASSIGN_OR_RETURN(options.output_indices, ParseOutputIndices(*indices));
+    if (indices != nullptr) {
+      XAI_ASSIGN_OR_RETURN(options.output_indices, ParseOutputIndices(*indices, f.Field({"outputIndices", "output_indices"})));
     }
-    if (const Json* b = Field(parameters, "batchSize", "batch_size")) {
-      XAI_ASSIGN_OR_RETURN(int64_t n, IntegerIn(*b, "parameters.batchSize", 1, kMaxBatchSize));
-      options.integrated_gradients.batch_size = static_cast<int>(n);
+    if (batch) options.batch_size = static_cast<int>(*batch);
+    if (target) {
+      if (!(*target > 0 && *target < 1)) {
+        return InvalidArgument(f.Field({"approximationErrorTarget", "approximation_error_target"}) +
+                               " must be in (0, 1), e.g. 0.01 for 1%");
+      }
+      options.approximation_error_target = *target;
     }
   }
   if (!metadata_override.is_null()) XAI_RETURN_IF_ERROR(ParseMetadataOverride(metadata_override, &options));

@@ -1,11 +1,14 @@
 // Request parameters of :explain (SPEC §3, §4) -> ExplainOptions, in one
 // place for the CLI (which builds the same JSON from its flags) and the
-// server: the method object (integratedGradientsAttribution, ...), topK,
-// outputIndices, and the per-request metadata override of baselines. Both
-// lowerCamelCase and snake_case. Out-of-range values are INVALID_ARGUMENT
-// naming the field and its range. Pure; thread-safe.
+// server: the method object (integratedGradientsAttribution,
+// sampledShapleyAttribution, xraiAttribution), topK, outputIndices, the
+// per-request metadata override of baselines, and xaiserve's extensions
+// (batchSize, approximationErrorTarget, outputName). Both lowerCamelCase and
+// snake_case. Out-of-range values are INVALID_ARGUMENT naming the field and
+// its range. Pure; thread-safe.
 #pragma once
 
+#include "attribution/batched_evaluator.h"
 #include "core/status.h"
 #include "core/tensor_json.h"
 #include "model/explainable_model.h"
@@ -13,10 +16,12 @@
 namespace xai {
 
 inline constexpr int kMinStepCount = 1, kMaxStepCount = 100, kDefaultStepCount = 50;
+inline constexpr int kMinPathCount = 1, kMaxPathCount = 50, kDefaultPathCount = 10;
+inline constexpr int kMinNoisySamples = 1, kMaxNoisySamples = 50, kDefaultNoisySamples = 3;
 inline constexpr int kMaxBatchSize = 4096;  // kDefaultBatchSize: attribution/batched_evaluator.h
 
-// `parameters`: {"integratedGradientsAttribution": {"stepCount": 50}, "topK": 1,
-//   "outputIndices": [1], "batchSize": 64}; null means defaults.
+// `parameters`: e.g. {"integratedGradientsAttribution": {"stepCount": 50},
+//   "topK": 1, "outputIndices": [1]}; null means defaults.
 // `metadata_override`: {"inputs": {"x": {"inputBaselines": [...]}}} or null.
 StatusOr<ExplainOptions> ParseExplainParameters(const Json& parameters, const Json& metadata_override);
 

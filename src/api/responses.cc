@@ -26,9 +26,18 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
     if (bare && a.attributions.size() == 1) {
       features = TensorRowToJson(a.attributions[0], 0);
     } else {
+      // Keyed by input name; inputs sharing a group_name get one attribution,
+      // the sum of theirs, under the group's name.
       features = Json::object();
       for (size_t i = 0; i < a.attributions.size() && i < inputs.size(); ++i) {
-        features[inputs[i].metadata.name] = TensorRowToJson(a.attributions[i], 0);
+        const std::string& group = inputs[i].metadata.group_name;
+        if (group.empty()) {
+          features[inputs[i].metadata.name] = TensorRowToJson(a.attributions[i], 0);
+          continue;
+        }
+        double sum = 0;
+        for (double v : a.attributions[i].values) sum += v;
+        features[group] = (features.contains(group) ? features[group].get<double>() : 0.0) + sum;
       }
     }
     Json entry = {
@@ -40,6 +49,7 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
     };
     if (!out.output_index.empty()) entry["outputIndex"] = out.output_index;
     if (!out.output_display_name.empty()) entry["outputDisplayName"] = out.output_display_name;
+    if (explanation.budget_reported) entry[explanation.method == "sampled-shapley" ? "pathCount" : "stepCount"] = a.steps;
     attributions.push_back(std::move(entry));
   }
   return Json{{"attributions", attributions}};

@@ -175,20 +175,58 @@ int RunPredict(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+namespace {
+
+// The :explain "parameters" JSON that the explain flags stand for, so the CLI
+// and the server share one parser (and one set of messages).
+Json ExplainParametersFromFlags(const FlagSet& flags, const std::string& method, int64_t steps, int64_t paths,
+                                int64_t noisy_samples, double noise_sigma, double max_blur_sigma, int64_t top_k,
+                                const std::vector<int64_t>& output_indices, int64_t batch_size, double error_target) {
+  Json config = Json::object();
+  if (method == "sampled-shapley") {
+    config["pathCount"] = paths;
+  } else {
+    config["stepCount"] = steps;
+    if (flags.WasSet("noise-sigma") || flags.WasSet("noisy-samples")) {
+      config["smoothGradConfig"] = {{"noiseSigma", noise_sigma}, {"noisySampleCount", noisy_samples}};
+    }
+    if (flags.WasSet("max-blur-sigma")) config["blurBaselineConfig"] = {{"maxBlurSigma", max_blur_sigma}};
+  }
+  const char* key = method == "sampled-shapley" ? "sampledShapleyAttribution"
+                    : method == "xrai"          ? "xraiAttribution"
+                                                : "integratedGradientsAttribution";
+  Json parameters = {{key, config}, {"topK", top_k}, {"batchSize", batch_size}};
+  if (!output_indices.empty()) parameters["outputIndices"] = output_indices;
+  if (flags.WasSet("target-error")) parameters["approximationErrorTarget"] = error_target;
+  return parameters;
+}
+
+}  // namespace
+
 int RunExplain(const std::vector<std::string>& args) {
   std::string instances_path, method = "integrated-gradients", metadata;
-  int64_t steps = kDefaultStepCount, top_k = 1, batch_size = kDefaultBatchSize, version = -1;
+  int64_t steps = kDefaultStepCount, paths = kDefaultPathCount, noisy_samples = kDefaultNoisySamples;
+  int64_t top_k = 1, batch_size = kDefaultBatchSize, version = -1;
+  double noise_sigma = 0, max_blur_sigma = 0, error_target = 0;
   std::vector<int64_t> output_indices;
-  FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients] [--steps N]\n"
-                "                [--output-indices I[,J...]] [--top-k K] [--metadata FILE] [--batch-size N]",
+  FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients|sampled-shapley|xrai]\n"
+                "                [--steps N] [--paths N] [--noisy-samples N] [--noise-sigma S] [--max-blur-sigma S]\n"
+                "                [--top-k K] [--output-indices I[,J...]] [--metadata FILE] [--batch-size N]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
                 "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
                 "the REST API's :explain response body. Progress goes to stderr.");
   flags.String("instances", &instances_path, "FILE", "JSON Lines file of instances ('-' for stdin)");
-  flags.String("method", &method, "NAME", "attribution method: integrated-gradients (default)");
-  flags.Int("steps", &steps, kMinStepCount, kMaxStepCount, "Integrated Gradients path steps, 1..100 (default 50)");
-  flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
+  flags.String("method", &method, "NAME", "integrated-gradients (default), sampled-shapley or xrai");
+  flags.Int("steps", &steps, kMinStepCount, kMaxStepCount, "path steps of Integrated Gradients and XRAI, 1..100 (default 50)");
+  flags.Int("paths", &paths, kMinPathCount, kMaxPathCount, "Sampled Shapley permutations, 1..50 (default 10)");
+  flags.Int("noisy-samples", &noisy_samples, kMinNoisySamples, kMaxNoisySamples,
+            "SmoothGrad: noisy samples, 1..50 (default 3; turns SmoothGrad on)");
+  flags.Double("noise-sigma", &noise_sigma, 0, 1e9, "SmoothGrad: absolute Gaussian noise sigma (turns SmoothGrad on)");
+  flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, 1e6, "blur baseline: start the path at the input blurred with this sigma (pixels)");
   flags.Int("top-k", &top_k, -1, 1 << 20, "explain the K largest outputs; -1 for all (default 1)");
+  flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
+  flags.Double("target-error", &error_target, 1e-9, 0.999999,
+               "raise steps/paths until approximationError <= this (or the maximum is reached)");
   flags.String("metadata", &metadata, "FILE", "explanation metadata to use instead of MODEL_DIR/explanation_metadata.json");
   flags.Int("batch-size", &batch_size, 1, kMaxBatchSize, "path points per model run (default 64)");
   flags.Int("version", &version, 0, INT64_MAX, "version subdirectory to load (default: the highest)");
@@ -196,16 +234,13 @@ int RunExplain(const std::vector<std::string>& args) {
   if (auto code = ParseFlags(flags, "explain", args, &positional, 1)) return *code;
   if (instances_path.empty()) return UsageError("explain", "--instances FILE is required");
   if (top_k == 0) return UsageError("explain", "--top-k is 0; give K >= 1, or -1 for all outputs");
-  if (method != "integrated-gradients") {
-    return UsageError("explain", "--method '" + method + "' is not available; available: integrated-gradients");
+  if (method != "integrated-gradients" && method != "sampled-shapley" && method != "xrai") {
+    return UsageError("explain", "--method '" + method + "' is unknown; choose integrated-gradients, sampled-shapley or xrai");
   }
-
-  // The same parameters JSON a REST request carries, parsed by the same code.
-  Json parameters = {{"integratedGradientsAttribution", {{"stepCount", steps}}},
-                     {"topK", top_k},
-                     {"batchSize", batch_size}};
-  if (!output_indices.empty()) parameters["outputIndices"] = output_indices;
-  auto options = ParseExplainParameters(parameters, nullptr);
+  auto options = ParseExplainParameters(
+      ExplainParametersFromFlags(flags, method, steps, paths, noisy_samples, noise_sigma, max_blur_sigma, top_k,
+                                 output_indices, batch_size, error_target),
+      nullptr);
   if (!options.ok()) return Fail("explain", options.status());
 
   auto instances = ReadInstances(instances_path);

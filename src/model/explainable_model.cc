@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "model/attribution_setup.h"
 #include "model/model_dir.h"
 
 namespace xai {
@@ -182,13 +183,27 @@ Status ExplainableModel::BindMetadata() {
   for (const InputMetadata& md : metadata_.inputs) {
     BoundInput bound;
     bound.metadata = md;
-    XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.input_tensor_name, sig.inputs, "inputs." + md.name +
-                                                     ".input_tensor_name", "an input", sig.key));
-    if (!bound.tensor.key.empty()) bound.signature_key = bound.tensor.key;
-    if (md.encoding != "identity") {
-      return Unimplemented(source + ": inputs." + md.name + ".encoding '" + md.encoding +
-                           "' is not supported yet; supported: identity");
+    const std::string field = "inputs." + md.name;
+    if (md.encoding == "bag_of_features_sparse") {
+      return Unimplemented(source + ": " + field + ".encoding 'bag_of_features_sparse' needs sparse input tensors, "
+                           "which xaiserve does not support; feed a dense bag_of_features vector instead");
     }
+    bound.folds_embedding = md.encoding == "combined_embedding" || md.encoding == "concat_embedding";
+    if (bound.folds_embedding) {
+      // input_tensor_name names the feature (e.g. token ids, which are not
+      // differentiable); attributions are taken on the encoded tensor.
+      if (!md.input_baselines.empty()) {
+        return InvalidArgument(source + ": " + field + ".input_baselines cannot be used with encoding '" +
+                               md.encoding + "'; give encoded_baselines for the encoded tensor '" +
+                               md.encoded_tensor_name + "'");
+      }
+      XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.encoded_tensor_name, sig.inputs,
+                                                       field + ".encoded_tensor_name", "an input", sig.key));
+    } else {
+      XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.input_tensor_name, sig.inputs,
+                                                       field + ".input_tensor_name", "an input", sig.key));
+    }
+    if (!bound.tensor.key.empty()) bound.signature_key = bound.tensor.key;
     inputs_.push_back(std::move(bound));
   }
   for (const OutputMetadata& md : metadata_.outputs) {
@@ -273,12 +288,24 @@ StatusOr<NamedTensors> ExplainableModel::Predict(const SignatureInfo& signature,
   return result;
 }
 
-StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& instance, const ExplainOptions& options) {
-  if (!explain_status_.ok()) return explain_status_;
-  if (options.method != "integrated-gradients") {
-    return InvalidArgument("unknown explanation method '" + options.method + "'; available: integrated-gradients");
+StatusOr<const BoundOutput*> ExplainableModel::ChooseOutput(const std::string& name) const {
+  if (name.empty()) {
+    if (outputs_.size() == 1) return &outputs_[0];
+    std::string names;
+    for (const auto& o : outputs_) names += (names.empty() ? "" : ", ") + o.metadata.name;
+    return InvalidArgument("the model has several outputs (" + names +
+                           "); choose one in the explanation metadata or with the request's outputName");
   }
-  // 1. The explaining signature's inputs: the instance, or what xai_preprocess makes of it.
+  for (const auto& o : outputs_) {
+    if (o.metadata.name == name) return &o;
+  }
+  return NotFound("no output named '" + name + "' in the explanation metadata");
+}
+
+StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const NamedTensors& instance,
+                                                                       const BoundOutput& output) {
+  PreparedInstance prepared;
+  // The explaining signature's inputs: the instance, or what xai_preprocess makes of it.
   NamedTensors model_inputs;
   if (preprocess_signature_ != nullptr) {
     XAI_ASSIGN_OR_RETURN(NamedTensors preprocessed, Predict(*preprocess_signature_, instance));
@@ -288,130 +315,152 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   }
   XAI_ASSIGN_OR_RETURN(std::vector<Feed> model_feeds, FeedsFor(*explain_signature_, model_inputs));
 
-  // 2. The explained output.
-  const BoundOutput* output = nullptr;
-  if (options.output_name.empty()) {
-    if (outputs_.size() != 1) {
-      std::string names;
-      for (const auto& o : outputs_) names += (names.empty() ? "" : ", ") + o.metadata.name;
-      return InvalidArgument("the model has several outputs (" + names +
-                             "); choose one with explanation metadata or the request");
-    }
-    output = &outputs_[0];
-  } else {
-    for (const auto& o : outputs_) {
-      if (o.metadata.name == options.output_name) output = &o;
-    }
-    if (output == nullptr) return NotFound("no output named '" + options.output_name + "' in the explanation metadata");
-  }
-
-  // 3. The values of the attributed tensors and of the output at the instance.
+  // The attributed tensors' values and the output's, at the instance.
   std::vector<std::string> fetches;
   for (const BoundInput& in : inputs_) {
     if (in.signature_key.empty()) fetches.push_back(in.tensor.tensor_name);
   }
-  fetches.push_back(output->tensor.tensor_name);
+  fetches.push_back(output.tensor.tensor_name);
   XAI_ASSIGN_OR_RETURN(std::vector<Tensor> fetched, runtime_->Run(model_feeds, fetches));
-  const Tensor& target_value = fetched.back();
-  if (target_value.shape.empty() || target_value.batch_size() != 1) {
-    return FailedPrecondition("output '" + output->metadata.name + "' has shape " + ShapeToString(target_value.shape) +
+  prepared.output_value = fetched.back();
+  if (prepared.output_value.shape.empty() || prepared.output_value.batch_size() != 1) {
+    return FailedPrecondition("output '" + output.metadata.name + "' has shape " +
+                              ShapeToString(prepared.output_value.shape) +
                               " for one instance; explained outputs must be batch-first");
   }
-  AttributionInputs attribution_inputs;
-  std::vector<TensorInfo> attributed;
   size_t next_fetched = 0;
   for (const BoundInput& in : inputs_) {
     Tensor value = in.signature_key.empty() ? fetched[next_fetched++] : model_inputs.at(in.signature_key);
-    if (!IsFloating(value.dtype)) {
-      return FailedPrecondition("input '" + in.metadata.name + "' (tensor '" + in.tensor.tensor_name + "') is " +
-                                DTypeName(value.dtype) + ", which is not differentiable; name a floating-point "
-                                "tensor in the metadata, or save an 'xai_preprocess' signature that produces one");
-    }
     if (value.shape.empty() || value.batch_size() != 1) {
       return FailedPrecondition("input tensor '" + in.tensor.tensor_name + "' has shape " + ShapeToString(value.shape) +
                                 " for one instance; attributed tensors must be batch-first");
     }
     TensorInfo info = in.tensor;
     info.dtype = value.dtype;
-    attributed.push_back(info);
-    value.dtype = DType::kFloat64;
-    attribution_inputs.instance.push_back(std::move(value));
+    prepared.attributed.push_back(info);
+    value.dtype = IsFloating(value.dtype) ? DType::kFloat64 : value.dtype;
+    prepared.values.push_back(std::move(value));
   }
+  // Every other input of the explaining signature is held at the instance's value.
+  for (const Feed& feed : model_feeds) {
+    bool is_attributed = std::any_of(prepared.attributed.begin(), prepared.attributed.end(), [&](const TensorInfo& t) {
+      return CanonicalTensorName(t.tensor_name) == CanonicalTensorName(feed.first);
+    });
+    if (!is_attributed) prepared.fixed_feeds.push_back(feed);
+  }
+  return prepared;
+}
 
-  // 4. Output elements: as requested, else the top_k largest (the argmax).
-  const Shape row_shape = target_value.row_shape();
-  const int64_t row_elements = target_value.row_elements();
-  std::vector<int64_t>& elements = attribution_inputs.output_elements;
+StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutput& output, const Tensor& value,
+                                                                const ExplainOptions& options) const {
+  const Shape row_shape = value.row_shape();
+  std::vector<int64_t> elements;
   if (!options.output_indices.empty()) {
     for (const auto& index : options.output_indices) {
-      if (row_shape.size() == 1 && index.size() == 1 && row_shape[0] == 1 && index[0] == 0) {
-        elements.push_back(0);
+      if (value.row_elements() == 1 && index.size() == 1 && index[0] == 0) {
+        elements.push_back(0);  // [0] of a scalar or single-element output.
         continue;
       }
-      XAI_ASSIGN_OR_RETURN(int64_t flat, Ravel(index, row_shape, output->metadata.name));
+      XAI_ASSIGN_OR_RETURN(int64_t flat, Ravel(index, row_shape, output.metadata.name));
       elements.push_back(flat);
     }
-  } else {
-    std::vector<int64_t> order(row_elements);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return target_value.values[a] > target_value.values[b]; });
-    const int64_t k = options.top_k < 0 ? row_elements : std::min<int64_t>(options.top_k, row_elements);
-    elements.assign(order.begin(), order.begin() + k);
+    return elements;
   }
+  std::vector<int64_t> order(value.row_elements());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return value.values[a] > value.values[b]; });
+  const int64_t k = options.top_k < 0 ? value.row_elements() : std::min<int64_t>(options.top_k, value.row_elements());
+  elements.assign(order.begin(), order.begin() + k);
+  return elements;
+}
 
-  // 5. Baselines: the request's, else the metadata's, else zero; an input
-  //    with one baseline pairs with every baseline of the others.
+StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std::vector<Tensor>& values,
+                                                                       const ExplainOptions& options) const {
+  // The request's, else the metadata's, else zero; an input with one baseline
+  // pairs with every baseline of the others.
   std::vector<std::vector<Tensor>> per_input;
-  size_t baseline_count = 1;
+  size_t count = 1;
   for (size_t i = 0; i < inputs_.size(); ++i) {
     const InputMetadata& md = inputs_[i].metadata;
     auto override_it = options.baseline_overrides.find(md.name);
     std::vector<Json> given = override_it != options.baseline_overrides.end() ? override_it->second
+                              : inputs_[i].folds_embedding                    ? md.encoded_baselines
                                                                               : md.input_baselines;
     if (given.empty()) given = {Json(0.0)};
     std::vector<Tensor> tensors;
     for (size_t b = 0; b < given.size(); ++b) {
-      XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], attribution_inputs.instance[i].row_shape(),
+      XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], values[i].row_shape(),
                                                     "input '" + md.name + "' baseline " + std::to_string(b)));
       tensors.push_back(std::move(t));
     }
-    if (tensors.size() != 1 && baseline_count != 1 && tensors.size() != baseline_count) {
-      return InvalidArgument("inputs have different numbers of baselines (" + std::to_string(baseline_count) +
-                             " and " + std::to_string(tensors.size()) + " for '" + md.name +
+    if (tensors.size() != 1 && count != 1 && tensors.size() != count) {
+      return InvalidArgument("inputs have different numbers of baselines (" + std::to_string(count) + " and " +
+                             std::to_string(tensors.size()) + " for '" + md.name +
                              "'); give every input the same number of baselines, or one");
     }
-    baseline_count = std::max(baseline_count, tensors.size());
+    count = std::max(count, tensors.size());
     per_input.push_back(std::move(tensors));
   }
-  for (size_t b = 0; b < baseline_count; ++b) {
+  std::vector<std::vector<Tensor>> baselines;
+  for (size_t b = 0; b < count; ++b) {
     std::vector<Tensor> baseline;
     for (const auto& tensors : per_input) baseline.push_back(tensors.size() == 1 ? tensors[0] : tensors[b]);
-    attribution_inputs.baselines.push_back(std::move(baseline));
+    baselines.push_back(std::move(baseline));
+  }
+  return baselines;
+}
+
+StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& instance, const ExplainOptions& options) {
+  if (!explain_status_.ok()) return explain_status_;
+  XAI_ASSIGN_OR_RETURN(const BoundOutput* output, ChooseOutput(options.output_name));
+  XAI_ASSIGN_OR_RETURN(PreparedInstance prepared, Prepare(instance, *output));
+  const bool gradients = options.method != "sampled-shapley";
+  for (size_t i = 0; i < inputs_.size() && gradients; ++i) {
+    if (!IsFloating(prepared.attributed[i].dtype)) {
+      return FailedPrecondition("input '" + inputs_[i].metadata.name + "' (tensor '" + inputs_[i].tensor.tensor_name +
+                                "') is " + DTypeName(prepared.attributed[i].dtype) +
+                                ", which is not differentiable; use --method sampled-shapley (sampledShapleyAttribution), "
+                                "name a floating-point tensor in the metadata, or save an 'xai_preprocess' signature "
+                                "that produces one");
+    }
   }
 
-  // 6. Attribute, holding every other input at the instance's value.
-  std::vector<Feed> fixed;
-  for (const Feed& feed : model_feeds) {
-    bool is_attributed = std::any_of(attributed.begin(), attributed.end(), [&](const TensorInfo& t) {
-      return CanonicalTensorName(t.tensor_name) == CanonicalTensorName(feed.first);
-    });
-    if (!is_attributed) fixed.push_back(feed);
+  AttributionInputs attribution_inputs;
+  attribution_inputs.instance = prepared.values;
+  XAI_ASSIGN_OR_RETURN(attribution_inputs.output_elements, OutputElements(*output, prepared.output_value, options));
+  XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(prepared.values, options));
+  attribution_inputs.feature_of_element = FeaturesOfElements(inputs_, prepared.values);
+
+  RuntimeModelFunction function(runtime_.get(), prepared.fixed_feeds, prepared.attributed, output->tensor.tensor_name);
+  // Attribute; with an approximation target, double the steps (or paths)
+  // until every requested output meets it or the maximum is reached.
+  int steps = options.step_count, paths = options.path_count;
+  std::vector<Attribution> attributions;
+  while (true) {
+    XAI_ASSIGN_OR_RETURN(auto method, MakeAttributionMethod(options, inputs_, prepared.values, steps, paths));
+    XAI_ASSIGN_OR_RETURN(attributions, method->Attribute(function, attribution_inputs));
+    if (!options.approximation_error_target) break;
+    double worst = 0;
+    for (const Attribution& a : attributions) worst = std::max(worst, a.approximation_error);
+    int& budget = options.method == "sampled-shapley" ? paths : steps;
+    if (worst <= *options.approximation_error_target || budget >= MaxBudget(options.method)) break;
+    budget = std::min(2 * budget, MaxBudget(options.method));
   }
-  RuntimeModelFunction function(runtime_.get(), std::move(fixed), attributed, output->tensor.tensor_name);
-  IntegratedGradients method(options.integrated_gradients);
-  XAI_ASSIGN_OR_RETURN(std::vector<Attribution> attributions, method.Attribute(function, attribution_inputs));
 
   InstanceExplanation explanation;
+  const Shape row_shape = prepared.output_value.row_shape();
   for (Attribution& a : attributions) {
     OutputAttribution out;
     out.output_name = output->metadata.name;
     if (!row_shape.empty()) out.output_index = Unravel(a.output_element, row_shape);
     const auto& mapping = output->metadata.index_name_mapping;
     if (a.output_element < static_cast<int64_t>(mapping.size())) out.output_display_name = mapping[a.output_element];
+    for (size_t i = 0; i < a.attributions.size(); ++i) a.attributions[i] = FoldOntoFeature(inputs_[i], a.attributions[i]);
     out.attribution = std::move(a);
     explanation.outputs.push_back(std::move(out));
   }
+  explanation.method = options.method;
+  explanation.budget_reported = options.approximation_error_target.has_value();
   return explanation;
 }
 

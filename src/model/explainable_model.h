@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "attribution/attribution_method.h"
-#include "attribution/integrated_gradients.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "model/explanation_metadata.h"
@@ -30,15 +29,31 @@ namespace xai {
 // One instance or a batch of them: tensors keyed by signature input key.
 using NamedTensors = std::map<std::string, Tensor>;
 
+// SmoothGrad as a request asks for it (SPEC §3): absolute Gaussian noise on
+// the instance, one sigma for all features or one per named input.
+struct SmoothGradRequest {
+  double noise_sigma = 0;
+  std::map<std::string, double> feature_noise_sigma;  // metadata input name -> sigma
+  int noisy_sample_count = 3;                        // [1, 50]
+};
+
+// What one explain request asks for; defaults are the cloud service's.
 struct ExplainOptions {
-  std::string method = "integrated-gradients";
-  IntegratedGradientsOptions integrated_gradients;
+  std::string method = "integrated-gradients";  // or "sampled-shapley", "xrai"
+  int step_count = 50;                          // IG and XRAI path steps, [1, 100]
+  int path_count = 10;                          // Sampled Shapley permutations, [1, 50]
+  std::optional<SmoothGradRequest> smooth_grad; // IG and XRAI
+  std::optional<double> max_blur_sigma;         // IG and XRAI: blur baseline
+  int batch_size = 64;                          // path points per model run
+  // Beyond the cloud service: raise step_count / path_count (doubling, up to
+  // the maximum) until approximationError <= this target.
+  std::optional<double> approximation_error_target;
   // Output elements to explain, each an index within one row of the output
   // ([i] for a vector output, [i, j] for a matrix, [] for a scalar). Empty:
   // the top_k largest (default: the argmax).
   std::vector<std::vector<int64_t>> output_indices;
-  int top_k = 1;  // -1: every element of the output.
-  std::string output_name;  // metadata output to explain; empty: the only/first one.
+  int top_k = 1;            // -1: every element of the output.
+  std::string output_name;  // metadata output to explain; empty: the only one.
   // Per metadata input name: baselines that replace the metadata's.
   std::map<std::string, std::vector<Json>> baseline_overrides;
 };
@@ -46,8 +61,13 @@ struct ExplainOptions {
 // A metadata input bound to a graph tensor of the explaining signature.
 struct BoundInput {
   InputMetadata metadata;
-  TensorInfo tensor;          // graph tensor attributions are taken for.
+  // The graph tensor attributions are taken for: the input tensor, or for the
+  // embedding encodings the encoded tensor (encoded_tensor_name).
+  TensorInfo tensor;
   std::string signature_key;  // the explaining signature's input key, or empty for an internal tensor.
+  // combined_embedding / concat_embedding: attributions on the encoded tensor
+  // are summed over its last (embedding) dimension back onto the feature.
+  bool folds_embedding = false;
 };
 
 struct BoundOutput {
@@ -64,6 +84,8 @@ struct OutputAttribution {
 
 struct InstanceExplanation {
   std::vector<OutputAttribution> outputs;
+  std::string method;            // the method used
+  bool budget_reported = false;  // an approximation target was given: report steps/paths used.
 };
 
 struct LoadOptions {
@@ -104,7 +126,23 @@ class ExplainableModel {
   StatusOr<InstanceExplanation> Explain(const NamedTensors& instance, const ExplainOptions& options);
 
  private:
+  // One instance, ready to attribute: the attributed tensors' values (as
+  // float64 for floating dtypes), their graph tensors, the explained output's
+  // value, and the other inputs held fixed.
+  struct PreparedInstance {
+    std::vector<Tensor> values;
+    std::vector<TensorInfo> attributed;
+    Tensor output_value;
+    std::vector<Feed> fixed_feeds;
+  };
+
   ExplainableModel() = default;
+  StatusOr<const BoundOutput*> ChooseOutput(const std::string& name) const;
+  StatusOr<PreparedInstance> Prepare(const NamedTensors& instance, const BoundOutput& output);
+  StatusOr<std::vector<int64_t>> OutputElements(const BoundOutput& output, const Tensor& value,
+                                                const ExplainOptions& options) const;
+  StatusOr<std::vector<std::vector<Tensor>>> Baselines(const std::vector<Tensor>& values,
+                                                       const ExplainOptions& options) const;
   Status BindMetadata();
   // The tensor a metadata name refers to: a key or tensor of `candidates`
   // (the explaining signature's inputs or outputs), else any graph tensor.

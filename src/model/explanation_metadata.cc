@@ -1,5 +1,7 @@
 #include "model/explanation_metadata.h"
 
+#include "core/json_fields.h"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -33,81 +35,7 @@ std::string NormalizeEnum(const std::string& value) {
   return out;
 }
 
-// Reads the fields of one JSON object, each under its snake_case or
-// lowerCamelCase name, and reports fields it does not know.
-class ObjectReader {
- public:
-  ObjectReader(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
-
-  const std::string& where() const { return where_; }
-
-  // The value under one of `names` (aliases of one field), or nullptr.
-  StatusOr<const Json*> Find(std::initializer_list<const char*> names) {
-    const Json* found = nullptr;
-    std::string found_name;
-    for (const char* name : names) {
-      known_.push_back(name);
-      auto it = object_.find(name);
-      if (it == object_.end()) continue;
-      if (found != nullptr) {
-        return InvalidArgument(where_ + ": both '" + found_name + "' and '" + name + "' are given; use one");
-      }
-      found = &*it;
-      found_name = name;
-    }
-    if (found != nullptr) used_alias_[*names.begin()] = found_name;
-    return found;
-  }
-
-  StatusOr<std::string> String(std::initializer_list<const char*> names, const std::string& fallback = "") {
-    XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
-    if (v == nullptr) return fallback;
-    if (!v->is_string()) return InvalidArgument(Field(names) + " must be a string, got " + v->dump());
-    return v->get<std::string>();
-  }
-
-  StatusOr<std::vector<std::string>> StringList(std::initializer_list<const char*> names) {
-    XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
-    std::vector<std::string> out;
-    if (v == nullptr) return out;
-    if (!v->is_array()) return InvalidArgument(Field(names) + " must be a list of strings");
-    for (const Json& item : *v) {
-      if (!item.is_string()) return InvalidArgument(Field(names) + " must be a list of strings, got " + item.dump());
-      out.push_back(item.get<std::string>());
-    }
-    return out;
-  }
-
-  StatusOr<std::optional<double>> Number(std::initializer_list<const char*> names) {
-    XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
-    if (v == nullptr) return std::optional<double>();
-    if (!v->is_number()) return InvalidArgument(Field(names) + " must be a number, got " + v->dump());
-    return std::optional<double>(v->get<double>());
-  }
-
-  // "where.field", spelled as the metadata spelled it.
-  std::string Field(std::initializer_list<const char*> names) const {
-    auto it = used_alias_.find(*names.begin());
-    return where_ + "." + (it != used_alias_.end() ? it->second : std::string(*names.begin()));
-  }
-
-  Status CheckNoUnknownFields() const {
-    for (auto it = object_.begin(); it != object_.end(); ++it) {
-      if (std::find(known_.begin(), known_.end(), it.key()) == known_.end()) {
-        return InvalidArgument(where_ + ": unknown field '" + it.key() + "'; known fields: " + Join(known_));
-      }
-    }
-    return OkStatus();
-  }
-
- private:
-  const Json& object_;
-  std::string where_;
-  std::vector<std::string> known_;
-  std::map<std::string, std::string> used_alias_;  // first alias -> alias present in the JSON
-};
-
-StatusOr<std::string> EnumField(ObjectReader& r, std::initializer_list<const char*> names,
+StatusOr<std::string> EnumField(JsonFields& r, std::initializer_list<const char*> names,
                                 const std::vector<std::string>& choices, const std::string& fallback) {
   XAI_ASSIGN_OR_RETURN(std::string raw, r.String(names, fallback));
   const std::string value = NormalizeEnum(raw);
@@ -127,7 +55,7 @@ Status CheckBaselineValue(const Json& value, const std::string& where) {
   return InvalidArgument(where + " must be a number or a nested list of numbers, got " + value.dump());
 }
 
-StatusOr<std::vector<Json>> Baselines(ObjectReader& r, std::initializer_list<const char*> names) {
+StatusOr<std::vector<Json>> Baselines(JsonFields& r, std::initializer_list<const char*> names) {
   XAI_ASSIGN_OR_RETURN(const Json* v, r.Find(names));
   std::vector<Json> out;
   if (v == nullptr) return out;
@@ -151,12 +79,12 @@ StatusOr<std::vector<Json>> Baselines(ObjectReader& r, std::initializer_list<con
   return out;
 }
 
-StatusOr<std::optional<FeatureDomain>> Domain(ObjectReader& r) {
+StatusOr<std::optional<FeatureDomain>> Domain(JsonFields& r) {
   XAI_ASSIGN_OR_RETURN(const Json* v, r.Find({"domain", "featureValueDomain", "feature_value_domain"}));
   if (v == nullptr) return std::optional<FeatureDomain>();
   const std::string where = r.Field({"domain", "featureValueDomain", "feature_value_domain"});
   if (!v->is_object()) return InvalidArgument(where + " must be an object with 'min' and 'max'");
-  ObjectReader d(*v, where);
+  JsonFields d(*v, where);
   FeatureDomain domain;
   XAI_ASSIGN_OR_RETURN(auto min, d.Number({"min", "minValue", "min_value"}));
   XAI_ASSIGN_OR_RETURN(auto max, d.Number({"max", "maxValue", "max_value"}));
@@ -174,7 +102,7 @@ StatusOr<std::optional<FeatureDomain>> Domain(ObjectReader& r) {
 
 StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, const std::string& where) {
   if (!json.is_object()) return InvalidArgument(where + " must be an object");
-  ObjectReader r(json, where);
+  JsonFields r(json, where);
   InputMetadata in;
   in.name = name;
   XAI_ASSIGN_OR_RETURN(in.input_tensor_name, r.String({"input_tensor_name", "inputTensorName"}, name));
@@ -221,7 +149,7 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
 
 StatusOr<OutputMetadata> ParseOutput(const std::string& name, const Json& json, const std::string& where) {
   if (!json.is_object()) return InvalidArgument(where + " must be an object");
-  ObjectReader r(json, where);
+  JsonFields r(json, where);
   OutputMetadata out;
   out.name = name;
   XAI_ASSIGN_OR_RETURN(out.output_tensor_name, r.String({"output_tensor_name", "outputTensorName"}, name));
@@ -251,7 +179,7 @@ StatusOr<OutputMetadata> ParseOutput(const std::string& name, const Json& json, 
 
 StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const std::string& source) {
   if (!json.is_object()) return InvalidArgument(source + ": explanation metadata must be a JSON object");
-  ObjectReader r(json, source);
+  JsonFields r(json, source);
   ExplanationMetadata md;
   md.source = source;
   XAI_ASSIGN_OR_RETURN(const Json* inputs, r.Find({"inputs"}));

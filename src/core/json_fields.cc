@@ -1,0 +1,84 @@
+#include "core/json_fields.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace xai {
+
+JsonFields::JsonFields(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
+
+StatusOr<const Json*> JsonFields::Find(std::initializer_list<const char*> names) {
+  const Json* found = nullptr;
+  std::string found_name;
+  for (const char* name : names) {
+    if (std::find(known_.begin(), known_.end(), name) == known_.end()) known_.push_back(name);
+    auto it = object_.find(name);
+    if (it == object_.end()) continue;
+    if (found != nullptr) {
+      return InvalidArgument(where_ + ": both '" + found_name + "' and '" + name + "' are given; use one");
+    }
+    found = &*it;
+    found_name = name;
+  }
+  if (found != nullptr) used_alias_[*names.begin()] = found_name;
+  return found;
+}
+
+StatusOr<std::string> JsonFields::String(std::initializer_list<const char*> names, const std::string& fallback) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  if (v == nullptr) return fallback;
+  if (!v->is_string()) return InvalidArgument(Field(names) + " must be a string, got " + v->dump());
+  return v->get<std::string>();
+}
+
+StatusOr<std::vector<std::string>> JsonFields::StringList(std::initializer_list<const char*> names) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  std::vector<std::string> out;
+  if (v == nullptr) return out;
+  if (!v->is_array()) return InvalidArgument(Field(names) + " must be a list of strings");
+  for (const Json& item : *v) {
+    if (!item.is_string()) return InvalidArgument(Field(names) + " must be a list of strings, got " + item.dump());
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+StatusOr<std::optional<double>> JsonFields::Number(std::initializer_list<const char*> names) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  if (v == nullptr) return std::optional<double>();
+  if (!v->is_number()) return InvalidArgument(Field(names) + " must be a number, got " + v->dump());
+  return std::optional<double>(v->get<double>());
+}
+
+StatusOr<std::optional<int64_t>> JsonFields::Integer(std::initializer_list<const char*> names, int64_t lo,
+                                                     int64_t hi) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  if (v == nullptr) return std::optional<int64_t>();
+  const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  if (!v->is_number() || v->get<double>() != std::floor(v->get<double>())) {
+    return InvalidArgument(Field(names) + " must be an integer in " + range + ", got " + v->dump());
+  }
+  const double x = v->get<double>();
+  if (x < static_cast<double>(lo) || x > static_cast<double>(hi)) {
+    return InvalidArgument(Field(names) + " is " + v->dump() + "; it must be in " + range);
+  }
+  return std::optional<int64_t>(static_cast<int64_t>(x));
+}
+
+std::string JsonFields::Field(std::initializer_list<const char*> names) const {
+  auto it = used_alias_.find(*names.begin());
+  return where_ + "." + (it != used_alias_.end() ? it->second : std::string(*names.begin()));
+}
+
+Status JsonFields::CheckNoUnknownFields() const {
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (std::find(known_.begin(), known_.end(), it.key()) == known_.end()) {
+      std::string list;
+      for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+      return InvalidArgument(where_ + ": unknown field '" + it.key() + "'; known fields: " + list);
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace xai

@@ -1,0 +1,121 @@
+#include "model/attribution_setup.h"
+
+#include <map>
+
+#include "attribution/integrated_gradients.h"
+#include "attribution/sampled_shapley.h"
+#include "attribution/xrai.h"
+
+namespace xai {
+namespace {
+
+StatusOr<IntegratedGradientsOptions> PathOptions(const ExplainOptions& options, const std::vector<BoundInput>& inputs,
+                                                 const std::vector<Tensor>& instance, int step_count) {
+  IntegratedGradientsOptions ig;
+  ig.steps = step_count;
+  ig.batch_size = options.batch_size;
+  ig.max_blur_sigma = options.max_blur_sigma;
+  if (options.smooth_grad) {
+    SmoothGradOptions smooth;
+    smooth.noise_sigma = options.smooth_grad->noise_sigma;
+    smooth.noisy_sample_count = options.smooth_grad->noisy_sample_count;
+    const auto& per_feature = options.smooth_grad->feature_noise_sigma;
+    if (!per_feature.empty()) {
+      for (const auto& [name, sigma] : per_feature) {
+        bool known = false;
+        for (const BoundInput& in : inputs) known = known || in.metadata.name == name;
+        if (!known) {
+          std::string names;
+          for (const BoundInput& in : inputs) names += (names.empty() ? "" : ", ") + in.metadata.name;
+          return InvalidArgument("smoothGradConfig.featureNoiseSigma names '" + name +
+                                 "', which is not an attributed input (inputs: " + names + ")");
+        }
+      }
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        auto it = per_feature.find(inputs[i].metadata.name);
+        Tensor sigma(DType::kFloat64, instance[i].shape);
+        std::fill(sigma.values.begin(), sigma.values.end(), it != per_feature.end() ? it->second : 0.0);
+        smooth.feature_noise_sigma.push_back(std::move(sigma));
+      }
+    }
+    ig.smooth_grad = smooth;
+  }
+  return ig;
+}
+
+}  // namespace
+
+int MaxBudget(const std::string& method) {
+  return method == "sampled-shapley" ? kMaxSampledShapleyPaths : kMaxIntegratedGradientsSteps;
+}
+
+StatusOr<std::unique_ptr<AttributionMethod>> MakeAttributionMethod(const ExplainOptions& options,
+                                                                   const std::vector<BoundInput>& inputs,
+                                                                   const std::vector<Tensor>& instance,
+                                                                   int step_count, int path_count) {
+  if (options.method == "integrated-gradients") {
+    XAI_ASSIGN_OR_RETURN(IntegratedGradientsOptions ig, PathOptions(options, inputs, instance, step_count));
+    return std::unique_ptr<AttributionMethod>(new IntegratedGradients(ig));
+  }
+  if (options.method == "sampled-shapley") {
+    SampledShapleyOptions shapley;
+    shapley.path_count = path_count;
+    shapley.batch_size = options.batch_size;
+    return std::unique_ptr<AttributionMethod>(new SampledShapley(shapley));
+  }
+  if (options.method == "xrai") {
+    if (options.max_blur_sigma) {
+      return InvalidArgument("blurBaselineConfig does not apply to XRAI, whose baselines are a black and a white "
+                             "image; use it with integratedGradientsAttribution");
+    }
+    XraiOptions xrai;
+    XAI_ASSIGN_OR_RETURN(xrai.integrated_gradients, PathOptions(options, inputs, instance, step_count));
+    // XRAI's black and white are the image's domain, [0, 1] unless the
+    // metadata says otherwise.
+    if (inputs.size() == 1 && inputs[0].metadata.domain) {
+      xrai.black = inputs[0].metadata.domain->min;
+      xrai.white = inputs[0].metadata.domain->max;
+    }
+    return std::unique_ptr<AttributionMethod>(new Xrai(xrai));
+  }
+  return InvalidArgument("unknown explanation method '" + options.method +
+                         "'; choose integrated-gradients, sampled-shapley or xrai");
+}
+
+std::vector<std::vector<int>> FeaturesOfElements(const std::vector<BoundInput>& inputs,
+                                                 const std::vector<Tensor>& instance) {
+  std::vector<std::vector<int>> features(inputs.size());
+  std::map<std::string, int> group_feature;
+  int next = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const int64_t elements = instance[i].row_elements();
+    features[i].resize(elements);
+    const std::string& group = inputs[i].metadata.group_name;
+    if (!group.empty()) {
+      auto [it, inserted] = group_feature.emplace(group, next);
+      if (inserted) ++next;
+      std::fill(features[i].begin(), features[i].end(), it->second);
+      continue;
+    }
+    const Shape row = instance[i].row_shape();
+    const int64_t per_feature = inputs[i].folds_embedding && !row.empty() ? row.back() : 1;
+    for (int64_t e = 0; e < elements; ++e) features[i][e] = next + static_cast<int>(e / per_feature);
+    next += static_cast<int>(elements / per_feature);
+  }
+  return features;
+}
+
+Tensor FoldOntoFeature(const BoundInput& input, const Tensor& attribution) {
+  if (!input.folds_embedding || attribution.shape.size() < 2) return attribution;
+  const int64_t width = attribution.shape.back();
+  Shape folded_shape(attribution.shape.begin(), attribution.shape.end() - 1);
+  Tensor folded(attribution.dtype, folded_shape);
+  for (int64_t f = 0; f < folded.num_elements(); ++f) {
+    double sum = 0;
+    for (int64_t e = 0; e < width; ++e) sum += attribution.values[f * width + e];
+    folded.values[f] = sum;
+  }
+  return folded;
+}
+
+}  // namespace xai
