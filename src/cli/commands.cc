@@ -15,6 +15,8 @@ namespace xai {
 namespace {
 
 constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
+// SPEC §3: users are warned when an attribution's approximationError exceeds 5%.
+constexpr double kApproximationWarningLevel = 0.05;
 
 int Fail(const std::string& command, const Status& status) {
   std::cerr << "xaiserve " << command << ": error: " << status.message() << "\n";
@@ -126,15 +128,14 @@ int RunInspect(const std::vector<std::string>& args) {
   for (const BoundOutput& out : m.explained_outputs()) {
     std::cout << "  explains output '" << out.metadata.name << "' -> tensor " << out.tensor.tensor_name << "\n";
   }
-  const Status gradients = (*model)->CheckGradients();
-  if (!gradients.ok()) {
-    std::cout << "gradients: unavailable\n";
-    std::cerr << "xaiserve inspect: this model cannot be explained with Integrated Gradients: " << gradients.message()
-              << "\n";
-    return kExitFailed;
+  const Status gradients = m.CheckGradients();
+  if (gradients.ok()) {
+    std::cout << "gradients: ok (gradient graph built for every explained output)\n";
+    std::cout << "\nok: the model can be explained (integrated-gradients, sampled-shapley, xrai for images)\n";
+  } else {
+    std::cout << "gradients: unavailable: " << gradients.message() << "\n";
+    std::cout << "\nok: the model can be explained with sampled-shapley only (forward passes)\n";
   }
-  std::cout << "gradients: ok (gradient graph built for every explained output)\n";
-  std::cout << "\nok: the model can be explained\n";
   return kExitOk;
 }
 
@@ -272,6 +273,16 @@ int RunExplain(const std::vector<std::string>& args) {
       }
     }
     std::cout << response.dump() << std::endl;
+    for (const OutputAttribution& out : explanation->outputs) {
+      const double error = out.attribution.approximation_error;
+      if (error > kApproximationWarningLevel) {
+        std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
+                  << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError "
+                  << error * 100 << "% is above " << kApproximationWarningLevel * 100 << "%; raise "
+                  << (explanation->method == "sampled-shapley" ? "--paths" : "--steps")
+                  << " or pass --target-error " << kApproximationWarningLevel << "\n";
+      }
+    }
     std::cerr << "xaiserve explain: " << (i + 1) << "/" << total << " instances (" << SecondsSince(start) << " s)\n";
   }
   return kExitOk;

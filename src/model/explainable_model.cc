@@ -177,8 +177,9 @@ Status ExplainableModel::BindMetadata() {
     for (const auto& t : sig.inputs) inputs += (inputs.empty() ? "" : ", ") + t.key + ": " + DTypeName(t.dtype);
     return FailedPrecondition("signature '" + sig.key + "' has no floating-point input to attribute (" + inputs +
                               "); integer and string inputs are not differentiable: give explanation metadata that "
-                              "names a floating-point tensor, or save an 'xai_preprocess' signature that turns them "
-                              "into floating-point features for 'xai_model'");
+                              "names a floating-point tensor (or names the integer input and use Sampled Shapley), or "
+                              "save an 'xai_preprocess' signature that turns them into floating-point features for "
+                              "'xai_model'");
   }
   for (const InputMetadata& md : metadata_.inputs) {
     BoundInput bound;
