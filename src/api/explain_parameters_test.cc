@@ -1,0 +1,143 @@
+#include "api/explain_parameters.h"
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+Json Parse(const std::string& text) { return Json::parse(text); }
+
+StatusOr<ExplainOptions> FromText(const std::string& parameters, const std::string& metadata = "null") {
+  return ParseExplainParameters(Parse(parameters), Parse(metadata));
+}
+
+std::string ErrorOf(const std::string& parameters, const std::string& metadata = "null") {
+  auto options = FromText(parameters, metadata);
+  EXPECT_FALSE(options.ok()) << "expected an error for " << parameters;
+  return options.ok() ? "" : options.status().message();
+}
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(ExplainParametersTest, DefaultsAreTheCloudServices) {
+  auto options = FromText("null");
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->method, "integrated-gradients");
+  EXPECT_EQ(options->step_count, 50);
+  EXPECT_EQ(options->path_count, 10);
+  EXPECT_EQ(options->top_k, 1);
+  EXPECT_EQ(options->batch_size, 64);
+  EXPECT_FALSE(options->smooth_grad.has_value());
+  EXPECT_FALSE(options->max_blur_sigma.has_value());
+  EXPECT_FALSE(options->approximation_error_target.has_value());
+  EXPECT_TRUE(options->output_indices.empty());
+}
+
+TEST(ExplainParametersTest, IntegratedGradientsInBothCasings) {
+  auto camel = FromText(R"({"integratedGradientsAttribution": {"stepCount": 7}})");
+  auto snake = FromText(R"({"integrated_gradients_attribution": {"step_count": 7}})");
+  ASSERT_TRUE(camel.ok() && snake.ok());
+  EXPECT_EQ(camel->step_count, 7);
+  EXPECT_EQ(snake->step_count, 7);
+}
+
+TEST(ExplainParametersTest, StepCountOutOfRangeNamesFieldAndRange) {
+  for (const char* bad : {"0", "101", "2.5", "\"ten\""}) {
+    const std::string message = ErrorOf(std::string(R"({"integratedGradientsAttribution": {"stepCount": )") + bad + "}}");
+    EXPECT_TRUE(Contains(message, "integratedGradientsAttribution.stepCount")) << message;
+    EXPECT_TRUE(Contains(message, "[1, 100]")) << message;
+  }
+}
+
+TEST(ExplainParametersTest, SmoothGradWithOneSigmaOrPerFeature) {
+  auto one = FromText(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"noiseSigma": 0.2, "noisySampleCount": 5}}})");
+  ASSERT_TRUE(one.ok());
+  ASSERT_TRUE(one->smooth_grad.has_value());
+  EXPECT_DOUBLE_EQ(one->smooth_grad->noise_sigma, 0.2);
+  EXPECT_EQ(one->smooth_grad->noisy_sample_count, 5);
+
+  auto per_feature = FromText(R"({"xraiAttribution": {"smoothGradConfig": {"featureNoiseSigma":
+      {"noiseSigma": [{"name": "a", "sigma": 0.1}, {"name": "b", "sigma": 0.3}]}}}})");
+  ASSERT_TRUE(per_feature.ok());
+  EXPECT_EQ(per_feature->method, "xrai");
+  EXPECT_DOUBLE_EQ(per_feature->smooth_grad->feature_noise_sigma.at("b"), 0.3);
+  EXPECT_EQ(per_feature->smooth_grad->noisy_sample_count, 3);
+}
+
+TEST(ExplainParametersTest, SmoothGradErrors) {
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig": {}}})"), "needs noiseSigma"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig":
+      {"noiseSigma": 0.1, "featureNoiseSigma": {"noiseSigma": [{"name": "a", "sigma": 1}]}}}})"), "not both"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"noiseSigma": -1}}})"), ">= 0"));
+  const std::string samples =
+      ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"noiseSigma": 1, "noisySampleCount": 51}}})");
+  EXPECT_TRUE(Contains(samples, "noisySampleCount")) << samples;
+  EXPECT_TRUE(Contains(samples, "[1, 50]")) << samples;
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig":
+      {"featureNoiseSigma": {"noiseSigma": [{"name": "a"}]}}}})"), "\"sigma\""));
+}
+
+TEST(ExplainParametersTest, BlurBaseline) {
+  auto blur = FromText(R"({"integratedGradientsAttribution": {"blurBaselineConfig": {"maxBlurSigma": 4}}})");
+  ASSERT_TRUE(blur.ok());
+  EXPECT_DOUBLE_EQ(*blur->max_blur_sigma, 4);
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"blurBaselineConfig": {"maxBlurSigma": 0}}})"),
+                       "maxBlurSigma must be a finite number > 0"));
+}
+
+TEST(ExplainParametersTest, SampledShapleyPathCount) {
+  auto shapley = FromText(R"({"sampledShapleyAttribution": {"pathCount": 25}})");
+  ASSERT_TRUE(shapley.ok());
+  EXPECT_EQ(shapley->method, "sampled-shapley");
+  EXPECT_EQ(shapley->path_count, 25);
+  const std::string message = ErrorOf(R"({"sampledShapleyAttribution": {"pathCount": 51}})");
+  EXPECT_TRUE(Contains(message, "sampledShapleyAttribution.pathCount")) << message;
+  EXPECT_TRUE(Contains(message, "[1, 50]")) << message;
+}
+
+TEST(ExplainParametersTest, OnlyOneMethod) {
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {}, "xraiAttribution": {}})"), "only one"));
+}
+
+TEST(ExplainParametersTest, TopKAndOutputIndices) {
+  auto all = FromText(R"({"topK": -1, "outputIndices": [1, [0, 2]]})");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->top_k, -1);
+  ASSERT_EQ(all->output_indices.size(), 2u);
+  EXPECT_EQ(all->output_indices[0], (std::vector<int64_t>{1}));
+  EXPECT_EQ(all->output_indices[1], (std::vector<int64_t>{0, 2}));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 0})"), "-1 for all outputs"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1]})"), "integers >= 0"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": []})"), "is empty"));
+}
+
+TEST(ExplainParametersTest, ExtensionsBatchSizeTargetAndOutputName) {
+  auto options = FromText(R"({"batchSize": 8, "approximationErrorTarget": 0.01, "outputName": "logits"})");
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->batch_size, 8);
+  EXPECT_DOUBLE_EQ(*options->approximation_error_target, 0.01);
+  EXPECT_EQ(options->output_name, "logits");
+  EXPECT_TRUE(Contains(ErrorOf(R"({"approximationErrorTarget": 1.5})"), "(0, 1)"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"batchSize": 0})"), "parameters.batchSize"));
+}
+
+TEST(ExplainParametersTest, UnknownFieldIsNamed) {
+  const std::string message = ErrorOf(R"({"integratedGradientsAtribution": {}})");
+  EXPECT_TRUE(Contains(message, "unknown field 'integratedGradientsAtribution'")) << message;
+  EXPECT_TRUE(Contains(message, "integratedGradientsAttribution")) << message;  // the known fields are listed
+}
+
+TEST(ExplainParametersTest, BaselineOverride) {
+  auto options = FromText("null", R"({"inputs": {"x": {"inputBaselines": [0, [1, 2]]}, "y": {"input_baselines": 3}}})");
+  ASSERT_TRUE(options.ok());
+  ASSERT_EQ(options->baseline_overrides.at("x").size(), 2u);
+  EXPECT_EQ(options->baseline_overrides.at("x")[1], Json::parse("[1, 2]"));
+  EXPECT_EQ(options->baseline_overrides.at("y"), (std::vector<Json>{Json(3)}));
+  EXPECT_TRUE(Contains(ErrorOf("null", R"({"inputs": {"x": {"inputBaselines": [0,0,0,0,0,0,0,0,0,0,0]}}})"),
+                       "1 to 10 baselines"));
+  EXPECT_TRUE(Contains(ErrorOf("null", R"({"outputs": {}})"), "cannot be overridden"));
+  EXPECT_TRUE(Contains(ErrorOf("null", R"({"inputs": {"x": {"encoding": "identity"}}})"), "unknown field 'encoding'"));
+}
+
+}  // namespace
+}  // namespace xai

@@ -1,0 +1,86 @@
+#include "api/responses.h"
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+BoundInput Bound(const std::string& name, const std::string& group = "") {
+  BoundInput in;
+  in.metadata.name = name;
+  in.metadata.group_name = group;
+  return in;
+}
+
+OutputAttribution Output(std::vector<Tensor> attributions, std::vector<int64_t> index = {1}) {
+  OutputAttribution out;
+  out.output_name = "probabilities";
+  out.output_index = std::move(index);
+  out.attribution.attributions = std::move(attributions);
+  out.attribution.instance_output = 0.9;
+  out.attribution.baseline_output = 0.4;
+  out.attribution.approximation_error = 0.01;
+  out.attribution.steps = 64;
+  return out;
+}
+
+Tensor Row(std::vector<double> values) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  return Tensor::FromValues(DType::kFloat64, {1, n}, std::move(values));
+}
+
+TEST(PredictionToJsonTest, OneOutputIsTheRowSeveralAreKeyed) {
+  NamedTensors one = {{"p", Tensor::FromValues(DType::kFloat32, {2, 2}, {0.25, 0.75, 0.5, 0.5})}};
+  EXPECT_EQ(PredictionToJson(one, 0), Json::parse("[0.25, 0.75]"));
+  NamedTensors two = {{"p", Tensor::FromValues(DType::kFloat32, {1, 1}, {0.5})},
+                      {"label", Tensor::FromValues(DType::kInt64, {1}, {3})}};
+  EXPECT_EQ(PredictionToJson(two, 0), Json::parse(R"({"label": 3, "p": [0.5]})"));
+}
+
+TEST(ExplanationToJsonTest, FieldsOfOneAttribution) {
+  InstanceExplanation explanation;
+  explanation.outputs.push_back(Output({Row({0.25, 0.25})}));
+  explanation.outputs.back().output_display_name = "positive";
+  const Json json = ExplanationToJson(explanation, {Bound("x")}, /*bare=*/true);
+  const Json& a = json["attributions"][0];
+  EXPECT_EQ(a["featureAttributions"], Json::parse("[0.25, 0.25]"));
+  EXPECT_EQ(a["instanceOutputValue"], 0.9);
+  EXPECT_EQ(a["baselineOutputValue"], 0.4);
+  EXPECT_EQ(a["approximationError"], 0.01);
+  EXPECT_EQ(a["outputIndex"], Json::parse("[1]"));
+  EXPECT_EQ(a["outputName"], "probabilities");
+  EXPECT_EQ(a["outputDisplayName"], "positive");
+  EXPECT_FALSE(a.contains("stepCount"));  // only reported with an approximation target
+}
+
+TEST(ExplanationToJsonTest, KeyedByInputAndScalarOutputHasNoIndex) {
+  InstanceExplanation explanation;
+  explanation.outputs.push_back(Output({Row({1, 2}), Row({3})}, /*index=*/{}));
+  const Json json = ExplanationToJson(explanation, {Bound("a"), Bound("b")}, /*bare=*/false);
+  const Json& a = json["attributions"][0];
+  EXPECT_EQ(a["featureAttributions"], Json::parse(R"({"a": [1.0, 2.0], "b": [3.0]})"));
+  EXPECT_FALSE(a.contains("outputIndex"));
+  EXPECT_FALSE(a.contains("outputDisplayName"));
+}
+
+TEST(ExplanationToJsonTest, GroupedInputsGetOneSummedAttribution) {
+  InstanceExplanation explanation;
+  explanation.outputs.push_back(Output({Row({1, 2}), Row({3}), Row({0.5})}));
+  const Json json = ExplanationToJson(explanation, {Bound("a", "ab"), Bound("b", "ab"), Bound("c")}, false);
+  EXPECT_EQ(json["attributions"][0]["featureAttributions"], Json::parse(R"({"ab": 6.0, "c": [0.5]})"));
+}
+
+TEST(ExplanationToJsonTest, BudgetReportedAsStepsOrPaths) {
+  InstanceExplanation explanation;
+  explanation.outputs.push_back(Output({Row({1})}));
+  explanation.budget_reported = true;
+  explanation.method = "integrated-gradients";
+  EXPECT_EQ(ExplanationToJson(explanation, {Bound("x")}, true)["attributions"][0]["stepCount"], 64);
+  explanation.method = "sampled-shapley";
+  const Json shapley = ExplanationToJson(explanation, {Bound("x")}, true)["attributions"][0];
+  EXPECT_EQ(shapley["pathCount"], 64);
+  EXPECT_FALSE(shapley.contains("stepCount"));
+}
+
+}  // namespace
+}  // namespace xai
