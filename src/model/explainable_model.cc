@@ -34,6 +34,7 @@ class RuntimeModelFunction final : public ModelFunction {
 
   StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
     const int64_t rows = static_cast<int64_t>(batch.output_element.size());
+    rows_evaluated_ += rows;
     if (batch.inputs.size() != attributed_.size()) {
       return Internal("model function: expected " + std::to_string(attributed_.size()) + " inputs, got " +
                       std::to_string(batch.inputs.size()));
@@ -71,20 +72,25 @@ class RuntimeModelFunction final : public ModelFunction {
     return result;
   }
 
+  int64_t rows_evaluated() const { return rows_evaluated_; }
+
  private:
   ModelRuntime* runtime_;
   std::vector<Feed> fixed_feeds_;
   std::vector<TensorInfo> attributed_;
   std::string target_;
+  int64_t rows_evaluated_ = 0;
 };
 
-// A baseline given in metadata or a request, as a tensor shaped like one
-// instance ([1, ...row_shape]); a scalar broadcasts.
-StatusOr<Tensor> BaselineTensor(const Json& value, const Shape& row_shape, const std::string& where) {
+// A baseline given in metadata or a request, as a tensor of `dtype` shaped
+// like one instance ([1, ...row_shape]); a scalar broadcasts. Values are
+// checked against the dtype (integral for integer inputs).
+StatusOr<Tensor> BaselineTensor(const Json& value, DType dtype, const Shape& row_shape, const std::string& where) {
   if (value.is_number()) {
-    Tensor t(DType::kFloat64, row_shape);
+    XAI_ASSIGN_OR_RETURN(Tensor scalar, TensorRowFromJson(value, dtype, Shape{}, where));
+    Tensor t(dtype, row_shape);
     t.shape.insert(t.shape.begin(), 1);
-    std::fill(t.values.begin(), t.values.end(), value.get<double>());
+    std::fill(t.values.begin(), t.values.end(), scalar.values[0]);
     return t;
   }
   XAI_ASSIGN_OR_RETURN(Shape shape, JsonArrayShape(value, where));
@@ -92,7 +98,7 @@ StatusOr<Tensor> BaselineTensor(const Json& value, const Shape& row_shape, const
     return InvalidArgument(where + ": baseline has shape " + ShapeToString(shape) + " but the input has shape " +
                            ShapeToString(row_shape) + " per instance; give a scalar or a value of that shape");
   }
-  return TensorRowFromJson(value, DType::kFloat64, row_shape, where);
+  return TensorRowFromJson(value, dtype, row_shape, where);
 }
 
 // Unravels a flat element index of a row of `row_shape`.
@@ -390,7 +396,7 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
     if (given.empty()) given = {Json(0.0)};
     std::vector<Tensor> tensors;
     for (size_t b = 0; b < given.size(); ++b) {
-      XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], values[i].row_shape(),
+      XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], values[i].dtype, values[i].row_shape(),
                                                     "input '" + md.name + "' baseline " + std::to_string(b)));
       tensors.push_back(std::move(t));
     }
@@ -462,6 +468,7 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   }
   explanation.method = options.method;
   explanation.budget_reported = options.approximation_error_target.has_value();
+  explanation.rows_evaluated = function.rows_evaluated();
   return explanation;
 }
 

@@ -52,6 +52,30 @@ def quadratic_terms(x) -> np.ndarray:
     return a * x**2 + b * x
 
 
+# relu_kink: y = 2 relu(x0 - 1) + 3 relu(x1).
+RELU_KINK_SCALE = np.array([2.0, 3.0])
+RELU_KINK_SHIFT = np.array([-1.0, 0.0])
+
+
+def relu_kink_ig(x) -> np.ndarray:
+    """The `relu_kink` fixture's exact Integrated Gradients from the zero
+    baseline (where f = 0): scale_i (x_i + shift_i) where that is positive."""
+    x = np.asarray(x, np.float64)
+    return np.where(x + RELU_KINK_SHIFT > 0, RELU_KINK_SCALE * (x + RELU_KINK_SHIFT), 0.0)
+
+
+def relu_kink_trapezoid(x, steps: int) -> np.ndarray:
+    """What `steps` trapezoid steps give on `relu_kink` from the zero baseline:
+    x_i * sum_j w_j df/dx_i(alpha_j x), with TensorFlow's relu'(0) = 0."""
+    from reference import trapezoid
+
+    x = np.asarray(x, np.float64)
+    alphas, weights = trapezoid(steps)
+    points = alphas[:, np.newaxis] * x
+    gradients = np.where(points + RELU_KINK_SHIFT > 0, RELU_KINK_SCALE, 0.0)
+    return x * (weights @ gradients)
+
+
 def read_jsonl(path: Path) -> list[Any]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -175,6 +199,30 @@ def attributions_of(response: dict) -> list[dict]:
     """The attribution entries of one :explain response line."""
     [explanation] = response["explanations"]
     return explanation["attributions"]
+
+
+def only_attribution(response: dict) -> dict:
+    """The single attribution entry of one :explain response line."""
+    [entry] = attributions_of(response)
+    return entry
+
+
+def attribution_values(entry: dict, input_key: str | None = None) -> np.ndarray:
+    """An entry's featureAttributions as an array: a bare nested list, or
+    (input_key given) the one value of an object keyed by input_key."""
+    values = entry["featureAttributions"]
+    if input_key is not None:
+        assert isinstance(values, dict) and list(values) == [input_key], (
+            f"expected an object keyed by {input_key!r}, got {str(values)[:200]}"
+        )
+        values = values[input_key]
+    return np.array(values, np.float64)
+
+
+def write_json(path: Path, value: Any) -> Path:
+    """Writes a JSON file (a metadata file for --metadata, say) and returns its path."""
+    path.write_text(json.dumps(value))
+    return path
 
 
 # --------------------------------------------------------------------------

@@ -10,12 +10,18 @@ trapezoid rule as xaiserve:
 
 Gradients come from TensorFlow (tf.GradientTape for TF2, tf.gradients for
 TF1) and are accumulated in float64.
+
+Also here, for the other attribution methods: the blur baseline (a
+reflect-edged separable Gaussian), SmoothGrad samples, and exact Shapley
+values by enumerating every permutation of a few features.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import itertools
+import math
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -177,6 +183,97 @@ def integrated_gradients(
 
 def element(row: np.ndarray, index: tuple[int, ...] | None) -> float:
     return float(row if index is None else row[index])
+
+
+# --------------------------------------------------------------------------
+# Blur baseline and SmoothGrad
+# --------------------------------------------------------------------------
+
+
+def reflect_index(i: np.ndarray, size: int) -> np.ndarray:
+    """Indices reflected about the pixel edges (d c b a | a b c d | d c b a),
+    repeated with period 2 * size, so that any offset lands in [0, size)."""
+    m = np.mod(i, 2 * size)
+    return np.where(m < size, m, 2 * size - 1 - m)
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """An [H, W] or [H, W, C] image blurred over H and W, each channel on its
+    own: a normalized Gaussian kernel exp(-k^2 / (2 sigma^2)) for |k| <=
+    ceil(3 sigma), edges reflected about the pixel edge (scipy.ndimage's
+    mode='reflect'), in float64."""
+    radius = math.ceil(3 * sigma)
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    blurred = np.asarray(image, np.float64)
+    for axis in (0, 1):
+        size = blurred.shape[axis]
+        positions = np.arange(size)[:, np.newaxis] + offsets[np.newaxis, :]  # [size, taps]
+        gathered = np.take(blurred, reflect_index(positions, size), axis=axis)  # taps after axis
+        blurred = np.tensordot(gathered, kernel, axes=([axis + 1], [0]))
+    return blurred
+
+
+def smoothgrad_samples(
+    target: Target,
+    instance: np.ndarray,
+    sigma: float,
+    count: int,
+    rng: np.random.Generator,
+    steps: int = 50,
+    output_index: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """SmoothGrad over Integrated Gradients from a zero baseline, sample by
+    sample: [count, *instance.shape], the IG of each noisy copy x + N(0,
+    sigma^2) of the instance. Their mean estimates what xaiserve's SmoothGrad
+    estimates with its own noise; their spread says how closely."""
+    x = np.asarray(instance, np.float32)
+    noisy = x + rng.normal(0.0, sigma, size=(count, *x.shape))
+    return np.stack(
+        [integrated_gradients(target, copy, None, steps, output_index).attributions for copy in noisy]
+    )
+
+
+# --------------------------------------------------------------------------
+# Exact Shapley values
+# --------------------------------------------------------------------------
+
+
+def coalition_points(instance: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """Every mix of a flat instance and baseline: row m takes feature i from
+    the instance where bit i of m is set, from the baseline elsewhere."""
+    x = np.asarray(instance, np.float64)
+    b = np.broadcast_to(np.asarray(baseline, np.float64), x.shape)
+    masks = (np.arange(2 ** x.size)[:, np.newaxis] >> np.arange(x.size)) & 1
+    return np.where(masks == 1, x, b)
+
+
+@dataclasses.dataclass
+class ExactShapley:
+    values: np.ndarray  # per feature: the mean marginal contribution over all permutations
+    variances: np.ndarray  # per feature: the variance of that contribution over permutations
+
+    def standard_error(self, paths: int) -> float:
+        """The expected standard error of a mean over `paths` uniformly random
+        permutations: sqrt(sum_i variance_i / paths)."""
+        return math.sqrt(float(self.variances.sum()) / paths)
+
+
+def exact_shapley(coalition_values: np.ndarray) -> ExactShapley:
+    """Shapley values from the value of every coalition (indexed as in
+    coalition_points), by walking all n! permutations."""
+    n = int(round(math.log2(len(coalition_values))))
+    assert len(coalition_values) == 2 ** n, "expected one value per coalition"
+    contributions = []
+    for order in itertools.permutations(range(n)):
+        row, mask = np.zeros(n), 0
+        for feature in order:
+            row[feature] = coalition_values[mask | 1 << feature] - coalition_values[mask]
+            mask |= 1 << feature
+        contributions.append(row)
+    contributions = np.array(contributions)
+    return ExactShapley(values=contributions.mean(axis=0), variances=contributions.var(axis=0))
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,253 @@
+"""Attributions whose exact values are known in closed form or by
+enumeration: `linear` (IG, Sampled Shapley and SmoothGrad), `relu_kink`
+(IG across a kink), `quadratic` (additive, so Shapley is exact), and
+`no_gradient_op` (y = sum(cumprod(x) * w), not additive: exact Shapley
+values by walking all 4! permutations of its features)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import (
+    RELU_KINK_SCALE,
+    attribution_values,
+    only_attribution,
+    quadratic_terms,
+    read_instances,
+    relu_kink_ig,
+    relu_kink_trapezoid,
+    write_json,
+)
+from reference import approximation_error, coalition_points, exact_shapley
+
+VALUE_TOLERANCE = 1e-5
+
+SHAPLEY = ("--method", "sampled-shapley")
+
+# --------------------------------------------------------------------------
+# linear: y = w.x + c, attributions w_i (x_i - b_i) for every method
+# --------------------------------------------------------------------------
+
+LINEAR_W = np.array([1.5, -2.0, 0.5, 3.0])
+LINEAR_C = 0.25
+
+
+def linear(x) -> float:
+    return float(np.asarray(x, np.float64) @ LINEAR_W + LINEAR_C)
+
+
+def linear_metadata(baselines: list[list[float]]) -> dict:
+    return {
+        "inputs": {"x": {"input_tensor_name": "x", "input_baselines": baselines}},
+        "outputs": {"y": {"output_tensor_name": "y"}},
+    }
+
+
+LINEAR_METHODS = {
+    "ig-1-step": ("--steps", 1),
+    "ig-7-steps": ("--steps", 7),
+    "ig-default": (),
+    "shapley-1-path": (*SHAPLEY, "--paths", 1),
+    "shapley-13-paths": (*SHAPLEY, "--paths", 13),
+    "shapley-default": SHAPLEY,
+}
+
+LINEAR_BASELINES = {
+    "one": [[0.5, -1.0, 2.0, 0.25]],
+    "two averaged": [[0.5, -1.0, 2.0, 0.25], [-1.5, 3.0, 0.0, 1.0]],
+}
+
+
+def assert_linear_exact(
+    response: dict, x, baseline_mean: np.ndarray, baseline_output: float, what: str, error_known: bool = True
+):
+    """error_known: False for one Shapley path, whose standard error cannot
+    be estimated (xaiserve then reports a bound, not 0)."""
+    entry = only_attribution(response)
+    expected = LINEAR_W * (np.asarray(x, np.float64) - baseline_mean)
+    np.testing.assert_allclose(
+        attribution_values(entry), expected, rtol=0, atol=VALUE_TOLERANCE, err_msg=what
+    )
+    assert entry["instanceOutputValue"] == pytest.approx(linear(x), abs=VALUE_TOLERANCE), what
+    assert entry["baselineOutputValue"] == pytest.approx(baseline_output, abs=VALUE_TOLERANCE), what
+    if error_known:
+        assert entry["approximationError"] < 1e-6, what
+    assert entry["outputName"] == "y", what
+
+
+@pytest.mark.parametrize("method", list(LINEAR_METHODS))
+def test_linear_from_zero_baseline(method, xaiserve):
+    instances = read_instances("linear")
+    responses = xaiserve.explain("linear", *LINEAR_METHODS[method])
+
+    assert len(responses) == len(instances)
+    for i, (x, response) in enumerate(zip(instances, responses)):
+        what = f"{method}, instance {i}"
+        one_path = method == "shapley-1-path"
+        assert_linear_exact(response, x, np.zeros(4), LINEAR_C, what, error_known=not one_path)
+
+
+@pytest.mark.parametrize("baselines", list(LINEAR_BASELINES))
+@pytest.mark.parametrize("method", ["ig-7-steps", "shapley-13-paths"])
+def test_linear_from_metadata_baselines(method, baselines, xaiserve, tmp_path):
+    """Several baselines are each explained and averaged: w (x - mean b), and
+    f(b) averaged."""
+    values = LINEAR_BASELINES[baselines]
+    metadata = write_json(tmp_path / "metadata.json", linear_metadata(values))
+    responses = xaiserve.explain("linear", *LINEAR_METHODS[method], "--metadata", metadata)
+
+    mean = np.mean(values, axis=0)
+    baseline_output = float(np.mean([linear(b) for b in values]))
+    for i, (x, response) in enumerate(zip(read_instances("linear"), responses)):
+        what = f"{method}, {baselines} baselines, instance {i}"
+        assert_linear_exact(response, x, mean, baseline_output, what)
+
+
+SMOOTHGRAD_SIGMA = 0.1
+SMOOTHGRAD_SAMPLES = 50
+
+
+def test_linear_smoothgrad_averages_the_noisy_copies(xaiserve):
+    """SmoothGrad on a linear model: the attributions are w * (mean_s x_s - b),
+    so attribution_i / w_i - x_i is the mean noise of feature i, a draw of
+    N(0, sigma^2 / 50): it must be there (not all ~0) and of that size. The
+    paths are integrated exactly, so the completeness gap against mean_s f(x_s)
+    is ~0; against the noiseless f(x) it is w . (mean noise)."""
+    responses = xaiserve.explain(
+        "linear", "--noise-sigma", SMOOTHGRAD_SIGMA, "--noisy-samples", SMOOTHGRAD_SAMPLES
+    )
+    standard_error = SMOOTHGRAD_SIGMA / math.sqrt(SMOOTHGRAD_SAMPLES)
+
+    for i, (x, response) in enumerate(zip(read_instances("linear"), responses)):
+        entry = only_attribution(response)
+        attributions = attribution_values(entry)
+        z = (attributions / LINEAR_W - np.asarray(x)) / standard_error
+        print(f"linear SmoothGrad instance {i}: mean noise / standard error = {np.round(z, 2)}")
+        assert np.max(np.abs(z)) < 4.5, f"instance {i}: noise means too large for the sigma: {z}"
+        assert np.sum(z**2) > 0.05, f"instance {i}: no noise was added: {z}"
+        assert entry["instanceOutputValue"] == pytest.approx(linear(x), abs=VALUE_TOLERANCE)
+        assert entry["baselineOutputValue"] == pytest.approx(LINEAR_C, abs=VALUE_TOLERANCE)
+        assert entry["approximationError"] < 1e-6
+        noisy_gap = attributions.sum() - (linear(x) - LINEAR_C)
+        assert abs(noisy_gap) < 4.5 * standard_error * np.linalg.norm(LINEAR_W)
+
+
+# --------------------------------------------------------------------------
+# relu_kink: y = 2 relu(x0 - 1) + 3 relu(x1), IG across the kink
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps", [5, 100])
+def test_relu_kink_is_the_trapezoid_rule(steps, xaiserve):
+    responses = xaiserve.explain("relu_kink", "--steps", steps)
+    for i, (x, response) in enumerate(zip(read_instances("relu_kink"), responses)):
+        entry = only_attribution(response)
+        expected = relu_kink_trapezoid(x, steps)
+        np.testing.assert_allclose(attribution_values(entry), expected, rtol=0, atol=1e-6, err_msg=str(i))
+        assert entry["instanceOutputValue"] == pytest.approx(relu_kink_ig(x).sum(), abs=VALUE_TOLERANCE)
+        assert entry["baselineOutputValue"] == pytest.approx(0.0, abs=VALUE_TOLERANCE)
+
+
+def test_relu_kink_converges_to_the_closed_form(xaiserve):
+    """Against the exact IG: each path crosses a kink once, so the error of n
+    steps is at most one step's share, 2 max|x_i df/dx_i| / n, and 100 steps
+    beat 5. The reported approximationError is the completeness gap against
+    the exact total f(x) - f(0)."""
+    instances = read_instances("relu_kink")
+    errors = {}
+    for steps in (5, 100):
+        errors[steps] = []
+        for i, (x, response) in enumerate(zip(instances, xaiserve.explain("relu_kink", "--steps", steps))):
+            entry = only_attribution(response)
+            attributions, exact = attribution_values(entry), relu_kink_ig(x)
+            error = float(np.max(np.abs(attributions - exact)))
+            bound = 2 * float(np.max(np.abs(np.asarray(x) * RELU_KINK_SCALE))) / steps
+            assert error <= bound + 1e-6, f"{steps} steps, instance {i}: |IG - exact| {error} > {bound}"
+            assert entry["approximationError"] == pytest.approx(
+                approximation_error(attributions, exact.sum(), 0.0), rel=1e-6, abs=1e-9
+            )
+            errors[steps].append(error)
+        print(f"relu_kink {steps} steps: max |IG - exact| per instance {np.round(errors[steps], 5)}")
+    assert max(errors[100]) < 0.05
+    assert sum(errors[100]) < sum(errors[5])
+
+
+# --------------------------------------------------------------------------
+# quadratic: additive, so every permutation gives the exact Shapley values
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paths", [1, 10])
+def test_quadratic_shapley_is_exact(paths, xaiserve):
+    """y = sum a_i x_i^2 + b_i x_i: a feature's marginal contribution is its
+    own term whatever the order, so the Shapley value is a_i x_i^2 + b_i x_i
+    and the paths do not scatter (standard error 0, once there are two paths
+    to compare)."""
+    responses = xaiserve.explain("quadratic", *SHAPLEY, "--paths", paths)
+    for i, (x, response) in enumerate(zip(read_instances("quadratic"), responses)):
+        entry = only_attribution(response)
+        exact = quadratic_terms(x)
+        np.testing.assert_allclose(
+            attribution_values(entry), exact, rtol=0, atol=VALUE_TOLERANCE, err_msg=f"instance {i}"
+        )
+        assert entry["instanceOutputValue"] == pytest.approx(exact.sum(), abs=VALUE_TOLERANCE)
+        if paths >= 2:
+            assert entry["approximationError"] == pytest.approx(0.0, abs=1e-9)
+
+
+# --------------------------------------------------------------------------
+# no_gradient_op: not additive, exact Shapley values by enumeration
+# --------------------------------------------------------------------------
+
+NO_GRADIENT_PATHS = 50
+
+
+@pytest.fixture(scope="module")
+def cumprod_shapley(tf_models):
+    """Exact Shapley values of each no_gradient_op instance from the zero
+    baseline, f evaluated by TensorFlow on all 2^4 coalitions."""
+    model = tf_models["no_gradient_op"]
+    exact = []
+    for x in read_instances("no_gradient_op"):
+        points = coalition_points(x, np.zeros(4))
+        values = model.run(points.astype(np.float32).tolist())["y"][:, 0].astype(np.float64)
+        exact.append((exact_shapley(values), float(values[-1]), float(values[0])))
+    return exact
+
+
+def test_cumprod_shapley_is_within_its_standard_error(xaiserve, cumprod_shapley):
+    """Sampled Shapley with 50 paths lands within 3 reported standard errors
+    (approximationError * |f(x) - f(b)|, Euclidean over the features) of the
+    exact values, sums to f(x) - f(b), and the reported standard error is
+    the one 50 uniform permutations have (within a factor 2)."""
+    responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", NO_GRADIENT_PATHS)
+
+    for i, (response, (exact, fx, fb)) in enumerate(zip(responses, cumprod_shapley)):
+        entry = only_attribution(response)
+        attributions = attribution_values(entry)
+        reported = entry["approximationError"] * abs(fx - fb)
+        expected = exact.standard_error(NO_GRADIENT_PATHS)
+        distance = float(np.linalg.norm(attributions - exact.values))
+        print(
+            f"no_gradient_op instance {i}: exact {np.round(exact.values, 3)}, "
+            f"sampled {np.round(attributions, 3)}, |difference| {distance:.3f}, "
+            f"reported SE {reported:.3f}, expected SE {expected:.3f}"
+        )
+        assert entry["outputIndex"] == [0]
+        assert entry["instanceOutputValue"] == pytest.approx(fx, abs=VALUE_TOLERANCE)
+        assert entry["baselineOutputValue"] == pytest.approx(fb, abs=VALUE_TOLERANCE)
+        assert attributions.sum() == pytest.approx(fx - fb, abs=VALUE_TOLERANCE)
+        assert distance <= 3 * reported, f"instance {i}: {distance} > 3 * standard error {reported}"
+        assert expected / 2 <= reported <= expected * 2, (
+            f"instance {i}: standard error {reported}, expected ~{expected}"
+        )
+
+
+def test_cumprod_shapley_is_reproducible(xaiserve):
+    """Seeded: the same request gives the same answer, byte for byte."""
+    flags = (*SHAPLEY, "--paths", 7)
+    first, second = (xaiserve.command("explain", "no_gradient_op", *flags).expect_success() for _ in range(2))
+    assert first.stdout == second.stdout

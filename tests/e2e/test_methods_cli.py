@@ -1,0 +1,216 @@
+"""Choosing the attribution method and its parameters on the command line:
+which models each method can explain, the parameter ranges, --target-error,
+--top-k -1 with Sampled Shapley, and the JSON shape of image attributions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import (
+    attribution_values,
+    attributions_of,
+    only_attribution,
+    read_instances,
+    relu_kink_ig,
+    relu_kink_trapezoid,
+    write_json,
+)
+from reference import approximation_error
+
+SHAPLEY = ("--method", "sampled-shapley")
+MAX_STEPS = 100
+MAX_PATHS = 50
+
+# --------------------------------------------------------------------------
+# Which models each method explains
+# --------------------------------------------------------------------------
+
+
+def test_shapley_explains_a_model_without_gradients(xaiserve, tf_models):
+    """no_gradient_op uses Cumprod, which has no C++ gradient: Sampled Shapley
+    needs forward passes only."""
+    responses = xaiserve.explain("no_gradient_op", *SHAPLEY)
+    outputs = tf_models["no_gradient_op"].run(read_instances("no_gradient_op"))["y"][:, 0]
+
+    assert len(responses) == len(outputs)
+    for i, (response, fx) in enumerate(zip(responses, outputs)):
+        entry = only_attribution(response)
+        assert entry["instanceOutputValue"] == pytest.approx(float(fx), abs=1e-5), i
+        difference = float(fx) - entry["baselineOutputValue"]
+        assert attribution_values(entry).sum() == pytest.approx(difference, abs=1e-5), i
+
+
+def test_integrated_gradients_name_the_op_without_gradient(xaiserve):
+    result = xaiserve.command("explain", "no_gradient_op")
+    result.expect_failure(phrases=["Cumprod", "sampled-shapley"])
+
+
+def int_input_outputs(tf_models, ids) -> np.ndarray:
+    return tf_models["int_input"].run(np.asarray(ids, np.int32).tolist())["probabilities"]
+
+
+def assert_int_input_shapley(responses, tf_models, baseline) -> None:
+    """Each response explains the predicted class; the attributions, one per
+    id, sum to f(x) - f(baseline) with f from TensorFlow."""
+    instances = read_instances("int_input")
+    assert len(responses) == len(instances)
+    outputs = int_input_outputs(tf_models, instances)
+    baseline_outputs = int_input_outputs(tf_models, [baseline])[0]
+    for i, (response, row) in enumerate(zip(responses, outputs)):
+        entry = only_attribution(response)
+        values = attribution_values(entry)
+        [index] = entry["outputIndex"]
+        assert index == int(np.argmax(row)), i
+        assert values.shape == (5,), i
+        assert entry["instanceOutputValue"] == pytest.approx(float(row[index]), abs=1e-5), i
+        assert entry["baselineOutputValue"] == pytest.approx(float(baseline_outputs[index]), abs=1e-5), i
+        assert values.sum() == pytest.approx(float(row[index] - baseline_outputs[index]), abs=1e-5), i
+
+
+def int_input_metadata(tmp_path, baselines: list | None) -> str:
+    """Metadata naming int_input's int32 input (inferred metadata covers
+    floating-point inputs only, SPEC section 2)."""
+    spec = {"input_tensor_name": "ids"}
+    if baselines is not None:
+        spec["input_baselines"] = baselines
+    return write_json(
+        tmp_path / "metadata.json",
+        {"inputs": {"ids": spec}, "outputs": {"probabilities": {"output_tensor_name": "probabilities"}}},
+    )
+
+
+@pytest.mark.parametrize(
+    "baselines, baseline",
+    [(None, [0] * 5), ([[1, 1, 1, 1, 1]], [1] * 5), ([3], [3] * 5)],
+    ids=["default zero baseline", "baseline row", "scalar baseline"],
+)
+def test_shapley_explains_integer_inputs(baselines, baseline, xaiserve, tf_models, tmp_path):
+    """int_input takes int32 ids: not differentiable, but Sampled Shapley only
+    runs the model, switching ids between the instance and the baseline
+    (JSON numbers in the metadata, a scalar broadcast)."""
+    metadata = int_input_metadata(tmp_path, baselines)
+    result = xaiserve.command("explain", "int_input", *SHAPLEY, "--metadata", metadata)
+    assert_int_input_shapley(result.expect_success().json_lines(), tf_models, baseline)
+
+
+def test_integer_inputs_need_metadata_naming_them(xaiserve):
+    """Without metadata nothing is inferred for an int32 input; the message
+    says how to explain it."""
+    result = xaiserve.command("explain", "int_input", *SHAPLEY)
+    result.expect_failure(phrases=["int32", "Sampled Shapley"])
+
+
+def test_integrated_gradients_refuse_integer_inputs(xaiserve):
+    xaiserve.command("explain", "int_input").expect_failure(phrases=["int32"])
+
+
+# --------------------------------------------------------------------------
+# Parameter ranges
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [("--paths", 0), ("--paths", 51), ("--noisy-samples", 0), ("--noisy-samples", 51)],
+)
+def test_out_of_range_counts_are_rejected(flag, value, xaiserve):
+    method = SHAPLEY if flag == "--paths" else ()
+    result = xaiserve.command("explain", "linear", *method, flag, value)
+    result.expect_failure(exit_codes=(2,), phrases=[flag, str(value), "[1, 50]"])
+    assert result.stdout == ""
+
+
+# --------------------------------------------------------------------------
+# --target-error
+# --------------------------------------------------------------------------
+
+
+def doubling(start: int, maximum: int) -> list[int]:
+    """start, 2 start, 4 start, ... and the maximum."""
+    counts = [start]
+    while counts[-1] < maximum:
+        counts.append(min(2 * counts[-1], maximum))
+    return counts
+
+
+@pytest.mark.parametrize("target", [0.05, 0.001])
+def test_target_error_raises_the_step_count(target, xaiserve):
+    """relu_kink from 2 steps: the step count doubles until the completeness
+    gap is <= the target, or reaches 100 (0.001 is out of reach there: the
+    kink leaves 0.4% at 100 steps). The expected count and attributions
+    follow from the trapezoid rule in closed form."""
+    responses = xaiserve.explain("relu_kink", "--steps", 2, "--target-error", target)
+
+    for i, (x, response) in enumerate(zip(read_instances("relu_kink"), responses)):
+        entry = only_attribution(response)
+        total = relu_kink_ig(x).sum()
+        errors = {
+            n: approximation_error(relu_kink_trapezoid(x, n), total, 0.0) for n in doubling(2, MAX_STEPS)
+        }
+        expected = next((n for n, error in errors.items() if error <= target), MAX_STEPS)
+        print(f"relu_kink instance {i}, target {target}: stepCount {entry.get('stepCount')}, want {expected}")
+        assert entry.get("stepCount") == expected, f"instance {i}: {entry}"
+        assert entry["stepCount"] > 2 or errors[2] <= target
+        assert entry["approximationError"] <= target or entry["stepCount"] == MAX_STEPS
+        np.testing.assert_allclose(
+            attribution_values(entry), relu_kink_trapezoid(x, expected), rtol=0, atol=1e-6, err_msg=str(i)
+        )
+
+
+def test_without_target_error_no_step_count_is_reported(xaiserve):
+    for response in xaiserve.explain("relu_kink", "--steps", 2):
+        assert "stepCount" not in only_attribution(response)
+
+
+def test_target_error_raises_the_path_count(xaiserve):
+    """Sampled Shapley on no_gradient_op from 4 paths: the path count doubles
+    (4, 8, 16, 32, 50) until the relative standard error is <= 0.1."""
+    target = 0.1
+    responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", 4, "--target-error", target)
+
+    counts = []
+    for i, response in enumerate(responses):
+        entry = only_attribution(response)
+        assert entry.get("pathCount") in doubling(4, MAX_PATHS), f"instance {i}: {entry}"
+        assert entry["approximationError"] <= target or entry["pathCount"] == MAX_PATHS, f"instance {i}"
+        # The attributions are those of a plain run with that many paths.
+        plain_responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", entry["pathCount"])
+        plain = only_attribution(plain_responses[i])
+        np.testing.assert_allclose(attribution_values(entry), attribution_values(plain), rtol=0, atol=1e-9)
+        assert entry["approximationError"] == pytest.approx(plain["approximationError"], rel=1e-9, abs=1e-12)
+        counts.append(entry["pathCount"])
+    print(f"no_gradient_op target {target}: pathCount {counts}")
+    assert max(counts) > 4, "the target needs more than 4 paths somewhere"
+
+
+# --------------------------------------------------------------------------
+# Several outputs and image shapes
+# --------------------------------------------------------------------------
+
+
+def test_shapley_top_k_all_explains_every_output(xaiserve):
+    """tabular_mlp's two softmax probabilities: --top-k -1 gives one entry
+    per class, each summing to its own f(x) - f(b); as p0 = 1 - p1, every
+    marginal contribution of class 0 is minus that of class 1."""
+    for i, response in enumerate(xaiserve.explain("tabular_mlp", *SHAPLEY, "--top-k", -1)):
+        entries = attributions_of(response)
+        assert sorted(entry["outputIndex"][0] for entry in entries) == [0, 1], i
+        for entry in entries:
+            difference = entry["instanceOutputValue"] - entry["baselineOutputValue"]
+            assert attribution_values(entry).sum() == pytest.approx(difference, abs=1e-5)
+        first, second = (attribution_values(entry) for entry in entries)
+        np.testing.assert_allclose(first, -second, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["integrated-gradients", "xrai"])
+@pytest.mark.parametrize("model, shape", [("shapes_cnn", (32, 32, 3)), ("cnn", (32, 32, 1))])
+def test_image_attributions_mirror_the_instance(model, shape, method, xaiserve):
+    """A [32][32][C] image instance gets a [32][32][C] nested list of numbers."""
+    for i, response in enumerate(xaiserve.explain(model, "--method", method, "--steps", 10)):
+        values = only_attribution(response)["featureAttributions"]
+        assert isinstance(values, list) and len(values) == shape[0], i
+        assert all(isinstance(row, list) and len(row) == shape[1] for row in values), i
+        pixels = [pixel for row in values for pixel in row]
+        assert all(isinstance(pixel, list) and len(pixel) == shape[2] for pixel in pixels), i
+        assert all(type(v) in (int, float) for pixel in pixels for v in pixel), i
