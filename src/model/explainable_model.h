@@ -86,6 +86,9 @@ struct InstanceExplanation {
   std::vector<OutputAttribution> outputs;
   std::string method;            // the method used
   bool budget_reported = false;  // an approximation target was given: report steps/paths used.
+  // Rows the attribution method ran through the model (path points of every
+  // baseline, output and noisy sample; Shapley coalitions): for metrics.
+  int64_t rows_evaluated = 0;
 };
 
 struct LoadOptions {
