@@ -48,7 +48,7 @@ Status ValidateRowTensor(const Tensor& tensor, const std::string& what, InputDTy
 }  // namespace
 
 Status ValidateAttributionInputs(const AttributionInputs& inputs, InputDTypes dtypes,
-                                 const char* method_name) {
+                                 const char* method_name, int min_baselines) {
   const std::vector<Tensor>& instance = inputs.instance;
   if (instance.empty()) return InvalidArgument("the instance has no inputs; expected at least one");
   for (size_t i = 0; i < instance.size(); ++i) {
@@ -56,9 +56,10 @@ Status ValidateAttributionInputs(const AttributionInputs& inputs, InputDTypes dt
         ValidateRowTensor(instance[i], "instance input " + to_string(i), dtypes, method_name));
   }
   const size_t num_baselines = inputs.baselines.size();
-  if (num_baselines < 1 || num_baselines > static_cast<size_t>(kMaxBaselines)) {
-    return InvalidArgument("got " + to_string(num_baselines) + " baselines; expected 1 to " +
-                           to_string(kMaxBaselines));
+  if (num_baselines < static_cast<size_t>(min_baselines) ||
+      num_baselines > static_cast<size_t>(kMaxBaselines)) {
+    return InvalidArgument("got " + to_string(num_baselines) + " baselines; expected " +
+                           to_string(min_baselines) + " to " + to_string(kMaxBaselines));
   }
   for (size_t m = 0; m < num_baselines; ++m) {
     const std::vector<Tensor>& baseline = inputs.baselines[m];

@@ -24,16 +24,18 @@ enum class InputDTypes {
 //  - the instance has >= 1 tensors, each of an accepted dtype, of shape
 //    [1, ...] with no negative dimension, holding NumElements(shape) finite
 //    values;
-//  - there are 1 to kMaxBaselines baselines, each with as many tensors as the
-//    instance, each with the instance tensor's dtype and shape, and valid as
-//    above;
+//  - there are min_baselines to kMaxBaselines baselines, each with as many
+//    tensors as the instance, each with the instance tensor's dtype and shape,
+//    and valid as above;
 //  - there is >= 1 output element and none is negative.
 // INVALID_ARGUMENT naming the offending tensor ("instance input 0",
 // "baseline 2, input 1"), its value and what is expected. `method_name`
-// ("Integrated Gradients") names the method in the dtype message. Does not look
-// at feature_of_element (see ResolveFeatures).
+// ("Integrated Gradients") names the method in the dtype message.
+// `min_baselines` is 1, or 0 for a method that can start from baselines of its
+// own (Integrated Gradients with a blur baseline). Does not look at
+// feature_of_element (see ResolveFeatures).
 Status ValidateAttributionInputs(const AttributionInputs& inputs, InputDTypes dtypes,
-                                 const char* method_name);
+                                 const char* method_name, int min_baselines = 1);
 
 // One element of the instance: which input tensor, and the flat row-major
 // index within that tensor's row.

@@ -7,85 +7,14 @@
 #include <string>
 #include <utility>
 
+#include "attribution/attribution_inputs.h"
+#include "attribution/option_checks.h"
+
 namespace xai {
 
 namespace {
 
 using std::to_string;
-
-// Checks one tensor of the instance, or of a baseline against the instance.
-// `what` names it in messages ("instance input 0", "baseline 2, input 0").
-Status ValidateInstanceTensor(const Tensor& tensor, const std::string& what) {
-  if (!IsFloating(tensor.dtype)) {
-    return InvalidArgument(what + " has dtype " + DTypeName(tensor.dtype) +
-                           "; Integrated Gradients needs floating-point inputs");
-  }
-  bool known = !tensor.shape.empty() && tensor.shape[0] == 1;
-  for (int64_t dim : tensor.shape) known = known && dim >= 0;
-  if (!known) {
-    return InvalidArgument(what + " has shape " + ShapeToString(tensor.shape) +
-                           "; expected one row, [1,...]");
-  }
-  if (static_cast<int64_t>(tensor.values.size()) != tensor.num_elements()) {
-    return InvalidArgument(what + " holds " + to_string(tensor.values.size()) +
-                           " values; expected " + to_string(tensor.num_elements()) +
-                           " for shape " + ShapeToString(tensor.shape));
-  }
-  for (size_t e = 0; e < tensor.values.size(); ++e) {
-    if (!std::isfinite(tensor.values[e])) {
-      return InvalidArgument(what + " value " + to_string(e) + " is " +
-                             (std::isnan(tensor.values[e]) ? "nan" : "infinite") +
-                             "; expected finite values");
-    }
-  }
-  return OkStatus();
-}
-
-// `blur_baseline`: the baselines are replaced by the blurred instance, so
-// there may be none.
-Status ValidatePathInputs(const AttributionInputs& inputs, bool blur_baseline) {
-  const std::vector<Tensor>& instance = inputs.instance;
-  if (instance.empty()) return InvalidArgument("the instance has no inputs; expected at least one");
-  for (size_t i = 0; i < instance.size(); ++i) {
-    XAI_RETURN_IF_ERROR(ValidateInstanceTensor(instance[i], "instance input " + to_string(i)));
-  }
-  const size_t num_baselines = inputs.baselines.size();
-  const size_t min_baselines = blur_baseline ? 0 : 1;
-  if (num_baselines < min_baselines || num_baselines > static_cast<size_t>(kMaxBaselines)) {
-    return InvalidArgument("got " + to_string(num_baselines) + " baselines; expected " +
-                           to_string(min_baselines) + " to " + to_string(kMaxBaselines));
-  }
-  for (size_t m = 0; m < num_baselines; ++m) {
-    const std::vector<Tensor>& baseline = inputs.baselines[m];
-    const std::string name = "baseline " + to_string(m);
-    if (baseline.size() != instance.size()) {
-      return InvalidArgument(name + " has " + to_string(baseline.size()) + " inputs; expected " +
-                             to_string(instance.size()) + ", like the instance");
-    }
-    for (size_t i = 0; i < instance.size(); ++i) {
-      const std::string what = name + ", input " + to_string(i);
-      if (baseline[i].dtype != instance[i].dtype) {
-        return InvalidArgument(what + ": expected dtype " + DTypeName(instance[i].dtype) +
-                               " like the instance, actual " + DTypeName(baseline[i].dtype));
-      }
-      if (baseline[i].shape != instance[i].shape) {
-        return InvalidArgument(what + ": expected shape " + ShapeToString(instance[i].shape) +
-                               " like the instance, actual " + ShapeToString(baseline[i].shape));
-      }
-      XAI_RETURN_IF_ERROR(ValidateInstanceTensor(baseline[i], what));
-    }
-  }
-  if (inputs.output_elements.empty()) {
-    return InvalidArgument("no output elements to explain; expected at least one");
-  }
-  for (int64_t element : inputs.output_elements) {
-    if (element < 0) {
-      return InvalidArgument("output element " + to_string(element) +
-                             " is negative; expected a flat index >= 0");
-    }
-  }
-  return OkStatus();
-}
 
 // The rows evaluated for one path: the rule's points, then alpha = 0 and
 // alpha = 1 with weight 0 if the rule lacks them, so that f(b) and f(x) are
@@ -344,31 +273,20 @@ StatusOr<std::vector<Tensor>> BlurredInstance(const std::vector<Tensor>& instanc
 }  // namespace
 
 Status ValidateIntegratedGradientsOptions(const IntegratedGradientsOptions& options) {
-  if (options.steps < kMinIntegratedGradientsSteps ||
-      options.steps > kMaxIntegratedGradientsSteps) {
-    return InvalidArgument("Integrated Gradients steps " + to_string(options.steps) +
-                           " is out of range; expected an integer in [" +
-                           to_string(kMinIntegratedGradientsSteps) + ", " +
-                           to_string(kMaxIntegratedGradientsSteps) + "]");
-  }
-  if (options.batch_size < 1) {
-    return InvalidArgument("Integrated Gradients batch_size " + to_string(options.batch_size) +
-                           " is out of range; expected an integer >= 1");
-  }
+  XAI_RETURN_IF_ERROR(CheckIntegerOptionInRange("Integrated Gradients steps", options.steps,
+                                                kMinIntegratedGradientsSteps,
+                                                kMaxIntegratedGradientsSteps));
+  XAI_RETURN_IF_ERROR(
+      CheckIntegerOptionAtLeast("Integrated Gradients batch_size", options.batch_size, 1));
   if (options.smooth_grad) {
     const SmoothGradOptions& smooth_grad = *options.smooth_grad;
     if (!(smooth_grad.noise_sigma >= 0) || !std::isfinite(smooth_grad.noise_sigma)) {
       return InvalidArgument("SmoothGrad noise_sigma " + FormatNumber(smooth_grad.noise_sigma) +
                              " is out of range; expected a finite number >= 0");
     }
-    if (smooth_grad.noisy_sample_count < kMinNoisySampleCount ||
-        smooth_grad.noisy_sample_count > kMaxNoisySampleCount) {
-      return InvalidArgument("SmoothGrad noisy_sample_count " +
-                             to_string(smooth_grad.noisy_sample_count) +
-                             " is out of range; expected an integer in [" +
-                             to_string(kMinNoisySampleCount) + ", " +
-                             to_string(kMaxNoisySampleCount) + "]");
-    }
+    XAI_RETURN_IF_ERROR(CheckIntegerOptionInRange("SmoothGrad noisy_sample_count",
+                                                  smooth_grad.noisy_sample_count,
+                                                  kMinNoisySampleCount, kMaxNoisySampleCount));
     for (size_t i = 0; i < smooth_grad.feature_noise_sigma.size(); ++i) {
       const Tensor& sigmas = smooth_grad.feature_noise_sigma[i];
       if (!HasFeatureNoiseSigma(smooth_grad, i)) continue;
@@ -400,7 +318,9 @@ Status IntegratePaths(ModelFunction& model, const AttributionInputs& inputs,
                       const BaselinePathIntegralSink& sink) {
   XAI_RETURN_IF_ERROR(ValidateIntegratedGradientsOptions(options));
   const bool blur_baseline = options.max_blur_sigma.has_value();
-  XAI_RETURN_IF_ERROR(ValidatePathInputs(inputs, blur_baseline));
+  // A blur baseline replaces the given baselines, so there may be none.
+  XAI_RETURN_IF_ERROR(ValidateAttributionInputs(inputs, InputDTypes::kFloatingPoint,
+                                                "Integrated Gradients", blur_baseline ? 0 : 1));
   const std::vector<Tensor>& x = inputs.instance;
   const SmoothGradOptions* smooth_grad = options.smooth_grad ? &*options.smooth_grad : nullptr;
   if (smooth_grad != nullptr) XAI_RETURN_IF_ERROR(ValidateSmoothGradInputs(*smooth_grad, x));

@@ -125,7 +125,8 @@ using BaselinePathIntegralSink = std::function<void(BaselinePathIntegral&& integ
 // memory; the same S samples serve every baseline and output element. With a
 // blur baseline, M is the number of given baselines, or 1 if none is given.
 //
-// Inputs: the instance (>= 1 floating-point tensors of shape [1, ...], finite
+// Inputs: checked by ValidateAttributionInputs (attribution_inputs.h) with
+// floating-point dtypes: the instance (>= 1 tensors of shape [1, ...], finite
 // values), 1 to 10 baselines (0 to 10 with a blur baseline) each with the
 // instance's dtypes and shapes, and >= 1 output elements (flat indices >= 0).
 // INVALID_ARGUMENT naming the bad value otherwise, and for options that do

@@ -14,42 +14,30 @@
 #include "attribution/gaussian_blur.h"
 #include "attribution/path_integration.h"
 #include "testing/fake_models.h"
+#include "testing/status_matchers.h"
+#include "testing/test_inputs.h"
 
 namespace xai {
 namespace {
 
+using testing::CeilDiv;
+using testing::FailsWith;
 using testing::FaultyModel;
 using testing::LinearModel;
 using testing::QuadraticModel;
+using testing::Row;
+using testing::RowShaped;
 using testing::SinProductModel;
+using testing::SingleInput;
+using testing::Sum;
+using testing::TwoInputLinearInputs;
+using testing::TwoInputLinearModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 constexpr PathRule kRules[] = {PathRule::kTrapezoid, PathRule::kRiemannLeft,
                                PathRule::kRiemannRight, PathRule::kRiemannMiddle};
-
-// A float32 tensor of one row: shape [1, n].
-Tensor Row(std::vector<double> values) {
-  const int64_t n = static_cast<int64_t>(values.size());
-  return Tensor::FromValues(DType::kFloat32, {1, n}, std::move(values));
-}
-
-// A float32 tensor of one row with a given row shape.
-Tensor RowShaped(Shape row_shape, std::vector<double> values) {
-  row_shape.insert(row_shape.begin(), 1);
-  return Tensor::FromValues(DType::kFloat32, std::move(row_shape), std::move(values));
-}
-
-// Inputs with one attributed input of row shape [n].
-AttributionInputs SingleInput(std::vector<double> x, std::vector<std::vector<double>> baselines,
-                              std::vector<int64_t> output_elements = {0}) {
-  AttributionInputs inputs;
-  inputs.instance = {Row(std::move(x))};
-  for (auto& b : baselines) inputs.baselines.push_back({Row(std::move(b))});
-  inputs.output_elements = std::move(output_elements);
-  return inputs;
-}
 
 IntegratedGradientsOptions Options(int steps, PathRule rule = PathRule::kTrapezoid,
                                    int batch_size = 64) {
@@ -58,52 +46,6 @@ IntegratedGradientsOptions Options(int steps, PathRule rule = PathRule::kTrapezo
   options.rule = rule;
   options.batch_size = batch_size;
   return options;
-}
-
-// Passes if `status` failed with `code` and its message holds every piece.
-::testing::AssertionResult FailsWith(const Status& status, StatusCode code,
-                                     const std::vector<std::string>& pieces) {
-  if (status.ok()) return ::testing::AssertionFailure() << "expected an error, got OK";
-  if (status.code() != code) {
-    return ::testing::AssertionFailure() << "expected code " << StatusCodeName(code) << ", got "
-                                         << status.ToString();
-  }
-  for (const std::string& piece : pieces) {
-    if (status.message().find(piece) == std::string::npos) {
-      return ::testing::AssertionFailure()
-             << "'" << status.message() << "' does not contain '" << piece << "'";
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
-
-double Sum(const Attribution& attribution) {
-  double sum = 0;
-  for (const Tensor& tensor : attribution.attributions) {
-    for (double value : tensor.values) sum += value;
-  }
-  return sum;
-}
-
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Two inputs (row shapes [3] and [2,2]) and three output elements, each with
-// its own weights.
-LinearModel TwoInputLinearModel() {
-  return LinearModel({Shape{3}, Shape{2, 2}},
-                     {{{1, -2, 0.5}, {3, 0, -1, 2}},
-                      {{0.25, 4, -3}, {-0.5, 1.5, 2, 0}},
-                      {{-1, 1, 1}, {1, 1, -2, 0.75}}},
-                     {0.5, -1, 2});
-}
-
-AttributionInputs TwoInputLinearInputs() {
-  AttributionInputs inputs;
-  inputs.instance = {Row({1.5, -0.5, 2}), RowShaped({2, 2}, {0.25, -1, 3, 1})};
-  inputs.baselines = {{Row({0, 0, 0}), RowShaped({2, 2}, {0, 0, 0, 0})},
-                      {Row({-1, 2, 0.5}), RowShaped({2, 2}, {1, 1, -1, 0.5})}};
-  inputs.output_elements = {2, 0};
-  return inputs;
 }
 
 // --- exactness -----------------------------------------------------------------
@@ -316,18 +258,45 @@ TEST(IntegratedGradientsTest, SeveralOutputElementsInRequestOrderFromOnePass) {
   EXPECT_NE((*result)[0].instance_output, (*result)[1].instance_output);
 }
 
+// What IntegratePaths hands over, in the order it does.
+StatusOr<std::vector<BaselinePathIntegral>> CollectIntegrals(
+    ModelFunction& model, const AttributionInputs& inputs,
+    const IntegratedGradientsOptions& options) {
+  std::vector<BaselinePathIntegral> integrals;
+  XAI_RETURN_IF_ERROR(IntegratePaths(model, inputs, options, [&](BaselinePathIntegral&& integral) {
+    integrals.push_back(std::move(integral));
+  }));
+  return integrals;
+}
+
+// Passes if `integrals` holds one integral per (output, baseline) of `inputs`,
+// ordered by output index then baseline index.
+::testing::AssertionResult InOutputThenBaselineOrder(
+    const std::vector<BaselinePathIntegral>& integrals, const AttributionInputs& inputs) {
+  const size_t num_baselines = inputs.baselines.size();
+  if (integrals.size() != inputs.output_elements.size() * num_baselines) {
+    return ::testing::AssertionFailure() << "got " << integrals.size() << " integrals";
+  }
+  for (size_t n = 0; n < integrals.size(); ++n) {
+    if (integrals[n].output_index != static_cast<int64_t>(n / num_baselines) ||
+        integrals[n].baseline_index != static_cast<int>(n % num_baselines)) {
+      return ::testing::AssertionFailure()
+             << "integral " << n << " is for output " << integrals[n].output_index
+             << " and baseline " << integrals[n].baseline_index;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(IntegratePathsTest, HandsOverOneIntegralPerOutputAndBaselineInOrder) {
   LinearModel model = TwoInputLinearModel();
   const AttributionInputs inputs = TwoInputLinearInputs();
-  std::vector<BaselinePathIntegral> integrals;
-  auto collect = [&](BaselinePathIntegral&& integral) { integrals.push_back(std::move(integral)); };
-  Status status = IntegratePaths(model, inputs, Options(3, PathRule::kRiemannMiddle), collect);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  ASSERT_EQ(integrals.size(), 4u);
-  for (size_t n = 0; n < integrals.size(); ++n) {
-    const BaselinePathIntegral& integral = integrals[n];
-    EXPECT_EQ(integral.output_index, static_cast<int64_t>(n / 2));
-    EXPECT_EQ(integral.baseline_index, static_cast<int>(n % 2));
+  StatusOr<std::vector<BaselinePathIntegral>> integrals =
+      CollectIntegrals(model, inputs, Options(3, PathRule::kRiemannMiddle));
+  ASSERT_TRUE(integrals.ok()) << integrals.status().ToString();
+  ASSERT_EQ(integrals->size(), 4u);
+  ASSERT_TRUE(InOutputThenBaselineOrder(*integrals, inputs));
+  for (const BaselinePathIntegral& integral : *integrals) {
     const int64_t element = inputs.output_elements[integral.output_index];
     const std::vector<Tensor>& b = inputs.baselines[integral.baseline_index];
     double sum = 0;
@@ -1045,17 +1014,12 @@ TEST(SmoothGradTest, ZeroFeatureSigmaLeavesThatElementExactlyUnchanged) {
 TEST(SmoothGradTest, IntegratePathsHandsOverTheSampleMeanPerOutputAndBaseline) {
   LinearModel model = TwoInputLinearModel();
   const AttributionInputs inputs = TwoInputLinearInputs();
-  std::vector<BaselinePathIntegral> integrals;
-  Status status = IntegratePaths(model, inputs, SmoothOptions(3, 0.5, 4, 5, 1000),
-                                 [&](BaselinePathIntegral&& integral) {
-                                   integrals.push_back(std::move(integral));
-                                 });
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  ASSERT_EQ(integrals.size(), 4u);
-  for (size_t n = 0; n < integrals.size(); ++n) {
-    const BaselinePathIntegral& integral = integrals[n];
-    EXPECT_EQ(integral.output_index, static_cast<int64_t>(n / 2));
-    EXPECT_EQ(integral.baseline_index, static_cast<int>(n % 2));
+  StatusOr<std::vector<BaselinePathIntegral>> integrals =
+      CollectIntegrals(model, inputs, SmoothOptions(3, 0.5, 4, 5, 1000));
+  ASSERT_TRUE(integrals.ok()) << integrals.status().ToString();
+  ASSERT_EQ(integrals->size(), 4u);
+  ASSERT_TRUE(InOutputThenBaselineOrder(*integrals, inputs));
+  for (const BaselinePathIntegral& integral : *integrals) {
     const int64_t element = inputs.output_elements[integral.output_index];
     double f_x = 0;
     double sum = 0;
@@ -1069,17 +1033,14 @@ TEST(SmoothGradTest, IntegratePathsHandsOverTheSampleMeanPerOutputAndBaseline) {
     EXPECT_NEAR(sum, integral.path_end_output - integral.baseline_output, 1e-12);
   }
   // The same samples serve both baselines of an output element.
-  EXPECT_DOUBLE_EQ(integrals[0].path_end_output, integrals[1].path_end_output);
+  EXPECT_DOUBLE_EQ((*integrals)[0].path_end_output, (*integrals)[1].path_end_output);
   EXPECT_EQ(model.calls(), 1);
   EXPECT_EQ(model.rows(), 2 * (1 + 2 * 4 * 4));
 
   // Without SmoothGrad the path ends at x.
-  integrals.clear();
-  status = IntegratePaths(model, inputs, Options(3), [&](BaselinePathIntegral&& integral) {
-    integrals.push_back(std::move(integral));
-  });
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  for (const BaselinePathIntegral& integral : integrals) {
+  integrals = CollectIntegrals(model, inputs, Options(3));
+  ASSERT_TRUE(integrals.ok()) << integrals.status().ToString();
+  for (const BaselinePathIntegral& integral : *integrals) {
     EXPECT_EQ(integral.path_end_output, integral.instance_output);
   }
 }

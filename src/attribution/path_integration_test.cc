@@ -7,14 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/status_matchers.h"
+
 namespace xai {
 namespace {
 
-// Passes if `text` contains `piece`; otherwise shows both.
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using testing::Contains;
 
 constexpr PathRule kRules[] = {PathRule::kTrapezoid, PathRule::kRiemannLeft,
                                PathRule::kRiemannRight, PathRule::kRiemannMiddle};

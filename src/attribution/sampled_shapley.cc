@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "attribution/attribution_inputs.h"
+#include "attribution/option_checks.h"
 #include "core/tensor.h"
 
 namespace xai {
@@ -109,22 +110,11 @@ Attribution Summarize(int64_t output_element, const OutputSums& sums, int path_c
 }  // namespace
 
 Status ValidateSampledShapleyOptions(const SampledShapleyOptions& options) {
-  if (options.path_count < kMinSampledShapleyPaths ||
-      options.path_count > kMaxSampledShapleyPaths) {
-    return InvalidArgument("Sampled Shapley path_count " + to_string(options.path_count) +
-                           " is out of range; expected an integer in [" +
-                           to_string(kMinSampledShapleyPaths) + ", " +
-                           to_string(kMaxSampledShapleyPaths) + "]");
-  }
-  if (options.batch_size < 1) {
-    return InvalidArgument("Sampled Shapley batch_size " + to_string(options.batch_size) +
-                           " is out of range; expected an integer >= 1");
-  }
-  if (options.max_features < 1) {
-    return InvalidArgument("Sampled Shapley max_features " + to_string(options.max_features) +
-                           " is out of range; expected an integer >= 1");
-  }
-  return OkStatus();
+  XAI_RETURN_IF_ERROR(CheckIntegerOptionInRange("Sampled Shapley path_count", options.path_count,
+                                                kMinSampledShapleyPaths, kMaxSampledShapleyPaths));
+  XAI_RETURN_IF_ERROR(
+      CheckIntegerOptionAtLeast("Sampled Shapley batch_size", options.batch_size, 1));
+  return CheckIntegerOptionAtLeast("Sampled Shapley max_features", options.max_features, 1);
 }
 
 std::vector<std::vector<int>> SamplePermutations(int num_features, int count, uint64_t seed) {

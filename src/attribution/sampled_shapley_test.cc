@@ -15,37 +15,25 @@
 #include "attribution/attribution_inputs.h"
 #include "attribution/batched_evaluator.h"
 #include "testing/fake_models.h"
+#include "testing/status_matchers.h"
+#include "testing/test_inputs.h"
 
 namespace xai {
 namespace {
 
+using testing::CeilDiv;
+using testing::FailsWith;
 using testing::FaultyModel;
 using testing::InteractionModel;
 using testing::LinearModel;
+using testing::Row;
+using testing::RowShaped;
+using testing::SingleInput;
+using testing::Sum;
+using testing::TwoInputLinearInputs;
+using testing::TwoInputLinearModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// A float32 tensor of one row: shape [1, n].
-Tensor Row(std::vector<double> values, DType dtype = DType::kFloat32) {
-  const int64_t n = static_cast<int64_t>(values.size());
-  return Tensor::FromValues(dtype, {1, n}, std::move(values));
-}
-
-// A float32 tensor of one row with a given row shape.
-Tensor RowShaped(Shape row_shape, std::vector<double> values) {
-  row_shape.insert(row_shape.begin(), 1);
-  return Tensor::FromValues(DType::kFloat32, std::move(row_shape), std::move(values));
-}
-
-// Inputs with one attributed input of row shape [n].
-AttributionInputs SingleInput(std::vector<double> x, std::vector<std::vector<double>> baselines,
-                              std::vector<int64_t> output_elements = {0}) {
-  AttributionInputs inputs;
-  inputs.instance = {Row(std::move(x))};
-  for (auto& b : baselines) inputs.baselines.push_back({Row(std::move(b))});
-  inputs.output_elements = std::move(output_elements);
-  return inputs;
-}
 
 SampledShapleyOptions Options(int path_count, int batch_size = kDefaultBatchSize,
                               uint64_t seed = kDefaultSampledShapleySeed) {
@@ -54,35 +42,6 @@ SampledShapleyOptions Options(int path_count, int batch_size = kDefaultBatchSize
   options.batch_size = batch_size;
   options.seed = seed;
   return options;
-}
-
-// Passes if `status` failed with `code` and its message holds every piece.
-::testing::AssertionResult FailsWith(const Status& status, StatusCode code,
-                                     const std::vector<std::string>& pieces) {
-  if (status.ok()) return ::testing::AssertionFailure() << "expected an error, got OK";
-  if (status.code() != code) {
-    return ::testing::AssertionFailure() << "expected code " << StatusCodeName(code) << ", got "
-                                         << status.ToString();
-  }
-  for (const std::string& piece : pieces) {
-    if (status.message().find(piece) == std::string::npos) {
-      return ::testing::AssertionFailure()
-             << "'" << status.message() << "' does not contain '" << piece << "'";
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
-
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-double Sum(const std::vector<double>& values) {
-  return std::accumulate(values.begin(), values.end(), 0.0);
-}
-
-double ElementSum(const Attribution& attribution) {
-  double sum = 0;
-  for (const Tensor& tensor : attribution.attributions) sum += Sum(tensor.values);
-  return sum;
 }
 
 double Distance(const std::vector<double>& a, const std::vector<double>& b) {
@@ -169,25 +128,6 @@ ValueFn InteractionOutput(int64_t k) {
 const std::vector<double> kX = {1.5, 2.0, 0.7, 1.2};
 const std::vector<double> kB0 = {0.0, 0.0, 0.0, 0.0};
 const std::vector<double> kB1 = {-0.5, 1.0, 2.0, -0.3};
-
-// Two inputs (row shapes [3] and [2,2]) and three output elements, each with
-// its own weights.
-LinearModel TwoInputLinearModel() {
-  return LinearModel({Shape{3}, Shape{2, 2}},
-                     {{{1, -2, 0.5}, {3, 0, -1, 2}},
-                      {{0.25, 4, -3}, {-0.5, 1.5, 2, 0}},
-                      {{-1, 1, 1}, {1, 1, -2, 0.75}}},
-                     {0.5, -1, 2});
-}
-
-AttributionInputs TwoInputLinearInputs() {
-  AttributionInputs inputs;
-  inputs.instance = {Row({1.5, -0.5, 2}), RowShaped({2, 2}, {0.25, -1, 3, 1})};
-  inputs.baselines = {{Row({0, 0, 0}), RowShaped({2, 2}, {0, 0, 0, 0})},
-                      {Row({-1, 2, 0.5}), RowShaped({2, 2}, {1, 1, -1, 0.5})}};
-  inputs.output_elements = {2, 0};
-  return inputs;
-}
 
 // --- permutations ---------------------------------------------------------------
 
@@ -388,7 +328,7 @@ TEST(SampledShapleyTest, AttributionsSumToTheOutputDifferenceForAnyPathCount) {
       EXPECT_NEAR(attribution.baseline_output, fb, 1e-12);
       const double tolerance = 1e-9 * std::max(1.0, std::abs(fx - fb));
       EXPECT_NEAR(Sum(attribution.feature_attributions), fx - fb, tolerance);
-      EXPECT_NEAR(ElementSum(attribution), fx - fb, tolerance);
+      EXPECT_NEAR(Sum(attribution), fx - fb, tolerance);
     }
   }
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "attribution/option_checks.h"
 #include "attribution/path_integration.h"
 
 namespace xai {
@@ -166,15 +167,10 @@ Status ValidateXraiOptions(const XraiOptions& options) {
                            " is out of range; expected [0, " +
                            to_string(kMaxSegmentationSigma) + "] pixels");
   }
-  if (options.min_segment_size < 0) {
-    return InvalidArgument("XRAI min_segment_size " + to_string(options.min_segment_size) +
-                           " is out of range; expected an integer >= 0");
-  }
-  if (options.dilation_radius < 0 || options.dilation_radius > kXraiMaxDilationRadius) {
-    return InvalidArgument("XRAI dilation_radius " + to_string(options.dilation_radius) +
-                           " is out of range; expected an integer in [0, " +
-                           to_string(kXraiMaxDilationRadius) + "]");
-  }
+  XAI_RETURN_IF_ERROR(
+      CheckIntegerOptionAtLeast("XRAI min_segment_size", options.min_segment_size, 0));
+  XAI_RETURN_IF_ERROR(CheckIntegerOptionInRange("XRAI dilation_radius", options.dilation_radius,
+                                                0, kXraiMaxDilationRadius));
   if (!(std::isfinite(options.black) && std::isfinite(options.white) &&
         options.black < options.white)) {
     return InvalidArgument("XRAI black " + to_string(options.black) + " and white " +

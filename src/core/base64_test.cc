@@ -6,13 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/status_matchers.h"
+
 namespace xai {
 namespace {
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using testing::Contains;
+using testing::ErrorMessage;
 
 // RFC 4648 section 10 test vectors.
 const std::vector<std::pair<std::string, std::string>> kRfc4648Vectors = {
@@ -30,14 +30,8 @@ std::string BinaryBytes(size_t length) {
 }
 
 std::string DecodeError(const std::string& text) {
-  auto decoded = Base64Decode(text);
-  if (decoded.ok()) {
-    ADD_FAILURE() << "'" << text << "' decoded";
-    return "";
-  }
-  EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(decoded.status().message(), "invalid base64"));
-  return decoded.status().message();
+  return ErrorMessage(Base64Decode(text).status(), StatusCode::kInvalidArgument, {"invalid base64"},
+                      "decoding '" + text + "'");
 }
 
 TEST(Base64Test, EncodesRfc4648Vectors) {

@@ -9,14 +9,13 @@
 #include <gtest/gtest.h>
 
 #include "core/base64.h"
+#include "testing/status_matchers.h"
 
 namespace xai {
 namespace {
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using testing::Contains;
+using testing::ErrorMessage;
 
 constexpr char kWhat[] = "instance 3, input 'features'";
 
@@ -27,14 +26,8 @@ StatusOr<Tensor> Decode(const Json& value, DType dtype, std::optional<Shape> row
 // The error message of decoding `value`, which must fail with INVALID_ARGUMENT
 // and name the value's place (kWhat).
 std::string DecodeError(const Json& value, DType dtype, std::optional<Shape> row_spec = std::nullopt) {
-  auto result = Decode(value, dtype, row_spec);
-  if (result.ok()) {
-    ADD_FAILURE() << "decoding " << value.dump() << " as " << DTypeName(dtype) << " succeeded";
-    return "";
-  }
-  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument) << result.status().ToString();
-  EXPECT_TRUE(Contains(result.status().message(), kWhat));
-  return result.status().message();
+  return ErrorMessage(Decode(value, dtype, row_spec).status(), StatusCode::kInvalidArgument, {kWhat},
+                      "decoding " + value.dump() + " as " + DTypeName(dtype));
 }
 
 // --- decoding: shapes ---------------------------------------------------------

@@ -1,24 +1,21 @@
 #include "model/explanation_metadata.h"
 
-#include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+
+#include "testing/signature_tensors.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace xai {
 namespace {
 
-namespace fs = std::filesystem;
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using testing::Contains;
+using testing::ErrorMessage;
+using testing::SignatureTensor;
+using testing::TempDir;
 
 constexpr char kSource[] = "md.json";
 
@@ -29,14 +26,8 @@ StatusOr<ExplanationMetadata> Parse(const std::string& text) {
 // The message of parsing `text`, which must fail with INVALID_ARGUMENT and
 // name where the metadata came from.
 std::string ParseError(const std::string& text) {
-  auto parsed = Parse(text);
-  if (parsed.ok()) {
-    ADD_FAILURE() << "accepted: " << text;
-    return "";
-  }
-  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << parsed.status().ToString();
-  EXPECT_TRUE(Contains(parsed.status().message(), kSource));
-  return parsed.status().message();
+  return ErrorMessage(Parse(text).status(), StatusCode::kInvalidArgument, {kSource},
+                      "parsing " + text);
 }
 
 // Metadata with one input `x` described by `input_fields` (a JSON object body).
@@ -137,30 +128,6 @@ const InputMetadata* FindInput(const ExplanationMetadata& md, const std::string&
   }
   return nullptr;
 }
-
-// A fresh directory under the system temp dir, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("xai_metadata_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& text) const {
-    const fs::path file = path_ / name;
-    std::ofstream(file) << text;
-    return file.string();
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // --- the two formats --------------------------------------------------------------
 
@@ -544,13 +511,9 @@ TEST(LoadExplanationMetadataFileTest, ValidationErrorsNameTheFile) {
 // --- inference and writing ---------------------------------------------------------
 
 SignatureInfo MixedSignature() {
+  // Graph tensor names unlike the keys, to show which one the metadata uses.
   auto tensor = [](const std::string& key, DType dtype, Shape shape) {
-    TensorInfo t;
-    t.key = key;
-    t.tensor_name = "serving_default_" + key + ":0";
-    t.dtype = dtype;
-    t.shape = std::move(shape);
-    return t;
+    return SignatureTensor(key, dtype, std::move(shape), "serving_default_" + key + ":0");
   };
   SignatureInfo s;
   s.key = "xai_model";

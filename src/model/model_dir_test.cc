@@ -1,53 +1,39 @@
 #include "model/model_dir.h"
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace xai {
 namespace {
 
 namespace fs = std::filesystem;
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using testing::Contains;
+using testing::TempDir;
 
-// Each test gets a fresh, empty directory under the system temp dir, removed
-// afterwards. Only file names matter to model_dir, so a SavedModel is faked
-// by an empty saved_model.pb.
+// Each test gets a fresh, empty directory (TempDir), removed afterwards. Only
+// file names matter to model_dir, so a SavedModel is faked by an empty
+// saved_model.pb.
 class ModelDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    root_ = fs::temp_directory_path() /
-            ("xai_model_dir_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(root_);
-    ASSERT_TRUE(fs::create_directories(root_));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
   // Makes `relative` (under the root) a fake SavedModel; returns its path.
   std::string MakeSavedModel(const std::string& relative = "") {
-    const fs::path dir = relative.empty() ? root_ : root_ / relative;
+    const fs::path dir = relative.empty() ? root_.path() : root_.path() / relative;
     fs::create_directories(dir / "variables");
     std::ofstream(dir / "saved_model.pb");
     return dir.string();
   }
 
-  std::string root() const { return root_.string(); }
+  std::string root() const { return root_.path().string(); }
 
-  fs::path root_;
+  TempDir root_{"xai_model_dir_test"};
 };
 
 TEST_F(ModelDirTest, PlainSavedModelDirectoryIsVersionZero) {
@@ -122,8 +108,8 @@ TEST_F(ModelDirTest, NonNumericAndIncompleteSubdirectoriesAreIgnored) {
   MakeSavedModel("v12");          // not a number
   MakeSavedModel("12.5");         // not a number
   MakeSavedModel("-20");          // not a number
-  fs::create_directories(root_ / "99" / "variables");  // no saved_model.pb
-  std::ofstream(root_ / "50");                          // a file, not a directory
+  fs::create_directories(root_.path() / "99" / "variables");  // no saved_model.pb
+  std::ofstream(root_.path() / "50");                          // a file, not a directory
   auto resolved = ResolveModelDir(root());
   ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
   EXPECT_EQ(resolved->version, 3);
@@ -137,7 +123,7 @@ TEST_F(ModelDirTest, NonNumericAndIncompleteSubdirectoriesAreIgnored) {
 }
 
 TEST_F(ModelDirTest, DirectoryWithoutAModelSaysWhatWasExpected) {
-  fs::create_directories(root_ / "variables");
+  fs::create_directories(root_.path() / "variables");
   MakeSavedModel("not_a_version");
   auto resolved = ResolveModelDir(root());
   ASSERT_FALSE(resolved.ok());
@@ -149,7 +135,7 @@ TEST_F(ModelDirTest, DirectoryWithoutAModelSaysWhatWasExpected) {
 }
 
 TEST_F(ModelDirTest, NonexistentPathIsNotFound) {
-  const std::string missing = (root_ / "does_not_exist").string();
+  const std::string missing = (root_.path() / "does_not_exist").string();
   auto resolved = ResolveModelDir(missing);
   ASSERT_FALSE(resolved.ok());
   EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
@@ -159,7 +145,7 @@ TEST_F(ModelDirTest, NonexistentPathIsNotFound) {
 }
 
 TEST_F(ModelDirTest, AFileIsNotAModelDirectory) {
-  const std::string file = (root_ / "saved_model.pb").string();
+  const std::string file = (root_.path() / "saved_model.pb").string();
   std::ofstream(fs::path(file));
   auto resolved = ResolveModelDir(file);
   ASSERT_FALSE(resolved.ok());

@@ -5,31 +5,23 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/signature_tensors.h"
+#include "testing/status_matchers.h"
+
 namespace xai {
 namespace {
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
-
-TensorInfo Info(const std::string& key, DType dtype, Shape shape) {
-  TensorInfo t;
-  t.key = key;
-  t.tensor_name = key + ":0";
-  t.dtype = dtype;
-  t.shape = std::move(shape);
-  return t;
-}
+using testing::Contains;
+using testing::SignatureTensor;
 
 TensorInfo UnknownRank(const std::string& key, DType dtype) {
-  TensorInfo t = Info(key, dtype, {});
+  TensorInfo t = SignatureTensor(key, dtype, {});
   t.rank_known = false;
   return t;
 }
 
-SignatureInfo Signature(const std::string& key, std::vector<TensorInfo> inputs = {Info("features", DType::kFloat32, {-1, 30})},
-                        std::vector<TensorInfo> outputs = {Info("probabilities", DType::kFloat32, {-1, 2})}) {
+SignatureInfo Signature(const std::string& key, std::vector<TensorInfo> inputs = {SignatureTensor("features", DType::kFloat32, {-1, 30})},
+                        std::vector<TensorInfo> outputs = {SignatureTensor("probabilities", DType::kFloat32, {-1, 2})}) {
   SignatureInfo s;
   s.key = key;
   s.method_name = "tensorflow/serving/predict";
@@ -149,33 +141,33 @@ TEST(SelectSignaturesTest, KeysAreMatchedExactly) {
 // --- CheckPreprocessFeedsModel ------------------------------------------------
 
 TEST(CheckPreprocessFeedsModelTest, MatchingOutputsAndInputsAreAccepted) {
-  const SignatureInfo preprocess = Signature("xai_preprocess", {Info("raw", DType::kFloat32, {-1, 30})},
-                                             {Info("features", DType::kFloat32, {-1, 30}),
-                                              Info("extra", DType::kInt64, {-1})});
-  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const SignatureInfo preprocess = Signature("xai_preprocess", {SignatureTensor("raw", DType::kFloat32, {-1, 30})},
+                                             {SignatureTensor("features", DType::kFloat32, {-1, 30}),
+                                              SignatureTensor("extra", DType::kInt64, {-1})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("features", DType::kFloat32, {-1, 30})});
   EXPECT_TRUE(CheckPreprocessFeedsModel(preprocess, model).ok());
 }
 
 TEST(CheckPreprocessFeedsModelTest, KnownAndUnknownDimensionsAreCompatible) {
-  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {8, -1})});
-  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {SignatureTensor("features", DType::kFloat32, {8, -1})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("features", DType::kFloat32, {-1, 30})});
   EXPECT_TRUE(CheckPreprocessFeedsModel(preprocess, model).ok());
 }
 
 TEST(CheckPreprocessFeedsModelTest, UnknownRankIsCompatibleWithAnyShape) {
   const SignatureInfo unknown_out = Signature("xai_preprocess", {}, {UnknownRank("features", DType::kFloat32)});
-  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("features", DType::kFloat32, {-1, 30})});
   EXPECT_TRUE(CheckPreprocessFeedsModel(unknown_out, model).ok());
 
-  const SignatureInfo known_out = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {-1, 4, 4})});
+  const SignatureInfo known_out = Signature("xai_preprocess", {}, {SignatureTensor("features", DType::kFloat32, {-1, 4, 4})});
   const SignatureInfo unknown_in = Signature("xai_model", {UnknownRank("features", DType::kFloat32)});
   EXPECT_TRUE(CheckPreprocessFeedsModel(known_out, unknown_in).ok());
 }
 
 TEST(CheckPreprocessFeedsModelTest, MissingNameNamesBothSides) {
-  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("feats", DType::kFloat32, {-1, 30}),
-                                                                    Info("ids", DType::kInt64, {-1})});
-  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {SignatureTensor("feats", DType::kFloat32, {-1, 30}),
+                                                                    SignatureTensor("ids", DType::kInt64, {-1})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("features", DType::kFloat32, {-1, 30})});
   const Status status = CheckPreprocessFeedsModel(preprocess, model);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
@@ -185,8 +177,8 @@ TEST(CheckPreprocessFeedsModelTest, MissingNameNamesBothSides) {
 }
 
 TEST(CheckPreprocessFeedsModelTest, DTypeMismatchNamesBothSides) {
-  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat64, {-1, 30})});
-  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {SignatureTensor("features", DType::kFloat64, {-1, 30})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("features", DType::kFloat32, {-1, 30})});
   const Status status = CheckPreprocessFeedsModel(preprocess, model);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
@@ -196,8 +188,8 @@ TEST(CheckPreprocessFeedsModelTest, DTypeMismatchNamesBothSides) {
 }
 
 TEST(CheckPreprocessFeedsModelTest, ShapeMismatchNamesBothSides) {
-  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {-1, 29})});
-  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {SignatureTensor("features", DType::kFloat32, {-1, 29})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("features", DType::kFloat32, {-1, 30})});
   const Status status = CheckPreprocessFeedsModel(preprocess, model);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
@@ -208,8 +200,8 @@ TEST(CheckPreprocessFeedsModelTest, ShapeMismatchNamesBothSides) {
 }
 
 TEST(CheckPreprocessFeedsModelTest, RankMismatchIsAShapeMismatch) {
-  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("features", DType::kFloat32, {-1})});
-  const SignatureInfo model = Signature("xai_model", {Info("features", DType::kFloat32, {-1, 30})});
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {SignatureTensor("features", DType::kFloat32, {-1})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("features", DType::kFloat32, {-1, 30})});
   const Status status = CheckPreprocessFeedsModel(preprocess, model);
   ASSERT_FALSE(status.ok());
   EXPECT_TRUE(Contains(status.message(), "[?]"));
@@ -217,9 +209,9 @@ TEST(CheckPreprocessFeedsModelTest, RankMismatchIsAShapeMismatch) {
 }
 
 TEST(CheckPreprocessFeedsModelTest, EveryModelInputIsChecked) {
-  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {Info("a", DType::kFloat32, {-1, 2})});
-  const SignatureInfo model = Signature("xai_model", {Info("a", DType::kFloat32, {-1, 2}),
-                                                      Info("b", DType::kFloat32, {-1, 3})});
+  const SignatureInfo preprocess = Signature("xai_preprocess", {}, {SignatureTensor("a", DType::kFloat32, {-1, 2})});
+  const SignatureInfo model = Signature("xai_model", {SignatureTensor("a", DType::kFloat32, {-1, 2}),
+                                                      SignatureTensor("b", DType::kFloat32, {-1, 3})});
   const Status status = CheckPreprocessFeedsModel(preprocess, model);
   ASSERT_FALSE(status.ok());
   EXPECT_TRUE(Contains(status.message(), "input 'b'"));

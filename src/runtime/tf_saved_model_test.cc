@@ -1,12 +1,12 @@
 // End-to-end tests of the TensorFlow runtime against the SavedModels made by
 // fixtures/generate_fixtures.py, found in $XAI_FIXTURES (ctest sets it; run
-// by hand with XAI_FIXTURES=build/fixtures). Tests that need a fixture skip
-// when the variable is unset or the fixture is missing.
+// by hand with XAI_FIXTURES=build/fixtures; see testing/fixture_dir.h). Tests
+// that need a fixture skip when the variable is unset or the fixture is
+// missing.
 #include "runtime/model_runtime.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -14,21 +14,21 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include "core/tensor_json.h"
+#include "testing/fixture_dir.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace xai {
 namespace {
 
 namespace fs = std::filesystem;
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using testing::Contains;
+using testing::FixtureDir;
+using testing::TempDir;
 
 // y = sum_i a_i x_i^2 + b_i x_i, as saved in the `quadratic` fixture.
 constexpr float kA[3] = {1.0f, -2.0f, 0.5f};
@@ -53,12 +53,9 @@ class FixtureModelTest : public ::testing::Test {
   // Loads fixture `name` into model_, or skips the test when the fixtures are
   // not available. Called from SetUp, where a skip stops the test body.
   void LoadOrSkip(const std::string& name) {
-    const char* root = std::getenv("XAI_FIXTURES");
-    if (root == nullptr || *root == '\0') GTEST_SKIP() << "XAI_FIXTURES is not set";
-    dir_ = (fs::path(root) / name).string();
-    if (!fs::exists(fs::path(dir_) / "saved_model.pb")) {
-      GTEST_SKIP() << "fixture " << dir_ << " is missing; generate the fixtures first";
-    }
+    StatusOr<std::string> dir = FixtureDir(name);
+    if (!dir.ok()) GTEST_SKIP() << dir.status().message();
+    dir_ = *dir;
     auto loaded = LoadSavedModelRuntime(dir_);
     ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
     model_ = std::move(loaded).value();
@@ -410,21 +407,19 @@ TEST_F(NoGradientOpTest, GradientsFailNamingTheOpAndTheAlternative) {
 // --- loading failures (no fixtures needed) -------------------------------------------
 
 TEST(LoadSavedModelRuntimeTest, NonexistentDirectoryIsNamed) {
-  const std::string dir = (fs::temp_directory_path() / "xai_runtime_test_no_such_model").string();
+  const TempDir root("xai_runtime_test");
+  const std::string dir = (root.path() / "no_such_model").string();
   auto loaded = LoadSavedModelRuntime(dir);
   ASSERT_FALSE(loaded.ok());
   EXPECT_TRUE(Contains(loaded.status().message(), dir));
 }
 
 TEST(LoadSavedModelRuntimeTest, EmptySavedModelFileIsAnErrorNamingTheDirectory) {
-  const fs::path dir = fs::temp_directory_path() / ("xai_runtime_test_empty_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "saved_model.pb");
-  auto loaded = LoadSavedModelRuntime(dir.string());
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  const TempDir dir("xai_runtime_test");
+  dir.Write("saved_model.pb", "");
+  auto loaded = LoadSavedModelRuntime(dir.path().string());
   ASSERT_FALSE(loaded.ok());
-  EXPECT_TRUE(Contains(loaded.status().message(), dir.string()));
+  EXPECT_TRUE(Contains(loaded.status().message(), dir.path().string()));
   EXPECT_TRUE(Contains(loaded.status().message(), "serve"));
 }
 
