@@ -11,10 +11,24 @@ Json PredictionToJson(const NamedTensors& outputs, int64_t row) {
   return object;
 }
 
+namespace {
+
+// True for the encodings whose index_feature_mapping names every element of
+// a vector input (and the attribution has exactly that many elements).
+bool NamesEachElement(const InputMetadata& md, const Tensor& attribution) {
+  const bool named_encoding = md.encoding == "bag_of_features" || md.encoding == "indicator";
+  return named_encoding && attribution.shape.size() == 2 &&
+         static_cast<size_t>(attribution.row_elements()) == md.index_feature_mapping.size();
+}
+
+}  // namespace
+
 bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& instance) {
   const SignatureInfo* entry = model.explain_entry_signature();
   if (entry == nullptr || !model.selection().preprocess_key.empty()) return false;
   if (!IsBareInstance(instance, *entry) || model.explained_inputs().size() != 1) return false;
+  const InputMetadata& md = model.explained_inputs()[0].metadata;
+  if (!md.group_name.empty() || md.encoding == "bag_of_features" || md.encoding == "indicator") return false;
   return model.explained_inputs()[0].signature_key == entry->inputs[0].key;
 }
 
@@ -30,9 +44,19 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
       // the sum of theirs, under the group's name.
       features = Json::object();
       for (size_t i = 0; i < a.attributions.size() && i < inputs.size(); ++i) {
-        const std::string& group = inputs[i].metadata.group_name;
+        const InputMetadata& md = inputs[i].metadata;
+        const std::string& group = md.group_name;
+        if (group.empty() && NamesEachElement(md, a.attributions[i])) {
+          // bag_of_features / indicator: one attribution per named feature.
+          Json named = Json::object();
+          for (size_t e = 0; e < md.index_feature_mapping.size(); ++e) {
+            named[md.index_feature_mapping[e]] = a.attributions[i].values[e];
+          }
+          features[md.name] = std::move(named);
+          continue;
+        }
         if (group.empty()) {
-          features[inputs[i].metadata.name] = TensorRowToJson(a.attributions[i], 0);
+          features[md.name] = TensorRowToJson(a.attributions[i], 0);
           continue;
         }
         double sum = 0;

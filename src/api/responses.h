@@ -17,7 +17,9 @@ Json PredictionToJson(const NamedTensors& outputs, int64_t row);
 
 // One entry of "explanations". `bare` makes featureAttributions a bare value
 // (single attributed input given as a bare instance) instead of an object
-// keyed by input name.
+// keyed by input name. Inputs sharing a group_name get one summed value under
+// the group's name; a bag_of_features or indicator input gets an object of
+// its index_feature_mapping names.
 // featureAttributions is a bare value when the instance was a bare value and
 // the one attributed tensor is that very input (no preprocessing, not an
 // internal tensor); otherwise an object keyed by attributed input name.

@@ -70,6 +70,19 @@ TEST(ExplanationToJsonTest, GroupedInputsGetOneSummedAttribution) {
   EXPECT_EQ(json["attributions"][0]["featureAttributions"], Json::parse(R"({"ab": 6.0, "c": [0.5]})"));
 }
 
+TEST(ExplanationToJsonTest, BagOfFeaturesIsNamedByItsMapping) {
+  BoundInput words = Bound("words");
+  words.metadata.encoding = "bag_of_features";
+  words.metadata.index_feature_mapping = {"good", "bad"};
+  InstanceExplanation explanation;
+  explanation.outputs.push_back(Output({Row({0.75, -0.25})}));
+  const Json json = ExplanationToJson(explanation, {words}, /*bare=*/false);
+  EXPECT_EQ(json["attributions"][0]["featureAttributions"], Json::parse(R"({"words": {"good": 0.75, "bad": -0.25}})"));
+  words.metadata.encoding = "identity";  // the same mapping with identity keeps the list
+  EXPECT_EQ(ExplanationToJson(explanation, {words}, false)["attributions"][0]["featureAttributions"],
+            Json::parse(R"({"words": [0.75, -0.25]})"));
+}
+
 TEST(ExplanationToJsonTest, BudgetReportedAsStepsOrPaths) {
   InstanceExplanation explanation;
   explanation.outputs.push_back(Output({Row({1})}));
