@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# The main job: set up, build, make the demo models, and explain the bundled
-# demo instances of the tabular classifier with Integrated Gradients.
+# The main job: set up, build, make the demo models, and serve them over HTTP
+# (a tabular, an image and a text classifier). The server prints its URL and
+# a curl command to try; Ctrl-C stops it once requests in flight finish.
+# Flags go to `xaiserve serve`, e.g. scripts/demo.sh --port 9000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 scripts/fixtures.sh
-model=build/fixtures/tabular_mlp
-echo "== xaiserve inspect $model" >&2
-build/xaiserve inspect "$model"
-echo "== xaiserve explain $model --instances $model/instances.jsonl" >&2
-build/xaiserve explain "$model" --instances "$model/instances.jsonl"
+echo "== xaiserve serve $* (the demo models in build/fixtures)" >&2
+exec build/xaiserve serve "$@"

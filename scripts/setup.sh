@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing xaiserve needs, and nothing twice:
-#   - Debian packages (compiler, CMake/Ninja, JSON and test libraries),
+#   - Debian packages (compiler, CMake/Ninja, JSON, HTTP server and test libraries),
 #   - the Python environment in .venv/ (the pinned TensorFlow wheel, which
 #     also ships the C++ libraries and headers we link, plus fixture tools).
 # Fast when everything is already there (a stamp records what .venv holds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv nlohmann-json3-dev libgtest-dev)
+APT_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv nlohmann-json3-dev libgtest-dev libcpp-httplib-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

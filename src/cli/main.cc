@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/serve_command.h"
 
 namespace {
 
@@ -22,6 +23,7 @@ constexpr char kUsage[] =
     "  predict MODEL_DIR --instances FILE     predictions for JSON Lines instances\n"
     "  explain MODEL_DIR --instances FILE     attributions for JSON Lines instances\n"
     "  metadata MODEL_DIR                     the explanation metadata in use, ready to edit\n"
+    "  serve [--model NAME=DIR]...            the REST server (no model given: the demo models)\n"
     "\n"
     "Run 'xaiserve COMMAND --help' for a command's flags.\n";
 
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
   if (command == "predict") return xai::RunPredict(args);
   if (command == "explain") return xai::RunExplain(args);
   if (command == "metadata") return xai::RunMetadata(args);
+  if (command == "serve") return xai::RunServe(args);
   std::cerr << "xaiserve: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

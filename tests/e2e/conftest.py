@@ -248,3 +248,149 @@ class LoadedModels:
 @pytest.fixture(scope="module")
 def tf_models() -> LoadedModels:
     return LoadedModels()
+
+
+# --------------------------------------------------------------------------
+# The server (xaiserve serve), over loopback
+# --------------------------------------------------------------------------
+
+import contextlib  # noqa: E402  (kept with the server helpers they serve)
+from typing import Iterator  # noqa: E402
+
+
+class ServerProcess:
+    """A running `xaiserve serve --port 0 ...` on 127.0.0.1: start() waits for
+    the listening URL it prints; requests go over http.client; stop() sends
+    SIGTERM and returns the exit code. The access log (stderr) goes to a file,
+    so a chatty server never blocks on a full pipe."""
+
+    START_TIMEOUT = 60.0
+
+    def __init__(self, *args: Any, log_dir: Path):
+        self.args = ("serve", "--port", "0", *map(str, args))
+        self.log_path = Path(log_dir) / f"xaiserve-serve-{os.getpid()}-{id(self)}.log"
+        self.process: subprocess.Popen | None = None
+        self.stdout_lines: list[str] = []
+        self.url = ""
+        self.host = ""
+        self.port = 0
+
+    def start(self) -> ServerProcess:
+        import re
+        import threading
+
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [str(BINARY), *self.args], stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
+        )
+        ready = threading.Event()
+
+        def read_stdout():
+            for line in self.process.stdout:
+                self.stdout_lines.append(line)
+                if "listening on" in line:
+                    ready.set()
+            ready.set()  # stdout closed: the server exited
+
+        threading.Thread(target=read_stdout, daemon=True).start()
+        ready.wait(self.START_TIMEOUT)
+        match = next(
+            (re.search(r"listening on (http://127\.0\.0\.1:(\d+))", l) for l in self.stdout_lines if "listening" in l),
+            None,
+        )
+        if match is None:
+            self.stop()
+            raise AssertionError(f"xaiserve serve did not start\nstdout: {''.join(self.stdout_lines)}\n{self.log()}")
+        self.url, self.host, self.port = match.group(1), "127.0.0.1", int(match.group(2))
+        return self
+
+    def log(self) -> str:
+        """The server's stderr so far: start-up messages and the access log."""
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self, timeout: float = 60.0) -> int:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"xaiserve serve did not stop within {timeout} s after SIGTERM\n{self.log()}")
+        finally:
+            self._log.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 120.0,
+    ) -> "Reply":
+        """One request on a fresh connection. `body`: bytes as is, anything
+        else as JSON."""
+        import http.client
+
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=data, headers=headers or {})
+            response = connection.getresponse()
+            return Reply(response.status, dict(response.getheaders()), response.read())
+        finally:
+            connection.close()
+
+    def get(self, path: str, **kwargs) -> "Reply":
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any, **kwargs) -> "Reply":
+        return self.request("POST", path, body, **kwargs)
+
+
+@dataclasses.dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.raw)
+        except json.JSONDecodeError as error:
+            raise AssertionError(f"HTTP {self.status}: body is not JSON ({error}): {self.raw[:500]!r}") from None
+
+    def expect(self, status: int) -> Any:
+        """The JSON body, after checking the status."""
+        assert self.status == status, f"expected HTTP {status}, got {self.status}: {self.raw[:2000]!r}"
+        return self.json()
+
+    def expect_error(self, status: int, status_name: str | None = None, phrases: Iterable[str] = ()) -> str:
+        """A JSON error body {"error": {"code", "status", "message"}} with
+        this HTTP status; returns the message after checking its phrases."""
+        body = self.expect(status)
+        error = body.get("error")
+        assert isinstance(error, dict) and set(error) == {"code", "status", "message"}, body
+        assert error["code"] == status, body
+        if status_name is not None:
+            assert error["status"] == status_name, body
+        for phrase in phrases:
+            assert phrase in error["message"], f"message lacks {phrase!r}: {error['message']}"
+        return error["message"]
+
+
+@contextlib.contextmanager
+def running_server(*args: Any, log_dir: Path) -> Iterator[ServerProcess]:
+    """A server for the duration of the block; it must stop cleanly (exit 0)."""
+    server = ServerProcess(*args, log_dir=log_dir).start()
+    try:
+        yield server
+    finally:
+        code = server.stop()
+        assert code == 0, f"xaiserve serve exited with {code}\n{server.log()[-3000:]}"

@@ -1,0 +1,345 @@
+// `xaiserve serve`: flags and config file -> model sources, then the model
+// registry (src/serving), the HTTP server (src/http), the start-up banner on
+// stdout, and the shutdown signals.
+#include "cli/serve_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "cli/flags.h"
+#include "core/json_fields.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
+#include "http/routes.h"
+#include "serving/model_registry.h"
+#include "serving/prediction_service.h"
+
+namespace xai {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
+
+// The bundled demo models (made by scripts/fixtures.sh), served when no model is given.
+struct DemoModel {
+  const char* name;
+  const char* fixture;
+};
+constexpr DemoModel kDemoModels[] = {{"tabular", "tabular_mlp"}, {"image", "shapes_cnn"}, {"text", "text_classifier"}};
+
+int Fail(const std::string& message) {
+  std::cerr << "xaiserve serve: error: " << message << "\n";
+  return kExitFailed;
+}
+
+int UsageError(const std::string& message) {
+  std::cerr << "xaiserve serve: " << message << "\n(see xaiserve serve --help)\n";
+  return kExitUsage;
+}
+
+Status CheckModelName(const std::string& name, const std::string& where) {
+  const bool ok = !name.empty() && name.size() <= 128 && std::isalnum(static_cast<unsigned char>(name[0])) &&
+                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                      std::string::npos;
+  if (ok) return OkStatus();
+  return InvalidArgument(where + ": model name '" + name + "' must start with a letter or digit and hold only " +
+                         "letters, digits, '.', '_' and '-' (it is part of the URL)");
+}
+
+Status CheckMethod(const std::string& method, const std::string& where) {
+  if (IsExplanationMethod(method)) return OkStatus();
+  return InvalidArgument(where + ": method '" + method +
+                         "' is unknown; choose integrated-gradients, sampled-shapley or xrai");
+}
+
+// {"models": [{"name": ..., "base_path": ..., "default_method": ...}]};
+// relative base paths are relative to the config file.
+StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std::string& default_method) {
+  std::ifstream file(path);
+  if (!file) return NotFound("cannot read config file '" + path + "'");
+  std::stringstream text;
+  text << file.rdbuf();
+  XAI_ASSIGN_OR_RETURN(Json config, ParseJson(text.str(), path));
+  if (!config.is_object()) return InvalidArgument(path + ": expected {\"models\": [...]}");
+  JsonFields top(config, path);
+  XAI_ASSIGN_OR_RETURN(const Json* models, top.Find({"models"}));
+  XAI_RETURN_IF_ERROR(top.CheckNoUnknownFields());
+  if (models == nullptr || !models->is_array() || models->empty()) {
+    return InvalidArgument(path + ": \"models\" must be a non-empty list of {\"name\", \"base_path\"}");
+  }
+  std::vector<ModelSource> sources;
+  for (size_t i = 0; i < models->size(); ++i) {
+    const std::string where = path + ": models[" + std::to_string(i) + "]";
+    if (!(*models)[i].is_object()) return InvalidArgument(where + " must be an object");
+    JsonFields f((*models)[i], where);
+    ModelSource source;
+    XAI_ASSIGN_OR_RETURN(source.name, f.String({"name"}));
+    XAI_ASSIGN_OR_RETURN(source.base_path, f.String({"base_path", "basePath"}));
+    XAI_ASSIGN_OR_RETURN(source.default_method, f.String({"default_method", "defaultMethod"}, default_method));
+    XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+    if (source.base_path.empty()) return InvalidArgument(where + " needs \"base_path\" (the model directory)");
+    if (fs::path(source.base_path).is_relative()) {
+      source.base_path = (fs::path(path).parent_path() / source.base_path).lexically_normal().string();
+    }
+    XAI_RETURN_IF_ERROR(CheckModelName(source.name, where));
+    XAI_RETURN_IF_ERROR(CheckMethod(source.default_method, where + ".default_method"));
+    sources.push_back(std::move(source));
+  }
+  return sources;
+}
+
+std::string DefaultDemoDir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "build/fixtures" : (exe.parent_path() / "fixtures").string();
+}
+
+StatusOr<std::vector<ModelSource>> DemoSources(const std::string& demo_dir, const std::string& default_method) {
+  std::vector<ModelSource> sources;
+  std::string missing;
+  for (const DemoModel& demo : kDemoModels) {
+    const fs::path dir = fs::path(demo_dir) / demo.fixture;
+    std::error_code ec;
+    if (!fs::is_regular_file(dir / "saved_model.pb", ec)) missing += (missing.empty() ? "" : ", ") + dir.string();
+    sources.push_back({demo.name, dir.string(), default_method});
+  }
+  if (!missing.empty()) {
+    return NotFound("the bundled demo models are missing (" + missing +
+                    "): run scripts/fixtures.sh to make them (scripts/demo.sh does it all), point --demo-dir at "
+                    "them, or serve your own with --model NAME=DIR");
+  }
+  return sources;
+}
+
+// 'text' quoted for a POSIX shell.
+std::string ShellQuote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The first instance of instances.jsonl beside a served model, if any.
+std::string ExampleInstance(const LoadedVersion& version, const std::string& base_path) {
+  for (const fs::path& dir : {fs::path(version.path), fs::path(base_path)}) {
+    std::ifstream file(dir / "instances.jsonl");
+    std::string line;
+    while (file && std::getline(file, line)) {
+      if (line.find_first_not_of(" \t\r") != std::string::npos) return line;
+    }
+  }
+  return "";
+}
+
+void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const std::string& host,
+                 const std::string& auth_token) {
+  std::ostringstream out;
+  out << "xaiserve: listening on " << server.url() << "\n";
+  const bool any_host = host == "0.0.0.0" || host == "::" || host.empty();
+  const std::string base = any_host ? "http://127.0.0.1:" + std::to_string(server.port()) : server.url();
+  const std::string auth = auth_token.empty() ? "" : " -H " + ShellQuote("Authorization: Bearer " + auth_token);
+  std::string example;
+  for (const std::string& name : registry.names()) {
+    const auto snapshot = registry.Snapshot(name);
+    const LoadedVersion* newest = snapshot->Newest();
+    out << "  model " << name << ": ";
+    if (newest == nullptr) {
+      out << "not loaded (see " << base << "/v1/models/" << name << ")\n";
+      continue;
+    }
+    out << "version " << newest->version << " from " << newest->path << ", default method "
+        << snapshot->source.default_method << (newest->model->explain_status().ok() ? "" : " (cannot explain)")
+        << "\n";
+    if (example.empty() && newest->model->explain_status().ok()) {
+      const std::string instance = ExampleInstance(*newest, snapshot->source.base_path);
+      if (!instance.empty()) {
+        example = "curl -s" + auth + " " + base + "/v1/models/" + name + ":explain -d " +
+                  ShellQuote("{\"instances\": [" + instance + "]}");
+      }
+    }
+  }
+  out << "try:\n";
+  if (!example.empty()) out << "  " << example << "\n";
+  out << "  curl -s" << auth << " " << base << "/v1/models\n";
+  out << "stop with Ctrl-C or SIGTERM (requests in flight finish first)\n";
+  std::cout << out.str() << std::flush;
+}
+
+// SIGTERM and SIGINT -> a callback on a thread of its own (a signal handler
+// may do almost nothing, so it only writes the signal number to a pipe). A
+// second signal while the first is handled exits at once.
+class ShutdownSignals {
+ public:
+  explicit ShutdownSignals(std::function<void(int)> on_first) : on_first_(std::move(on_first)) {}
+  ~ShutdownSignals() {
+    if (watcher_.joinable()) {
+      const unsigned char quit = 0;
+      (void)!write(pipe_[1], &quit, 1);
+      watcher_.join();
+    }
+  }
+
+  Status Install() {
+    if (pipe2(pipe_, O_CLOEXEC) != 0) return Internal(std::string("cannot create a pipe: ") + std::strerror(errno));
+    write_fd_ = pipe_[1];
+    struct sigaction action {};
+    action.sa_handler = &ShutdownSignals::OnSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not end the server
+    watcher_ = std::thread([this] { Watch(); });
+    return OkStatus();
+  }
+
+ private:
+  static void OnSignal(int signo) {
+    const int saved = errno;
+    const unsigned char byte = static_cast<unsigned char>(signo);
+    (void)!write(write_fd_, &byte, 1);
+    errno = saved;
+  }
+
+  void Watch() {
+    int received = 0;
+    unsigned char byte = 0;
+    while (true) {
+      const ssize_t n = read(pipe_[0], &byte, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || byte == 0) return;
+      if (++received == 1) {
+        on_first_(byte);
+      } else {
+        std::cerr << "xaiserve: second " << strsignal(byte) << ": exiting without waiting\n";
+        std::_Exit(kExitFailed);
+      }
+    }
+  }
+
+  static inline int write_fd_ = -1;
+  int pipe_[2] = {-1, -1};
+  std::function<void(int)> on_first_;
+  std::thread watcher_;
+};
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& args) {
+  std::vector<std::string> model_flags;
+  std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
+  int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
+  double poll_seconds = 2;
+  FlagSet flags(
+      "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
+      "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--poll-seconds S]",
+      "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
+      "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
+      "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
+      "  GET  /healthz, /metrics                     health, Prometheus metrics\n"
+      "A model DIR is a SavedModel or a directory of numeric versions (the newest serves; new versions\n"
+      "are picked up while serving). With no --model and no --config, serves the bundled demo models\n"
+      "(tabular, image, text) from --demo-dir. SIGTERM or Ctrl-C stops it once requests in flight finish.");
+  flags.StringList("model", &model_flags, "NAME=DIR", "serve the model in DIR as NAME (repeatable)");
+  flags.String("config", &config, "FILE",
+               "JSON {\"models\": [{\"name\": N, \"base_path\": DIR, \"default_method\": M}]}");
+  flags.String("host", &host, "ADDR", "address to listen on (default 127.0.0.1: this machine only)");
+  flags.Int("port", &port, 0, 65535, "port to listen on (default 8080; 0 picks a free one)");
+  flags.String("auth-token", &auth_token, "T",
+               "require 'Authorization: Bearer T' on every route but /healthz (or set XAISERVE_AUTH_TOKEN)");
+  flags.String("default-method", &default_method, "M",
+               "method when a request names none: integrated-gradients (default), sampled-shapley or xrai");
+  flags.Int("max-body-bytes", &max_body_bytes, 1024, int64_t{1} << 34,
+            "largest request body accepted (default 16 MiB; larger ones get 413)");
+  flags.Int("max-instances", &max_instances, 1, 1000000, "most instances in one request (default 64)");
+  flags.Double("poll-seconds", &poll_seconds, 0, 86400,
+               "how often model directories are checked for new versions (default 2; 0: never)");
+  flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
+  flags.Int("threads", &threads, 0, 4096, "HTTP worker threads, one per open connection (default 0: max(16, 4 x cores))");
+  std::vector<std::string> positional;
+  const Status parsed = flags.Parse(args, &positional);
+  if (!parsed.ok()) return UsageError(parsed.message());
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return kExitOk;
+  }
+  if (!positional.empty()) return UsageError("unexpected argument '" + positional[0] + "'; give models as --model NAME=DIR");
+  if (Status s = CheckMethod(default_method, "--default-method"); !s.ok()) return UsageError(s.message());
+  if (auth_token.empty()) {
+    if (const char* env = std::getenv("XAISERVE_AUTH_TOKEN")) auth_token = env;
+  }
+
+  std::vector<ModelSource> sources;
+  for (const std::string& flag : model_flags) {
+    const size_t eq = flag.find('=');
+    if (eq == std::string::npos || eq + 1 == flag.size()) {
+      return UsageError("--model '" + flag + "' must be NAME=DIR, e.g. --model iris=/models/iris");
+    }
+    ModelSource source{flag.substr(0, eq), flag.substr(eq + 1), default_method};
+    if (Status s = CheckModelName(source.name, "--model"); !s.ok()) return UsageError(s.message());
+    sources.push_back(std::move(source));
+  }
+  if (!config.empty()) {
+    auto from_config = ReadConfig(config, default_method);
+    if (!from_config.ok()) return Fail(from_config.status().message());
+    sources.insert(sources.end(), from_config->begin(), from_config->end());
+  }
+  if (sources.empty()) {
+    auto demo = DemoSources(demo_dir.empty() ? DefaultDemoDir() : demo_dir, default_method);
+    if (!demo.ok()) return Fail(demo.status().message());
+    sources = std::move(demo).value();
+  }
+  std::set<std::string> names;
+  for (const ModelSource& source : sources) {
+    if (!names.insert(source.name).second) return UsageError("model name '" + source.name + "' is given twice");
+  }
+
+  ModelRegistry registry(sources);
+  Metrics metrics;
+  RouteContext context;
+  context.registry = &registry;
+  context.metrics = &metrics;
+  context.limits.max_instances = static_cast<size_t>(max_instances);
+  context.auth_token = auth_token;
+  HttpServerOptions options;
+  options.host = host;
+  options.port = static_cast<int>(port);
+  options.max_body_bytes = static_cast<size_t>(max_body_bytes);
+  options.threads = static_cast<int>(threads);
+  HttpServer server(context, options);
+
+  ShutdownSignals signals([&server](int signo) {
+    std::cerr << "xaiserve: " << strsignal(signo)
+              << " received: no new connections; finishing the requests in flight\n";
+    server.Stop();
+  });
+  if (Status s = signals.Install(); !s.ok()) return Fail(s.message());
+
+  registry.LoadAll();
+  if (Status s = server.Bind(); !s.ok()) return Fail(s.message());
+  if (poll_seconds > 0) {
+    registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
+  }
+  PrintBanner(server, registry, host, auth_token);
+  std::cerr << "xaiserve: " << server.threads() << " HTTP worker threads; body limit " << max_body_bytes
+            << " bytes; at most " << max_instances << " instances per request"
+            << (auth_token.empty() ? "" : "; bearer token required") << "\n";
+  const Status served = server.Serve();
+  registry.StopPolling();
+  if (!served.ok()) return Fail(served.message());
+  std::cerr << "xaiserve: stopped\n";
+  return kExitOk;
+}
+
+}  // namespace xai

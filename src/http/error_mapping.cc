@@ -1,0 +1,65 @@
+#include "http/error_mapping.h"
+
+#include "core/tensor_json.h"
+
+namespace xai {
+
+int HttpStatusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kFailedPrecondition: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+HttpError ToHttpError(const Status& status) {
+  if (status.ok()) return {500, "INTERNAL", "an error was expected here but the status is OK (a bug in xaiserve)"};
+  return {HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message()};
+}
+
+HttpError BodyTooLargeError(size_t limit_bytes) {
+  return {413, "RESOURCE_EXHAUSTED",
+          "the request body is larger than the server's limit of " + std::to_string(limit_bytes) +
+              " bytes (--max-body-bytes); send fewer instances per request, or start the server with a larger "
+              "--max-body-bytes"};
+}
+
+HttpError UnauthenticatedError(bool token_given) {
+  return {401, "UNAUTHENTICATED",
+          token_given ? "the bearer token is wrong; send the token the server was started with (--auth-token) as "
+                        "'Authorization: Bearer TOKEN'"
+                      : "this server requires a bearer token; send 'Authorization: Bearer TOKEN' with the token the "
+                        "server was started with (--auth-token)"};
+}
+
+HttpError MethodNotAllowedError(const std::string& method, const std::string& path, const std::string& allowed) {
+  return {405, "METHOD_NOT_ALLOWED", method + " is not allowed on " + path + "; use " + allowed};
+}
+
+HttpError HttpLevelError(int http_status) {
+  switch (http_status) {
+    case 400: return {400, "INVALID_ARGUMENT", "malformed HTTP request (request line, headers or body framing)"};
+    case 404: return {404, "NOT_FOUND", "no such route; see GET /v1/models"};
+    case 414: return {414, "INVALID_ARGUMENT", "the request URI is too long"};
+    case 413: return {413, "RESOURCE_EXHAUSTED", "the request is too large"};
+    default:
+      break;
+  }
+  if (http_status >= 500) return {http_status, "INTERNAL", "the server failed to handle the request"};
+  return {http_status, "INVALID_ARGUMENT", "the request could not be handled (HTTP " + std::to_string(http_status) + ")"};
+}
+
+std::string ErrorBody(const HttpError& error) {
+  Json body = {{"error", {{"code", error.http_status}, {"status", error.status_name}, {"message", error.message}}}};
+  // Messages may quote client bytes that are not valid UTF-8: replace them
+  // rather than fail to encode the error.
+  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace xai

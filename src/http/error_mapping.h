@@ -1,0 +1,49 @@
+// The one place where errors become HTTP: the project's StatusCode -> HTTP
+// status and the Google-API status name, and the JSON error body of SPEC §4:
+//   {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "..."}}
+//
+//   INVALID_ARGUMENT, FAILED_PRECONDITION -> 400   NOT_FOUND      -> 404
+//   RESOURCE_EXHAUSTED                    -> 413   UNIMPLEMENTED  -> 501
+//   UNAVAILABLE                           -> 503   INTERNAL       -> 500
+//
+// RESOURCE_EXHAUSTED is 413 (Payload Too Large), not Google's usual 429: in
+// xaiserve the code means "a size limit was exceeded" (core/status.h) and
+// every producer is a limit on what one request holds (body bytes, instances
+// per request, image size for XRAI). Retrying the same request never helps,
+// which a 429 would suggest; xaiserve does no rate limiting. HTTP-level
+// errors without a StatusCode (401, 405, a malformed HTTP request) are built
+// here too, so every error body has one shape. Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+
+namespace xai {
+
+struct HttpError {
+  int http_status = 500;
+  std::string status_name;  // Google-API name, e.g. "INVALID_ARGUMENT".
+  std::string message;
+};
+
+// The HTTP status for a (non-OK) status code.
+int HttpStatusFor(StatusCode code);
+
+// A non-OK Status as an HTTP error.
+HttpError ToHttpError(const Status& status);
+
+// The request body is larger than --max-body-bytes (413).
+HttpError BodyTooLargeError(size_t limit_bytes);
+// No or a wrong bearer token (401, UNAUTHENTICATED).
+HttpError UnauthenticatedError(bool token_given);
+// The route exists but not for this HTTP method (405).
+HttpError MethodNotAllowedError(const std::string& method, const std::string& path, const std::string& allowed);
+// Any other status that the HTTP library produced itself (e.g. 400 for a
+// malformed request line), with a message for it.
+HttpError HttpLevelError(int http_status);
+
+// {"error": {"code": ..., "status": ..., "message": ...}} as JSON text.
+std::string ErrorBody(const HttpError& error);
+
+}  // namespace xai

@@ -1,0 +1,59 @@
+#include "http/error_mapping.h"
+
+#include <gtest/gtest.h>
+
+#include "core/tensor_json.h"
+
+namespace xai {
+namespace {
+
+TEST(ErrorMappingTest, EachStatusCodeHasOneHttpStatus) {
+  EXPECT_EQ(HttpStatusFor(StatusCode::kInvalidArgument), 400);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kFailedPrecondition), 400);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kNotFound), 404);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), 413);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kUnimplemented), 501);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kInternal), 500);
+}
+
+TEST(ErrorMappingTest, AStatusKeepsItsNameAndMessage) {
+  const HttpError error = ToHttpError(FailedPrecondition("model 'x' cannot be explained"));
+  EXPECT_EQ(error.http_status, 400);
+  EXPECT_EQ(error.status_name, "FAILED_PRECONDITION");
+  EXPECT_EQ(error.message, "model 'x' cannot be explained");
+}
+
+TEST(ErrorMappingTest, TheBodyHasTheGoogleApiShape) {
+  const Json body = Json::parse(ErrorBody(ToHttpError(NotFound("no model 'y'"))));
+  EXPECT_EQ(body, Json::parse(R"({"error": {"code": 404, "status": "NOT_FOUND", "message": "no model 'y'"}})"));
+}
+
+TEST(ErrorMappingTest, HttpLevelErrorsNameWhatToDo) {
+  const HttpError too_large = BodyTooLargeError(1024);
+  EXPECT_EQ(too_large.http_status, 413);
+  EXPECT_EQ(too_large.status_name, "RESOURCE_EXHAUSTED");
+  EXPECT_NE(too_large.message.find("1024 bytes"), std::string::npos);
+  EXPECT_NE(too_large.message.find("--max-body-bytes"), std::string::npos);
+
+  const HttpError missing_token = UnauthenticatedError(false);
+  EXPECT_EQ(missing_token.http_status, 401);
+  EXPECT_EQ(missing_token.status_name, "UNAUTHENTICATED");
+  EXPECT_NE(missing_token.message.find("Authorization: Bearer"), std::string::npos);
+  EXPECT_NE(UnauthenticatedError(true).message.find("wrong"), std::string::npos);
+
+  const HttpError wrong_method = MethodNotAllowedError("GET", "/v1/models/m:explain", "POST");
+  EXPECT_EQ(wrong_method.http_status, 405);
+  EXPECT_NE(wrong_method.message.find("use POST"), std::string::npos);
+
+  EXPECT_EQ(HttpLevelError(400).http_status, 400);
+  EXPECT_EQ(HttpLevelError(400).status_name, "INVALID_ARGUMENT");
+}
+
+TEST(ErrorMappingTest, MessagesWithInvalidUtf8StillEncode) {
+  const std::string body = ErrorBody(ToHttpError(InvalidArgument("unknown input '\xff\xfe'")));
+  EXPECT_NO_THROW(Json::parse(body));
+}
+
+}  // namespace
+}  // namespace xai

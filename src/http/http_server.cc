@@ -1,0 +1,226 @@
+#include "http/http_server.h"
+
+#include <httplib.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <thread>
+#include <utility>
+
+#include "http/error_mapping.h"
+
+namespace xai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What the access log and the metrics need to know about the request this
+// worker thread is handling. cpp-httplib runs the pre-routing handler, the
+// route handler and the logger of one request on one thread, in that order,
+// so a thread-local carries it from the first to the last.
+struct RequestTrace {
+  bool started = false;  // the pre-routing handler ran (the request line and headers parsed)
+  Clock::time_point start;
+  bool handled = false;  // HandleRequest ran
+  std::string model;
+  std::string method_label;
+  int64_t path_points = 0;
+};
+thread_local RequestTrace t_trace;
+
+// The path for a log line: bytes that could break the line are %-escaped.
+std::string LoggablePath(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c <= 0x20 || c >= 0x7f || c == '%') {
+      char escaped[4];
+      std::snprintf(escaped, sizeof(escaped), "%%%02X", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out.size() > 300 ? out.substr(0, 300) + "..." : out;
+}
+
+std::string UtcNow() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buffer;
+}
+
+int DefaultThreads() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::max(16u, 4 * cores));
+}
+
+}  // namespace
+
+HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
+    : context_(std::move(context)), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+  threads_ = options_.threads > 0 ? options_.threads : DefaultThreads();
+  Configure();
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Configure() {
+  const int threads = threads_;
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->set_payload_max_length(options_.max_body_bytes);
+  server_->set_keep_alive_max_count(1000);
+  server_->set_keep_alive_timeout(options_.keep_alive_seconds);
+  // Responses are written as headers, then body: without TCP_NODELAY, Nagle
+  // holds the body back until the client's delayed ACK (40 ms on Linux) on
+  // every reused keep-alive connection.
+  server_->set_tcp_nodelay(true);
+
+  Metrics* metrics = context_.metrics;
+  server_->set_pre_routing_handler([metrics](const httplib::Request&, httplib::Response&) {
+    t_trace = RequestTrace{};
+    t_trace.started = true;
+    t_trace.start = Clock::now();
+    metrics->RequestStarted();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // The request as routes.h sees it -> the response; records what the log needs.
+  auto dispatch = [this](const httplib::Request& req, std::string body, httplib::Response& res) {
+    HttpRequest request;
+    request.method = req.method;
+    request.path = req.path;
+    request.body = std::move(body);
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace(std::move(lower), value);
+    }
+    HttpResponse response = HandleRequest(context_, request);
+    res.status = response.status;
+    for (const auto& [name, value] : response.headers) res.set_header(name, value);
+    res.set_content(std::move(response.body), response.content_type.c_str());
+    t_trace.handled = true;
+    t_trace.model = std::move(response.model);
+    t_trace.method_label = std::move(response.method_label);
+    t_trace.path_points = response.path_points;
+  };
+  auto without_body = [dispatch](const httplib::Request& req, httplib::Response& res) { dispatch(req, "", res); };
+  // Bodies are read through a content reader, as raw bytes: the API takes
+  // JSON whatever the Content-Type says (`curl -d` sends a form type, whose
+  // bodies cpp-httplib would otherwise parse as a form and cap at 8 KiB).
+  // The payload limit still applies (413).
+  auto with_body = [dispatch](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
+    if (req.is_multipart_form_data()) {
+      res.status = 400;
+      res.set_header("Connection", "close");  // the body is left unread
+      res.set_content(ErrorBody({400, "INVALID_ARGUMENT",
+                                 "send the request body as JSON (Content-Type: application/json), not as "
+                                 "multipart/form-data"}),
+                      "application/json");
+      return;
+    }
+    std::string body;
+    const bool read = reader([&body](const char* data, size_t size) {
+      body.append(data, size);
+      return true;
+    });
+    if (!read) {  // too large (the reader set 413) or cut short
+      if (res.status < 400) res.status = 400;
+      return;
+    }
+    dispatch(req, std::move(body), res);
+  };
+  // Every path and method goes to routes.h, which answers 404 and 405 itself.
+  server_->Get(".*", without_body);
+  server_->Delete(".*", without_body);
+  server_->Options(".*", without_body);
+  server_->Post(".*", with_body);
+  server_->Put(".*", with_body);
+  server_->Patch(".*", with_body);
+  server_->Delete(".*", with_body);
+
+  // Errors cpp-httplib produces itself (body too large, malformed request)
+  // get the same JSON body as every other error.
+  const size_t max_body = options_.max_body_bytes;
+  server_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [max_body](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
+        const HttpError error = res.status == 413 ? BodyTooLargeError(max_body) : HttpLevelError(res.status);
+        res.set_content(ErrorBody(error), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+
+  ModelRegistry* registry = context_.registry;
+  server_->set_logger([metrics, registry](const httplib::Request& req, const httplib::Response& res) {
+    const RequestTrace trace = std::exchange(t_trace, RequestTrace{});
+    const double seconds = trace.started ? std::chrono::duration<double>(Clock::now() - trace.start).count() : 0;
+    std::string model = trace.model, label = trace.method_label;
+    if (!trace.handled) {  // refused before routing (e.g. 413): label it from the path
+      const Route route = ParseRoute(req.path);
+      label = RouteLabel(route);
+      model = !route.model.empty() && registry->Snapshot(route.model) ? route.model : "";
+    }
+    if (trace.started) metrics->RequestFinished();
+    metrics->RecordRequest(model, label, res.status, seconds);
+    if (trace.path_points > 0) metrics->AddPathPoints(model, label, trace.path_points);
+    char latency[32];
+    std::snprintf(latency, sizeof(latency), "%.1f", seconds * 1000);
+    const std::string line = UtcNow() + " " + (req.remote_addr.empty() ? "-" : req.remote_addr) + " " +
+                             (req.method.empty() ? "-" : req.method) + " " + LoggablePath(req.path) +
+                             " model=" + (model.empty() ? "-" : model) + " method=" + label +
+                             " status=" + std::to_string(res.status) + " latency_ms=" + latency +
+                             (trace.path_points > 0 ? " path_points=" + std::to_string(trace.path_points) : "") +
+                             "\n";
+    std::fputs(line.c_str(), stderr);  // one call per line: lines of concurrent requests do not mix
+  });
+}
+
+Status HttpServer::Bind() {
+  errno = 0;
+  if (options_.port == 0) {
+    port_ = server_->bind_to_any_port(options_.host);
+  } else {
+    port_ = server_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
+  }
+  if (port_ <= 0) {
+    const std::string reason = errno != 0 ? std::string(" (") + std::strerror(errno) + ")" : "";
+    return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + reason +
+                       "; choose another --port (0 picks a free one) or --host");
+  }
+  return OkStatus();
+}
+
+std::string HttpServer::url() const {
+  const bool ipv6 = options_.host.find(':') != std::string::npos;
+  return "http://" + (ipv6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(port_);
+}
+
+Status HttpServer::Serve() {
+  if (port_ <= 0) return FailedPrecondition("HttpServer::Serve called before a successful Bind");
+  serving_ = true;
+  if (stop_requested_) return OkStatus();
+  // Returns after stop(): the listening socket is closed, then the worker
+  // pool is shut down, which waits for the connections it is serving.
+  server_->listen_after_bind();
+  return OkStatus();
+}
+
+void HttpServer::Stop() {
+  stop_requested_ = true;
+  if (!serving_) return;  // Serve() has not started: it sees stop_requested_ and returns.
+  // Serve() may be between its check and the listening loop: wait for it.
+  for (int i = 0; i < 500 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server_->stop();
+}
+
+}  // namespace xai

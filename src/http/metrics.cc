@@ -1,0 +1,95 @@
+#include "http/metrics.h"
+
+#include <charconv>
+#include <sstream>
+
+namespace xai {
+namespace {
+
+// The shortest decimal form that reads back as the same double ("0.005", "120").
+std::string FormatNumber(double value) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string ModelMethodLabels(const std::string& model, const std::string& method) {
+  return "model=\"" + EscapeLabelValue(model) + "\",method=\"" + EscapeLabelValue(method) + "\"";
+}
+
+}  // namespace
+
+std::string EscapeLabelValue(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+void Metrics::RecordRequest(const std::string& model, const std::string& method, int http_status, double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++requests_[{model, method, http_status}];
+  Histogram& h = latency_[{model, method}];
+  size_t bucket = 0;
+  while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+  if (bucket < kLatencyBuckets.size()) ++h.buckets[bucket];
+  ++h.count;
+  h.sum += seconds;
+}
+
+void Metrics::AddPathPoints(const std::string& model, const std::string& method, int64_t points) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  path_points_[{model, method}] += points;
+}
+
+void Metrics::RequestStarted() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++in_flight_;
+}
+
+void Metrics::RequestFinished() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --in_flight_;
+}
+
+std::string Metrics::Render() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::ostringstream out;
+  out << "# HELP xaiserve_requests_total HTTP requests handled, by model, method and HTTP status code.\n"
+      << "# TYPE xaiserve_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    const auto& [model, method, code] = key;
+    out << "xaiserve_requests_total{" << ModelMethodLabels(model, method) << ",code=\"" << code << "\"} " << count
+        << "\n";
+  }
+  out << "# HELP xaiserve_request_duration_seconds Time from the start of a request to its response.\n"
+      << "# TYPE xaiserve_request_duration_seconds histogram\n";
+  for (const auto& [key, h] : latency_) {
+    const std::string labels = ModelMethodLabels(key.first, key.second);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      out << "xaiserve_request_duration_seconds_bucket{" << labels << ",le=\"" << FormatNumber(kLatencyBuckets[i])
+          << "\"} " << cumulative << "\n";
+    }
+    out << "xaiserve_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << h.count << "\n";
+    out << "xaiserve_request_duration_seconds_sum{" << labels << "} " << FormatNumber(h.sum) << "\n";
+    out << "xaiserve_request_duration_seconds_count{" << labels << "} " << h.count << "\n";
+  }
+  out << "# HELP xaiserve_path_points_total Rows evaluated by the model for explanations (path points, "
+         "Shapley coalitions, baselines).\n"
+      << "# TYPE xaiserve_path_points_total counter\n";
+  for (const auto& [key, points] : path_points_) {
+    out << "xaiserve_path_points_total{" << ModelMethodLabels(key.first, key.second) << "} " << points << "\n";
+  }
+  out << "# HELP xaiserve_requests_in_flight Requests being handled now.\n"
+      << "# TYPE xaiserve_requests_in_flight gauge\n"
+      << "xaiserve_requests_in_flight " << in_flight_ << "\n";
+  return out.str();
+}
+
+}  // namespace xai

@@ -1,0 +1,61 @@
+// The server's Prometheus metrics, in the text exposition format (0.0.4),
+// written here rather than with a client library (a few counters and one
+// histogram family):
+//
+//   xaiserve_requests_total{model,method,code}            counter
+//   xaiserve_request_duration_seconds{model,method}       histogram
+//   xaiserve_path_points_total{model,method}              counter: rows run
+//                                                          through the model
+//                                                          by explanations
+//   xaiserve_requests_in_flight                           gauge
+//
+// `model` is a served model's name ("" for routes without one), `method` is
+// "predict", "explain:integrated-gradients", ... or the route
+// ("list_models", "get_model", "healthz", "metrics", "unknown"). Callers keep
+// label values to a fixed set (no client-chosen strings) so series stay few.
+// Thread-safe: every method may be called from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+
+namespace xai {
+
+class Metrics {
+ public:
+  // Upper bounds of the latency histogram's buckets, in seconds (+Inf implied).
+  static constexpr std::array<double, 14> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                            1,     2.5,  5,     10,   30,  60,  120};
+
+  void RecordRequest(const std::string& model, const std::string& method, int http_status, double seconds);
+  void AddPathPoints(const std::string& model, const std::string& method, int64_t points);
+  void RequestStarted();
+  void RequestFinished();
+
+  // Everything, in the Prometheus text format.
+  std::string Render() const;
+
+ private:
+  struct Histogram {
+    std::array<uint64_t, kLatencyBuckets.size()> buckets{};  // non-cumulative counts
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  using ModelMethod = std::pair<std::string, std::string>;
+
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+  std::map<ModelMethod, Histogram> latency_;
+  std::map<ModelMethod, int64_t> path_points_;
+  int64_t in_flight_ = 0;
+};
+
+// A label value escaped for the text format (backslash, double quote, newline).
+std::string EscapeLabelValue(const std::string& value);
+
+}  // namespace xai

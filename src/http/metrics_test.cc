@@ -1,0 +1,62 @@
+#include "http/metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+::testing::AssertionResult HasLine(const std::string& text, const std::string& line) {
+  if (("\n" + text).find("\n" + line + "\n") != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "no line '" << line << "' in:\n" << text;
+}
+
+TEST(MetricsTest, CountsRequestsByModelMethodAndCode) {
+  Metrics metrics;
+  metrics.RecordRequest("tabular", "explain:integrated-gradients", 200, 0.02);
+  metrics.RecordRequest("tabular", "explain:integrated-gradients", 200, 0.03);
+  metrics.RecordRequest("tabular", "predict", 400, 0.001);
+
+  const std::string text = metrics.Render();
+  EXPECT_TRUE(HasLine(text, "# TYPE xaiserve_requests_total counter"));
+  EXPECT_TRUE(HasLine(text,
+                      "xaiserve_requests_total{model=\"tabular\",method=\"explain:integrated-gradients\",code=\"200\"} 2"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_requests_total{model=\"tabular\",method=\"predict\",code=\"400\"} 1"));
+}
+
+TEST(MetricsTest, LatencyHistogramBucketsAreCumulative) {
+  Metrics metrics;
+  metrics.RecordRequest("m", "predict", 200, 0.003);  // <= 0.005
+  metrics.RecordRequest("m", "predict", 200, 0.2);    // <= 0.25
+  metrics.RecordRequest("m", "predict", 200, 500);    // beyond the last bound
+
+  const std::string text = metrics.Render();
+  const std::string labels = "model=\"m\",method=\"predict\"";
+  EXPECT_TRUE(HasLine(text, "# TYPE xaiserve_request_duration_seconds histogram"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.005\"} 1"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.1\"} 1"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.25\"} 2"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"120\"} 2"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} 3"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_count{" + labels + "} 3"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_sum{" + labels + "} 500.203"));
+}
+
+TEST(MetricsTest, PathPointsAndRequestsInFlight) {
+  Metrics metrics;
+  metrics.AddPathPoints("image", "explain:xrai", 102);
+  metrics.AddPathPoints("image", "explain:xrai", 102);
+  metrics.RequestStarted();
+  metrics.RequestStarted();
+  metrics.RequestFinished();
+
+  const std::string text = metrics.Render();
+  EXPECT_TRUE(HasLine(text, "xaiserve_path_points_total{model=\"image\",method=\"explain:xrai\"} 204"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_requests_in_flight 1"));
+}
+
+TEST(MetricsTest, LabelValuesAreEscaped) {
+  EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+}  // namespace
+}  // namespace xai

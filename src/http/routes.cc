@@ -1,0 +1,248 @@
+#include "http/routes.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+#include "http/error_mapping.h"
+#include "serving/model_status.h"
+
+namespace xai {
+namespace {
+
+constexpr char kModelsPrefix[] = "/v1/models/";
+constexpr char kApiSummary[] =
+    "the API is GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}:predict, "
+    "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}), GET /healthz, GET /metrics";
+
+std::string Dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// Deeper than kMaxJsonDepth, scanning the text (strings skipped).
+bool NestsTooDeep(const std::string& text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+StatusOr<Json> ParseBody(const std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return InvalidArgument("the request body is empty; send a JSON object, e.g. {\"instances\": [...]}");
+  }
+  if (NestsTooDeep(body)) {
+    return InvalidArgument("the request body nests JSON deeper than " + std::to_string(kMaxJsonDepth) +
+                           " levels; instances are at most a few levels deep (a nested list per tensor)");
+  }
+  return ParseJson(body, "request body");
+}
+
+StatusOr<int64_t> ParseVersion(const std::string& model, const std::string& text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return NotFound("model '" + model + "' has no version '" + text + "'; versions are non-negative integers");
+  }
+  return std::stoll(text);
+}
+
+bool Authorized(const RouteContext& context, const HttpRequest& request, bool* token_given) {
+  auto it = request.headers.find("authorization");
+  *token_given = it != request.headers.end();
+  if (!*token_given) return false;
+  const std::string& value = it->second;
+  static const std::string kScheme = "bearer ";
+  if (value.size() < kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return false;
+  }
+  const std::string given = value.substr(kScheme.size());
+  const std::string& want = context.auth_token;
+  // Constant time in the token's content.
+  unsigned char diff = given.size() == want.size() ? 0 : 1;
+  for (size_t i = 0; i < std::min(given.size(), want.size()); ++i) {
+    diff |= static_cast<unsigned char>(want[i] ^ given[i]);
+  }
+  return diff == 0;
+}
+
+bool IsGetRoute(Route::Kind kind) {
+  return kind == Route::Kind::kHealth || kind == Route::Kind::kMetrics || kind == Route::Kind::kListModels ||
+         kind == Route::Kind::kGetModel || kind == Route::Kind::kGetVersion;
+}
+
+class Handler {
+ public:
+  Handler(const RouteContext& context, const HttpRequest& request) : context_(context), request_(request) {}
+
+  HttpResponse Run() {
+    const Route route = ParseRoute(request_.path);
+    response_.method_label = RouteLabel(route);
+    if (!route.model.empty() && context_.registry->Snapshot(route.model) != nullptr) response_.model = route.model;
+    try {
+      Handle(route);
+    } catch (const std::exception& e) {
+      Fail(Internal(std::string("unexpected failure while handling the request (a bug in xaiserve): ") + e.what()));
+    }
+    return std::move(response_);
+  }
+
+ private:
+  void Handle(const Route& route) {
+    bool token_given = false;
+    if (!context_.auth_token.empty() && route.kind != Route::Kind::kHealth &&
+        !Authorized(context_, request_, &token_given)) {
+      response_.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return Fail(UnauthenticatedError(token_given));
+    }
+    if (route.kind == Route::Kind::kUnknown) {
+      if (route.has_verb) {
+        return Fail(NotFound("unknown method ':" + route.verb + "' on model '" + route.model +
+                             "'; use :predict or :explain"));
+      }
+      return Fail(NotFound("no route for " + request_.path + "; " + kApiSummary));
+    }
+    const bool is_get = request_.method == "GET" || request_.method == "HEAD";
+    if (IsGetRoute(route.kind) != is_get) {
+      const char* allowed = IsGetRoute(route.kind) ? "GET" : "POST";
+      response_.headers.emplace_back("Allow", allowed);
+      return Fail(MethodNotAllowedError(request_.method, request_.path, allowed));
+    }
+    switch (route.kind) {
+      case Route::Kind::kHealth:
+        return Reply(Json{{"status", "ok"}});
+      case Route::Kind::kMetrics:
+        response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        response_.body = context_.metrics->Render();
+        return;
+      case Route::Kind::kListModels:
+        return Reply(ModelListJson(*context_.registry));
+      default:
+        break;
+    }
+    const auto snapshot = context_.registry->Snapshot(route.model);
+    if (snapshot == nullptr) return Fail(context_.registry->Get(route.model).status());
+    if (route.kind == Route::Kind::kGetModel) return Reply(ModelStatusJson(*snapshot));
+    std::optional<int64_t> version;
+    if (route.version) {
+      auto parsed = ParseVersion(route.model, *route.version);
+      if (!parsed.ok()) return Fail(parsed.status());
+      version = *parsed;
+    }
+    if (route.kind == Route::Kind::kGetVersion) {
+      auto loaded = context_.registry->Get(route.model, version);
+      if (!loaded.ok()) return Fail(loaded.status());
+      return Reply(VersionStatusJson(*loaded));
+    }
+    auto body = ParseBody(request_.body);
+    if (!body.ok()) return Fail(body.status());
+    if (route.kind == Route::Kind::kPredict) {
+      auto parsed = ParsePredictRequest(*body, context_.limits);
+      if (!parsed.ok()) return Fail(parsed.status());
+      auto loaded = context_.registry->Get(route.model, version);
+      if (!loaded.ok()) return Fail(loaded.status());
+      auto result = RunPredict(*loaded->model, *parsed);
+      if (!result.ok()) return Fail(result.status());
+      return Reply(*result);
+    }
+    auto parsed = ParseExplainRequest(*body, snapshot->source.default_method, context_.limits);
+    if (!parsed.ok()) return Fail(parsed.status());
+    response_.method_label = "explain:" + parsed->options.method;
+    auto loaded = context_.registry->Get(route.model, version);
+    if (!loaded.ok()) return Fail(loaded.status());
+    auto result = RunExplain(*loaded->model, *parsed);
+    if (!result.ok()) return Fail(result.status());
+    response_.path_points = result->rows_evaluated;
+    return Reply(result->body);
+  }
+
+  void Reply(const Json& body) {
+    response_.status = 200;
+    response_.content_type = "application/json";
+    response_.body = Dump(body);
+  }
+
+  void Fail(const HttpError& error) {
+    response_.status = error.http_status;
+    response_.content_type = "application/json";
+    response_.body = ErrorBody(error);
+  }
+  void Fail(const Status& status) { Fail(ToHttpError(status)); }
+
+  const RouteContext& context_;
+  const HttpRequest& request_;
+  HttpResponse response_;
+};
+
+}  // namespace
+
+Route ParseRoute(const std::string& path) {
+  Route route;
+  if (path == "/healthz") route.kind = Route::Kind::kHealth;
+  if (path == "/metrics") route.kind = Route::Kind::kMetrics;
+  if (path == "/v1/models" || path == "/v1/models/") route.kind = Route::Kind::kListModels;
+  const std::string prefix = kModelsPrefix;
+  if (route.kind != Route::Kind::kUnknown || path.compare(0, prefix.size(), prefix) != 0) return route;
+  const std::string rest = path.substr(prefix.size());
+  const size_t name_end = rest.find_first_of("/:");
+  route.model = rest.substr(0, name_end);
+  if (route.model.empty()) return route;
+  std::string verb_part;
+  if (name_end == std::string::npos) {
+    route.kind = Route::Kind::kGetModel;
+    return route;
+  }
+  if (rest[name_end] == ':') {
+    route.has_verb = true;
+    verb_part = rest.substr(name_end + 1);
+  } else {
+    const std::string after = rest.substr(name_end + 1);
+    static const std::string kVersions = "versions/";
+    if (after.compare(0, kVersions.size(), kVersions) != 0) return route;
+    const std::string version_part = after.substr(kVersions.size());
+    const size_t colon = version_part.find(':');
+    const std::string version = version_part.substr(0, colon);
+    if (version.empty() || version.find('/') != std::string::npos) return route;
+    route.version = version;
+    if (colon == std::string::npos) {
+      route.kind = Route::Kind::kGetVersion;
+      return route;
+    }
+    route.has_verb = true;
+    verb_part = version_part.substr(colon + 1);
+  }
+  route.verb = verb_part;
+  if (verb_part == "predict") route.kind = Route::Kind::kPredict;
+  if (verb_part == "explain") route.kind = Route::Kind::kExplain;
+  return route;
+}
+
+std::string RouteLabel(const Route& route) {
+  switch (route.kind) {
+    case Route::Kind::kHealth: return "healthz";
+    case Route::Kind::kMetrics: return "metrics";
+    case Route::Kind::kListModels: return "list_models";
+    case Route::Kind::kGetModel: return "get_model";
+    case Route::Kind::kGetVersion: return "get_version";
+    case Route::Kind::kPredict: return "predict";
+    case Route::Kind::kExplain: return "explain";
+    case Route::Kind::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+HttpResponse HandleRequest(const RouteContext& context, const HttpRequest& request) {
+  return Handler(context, request).Run();
+}
+
+}  // namespace xai

@@ -1,0 +1,232 @@
+#include "serving/model_registry.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <cstdio>
+#include <iostream>
+
+#include "model/model_dir.h"
+
+namespace xai {
+namespace {
+
+namespace fs = std::filesystem;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void Log(const std::string& line) { std::cerr << "xaiserve: " + line + "\n" << std::flush; }
+
+// What a version directory holds, as one string that changes whenever a file
+// is added, removed, resized or rewritten: tells a copy still in progress and
+// a fixed broken model apart from one already tried.
+std::string Fingerprint(const std::string& dir) {
+  std::vector<std::string> entries;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    std::string entry = it->path().string();
+    if (it->is_regular_file(entry_ec)) {
+      entry += ":" + std::to_string(it->file_size(entry_ec));
+      entry += ":" + std::to_string(it->last_write_time(entry_ec).time_since_epoch().count());
+    }
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end());
+  std::string out;
+  for (const std::string& e : entries) out += e + "\n";
+  return out;
+}
+
+// The SavedModels under a base directory, and why there are none if so.
+std::vector<ModelVersion> VersionsOnDisk(const std::string& base, Status* error) {
+  std::error_code ec;
+  if (fs::is_regular_file(fs::path(base) / "saved_model.pb", ec)) return {{0, base}};
+  std::vector<ModelVersion> versions = ListModelVersions(base);
+  if (versions.empty()) *error = ResolveModelDir(base).status();
+  return versions;
+}
+
+template <typename T>
+const T* FindVersion(const std::vector<T>& list, int64_t version) {
+  for (const T& item : list) {
+    if (item.version == version) return &item;
+  }
+  return nullptr;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir) {
+  XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(saved_model_dir));
+  if (model->explain_status().ok()) {
+    const Status gradients = model->CheckGradients();
+    if (!gradients.ok()) {
+      Log("note: '" + saved_model_dir + "' cannot be explained with gradient methods (" + gradients.message() +
+          "); sampled-shapley still works");
+    }
+  }
+  return model;
+}
+
+const LoadedVersion* ModelSnapshot::Newest() const { return versions.empty() ? nullptr : &versions.back(); }
+
+std::string ModelSnapshot::VersionList() const {
+  std::vector<std::string> list;
+  for (const LoadedVersion& v : versions) list.push_back(std::to_string(v.version));
+  return Join(list);
+}
+
+ModelRegistry::ModelRegistry(std::vector<ModelSource> sources, ModelLoader loader)
+    : sources_(std::move(sources)), loader_(std::move(loader)) {
+  for (const ModelSource& source : sources_) {
+    auto empty = std::make_shared<ModelSnapshot>();
+    empty->source = source;
+    empty->error = Unavailable("model '" + source.name + "' has not been loaded yet");
+    snapshots_[source.name] = std::move(empty);
+  }
+}
+
+ModelRegistry::~ModelRegistry() { StopPolling(); }
+
+void ModelRegistry::LoadAll() { Scan(/*wait_for_settled_files=*/false); }
+
+void ModelRegistry::Poll() { Scan(/*wait_for_settled_files=*/true); }
+
+void ModelRegistry::Scan(bool wait_for_settled_files) {
+  std::lock_guard<std::mutex> poll_lock(poll_mutex_);
+  for (const ModelSource& source : sources_) {
+    const std::shared_ptr<const ModelSnapshot> current = Snapshot(source.name);
+    DiskState& disk = disk_[source.name];
+    auto next = std::make_shared<ModelSnapshot>();
+    next->source = source;
+    const std::vector<ModelVersion> on_disk = VersionsOnDisk(source.base_path, &next->error);
+    if (!next->error.ok() && next->error.message() != current->error.message()) {
+      Log("model '" + source.name + "': " + next->error.message());
+    }
+
+    std::map<int64_t, std::string> seen_now;
+    for (const ModelVersion& v : on_disk) {
+      const std::string fingerprint = Fingerprint(v.path);
+      seen_now[v.version] = fingerprint;
+      if (const LoadedVersion* loaded = FindVersion(current->versions, v.version)) {
+        next->versions.push_back(*loaded);
+        continue;
+      }
+      const FailedVersion* failed = FindVersion(current->failures, v.version);
+      auto failed_at = disk.failed_at.find(v.version);
+      const bool retry = failed_at == disk.failed_at.end() || failed_at->second != fingerprint;
+      auto seen = disk.seen.find(v.version);
+      const bool settled = !wait_for_settled_files || (seen != disk.seen.end() && seen->second == fingerprint);
+      if (!retry || !settled) {
+        if (failed != nullptr) next->failures.push_back(*failed);  // still shown until retried
+        continue;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      StatusOr<std::shared_ptr<ExplainableModel>> model = loader_(v.path);
+      if (model.ok()) {
+        next->versions.push_back({v.version, v.path, std::move(model).value()});
+        disk.failed_at.erase(v.version);
+        char seconds[32];
+        std::snprintf(seconds, sizeof(seconds), "%.2f", SecondsSince(start));
+        Log("model '" + source.name + "' version " + std::to_string(v.version) + " loaded from " + v.path + " (" +
+            seconds + " s)");
+      } else {
+        next->failures.push_back({v.version, v.path, model.status()});
+        disk.failed_at[v.version] = fingerprint;
+        Log("model '" + source.name + "' version " + std::to_string(v.version) + " (" + v.path +
+            ") failed to load: " + model.status().message());
+      }
+    }
+    for (const LoadedVersion& v : current->versions) {
+      if (seen_now.count(v.version) == 0) {
+        Log("model '" + source.name + "' version " + std::to_string(v.version) + " unloaded: " + v.path +
+            " is gone (requests in flight finish on it)");
+      }
+    }
+    for (auto it = disk.failed_at.begin(); it != disk.failed_at.end();) {
+      it = seen_now.count(it->first) ? std::next(it) : disk.failed_at.erase(it);
+    }
+    disk.seen = std::move(seen_now);
+    Publish(source.name, std::move(next));
+  }
+}
+
+void ModelRegistry::Publish(const std::string& name, std::shared_ptr<const ModelSnapshot> snapshot) {
+  std::shared_ptr<const ModelSnapshot> old;  // released outside the lock
+  std::lock_guard<std::mutex> lock(mutex_);
+  old = std::exchange(snapshots_[name], std::move(snapshot));
+}
+
+void ModelRegistry::StartPolling(std::chrono::milliseconds interval) {
+  std::lock_guard<std::mutex> lock(poller_mutex_);
+  if (poller_.joinable()) return;
+  stop_polling_ = false;
+  poller_ = std::thread([this, interval] { PollLoop(interval); });
+}
+
+void ModelRegistry::StopPolling() {
+  {
+    std::lock_guard<std::mutex> lock(poller_mutex_);
+    stop_polling_ = true;
+  }
+  poller_wake_.notify_all();
+  if (poller_.joinable()) poller_.join();
+}
+
+void ModelRegistry::PollLoop(std::chrono::milliseconds interval) {
+  std::unique_lock<std::mutex> lock(poller_mutex_);
+  while (!poller_wake_.wait_for(lock, interval, [this] { return stop_polling_; })) {
+    lock.unlock();
+    Poll();
+    lock.lock();
+  }
+}
+
+std::vector<std::string> ModelRegistry::names() const {
+  std::vector<std::string> out;
+  for (const ModelSource& source : sources_) out.push_back(source.name);
+  return out;
+}
+
+std::shared_ptr<const ModelSnapshot> ModelRegistry::Snapshot(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = snapshots_.find(name);
+  return it == snapshots_.end() ? nullptr : it->second;
+}
+
+StatusOr<LoadedVersion> ModelRegistry::Get(const std::string& name, std::optional<int64_t> version) const {
+  const std::shared_ptr<const ModelSnapshot> snapshot = Snapshot(name);
+  if (snapshot == nullptr) {
+    return NotFound("model '" + name + "' is not served here; served models: " + Join(names()) +
+                    " (GET /v1/models lists them)");
+  }
+  if (!version) {
+    if (const LoadedVersion* newest = snapshot->Newest()) return *newest;
+    std::string why = snapshot->error.ok() ? "" : snapshot->error.message();
+    if (why.empty() && !snapshot->failures.empty()) {
+      const FailedVersion& failed = snapshot->failures.back();
+      why = "version " + std::to_string(failed.version) + " failed to load: " + failed.error.message();
+    }
+    if (why.empty()) why = "no version has been loaded yet";
+    return Unavailable("model '" + name + "' has no loaded version: " + why + " (GET /v1/models/" + name +
+                       " shows its state; a fixed model directory is loaded again when its files change)");
+  }
+  if (const LoadedVersion* loaded = FindVersion(snapshot->versions, *version)) return *loaded;
+  std::string why;
+  if (const FailedVersion* failed = FindVersion(snapshot->failures, *version)) {
+    why = " (it failed to load: " + failed->error.message() + ")";
+  }
+  return NotFound("model '" + name + "' has no loaded version " + std::to_string(*version) + why +
+                  "; loaded versions: " + snapshot->VersionList() +
+                  " (leave the version out of the URL for the newest)");
+}
+
+}  // namespace xai

@@ -1,0 +1,136 @@
+// The server's model lifecycle, knowing nothing of HTTP (TensorFlow Serving's
+// "core" in small): every served model is a name and a base directory; the
+// registry loads the versions found there, hands the loaded models out per
+// request, and (with polling on) notices versions appearing on or vanishing
+// from disk and swaps them in or out.
+//
+//   - A base directory is a SavedModel (served as version 0) or a
+//     TF-Serving-style directory of numeric version subdirectories
+//     (model/model_dir.h). Every version on disk is loaded; requests get the
+//     newest unless they name another.
+//   - A version that fails to load is recorded with its error and does not
+//     stop the others (nor other models); it is retried when its files change.
+//   - A new version found by the poller is loaded once its files have stopped
+//     changing between two polls (so a half-copied directory is not loaded),
+//     then published by swapping the model's immutable snapshot. Models are
+//     handed out as shared_ptr: a request that holds one keeps it alive, so a
+//     swap or an unload never disturbs requests in flight.
+//   - Loading goes through an injectable ModelLoader (tests fake it).
+//
+// Thread-safe: Get/Snapshot/names may be called from any thread at any time,
+// also while Poll runs (loading happens outside the lock readers take).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "model/explainable_model.h"
+
+namespace xai {
+
+// What to serve: a model name (used in URLs), its base directory, and the
+// explanation method used when a request names none.
+struct ModelSource {
+  std::string name;
+  std::string base_path;
+  std::string default_method = "integrated-gradients";
+};
+
+// A SavedModel directory (saved_model.pb inside) -> the loaded model.
+using ModelLoader = std::function<StatusOr<std::shared_ptr<ExplainableModel>>(const std::string& saved_model_dir)>;
+
+// The production loader: ExplainableModel::Load, then a warm-up that builds
+// the gradient graphs (so the first explain request does not pay for it).
+StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir);
+
+struct LoadedVersion {
+  int64_t version = 0;
+  std::string path;  // the SavedModel directory
+  std::shared_ptr<ExplainableModel> model;
+};
+
+struct FailedVersion {
+  int64_t version = 0;
+  std::string path;
+  Status error;
+};
+
+// One model as it is at one moment. Immutable once published.
+struct ModelSnapshot {
+  ModelSource source;
+  std::vector<LoadedVersion> versions;  // ascending by version
+  std::vector<FailedVersion> failures;  // versions on disk that did not load, ascending
+  Status error;                         // the base directory holds no SavedModel (NOT_FOUND), else OK
+
+  // The newest loaded version, or null.
+  const LoadedVersion* Newest() const;
+  // "1, 2, 3" of the loaded versions, or "none".
+  std::string VersionList() const;
+};
+
+class ModelRegistry {
+ public:
+  // `sources` must have distinct names.
+  explicit ModelRegistry(std::vector<ModelSource> sources, ModelLoader loader = LoadExplainableModel);
+  ~ModelRegistry();  // stops polling
+  ModelRegistry(const ModelRegistry&) = delete;
+  ModelRegistry& operator=(const ModelRegistry&) = delete;
+
+  // Loads every version now on disk, of every model, without waiting for
+  // files to settle (for start-up). Errors are recorded, not returned.
+  void LoadAll();
+  // One scan of every base directory: loads versions that appeared (and whose
+  // files did not change since the previous scan), retries failed versions
+  // whose files changed, unloads versions that vanished, publishes.
+  void Poll();
+  // Poll() every `interval` on a background thread until StopPolling().
+  void StartPolling(std::chrono::milliseconds interval);
+  void StopPolling();
+
+  // Model names, in the order given.
+  std::vector<std::string> names() const;
+  // The model's current snapshot; null for a name not served.
+  std::shared_ptr<const ModelSnapshot> Snapshot(const std::string& name) const;
+  // The version to serve a request with: the newest, or `version`.
+  // NOT_FOUND for an unknown model (listing the served ones) or version
+  // (listing the loaded ones); UNAVAILABLE when nothing of the model loaded
+  // (with the load error).
+  StatusOr<LoadedVersion> Get(const std::string& name, std::optional<int64_t> version = std::nullopt) const;
+
+ private:
+  // What the poller remembers of a model between scans (poll_mutex_).
+  struct DiskState {
+    std::map<int64_t, std::string> seen;          // version -> files fingerprint at the last scan
+    std::map<int64_t, std::string> failed_at;     // version -> fingerprint when its load failed
+  };
+
+  void Scan(bool wait_for_settled_files);
+  void PollLoop(std::chrono::milliseconds interval);
+  void Publish(const std::string& name, std::shared_ptr<const ModelSnapshot> snapshot);
+
+  const std::vector<ModelSource> sources_;
+  const ModelLoader loader_;
+
+  mutable std::mutex mutex_;  // guards snapshots_ (held only to copy or swap a pointer)
+  std::map<std::string, std::shared_ptr<const ModelSnapshot>> snapshots_;
+
+  std::mutex poll_mutex_;  // one scan at a time; guards disk_
+  std::map<std::string, DiskState> disk_;
+
+  std::mutex poller_mutex_;  // guards the poller's start/stop
+  std::condition_variable poller_wake_;
+  bool stop_polling_ = false;
+  std::thread poller_;
+};
+
+}  // namespace xai

@@ -1,0 +1,23 @@
+// What GET /v1/models and GET /v1/models/{name} report about the served
+// models, as JSON (lowerCamelCase): versions and their state, load errors,
+// and per loaded version its signatures (inputs and outputs), which signature
+// predicts and which explains and why, and the explanation metadata in use.
+// Also TF Serving's "model_version_status" list, so its clients can poll a
+// model's state. Pure functions over registry snapshots; thread-safe.
+#pragma once
+
+#include "core/tensor_json.h"
+#include "serving/model_registry.h"
+
+namespace xai {
+
+// {"models": [{name, basePath, state, versions, defaultVersion, ...}]}
+Json ModelListJson(const ModelRegistry& registry);
+
+// One model in full.
+Json ModelStatusJson(const ModelSnapshot& snapshot);
+
+// One loaded version in full.
+Json VersionStatusJson(const LoadedVersion& version);
+
+}  // namespace xai

@@ -1,0 +1,274 @@
+"""The REST API of `xaiserve serve` (SPEC §4) on the bundled demo models,
+over loopback: every route, request and response shapes, and the answers
+equal to the command line's for the same instances and parameters."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, fixture_dir, read_instances, running_server
+
+DEMO = {"tabular": "tabular_mlp", "image": "shapes_cnn", "text": "text_classifier"}
+
+
+@pytest.fixture(scope="module")
+def server(xaiserve, tmp_path_factory):
+    """The demo server: no --model, so it serves the demo models."""
+    with running_server("--demo-dir", FIXTURES, log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+def explain_body(name: str, parameters: dict | None = None) -> dict:
+    body = {"instances": read_instances(DEMO[name])}
+    if parameters is not None:
+        body["explanationSpecOverride"] = {"parameters": parameters}
+    return body
+
+
+def assert_equals_cli(response: dict, cli_lines: list[dict]) -> None:
+    """A REST :explain answer for N instances against the CLI's N lines:
+    the same JSON, number for number."""
+    assert len(response["explanations"]) == len(cli_lines)
+    for i, line in enumerate(cli_lines):
+        assert response["explanations"][i] == line["explanations"][0], f"instance {i} differs"
+        if "predictions" in line:
+            assert response["predictions"][i] == line["predictions"][0], f"prediction {i} differs"
+        else:
+            assert "predictions" not in response
+
+
+# --------------------------------------------------------------------------
+# REST answers equal the CLI's
+# --------------------------------------------------------------------------
+
+SAME_AS_CLI = [
+    ("tabular", None, ()),
+    ("tabular", {"integratedGradientsAttribution": {"stepCount": 20}, "topK": -1}, ("--steps", 20, "--top-k", -1)),
+    ("tabular", {"sampledShapleyAttribution": {"pathCount": 5}}, ("--method", "sampled-shapley", "--paths", 5)),
+    ("tabular", {"outputIndices": [0]}, ("--output-indices", 0)),
+    ("image", {"integratedGradientsAttribution": {"stepCount": 30}}, ("--steps", 30)),
+    ("image", {"xraiAttribution": {"stepCount": 10}}, ("--method", "xrai", "--steps", 10)),
+    ("text", None, ()),
+    ("text", {"sampledShapleyAttribution": {"pathCount": 3}}, ("--method", "sampled-shapley", "--paths", 3)),
+]
+
+
+@pytest.mark.parametrize("name,parameters,flags", SAME_AS_CLI, ids=lambda v: str(v)[:40])
+def test_explain_equals_the_cli(server, xaiserve, name, parameters, flags):
+    response = server.post(f"/v1/models/{name}:explain", explain_body(name, parameters)).expect(200)
+
+    assert_equals_cli(response, xaiserve.explain(DEMO[name], *flags))
+
+
+@pytest.mark.parametrize("name", ["tabular", "text"])
+def test_predict_equals_the_cli(server, xaiserve, name):
+    response = server.post(f"/v1/models/{name}:predict", {"instances": read_instances(DEMO[name])}).expect(200)
+
+    assert response == {"predictions": [line["predictions"][0] for line in xaiserve.predict(DEMO[name])]}
+
+
+def test_a_version_route_answers_like_the_model_route(server):
+    body = explain_body("tabular")
+    plain = server.post("/v1/models/tabular:explain", body).expect(200)
+
+    assert server.post("/v1/models/tabular/versions/0:explain", body).expect(200) == plain
+    assert server.post("/v1/models/tabular/versions/0:predict", {"instances": body["instances"]}).expect(200) == {
+        "predictions": plain["predictions"]
+    }
+
+
+def test_parameters_may_also_come_at_the_top_level(server):
+    parameters = {"integratedGradientsAttribution": {"stepCount": 7}}
+    nested = server.post("/v1/models/tabular:explain", explain_body("tabular", parameters)).expect(200)
+    top = server.post(
+        "/v1/models/tabular:explain", {"instances": read_instances("tabular_mlp"), "parameters": parameters}
+    ).expect(200)
+
+    assert top == nested
+
+
+def test_baselines_override_per_request(server):
+    """explanationSpecOverride.metadata: from a baseline equal to the instance
+    there is nothing to attribute."""
+    [instance] = read_instances("tabular_mlp")[:1]
+    body = {
+        "instances": [instance],
+        "explanationSpecOverride": {"metadata": {"inputs": {"features": {"inputBaselines": [instance]}}}},
+    }
+
+    [attribution] = server.post("/v1/models/tabular:explain", body).expect(200)["explanations"][0]["attributions"]
+
+    assert attribution["baselineOutputValue"] == pytest.approx(attribution["instanceOutputValue"], abs=1e-6)
+    assert max(abs(a) for a in attribution["featureAttributions"]) < 1e-6
+
+
+# --------------------------------------------------------------------------
+# TF Serving's :predict forms
+# --------------------------------------------------------------------------
+
+
+def test_columnar_inputs_answer_with_outputs(server):
+    instances = read_instances("tabular_mlp")
+    rows = server.post("/v1/models/tabular:predict", {"instances": instances}).expect(200)["predictions"]
+
+    bare = server.post("/v1/models/tabular:predict", {"inputs": instances}).expect(200)
+    named = server.post("/v1/models/tabular:predict", {"inputs": {"features": instances}}).expect(200)
+
+    assert bare == {"outputs": rows}
+    assert named == {"outputs": rows}
+
+
+def test_signature_name_selects_the_signature(server):
+    body = {"instances": read_instances("text_classifier"), "signature_name": "serving_default"}
+    assert len(server.post("/v1/models/text:predict", body).expect(200)["predictions"]) == 4
+
+    message = server.post("/v1/models/text:predict", {**body, "signature_name": "nope"}).expect_error(404)
+    assert "nope" in message and "serving_default" in message
+
+
+# --------------------------------------------------------------------------
+# Status routes
+# --------------------------------------------------------------------------
+
+
+def test_models_lists_the_demo_models(server):
+    models = server.get("/v1/models").expect(200)["models"]
+
+    assert [m["name"] for m in models] == ["tabular", "image", "text"]
+    for m in models:
+        assert m["state"] == "AVAILABLE"
+        assert m["versions"] == [0] and m["defaultVersion"] == 0
+        assert m["explainable"] is True
+        assert m["defaultMethod"] == "integrated-gradients"
+        assert m["basePath"] == str(fixture_dir(DEMO[m["name"]]))
+
+
+def test_model_status_says_which_signature_explains_and_why(server):
+    status = server.get("/v1/models/text").expect(200)
+    [version] = status["versions"]
+
+    assert status["loadErrors"] == []
+    assert status["model_version_status"] == [
+        {"version": "0", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+    ]
+    assert version["predictSignature"] == "serving_default"
+    assert version["explainSignature"] == "xai_model"
+    assert version["preprocessSignature"] == "xai_preprocess"
+    assert "xai_preprocess" in version["explainReason"]
+    assert version["predictReason"]
+    keys = {s["key"]: s for s in version["signatures"]}
+    assert set(keys) == {"serving_default", "xai_model", "xai_preprocess"}
+    assert keys["serving_default"]["inputs"][0] == {
+        "key": "text",
+        "tensorName": "serving_default_text:0",
+        "dtype": "string",
+        "shape": [-1],
+    }
+    assert version["metadata"]["inputs"]["tokens"]["encoding"] == "concat_embedding"
+    assert version["metadataSource"].endswith("explanation_metadata.json")
+    assert version["attributedInputs"][0]["name"] == "tokens"
+
+
+def test_version_status_route(server):
+    version = server.get("/v1/models/image/versions/0").expect(200)
+    assert version["version"] == 0 and version["explainable"] is True
+    assert version["metadata"]["inputs"]["image"]["modality"] == "image"
+
+    server.get("/v1/models/image/versions/7").expect_error(404, "NOT_FOUND", ["no loaded version 7", "versions: 0"])
+
+
+def test_healthz_and_metrics(server):
+    assert server.get("/healthz").expect(200) == {"status": "ok"}
+    server.post("/v1/models/tabular:explain", explain_body("tabular")).expect(200)
+
+    reply = server.get("/metrics")
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain")
+    text = reply.raw.decode()
+    assert "# TYPE xaiserve_requests_total counter" in text
+    assert 'xaiserve_requests_total{model="tabular",method="explain:integrated-gradients",code="200"}' in text
+    assert 'xaiserve_request_duration_seconds_bucket{model="tabular",method="explain:integrated-gradients",le="+Inf"}' in text
+    points = [l for l in text.splitlines() if l.startswith('xaiserve_path_points_total{model="tabular",method="explain:integrated-gradients"}')]
+    assert points and int(points[0].split()[-1]) >= 4 * 51  # 50 steps: 51 path points per instance
+
+
+def test_access_log_has_one_line_per_request(server):
+    server.get("/v1/models/image")
+    line = [l for l in server.log().splitlines() if "GET /v1/models/image " in l][-1]
+    assert "model=image method=get_model status=200 latency_ms=" in line
+
+
+def test_keep_alive_connection_serves_several_requests(server):
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+    try:
+        for _ in range(3):
+            connection.request("POST", "/v1/models/tabular:predict", body=json.dumps({"instances": read_instances("tabular_mlp")}))
+            response = connection.getresponse()
+            assert response.status == 200
+            assert len(json.loads(response.read())["predictions"]) == 4
+    finally:
+        connection.close()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_printed_curl_example_works_as_printed(server):
+    [example] = [l.strip() for l in server.stdout_lines if l.strip().startswith("curl") and ":explain" in l]
+
+    result = subprocess.run(example, shell=True, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    [attribution] = response["explanations"][0]["attributions"]
+    assert len(attribution["featureAttributions"]) == 30
+
+
+# --------------------------------------------------------------------------
+# A config file, per-model default methods, and the bearer token
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def token_server(xaiserve, tmp_path_factory):
+    config = tmp_path_factory.mktemp("config") / "models.json"
+    config.write_text(
+        json.dumps(
+            {"models": [{"name": "tabular", "base_path": str(fixture_dir("tabular_mlp")), "default_method": "sampled-shapley"}]}
+        )
+    )
+    with running_server(
+        "--config", config, "--auth-token", "let-me-in", log_dir=tmp_path_factory.mktemp("logs")
+    ) as running:
+        yield running
+
+
+AUTH = {"Authorization": "Bearer let-me-in"}
+
+
+def test_token_is_required_except_on_healthz(token_server):
+    token_server.get("/v1/models").expect_error(401, "UNAUTHENTICATED", ["Authorization: Bearer"])
+    token_server.get("/v1/models", headers={"Authorization": "Bearer nope"}).expect_error(401, "UNAUTHENTICATED", ["wrong"])
+    token_server.post("/v1/models/tabular:predict", {"instances": []}).expect_error(401)
+    token_server.get("/metrics").expect_error(401)
+
+    assert token_server.get("/healthz").expect(200) == {"status": "ok"}
+    assert [m["name"] for m in token_server.get("/v1/models", headers=AUTH).expect(200)["models"]] == ["tabular"]
+
+
+def test_the_models_default_method_from_the_config_is_used(token_server, xaiserve):
+    response = token_server.post("/v1/models/tabular:explain", explain_body("tabular"), headers=AUTH).expect(200)
+
+    assert_equals_cli(response, xaiserve.explain("tabular_mlp", "--method", "sampled-shapley"))
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_printed_curl_example_carries_the_token(token_server):
+    [example] = [l.strip() for l in token_server.stdout_lines if l.strip().startswith("curl") and ":explain" in l]
+    assert "Authorization: Bearer let-me-in" in example
+
+    result = subprocess.run(example, shell=True, capture_output=True, text=True, timeout=60)
+
+    assert "explanations" in json.loads(result.stdout)

@@ -1,0 +1,161 @@
+"""Bad input never hurts `xaiserve serve` (SPEC §7): each gets its HTTP
+status and a JSON error that says what was wrong, and the server answers
+normally afterwards. A model directory that fails to load is reported on its
+status route and the other models still serve."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import fixture_dir, read_instances, running_server
+
+MAX_BODY = 200_000
+MAX_INSTANCES = 8
+
+
+@pytest.fixture(scope="module")
+def server(xaiserve, tmp_path_factory):
+    models = tmp_path_factory.mktemp("models")
+    # A SavedModel whose explanation metadata is wrong: refused at load time.
+    bad_metadata = models / "bad_metadata"
+    shutil.copytree(fixture_dir("tabular_mlp"), bad_metadata)
+    (bad_metadata / "explanation_metadata.json").write_text(
+        json.dumps({"inputs": {"features": {"input_tensor_name": "features", "encoding": "telepathy"}}, "outputs": {}})
+    )
+    # Not a SavedModel at all.
+    garbage = models / "garbage" / "1"
+    garbage.mkdir(parents=True)
+    (garbage / "saved_model.pb").write_bytes(b"this is not a protocol buffer")
+    with running_server(
+        "--model", f"tabular={fixture_dir('tabular_mlp')}",
+        "--model", f"text={fixture_dir('text_classifier')}",
+        "--model", f"image={fixture_dir('shapes_cnn')}",
+        "--model", f"multi={fixture_dir('multi_no_xai')}",
+        "--model", f"bad_metadata={bad_metadata}",
+        "--model", f"garbage={models / 'garbage'}",
+        "--model", f"missing={models / 'nowhere'}",
+        "--max-body-bytes", MAX_BODY,
+        "--max-instances", MAX_INSTANCES,
+        log_dir=tmp_path_factory.mktemp("logs"),
+    ) as running:
+        yield running
+
+
+TABULAR = read_instances("tabular_mlp")[0]
+TEXT = read_instances("text_classifier")[0]
+
+
+def ig(steps: int) -> dict:
+    return {"integratedGradientsAttribution": {"stepCount": steps}}
+
+
+# (name, method, path, body, HTTP status, status name, phrases in the message)
+BAD_REQUESTS = [
+    ("malformed JSON", "POST", "/v1/models/tabular:explain", b'{"instances": [[1, 2,', 400, "INVALID_ARGUMENT", ["not valid JSON"]),
+    ("NaN literal", "POST", "/v1/models/tabular:explain", b'{"instances": [[NaN]]}', 400, "INVALID_ARGUMENT", ["not valid JSON"]),
+    ("infinite number", "POST", "/v1/models/tabular:predict", b'{"instances": [[1e999]]}', 400, "INVALID_ARGUMENT", ["1e999"]),
+    ("empty body", "POST", "/v1/models/tabular:explain", b"", 400, "INVALID_ARGUMENT", ["empty"]),
+    ("not an object", "POST", "/v1/models/tabular:explain", [TABULAR], 400, "INVALID_ARGUMENT", ["JSON object"]),
+    ("deep nesting", "POST", "/v1/models/tabular:explain", b"[" * 5000 + b"]" * 5000, 400, "INVALID_ARGUMENT", ["deeper than"]),
+    ("no instances", "POST", "/v1/models/tabular:explain", {"parameters": {}}, 400, "INVALID_ARGUMENT", ['no "instances"']),
+    ("empty instances", "POST", "/v1/models/tabular:explain", {"instances": []}, 400, "INVALID_ARGUMENT", ["empty"]),
+    ("unknown field", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "instancez": 1}, 400, "INVALID_ARGUMENT", ["instancez"]),
+    ("wrong shape", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR[:5]]}, 400, "INVALID_ARGUMENT", ["instance 0", "expected shape [30]", "got [5]"]),
+    ("wrong dtype", "POST", "/v1/models/tabular:predict", {"instances": [["x"] * 30]}, 400, "INVALID_ARGUMENT", ["instance 0", "features"]),
+    ("NaN as a string", "POST", "/v1/models/tabular:predict", {"instances": [["NaN"] * 30]}, 400, "INVALID_ARGUMENT", ["features"]),
+    ("second instance bad", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR, TABULAR[:3]]}, 400, "INVALID_ARGUMENT", ["instance 1"]),
+    ("unknown input", "POST", "/v1/models/tabular:explain", {"instances": [{"features": TABULAR, "bogus": 1}]}, 400, "INVALID_ARGUMENT", ["unknown input 'bogus'", "features"]),
+    ("missing input", "POST", "/v1/models/tabular:predict", {"instances": [{"other": TABULAR}]}, 400, "INVALID_ARGUMENT", ["other"]),
+    ("corrupt base64", "POST", "/v1/models/text:predict", {"instances": [{"b64": "@@not base64@@"}]}, 400, "INVALID_ARGUMENT", ["base64"]),
+    ("corrupt base64 explained", "POST", "/v1/models/text:explain", {"instances": [{"b64": "%%%"}]}, 400, "INVALID_ARGUMENT", ["base64"]),
+    ("stepCount too large", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "explanationSpecOverride": {"parameters": ig(101)}}, 400, "INVALID_ARGUMENT", ["stepCount", "100"]),
+    ("stepCount zero", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "explanationSpecOverride": {"parameters": ig(0)}}, 400, "INVALID_ARGUMENT", ["stepCount"]),
+    ("pathCount too large", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "explanationSpecOverride": {"parameters": {"sampledShapleyAttribution": {"pathCount": 51}}}}, 400, "INVALID_ARGUMENT", ["pathCount", "50"]),
+    ("noisySampleCount too large", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "explanationSpecOverride": {"parameters": {"integratedGradientsAttribution": {"smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 51}}}}}, 400, "INVALID_ARGUMENT", ["noisySampleCount"]),
+    ("two methods", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {**ig(5), "xraiAttribution": {}}}, 400, "INVALID_ARGUMENT", ["only one"]),
+    ("topK zero", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {"topK": 0}}, 400, "INVALID_ARGUMENT", ["topK"]),
+    ("output index out of range", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {"outputIndices": [7]}}, 400, "INVALID_ARGUMENT", ["out of range"]),
+    ("baseline of the wrong shape", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "explanationSpecOverride": {"metadata": {"inputs": {"features": {"inputBaselines": [[1, 2]]}}}}}, 400, "INVALID_ARGUMENT", ["baseline"]),
+    ("too many Shapley features", "POST", "/v1/models/image:explain", {"instances": read_instances("shapes_cnn")[:1], "parameters": {"sampledShapleyAttribution": {}}}, 400, "INVALID_ARGUMENT", ["features"]),
+    ("model that cannot explain", "POST", "/v1/models/multi:explain", {"instances": read_instances("multi_no_xai")[:1]}, 400, "FAILED_PRECONDITION", ["xai_model"]),
+    ("too many instances", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR] * (MAX_INSTANCES + 1)}, 413, "RESOURCE_EXHAUSTED", [f"at most {MAX_INSTANCES}", "--max-instances"]),
+    ("too many columnar rows", "POST", "/v1/models/tabular:predict", {"inputs": [TABULAR] * (MAX_INSTANCES + 1)}, 413, "RESOURCE_EXHAUSTED", ["--max-instances"]),
+    ("body too large", "POST", "/v1/models/tabular:explain", b'{"instances": [' + b"1.0, " * (MAX_BODY // 4) + b"1.0]}", 413, "RESOURCE_EXHAUSTED", [str(MAX_BODY), "--max-body-bytes"]),
+    ("unknown model", "POST", "/v1/models/zebra:explain", {"instances": [TABULAR]}, 404, "NOT_FOUND", ["zebra", "tabular, text"]),
+    ("unknown version", "POST", "/v1/models/tabular/versions/3:explain", {"instances": [TABULAR]}, 404, "NOT_FOUND", ["version 3", "loaded versions: 0"]),
+    ("version not a number", "GET", "/v1/models/tabular/versions/latest", None, 404, "NOT_FOUND", ["latest"]),
+    ("unknown route", "GET", "/v2/everything", None, 404, "NOT_FOUND", ["/v1/models"]),
+    ("unknown model method", "POST", "/v1/models/tabular:classify", {"instances": [TABULAR]}, 404, "NOT_FOUND", [":predict or :explain"]),
+    ("GET on :explain", "GET", "/v1/models/tabular:explain", None, 405, "METHOD_NOT_ALLOWED", ["POST"]),
+    ("POST on the list", "POST", "/v1/models", {}, 405, "METHOD_NOT_ALLOWED", ["GET"]),
+    ("DELETE a model", "DELETE", "/v1/models/tabular", None, 405, "METHOD_NOT_ALLOWED", ["GET"]),
+    ("multipart body", "POST", "/v1/models/tabular:explain", None, 400, "INVALID_ARGUMENT", ["JSON"]),
+]
+
+
+@pytest.mark.parametrize("name,method,path,body,status,status_name,phrases", BAD_REQUESTS, ids=[r[0] for r in BAD_REQUESTS])
+def test_bad_request_gets_a_clear_json_error(server, name, method, path, body, status, status_name, phrases):
+    headers = {}
+    if name == "multipart body":
+        body = b"--xx\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--xx--\r\n"
+        headers = {"Content-Type": "multipart/form-data; boundary=xx"}
+
+    reply = server.request(method, path, body, headers=headers)
+
+    reply.expect_error(status, status_name, phrases)
+    if status == 405:
+        assert reply.headers.get("Allow") in ("GET", "POST")
+
+
+def test_the_server_still_answers_after_the_bad_requests(server):
+    for name, method, path, body, *_ in BAD_REQUESTS:
+        if name != "multipart body":
+            server.request(method, path, body)
+
+    assert server.get("/healthz").expect(200) == {"status": "ok"}
+    response = server.post("/v1/models/tabular:explain", {"instances": [TABULAR]}).expect(200)
+    assert len(response["explanations"][0]["attributions"][0]["featureAttributions"]) == 30
+    assert server.process.poll() is None
+    for marker in ("terminate called", "Segmentation fault", "Aborted"):
+        assert marker not in server.log()
+
+
+def test_a_model_that_fails_to_load_is_reported_and_the_others_serve(server):
+    status = server.get("/v1/models/bad_metadata").expect(200)
+    assert status["state"] == "UNAVAILABLE" and status["versions"] == []
+    [failure] = status["loadErrors"]
+    assert "telepathy" in failure["error"]["message"]  # names the bad field's value
+    assert status["model_version_status"][0]["state"] == "END"
+
+    garbage = server.get("/v1/models/garbage").expect(200)
+    [failure] = garbage["loadErrors"]
+    assert failure["version"] == 1 and failure["error"]["message"]
+
+    missing = server.get("/v1/models/missing").expect(200)
+    assert "does not exist" in missing["error"]["message"]
+
+    listed = {m["name"]: m for m in server.get("/v1/models").expect(200)["models"]}
+    assert listed["bad_metadata"]["state"] == "UNAVAILABLE" and listed["tabular"]["state"] == "AVAILABLE"
+
+    server.post("/v1/models/bad_metadata:explain", {"instances": [TABULAR]}).expect_error(503, "UNAVAILABLE", ["telepathy"])
+    server.post("/v1/models/garbage:predict", {"instances": [TABULAR]}).expect_error(503, "UNAVAILABLE")
+    assert server.post("/v1/models/tabular:predict", {"instances": [TABULAR]}).expect(200)["predictions"]
+    assert server.post("/v1/models/text:predict", {"instances": [TEXT]}).expect(200)["predictions"]
+
+
+def test_a_model_that_cannot_explain_still_predicts_and_says_why(server):
+    version = server.get("/v1/models/multi").expect(200)["versions"][0]
+    assert version["explainable"] is False
+    assert "xai_model" in version["explainError"]["message"]
+
+    assert server.post("/v1/models/multi:predict", {"instances": read_instances("multi_no_xai")[:1]}).expect(200)
+
+
+def test_errors_are_counted_in_the_metrics(server):
+    server.post("/v1/models/tabular:explain", b"{").expect_error(400)
+    text = server.get("/metrics").raw.decode()
+    assert 'xaiserve_requests_total{model="tabular",method="explain",code="400"}' in text
+    assert 'xaiserve_requests_total{model="",method="unknown",code="404"}' in text

@@ -1,0 +1,160 @@
+"""`xaiserve serve` under load and through its life: many concurrent clients
+get the same answers as single requests, a new version dropped into a model
+directory is picked up while requests keep succeeding, and SIGTERM lets the
+request in flight finish before the process exits 0."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import ServerProcess, fixture_dir, read_instances, running_server
+
+TABULAR = read_instances("tabular_mlp")
+IMAGE = read_instances("shapes_cnn")
+TEXT = read_instances("text_classifier")
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# --------------------------------------------------------------------------
+# Concurrent clients
+# --------------------------------------------------------------------------
+
+# (route, body): models and methods mixed.
+WORK = [
+    ("/v1/models/tabular:explain", {"instances": TABULAR[:2]}),
+    ("/v1/models/tabular:explain", {"instances": TABULAR[2:], "parameters": {"sampledShapleyAttribution": {"pathCount": 4}}}),
+    ("/v1/models/tabular:predict", {"instances": TABULAR}),
+    ("/v1/models/image:explain", {"instances": IMAGE[:1], "parameters": {"integratedGradientsAttribution": {"stepCount": 20}}}),
+    ("/v1/models/image:explain", {"instances": IMAGE[1:2], "parameters": {"xraiAttribution": {"stepCount": 8}}}),
+    ("/v1/models/image:predict", {"instances": IMAGE}),
+    ("/v1/models/text:explain", {"instances": TEXT}),
+    ("/v1/models/text:explain", {"instances": TEXT[:2], "parameters": {"sampledShapleyAttribution": {"pathCount": 3}}}),
+]
+
+
+@pytest.fixture(scope="module")
+def demo_server(xaiserve, tmp_path_factory):
+    with running_server(
+        "--model", f"tabular={fixture_dir('tabular_mlp')}",
+        "--model", f"image={fixture_dir('shapes_cnn')}",
+        "--model", f"text={fixture_dir('text_classifier')}",
+        log_dir=tmp_path_factory.mktemp("logs"),
+    ) as running:
+        yield running
+
+
+def test_concurrent_clients_get_the_answers_of_single_requests(demo_server):
+    expected = [demo_server.post(path, body).expect(200) for path, body in WORK]
+
+    def client(worker: int) -> list[tuple[int, int, dict]]:
+        results = []
+        for i in range(10):
+            k = (worker + i) % len(WORK)
+            reply = demo_server.post(*WORK[k])
+            results.append((k, reply.status, reply.json()))
+        return results
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = [r for results in pool.map(client, range(8)) for r in results]
+
+    assert len(outcomes) == 80
+    for k, status, body in outcomes:
+        assert status == 200, body
+        assert body == expected[k], f"{WORK[k][0]} answered differently under load"
+    assert demo_server.get("/healthz").expect(200) == {"status": "ok"}
+
+
+# --------------------------------------------------------------------------
+# A new version on disk
+# --------------------------------------------------------------------------
+
+
+def test_a_new_version_is_picked_up_without_failing_requests(xaiserve, tmp_path):
+    base = tmp_path / "model"
+    shutil.copytree(fixture_dir("tabular_mlp"), base / "1")
+    body = {"instances": TABULAR[:1]}
+    with running_server("--model", f"m={base}", "--poll-seconds", "0.2", log_dir=tmp_path) as server:
+        first = server.post("/v1/models/m:explain", body).expect(200)
+
+        statuses: list[int] = []
+        stop = threading.Event()
+
+        def keep_asking():
+            while not stop.is_set():
+                statuses.append(server.post("/v1/models/m:explain", body).status)
+
+        clients = [threading.Thread(target=keep_asking) for _ in range(2)]
+        for c in clients:
+            c.start()
+        try:
+            # Version 2: the same model, explained from a different baseline.
+            shutil.copytree(fixture_dir("tabular_mlp"), base / "2", ignore=shutil.ignore_patterns("explanation_metadata.json"))
+            wait_until(
+                lambda: server.get("/v1/models/m").expect(200).get("defaultVersion") == 2, 20, "version 2 to serve"
+            )
+            served = len(statuses)
+            wait_until(lambda: len(statuses) > served + 2, 20, "requests on version 2")
+        finally:
+            stop.set()
+            for c in clients:
+                c.join(60)
+
+        assert statuses and set(statuses) == {200}, f"requests failed during the swap: {statuses}"
+        assert server.get("/v1/models/m").expect(200)["versions"][1]["version"] == 2
+        second = server.post("/v1/models/m:explain", body).expect(200)
+        old = server.post("/v1/models/m/versions/1:explain", body).expect(200)
+        assert old == first  # version 1 still serves on request
+        attribution = lambda r: r["explanations"][0]["attributions"][0]
+        assert attribution(second)["baselineOutputValue"] != attribution(first)["baselineOutputValue"]
+        assert second["predictions"] == first["predictions"]
+        assert "model 'm' version 2 loaded" in server.log()
+
+
+# --------------------------------------------------------------------------
+# SIGTERM
+# --------------------------------------------------------------------------
+
+
+def in_flight(server: ServerProcess) -> int:
+    text = server.get("/metrics").raw.decode()
+    return int(re.search(r"^xaiserve_requests_in_flight (\d+)$", text, re.M).group(1))
+
+
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(xaiserve, tmp_path):
+    server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", log_dir=tmp_path).start()
+    try:
+        slow = {"instances": (IMAGE * 16)[:64], "parameters": {"integratedGradientsAttribution": {"stepCount": 100}}}
+        replies = []
+        request = threading.Thread(target=lambda: replies.append(server.post("/v1/models/image:explain", slow)))
+        request.start()
+        wait_until(lambda: in_flight(server) >= 2, 30, "the slow request to be in flight", interval=0.01)
+
+        code = server.stop(timeout=120)
+        request.join(120)
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+    assert code == 0, server.log()[-3000:]
+    [reply] = replies
+    assert len(reply.expect(200)["explanations"]) == 64
+    log = server.log()
+    assert "received: no new connections; finishing the requests in flight" in log
+    assert "xaiserve: stopped" in log
+    assert log.index("received: no new connections") < log.index("model=image method=explain:integrated-gradients status=200")
