@@ -305,6 +305,14 @@ class TfSavedModel final : public ModelRuntime {
                                                              const std::vector<std::string>& wrt) {
     std::string key = target;
     for (const std::string& w : wrt) key += "|" + w;
+    {
+      // The common case, a graph built before: shared, so runs go on.
+      std::shared_lock lock(session_mutex_);
+      auto it = gradient_graphs_.find(key);
+      if (it != gradient_graphs_.end()) return &it->second;
+    }
+    // Build it: exclusive, since it extends the session. Another thread may
+    // have built it in between.
     std::unique_lock lock(session_mutex_);
     auto it = gradient_graphs_.find(key);
     if (it != gradient_graphs_.end()) return &it->second;
