@@ -1,0 +1,247 @@
+#include "serving/model_registry.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace xai {
+namespace {
+
+namespace fs = std::filesystem;
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
+  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
+}
+
+// A loader that loads nothing real: each "model" is a null ExplainableModel
+// pointer sharing ownership with a token (the directory's path), so tests can
+// see which directory a handed-out model came from and whether it is still
+// alive. Directories whose path contains "broken" fail to load.
+class FakeLoader {
+ public:
+  ModelLoader loader() {
+    return [this](const std::string& dir) -> StatusOr<std::shared_ptr<ExplainableModel>> {
+      ++loads_[dir];
+      if (dir.find("broken") != std::string::npos || failing_.count(dir)) {
+        return InvalidArgument("bad metadata in " + dir);
+      }
+      auto token = std::make_shared<std::string>(dir);
+      tokens_[dir] = token;
+      return std::shared_ptr<ExplainableModel>(token, nullptr);
+    };
+  }
+  void Fail(const std::string& dir) { failing_.insert(dir); }
+  int loads(const std::string& dir) { return loads_[dir]; }
+  bool alive(const std::string& dir) { return !tokens_[dir].expired(); }
+
+ private:
+  std::set<std::string> failing_;
+  std::map<std::string, int> loads_;
+  std::map<std::string, std::weak_ptr<std::string>> tokens_;
+};
+
+class ModelRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    root_ = fs::temp_directory_path() /
+            ("xai_model_registry_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(root_);
+    ASSERT_TRUE(fs::create_directories(root_));
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Makes `relative` a fake SavedModel (only file names matter to the registry).
+  std::string SavedModel(const std::string& relative, const std::string& content = "") {
+    const fs::path dir = root_ / relative;
+    fs::create_directories(dir / "variables");
+    std::ofstream(dir / "saved_model.pb") << content;
+    return dir.string();
+  }
+  std::string Path(const std::string& relative) const { return (root_ / relative).string(); }
+
+  fs::path root_;
+  FakeLoader fake_;
+};
+
+TEST_F(ModelRegistryTest, ServesTheNewestVersionAndAnyLoadedOne) {
+  SavedModel("m/1");
+  const std::string v2 = SavedModel("m/2");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+
+  auto newest = registry.Get("m");
+  ASSERT_TRUE(newest.ok()) << newest.status().ToString();
+  EXPECT_EQ(newest->version, 2);
+  EXPECT_EQ(newest->path, v2);
+  auto first = registry.Get("m", 1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->version, 1);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 2");
+}
+
+TEST_F(ModelRegistryTest, UnknownVersionIsNotFoundListingTheLoadedOnes) {
+  SavedModel("m/1");
+  SavedModel("m/3");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+
+  auto missing = registry.Get("m", 2);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(missing.status().message(), "no loaded version 2"));
+  EXPECT_TRUE(Contains(missing.status().message(), "1, 3"));
+}
+
+TEST_F(ModelRegistryTest, UnknownModelIsNotFoundListingTheServedOnes) {
+  SavedModel("a");
+  ModelRegistry registry({{"a", Path("a")}, {"b", Path("b")}}, fake_.loader());
+  registry.LoadAll();
+
+  auto missing = registry.Get("zebra");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(missing.status().message(), "'zebra'"));
+  EXPECT_TRUE(Contains(missing.status().message(), "a, b"));
+  EXPECT_EQ(registry.Snapshot("zebra"), nullptr);
+}
+
+TEST_F(ModelRegistryTest, APlainSavedModelIsVersionZero) {
+  const std::string dir = SavedModel("plain");
+  ModelRegistry registry({{"plain", dir}}, fake_.loader());
+  registry.LoadAll();
+
+  auto loaded = registry.Get("plain");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->version, 0);
+  EXPECT_EQ(loaded->path, dir);
+}
+
+TEST_F(ModelRegistryTest, AFailedModelIsRecordedAndDoesNotStopTheOthers) {
+  SavedModel("good");
+  const std::string broken = SavedModel("broken");
+  ModelRegistry registry({{"broken", broken}, {"good", Path("good")}}, fake_.loader());
+  registry.LoadAll();
+
+  EXPECT_TRUE(registry.Get("good").ok());
+  auto failed = registry.Get("broken");
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(failed.status().message(), "bad metadata"));
+  auto snapshot = registry.Snapshot("broken");
+  ASSERT_EQ(snapshot->failures.size(), 1u);
+  EXPECT_EQ(snapshot->failures[0].path, broken);
+  EXPECT_EQ(snapshot->failures[0].error.code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ModelRegistryTest, AFailedVersionLeavesTheOtherVersionsServing) {
+  SavedModel("m/1");
+  fake_.Fail(SavedModel("m/2"));
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+
+  EXPECT_EQ(registry.Get("m")->version, 1);
+  auto failed = registry.Get("m", 2);
+  EXPECT_EQ(failed.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(failed.status().message(), "failed to load: bad metadata"));
+  EXPECT_TRUE(Contains(failed.status().message(), "loaded versions: 1"));
+}
+
+TEST_F(ModelRegistryTest, AMissingBaseDirectoryIsReportedAndUnavailable) {
+  ModelRegistry registry({{"ghost", Path("nowhere")}}, fake_.loader());
+  registry.LoadAll();
+
+  auto snapshot = registry.Snapshot("ghost");
+  EXPECT_EQ(snapshot->error.code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(snapshot->error.message(), "nowhere"));
+  auto get = registry.Get("ghost");
+  EXPECT_EQ(get.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(get.status().message(), "nowhere"));
+}
+
+TEST_F(ModelRegistryTest, PollLoadsANewVersionOnceItsFilesHaveSettled) {
+  SavedModel("m/1");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  const std::string v2 = SavedModel("m/2");
+
+  registry.Poll();  // seen for the first time: may still be being copied
+  EXPECT_EQ(registry.Get("m")->version, 1);
+  EXPECT_EQ(fake_.loads(v2), 0);
+  registry.Poll();  // unchanged since: load and swap in
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  EXPECT_EQ(fake_.loads(v2), 1);
+  registry.Poll();
+  EXPECT_EQ(fake_.loads(v2), 1);  // loaded once
+}
+
+TEST_F(ModelRegistryTest, PollWaitsWhileANewVersionIsStillChanging) {
+  SavedModel("m/1");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  const std::string v2 = SavedModel("m/2", "x");
+  registry.Poll();
+  std::ofstream(fs::path(v2) / "variables" / "variables.index") << "still copying";
+  registry.Poll();  // changed since the last poll: not yet
+  EXPECT_EQ(fake_.loads(v2), 0);
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 2);
+}
+
+TEST_F(ModelRegistryTest, ARequestKeepsItsModelAcrossASwapAndAnUnload) {
+  const std::string v1 = SavedModel("m/1");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  LoadedVersion in_flight = *registry.Get("m");  // a request holds version 1
+
+  fs::remove_all(v1);
+  SavedModel("m/2");
+  registry.Poll();
+  registry.Poll();
+
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  EXPECT_EQ(registry.Get("m", 1).status().code(), StatusCode::kNotFound);  // unloaded
+  EXPECT_TRUE(fake_.alive(v1));  // but alive while the request holds it
+  in_flight = LoadedVersion{};
+  EXPECT_FALSE(fake_.alive(v1));
+}
+
+TEST_F(ModelRegistryTest, AFailedVersionIsRetriedOnlyWhenItsFilesChange) {
+  const std::string broken = SavedModel("broken/1");
+  ModelRegistry registry({{"m", Path("broken")}}, fake_.loader());
+  registry.LoadAll();
+  EXPECT_EQ(fake_.loads(broken), 1);
+  registry.Poll();
+  registry.Poll();
+  EXPECT_EQ(fake_.loads(broken), 1);  // same files: not tried again
+  ASSERT_EQ(registry.Snapshot("m")->failures.size(), 1u);  // and still reported
+
+  std::ofstream(fs::path(broken) / "explanation_metadata.json") << "{}";
+  registry.Poll();  // changed: wait for it to settle
+  registry.Poll();
+  EXPECT_EQ(fake_.loads(broken), 2);
+}
+
+TEST_F(ModelRegistryTest, ThePollerPicksUpANewVersionInTheBackground) {
+  SavedModel("m/1");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  registry.StartPolling(std::chrono::milliseconds(1));
+  SavedModel("m/2");
+  for (int i = 0; i < 10000 && registry.Get("m")->version != 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  registry.StopPolling();
+  EXPECT_EQ(registry.Get("m")->version, 2);
+}
+
+}  // namespace
+}  // namespace xai
