@@ -7,6 +7,7 @@ request of N instances vs N concurrent single-instance requests).
 
     bench/server_load.py                       # starts build/xaiserve on the demo models
     bench/server_load.py --url http://127.0.0.1:8080 --seconds 20
+    bench/server_load.py --clients 8 --serve-flag=--cross-request-batching   # batching on vs off
 
 Each client is a thread with its own keep-alive connection sending one
 instance per request, for a bounded time (--seconds) or count (--requests).
@@ -33,10 +34,10 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_INSTANCES = {"tabular": "tabular_mlp", "image": "shapes_cnn", "text": "text_classifier"}
 
 
-def start_server(binary: Path, fixtures: Path) -> tuple[subprocess.Popen, str]:
+def start_server(binary: Path, fixtures: Path, flags: list[str] = ()) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     process = subprocess.Popen(
-        [str(binary), "serve", "--port", "0", "--demo-dir", str(fixtures)],
+        [str(binary), "serve", "--port", "0", "--demo-dir", str(fixtures), *flags],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )
     deadline = time.monotonic() + 120
@@ -132,6 +133,8 @@ def main() -> None:
     parser.add_argument("--url", help="a running server on 127.0.0.1 (default: start build/xaiserve)")
     parser.add_argument("--binary", type=Path, default=REPO / "build" / "xaiserve")
     parser.add_argument("--fixtures", type=Path, default=REPO / "build" / "fixtures")
+    parser.add_argument("--serve-flag", action="append", default=[],
+                        help="extra flag for the started server, e.g. --serve-flag=--cross-request-batching (repeatable)")
     parser.add_argument("--models", default="tabular,image")
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--steps", type=int, default=50)
@@ -143,13 +146,14 @@ def main() -> None:
     process = None
     url = args.url
     if url is None:
-        process, url = start_server(args.binary, args.fixtures)
+        process, url = start_server(args.binary, args.fixtures, args.serve_flag)
     host = urlparse(url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit(f"{url}: this load script only talks to a server on this machine (127.0.0.1)")
     parameters = {"integratedGradientsAttribution": {"stepCount": args.steps}}
     try:
-        print(f"# {url}  IG {args.steps} steps, one instance per request, {os.cpu_count()} cores")
+        flags = f"  server flags: {' '.join(args.serve_flag)}" if args.serve_flag else ""
+        print(f"# {url}  IG {args.steps} steps, one instance per request, {os.cpu_count()} cores{flags}")
         print(f"{'model':8} {'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
         for model in args.models.split(","):
             instances = [json.loads(l) for l in (args.fixtures / DEMO_INSTANCES[model] / "instances.jsonl").read_text().splitlines() if l.strip()]

@@ -139,7 +139,13 @@ Status ParseMetadataOverride(const Json& metadata, ExplainOptions* options) {
 }  // namespace
 
 StatusOr<ExplainOptions> ParseExplainParameters(const Json& parameters, const Json& metadata_override) {
-  ExplainOptions options;
+  XAI_ASSIGN_OR_RETURN(ExplainParameters parsed, ParseExplainRequestParameters(parameters, metadata_override));
+  return parsed.options;
+}
+
+StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters, const Json& metadata_override) {
+  ExplainParameters parsed;
+  ExplainOptions& options = parsed.options;
   if (!parameters.is_null()) {
     if (!parameters.is_object()) return InvalidArgument("\"parameters\" must be an object");
     JsonFields f(parameters, "parameters");
@@ -151,7 +157,15 @@ StatusOr<ExplainOptions> ParseExplainParameters(const Json& parameters, const Js
     XAI_ASSIGN_OR_RETURN(auto batch, f.Integer({"batchSize", "batch_size"}, 1, kMaxBatchSize));
     XAI_ASSIGN_OR_RETURN(auto target, f.Number({"approximationErrorTarget", "approximation_error_target"}));
     XAI_ASSIGN_OR_RETURN(options.output_name, f.String({"outputName", "output_name"}));
+    XAI_ASSIGN_OR_RETURN(const Json* visualize, f.Find({"visualize"}));
     XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+    if (visualize != nullptr) {
+      if (!visualize->is_boolean()) {
+        return InvalidArgument(f.Field({"visualize"}) + " must be true or false (true adds a picture of each "
+                               "attribution, base64-encoded, under \"visualizations\"); got " + visualize->dump());
+      }
+      parsed.visualize = visualize->get<bool>();
+    }
 
     if ((ig != nullptr) + (shapley != nullptr) + (xrai != nullptr) > 1) {
       return InvalidArgument("parameters: give only one of integratedGradientsAttribution, "
@@ -194,7 +208,7 @@ StatusOr<ExplainOptions> ParseExplainParameters(const Json& parameters, const Js
     }
   }
   if (!metadata_override.is_null()) XAI_RETURN_IF_ERROR(ParseMetadataOverride(metadata_override, &options));
-  return options;
+  return parsed;
 }
 
 }  // namespace xai

@@ -3,7 +3,8 @@
 // server: the method object (integratedGradientsAttribution,
 // sampledShapleyAttribution, xraiAttribution), topK, outputIndices, the
 // per-request metadata override of baselines, and xaiserve's extensions
-// (batchSize, approximationErrorTarget, outputName). Both lowerCamelCase and
+// (batchSize, approximationErrorTarget, outputName, and visualize: pictures
+// in the response, see api/visualizations.h). Both lowerCamelCase and
 // snake_case. Out-of-range values are INVALID_ARGUMENT naming the field and
 // its range. Pure; thread-safe.
 #pragma once
@@ -23,6 +24,17 @@ inline constexpr int kMaxBatchSize = 4096;  // kDefaultBatchSize: attribution/ba
 // `parameters`: e.g. {"integratedGradientsAttribution": {"stepCount": 50},
 //   "topK": 1, "outputIndices": [1]}; null means defaults.
 // `metadata_override`: {"inputs": {"x": {"inputBaselines": [...]}}} or null.
+// A "visualize" field is checked but not returned (see below).
 StatusOr<ExplainOptions> ParseExplainParameters(const Json& parameters, const Json& metadata_override);
+
+// What a request's parameters ask of the response rather than of the
+// attribution method.
+struct ExplainParameters {
+  ExplainOptions options;
+  // "visualize": true -- every attribution entry gets "visualizations".
+  bool visualize = false;
+};
+// As ParseExplainParameters, also reading "visualize" (a boolean, default false).
+StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters, const Json& metadata_override);
 
 }  // namespace xai

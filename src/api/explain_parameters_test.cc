@@ -139,5 +139,19 @@ TEST(ExplainParametersTest, BaselineOverride) {
   EXPECT_TRUE(Contains(ErrorOf("null", R"({"inputs": {"x": {"encoding": "identity"}}})"), "unknown field 'encoding'"));
 }
 
+TEST(ExplainParametersTest, VisualizeIsABooleanForTheResponse) {
+  auto on = ParseExplainRequestParameters(Json::parse(R"({"visualize": true, "xraiAttribution": {}})"), nullptr);
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_TRUE(on->visualize);
+  EXPECT_EQ(on->options.method, "xrai");
+  auto off = ParseExplainRequestParameters(Json::parse(R"({"topK": 2})"), nullptr);
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->visualize);
+  EXPECT_FALSE(ParseExplainRequestParameters(nullptr, nullptr)->visualize);
+  auto bad = ParseExplainRequestParameters(Json::parse(R"({"visualize": "yes"})"), nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(Contains(bad.status().message(), "parameters.visualize must be true or false")) << bad.status().message();
+}
+
 }  // namespace
 }  // namespace xai

@@ -1,6 +1,8 @@
 #include "api/instances.h"
 
+#include "core/base64.h"
 #include "model/signature_rules.h"
+#include "render/png.h"
 
 namespace xai {
 namespace {
@@ -11,7 +13,50 @@ std::optional<Shape> RowSpec(const TensorInfo& t) {
   return Shape(t.shape.begin() + 1, t.shape.end());
 }
 
+bool IsBase64Object(const Json& value) {
+  return value.is_object() && value.size() == 1 && value.contains("b64");
+}
+
+// An uploaded PNG or JPEG for a floating-point image input.
+StatusOr<Tensor> DecodeImageUpload(const Json& value, const TensorInfo& t, const InstanceDecoding& decoding,
+                                   const std::string& what) {
+  const Json& text = value["b64"];
+  if (!text.is_string()) return InvalidArgument(what + ": \"b64\" must be a base64 string of a PNG or JPEG image");
+  StatusOr<std::string> bytes = Base64Decode(text.get<std::string>());
+  if (!bytes.ok()) return InvalidArgument(what + ": " + bytes.status().message());
+  StatusOr<Image> image = DecodeImage(*bytes);
+  if (!image.ok()) {
+    return InvalidArgument(what + ": " + image.status().message() +
+                           "; send the image file's bytes, base64-encoded, as {\"b64\": ...}, or the pixels as a "
+                           "nested list");
+  }
+  auto domain = decoding.image_domains.find(t.key);
+  const ValueRange range = domain != decoding.image_domains.end() ? domain->second : ValueRange{};
+  StatusOr<Tensor> row = ImageToTensorRow(*image, *RowSpec(t), t.dtype, range);
+  if (!row.ok()) return InvalidArgument(what + ": " + row.status().message());
+  return row;
+}
+
+// One input's value: an image upload, or JSON values.
+StatusOr<Tensor> DecodeValue(const Json& value, const TensorInfo& t, const InstanceDecoding& decoding,
+                             const std::string& what) {
+  if (IsBase64Object(value) && IsImageInputSpec(t.dtype, RowSpec(t))) {
+    return DecodeImageUpload(value, t, decoding, what);
+  }
+  return TensorRowFromJson(value, t.dtype, RowSpec(t), what);
+}
+
 }  // namespace
+
+InstanceDecoding InstanceDecodingFor(const ExplainableModel& model) {
+  InstanceDecoding decoding;
+  if (!model.selection().preprocess_key.empty()) return decoding;
+  for (const BoundInput& input : model.explained_inputs()) {
+    if (input.signature_key.empty() || !input.metadata.domain) continue;
+    decoding.image_domains[input.signature_key] = {input.metadata.domain->min, input.metadata.domain->max};
+  }
+  return decoding;
+}
 
 bool IsBareInstance(const Json& instance, const SignatureInfo& signature) {
   if (signature.inputs.size() != 1) return false;
@@ -20,12 +65,13 @@ bool IsBareInstance(const Json& instance, const SignatureInfo& signature) {
   return instance.size() == 1 && instance.contains("b64") && signature.inputs[0].key != "b64";
 }
 
-StatusOr<NamedTensors> DecodeInstance(const Json& instance, const SignatureInfo& signature, size_t index) {
+StatusOr<NamedTensors> DecodeInstance(const Json& instance, const SignatureInfo& signature, size_t index,
+                                      const InstanceDecoding& decoding) {
   const std::string where = "instance " + std::to_string(index);
   NamedTensors out;
   if (IsBareInstance(instance, signature)) {
     const TensorInfo& t = signature.inputs[0];
-    XAI_ASSIGN_OR_RETURN(out[t.key], TensorRowFromJson(instance, t.dtype, RowSpec(t), where + ", input '" + t.key + "'"));
+    XAI_ASSIGN_OR_RETURN(out[t.key], DecodeValue(instance, t, decoding, where + ", input '" + t.key + "'"));
     return out;
   }
   if (!instance.is_object()) {
@@ -46,17 +92,18 @@ StatusOr<NamedTensors> DecodeInstance(const Json& instance, const SignatureInfo&
       return InvalidArgument(where + ": missing input '" + t.key + "'; signature '" + signature.key + "' takes: " +
                              TensorKeyList(signature.inputs));
     }
-    XAI_ASSIGN_OR_RETURN(out[t.key], TensorRowFromJson(*it, t.dtype, RowSpec(t), where + ", input '" + t.key + "'"));
+    XAI_ASSIGN_OR_RETURN(out[t.key], DecodeValue(*it, t, decoding, where + ", input '" + t.key + "'"));
   }
   return out;
 }
 
-StatusOr<std::vector<NamedTensors>> DecodeInstances(const Json& instances, const SignatureInfo& signature) {
+StatusOr<std::vector<NamedTensors>> DecodeInstances(const Json& instances, const SignatureInfo& signature,
+                                                    const InstanceDecoding& decoding) {
   if (!instances.is_array()) return InvalidArgument("\"instances\" must be a list");
   if (instances.empty()) return InvalidArgument("\"instances\" is empty; give at least one instance");
   std::vector<NamedTensors> out;
   for (size_t i = 0; i < instances.size(); ++i) {
-    XAI_ASSIGN_OR_RETURN(NamedTensors one, DecodeInstance(instances[i], signature, i));
+    XAI_ASSIGN_OR_RETURN(NamedTensors one, DecodeInstance(instances[i], signature, i, decoding));
     out.push_back(std::move(one));
   }
   return out;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/base64.h"
+#include "render/png.h"
+
 namespace xai {
 namespace {
 
@@ -97,6 +100,65 @@ TEST(StackInstancesTest, StacksRowsAndRejectsDifferentShapes) {
   auto stacked = StackInstances(*ragged);
   ASSERT_FALSE(stacked.ok());
   EXPECT_TRUE(Contains(stacked.status().message(), "instance 1, input 'x'")) << stacked.status().message();
+}
+
+// A PNG of `width` x `height` RGB pixels, base64-encoded as an instance value.
+Json PngUpload(int64_t width, int64_t height, const std::vector<uint8_t>& rgb) {
+  Image image(width, height, 3);
+  image.pixels = rgb;
+  return Json{{"b64", Base64Encode(*EncodePng(image))}};
+}
+
+TEST(ImageUploadTest, PngForAFloatImageInputIsScaledToTheDomain) {
+  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 1, 2, 3})});
+  const Json upload = PngUpload(2, 1, {0, 51, 255, 255, 102, 0});
+  auto unit = DecodeInstance(upload, sig, 0);
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  EXPECT_EQ(unit->at("image").shape, (Shape{1, 1, 2, 3}));
+  EXPECT_DOUBLE_EQ(unit->at("image").values[1], 0.2);
+  EXPECT_DOUBLE_EQ(unit->at("image").values[4], 0.4);
+
+  InstanceDecoding decoding;
+  decoding.image_domains["image"] = {-1, 1};
+  auto keyed = DecodeInstance(Json{{"image", upload}}, sig, 0, decoding);
+  ASSERT_TRUE(keyed.ok()) << keyed.status().ToString();
+  EXPECT_DOUBLE_EQ(keyed->at("image").values[0], -1);
+  EXPECT_DOUBLE_EQ(keyed->at("image").values[2], 1);
+}
+
+TEST(ImageUploadTest, ConvertsToGrayAndResizes) {
+  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 1})});
+  auto decoded = DecodeInstance(PngUpload(1, 1, {200, 100, 50}), sig, 0, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->at("image").shape, (Shape{1, 2, 2, 1}));
+  for (double v : decoded->at("image").values) EXPECT_DOUBLE_EQ(v, 124 / 255.0);
+}
+
+TEST(ImageUploadTest, CorruptBytesNameTheInstanceAndInput) {
+  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 3})});
+  auto garbage = DecodeInstances(Json::array({PngUpload(2, 2, std::vector<uint8_t>(12, 9)),
+                                              Json{{"b64", Base64Encode("definitely not an image")}}}),
+                                 sig);
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(garbage.status().message(), "instance 1, input 'image': not a PNG or JPEG image"))
+      << garbage.status().message();
+  auto bad_base64 = DecodeInstance(Json{{"b64", "***"}}, sig, 3);
+  ASSERT_FALSE(bad_base64.ok());
+  EXPECT_TRUE(Contains(bad_base64.status().message(), "instance 3, input 'image': invalid base64"))
+      << bad_base64.status().message();
+}
+
+TEST(ImageUploadTest, OnlyFloatImageInputsDecodeImages) {
+  // A string input keeps the raw bytes.
+  const SignatureInfo bytes_sig = Signature({Input("png", DType::kString, {-1})});
+  const Json upload = PngUpload(1, 1, {1, 2, 3});
+  auto raw = DecodeInstance(upload, bytes_sig, 0);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_EQ(raw->at("png").strings[0].substr(1, 3), "PNG");
+  // A float input that is not an image [H,W,1|3] refuses {"b64"} as before.
+  const SignatureInfo vector_sig = Signature({Input("x", DType::kFloat32, {-1, 3})});
+  EXPECT_FALSE(DecodeInstance(upload, vector_sig, 0).ok());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "cli/commands.h"
 
+#include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -8,6 +10,7 @@
 #include "api/explain_parameters.h"
 #include "api/instances.h"
 #include "api/responses.h"
+#include "api/visualizations.h"
 #include "cli/flags.h"
 #include "model/explainable_model.h"
 
@@ -159,7 +162,7 @@ int RunPredict(const std::vector<std::string>& args) {
   if (!model.ok()) return Fail("predict", model.status());
   auto sig = (*model)->PredictSignature(signature);
   if (!sig.ok()) return Fail("predict", sig.status());
-  auto decoded = DecodeInstances(*instances, **sig);
+  auto decoded = DecodeInstances(*instances, **sig, InstanceDecodingFor(**model));
   if (!decoded.ok()) return Fail("predict", decoded.status());
   for (size_t begin = 0; begin < decoded->size(); begin += batch_size) {
     const size_t end = std::min(decoded->size(), begin + static_cast<size_t>(batch_size));
@@ -202,17 +205,52 @@ Json ExplainParametersFromFlags(const FlagSet& flags, const std::string& method,
   return parameters;
 }
 
+// A file name part from an input name: letters, digits, '.', '_' and '-' kept.
+std::string FileNamePart(const std::string& name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
+  return out.empty() ? "_" : out;
+}
+
+// --visualize DIR: DIR/instance-<i>-output-<index>-<input>.png|svg for every
+// attribution entry's pictures, where <index> is the outputIndex joined with
+// '_' (0 for a scalar output). Prints each path on stderr.
+Status WritePictures(const std::string& dir, size_t instance, const InstanceExplanation& explanation,
+                     const std::vector<EntryPictures>& pictures) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return InvalidArgument("cannot create --visualize directory '" + dir + "': " + error.message());
+  for (size_t e = 0; e < pictures.size() && e < explanation.outputs.size(); ++e) {
+    std::string index;
+    for (int64_t i : explanation.outputs[e].output_index) index += (index.empty() ? "" : "_") + std::to_string(i);
+    if (index.empty()) index = "0";
+    for (const auto& [name, picture] : pictures[e]) {
+      const std::filesystem::path path = std::filesystem::path(dir) /
+                                         ("instance-" + std::to_string(instance) + "-output-" + index + "-" +
+                                          FileNamePart(name) + "." + picture.extension());
+      std::ofstream file(path, std::ios::binary);
+      if (!file || !file.write(picture.bytes.data(), static_cast<std::streamsize>(picture.bytes.size())) ||
+          !file.flush()) {
+        return InvalidArgument("cannot write '" + path.string() + "'");
+      }
+      std::cerr << "xaiserve explain: wrote " << path.string() << "\n";
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 int RunExplain(const std::vector<std::string>& args) {
-  std::string instances_path, method = "integrated-gradients", metadata;
+  std::string instances_path, method = "integrated-gradients", metadata, visualize_dir;
   int64_t steps = kDefaultStepCount, paths = kDefaultPathCount, noisy_samples = kDefaultNoisySamples;
   int64_t top_k = 1, batch_size = kDefaultBatchSize, version = -1;
   double noise_sigma = 0, max_blur_sigma = 0, error_target = 0;
   std::vector<int64_t> output_indices;
   FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients|sampled-shapley|xrai]\n"
                 "                [--steps N] [--paths N] [--noisy-samples N] [--noise-sigma S] [--max-blur-sigma S]\n"
-                "                [--top-k K] [--output-indices I[,J...]] [--metadata FILE] [--batch-size N]",
+                "                [--top-k K] [--output-indices I[,J...]] [--metadata FILE] [--batch-size N]\n"
+                "                [--visualize DIR]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
                 "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
                 "the REST API's :explain response body. Progress goes to stderr.");
@@ -231,8 +269,12 @@ int RunExplain(const std::vector<std::string>& args) {
   flags.String("metadata", &metadata, "FILE", "explanation metadata to use instead of MODEL_DIR/explanation_metadata.json");
   flags.Int("batch-size", &batch_size, 1, kMaxBatchSize, "path points per model run (default 64)");
   flags.Int("version", &version, 0, INT64_MAX, "version subdirectory to load (default: the highest)");
+  flags.String("visualize", &visualize_dir, "DIR",
+               "write pictures of the attributions to DIR: a PNG per image input, an SVG bar chart of the top\n"
+               "features otherwise (instance-<i>-output-<index>-<input>.png|svg)");
   std::vector<std::string> positional;
   if (auto code = ParseFlags(flags, "explain", args, &positional, 1)) return *code;
+  if (flags.WasSet("visualize") && visualize_dir.empty()) return UsageError("explain", "--visualize needs a directory");
   if (instances_path.empty()) return UsageError("explain", "--instances FILE is required");
   if (top_k == 0) return UsageError("explain", "--top-k is 0; give K >= 1, or -1 for all outputs");
   if (method != "integrated-gradients" && method != "sampled-shapley" && method != "xrai") {
@@ -252,7 +294,8 @@ int RunExplain(const std::vector<std::string>& args) {
   if (!model.explain_status().ok()) return Fail("explain", model.explain_status());
   const SignatureInfo& entry = *model.explain_entry_signature();
   // Check every instance before the (slow) explaining starts.
-  auto decoded = DecodeInstances(*instances, entry);
+  const InstanceDecoding decoding = InstanceDecodingFor(model);
+  auto decoded = DecodeInstances(*instances, entry, decoding);
   if (!decoded.ok()) return Fail("explain", decoded.status());
   auto predict_sig = model.PredictSignature();
 
@@ -265,7 +308,7 @@ int RunExplain(const std::vector<std::string>& args) {
     Json response = {
         {"explanations", Json::array({ExplanationToJson(*explanation, model.explained_inputs(), bare)})}};
     if (predict_sig.ok()) {
-      auto row = DecodeInstance((*instances)[i], **predict_sig, i);
+      auto row = DecodeInstance((*instances)[i], **predict_sig, i, decoding);
       if (row.ok()) {
         auto prediction = model.Predict(**predict_sig, *row);
         if (!prediction.ok()) return Fail("explain", prediction.status());
@@ -273,6 +316,12 @@ int RunExplain(const std::vector<std::string>& args) {
       }
     }
     std::cout << response.dump() << std::endl;
+    if (!visualize_dir.empty()) {
+      auto pictures = RenderExplanationPictures(model, *explanation, (*decoded)[i]);
+      if (!pictures.ok()) return Fail("explain", pictures.status().WithContext("instance " + std::to_string(i)));
+      Status written = WritePictures(visualize_dir, i, *explanation, *pictures);
+      if (!written.ok()) return Fail("explain", written);
+    }
     for (const OutputAttribution& out : explanation->outputs) {
       const double error = out.attribution.approximation_error;
       if (error > kApproximationWarningLevel) {

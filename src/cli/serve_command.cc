@@ -241,9 +241,11 @@ int RunServe(const std::vector<std::string>& args) {
   std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
   int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
   double poll_seconds = 2;
+  bool cross_request_batching = false;
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
-      "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--poll-seconds S]",
+      "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--poll-seconds S]\n"
+      "               [--cross-request-batching]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
@@ -267,6 +269,9 @@ int RunServe(const std::vector<std::string>& args) {
                "how often model directories are checked for new versions (default 2; 0: never)");
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
   flags.Int("threads", &threads, 0, 4096, "HTTP worker threads, one per open connection (default 0: max(16, 4 x cores))");
+  flags.Bool("cross-request-batching", &cross_request_batching,
+             "merge the path points of concurrent explanations of a model into shared model runs (off by "
+             "default: measured faster only for small, overhead-bound models; see bench/server_load.py)");
   std::vector<std::string> positional;
   const Status parsed = flags.Parse(args, &positional);
   if (!parsed.ok()) return UsageError(parsed.message());
@@ -305,7 +310,9 @@ int RunServe(const std::vector<std::string>& args) {
     if (!names.insert(source.name).second) return UsageError("model name '" + source.name + "' is given twice");
   }
 
-  ModelRegistry registry(sources);
+  LoadOptions load_options;
+  load_options.batch_concurrent_runs = cross_request_batching;
+  ModelRegistry registry(sources, ExplainableModelLoader(load_options));
   Metrics metrics;
   RouteContext context;
   context.registry = &registry;
@@ -334,7 +341,8 @@ int RunServe(const std::vector<std::string>& args) {
   PrintBanner(server, registry, host, auth_token);
   std::cerr << "xaiserve: " << server.threads() << " HTTP worker threads; body limit " << max_body_bytes
             << " bytes; at most " << max_instances << " instances per request"
-            << (auth_token.empty() ? "" : "; bearer token required") << "\n";
+            << (auth_token.empty() ? "" : "; bearer token required")
+            << (cross_request_batching ? "; cross-request batching on" : "") << "\n";
   const Status served = server.Serve();
   registry.StopPolling();
   if (!served.ok()) return Fail(served.message());

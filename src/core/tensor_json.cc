@@ -1,5 +1,6 @@
 #include "core/tensor_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -46,6 +47,28 @@ bool IsValidUtf8(const std::string& s) {
     i += extra + 1;
   }
   return true;
+}
+
+// True if arrays and objects in `text` nest deeper than `limit`. Counts
+// brackets outside strings; for text that is not JSON the parser's error
+// follows (or this one comes first, which is as good).
+bool NestsDeeperThan(const std::string& text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // skip the escaped character
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
 }
 
 std::string NonFiniteName(double x) { return std::isnan(x) ? "nan" : (x > 0 ? "inf" : "-inf"); }
@@ -118,6 +141,10 @@ class RowDecoder {
 }  // namespace
 
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what) {
+  if (NestsDeeperThan(text, kMaxJsonNesting)) {
+    return InvalidArgument(what + ": JSON nested deeper than " + std::to_string(kMaxJsonNesting) +
+                           " levels (arrays and objects); a tensor needs one nested list per dimension");
+  }
   try {
     return Json::parse(text);
   } catch (const Json::exception& e) {
@@ -179,6 +206,20 @@ StatusOr<Tensor> TensorRowFromJson(const Json& value, DType dtype, const std::op
 
 namespace {
 
+// A value of an integer dtype as a JSON integer. Values held as double are
+// exact to 2^53, so the largest int64 / uint64 values (from the runtime) round
+// up to 2^63 / 2^64, past what the type holds: those saturate to the type's
+// limit (which is what they were) instead of an out-of-range conversion,
+// which is undefined behaviour.
+Json IntegerToJson(DType dtype, double v) {
+  if (dtype == DType::kUInt64) {
+    if (!(v < 0x1p64)) return std::numeric_limits<uint64_t>::max();
+    return static_cast<uint64_t>(std::max(v, 0.0));
+  }
+  if (!(v < 0x1p63)) return std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(std::max(v, -0x1p63));
+}
+
 Json LeafToJson(const Tensor& t, int64_t index) {
   if (t.dtype == DType::kString) {
     const std::string& s = t.strings[index];
@@ -187,7 +228,7 @@ Json LeafToJson(const Tensor& t, int64_t index) {
   }
   const double v = t.values[index];
   if (t.dtype == DType::kBool) return v != 0.0;
-  if (IsInteger(t.dtype)) return static_cast<int64_t>(v);
+  if (IsInteger(t.dtype)) return IntegerToJson(t.dtype, v);
   if (t.dtype == DType::kFloat32) return static_cast<double>(static_cast<float>(v));
   return v;
 }

@@ -16,8 +16,15 @@ namespace xai {
 
 using Json = nlohmann::json;
 
+// Arrays and objects nested deeper than this are refused by ParseJson. The
+// code that walks JSON values (and nlohmann's copies and dumps) recurses once
+// per level, so a small file of "[[[[..." could otherwise overflow the stack.
+// Tensors, requests and metadata need a handful of levels.
+inline constexpr int kMaxJsonNesting = 64;
+
 // Parses JSON text; the error names `what` and the parser's reason (syntax
-// error and where, or a number out of range).
+// error and where, a number out of range, or nesting deeper than
+// kMaxJsonNesting).
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
 
 // Decodes one instance's value. `row_spec` is the expected shape without the

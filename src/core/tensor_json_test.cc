@@ -30,6 +30,29 @@ std::string DecodeError(const Json& value, DType dtype, std::optional<Shape> row
                       "decoding " + value.dump() + " as " + DTypeName(dtype));
 }
 
+// --- parsing ------------------------------------------------------------------
+
+TEST(ParseJsonTest, NestingDeeperThanTheLimitIsRefused) {
+  // Found by probing the fuzz targets with deep inputs: 100000 nested lists
+  // (200 KB) overflowed the stack in the recursive walks over the value.
+  auto nested = [](int levels, const std::string& inside) {
+    return std::string(levels, '[') + inside + std::string(levels, ']');
+  };
+  EXPECT_TRUE(ParseJson(nested(kMaxJsonNesting, "1"), "body").ok());
+  ErrorMessage(ParseJson(nested(kMaxJsonNesting + 1, "1"), "body").status(), StatusCode::kInvalidArgument,
+               {"body", "deeper than 64"}, "parsing 65 levels");
+  EXPECT_FALSE(ParseJson(nested(100000, ""), "body").ok());
+  const std::string deep_object = R"({"a": )" + nested(kMaxJsonNesting, "{}") + "}";
+  EXPECT_FALSE(ParseJson(deep_object, "body").ok());
+}
+
+TEST(ParseJsonTest, BracketsInsideStringsDoNotCount) {
+  const std::string brackets(200, '[');
+  auto parsed = ParseJson(R"({"text": ")" + brackets + R"(\"[{", "b": [1]})", "body");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ((*parsed)["text"].get<std::string>(), brackets + "\"[{");
+}
+
 // --- decoding: shapes ---------------------------------------------------------
 
 TEST(TensorRowFromJsonTest, NestedListGetsABatchDimensionOfOne) {
@@ -290,6 +313,19 @@ TEST(TensorRowToJsonTest, IntegersAndBoolsKeepTheirJsonTypes) {
   EXPECT_EQ(row.dump(), "[-5,0,9007199254740992]");
   const Tensor bools = Tensor::FromValues(DType::kBool, {1, 2}, {1, 0});
   EXPECT_EQ(TensorRowToJson(bools, 0).dump(), "[true,false]");
+}
+
+TEST(TensorRowToJsonTest, SixtyFourBitLimitsSaturateInsteadOfOverflowing) {
+  // Found by fuzz/tensor_json_fuzzer.cc: uint64 values at or above 2^63 were
+  // converted through int64 (undefined behaviour). As doubles, the int64 and
+  // uint64 maxima round up to 2^63 and 2^64; they come back as the maxima.
+  const Tensor u = Tensor::FromValues(DType::kUInt64, {1, 3}, {9672918043709550592.0, 0x1p64, 0});
+  EXPECT_EQ(TensorRowToJson(u, 0).dump(), "[9672918043709550592,18446744073709551615,0]");
+  const Tensor i = Tensor::FromValues(DType::kInt64, {1, 2}, {0x1p63, -0x1p63});
+  EXPECT_EQ(TensorRowToJson(i, 0).dump(), "[9223372036854775807,-9223372036854775808]");
+  auto back = TensorRowFromJson(Json::parse("[9672918043709551615]"), DType::kUInt64, Shape{1}, "row");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(TensorRowToJson(*back, 0).dump(), "[9672918043709550592]");  // the nearest double
 }
 
 TEST(TensorRowToJsonTest, Float32ValuesAreRoundedToFloat32) {

@@ -56,7 +56,7 @@ void Metrics::RequestFinished() {
   --in_flight_;
 }
 
-std::string Metrics::Render() const {
+std::string Metrics::Render(const std::vector<ModelRunBatching>& batching) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;
   out << "# HELP xaiserve_requests_total HTTP requests handled, by model, method and HTTP status code.\n"
@@ -89,6 +89,22 @@ std::string Metrics::Render() const {
   out << "# HELP xaiserve_requests_in_flight Requests being handled now.\n"
       << "# TYPE xaiserve_requests_in_flight gauge\n"
       << "xaiserve_requests_in_flight " << in_flight_ << "\n";
+  if (!batching.empty()) {
+    const std::pair<const char*, const char*> families[] = {
+        {"xaiserve_path_runs_total", "Model runs made for explanations' path points."},
+        {"xaiserve_path_runs_merged_total",
+         "Model runs that merged the path points of concurrent explanations (cross-request batching)."},
+        {"xaiserve_path_batches_merged_total", "Batches of path points that shared a model run with another."},
+    };
+    for (int f = 0; f < 3; ++f) {
+      out << "# HELP " << families[f].first << " " << families[f].second << "\n"
+          << "# TYPE " << families[f].first << " counter\n";
+      for (const ModelRunBatching& b : batching) {
+        const int64_t value = f == 0 ? b.runs : f == 1 ? b.merged_runs : b.merged_batches;
+        out << families[f].first << "{model=\"" << EscapeLabelValue(b.model) << "\"} " << value << "\n";
+      }
+    }
+  }
   return out.str();
 }
 

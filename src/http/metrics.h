@@ -8,6 +8,17 @@
 //                                                          through the model
 //                                                          by explanations
 //   xaiserve_requests_in_flight                           gauge
+//   xaiserve_path_runs_total{model}                       counter: model runs
+//                                                          made for path points
+//   xaiserve_path_runs_merged_total{model}                counter: those that
+//                                                          merged path points
+//                                                          of concurrent requests
+//   xaiserve_path_batches_merged_total{model}             counter: batches of
+//                                                          path points that
+//                                                          shared a run
+//
+// The path_runs families come from the served models at render time (models
+// with cross-request batching only), summed over their loaded versions.
 //
 // `model` is a served model's name ("" for routes without one), `method` is
 // "predict", "explain:integrated-gradients", ... or the route
@@ -23,8 +34,18 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 namespace xai {
+
+// Cross-request batching of one served model's path points (see
+// serving/batching_runtime.h), as counted by its loaded versions.
+struct ModelRunBatching {
+  std::string model;
+  int64_t runs = 0;            // model runs made for path points
+  int64_t merged_runs = 0;     // runs that served two or more batches of path points
+  int64_t merged_batches = 0;  // batches of path points served by those runs
+};
 
 class Metrics {
  public:
@@ -37,8 +58,9 @@ class Metrics {
   void RequestStarted();
   void RequestFinished();
 
-  // Everything, in the Prometheus text format.
-  std::string Render() const;
+  // Everything, in the Prometheus text format, with `batching` (one entry per
+  // model that batches across requests).
+  std::string Render(const std::vector<ModelRunBatching>& batching = {}) const;
 
  private:
   struct Histogram {

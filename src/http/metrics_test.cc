@@ -54,6 +54,18 @@ TEST(MetricsTest, PathPointsAndRequestsInFlight) {
   EXPECT_TRUE(HasLine(text, "xaiserve_requests_in_flight 1"));
 }
 
+TEST(MetricsTest, CrossRequestBatchingPerModel) {
+  Metrics metrics;
+  EXPECT_EQ(metrics.Render().find("xaiserve_path_runs"), std::string::npos);  // no model batches
+  const std::string text = metrics.Render({{"tabular", 10, 3, 9}, {"image", 4, 0, 0}});
+  EXPECT_TRUE(HasLine(text, "# TYPE xaiserve_path_runs_total counter"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_path_runs_total{model=\"tabular\"} 10"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_path_runs_merged_total{model=\"tabular\"} 3"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_path_batches_merged_total{model=\"tabular\"} 9"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_path_runs_total{model=\"image\"} 4"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_path_runs_merged_total{model=\"image\"} 0"));
+}
+
 TEST(MetricsTest, LabelValuesAreEscaped) {
   EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }

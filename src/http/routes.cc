@@ -5,6 +5,9 @@
 #include <exception>
 
 #include "http/error_mapping.h"
+#include "http/static_files.h"
+#include "serving/batching_runtime.h"
+#include "serving/model_examples.h"
 #include "serving/model_status.h"
 
 namespace xai {
@@ -13,9 +16,32 @@ namespace {
 constexpr char kModelsPrefix[] = "/v1/models/";
 constexpr char kApiSummary[] =
     "the API is GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}:predict, "
-    "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}), GET /healthz, GET /metrics";
+    "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}), GET /healthz, GET /metrics, "
+    "and the web page at GET /";
 
 std::string Dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// The cross-request batching of every served model that does it, summed over
+// its loaded versions, for /metrics.
+std::vector<ModelRunBatching> RunBatchingOfModels(const ModelRegistry& registry) {
+  std::vector<ModelRunBatching> out;
+  for (const std::string& name : registry.names()) {
+    const auto snapshot = registry.Snapshot(name);
+    if (snapshot == nullptr) continue;
+    ModelRunBatching batching{name};
+    bool batches = false;
+    for (const LoadedVersion& v : snapshot->versions) {
+      if (v.model == nullptr || !v.model->batches_concurrent_runs()) continue;
+      const BatchingStats stats = v.model->run_batching_stats();
+      batches = true;
+      batching.runs += stats.runs;
+      batching.merged_runs += stats.merged_runs;
+      batching.merged_batches += stats.merged_calls;
+    }
+    if (batches) out.push_back(std::move(batching));
+  }
+  return out;
+}
 
 // Deeper than kMaxJsonDepth, scanning the text (strings skipped).
 bool NestsTooDeep(const std::string& text) {
@@ -78,7 +104,8 @@ bool Authorized(const RouteContext& context, const HttpRequest& request, bool* t
 
 bool IsGetRoute(Route::Kind kind) {
   return kind == Route::Kind::kHealth || kind == Route::Kind::kMetrics || kind == Route::Kind::kListModels ||
-         kind == Route::Kind::kGetModel || kind == Route::Kind::kGetVersion;
+         kind == Route::Kind::kGetModel || kind == Route::Kind::kGetVersion || kind == Route::Kind::kExamples ||
+         kind == Route::Kind::kStatic;
 }
 
 class Handler {
@@ -100,15 +127,15 @@ class Handler {
  private:
   void Handle(const Route& route) {
     bool token_given = false;
-    if (!context_.auth_token.empty() && route.kind != Route::Kind::kHealth &&
-        !Authorized(context_, request_, &token_given)) {
+    const bool open_route = route.kind == Route::Kind::kHealth || route.kind == Route::Kind::kStatic;
+    if (!context_.auth_token.empty() && !open_route && !Authorized(context_, request_, &token_given)) {
       response_.headers.emplace_back("WWW-Authenticate", "Bearer");
       return Fail(UnauthenticatedError(token_given));
     }
     if (route.kind == Route::Kind::kUnknown) {
       if (route.has_verb) {
         return Fail(NotFound("unknown method ':" + route.verb + "' on model '" + route.model +
-                             "'; use :predict or :explain"));
+                             "'; use :predict or :explain (or GET :examples)"));
       }
       return Fail(NotFound("no route for " + request_.path + "; " + kApiSummary));
     }
@@ -123,10 +150,12 @@ class Handler {
         return Reply(Json{{"status", "ok"}});
       case Route::Kind::kMetrics:
         response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        response_.body = context_.metrics->Render();
+        response_.body = context_.metrics->Render(RunBatchingOfModels(*context_.registry));
         return;
       case Route::Kind::kListModels:
         return Reply(ModelListJson(*context_.registry));
+      case Route::Kind::kStatic:
+        return ServeStatic();
       default:
         break;
     }
@@ -143,6 +172,11 @@ class Handler {
       auto loaded = context_.registry->Get(route.model, version);
       if (!loaded.ok()) return Fail(loaded.status());
       return Reply(VersionStatusJson(*loaded));
+    }
+    if (route.kind == Route::Kind::kExamples) {
+      auto loaded = context_.registry->Get(route.model, version);
+      if (!loaded.ok()) return Fail(loaded.status());
+      return Reply(ModelExamplesJson(ReadModelExamples({loaded->path, snapshot->source.base_path})));
     }
     auto body = ParseBody(request_.body);
     if (!body.ok()) return Fail(body.status());
@@ -164,6 +198,17 @@ class Handler {
     if (!result.ok()) return Fail(result.status());
     response_.path_points = result->rows_evaluated;
     return Reply(result->body);
+  }
+
+  void ServeStatic() {
+    auto file = FindStaticFile(request_.path);
+    if (!file.ok()) return Fail(file.status());
+    response_.status = 200;
+    response_.content_type = file->content_type;
+    response_.body = std::string(file->content);
+    // The files change with the binary: browsers revalidate rather than keep a stale page.
+    response_.headers.emplace_back("Cache-Control", "no-cache");
+    response_.headers.emplace_back("X-Content-Type-Options", "nosniff");
   }
 
   void Reply(const Json& body) {
@@ -191,6 +236,7 @@ Route ParseRoute(const std::string& path) {
   if (path == "/healthz") route.kind = Route::Kind::kHealth;
   if (path == "/metrics") route.kind = Route::Kind::kMetrics;
   if (path == "/v1/models" || path == "/v1/models/") route.kind = Route::Kind::kListModels;
+  if (IsStaticPath(path)) route.kind = Route::Kind::kStatic;
   const std::string prefix = kModelsPrefix;
   if (route.kind != Route::Kind::kUnknown || path.compare(0, prefix.size(), prefix) != 0) return route;
   const std::string rest = path.substr(prefix.size());
@@ -224,6 +270,7 @@ Route ParseRoute(const std::string& path) {
   route.verb = verb_part;
   if (verb_part == "predict") route.kind = Route::Kind::kPredict;
   if (verb_part == "explain") route.kind = Route::Kind::kExplain;
+  if (verb_part == "examples") route.kind = Route::Kind::kExamples;
   return route;
 }
 
@@ -236,6 +283,8 @@ std::string RouteLabel(const Route& route) {
     case Route::Kind::kGetVersion: return "get_version";
     case Route::Kind::kPredict: return "predict";
     case Route::Kind::kExplain: return "explain";
+    case Route::Kind::kExamples: return "examples";
+    case Route::Kind::kStatic: return "static";
     case Route::Kind::kUnknown: return "unknown";
   }
   return "unknown";

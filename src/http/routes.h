@@ -10,9 +10,12 @@
 //   POST /v1/models/{name}:predict                 prediction_service.h
 //   POST /v1/models/{name}:explain
 //   POST /v1/models/{name}/versions/{v}:predict|:explain
+//   GET  /v1/models/{name}:examples                example instances (model_examples.h)
+//   GET  /, /static/{file}                         the web page (static_files.h)
 //
 // Checks, in order: the bearer token when one is set (401; not for
-// /healthz), the route (404), the HTTP method (405), the model name (404),
+// /healthz and the web page's files, which hold nothing private: the page
+// asks for the token when the API wants one), the route (404), the HTTP method (405), the model name (404),
 // the JSON body and the request's fields (400; 413 for too many instances),
 // the version (404; 503 when nothing of the model loaded), then running the
 // request (its errors mapped by error_mapping.h). Every error is the JSON
@@ -46,7 +49,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Allow, WWW-Authenticate)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Allow, WWW-Authenticate, Cache-Control)
   // For the access log and metrics: the served model ("" if none or
   // unknown), the method label ("predict", "explain:xrai", "get_model", ...),
   // and rows run through the model by explanations.
@@ -64,12 +67,14 @@ struct RouteContext {
 
 // Where a path leads.
 struct Route {
-  enum class Kind { kHealth, kMetrics, kListModels, kGetModel, kGetVersion, kPredict, kExplain, kUnknown };
+  enum class Kind {
+    kHealth, kMetrics, kListModels, kGetModel, kGetVersion, kPredict, kExplain, kExamples, kStatic, kUnknown
+  };
   Kind kind = Kind::kUnknown;
   std::string model;
   std::optional<std::string> version;  // as written in the path
   bool has_verb = false;               // the path names a method after ':'
-  std::string verb;                    // after ':' ("predict", "explain", or an unknown one)
+  std::string verb;                    // after ':' ("predict", "explain", "examples", or an unknown one)
 };
 Route ParseRoute(const std::string& path);
 

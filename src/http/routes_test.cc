@@ -36,10 +36,17 @@ TEST(ParseRouteTest, KnowsEveryRoute) {
   const Route versioned = ParseRoute("/v1/models/m/versions/12:predict");
   EXPECT_EQ(versioned.kind, Route::Kind::kPredict);
   EXPECT_EQ(*versioned.version, "12");
+
+  const Route examples = ParseRoute("/v1/models/tabular:examples");
+  EXPECT_EQ(examples.kind, Route::Kind::kExamples);
+  EXPECT_EQ(examples.model, "tabular");
+  EXPECT_EQ(ParseRoute("/").kind, Route::Kind::kStatic);
+  EXPECT_EQ(ParseRoute("/static/app.js").kind, Route::Kind::kStatic);
+  EXPECT_EQ(ParseRoute("/static/../CMakeLists.txt").kind, Route::Kind::kStatic);  // refused when served
 }
 
 TEST(ParseRouteTest, EverythingElseIsUnknown) {
-  for (const char* path : {"/", "/v1", "/v1/model", "/v1/models//x", "/v1/models/:explain", "/v1/models/m/foo",
+  for (const char* path : {"/v1", "/static", "/index.html", "/v1/model", "/v1/models//x", "/v1/models/:explain", "/v1/models/m/foo",
                            "/v1/models/m/versions/", "/v1/models/m/versions/1/x", "/healthz/", "/v2/models/m"}) {
     EXPECT_EQ(ParseRoute(path).kind, Route::Kind::kUnknown) << path;
   }
@@ -205,6 +212,35 @@ TEST_F(RoutesTest, BearerTokenGuardsEverythingButHealth) {
   EXPECT_EQ(Call("GET", "/v1/models", "", {{"authorization", "Bearer s3cret"}}).status, 200);
   EXPECT_EQ(Call("GET", "/v1/models", "", {{"authorization", "bearer s3cret"}}).status, 200);
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
+  EXPECT_EQ(Call("GET", "/").status, 200);  // the page is public; it asks for the token
+  EXPECT_EQ(ErrorStatus(Call("GET", "/v1/models/broken:examples"), 401), "UNAUTHENTICATED");
+}
+
+TEST_F(RoutesTest, ServesTheWebPageAndItsFiles) {
+  const HttpResponse page = Call("GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_TRUE(Contains(page.body, "<!DOCTYPE html>"));
+  EXPECT_EQ(page.method_label, "static");
+  EXPECT_EQ(Call("HEAD", "/").status, 200);
+
+  const HttpResponse script = Call("GET", "/static/app.js");
+  ASSERT_EQ(script.status, 200);
+  EXPECT_EQ(script.content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(Call("GET", "/static/index.html").body, page.body);
+
+  for (const char* path : {"/static/", "/static/nope.js", "/static/../CMakeLists.txt", "/static/./app.js",
+                           "/static//app.js", "/static/..", "/static/..\\app.js", "/static/%2e%2e/README.md"}) {
+    EXPECT_EQ(ErrorStatus(Call("GET", path), 404), "NOT_FOUND") << path;
+  }
+  EXPECT_TRUE(Contains(Message(Call("GET", "/static/nope.js")), "'nope.js'"));
+  EXPECT_EQ(ErrorStatus(Call("POST", "/", "{}"), 405), "METHOD_NOT_ALLOWED");
+}
+
+TEST_F(RoutesTest, ExamplesOfAModelThatDidNotLoadIs503) {
+  EXPECT_EQ(ErrorStatus(Call("GET", "/v1/models/broken:examples"), 503), "UNAVAILABLE");
+  EXPECT_EQ(ErrorStatus(Call("GET", "/v1/models/zebra:examples"), 404), "NOT_FOUND");
+  EXPECT_EQ(ErrorStatus(Call("POST", "/v1/models/broken:examples", "{}"), 405), "METHOD_NOT_ALLOWED");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "model/attribution_setup.h"
 #include "model/model_dir.h"
+#include "serving/batching_runtime.h"
 
 namespace xai {
 namespace {
@@ -140,6 +141,7 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
   auto model = std::shared_ptr<ExplainableModel>(new ExplainableModel());
   model->version_ = version.version;
   XAI_ASSIGN_OR_RETURN(model->runtime_, LoadSavedModelRuntime(version.path));
+  if (options.batch_concurrent_runs) model->batching_ = std::make_shared<BatchingRuntime>(model->runtime_);
   model->selection_ = SelectSignatures(model->signatures());
   model->explain_status_ = model->selection_.explain_error;
 
@@ -174,6 +176,8 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
   }
   return model;
 }
+
+BatchingStats ExplainableModel::run_batching_stats() const { return batching_ ? batching_->stats() : BatchingStats{}; }
 
 Status ExplainableModel::BindMetadata() {
   const SignatureInfo& sig = *explain_signature_;
@@ -438,7 +442,10 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(prepared.values, options));
   attribution_inputs.feature_of_element = FeaturesOfElements(inputs_, prepared.values);
 
-  RuntimeModelFunction function(runtime_.get(), prepared.fixed_feeds, prepared.attributed, output->tensor.tensor_name);
+  // Path points go through the batching runtime when there is one: they are
+  // batch-first by construction (checked in Evaluate), unlike predictions.
+  ModelRuntime* path_runtime = batching_ ? static_cast<ModelRuntime*>(batching_.get()) : runtime_.get();
+  RuntimeModelFunction function(path_runtime, prepared.fixed_feeds, prepared.attributed, output->tensor.tensor_name);
   // Attribute; with an approximation target, double the steps (or paths)
   // until every requested output meets it or the maximum is reached.
   int steps = options.step_count, paths = options.path_count;

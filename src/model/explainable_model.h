@@ -94,7 +94,15 @@ struct InstanceExplanation {
 struct LoadOptions {
   std::optional<std::string> metadata_path;  // instead of DIR/explanation_metadata.json
   std::optional<int64_t> version;            // for a base directory of versions
+  // Merge the model runs of concurrent explanations (their path points) into
+  // shared runs (serving/batching_runtime.h). Predictions and the forward pass
+  // at the instance are never merged. Off by default; `xaiserve serve
+  // --cross-request-batching` turns it on.
+  bool batch_concurrent_runs = false;
 };
+
+class BatchingRuntime;
+struct BatchingStats;
 
 class ExplainableModel {
  public:
@@ -108,6 +116,11 @@ class ExplainableModel {
   const ExplanationMetadata& metadata() const { return metadata_; }
   const std::vector<BoundInput>& explained_inputs() const { return inputs_; }
   const std::vector<BoundOutput>& explained_outputs() const { return outputs_; }
+
+  // Whether explanations' model runs are merged across concurrent requests
+  // (LoadOptions::batch_concurrent_runs), and the merging so far.
+  bool batches_concurrent_runs() const { return batching_ != nullptr; }
+  BatchingStats run_batching_stats() const;
 
   // OK if Explain can work; otherwise why not and what to do.
   const Status& explain_status() const { return explain_status_; }
@@ -154,7 +167,8 @@ class ExplainableModel {
                                      const std::string& signature_key) const;
   StatusOr<std::vector<Feed>> FeedsFor(const SignatureInfo& signature, const NamedTensors& values) const;
 
-  std::unique_ptr<ModelRuntime> runtime_;
+  std::shared_ptr<ModelRuntime> runtime_;
+  std::shared_ptr<BatchingRuntime> batching_;  // over runtime_, for path points; null unless batch_concurrent_runs
   int64_t version_ = 0;
   SignatureSelection selection_;
   ExplanationMetadata metadata_;

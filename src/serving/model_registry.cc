@@ -64,8 +64,9 @@ std::string Join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir) {
-  XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(saved_model_dir));
+StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir,
+                                                                  const LoadOptions& options) {
+  XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(saved_model_dir, options));
   if (model->explain_status().ok()) {
     const Status gradients = model->CheckGradients();
     if (!gradients.ok()) {
@@ -74,6 +75,10 @@ StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::stri
     }
   }
   return model;
+}
+
+ModelLoader ExplainableModelLoader(LoadOptions options) {
+  return [options](const std::string& saved_model_dir) { return LoadExplainableModel(saved_model_dir, options); };
 }
 
 const LoadedVersion* ModelSnapshot::Newest() const { return versions.empty() ? nullptr : &versions.back(); }

@@ -51,7 +51,10 @@ using ModelLoader = std::function<StatusOr<std::shared_ptr<ExplainableModel>>(co
 
 // The production loader: ExplainableModel::Load, then a warm-up that builds
 // the gradient graphs (so the first explain request does not pay for it).
-StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir);
+StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir,
+                                                                  const LoadOptions& options = {});
+// LoadExplainableModel with `options` (e.g. batch_concurrent_runs), as a ModelLoader.
+ModelLoader ExplainableModelLoader(LoadOptions options);
 
 struct LoadedVersion {
   int64_t version = 0;
@@ -81,7 +84,7 @@ struct ModelSnapshot {
 class ModelRegistry {
  public:
   // `sources` must have distinct names.
-  explicit ModelRegistry(std::vector<ModelSource> sources, ModelLoader loader = LoadExplainableModel);
+  explicit ModelRegistry(std::vector<ModelSource> sources, ModelLoader loader = ExplainableModelLoader({}));
   ~ModelRegistry();  // stops polling
   ModelRegistry(const ModelRegistry&) = delete;
   ModelRegistry& operator=(const ModelRegistry&) = delete;

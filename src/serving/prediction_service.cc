@@ -6,6 +6,7 @@
 #include "api/explain_parameters.h"
 #include "api/instances.h"
 #include "api/responses.h"
+#include "api/visualizations.h"
 #include "attribution/batched_evaluator.h"
 #include "core/json_fields.h"
 
@@ -122,7 +123,7 @@ StatusOr<PredictRequest> ParsePredictRequest(const Json& body, const RequestLimi
 
 StatusOr<Json> RunPredict(ExplainableModel& model, const PredictRequest& request) {
   XAI_ASSIGN_OR_RETURN(const SignatureInfo* signature, model.PredictSignature(request.signature_name));
-  XAI_ASSIGN_OR_RETURN(std::vector<NamedTensors> decoded, DecodeInstances(request.instances, *signature));
+  XAI_ASSIGN_OR_RETURN(std::vector<NamedTensors> decoded, DecodeInstances(request.instances, *signature, InstanceDecodingFor(model)));
   // Batches as the CLI makes them, so the numbers are the CLI's.
   Json predictions = Json::array();
   std::map<std::string, Json> columns;
@@ -192,16 +193,19 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
   }
   ExplainRequest request;
   request.instances = *instances;
-  XAI_ASSIGN_OR_RETURN(request.options,
-                       ParseExplainParameters(chosen, override_metadata ? *override_metadata : Json(nullptr)));
+  XAI_ASSIGN_OR_RETURN(ExplainParameters parsed,
+                       ParseExplainRequestParameters(chosen, override_metadata ? *override_metadata : Json(nullptr)));
+  request.options = std::move(parsed.options);
+  request.visualize = parsed.visualize;
   return request;
 }
 
 StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainRequest& request) {
   if (!model.explain_status().ok()) return model.explain_status();
   // Every instance is checked before the (slow) explaining starts.
+  const InstanceDecoding decoding = InstanceDecodingFor(model);
   XAI_ASSIGN_OR_RETURN(std::vector<NamedTensors> decoded,
-                       DecodeInstances(request.instances, *model.explain_entry_signature()));
+                       DecodeInstances(request.instances, *model.explain_entry_signature(), decoding));
   const StatusOr<const SignatureInfo*> predict_signature = model.PredictSignature();
   ExplainResponse response;
   Json explanations = Json::array();
@@ -212,11 +216,17 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
     if (!explanation.ok()) return explanation.status().WithContext("instance " + std::to_string(i));
     response.rows_evaluated += explanation->rows_evaluated;
     const bool bare = AttributionsMirrorBareInstance(model, request.instances[i]);
-    explanations.push_back(ExplanationToJson(*explanation, model.explained_inputs(), bare));
+    Json explanation_json = ExplanationToJson(*explanation, model.explained_inputs(), bare);
+    if (request.visualize) {
+      StatusOr<std::vector<EntryPictures>> pictures = RenderExplanationPictures(model, *explanation, decoded[i]);
+      if (!pictures.ok()) return pictures.status().WithContext("instance " + std::to_string(i));
+      AddVisualizations(*pictures, &explanation_json);
+    }
+    explanations.push_back(std::move(explanation_json));
     if (!all_predicted) continue;
     // As the CLI: one prediction per instance, when the instance also fits
     // the predict signature (it may not, e.g. with xai_preprocess).
-    StatusOr<NamedTensors> row = DecodeInstance(request.instances[i], **predict_signature, i);
+    StatusOr<NamedTensors> row = DecodeInstance(request.instances[i], **predict_signature, i, decoding);
     if (!row.ok()) {
       all_predicted = false;
       continue;

@@ -12,6 +12,8 @@
 //              "explanationSpecOverride": {"parameters": {...},
 //                                          "metadata": {"inputs": ...}}}
 //             -> {"explanations": [...], "predictions": [...]}
+//             With "parameters": {"visualize": true} every attribution entry
+//             also gets "visualizations" (api/visualizations.h).
 //
 // The method comes from the request's parameters, else the model's default
 // (set at start-up). Stateless functions; thread-safe (the model is).
@@ -48,6 +50,7 @@ StatusOr<Json> RunPredict(ExplainableModel& model, const PredictRequest& request
 struct ExplainRequest {
   Json instances;
   ExplainOptions options;  // options.method: the request's, else the default
+  bool visualize = false;  // "parameters": {"visualize": true}: pictures in each attribution entry
 };
 StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string& default_method,
                                              const RequestLimits& limits);

@@ -1,0 +1,178 @@
+#include "render/png.h"
+
+#include <algorithm>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <png.h>
+// jpeglib.h needs FILE and size_t declared first.
+#include <jpeglib.h>
+
+namespace xai {
+namespace {
+
+bool IsPng(const std::string& bytes) {
+  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  return bytes.size() >= 8 && std::memcmp(bytes.data(), kSignature, 8) == 0;
+}
+
+bool IsJpeg(const std::string& bytes) {
+  return bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xff &&
+         static_cast<unsigned char>(bytes[1]) == 0xd8 && static_cast<unsigned char>(bytes[2]) == 0xff;
+}
+
+Status TooLarge(int64_t width, int64_t height) {
+  return InvalidArgument("the image is " + std::to_string(width) + "x" + std::to_string(height) +
+                         " pixels, more than the " + std::to_string(kMaxDecodedPixels) +
+                         " pixels xaiserve decodes; send a smaller image");
+}
+
+StatusOr<Image> DecodePng(const std::string& bytes) {
+  png_image png;
+  std::memset(&png, 0, sizeof(png));
+  png.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
+    return InvalidArgument(std::string("not a PNG or JPEG image: corrupt PNG data (libpng: ") + png.message + ")");
+  }
+  const int64_t width = png.width, height = png.height;
+  if (width * height > kMaxDecodedPixels) {
+    png_image_free(&png);
+    return TooLarge(width, height);
+  }
+  png.format = PNG_FORMAT_RGB;
+  // 16-bit files without gamma information are sRGB-encoded like 8-bit ones
+  // (as browsers show them), not linear (libpng's default).
+  png.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
+  Image image(width, height, 3);
+  std::fill(image.pixels.begin(), image.pixels.end(), 255);  // transparency shows white
+  const png_color white = {255, 255, 255};
+  if (!png_image_finish_read(&png, &white, image.pixels.data(), 0, nullptr)) {
+    const std::string reason = png.message;
+    png_image_free(&png);
+    return InvalidArgument("not a PNG or JPEG image: corrupt PNG data (libpng: " + reason + ")");
+  }
+  return image;
+}
+
+// libjpeg reports fatal errors through error_exit, which must not return:
+// jump back to DecodeJpeg instead of letting libjpeg call exit().
+struct JpegErrorManager {
+  jpeg_error_mgr base;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX] = {0};
+  int warnings = 0;
+};
+
+void JpegErrorExit(j_common_ptr info) {
+  auto* manager = reinterpret_cast<JpegErrorManager*>(info->err);
+  manager->base.format_message(info, manager->message);
+  std::longjmp(manager->jump, 1);
+}
+
+void JpegEmitMessage(j_common_ptr info, int level) {
+  auto* manager = reinterpret_cast<JpegErrorManager*>(info->err);
+  if (level < 0) {  // a warning: corrupt data that libjpeg would paper over
+    if (manager->warnings++ == 0) manager->base.format_message(info, manager->message);
+  }
+}
+
+// Everything that must survive the longjmp lives outside the setjmp frame's
+// locals (no C++ objects with destructors are created between setjmp and
+// longjmp).
+struct JpegDecoding {
+  jpeg_decompress_struct info;
+  JpegErrorManager error;
+  std::vector<uint8_t> pixels;
+  int64_t width = 0, height = 0;
+  bool too_large = false;
+};
+
+// Returns false on a libjpeg error (the message is in d->error.message).
+bool RunJpegDecoder(JpegDecoding* d, const std::string& bytes) {
+  d->info.err = jpeg_std_error(&d->error.base);
+  d->error.base.error_exit = JpegErrorExit;
+  d->error.base.emit_message = JpegEmitMessage;
+  if (setjmp(d->error.jump)) {
+    jpeg_destroy_decompress(&d->info);
+    return false;
+  }
+  jpeg_create_decompress(&d->info);
+  jpeg_mem_src(&d->info, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&d->info, TRUE);
+  d->width = d->info.image_width;
+  d->height = d->info.image_height;
+  if (d->width * d->height > kMaxDecodedPixels) {
+    d->too_large = true;
+    jpeg_destroy_decompress(&d->info);
+    return true;
+  }
+  d->info.out_color_space = JCS_RGB;  // libjpeg converts gray and YCbCr; CMYK fails here
+  jpeg_start_decompress(&d->info);
+  d->pixels.resize(static_cast<size_t>(d->width * d->height * 3));
+  while (d->info.output_scanline < d->info.output_height) {
+    JSAMPROW row = d->pixels.data() + static_cast<size_t>(d->info.output_scanline) * d->width * 3;
+    jpeg_read_scanlines(&d->info, &row, 1);
+  }
+  jpeg_finish_decompress(&d->info);
+  jpeg_destroy_decompress(&d->info);
+  return true;
+}
+
+StatusOr<Image> DecodeJpeg(const std::string& bytes) {
+  auto d = std::make_unique<JpegDecoding>();
+  if (!RunJpegDecoder(d.get(), bytes)) {
+    return InvalidArgument(std::string("not a PNG or JPEG image: corrupt JPEG data (libjpeg: ") + d->error.message + ")");
+  }
+  if (d->too_large) return TooLarge(d->width, d->height);
+  if (d->error.warnings > 0) {
+    return InvalidArgument(std::string("not a PNG or JPEG image: corrupt JPEG data (libjpeg: ") + d->error.message + ")");
+  }
+  Image image;
+  image.width = d->width;
+  image.height = d->height;
+  image.channels = 3;
+  image.pixels = std::move(d->pixels);
+  return image;
+}
+
+}  // namespace
+
+StatusOr<std::string> EncodePng(const Image& image) {
+  if (image.channels != 1 && image.channels != 3 && image.channels != 4) {
+    return InvalidArgument("cannot encode an image of " + std::to_string(image.channels) +
+                           " channels as PNG; give 1 (gray), 3 (RGB) or 4 (RGBA)");
+  }
+  if (image.width < 1 || image.height < 1 || image.width > 0x7fffffff / 4 || image.height > 0x7fffffff ||
+      image.pixels.size() != static_cast<size_t>(image.width * image.height * image.channels)) {
+    return InvalidArgument("cannot encode a " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                           " image holding " + std::to_string(image.pixels.size()) + " bytes as PNG");
+  }
+  png_image png;
+  std::memset(&png, 0, sizeof(png));
+  png.version = PNG_IMAGE_VERSION;
+  png.width = static_cast<png_uint_32>(image.width);
+  png.height = static_cast<png_uint_32>(image.height);
+  png.format = image.channels == 1 ? PNG_FORMAT_GRAY : image.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
+  png_alloc_size_t size = 0;
+  // First call: the size the PNG needs; second call: write it.
+  if (!png_image_write_to_memory(&png, nullptr, &size, 0, image.pixels.data(), 0, nullptr)) {
+    return Internal(std::string("libpng could not encode the picture: ") + png.message);
+  }
+  std::string bytes(size, '\0');
+  if (!png_image_write_to_memory(&png, bytes.data(), &size, 0, image.pixels.data(), 0, nullptr)) {
+    return Internal(std::string("libpng could not encode the picture: ") + png.message);
+  }
+  bytes.resize(size);
+  return bytes;
+}
+
+StatusOr<Image> DecodeImage(const std::string& bytes) {
+  if (IsPng(bytes)) return DecodePng(bytes);
+  if (IsJpeg(bytes)) return DecodeJpeg(bytes);
+  return InvalidArgument("not a PNG or JPEG image: the bytes start with neither the PNG nor the JPEG signature");
+}
+
+}  // namespace xai

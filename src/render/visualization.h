@@ -1,0 +1,57 @@
+// The `visualization` settings of an image input's explanation metadata
+// (SPEC §2, §6), as the cloud service defines them, parsed and validated:
+//
+//   type                     pixels | outlines
+//   polarity                 positive | negative | both            (positive)
+//   color_map / colorMap     pink_green | viridis | red | green | red_green |
+//                            pink_white_green
+//   clip_percent_upperbound / clipPercentUpperbound  percentile, (0, 100]  (99.9)
+//   clip_percent_lowerbound / clipPercentLowerbound  percentile, [0, 100)  (62)
+//   overlay_type / overlayType  none | original | grayscale | mask_black  (none)
+//
+// Values are case-insensitive ("PIXELS", "pixels"). The method decides what
+// the metadata leaves out, as in the cloud service: Integrated Gradients (and
+// Sampled Shapley) default to outlines with pink_green, XRAI to pixels with
+// viridis. Pure; thread-safe.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "core/tensor_json.h"
+
+namespace xai {
+
+enum class VisualizationType { kPixels, kOutlines };
+enum class Polarity { kPositive, kNegative, kBoth };
+enum class ColorMap { kPinkGreen, kViridis, kRed, kGreen, kRedGreen, kPinkWhiteGreen };
+enum class OverlayType { kNone, kOriginal, kGrayscale, kMaskBlack };
+
+inline constexpr double kDefaultClipPercentUpperbound = 99.9;
+inline constexpr double kDefaultClipPercentLowerbound = 62;
+
+struct Visualization {
+  VisualizationType type = VisualizationType::kOutlines;
+  Polarity polarity = Polarity::kPositive;
+  ColorMap color_map = ColorMap::kPinkGreen;
+  double clip_percent_upperbound = kDefaultClipPercentUpperbound;
+  double clip_percent_lowerbound = kDefaultClipPercentLowerbound;
+  OverlayType overlay_type = OverlayType::kNone;
+};
+
+// Lower-case names as the metadata spells them: "pixels", "pink_green", ...
+const char* VisualizationTypeName(VisualizationType type);
+const char* PolarityName(Polarity polarity);
+const char* ColorMapName(ColorMap map);
+const char* OverlayTypeName(OverlayType overlay);
+
+// The cloud service's defaults for an explanation method ("xrai",
+// "integrated-gradients", "sampled-shapley").
+Visualization DefaultVisualization(const std::string& method);
+
+// `json`: the metadata's visualization object, or null for none (defaults).
+// Unknown fields and values are INVALID_ARGUMENT naming the field (prefixed
+// by `where`, e.g. "metadata inputs.image.visualization") and the choices.
+StatusOr<Visualization> ParseVisualization(const Json& json, const std::string& method, const std::string& where);
+
+}  // namespace xai

@@ -1,0 +1,108 @@
+#include "render/visualization.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/status_matchers.h"
+
+namespace xai {
+namespace {
+
+using ::xai::testing::FailsWith;
+
+TEST(VisualizationTest, MethodDefaultsAreTheCloudServices) {
+  const Visualization ig = DefaultVisualization("integrated-gradients");
+  EXPECT_EQ(ig.type, VisualizationType::kOutlines);
+  EXPECT_EQ(ig.color_map, ColorMap::kPinkGreen);
+  EXPECT_EQ(ig.polarity, Polarity::kPositive);
+  EXPECT_EQ(ig.overlay_type, OverlayType::kNone);
+  EXPECT_DOUBLE_EQ(ig.clip_percent_upperbound, 99.9);
+  EXPECT_DOUBLE_EQ(ig.clip_percent_lowerbound, 62);
+
+  const Visualization xrai = DefaultVisualization("xrai");
+  EXPECT_EQ(xrai.type, VisualizationType::kPixels);
+  EXPECT_EQ(xrai.color_map, ColorMap::kViridis);
+}
+
+TEST(VisualizationTest, NullMeansTheMethodDefaults) {
+  auto v = ParseVisualization(nullptr, "xrai", "md");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->type, VisualizationType::kPixels);
+  EXPECT_EQ(v->color_map, ColorMap::kViridis);
+}
+
+TEST(VisualizationTest, ReadsSnakeCase) {
+  auto v = ParseVisualization(Json::parse(R"({"type": "pixels", "polarity": "both", "color_map": "red_green",
+      "clip_percent_upperbound": 95, "clip_percent_lowerbound": 10, "overlay_type": "mask_black"})"),
+                              "integrated-gradients", "md");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->type, VisualizationType::kPixels);
+  EXPECT_EQ(v->polarity, Polarity::kBoth);
+  EXPECT_EQ(v->color_map, ColorMap::kRedGreen);
+  EXPECT_DOUBLE_EQ(v->clip_percent_upperbound, 95);
+  EXPECT_DOUBLE_EQ(v->clip_percent_lowerbound, 10);
+  EXPECT_EQ(v->overlay_type, OverlayType::kMaskBlack);
+}
+
+TEST(VisualizationTest, ReadsCamelCaseAndUpperCaseValues) {
+  auto v = ParseVisualization(Json::parse(R"({"type": "OUTLINES", "polarity": "NEGATIVE",
+      "colorMap": "PINK_WHITE_GREEN", "clipPercentUpperbound": 90, "clipPercentLowerbound": 0,
+      "overlayType": "GRAYSCALE"})"),
+                              "xrai", "md");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->type, VisualizationType::kOutlines);
+  EXPECT_EQ(v->polarity, Polarity::kNegative);
+  EXPECT_EQ(v->color_map, ColorMap::kPinkWhiteGreen);
+  EXPECT_DOUBLE_EQ(v->clip_percent_upperbound, 90);
+  EXPECT_DOUBLE_EQ(v->clip_percent_lowerbound, 0);
+  EXPECT_EQ(v->overlay_type, OverlayType::kGrayscale);
+}
+
+TEST(VisualizationTest, MetadataOverridesOnlyWhatItSays) {
+  auto v = ParseVisualization(Json::parse(R"({"overlay_type": "original"})"), "xrai", "md");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->type, VisualizationType::kPixels);
+  EXPECT_EQ(v->color_map, ColorMap::kViridis);
+  EXPECT_EQ(v->overlay_type, OverlayType::kOriginal);
+}
+
+TEST(VisualizationTest, EveryNameRoundTrips) {
+  for (const char* name : {"pink_green", "viridis", "red", "green", "red_green", "pink_white_green"}) {
+    auto v = ParseVisualization(Json{{"color_map", name}}, "xrai", "md");
+    ASSERT_TRUE(v.ok()) << name;
+    EXPECT_STREQ(ColorMapName(v->color_map), name);
+  }
+  for (const char* name : {"none", "original", "grayscale", "mask_black"}) {
+    auto v = ParseVisualization(Json{{"overlayType", name}}, "xrai", "md");
+    ASSERT_TRUE(v.ok()) << name;
+    EXPECT_STREQ(OverlayTypeName(v->overlay_type), name);
+  }
+}
+
+TEST(VisualizationTest, BadValuesNameTheFieldAndTheChoices) {
+  const std::string where = "metadata inputs.image.visualization";
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"colorMap", "jet"}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {where + ".colorMap", "\"jet\"", "viridis", "pink_white_green"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"type", "dots"}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {".type", "pixels, outlines"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"polarity", 1}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {".polarity", "positive, negative, both"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"overlay_type", "sepia"}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {".overlay_type", "mask_black"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clip_percent_upperbound", 101}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {".clip_percent_upperbound", "0 to 100"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clipPercentLowerbound", "62"}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {".clipPercentLowerbound"}));
+  EXPECT_TRUE(FailsWith(
+      ParseVisualization(Json{{"clipPercentLowerbound", 90}, {"clipPercentUpperbound", 80}}, "xrai", where).status(),
+      StatusCode::kInvalidArgument, {"must be below clipPercentUpperbound"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"colour_map", "red"}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"unknown field 'colour_map'"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json::array({1}), "xrai", where).status(), StatusCode::kInvalidArgument,
+                        {where + " must be an object"}));
+  EXPECT_TRUE(FailsWith(
+      ParseVisualization(Json{{"color_map", "red"}, {"colorMap", "green"}}, "xrai", where).status(),
+      StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace xai

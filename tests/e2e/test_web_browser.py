@@ -1,0 +1,315 @@
+"""The web page in a real browser: headless Chromium (Debian's `chromium`,
+driven by Debian's `chromium-driver` through selenium) loads the page from
+the real server on the demo models and explains the demo image (the example,
+and a PNG uploaded through the file input), the demo table row and the demo
+sentence, as a person would: pick the model, press Explain, look at the
+prediction, the picture and the approximation error. Screenshots go to
+build/test-output/screenshots/ (look at them: they are what a person sees).
+
+Needs /usr/bin/chromium and /usr/bin/chromedriver (scripts/setup.sh installs
+both) and selenium (requirements.txt); nothing is downloaded."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, REPO, read_instances, running_server
+
+CHROMIUM = Path(os.environ.get("XAISERVE_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("XAISERVE_CHROMEDRIVER", "/usr/bin/chromedriver"))
+SCREENSHOTS = REPO / "build" / "test-output" / "screenshots"
+WAIT_SECONDS = 30
+
+# As root in a container: no sandbox, no GPU; and no background traffic
+# (updates, sync, QUIC probes) toward a network that is not there.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+)
+
+
+@pytest.fixture(scope="module")
+def server(xaiserve, tmp_path_factory):
+    with running_server("--demo-dir", FIXTURES, log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        assert tool.is_file(), f"{tool} is missing: scripts/setup.sh installs Debian's chromium and chromium-driver"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="xaiserve-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class Page:
+    """The xaiserve page in the browser, in the words of a person using it."""
+
+    def __init__(self, driver, url: str):
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver = driver
+        self.wait = WebDriverWait(driver, WAIT_SECONDS)
+        driver.get_log("browser")  # drop what earlier pages logged
+        driver.get(url + "/")
+        self.wait.until(lambda d: d.find_elements("css selector", "#model-select option"))
+
+    def find(self, css: str):
+        return self.driver.find_element("css selector", css)
+
+    def find_all(self, css: str):
+        return self.driver.find_elements("css selector", css)
+
+    def choose_model(self, name: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.find("#model-select")).select_by_value(name)
+        self.wait.until(lambda d: self.find("#model-info").text.startswith("Inputs"))
+        # The demo models' first example is filled in once it arrives.
+        self.wait.until(lambda d: "instances.jsonl" in self.find("#example-info").text)
+
+    def choose_method(self, method: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.find("#method-select")).select_by_value(method)
+
+    def explain(self) -> None:
+        """Presses Explain and waits for the result or an error."""
+        self.driver.execute_script(
+            "document.getElementById('result').hidden = true; document.getElementById('error').hidden = true;"
+        )
+        self.find("#explain-button").click()
+        self.wait.until(lambda d: self.find("#result").is_displayed() or self.find("#error").is_displayed())
+
+    def error(self) -> str:
+        box = self.find("#error")
+        return box.text if box.is_displayed() else ""
+
+    def expect_result(self) -> None:
+        assert self.error() == "", f"the page shows an error: {self.error()}"
+        assert self.find("#result").is_displayed()
+
+    def prediction(self) -> str:
+        return self.find("#prediction").text
+
+    def approximation_error(self) -> tuple[float, bool]:
+        """The first entry's approximation error in percent, and whether it is flagged."""
+        cell = self.find(".entry .approx-error")
+        percent = float(re.match(r"[⚠\s]*([\d.e+-]+)%", cell.text).group(1))
+        return percent, "warning" in cell.get_attribute("class")
+
+    def image_loaded(self, image) -> bool:
+        return self.driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0;", image)
+
+    def screenshot(self, name: str) -> Path:
+        self.driver.execute_script("window.scrollTo(0, 0);")
+        path = SCREENSHOTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        assert path.stat().st_size > 10_000, f"{path} looks empty"
+        return path
+
+    def script_errors(self) -> list[str]:
+        """JavaScript errors logged by the page (failed requests the page
+        handles itself, like its retries, are logged by the network, not here)."""
+        return [
+            entry["message"]
+            for entry in self.driver.get_log("browser")
+            if entry["level"] == "SEVERE" and entry.get("source") == "javascript"
+        ]
+
+
+def expect_overlay(page: Page, sources=("server", "page")):
+    """The image explanation: the instance and its overlay, both real images,
+    the overlay rendered by the server or (a server without the renderer, or
+    the box unticked) drawn in the page."""
+    [overlay] = page.find_all(".entry img.overlay")
+    src = overlay.get_attribute("src")
+    assert src.startswith("data:image/png;base64,") and len(src) > 500, src[:100]
+    assert page.image_loaded(overlay), "the overlay image did not decode"
+    assert overlay.get_attribute("data-source") in sources
+    [instance] = page.find_all(".entry img.input-image")
+    assert page.image_loaded(instance)
+    return overlay
+
+
+def expect_bar_chart(page: Page, bars: int, sources=("server", "page")) -> list[str]:
+    """The feature-importance chart: the server's SVG picture, or the page's
+    inline SVG with `bars` bars; returns the page's bar labels (if drawn here)."""
+    served = page.find_all(".entry img.bar-chart")
+    assert ("server" if served else "page") in sources, f"expected a chart from {sources}"
+    if served:
+        src = served[0].get_attribute("src")
+        assert src.startswith("data:image/svg+xml;base64,"), src[:100]
+        assert b"<svg" in base64.b64decode(src.split(",", 1)[1])
+        assert page.image_loaded(served[0])
+        return []
+    rects = page.find_all(".entry svg.bar-chart rect.bar")
+    assert len(rects) == bars, f"expected {bars} bars, got {len(rects)}"
+    assert all(float(r.get_attribute("width")) > 0 for r in rects)
+    return [label.text for label in page.find_all(".entry svg.bar-chart .bar-label")]
+
+
+def expected_class(index: int) -> str:
+    return json.loads((FIXTURES / "shapes_cnn" / "shape_masks.json").read_text())[index]["class_name"]
+
+
+def test_image_example(browser, server):
+    page = Page(browser, server.url)
+    page.choose_model("image")
+    assert page.find("#image-preview").get_attribute("width") != "1", "the example image was not drawn"
+    page.explain()
+    page.expect_result()
+    assert page.prediction().startswith(expected_class(0) + ":"), page.prediction()
+    expect_overlay(page)
+    percent, flagged = page.approximation_error()
+    assert flagged == (percent > 5), (percent, flagged)
+    assert re.search(r"Time taken: \d+ ms", page.find("#time-taken").text)
+    page.screenshot("image")
+
+    # The same, drawn in the page from featureAttributions.
+    page.find("#param-visualize").click()
+    page.explain()
+    page.expect_result()
+    expect_overlay(page, sources=("page",))
+    assert "drawn in the page" in page.find(".entry figure:nth-child(2) figcaption").text
+    page.screenshot("image-drawn-in-page")
+    assert page.script_errors() == []
+
+
+def test_image_upload(browser, server, tmp_path):
+    """A PNG made from the second demo instance, uploaded through the file input."""
+    from PIL import Image
+
+    pixels = np.asarray(read_instances("shapes_cnn")[1], np.float64)
+    png = tmp_path / "upload.png"
+    Image.fromarray(np.round(pixels * 255).astype(np.uint8)).save(png)
+    page = Page(browser, server.url)
+    page.choose_model("image")
+    page.find("#image-file").send_keys(str(png))
+    page.wait.until(lambda d: "upload.png" in page.find("#image-info").text)
+    page.choose_method("xrai")
+    page.explain()
+    page.expect_result()
+    assert page.prediction().startswith(expected_class(1) + ":"), page.prediction()
+    expect_overlay(page)
+    assert "XRAI" in page.find("#time-taken").text
+    # The page sends the file itself ({"b64": ...}) unless the server refuses
+    # it, and then says so and sends the pixels it decoded.
+    request_json = page.driver.execute_script("return document.getElementById('request-json').textContent;")
+    assert '"b64"' in request_json or "sent the pixels it decoded" in page.find("#notice").text
+    page.screenshot("image-upload-xrai")
+    assert page.script_errors() == []
+
+
+def test_tabular_example(browser, server):
+    page = Page(browser, server.url)
+    page.choose_model("tabular")
+    row = read_instances("tabular_mlp")[0]
+    fields = page.find_all("#table-fields input")
+    assert len(fields) == len(row) == 30
+    assert [float(f.get_attribute("value")) for f in fields] == pytest.approx(row)
+    page.explain()
+    page.expect_result()
+    assert re.match(r"probabilities\[[01]\]: 0\.\d+", page.prediction()), page.prediction()
+    expect_bar_chart(page, bars=10)
+    percent, flagged = page.approximation_error()
+    assert flagged == (percent > 5)
+    page.screenshot("tabular")
+
+    # The chart drawn in the page: bars named after the form's fields, with the values sent.
+    page.find("#param-visualize").click()
+    page.explain()
+    page.expect_result()
+    labels = expect_bar_chart(page, bars=10, sources=("page",))
+    assert all(re.match(r"feature \d+ = ", label) for label in labels), labels
+    page.screenshot("tabular-drawn-in-page")
+
+    # The same row by Sampled Shapley: forward passes only, and it says so.
+    page.choose_method("sampled-shapley")
+    page.find("#param-paths").clear()
+    page.find("#param-paths").send_keys("5")
+    page.explain()
+    page.expect_result()
+    assert "Sampled Shapley, 5 paths" in page.find("#time-taken").text
+    expect_bar_chart(page, bars=10)
+    assert page.script_errors() == []
+
+
+def test_text_example(browser, server):
+    page = Page(browser, server.url)
+    page.choose_model("text")
+    sentence = read_instances("text_classifier")[0]
+    assert page.find("#text-fields textarea").get_attribute("value") == sentence
+    page.explain()
+    page.expect_result()
+    assert page.prediction().startswith("positive:"), page.prediction()
+    labels = expect_bar_chart(page, bars=8)  # the model reads 8 tokens
+    assert "5: love" in labels or "5: love" in page.find(".entry .token-legend").text
+    page.approximation_error()
+    page.screenshot("text")
+
+    # A sentence of one's own, its chart drawn in the page: one bar per word.
+    area = page.find("#text-fields textarea")
+    area.clear()
+    area.send_keys("boring plot and awful acting, I hate it")
+    page.find("#param-visualize").click()
+    page.explain()
+    page.expect_result()
+    assert page.prediction().startswith("negative:"), page.prediction()
+    labels = expect_bar_chart(page, bars=8, sources=("page",))
+    assert "6: hate" in labels and "0: boring" in labels, labels
+    page.screenshot("text-drawn-in-page")
+    assert page.script_errors() == []
+
+
+def test_server_errors_are_shown(browser, server):
+    page = Page(browser, server.url)
+    page.choose_model("image")
+    page.choose_method("sampled-shapley")
+    page.explain()
+    message = page.error()
+    assert message.startswith("400 INVALID_ARGUMENT: "), message
+    assert "1000" in message, message  # the server's own message: too many features for Sampled Shapley
+    page.screenshot("error")
+
+    # Raw JSON of the wrong shape: the server's message, in the page.
+    page.find("#mode-tabs button[data-mode='json']").click()
+    page.choose_method("integrated-gradients")
+    editor = page.find("#json-instance")
+    editor.clear()
+    editor.send_keys("[[0.5, 0.5]]")
+    page.explain()
+    assert "expected shape [32,32,3]" in page.error(), page.error()
+    assert page.script_errors() == []
