@@ -75,7 +75,7 @@ for i in "${!run[@]}"; do
     continue
   fi
   # "#123456	DONE   cov: 812 ft: 3120 corp: 240/18Kb lim: 4096 exec/s: 6172 rss: 80Mb"
-  done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)"
+  done_line="$(grep -a -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)"
   runs="$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$done_line")"
   cov="$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$done_line")"
   ft="$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$done_line")"
