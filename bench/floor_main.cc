@@ -1,0 +1,111 @@
+// xaiserve_bench_floor: the floor under an Integrated Gradients explanation.
+// Loads a SavedModel through the runtime interface (model_runtime.h) and runs
+// forward plus input gradients on `--points` path points, split into runs of
+// `--batch-size` rows as xaiserve splits them, with nothing else: no metadata,
+// no output selection, no integration, no JSON. Prints one JSON object:
+// load time, the first run (which builds the gradient graph) and the median
+// of `--repeats` timed repetitions.
+//
+//   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5]
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <unistd.h>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bench/bench_common.h"
+#include "runtime/model_runtime.h"
+
+namespace xai::bench {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: xaiserve_bench_floor MODEL_DIR --instances FILE [--points N] [--batch-size N] [--repeats N]\n"
+    "Times RunWithGradients on N path points (alpha * instance) in batches, through the runtime only.\n";
+
+const SignatureInfo& ExplainingSignature(const ModelRuntime& runtime) {
+  const auto& signatures = runtime.signatures();
+  if (signatures.empty()) Die(runtime.path() + " has no signatures");
+  for (const char* key : {"xai_model", "serving_default"}) {
+    for (const SignatureInfo& signature : signatures) {
+      if (signature.key == key) return signature;
+    }
+  }
+  return signatures.front();
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]).rfind("--", 0) == 0) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  // Quiet TensorFlow as xaiserve does (src/cli/main.cc: its log level is read
+  // while the libraries load, hence the re-exec); TF_CPP_MIN_LOG_LEVEL=0 shows INFO.
+  if (std::getenv("TF_CPP_MIN_LOG_LEVEL") == nullptr) {
+    setenv("TF_CPP_MIN_LOG_LEVEL", "2", 1);
+    execv("/proc/self/exe", argv);
+  }
+  const std::string model_dir = argv[1];
+  const auto flags = ParseFlags(argc - 1, argv + 1, kUsage);
+  const int64_t points = std::stoll(Flag(flags, "points", "51"));
+  const int64_t batch_size = std::stoll(Flag(flags, "batch-size", "64"));
+  const int repeats = std::stoi(Flag(flags, "repeats", "5"));
+  if (points < 1 || batch_size < 1 || repeats < 1) Die("--points, --batch-size and --repeats must be >= 1");
+  const Tensor instance = ReadFirstInstance(Flag(flags, "instances", model_dir + "/instances.jsonl"));
+
+  auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<ModelRuntime> runtime = ValueOrDie(LoadSavedModelRuntime(model_dir));
+  const double load_ms = MillisecondsSince(start);
+  const SignatureInfo& signature = ExplainingSignature(*runtime);
+  const TensorInfo& input = signature.inputs.front();
+  const TensorInfo& output = signature.outputs.front();
+  if (input.rank_known && instance.shape.size() != input.shape.size()) {
+    Die("the instance has shape " + ShapeToString(instance.shape) + "; input '" + input.key + "' expects " +
+        ShapeToString(input.shape));
+  }
+
+  // The path points alpha_j * instance, j = 0..points-1, in runs of batch_size rows.
+  std::vector<GradientRequest> runs;
+  const int64_t row = instance.row_elements();
+  for (int64_t first = 0; first < points; first += batch_size) {
+    const int64_t rows = std::min(batch_size, points - first);
+    Shape shape = instance.shape;
+    shape[0] = rows;
+    Tensor batch(input.dtype, shape);
+    for (int64_t r = 0; r < rows; ++r) {
+      const double alpha = points == 1 ? 1.0 : static_cast<double>(first + r) / static_cast<double>(points - 1);
+      for (int64_t e = 0; e < row; ++e) batch.values[r * row + e] = alpha * instance.values[e];
+    }
+    GradientRequest request;
+    request.feeds = {{input.tensor_name, std::move(batch)}};
+    request.target = output.tensor_name;
+    request.target_element.assign(rows, 0);
+    request.wrt = {input.tensor_name};
+    runs.push_back(std::move(request));
+  }
+  auto run_all = [&] {
+    for (const GradientRequest& request : runs) ValueOrDie(runtime->RunWithGradients(request));
+  };
+
+  start = std::chrono::steady_clock::now();
+  run_all();  // builds the gradient graph
+  const double first_ms = MillisecondsSince(start);
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    start = std::chrono::steady_clock::now();
+    run_all();
+    times.push_back(MillisecondsSince(start));
+  }
+  Json result = {{"model", model_dir},          {"signature", signature.key}, {"points", points},
+                 {"batch_size", batch_size},    {"runs", runs.size()},       {"load_ms", load_ms},
+                 {"first_ms", first_ms},        {"times_ms", times},         {"median_ms", Median(times)}};
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace xai::bench
+
+int main(int argc, char** argv) { return xai::bench::Main(argc, argv); }
