@@ -1,0 +1,118 @@
+"""The benchmark harness (bench/run.py, scripts/bench.sh): one tiny real run
+on the tabular model (IG only, one timed repeat, a short load) checks that
+every number in results.json was measured and that the ratios and target
+verdicts are computed from those measurements; the summary logic is also
+checked on made-up numbers. The full benchmark is scripts/bench.sh.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import math
+import sys
+
+import pytest
+
+from conftest import BINARY, FIXTURES, REPO
+
+BUILD = BINARY.parent
+HELPERS = ("xaiserve_bench_floor", "xaiserve_bench_xrai", "xaiserve_bench_load")
+
+
+def load_harness():
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def positive(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    missing = [name for name in HELPERS if not (BUILD / name).exists()]
+    if missing:
+        pytest.fail(f"bench helpers {missing} are not built in {BUILD} (scripts/build.sh builds them)")
+    out = tmp_path_factory.mktemp("bench")
+    harness = load_harness()
+    code = harness.main(["--models", "tabular_mlp", "--methods", "ig", "--repeats", "2",
+                         "--throughput-seconds", "0.5", "--build-dir", str(BUILD), "--fixtures", str(FIXTURES),
+                         "--out-dir", str(out)])
+    assert code == 0
+    return harness, json.loads((out / "results.json").read_text()), (out / "RESULTS.md").read_text()
+
+
+def test_every_measurement_is_there_and_measured(tiny_run):
+    _, results, _ = tiny_run
+    [row] = results["explanations"]
+    assert (row["model"], row["method"], row["points"]) == ("tabular_mlp", "ig", 51)
+    assert len(row["xaiserve_cli"]["times_ms"]) == 2 and len(row["xaiserve_rest"]["times_ms"]) == 2
+    for measured in (row["xaiserve_cli"], row["xaiserve_rest"], row["floor"],
+                     row["python"]["impls"]["saliency"], row["python"]["impls"]["tape"]):
+        assert all(positive(t) for t in measured["times_ms"])
+        assert measured["median_ms"] == pytest.approx(sorted(measured["times_ms"])[0] / 2 + sorted(measured["times_ms"])[1] / 2)
+    assert row["floor"]["points"] == 51 and row["floor"]["runs"] == 1
+    for value in (row["xaiserve_cli"]["peak_rss_mb"], row["floor"]["peak_rss_mb"], row["python"]["peak_rss_mb"]):
+        assert positive(value)
+    [model] = results["models"]
+    assert all(positive(v) for v in model["peak_rss_mb"].values())
+    assert positive(model["runtime_load_ms"]) and positive(model["server_ready_s"])
+    throughput = {r["clients"]: r for r in results["server_throughput"]}
+    assert set(throughput) == {1, 8}
+    assert all(r["errors"] == 0 and r["requests"] > 0 and positive(r["requests_per_second"]) for r in throughput.values())
+
+
+def test_ratios_and_targets_come_from_the_medians(tiny_run):
+    _, results, markdown = tiny_run
+    [row] = results["explanations"]
+    cli = row["xaiserve_cli"]["median_ms"]
+    python = {impl: r["median_ms"] for impl, r in row["python"]["impls"].items()}
+    fastest = min(python.values())
+    assert row["ratios"]["fastest_python_over_xaiserve"] == pytest.approx(fastest / cli)
+    assert row["ratios"]["xaiserve_over_floor"] == pytest.approx(cli / row["floor"]["median_ms"])
+    rps = {r["clients"]: r["requests_per_second"] for r in results["server_throughput"]}
+    assert results["server_scaling_8_over_1"]["tabular_mlp"] == pytest.approx(rps[8] / rps[1])
+    targets = {t["target"]: t for t in results["targets"]}
+    speed = targets["ig fastest Python / xaiserve >= 3"]
+    assert speed["value"] == pytest.approx(fastest / cli) and speed["met"] == (fastest / cli >= 3)
+    floor = targets["ig xaiserve / floor <= 1.15"]
+    assert floor["met"] == (floor["value"] <= 1.15)
+    # RESULTS.md shows the measured numbers, not typed ones.
+    assert f"{row['ratios']['fastest_python_over_xaiserve']:.2f}x" in markdown
+    assert f"| tabular_mlp | 8 | {throughput_requests(results, 8)} |" in markdown
+
+
+def throughput_requests(results, clients):
+    return next(r["requests"] for r in results["server_throughput"] if r["clients"] == clients)
+
+
+def test_summary_on_made_up_numbers():
+    harness = load_harness()
+    row = {"model": "mobilenet_v2_224", "method": "ig", "points": 51,
+           "xaiserve_cli": {"median_ms": 100.0}, "xaiserve_rest": {"median_ms": 110.0},
+           "floor": {"median_ms": 80.0},
+           "python": {"impls": {"saliency": {"median_ms": 90.0}, "tape": {"median_ms": 150.0}}}}
+    results = {"explanations": [row], "xrai_phases": [
+        {"model": "cnn", "xaiserve": {"median_ms": 10.0}, "python": {"median_ms": 40.0}}],
+        "server_throughput": [{"model": "tabular_mlp", "clients": 1, "requests_per_second": 1000.0},
+                              {"model": "tabular_mlp", "clients": 8, "requests_per_second": 1700.0}]}
+    harness.summarize(results)
+    assert row["ratios"]["fastest_python"] == "saliency"
+    assert row["ratios"]["fastest_python_over_xaiserve"] == pytest.approx(0.9)
+    assert row["ratios"]["xaiserve_over_floor"] == pytest.approx(1.25)
+    verdicts = [(t["model"], t["value"], t["met"]) for t in results["targets"]]
+    assert verdicts == [
+        ("mobilenet_v2_224", pytest.approx(0.9), False),  # large model: never slower than Python
+        ("mobilenet_v2_224", pytest.approx(1.25), False),  # xaiserve / floor above 1.15
+        ("cnn", pytest.approx(4.0), False),  # XRAI phases: 4x < 5x
+        ("tabular_mlp", pytest.approx(1.7), True),  # server: 1.7 >= 1.6
+    ]
+    faster = copy.deepcopy(results)
+    faster["explanations"][0]["python"]["impls"]["saliency"]["median_ms"] = 101.0
+    harness.summarize(faster)
+    assert [t["met"] for t in faster["targets"]][:2] == [True, False]
