@@ -3,8 +3,9 @@
 // forward plus input gradients on `--points` path points, split into runs of
 // `--batch-size` rows as xaiserve splits them, with nothing else: no metadata,
 // no output selection, no integration, no JSON. Prints one JSON object:
-// load time, the first run (which builds the gradient graph) and the median
-// of `--repeats` timed repetitions.
+// load time, the first run (which builds the gradient graph), the median of
+// `--repeats` timed repetitions, and the median of a forward run of the
+// instance alone (the price of one more TensorFlow run).
 //
 //   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5]
 #include <algorithm>
@@ -98,7 +99,18 @@ int Main(int argc, char** argv) {
     run_all();
     times.push_back(MillisecondsSince(start));
   }
-  Json result = {{"model", model_dir},          {"signature", signature.key}, {"points", points},
+  // One forward run of one row (the instance), as xaiserve runs to pick the
+  // explained output and to predict: the cost of an extra TensorFlow run.
+  std::vector<Feed> one_row = {{input.tensor_name, instance}};
+  ValueOrDie(runtime->Run(one_row, {output.tensor_name}));
+  std::vector<double> forward_times;
+  for (int i = 0; i < std::max(repeats, 10); ++i) {
+    start = std::chrono::steady_clock::now();
+    ValueOrDie(runtime->Run(one_row, {output.tensor_name}));
+    forward_times.push_back(MillisecondsSince(start));
+  }
+  Json result = {{"forward_1_row_ms", Median(forward_times)},
+                 {"model", model_dir},          {"signature", signature.key}, {"points", points},
                  {"batch_size", batch_size},    {"runs", runs.size()},       {"load_ms", load_ms},
                  {"first_ms", first_ms},        {"times_ms", times},         {"median_ms", Median(times)}};
   std::cout << result.dump() << std::endl;
