@@ -470,7 +470,7 @@ def parse_args(argv):
     args.methods = args.methods.split(",") if args.methods else list(METHODS)
     if set(args.methods) - set(METHODS):
         parser.error(f"unknown methods {sorted(set(args.methods) - set(METHODS))}")
-    args.repeats = args.repeats or (3 if args.quick else 10)
+    args.repeats = args.repeats or (3 if args.quick else 20)
     args.large_repeats = args.large_repeats or (1 if args.quick else 3)
     args.throughput_seconds = args.throughput_seconds or (2.0 if args.quick else 5.0)
     return args
