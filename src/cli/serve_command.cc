@@ -171,6 +171,7 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
     }
   }
   out << "try:\n";
+  out << "  the web page: open " << base << "/ in a browser\n";
   if (!example.empty()) out << "  " << example << "\n";
   out << "  curl -s" << auth << " " << base << "/v1/models\n";
   out << "stop with Ctrl-C or SIGTERM (requests in flight finish first)\n";
