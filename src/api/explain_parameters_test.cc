@@ -127,6 +127,16 @@ TEST(ExplainParametersTest, TopKThatWouldWrapIsRefused) {
   auto two = FromText(R"({"topK": 2})");
   ASSERT_TRUE(two.ok()) << two.status().ToString();
   EXPECT_EQ(two->top_k, 2);
+  // Json built in code (the CLI's) holds integers signed.
+  for (int64_t k : {int64_t{1}, int64_t{-1}, int64_t{kMaxTopK}}) {
+    auto built = ParseExplainParameters(Json{{"topK", k}}, nullptr);
+    ASSERT_TRUE(built.ok()) << k << ": " << built.status().ToString();
+    EXPECT_EQ(built->top_k, k);
+  }
+  for (int64_t k : {int64_t{0}, int64_t{-2}, int64_t{kMaxTopK} + 1, INT64_MIN, INT64_MAX}) {
+    EXPECT_FALSE(ParseExplainParameters(Json{{"topK", k}}, nullptr).ok()) << k;
+  }
+  EXPECT_FALSE(ParseExplainParameters(Json{{"topK", UINT64_MAX}}, nullptr).ok());
 }
 
 TEST(ExplainParametersTest, ExtensionsBatchSizeTargetAndOutputName) {
