@@ -189,11 +189,19 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
       if (paths) options.path_count = static_cast<int>(*paths);
     }
     if (top_k != nullptr) {
-      if (!top_k->is_number_integer() || (top_k->get<int64_t>() < 1 && top_k->get<int64_t>() != -1)) {
-        return InvalidArgument(f.Field({"topK", "top_k"}) + " must be an integer >= 1, or -1 for all outputs; got " +
-                               top_k->dump());
+      // Parsed JSON holds positive integers as unsigned: read them as such,
+      // so that 18446744073709551615 is not taken for -1. (Json built in
+      // code, as the CLI's, may hold them signed.)
+      const bool is_unsigned = top_k->is_number_unsigned();
+      const int64_t k = !top_k->is_number_integer()                      ? 0
+                        : is_unsigned && top_k->get<uint64_t>() > kMaxTopK ? 0
+                        : is_unsigned                                    ? static_cast<int64_t>(top_k->get<uint64_t>())
+                                                                         : top_k->get<int64_t>();
+      if (k != -1 && (k < 1 || k > kMaxTopK)) {
+        return InvalidArgument(f.Field({"topK", "top_k"}) + " must be an integer in [1, " + std::to_string(kMaxTopK) +
+                               "], or -1 for all outputs; got " + top_k->dump());
       }
-      options.top_k = static_cast<int>(std::min<int64_t>(top_k->get<int64_t>(), 1 << 20));
+      options.top_k = static_cast<int>(k);
     }
     if (indices != nullptr) {
       XAI_ASSIGN_OR_RETURN(options.output_indices, ParseOutputIndices(*indices, f.Field({"outputIndices", "output_indices"})));

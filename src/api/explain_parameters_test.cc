@@ -111,6 +111,34 @@ TEST(ExplainParametersTest, TopKAndOutputIndices) {
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": []})"), "is empty"));
 }
 
+TEST(ExplainParametersTest, TopKThatWouldWrapIsRefused) {
+  // 2^64 - 1 reads as -1 ("all outputs") if taken as a signed integer; 2^63
+  // as INT64_MIN; 2^32 + 1 as 1 once cast to int.
+  for (const char* bad : {"18446744073709551615", "9223372036854775808", "4294967297", "1048577", "-2",
+                          "-9223372036854775808", "1.5", "-1.0", "\"3\"", "true"}) {
+    const std::string message = ErrorOf(std::string(R"({"topK": )") + bad + "}");
+    EXPECT_TRUE(Contains(message, "parameters.topK must be an integer in [1, 1048576], or -1 for all outputs"))
+        << bad << ": " << message;
+  }
+  EXPECT_TRUE(Contains(ErrorOf(R"({"top_k": 18446744073709551615})"), "parameters.top_k"));
+  auto most = FromText(R"({"topK": 1048576})");
+  ASSERT_TRUE(most.ok()) << most.status().ToString();
+  EXPECT_EQ(most->top_k, kMaxTopK);
+  auto two = FromText(R"({"topK": 2})");
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(two->top_k, 2);
+  // Json built in code (the CLI's) holds integers signed.
+  for (int64_t k : {int64_t{1}, int64_t{-1}, int64_t{kMaxTopK}}) {
+    auto built = ParseExplainParameters(Json{{"topK", k}}, nullptr);
+    ASSERT_TRUE(built.ok()) << k << ": " << built.status().ToString();
+    EXPECT_EQ(built->top_k, k);
+  }
+  for (int64_t k : {int64_t{0}, int64_t{-2}, int64_t{kMaxTopK} + 1, INT64_MIN, INT64_MAX}) {
+    EXPECT_FALSE(ParseExplainParameters(Json{{"topK", k}}, nullptr).ok()) << k;
+  }
+  EXPECT_FALSE(ParseExplainParameters(Json{{"topK", UINT64_MAX}}, nullptr).ok());
+}
+
 TEST(ExplainParametersTest, ExtensionsBatchSizeTargetAndOutputName) {
   auto options = FromText(R"({"batchSize": 8, "approximationErrorTarget": 0.01, "outputName": "logits"})");
   ASSERT_TRUE(options.ok());

@@ -8,6 +8,7 @@
 // CLI and the server. Pure; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,9 +23,16 @@ namespace xai {
 
 // What decoding needs beyond the signature: per input key, the range that
 // an uploaded image's 0..255 maps to (the metadata's domain); inputs not
-// listed use [0, 1].
+// listed use [0, 1]. And the image pixel budget: the most pixels (width x
+// height, from each file's header, checked before its pixels are decoded)
+// that the image uploads of one DecodeInstances (or DecodeInstance) call may
+// decode to together, so that a request of small compressed files cannot
+// decode to gigabytes; 0: no budget beyond kMaxDecodedPixels per image (the
+// CLI's). Exceeding it is RESOURCE_EXHAUSTED naming the image's size, the
+// budget and what earlier instances used.
 struct InstanceDecoding {
   std::map<std::string, ValueRange> image_domains;
+  int64_t image_pixel_budget = 0;
 };
 
 // The image domains of a model's metadata, keyed by the explaining entry

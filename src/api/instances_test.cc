@@ -149,6 +149,74 @@ TEST(ImageUploadTest, CorruptBytesNameTheInstanceAndInput) {
       << bad_base64.status().message();
 }
 
+// PNG's chunk checksum (CRC-32, ISO 3309), bit by bit: enough for one chunk.
+uint32_t Crc32(const std::string& bytes) {
+  uint32_t crc = 0xffffffffu;
+  for (unsigned char byte : bytes) {
+    crc ^= byte;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+// A crafted PNG: a real 1x1 file whose header (IHDR) is rewritten to claim
+// `width` x `height` pixels, its CRC fixed so that only the size is wrong.
+// Its pixel data stays that of one pixel: decoding it fails, so only a check
+// of the header can refuse it for its size.
+std::string PngClaiming(uint32_t width, uint32_t height) {
+  std::string png = *EncodePng(Image(1, 1, 3));
+  EXPECT_EQ(png.substr(12, 4), "IHDR");
+  for (int i = 0; i < 4; ++i) {
+    png[16 + i] = static_cast<char>((width >> (24 - 8 * i)) & 0xff);
+    png[20 + i] = static_cast<char>((height >> (24 - 8 * i)) & 0xff);
+  }
+  const uint32_t crc = Crc32(png.substr(12, 4 + 13));
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
+  return png;
+}
+
+TEST(ImageUploadTest, ThePixelBudgetIsSharedByTheInstancesOfOneCall) {
+  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 3})});
+  InstanceDecoding decoding;
+  decoding.image_pixel_budget = 10;
+  const Json small = PngUpload(2, 2, std::vector<uint8_t>(12, 9));  // 4 pixels
+  ASSERT_TRUE(DecodeInstances(Json::array({small, small}), sig, decoding).ok());
+  auto three = DecodeInstances(Json::array({small, small, small}), sig, decoding);
+  ASSERT_FALSE(three.ok());
+  EXPECT_EQ(three.status().code(), StatusCode::kResourceExhausted);
+  for (const char* phrase : {"instance 2, input 'image'", "2x2 = 4 pixels", "more than the 2 pixels",
+                             "decode to 10 pixels together (--max-image-pixels)", "earlier images used 8"}) {
+    EXPECT_TRUE(Contains(three.status().message(), phrase)) << phrase << " in " << three.status().message();
+  }
+  // Each DecodeInstance call has the whole budget; no budget (the CLI's) has
+  // none beyond the per-image limit.
+  EXPECT_TRUE(DecodeInstance(small, sig, 0, decoding).ok());
+  EXPECT_TRUE(DecodeInstances(Json::array({small, small, small}), sig, {}).ok());
+}
+
+TEST(ImageUploadTest, AHugeImageIsRefusedFromItsHeaderWithTheSizeAndTheLimit) {
+  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 3})});
+  const Json upload = Json{{"b64", Base64Encode(PngClaiming(60000, 50000))}};
+  InstanceDecoding decoding;
+  decoding.image_pixel_budget = 1 << 20;
+  auto refused = DecodeInstance(upload, sig, 0, decoding);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(Contains(refused.status().message(), "60000x50000 = 3000000000 pixels, more than the 1048576 pixels"))
+      << refused.status().message();
+  // Without a budget the per-image limit refuses it, also before decoding.
+  auto unbudgeted = DecodeInstance(upload, sig, 0);
+  ASSERT_FALSE(unbudgeted.ok());
+  EXPECT_EQ(unbudgeted.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(Contains(unbudgeted.status().message(), std::to_string(kMaxDecodedPixels)))
+      << unbudgeted.status().message();
+  // Within the budget, such a header reaches the decoder, which refuses the
+  // file for its missing pixel data.
+  auto corrupt = DecodeInstance(Json{{"b64", Base64Encode(PngClaiming(3, 3))}}, sig, 0, decoding);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.status().code(), StatusCode::kInvalidArgument) << corrupt.status().message();
+}
+
 TEST(ImageUploadTest, OnlyFloatImageInputsDecodeImages) {
   // A string input keeps the raw bytes.
   const SignatureInfo bytes_sig = Signature({Input("png", DType::kString, {-1})});

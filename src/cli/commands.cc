@@ -262,7 +262,7 @@ int RunExplain(const std::vector<std::string>& args) {
             "SmoothGrad: noisy samples, 1..50 (default 3; turns SmoothGrad on)");
   flags.Double("noise-sigma", &noise_sigma, 0, 1e9, "SmoothGrad: absolute Gaussian noise sigma (turns SmoothGrad on)");
   flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, 1e6, "blur baseline: start the path at the input blurred with this sigma (pixels)");
-  flags.Int("top-k", &top_k, -1, 1 << 20, "explain the K largest outputs; -1 for all (default 1)");
+  flags.Int("top-k", &top_k, -1, kMaxTopK, "explain the K largest outputs; -1 for all (default 1)");
   flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
   flags.Double("target-error", &error_target, 1e-9, 0.999999,
                "raise steps/paths until approximationError <= this (or the maximum is reached)");
