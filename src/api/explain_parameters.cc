@@ -1,6 +1,7 @@
 #include "api/explain_parameters.h"
 
 #include <cmath>
+#include <cstdint>
 
 #include "core/json_fields.h"
 
@@ -79,6 +80,10 @@ Status ParsePathMethod(const Json& config, const std::string& where, ExplainOpti
 StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value, const std::string& where) {
   if (!value.is_array()) return InvalidArgument(where + " must be a list of output indices, e.g. [1] or [[0, 2]]");
   auto index_of = [&](const Json& v) -> StatusOr<int64_t> {
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      return InvalidArgument(where + " entry " + v.dump() +
+                             " is too large; expected positions within the output tensor");
+    }
     if (!v.is_number_integer() || v.get<int64_t>() < 0) {
       return InvalidArgument(where + " entries must be integers >= 0 (or lists of them), got " + v.dump());
     }

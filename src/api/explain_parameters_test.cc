@@ -108,6 +108,10 @@ TEST(ExplainParametersTest, TopKAndOutputIndices) {
   EXPECT_EQ(all->output_indices[1], (std::vector<int64_t>{0, 2}));
   EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 0})"), "-1 for all outputs"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1]})"), "integers >= 0"));
+  // 2^64 - 1 would read as -1 if taken as a signed integer.
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [18446744073709551615]})"),
+                       "entry 18446744073709551615 is too large"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [[0, 9223372036854775808]]})"), "is too large"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": []})"), "is empty"));
 }
 
