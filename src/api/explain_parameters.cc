@@ -51,15 +51,28 @@ StatusOr<SmoothGradRequest> ParseSmoothGrad(const Json& config, const std::strin
   return out;
 }
 
-// integratedGradientsAttribution and xraiAttribution share these fields.
-Status ParsePathMethod(const Json& config, const std::string& where, ExplainOptions* options) {
+// integratedGradientsAttribution and xraiAttribution share these fields;
+// xraiAttribution also takes "fast" (beyond the cloud service: XRAI's fast
+// variant, XraiOptions::fast).
+Status ParsePathMethod(const Json& config, const std::string& where, bool xrai, ExplainOptions* options) {
   if (!config.is_object()) return InvalidArgument(where + " must be an object, e.g. {\"stepCount\": 50}");
   JsonFields f(config, where);
   XAI_ASSIGN_OR_RETURN(auto steps, f.Integer({"stepCount", "step_count"}, kMinStepCount, kMaxStepCount));
   XAI_ASSIGN_OR_RETURN(const Json* smooth, f.Find({"smoothGradConfig", "smooth_grad_config"}));
   XAI_ASSIGN_OR_RETURN(const Json* blur, f.Find({"blurBaselineConfig", "blur_baseline_config"}));
+  const Json* fast = nullptr;
+  if (xrai) {
+    XAI_ASSIGN_OR_RETURN(fast, f.Find({"fast"}));
+  }
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
   if (steps) options->step_count = static_cast<int>(*steps);
+  if (fast != nullptr) {
+    if (!fast->is_boolean()) {
+      return InvalidArgument(f.Field({"fast"}) + " must be true or false (true: XRAI's fast variant, 3 "
+                             "segmentation scales and regions taken in rounds); got " + fast->dump());
+    }
+    options->xrai_fast = fast->get<bool>();
+  }
   if (smooth != nullptr) {
     XAI_ASSIGN_OR_RETURN(options->smooth_grad, ParseSmoothGrad(*smooth, f.Field({"smoothGradConfig", "smooth_grad_config"})));
   }
@@ -178,11 +191,11 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
     }
     if (ig != nullptr) {
       options.method = "integrated-gradients";
-      XAI_RETURN_IF_ERROR(ParsePathMethod(*ig, f.Field({"integratedGradientsAttribution"}), &options));
+      XAI_RETURN_IF_ERROR(ParsePathMethod(*ig, f.Field({"integratedGradientsAttribution"}), false, &options));
     }
     if (xrai != nullptr) {
       options.method = "xrai";
-      XAI_RETURN_IF_ERROR(ParsePathMethod(*xrai, f.Field({"xraiAttribution"}), &options));
+      XAI_RETURN_IF_ERROR(ParsePathMethod(*xrai, f.Field({"xraiAttribution"}), true, &options));
     }
     if (shapley != nullptr) {
       options.method = "sampled-shapley";

@@ -97,6 +97,14 @@ TEST(ExplainParametersTest, SampledShapleyPathCount) {
 
 TEST(ExplainParametersTest, OnlyOneMethod) {
   EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {}, "xraiAttribution": {}})"), "only one"));
+  // XRAI's fast variant (beyond the cloud service): a boolean, for XRAI only.
+  auto fast = FromText(R"({"xraiAttribution": {"stepCount": 20, "fast": true}})");
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  EXPECT_TRUE(fast->xrai_fast);
+  EXPECT_EQ(fast->step_count, 20);
+  EXPECT_FALSE(FromText(R"({"xraiAttribution": {}})")->xrai_fast);
+  EXPECT_TRUE(Contains(ErrorOf(R"({"xraiAttribution": {"fast": 1}})"), "xraiAttribution.fast must be true or false"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"fast": true}})"), "fast"));
 }
 
 TEST(ExplainParametersTest, TopKAndOutputIndices) {

@@ -70,6 +70,7 @@ StatusOr<std::unique_ptr<AttributionMethod>> MakeAttributionMethod(const Explain
     }
     XraiOptions xrai;
     XAI_ASSIGN_OR_RETURN(xrai.integrated_gradients, PathOptions(options, inputs, instance, step_count));
+    xrai.fast = options.xrai_fast;
     // XRAI's black and white are the image's domain, [0, 1] unless the
     // metadata says otherwise.
     if (inputs.size() == 1 && inputs[0].metadata.domain) {
