@@ -111,6 +111,15 @@ StatusOr<Tensor> SparseRowFromJson(const Json& value, DType dtype, const std::op
     }
     coo.dense_shape = *row_spec;
   }
+  int64_t elements = 1;
+  for (int64_t dim : coo.dense_shape) {
+    if (dim != 0 && elements > kMaxSparseDenseElements / dim) {
+      return InvalidArgument(what + ": dense_shape " + ShapeToString(coo.dense_shape) + " has more than " +
+                             std::to_string(kMaxSparseDenseElements) +
+                             " elements, more than xaiserve takes for one instance (its dense view is materialized)");
+    }
+    elements *= dim;
+  }
   const Json& values = value["values"];
   const Json& indices = value["indices"];
   if (!values.is_array()) return InvalidArgument(what + ": \"values\" must be a list, got " + values.dump());

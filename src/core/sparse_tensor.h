@@ -18,6 +18,11 @@
 
 namespace xai {
 
+// The most elements a sparse instance's dense view may have (2^22, 32 MiB
+// as doubles): a request's dense_shape is not bounded by the body size the
+// way a dense value is, so it is bounded here.
+inline constexpr int64_t kMaxSparseDenseElements = int64_t{1} << 22;
+
 struct SparseCoo {
   Shape dense_shape;
   // nnz x rank coordinates, row-major: entry k is at
@@ -50,7 +55,8 @@ bool IsSparseJson(const Json& value);
 // `dtype`. Indices and dense_shape describe one instance (no batch
 // coordinate). `row_spec` is the input's shape per instance (-1: any size;
 // nullopt: any rank): dense_shape must fit it, and may be left out only when
-// row_spec is fully known. Values are checked against the dtype as in
+// row_spec is fully known; its dense view may have at most
+// kMaxSparseDenseElements elements. Values are checked against the dtype as in
 // TensorRowFromJson. INVALID_ARGUMENT naming `what` and the bad field.
 StatusOr<Tensor> SparseRowFromJson(const Json& value, DType dtype, const std::optional<Shape>& row_spec,
                                    const std::string& what);

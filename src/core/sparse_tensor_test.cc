@@ -125,6 +125,17 @@ TEST(SparseRowFromJsonTest, RefusesAWrongDenseShape) {
                         StatusCode::kInvalidArgument, {"\"dense_shape\" must be a list"}));
 }
 
+TEST(SparseRowFromJsonTest, RefusesAHugeDenseShapeBeforeAllocating) {
+  EXPECT_TRUE(FailsWith(
+      Decode(R"({"values": [], "indices": [], "dense_shape": [1000000000, 1000000000, 1000000000]})", Shape{-1, -1, -1})
+          .status(),
+      StatusCode::kInvalidArgument, {kWhat, "has more than 4194304 elements"}));
+  // At the limit is fine.
+  auto row = Decode(R"({"values": [1], "indices": [[4194303]], "dense_shape": [4194304]})", Shape{-1});
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(row->values.back(), 1);
+}
+
 TEST(SparseRowFromJsonTest, RefusesMismatchedLengths) {
   EXPECT_TRUE(FailsWith(Decode(R"({"values": [1, 2], "indices": [[0]]})").status(), StatusCode::kInvalidArgument,
                         {kWhat, "2 values but 1 indices"}));
