@@ -277,6 +277,12 @@ def server(xaiserve, tmp_path_factory):
         yield running
 
 
+def test_the_server_describes_the_sparse_input(server):
+    model = server.get("/v1/models/sparse").expect(200)
+    text = json.dumps(model)
+    assert '"indicesTensorName": "words/indices:0"' in text and '"denseShapeTensorName": "words/shape:0"' in text
+
+
 def test_the_server_explains_a_sparse_instance(server):
     body = {"instances": [{"values": [2.0, 5.0, 1.0], "indices": [[0], [2], [4]], "dense_shape": [6]}]}
     reply = server.post("/v1/models/sparse:explain", body).expect(200)
