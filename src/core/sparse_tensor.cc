@@ -46,6 +46,9 @@ SparseCoo DenseToSparse(const Tensor& dense) {
 }
 
 StatusOr<Tensor> SparseToDense(const SparseCoo& sparse, DType dtype, const std::string& what) {
+  if (dtype == DType::kString) {
+    return InvalidArgument(what + ": sparse string tensors are not supported; sparse inputs must be numeric");
+  }
   const int64_t rank = sparse.rank();
   for (int64_t d : sparse.dense_shape) {
     if (d < 0) return InvalidArgument(what + ": dense_shape " + ShapeToString(sparse.dense_shape) + " has a negative dimension");
@@ -87,6 +90,9 @@ StatusOr<Tensor> SparseRowFromJson(const Json& value, DType dtype, const std::op
   if (!IsSparseJson(value)) {
     return InvalidArgument(what + ": a sparse value is an object {\"values\": [...], \"indices\": [[...], ...], "
                            "\"dense_shape\": [...]} with nothing else");
+  }
+  if (dtype == DType::kString) {
+    return InvalidArgument(what + ": sparse string tensors are not supported; sparse inputs must be numeric");
   }
   SparseCoo coo;
   // dense_shape: given, else the input's shape per instance when fully known.

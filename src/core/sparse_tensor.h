@@ -43,7 +43,8 @@ SparseCoo DenseToSparse(const Tensor& dense);
 // The dense tensor of `sparse` (absent elements 0), of `dtype`. Checks that
 // the dense_shape dimensions are >= 0, that there are nnz * rank indices,
 // each in range, and no position twice; INVALID_ARGUMENT naming `what`, the
-// entry and the bad value otherwise.
+// entry and the bad value otherwise (and for kString: sparse tensors are
+// numeric here).
 StatusOr<Tensor> SparseToDense(const SparseCoo& sparse, DType dtype, const std::string& what);
 
 // True for a JSON object with "values" and "indices" (and optionally

@@ -159,5 +159,14 @@ TEST(SparseRowFromJsonTest, ChecksValuesLikeDenseOnes) {
                         {"\"values\""}));
 }
 
+TEST(SparseRowFromJsonTest, RefusesStringTensors) {
+  EXPECT_TRUE(FailsWith(SparseRowFromJson(Json::parse(R"({"values": ["a"], "indices": [[0]]})"), DType::kString,
+                                          Shape{3}, kWhat)
+                            .status(),
+                        StatusCode::kInvalidArgument, {kWhat, "sparse string tensors are not supported"}));
+  EXPECT_TRUE(FailsWith(SparseToDense(SparseCoo{{3}, {0}, {1}}, DType::kString, kWhat).status(),
+                        StatusCode::kInvalidArgument, {"sparse string tensors"}));
+}
+
 }  // namespace
 }  // namespace xai
