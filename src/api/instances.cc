@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/base64.h"
+#include "core/sparse_tensor.h"
 #include "model/signature_rules.h"
 #include "render/png.h"
 
@@ -65,6 +66,7 @@ StatusOr<Tensor> DecodeValue(const Json& value, const TensorInfo& t, const Insta
   if (IsBase64Object(value) && IsImageInputSpec(t.dtype, RowSpec(t))) {
     return DecodeImageUpload(value, t, decoding, pixels, what);
   }
+  if (t.is_sparse() && value.is_object()) return SparseRowFromJson(value, t.dtype, RowSpec(t), what);
   return TensorRowFromJson(value, t.dtype, RowSpec(t), what);
 }
 
@@ -115,6 +117,9 @@ InstanceDecoding InstanceDecodingFor(const ExplainableModel& model) {
 bool IsBareInstance(const Json& instance, const SignatureInfo& signature) {
   if (signature.inputs.size() != 1) return false;
   if (!instance.is_object()) return true;
+  // {"values", "indices", "dense_shape"} is a bare sparse value unless those are the input's name.
+  const TensorInfo& only = signature.inputs[0];
+  if (only.is_sparse() && IsSparseJson(instance) && !instance.contains(only.key)) return true;
   // {"b64": "..."} is a bare binary value unless the input is itself named b64.
   return instance.size() == 1 && instance.contains("b64") && signature.inputs[0].key != "b64";
 }

@@ -3,7 +3,9 @@
 // nested lists for tensors; {"b64": ...} for binary strings, and for a
 // floating-point image input [H,W,C] (C 1 or 3) a base64 PNG or JPEG file,
 // decoded, converted to C channels, resized to H x W and scaled from 0..255
-// to the input's domain (see render/image_tensor.h). Checks shapes, dtypes
+// to the input's domain (see render/image_tensor.h); for a SparseTensor input
+// either its dense value or {"values", "indices", "dense_shape"} of one
+// instance (core/sparse_tensor.h), decoded to dense. Checks shapes, dtypes
 // and finiteness and names the instance and input on error. Shared by the
 // CLI and the server. Pure; thread-safe.
 #pragma once

@@ -53,6 +53,45 @@ TEST(DecodeInstanceTest, KeyedInstanceForSeveralInputs) {
   EXPECT_EQ(decoded->at("b").values, (std::vector<double>{1, 2}));
 }
 
+TensorInfo SparseInput(const std::string& key, Shape dense_shape) {
+  TensorInfo t = Input(key, DType::kFloat32, std::move(dense_shape));
+  t.tensor_name = key + "/values:0";
+  t.sparse_indices_tensor = key + "/indices:0";
+  t.sparse_dense_shape_tensor = key + "/shape:0";
+  return t;
+}
+
+TEST(DecodeInstanceTest, SparseInputTakesDenseOrCooValuesAsDense) {
+  const SignatureInfo sig = Signature({SparseInput("words", {-1, 5})});
+  const Json coo = Json::parse(R"({"values": [2, 5, 1], "indices": [[0], [2], [4]], "dense_shape": [5]})");
+  EXPECT_TRUE(IsBareInstance(coo, sig));
+  for (const Json& instance : {coo, Json::parse("[2, 0, 5, 0, 1]"), Json::parse(R"({"words": [2, 0, 5, 0, 1]})"),
+                               Json::parse(R"({"words": {"values": [1, 5, 2], "indices": [[4], [2], [0]]}})")}) {
+    SCOPED_TRACE(instance.dump());
+    auto decoded = DecodeInstance(instance, sig, 0);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(decoded->at("words").shape, (Shape{1, 5}));
+    EXPECT_EQ(decoded->at("words").values, (std::vector<double>{2, 0, 5, 0, 1}));
+  }
+}
+
+TEST(DecodeInstanceTest, BadSparseValuesNameInstanceInputAndField) {
+  const SignatureInfo sig = Signature({SparseInput("words", {-1, 5})});
+  auto out_of_range = DecodeInstance(Json::parse(R"({"values": [1], "indices": [[5]]})"), sig, 2);
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_EQ(out_of_range.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(out_of_range.status().message(), "instance 2, input 'words'")) << out_of_range.status().message();
+  EXPECT_TRUE(Contains(out_of_range.status().message(), "out of range")) << out_of_range.status().message();
+  auto mismatched = DecodeInstance(Json::parse(R"({"values": [1, 2], "indices": [[0]]})"), sig, 0);
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_TRUE(Contains(mismatched.status().message(), "2 values but 1 indices")) << mismatched.status().message();
+  // A dense input does not take the sparse form: it is an object of unknown keys.
+  const SignatureInfo dense = Signature({Input("x", DType::kFloat32, {-1, 5})});
+  auto refused = DecodeInstance(Json::parse(R"({"values": [1], "indices": [[0]]})"), dense, 0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(Contains(refused.status().message(), "unknown input 'indices'")) << refused.status().message();
+}
+
 TEST(DecodeInstanceTest, ErrorsNameInstanceAndInput) {
   const SignatureInfo sig = Signature({Input("a", DType::kFloat32, {-1}), Input("b", DType::kFloat32, {-1, 2})});
   auto bare = DecodeInstance(Json::parse("[1, 2]"), sig, 4);

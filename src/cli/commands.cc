@@ -81,8 +81,11 @@ StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, co
 }
 
 std::string DescribeTensorInfo(const TensorInfo& t) {
+  const std::string tensors = t.is_sparse() ? "sparse: values " + t.tensor_name + ", indices " +
+                                                  t.sparse_indices_tensor + ", dense_shape " + t.sparse_dense_shape_tensor
+                                            : t.tensor_name;
   return t.key + ": " + DTypeName(t.dtype) + (t.rank_known ? ShapeToString(t.shape) : "[unknown rank]") + "  (" +
-         t.tensor_name + ")";
+         tensors + ")";
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
