@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/status_matchers.h"
+
 namespace xai {
 namespace {
 
@@ -17,7 +19,7 @@ std::string ErrorOf(const std::string& parameters, const std::string& metadata =
   return options.ok() ? "" : options.status().message();
 }
 
-bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using ::xai::testing::Contains;
 
 TEST(ExplainParametersTest, DefaultsAreTheCloudServices) {
   auto options = FromText("null");

@@ -4,18 +4,14 @@
 
 #include "core/base64.h"
 #include "render/png.h"
+#include "testing/signature_tensors.h"
+#include "testing/status_matchers.h"
 
 namespace xai {
 namespace {
 
-TensorInfo Input(const std::string& key, DType dtype, Shape shape) {
-  TensorInfo t;
-  t.key = key;
-  t.tensor_name = key + ":0";
-  t.dtype = dtype;
-  t.shape = std::move(shape);
-  return t;
-}
+using ::xai::testing::Contains;
+using ::xai::testing::SignatureTensor;
 
 SignatureInfo Signature(std::vector<TensorInfo> inputs) {
   SignatureInfo sig;
@@ -24,10 +20,8 @@ SignatureInfo Signature(std::vector<TensorInfo> inputs) {
   return sig;
 }
 
-bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 TEST(DecodeInstanceTest, BareValueForASingleInput) {
-  const SignatureInfo sig = Signature({Input("x", DType::kFloat32, {-1, 3})});
+  const SignatureInfo sig = Signature({SignatureTensor("x", DType::kFloat32, {-1, 3})});
   auto decoded = DecodeInstance(Json::parse("[1, 2, 3]"), sig, 0);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->at("x").shape, (Shape{1, 3}));
@@ -37,7 +31,7 @@ TEST(DecodeInstanceTest, BareValueForASingleInput) {
 }
 
 TEST(DecodeInstanceTest, Base64ObjectIsABareBinaryValue) {
-  const SignatureInfo sig = Signature({Input("examples", DType::kString, {-1})});
+  const SignatureInfo sig = Signature({SignatureTensor("examples", DType::kString, {-1})});
   const Json instance = Json::parse(R"({"b64": "aGVsbG8="})");
   EXPECT_TRUE(IsBareInstance(instance, sig));
   auto decoded = DecodeInstance(instance, sig, 0);
@@ -46,7 +40,7 @@ TEST(DecodeInstanceTest, Base64ObjectIsABareBinaryValue) {
 }
 
 TEST(DecodeInstanceTest, KeyedInstanceForSeveralInputs) {
-  const SignatureInfo sig = Signature({Input("a", DType::kFloat32, {-1}), Input("b", DType::kInt64, {-1, 2})});
+  const SignatureInfo sig = Signature({SignatureTensor("a", DType::kFloat32, {-1}), SignatureTensor("b", DType::kInt64, {-1, 2})});
   auto decoded = DecodeInstance(Json::parse(R"({"a": 0.5, "b": [1, 2]})"), sig, 0);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->at("a").shape, (Shape{1}));
@@ -54,7 +48,7 @@ TEST(DecodeInstanceTest, KeyedInstanceForSeveralInputs) {
 }
 
 TensorInfo SparseInput(const std::string& key, Shape dense_shape) {
-  TensorInfo t = Input(key, DType::kFloat32, std::move(dense_shape));
+  TensorInfo t = SignatureTensor(key, DType::kFloat32, std::move(dense_shape));
   t.tensor_name = key + "/values:0";
   t.sparse_indices_tensor = key + "/indices:0";
   t.sparse_dense_shape_tensor = key + "/shape:0";
@@ -86,14 +80,14 @@ TEST(DecodeInstanceTest, BadSparseValuesNameInstanceInputAndField) {
   ASSERT_FALSE(mismatched.ok());
   EXPECT_TRUE(Contains(mismatched.status().message(), "2 values but 1 indices")) << mismatched.status().message();
   // A dense input does not take the sparse form: it is an object of unknown keys.
-  const SignatureInfo dense = Signature({Input("x", DType::kFloat32, {-1, 5})});
+  const SignatureInfo dense = Signature({SignatureTensor("x", DType::kFloat32, {-1, 5})});
   auto refused = DecodeInstance(Json::parse(R"({"values": [1], "indices": [[0]]})"), dense, 0);
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(Contains(refused.status().message(), "unknown input 'indices'")) << refused.status().message();
 }
 
 TEST(DecodeInstanceTest, ErrorsNameInstanceAndInput) {
-  const SignatureInfo sig = Signature({Input("a", DType::kFloat32, {-1}), Input("b", DType::kFloat32, {-1, 2})});
+  const SignatureInfo sig = Signature({SignatureTensor("a", DType::kFloat32, {-1}), SignatureTensor("b", DType::kFloat32, {-1, 2})});
   auto bare = DecodeInstance(Json::parse("[1, 2]"), sig, 4);
   ASSERT_FALSE(bare.ok());
   EXPECT_TRUE(Contains(bare.status().message(), "instance 4")) << bare.status().message();
@@ -115,7 +109,7 @@ TEST(DecodeInstanceTest, ErrorsNameInstanceAndInput) {
 }
 
 TEST(DecodeInstancesTest, ListRequiredAndNonEmpty) {
-  const SignatureInfo sig = Signature({Input("x", DType::kFloat32, {-1})});
+  const SignatureInfo sig = Signature({SignatureTensor("x", DType::kFloat32, {-1})});
   EXPECT_FALSE(DecodeInstances(Json::parse("{}"), sig).ok());
   auto empty = DecodeInstances(Json::parse("[]"), sig);
   ASSERT_FALSE(empty.ok());
@@ -126,7 +120,7 @@ TEST(DecodeInstancesTest, ListRequiredAndNonEmpty) {
 }
 
 TEST(StackInstancesTest, StacksRowsAndRejectsDifferentShapes) {
-  const SignatureInfo sig = Signature({Input("x", DType::kFloat32, {-1, -1})});
+  const SignatureInfo sig = Signature({SignatureTensor("x", DType::kFloat32, {-1, -1})});
   auto same = DecodeInstances(Json::parse("[[1, 2], [3, 4]]"), sig);
   ASSERT_TRUE(same.ok());
   auto batch = StackInstances(*same);
@@ -149,7 +143,7 @@ Json PngUpload(int64_t width, int64_t height, const std::vector<uint8_t>& rgb) {
 }
 
 TEST(ImageUploadTest, PngForAFloatImageInputIsScaledToTheDomain) {
-  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 1, 2, 3})});
+  const SignatureInfo sig = Signature({SignatureTensor("image", DType::kFloat32, {-1, 1, 2, 3})});
   const Json upload = PngUpload(2, 1, {0, 51, 255, 255, 102, 0});
   auto unit = DecodeInstance(upload, sig, 0);
   ASSERT_TRUE(unit.ok()) << unit.status().ToString();
@@ -166,7 +160,7 @@ TEST(ImageUploadTest, PngForAFloatImageInputIsScaledToTheDomain) {
 }
 
 TEST(ImageUploadTest, ConvertsToGrayAndResizes) {
-  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 1})});
+  const SignatureInfo sig = Signature({SignatureTensor("image", DType::kFloat32, {-1, 2, 2, 1})});
   auto decoded = DecodeInstance(PngUpload(1, 1, {200, 100, 50}), sig, 0, {});
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->at("image").shape, (Shape{1, 2, 2, 1}));
@@ -174,7 +168,7 @@ TEST(ImageUploadTest, ConvertsToGrayAndResizes) {
 }
 
 TEST(ImageUploadTest, CorruptBytesNameTheInstanceAndInput) {
-  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 3})});
+  const SignatureInfo sig = Signature({SignatureTensor("image", DType::kFloat32, {-1, 2, 2, 3})});
   auto garbage = DecodeInstances(Json::array({PngUpload(2, 2, std::vector<uint8_t>(12, 9)),
                                               Json{{"b64", Base64Encode("definitely not an image")}}}),
                                  sig);
@@ -215,7 +209,7 @@ std::string PngClaiming(uint32_t width, uint32_t height) {
 }
 
 TEST(ImageUploadTest, ThePixelBudgetIsSharedByTheInstancesOfOneCall) {
-  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 3})});
+  const SignatureInfo sig = Signature({SignatureTensor("image", DType::kFloat32, {-1, 2, 2, 3})});
   InstanceDecoding decoding;
   decoding.image_pixel_budget = 10;
   const Json small = PngUpload(2, 2, std::vector<uint8_t>(12, 9));  // 4 pixels
@@ -234,7 +228,7 @@ TEST(ImageUploadTest, ThePixelBudgetIsSharedByTheInstancesOfOneCall) {
 }
 
 TEST(ImageUploadTest, AHugeImageIsRefusedFromItsHeaderWithTheSizeAndTheLimit) {
-  const SignatureInfo sig = Signature({Input("image", DType::kFloat32, {-1, 2, 2, 3})});
+  const SignatureInfo sig = Signature({SignatureTensor("image", DType::kFloat32, {-1, 2, 2, 3})});
   const Json upload = Json{{"b64", Base64Encode(PngClaiming(60000, 50000))}};
   InstanceDecoding decoding;
   decoding.image_pixel_budget = 1 << 20;
@@ -258,13 +252,13 @@ TEST(ImageUploadTest, AHugeImageIsRefusedFromItsHeaderWithTheSizeAndTheLimit) {
 
 TEST(ImageUploadTest, OnlyFloatImageInputsDecodeImages) {
   // A string input keeps the raw bytes.
-  const SignatureInfo bytes_sig = Signature({Input("png", DType::kString, {-1})});
+  const SignatureInfo bytes_sig = Signature({SignatureTensor("png", DType::kString, {-1})});
   const Json upload = PngUpload(1, 1, {1, 2, 3});
   auto raw = DecodeInstance(upload, bytes_sig, 0);
   ASSERT_TRUE(raw.ok()) << raw.status().ToString();
   EXPECT_EQ(raw->at("png").strings[0].substr(1, 3), "PNG");
   // A float input that is not an image [H,W,1|3] refuses {"b64"} as before.
-  const SignatureInfo vector_sig = Signature({Input("x", DType::kFloat32, {-1, 3})});
+  const SignatureInfo vector_sig = Signature({SignatureTensor("x", DType::kFloat32, {-1, 3})});
   EXPECT_FALSE(DecodeInstance(upload, vector_sig, 0).ok());
 }
 
