@@ -32,6 +32,15 @@ TensorInfo Input(const std::string& key, DType dtype, Shape shape, bool rank_kno
   return t;
 }
 
+// A SparseTensor input: taken dense or as {"values", "indices", "dense_shape"}.
+TensorInfo SparseInput(const std::string& key, Shape shape) {
+  TensorInfo t = Input(key, DType::kFloat32, std::move(shape));
+  t.tensor_name = key + "/values:0";
+  t.sparse_indices_tensor = key + "/indices:0";
+  t.sparse_dense_shape_tensor = key + "/shape:0";
+  return t;
+}
+
 SignatureInfo Signature(std::vector<TensorInfo> inputs) {
   SignatureInfo s;
   s.key = "serving_default";
@@ -50,6 +59,7 @@ const std::vector<SignatureInfo>& Signatures() {
       Signature({Input("photo", DType::kFloat32, {-1, 8, 8, 1}),                // two inputs: a gray
                  Input("scale", DType::kFloat64, {-1})}),                       // image resized to 8x8
       Signature({Input("anything", DType::kInt64, {}, /*rank_known=*/false)}),  // unknown rank
+      Signature({SparseInput("words", {-1, -1})}),                              // sparse, any size
   };
   return signatures;
 }

@@ -9,4 +9,6 @@ scripts/setup.sh
 scripts/build.sh
 scripts/fixtures.sh
 echo "== xaiserve serve $* (the demo models in build/fixtures)" >&2
+# Quiet TensorFlow's start-up INFO lines (xaiserve itself quiets later ones).
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 exec build/xaiserve serve "$@"

@@ -235,6 +235,9 @@ async function selectModel(name) {
   if (['integrated-gradients', 'sampled-shapley', 'xrai'].includes(model.defaultMethod)) {
     $('method-select').value = model.defaultMethod;
   }
+  // Text charts are drawn in the page, which knows the words; the server's
+  // picture can only number the token positions.
+  $('param-visualize').checked = model.kind !== 'text';
   updateMethodParameters();
   buildEditors(model);
   setMode(model.kind);
@@ -265,6 +268,7 @@ function buildEditors(model) {
     label.className = 'field';
     const name = document.createElement('span');
     name.textContent = field.label;
+    name.title = field.label;  // the whole name, where the column cuts it short.
     const input = document.createElement('input');
     input.type = 'number';
     input.step = 'any';

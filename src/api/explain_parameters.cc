@@ -1,6 +1,7 @@
 #include "api/explain_parameters.h"
 
 #include <cmath>
+#include <cstdint>
 
 #include "core/json_fields.h"
 
@@ -50,15 +51,28 @@ StatusOr<SmoothGradRequest> ParseSmoothGrad(const Json& config, const std::strin
   return out;
 }
 
-// integratedGradientsAttribution and xraiAttribution share these fields.
-Status ParsePathMethod(const Json& config, const std::string& where, ExplainOptions* options) {
+// integratedGradientsAttribution and xraiAttribution share these fields;
+// xraiAttribution also takes "fast" (beyond the cloud service: XRAI's fast
+// variant, XraiOptions::fast).
+Status ParsePathMethod(const Json& config, const std::string& where, bool xrai, ExplainOptions* options) {
   if (!config.is_object()) return InvalidArgument(where + " must be an object, e.g. {\"stepCount\": 50}");
   JsonFields f(config, where);
   XAI_ASSIGN_OR_RETURN(auto steps, f.Integer({"stepCount", "step_count"}, kMinStepCount, kMaxStepCount));
   XAI_ASSIGN_OR_RETURN(const Json* smooth, f.Find({"smoothGradConfig", "smooth_grad_config"}));
   XAI_ASSIGN_OR_RETURN(const Json* blur, f.Find({"blurBaselineConfig", "blur_baseline_config"}));
+  const Json* fast = nullptr;
+  if (xrai) {
+    XAI_ASSIGN_OR_RETURN(fast, f.Find({"fast"}));
+  }
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
   if (steps) options->step_count = static_cast<int>(*steps);
+  if (fast != nullptr) {
+    if (!fast->is_boolean()) {
+      return InvalidArgument(f.Field({"fast"}) + " must be true or false (true: XRAI's fast variant, 3 "
+                             "segmentation scales and regions taken in rounds); got " + fast->dump());
+    }
+    options->xrai_fast = fast->get<bool>();
+  }
   if (smooth != nullptr) {
     XAI_ASSIGN_OR_RETURN(options->smooth_grad, ParseSmoothGrad(*smooth, f.Field({"smoothGradConfig", "smooth_grad_config"})));
   }
@@ -79,6 +93,10 @@ Status ParsePathMethod(const Json& config, const std::string& where, ExplainOpti
 StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value, const std::string& where) {
   if (!value.is_array()) return InvalidArgument(where + " must be a list of output indices, e.g. [1] or [[0, 2]]");
   auto index_of = [&](const Json& v) -> StatusOr<int64_t> {
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      return InvalidArgument(where + " entry " + v.dump() +
+                             " is too large; expected positions within the output tensor");
+    }
     if (!v.is_number_integer() || v.get<int64_t>() < 0) {
       return InvalidArgument(where + " entries must be integers >= 0 (or lists of them), got " + v.dump());
     }
@@ -173,11 +191,11 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
     }
     if (ig != nullptr) {
       options.method = "integrated-gradients";
-      XAI_RETURN_IF_ERROR(ParsePathMethod(*ig, f.Field({"integratedGradientsAttribution"}), &options));
+      XAI_RETURN_IF_ERROR(ParsePathMethod(*ig, f.Field({"integratedGradientsAttribution"}), false, &options));
     }
     if (xrai != nullptr) {
       options.method = "xrai";
-      XAI_RETURN_IF_ERROR(ParsePathMethod(*xrai, f.Field({"xraiAttribution"}), &options));
+      XAI_RETURN_IF_ERROR(ParsePathMethod(*xrai, f.Field({"xraiAttribution"}), true, &options));
     }
     if (shapley != nullptr) {
       options.method = "sampled-shapley";
@@ -189,11 +207,19 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
       if (paths) options.path_count = static_cast<int>(*paths);
     }
     if (top_k != nullptr) {
-      if (!top_k->is_number_integer() || (top_k->get<int64_t>() < 1 && top_k->get<int64_t>() != -1)) {
-        return InvalidArgument(f.Field({"topK", "top_k"}) + " must be an integer >= 1, or -1 for all outputs; got " +
-                               top_k->dump());
+      // Parsed JSON holds positive integers as unsigned: read them as such,
+      // so that 18446744073709551615 is not taken for -1. (Json built in
+      // code, as the CLI's, may hold them signed.)
+      const bool is_unsigned = top_k->is_number_unsigned();
+      const int64_t k = !top_k->is_number_integer()                      ? 0
+                        : is_unsigned && top_k->get<uint64_t>() > kMaxTopK ? 0
+                        : is_unsigned                                    ? static_cast<int64_t>(top_k->get<uint64_t>())
+                                                                         : top_k->get<int64_t>();
+      if (k != -1 && (k < 1 || k > kMaxTopK)) {
+        return InvalidArgument(f.Field({"topK", "top_k"}) + " must be an integer in [1, " + std::to_string(kMaxTopK) +
+                               "], or -1 for all outputs; got " + top_k->dump());
       }
-      options.top_k = static_cast<int>(std::min<int64_t>(top_k->get<int64_t>(), 1 << 20));
+      options.top_k = static_cast<int>(k);
     }
     if (indices != nullptr) {
       XAI_ASSIGN_OR_RETURN(options.output_indices, ParseOutputIndices(*indices, f.Field({"outputIndices", "output_indices"})));

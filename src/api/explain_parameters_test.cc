@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/status_matchers.h"
+
 namespace xai {
 namespace {
 
@@ -17,7 +19,7 @@ std::string ErrorOf(const std::string& parameters, const std::string& metadata =
   return options.ok() ? "" : options.status().message();
 }
 
-bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using ::xai::testing::Contains;
 
 TEST(ExplainParametersTest, DefaultsAreTheCloudServices) {
   auto options = FromText("null");
@@ -97,6 +99,14 @@ TEST(ExplainParametersTest, SampledShapleyPathCount) {
 
 TEST(ExplainParametersTest, OnlyOneMethod) {
   EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {}, "xraiAttribution": {}})"), "only one"));
+  // XRAI's fast variant (beyond the cloud service): a boolean, for XRAI only.
+  auto fast = FromText(R"({"xraiAttribution": {"stepCount": 20, "fast": true}})");
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  EXPECT_TRUE(fast->xrai_fast);
+  EXPECT_EQ(fast->step_count, 20);
+  EXPECT_FALSE(FromText(R"({"xraiAttribution": {}})")->xrai_fast);
+  EXPECT_TRUE(Contains(ErrorOf(R"({"xraiAttribution": {"fast": 1}})"), "xraiAttribution.fast must be true or false"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"fast": true}})"), "fast"));
 }
 
 TEST(ExplainParametersTest, TopKAndOutputIndices) {
@@ -108,7 +118,39 @@ TEST(ExplainParametersTest, TopKAndOutputIndices) {
   EXPECT_EQ(all->output_indices[1], (std::vector<int64_t>{0, 2}));
   EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 0})"), "-1 for all outputs"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1]})"), "integers >= 0"));
+  // 2^64 - 1 would read as -1 if taken as a signed integer.
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [18446744073709551615]})"),
+                       "entry 18446744073709551615 is too large"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [[0, 9223372036854775808]]})"), "is too large"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": []})"), "is empty"));
+}
+
+TEST(ExplainParametersTest, TopKThatWouldWrapIsRefused) {
+  // 2^64 - 1 reads as -1 ("all outputs") if taken as a signed integer; 2^63
+  // as INT64_MIN; 2^32 + 1 as 1 once cast to int.
+  for (const char* bad : {"18446744073709551615", "9223372036854775808", "4294967297", "1048577", "-2",
+                          "-9223372036854775808", "1.5", "-1.0", "\"3\"", "true"}) {
+    const std::string message = ErrorOf(std::string(R"({"topK": )") + bad + "}");
+    EXPECT_TRUE(Contains(message, "parameters.topK must be an integer in [1, 1048576], or -1 for all outputs"))
+        << bad << ": " << message;
+  }
+  EXPECT_TRUE(Contains(ErrorOf(R"({"top_k": 18446744073709551615})"), "parameters.top_k"));
+  auto most = FromText(R"({"topK": 1048576})");
+  ASSERT_TRUE(most.ok()) << most.status().ToString();
+  EXPECT_EQ(most->top_k, kMaxTopK);
+  auto two = FromText(R"({"topK": 2})");
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(two->top_k, 2);
+  // Json built in code (the CLI's) holds integers signed.
+  for (int64_t k : {int64_t{1}, int64_t{-1}, int64_t{kMaxTopK}}) {
+    auto built = ParseExplainParameters(Json{{"topK", k}}, nullptr);
+    ASSERT_TRUE(built.ok()) << k << ": " << built.status().ToString();
+    EXPECT_EQ(built->top_k, k);
+  }
+  for (int64_t k : {int64_t{0}, int64_t{-2}, int64_t{kMaxTopK} + 1, INT64_MIN, INT64_MAX}) {
+    EXPECT_FALSE(ParseExplainParameters(Json{{"topK", k}}, nullptr).ok()) << k;
+  }
+  EXPECT_FALSE(ParseExplainParameters(Json{{"topK", UINT64_MAX}}, nullptr).ok());
 }
 
 TEST(ExplainParametersTest, ExtensionsBatchSizeTargetAndOutputName) {

@@ -3,11 +3,14 @@
 // nested lists for tensors; {"b64": ...} for binary strings, and for a
 // floating-point image input [H,W,C] (C 1 or 3) a base64 PNG or JPEG file,
 // decoded, converted to C channels, resized to H x W and scaled from 0..255
-// to the input's domain (see render/image_tensor.h). Checks shapes, dtypes
+// to the input's domain (see render/image_tensor.h); for a SparseTensor input
+// either its dense value or {"values", "indices", "dense_shape"} of one
+// instance (core/sparse_tensor.h), decoded to dense. Checks shapes, dtypes
 // and finiteness and names the instance and input on error. Shared by the
 // CLI and the server. Pure; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,9 +25,16 @@ namespace xai {
 
 // What decoding needs beyond the signature: per input key, the range that
 // an uploaded image's 0..255 maps to (the metadata's domain); inputs not
-// listed use [0, 1].
+// listed use [0, 1]. And the image pixel budget: the most pixels (width x
+// height, from each file's header, checked before its pixels are decoded)
+// that the image uploads of one DecodeInstances (or DecodeInstance) call may
+// decode to together, so that a request of small compressed files cannot
+// decode to gigabytes; 0: no budget beyond kMaxDecodedPixels per image (the
+// CLI's). Exceeding it is RESOURCE_EXHAUSTED naming the image's size, the
+// budget and what earlier instances used.
 struct InstanceDecoding {
   std::map<std::string, ValueRange> image_domains;
+  int64_t image_pixel_budget = 0;
 };
 
 // The image domains of a model's metadata, keyed by the explaining entry

@@ -16,7 +16,8 @@ namespace {
 // True for the encodings whose index_feature_mapping names every element of
 // a vector input (and the attribution has exactly that many elements).
 bool NamesEachElement(const InputMetadata& md, const Tensor& attribution) {
-  const bool named_encoding = md.encoding == "bag_of_features" || md.encoding == "indicator";
+  const bool named_encoding = md.encoding == "bag_of_features" || md.encoding == "bag_of_features_sparse" ||
+                              md.encoding == "indicator";
   return named_encoding && attribution.shape.size() == 2 &&
          static_cast<size_t>(attribution.row_elements()) == md.index_feature_mapping.size();
 }
@@ -28,7 +29,10 @@ bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& i
   if (entry == nullptr || !model.selection().preprocess_key.empty()) return false;
   if (!IsBareInstance(instance, *entry) || model.explained_inputs().size() != 1) return false;
   const InputMetadata& md = model.explained_inputs()[0].metadata;
-  if (!md.group_name.empty() || md.encoding == "bag_of_features" || md.encoding == "indicator") return false;
+  if (!md.group_name.empty() || md.encoding == "bag_of_features" || md.encoding == "bag_of_features_sparse" ||
+      md.encoding == "indicator") {
+    return false;
+  }
   return model.explained_inputs()[0].signature_key == entry->inputs[0].key;
 }
 
@@ -47,7 +51,7 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
         const InputMetadata& md = inputs[i].metadata;
         const std::string& group = md.group_name;
         if (group.empty() && NamesEachElement(md, a.attributions[i])) {
-          // bag_of_features / indicator: one attribution per named feature.
+          // bag_of_features(_sparse) / indicator: one attribution per named feature.
           Json named = Json::object();
           for (size_t e = 0; e < md.index_feature_mapping.size(); ++e) {
             named[md.index_feature_mapping[e]] = a.attributions[i].values[e];

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "attribution/option_checks.h"
+
 namespace xai {
 
 namespace {
@@ -41,10 +43,7 @@ BatchedEvaluator::BatchedEvaluator(ModelFunction& model, std::vector<InputLayout
 }
 
 Status BatchedEvaluator::Run(int64_t num_rows, const FillRowFn& fill, const ConsumeRowFn& consume) {
-  if (options_.batch_size < 1) {
-    return InvalidArgument("batch_size " + std::to_string(options_.batch_size) +
-                           " is out of range; expected an integer >= 1");
-  }
+  XAI_RETURN_IF_ERROR(CheckIntegerOptionAtLeast("batch_size", options_.batch_size, 1));
   if (num_rows < 0) {
     return InvalidArgument("number of rows to evaluate is " + std::to_string(num_rows) +
                            "; expected >= 0");

@@ -1,9 +1,10 @@
 #include "attribution/gaussian_blur.h"
 
 #include <cmath>
-#include <sstream>
 #include <string>
 #include <utility>
+
+#include "core/number_format.h"
 
 namespace xai {
 
@@ -64,12 +65,6 @@ void BlurAxis(const std::vector<double>& kernel, int64_t outer, int64_t size, in
       }
     }
   }
-}
-
-std::string FormatNumber(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
 }
 
 }  // namespace

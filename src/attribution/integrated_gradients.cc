@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
-#include <sstream>
 #include <string>
 #include <utility>
 
 #include "attribution/attribution_inputs.h"
 #include "attribution/option_checks.h"
+#include "core/number_format.h"
 
 namespace xai {
 
@@ -42,13 +42,6 @@ void PointOnPath(const std::vector<double>& b, const std::vector<double>& x, dou
   } else {
     for (size_t e = 0; e < x.size(); ++e) out[e] = b[e] + alpha * (x[e] - b[e]);
   }
-}
-
-
-std::string FormatNumber(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
 }
 
 // --- the paths of one pass ------------------------------------------------------

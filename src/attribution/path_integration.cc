@@ -10,8 +10,8 @@ namespace {
 constexpr PathRule kAllRules[] = {PathRule::kTrapezoid, PathRule::kRiemannLeft,
                                   PathRule::kRiemannRight, PathRule::kRiemannMiddle};
 
-// Relative floor of the completeness denominator (see CompletenessError).
-constexpr double kCompletenessRelativeFloor = 1e-6;
+// Relative floor of the output change (see RelativeToOutputChange).
+constexpr double kRelativeFloor = 1e-6;
 
 }  // namespace
 
@@ -63,12 +63,15 @@ StatusOr<PathRule> ParsePathRule(const std::string& name) {
   return InvalidArgument("unknown path integration rule '" + name + "'; expected one of " + valid);
 }
 
-double CompletenessError(double attribution_sum, double instance_output, double baseline_output) {
-  const double difference = instance_output - baseline_output;
-  const double gap = std::abs(attribution_sum - difference);
-  if (gap == 0) return 0;
+double RelativeToOutputChange(double amount, double instance_output, double baseline_output) {
+  if (amount == 0) return 0;
   const double scale = std::max({1.0, std::abs(instance_output), std::abs(baseline_output)});
-  return gap / std::max(std::abs(difference), kCompletenessRelativeFloor * scale);
+  return amount / std::max(std::abs(instance_output - baseline_output), kRelativeFloor * scale);
+}
+
+double CompletenessError(double attribution_sum, double instance_output, double baseline_output) {
+  const double gap = std::abs(attribution_sum - (instance_output - baseline_output));
+  return RelativeToOutputChange(gap, instance_output, baseline_output);
 }
 
 }  // namespace xai

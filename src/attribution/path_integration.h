@@ -41,14 +41,18 @@ const char* PathRuleName(PathRule rule);
 // valid ones otherwise.
 StatusOr<PathRule> ParsePathRule(const std::string& name);
 
-// The completeness gap of a path attribution, relative to what it explains:
-//   |attribution_sum - (instance_output - baseline_output)| / denominator,
-//   denominator = max(|instance_output - baseline_output|,
-//                     1e-6 * max(1, |instance_output|, |baseline_output|)).
+// `amount` (>= 0) relative to the output change an attribution explains:
+//   amount / max(|instance_output - baseline_output|,
+//                1e-6 * max(1, |instance_output|, |baseline_output|)).
 // The floor keeps a difference that float32 outputs cannot resolve (e.g. a
 // baseline equal to the instance) from turning rounding noise into a huge
-// error: below it, the gap is measured against the outputs' own scale. 0 when
-// the sum matches exactly.
+// error: below it, the amount is measured against the outputs' own scale.
+// 0 when amount is 0. Every method's approximationError is relative this way.
+double RelativeToOutputChange(double amount, double instance_output, double baseline_output);
+
+// The completeness gap of a path attribution, relative to what it explains:
+// RelativeToOutputChange(|attribution_sum - (instance_output - baseline_output)|, ...).
+// 0 when the sum matches exactly.
 double CompletenessError(double attribution_sum, double instance_output, double baseline_output);
 
 }  // namespace xai

@@ -9,6 +9,7 @@
 
 #include "attribution/attribution_inputs.h"
 #include "attribution/option_checks.h"
+#include "attribution/path_integration.h"
 #include "core/tensor.h"
 
 namespace xai {
@@ -16,10 +17,6 @@ namespace xai {
 namespace {
 
 using std::to_string;
-
-// Floor of the approximation error's denominator, relative to the outputs'
-// scale: the same as CompletenessError's (path_integration.h).
-constexpr double kRelativeDenominatorFloor = 1e-6;
 
 // Uniform in [0, n), n >= 1, from the generator's full 64-bit outputs: the
 // 2^64 mod n smallest outputs are rejected, so the rest split evenly.
@@ -29,15 +26,6 @@ uint64_t UniformBelow(std::mt19937_64& rng, uint64_t n) {
     const uint64_t value = rng();
     if (value >= rejected) return value % n;
   }
-}
-
-// SE relative to what the attributions divide up (see SampledShapley::Attribute).
-double RelativeStandardError(double standard_error, double instance_output,
-                             double baseline_output) {
-  if (standard_error == 0) return 0;
-  const double scale = std::max({1.0, std::abs(instance_output), std::abs(baseline_output)});
-  return standard_error / std::max(std::abs(instance_output - baseline_output),
-                                   kRelativeDenominatorFloor * scale);
 }
 
 // What one output element's rows add up to, over every baseline.
@@ -87,9 +75,11 @@ Attribution Summarize(int64_t output_element, const OutputSums& sums, int path_c
     variance_of_estimate += sample_variance / paths;
     attribution.feature_attributions[f] = mean;
   }
+  // The standard error relative to what the attributions divide up (see
+  // SampledShapley::Attribute).
   attribution.approximation_error =
-      RelativeStandardError(std::sqrt(variance_of_estimate), attribution.instance_output,
-                            attribution.baseline_output);
+      RelativeToOutputChange(std::sqrt(variance_of_estimate), attribution.instance_output,
+                             attribution.baseline_output);
 
   attribution.attributions.reserve(instance.size());
   for (const Tensor& x : instance) {

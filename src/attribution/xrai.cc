@@ -134,6 +134,15 @@ void AppendDilatedSegments(const SegmentLabels& segments, int radius, int scale_
   }
 }
 
+// A pixel count given for a 224x224 image, carried to an image of `pixels`
+// pixels: scaled by area and rounded, at least 1 and at most `pixels`; 0 stays 0.
+int64_t ScaledToImage(int64_t count, int64_t pixels) {
+  if (count <= 0) return 0;
+  const double scaled = std::round(static_cast<double>(count) * static_cast<double>(pixels) /
+                                   static_cast<double>(kXraiReferencePixels));
+  return static_cast<int64_t>(std::clamp(scaled, 1.0, static_cast<double>(pixels)));
+}
+
 // A candidate in the exact selection's priority queue; stale once its
 // region's version has moved on.
 struct QueueEntry {
@@ -169,6 +178,8 @@ Status ValidateXraiOptions(const XraiOptions& options) {
   }
   XAI_RETURN_IF_ERROR(
       CheckIntegerOptionAtLeast("XRAI min_segment_size", options.min_segment_size, 0));
+  XAI_RETURN_IF_ERROR(
+      CheckIntegerOptionAtLeast("XRAI min_new_pixels", options.min_new_pixels, 0));
   XAI_RETURN_IF_ERROR(CheckIntegerOptionInRange("XRAI dilation_radius", options.dilation_radius,
                                                 0, kXraiMaxDilationRadius));
   if (!(std::isfinite(options.black) && std::isfinite(options.white) &&
@@ -198,11 +209,7 @@ StatusOr<std::vector<XraiRegion>> XraiCandidateRegions(const Tensor& image,
   // The defaults are for 224x224; see XraiOptions::scales and min_segment_size.
   const double area_ratio =
       static_cast<double>(layout.pixels()) / static_cast<double>(kXraiReferencePixels);
-  int min_size = 0;
-  if (options.min_segment_size > 0) {
-    const double scaled = std::round(options.min_segment_size * area_ratio);
-    min_size = static_cast<int>(std::clamp(scaled, 1.0, static_cast<double>(layout.pixels())));
-  }
+  const int min_size = static_cast<int>(ScaledToImage(options.min_segment_size, layout.pixels()));
   std::vector<XraiRegion> regions;
   for (int s : ScaleIndices(options)) {
     XAI_ASSIGN_OR_RETURN(const SegmentLabels segments,
@@ -213,7 +220,8 @@ StatusOr<std::vector<XraiRegion>> XraiCandidateRegions(const Tensor& image,
 }
 
 StatusOr<XraiRanking> RankXraiRegions(const Tensor& pixel_attributions,
-                                      const std::vector<XraiRegion>& regions, bool fast) {
+                                      const std::vector<XraiRegion>& regions, bool fast,
+                                      int64_t min_new_pixels) {
   const std::vector<double>& value = pixel_attributions.values;
   const int64_t num_pixels = static_cast<int64_t>(value.size());
   if (num_pixels != pixel_attributions.num_elements()) {
@@ -299,6 +307,9 @@ StatusOr<XraiRanking> RankXraiRegions(const Tensor& pixel_attributions,
     ranking.selections.push_back({r, gain, static_cast<int64_t>(newly.size())});
   };
   auto gain_of = [&](int32_t r) { return sum[r] / static_cast<double>(count[r]); };
+  // A region still worth taking: it would newly cover enough pixels.
+  const int64_t fewest = std::max<int64_t>(1, min_new_pixels);
+  auto eligible = [&](int32_t r) { return count[r] >= fewest; };
 
   if (!fast) {
     // Lazy priority queue: a region's entry is replaced (version bump)
@@ -306,21 +317,21 @@ StatusOr<XraiRanking> RankXraiRegions(const Tensor& pixel_attributions,
     std::vector<uint32_t> version(num_regions, 0);
     std::priority_queue<QueueEntry> queue;
     for (int32_t r = 0; r < num_regions; ++r) {
-      if (count[r] > 0) queue.push({gain_of(r), r, 0});
+      if (eligible(r)) queue.push({gain_of(r), r, 0});
     }
     while (!queue.empty()) {
       const QueueEntry entry = queue.top();
       queue.pop();
-      if (count[entry.region] == 0 || version[entry.region] != entry.version) continue;
+      if (!eligible(entry.region) || version[entry.region] != entry.version) continue;
       take(entry.region);
       for (int32_t q : touched) {
-        if (count[q] > 0) queue.push({gain_of(q), q, ++version[q]});
+        if (eligible(q)) queue.push({gain_of(q), q, ++version[q]});
       }
     }
   } else {
     std::vector<int32_t> live;
     for (int32_t r = 0; r < num_regions; ++r) {
-      if (count[r] > 0) live.push_back(r);
+      if (eligible(r)) live.push_back(r);
     }
     std::vector<std::pair<double, int32_t>> ranked;
     while (!live.empty()) {
@@ -329,9 +340,9 @@ StatusOr<XraiRanking> RankXraiRegions(const Tensor& pixel_attributions,
       std::sort(ranked.begin(), ranked.end());
       const size_t round = (ranked.size() + 9) / 10;
       for (size_t i = 0; i < round; ++i) {
-        if (count[ranked[i].second] > 0) take(ranked[i].second);
+        if (eligible(ranked[i].second)) take(ranked[i].second);
       }
-      live.erase(std::remove_if(live.begin(), live.end(), [&](int32_t r) { return count[r] == 0; }),
+      live.erase(std::remove_if(live.begin(), live.end(), [&](int32_t r) { return !eligible(r); }),
                  live.end());
     }
   }
@@ -356,8 +367,10 @@ StatusOr<XraiRanking> RankXraiRegions(const Tensor& pixel_attributions,
 }
 
 StatusOr<Tensor> XraiRegionMap(const Tensor& pixel_attributions,
-                               const std::vector<XraiRegion>& regions, bool fast) {
-  XAI_ASSIGN_OR_RETURN(XraiRanking ranking, RankXraiRegions(pixel_attributions, regions, fast));
+                               const std::vector<XraiRegion>& regions, bool fast,
+                               int64_t min_new_pixels) {
+  XAI_ASSIGN_OR_RETURN(XraiRanking ranking,
+                       RankXraiRegions(pixel_attributions, regions, fast, min_new_pixels));
   return std::move(ranking.map);
 }
 
@@ -388,6 +401,7 @@ StatusOr<std::vector<Attribution>> Xrai::Attribute(ModelFunction& model,
 
   XAI_ASSIGN_OR_RETURN(const std::vector<XraiRegion> regions,
                        XraiCandidateRegions(image, options_));
+  const int64_t min_new_pixels = ScaledToImage(options_.min_new_pixels, layout.pixels());
   const int64_t channels = layout.channels;
   for (Attribution& attribution : attributions) {
     const std::vector<double>& path = attribution.attributions[0].values;
@@ -397,7 +411,8 @@ StatusOr<std::vector<Attribution>> Xrai::Attribute(ModelFunction& model,
       for (int64_t c = 0; c < channels; ++c) total += path[p * channels + c];
       pixels.values[p] = total;
     }
-    XAI_ASSIGN_OR_RETURN(const Tensor map, XraiRegionMap(pixels, regions, options_.fast));
+    XAI_ASSIGN_OR_RETURN(const Tensor map,
+                         XraiRegionMap(pixels, regions, options_.fast, min_new_pixels));
 
     Tensor spread(image.dtype, image.shape);
     for (int64_t p = 0; p < layout.pixels(); ++p) {

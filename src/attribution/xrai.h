@@ -77,6 +77,14 @@ struct XraiOptions {
   // (32x32) give finer maps with a smaller radius (1 or 2). [0, 100].
   int dilation_radius = 5;
 
+  // The fewest pixels a region must newly cover to be taken, in pixels of a
+  // 224x224 image (PAIR's reference uses 50, 0.1% of it): once a region would
+  // add fewer, it is dropped, so slivers left between taken regions do not
+  // rank first on a few strong pixels. Multiplied by P / kXraiReferencePixels
+  // for an image of P pixels, at least 1 (1 pixel at 32x32). Pixels no taken
+  // region covers form the last region. >= 0 (0 and 1 drop nothing).
+  int min_new_pixels = 50;
+
   // The fast variant: segments at three scales only (the first, middle
   // (index n/2) and last of `scales`), and selects regions in rounds: each
   // round ranks the remaining regions once and takes the best tenth of them
@@ -126,19 +134,22 @@ struct XraiRanking {
 // Greedy selection (step 3 above) over `pixel_attributions` (one value per
 // pixel, any shape; region pixels index its flat values): exact (fast =
 // false) or in rounds (fast = true, see XraiOptions::fast). Ties go to the
-// lower region index; regions with no uncovered pixel left are dropped; a
-// pixel listed twice in a region counts once. The map sums to the sum of
+// lower region index; regions with fewer than max(1, min_new_pixels)
+// uncovered pixels left are dropped (their pixels stay for other regions or
+// the last one); a pixel listed twice in a region counts once. The map sums to the sum of
 // pixel_attributions up to rounding. Each region's uncovered count and sum are
 // updated incrementally as pixels are covered, so the cost is
 // O(total region size + selections * log(regions)), not regions^2 * pixels.
 // INVALID_ARGUMENT for a value count that does not match the shape, a
 // non-finite value, or a region pixel outside [0, number of pixels).
 StatusOr<XraiRanking> RankXraiRegions(const Tensor& pixel_attributions,
-                                      const std::vector<XraiRegion>& regions, bool fast = false);
+                                      const std::vector<XraiRegion>& regions, bool fast = false,
+                                      int64_t min_new_pixels = 1);
 
 // RankXraiRegions' map alone.
 StatusOr<Tensor> XraiRegionMap(const Tensor& pixel_attributions,
-                               const std::vector<XraiRegion>& regions, bool fast = false);
+                               const std::vector<XraiRegion>& regions, bool fast = false,
+                               int64_t min_new_pixels = 1);
 
 class Xrai : public AttributionMethod {
  public:

@@ -117,6 +117,38 @@ TEST(XraiRegionMapTest, PixelsGetTheGreedyDensitiesInOrder) {
   EXPECT_DOUBLE_EQ(Sum(ranking->map.values), Sum(kValues));
 }
 
+TEST(XraiRegionMapTest, RegionsAddingTooFewNewPixelsAreDropped) {
+  for (bool fast : {false, true}) {
+    // At least 2 new pixels: region 0, left with pixel 2 alone once region 2
+    // is taken, is dropped; region 3 then takes pixels 2 and 3 together.
+    StatusOr<XraiRanking> two = RankXraiRegions(Pixels({10}, kValues), kRegions, fast, 2);
+    ASSERT_TRUE(two.ok()) << two.status().ToString();
+    std::vector<int> taken;
+    for (const XraiSelection& s : two->selections) {
+      EXPECT_GE(s.pixels, 2) << "region " << s.region << (fast ? " (fast)" : "");
+      taken.push_back(s.region);
+    }
+    if (!fast) EXPECT_EQ(taken, (std::vector<int>{1, 2, 3, 4, -1}));
+    EXPECT_EQ(std::count(taken.begin(), taken.end(), 0), 0) << (fast ? "fast" : "exact");
+    EXPECT_DOUBLE_EQ(Sum(two->map.values), Sum(kValues));
+  }
+
+  // At least 3: region 1 ({6, 7}) never qualifies, so its strong pixel 7
+  // joins the last region with 6, 8 and 9 instead of ranking first.
+  StatusOr<XraiRanking> three = RankXraiRegions(Pixels({10}, kValues), kRegions, false, 3);
+  ASSERT_TRUE(three.ok()) << three.status().ToString();
+  const double third = 1.0 / 3.0;
+  const std::vector<double> expected = {3, 3, 3, third, third, third, 2.5, 2.5, 2.5, 2.5};
+  ASSERT_EQ(three->map.values.size(), expected.size());
+  for (size_t p = 0; p < expected.size(); ++p) {
+    EXPECT_DOUBLE_EQ(three->map.values[p], expected[p]) << "pixel " << p;
+  }
+  ASSERT_EQ(three->selections.size(), 3u);
+  EXPECT_EQ(three->selections[0].region, 0);
+  EXPECT_EQ(three->selections[1].region, 4);
+  EXPECT_EQ(three->selections[2].region, -1);
+}
+
 TEST(XraiRegionMapTest, OverlappingPixelsBelongToTheFirstRegionThatCoversThem) {
   // Region 1 ({1, 2}) is better than region 0 ({0, 1}); pixel 1 is in both.
   const std::vector<double> values = {0, 2, 6};
@@ -588,6 +620,9 @@ TEST(XraiValidationTest, BadValuesAndOptionsAreRejectedBeforeTheModelRuns) {
   options = XraiOptions();
   options.min_segment_size = -3;
   rejected(options, "min_segment_size");
+  options = XraiOptions();
+  options.min_new_pixels = -1;
+  rejected(options, "min_new_pixels");
   options = XraiOptions();
   options.dilation_radius = 101;
   rejected(options, "dilation_radius");

@@ -81,8 +81,11 @@ StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, co
 }
 
 std::string DescribeTensorInfo(const TensorInfo& t) {
+  const std::string tensors = t.is_sparse() ? "sparse: values " + t.tensor_name + ", indices " +
+                                                  t.sparse_indices_tensor + ", dense_shape " + t.sparse_dense_shape_tensor
+                                            : t.tensor_name;
   return t.key + ": " + DTypeName(t.dtype) + (t.rank_known ? ShapeToString(t.shape) : "[unknown rank]") + "  (" +
-         t.tensor_name + ")";
+         tensors + ")";
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -185,7 +188,8 @@ namespace {
 // and the server share one parser (and one set of messages).
 Json ExplainParametersFromFlags(const FlagSet& flags, const std::string& method, int64_t steps, int64_t paths,
                                 int64_t noisy_samples, double noise_sigma, double max_blur_sigma, int64_t top_k,
-                                const std::vector<int64_t>& output_indices, int64_t batch_size, double error_target) {
+                                const std::vector<int64_t>& output_indices, int64_t batch_size, double error_target,
+                                bool xrai_fast) {
   Json config = Json::object();
   if (method == "sampled-shapley") {
     config["pathCount"] = paths;
@@ -195,6 +199,7 @@ Json ExplainParametersFromFlags(const FlagSet& flags, const std::string& method,
       config["smoothGradConfig"] = {{"noiseSigma", noise_sigma}, {"noisySampleCount", noisy_samples}};
     }
     if (flags.WasSet("max-blur-sigma")) config["blurBaselineConfig"] = {{"maxBlurSigma", max_blur_sigma}};
+    if (xrai_fast) config["fast"] = true;
   }
   const char* key = method == "sampled-shapley" ? "sampledShapleyAttribution"
                     : method == "xrai"          ? "xraiAttribution"
@@ -246,11 +251,12 @@ int RunExplain(const std::vector<std::string>& args) {
   int64_t steps = kDefaultStepCount, paths = kDefaultPathCount, noisy_samples = kDefaultNoisySamples;
   int64_t top_k = 1, batch_size = kDefaultBatchSize, version = -1;
   double noise_sigma = 0, max_blur_sigma = 0, error_target = 0;
+  bool xrai_fast = false;
   std::vector<int64_t> output_indices;
   FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients|sampled-shapley|xrai]\n"
                 "                [--steps N] [--paths N] [--noisy-samples N] [--noise-sigma S] [--max-blur-sigma S]\n"
                 "                [--top-k K] [--output-indices I[,J...]] [--metadata FILE] [--batch-size N]\n"
-                "                [--visualize DIR]",
+                "                [--xrai-fast] [--visualize DIR]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
                 "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
                 "the REST API's :explain response body. Progress goes to stderr.");
@@ -262,7 +268,8 @@ int RunExplain(const std::vector<std::string>& args) {
             "SmoothGrad: noisy samples, 1..50 (default 3; turns SmoothGrad on)");
   flags.Double("noise-sigma", &noise_sigma, 0, 1e9, "SmoothGrad: absolute Gaussian noise sigma (turns SmoothGrad on)");
   flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, 1e6, "blur baseline: start the path at the input blurred with this sigma (pixels)");
-  flags.Int("top-k", &top_k, -1, 1 << 20, "explain the K largest outputs; -1 for all (default 1)");
+  flags.Bool("xrai-fast", &xrai_fast, "XRAI's fast variant: 3 segmentation scales, regions taken in rounds");
+  flags.Int("top-k", &top_k, -1, kMaxTopK, "explain the K largest outputs; -1 for all (default 1)");
   flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
   flags.Double("target-error", &error_target, 1e-9, 0.999999,
                "raise steps/paths until approximationError <= this (or the maximum is reached)");
@@ -280,9 +287,10 @@ int RunExplain(const std::vector<std::string>& args) {
   if (method != "integrated-gradients" && method != "sampled-shapley" && method != "xrai") {
     return UsageError("explain", "--method '" + method + "' is unknown; choose integrated-gradients, sampled-shapley or xrai");
   }
+  if (xrai_fast && method != "xrai") return UsageError("explain", "--xrai-fast applies to --method xrai only");
   auto options = ParseExplainParameters(
       ExplainParametersFromFlags(flags, method, steps, paths, noisy_samples, noise_sigma, max_blur_sigma, top_k,
-                                 output_indices, batch_size, error_target),
+                                 output_indices, batch_size, error_target, xrai_fast),
       nullptr);
   if (!options.ok()) return Fail("explain", options.status());
 

@@ -6,13 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/status_matchers.h"
+
 namespace xai {
 namespace {
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using ::xai::testing::Contains;
 
 // A flag set like `xaiserve explain`'s, with one flag of every type.
 class FlagsTest : public ::testing::Test {

@@ -15,7 +15,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: xaiserve COMMAND [flags]\n"
     "\n"
-    "Feature attributions (Integrated Gradients) for TensorFlow SavedModels, in the JSON of\n"
+    "Feature attributions (Integrated Gradients with SmoothGrad and blur baselines, Sampled\n"
+    "Shapley, XRAI) for TensorFlow SavedModels, in the JSON of\n"
     "Google Cloud's AI Explanations.\n"
     "\n"
     "commands:\n"

@@ -171,6 +171,7 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
     }
   }
   out << "try:\n";
+  out << "  the web page: open " << base << "/ in a browser\n";
   if (!example.empty()) out << "  " << example << "\n";
   out << "  curl -s" << auth << " " << base << "/v1/models\n";
   out << "stop with Ctrl-C or SIGTERM (requests in flight finish first)\n";
@@ -240,12 +241,13 @@ int RunServe(const std::vector<std::string>& args) {
   std::vector<std::string> model_flags;
   std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
   int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
+  int64_t max_image_pixels = kDefaultMaxImagePixels;
   double poll_seconds = 2;
   bool cross_request_batching = false;
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
-      "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--poll-seconds S]\n"
-      "               [--cross-request-batching]",
+      "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--max-image-pixels N]\n"
+      "               [--poll-seconds S] [--cross-request-batching]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
@@ -265,6 +267,9 @@ int RunServe(const std::vector<std::string>& args) {
   flags.Int("max-body-bytes", &max_body_bytes, 1024, int64_t{1} << 34,
             "largest request body accepted (default 16 MiB; larger ones get 413)");
   flags.Int("max-instances", &max_instances, 1, 1000000, "most instances in one request (default 64)");
+  flags.Int("max-image-pixels", &max_image_pixels, 1, int64_t{1} << 36,
+            "most pixels (width x height) the uploaded images of one request decode to together, checked from "
+            "each file's header (default 33554432 = 32 Mi, also the most for one image; beyond: 413)");
   flags.Double("poll-seconds", &poll_seconds, 0, 86400,
                "how often model directories are checked for new versions (default 2; 0: never)");
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
@@ -318,6 +323,7 @@ int RunServe(const std::vector<std::string>& args) {
   context.registry = &registry;
   context.metrics = &metrics;
   context.limits.max_instances = static_cast<size_t>(max_instances);
+  context.limits.max_image_pixels = max_image_pixels;
   context.auth_token = auth_token;
   HttpServerOptions options;
   options.host = host;

@@ -1,17 +1,11 @@
 #include "http/metrics.h"
 
-#include <charconv>
 #include <sstream>
+
+#include "core/number_format.h"
 
 namespace xai {
 namespace {
-
-// The shortest decimal form that reads back as the same double ("0.005", "120").
-std::string FormatNumber(double value) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, result.ptr);
-}
 
 std::string ModelMethodLabels(const std::string& model, const std::string& method) {
   return "model=\"" + EscapeLabelValue(model) + "\",method=\"" + EscapeLabelValue(method) + "\"";

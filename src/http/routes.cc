@@ -43,35 +43,11 @@ std::vector<ModelRunBatching> RunBatchingOfModels(const ModelRegistry& registry)
   return out;
 }
 
-// Deeper than kMaxJsonDepth, scanning the text (strings skipped).
-bool NestsTooDeep(const std::string& text) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 StatusOr<Json> ParseBody(const std::string& body) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
     return InvalidArgument("the request body is empty; send a JSON object, e.g. {\"instances\": [...]}");
   }
-  if (NestsTooDeep(body)) {
-    return InvalidArgument("the request body nests JSON deeper than " + std::to_string(kMaxJsonDepth) +
-                           " levels; instances are at most a few levels deep (a nested list per tensor)");
-  }
+  // ParseJson refuses bodies nested deeper than kMaxJsonNesting before parsing.
   return ParseJson(body, "request body");
 }
 

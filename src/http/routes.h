@@ -84,8 +84,4 @@ std::string RouteLabel(const Route& route);
 
 HttpResponse HandleRequest(const RouteContext& context, const HttpRequest& request);
 
-// The deepest JSON nesting a request body may have; deeper bodies are refused
-// before parsing (400), since decoding nested arrays recurses.
-inline constexpr int kMaxJsonDepth = 64;
-
 }  // namespace xai

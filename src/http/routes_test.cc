@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "core/tensor_json.h"
+#include "testing/status_matchers.h"
 
 namespace xai {
 namespace {
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using ::xai::testing::Contains;
 
 TEST(ParseRouteTest, KnowsEveryRoute) {
   EXPECT_EQ(ParseRoute("/healthz").kind, Route::Kind::kHealth);

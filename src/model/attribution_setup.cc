@@ -1,5 +1,6 @@
 #include "model/attribution_setup.h"
 
+#include <algorithm>
 #include <map>
 
 #include "attribution/integrated_gradients.h"
@@ -9,12 +10,26 @@
 namespace xai {
 namespace {
 
+// Inputs whose zeros are absent elements: SparseTensor inputs (only their
+// nonzero elements are fed) and bag_of_features_sparse.
+bool HasAbsentZeros(const BoundInput& input) {
+  return input.tensor.is_sparse() || input.metadata.encoding == "bag_of_features_sparse";
+}
+
 StatusOr<IntegratedGradientsOptions> PathOptions(const ExplainOptions& options, const std::vector<BoundInput>& inputs,
                                                  const std::vector<Tensor>& instance, int step_count) {
   IntegratedGradientsOptions ig;
   ig.steps = step_count;
   ig.batch_size = options.batch_size;
   ig.max_blur_sigma = options.max_blur_sigma;
+  // A SparseTensor input is fed its nonzero elements only, so where the
+  // path is all zero (alpha = 0 from a zero baseline) it has no entries and
+  // no gradient. The midpoint rule never evaluates alpha = 0 or 1 for the
+  // integral (f(b) and f(x) come from extra rows of weight 0), and like the
+  // trapezoid rule it is exact when the gradient is constant along the path.
+  const bool any_sparse =
+      std::any_of(inputs.begin(), inputs.end(), [](const BoundInput& in) { return in.tensor.is_sparse(); });
+  if (any_sparse) ig.rule = PathRule::kRiemannMiddle;
   if (options.smooth_grad) {
     SmoothGradOptions smooth;
     smooth.noise_sigma = options.smooth_grad->noise_sigma;
@@ -31,10 +46,22 @@ StatusOr<IntegratedGradientsOptions> PathOptions(const ExplainOptions& options, 
                                  "', which is not an attributed input (inputs: " + names + ")");
         }
       }
+    }
+    // Per-element sigmas: from featureNoiseSigma (unnamed inputs get none),
+    // and no noise on the absent (zero) elements of sparse inputs, which
+    // noise would otherwise make present.
+    const bool masks = std::any_of(inputs.begin(), inputs.end(), HasAbsentZeros);
+    if (!per_feature.empty() || masks) {
       for (size_t i = 0; i < inputs.size(); ++i) {
         auto it = per_feature.find(inputs[i].metadata.name);
+        const double value = per_feature.empty() ? smooth.noise_sigma : it != per_feature.end() ? it->second : 0.0;
         Tensor sigma(DType::kFloat64, instance[i].shape);
-        std::fill(sigma.values.begin(), sigma.values.end(), it != per_feature.end() ? it->second : 0.0);
+        std::fill(sigma.values.begin(), sigma.values.end(), value);
+        if (HasAbsentZeros(inputs[i])) {
+          for (size_t e = 0; e < sigma.values.size(); ++e) {
+            if (instance[i].values[e] == 0) sigma.values[e] = 0;
+          }
+        }
         smooth.feature_noise_sigma.push_back(std::move(sigma));
       }
     }
@@ -70,6 +97,7 @@ StatusOr<std::unique_ptr<AttributionMethod>> MakeAttributionMethod(const Explain
     }
     XraiOptions xrai;
     XAI_ASSIGN_OR_RETURN(xrai.integrated_gradients, PathOptions(options, inputs, instance, step_count));
+    xrai.fast = options.xrai_fast;
     // XRAI's black and white are the image's domain, [0, 1] unless the
     // metadata says otherwise.
     if (inputs.size() == 1 && inputs[0].metadata.domain) {

@@ -102,6 +102,32 @@ StatusOr<Tensor> BaselineTensor(const Json& value, DType dtype, const Shape& row
   return TensorRowFromJson(value, dtype, row_shape, where);
 }
 
+// indices_tensor_name and dense_shape_tensor_name, when given, name the parts
+// of the SparseTensor input whose values input_tensor_name names.
+Status CheckSparseTensorNames(const std::string& where, const InputMetadata& md, const TensorInfo& tensor) {
+  if (md.indices_tensor_name.empty()) return OkStatus();
+  if (!tensor.is_sparse()) {
+    return InvalidArgument(where + ".indices_tensor_name '" + md.indices_tensor_name + "' is given, but '" +
+                           md.input_tensor_name + "' (tensor '" + tensor.tensor_name +
+                           "') is a dense tensor; indices_tensor_name and dense_shape_tensor_name describe a "
+                           "SparseTensor input of the signature: drop them for a dense input (bag_of_features_sparse "
+                           "works on dense inputs too), or name the sparse input's values tensor in input_tensor_name");
+  }
+  const std::pair<const std::string*, const std::string*> parts[] = {
+      {&md.indices_tensor_name, &tensor.sparse_indices_tensor},
+      {&md.dense_shape_tensor_name, &tensor.sparse_dense_shape_tensor}};
+  const char* fields[] = {"indices_tensor_name", "dense_shape_tensor_name"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string& given = *parts[i].first;
+    const std::string& actual = *parts[i].second;
+    if (!given.empty() && CanonicalTensorName(given) != CanonicalTensorName(actual)) {
+      return InvalidArgument(where + "." + fields[i] + " is '" + given + "', but sparse input '" + tensor.key +
+                             "' (values '" + tensor.tensor_name + "') has '" + actual + "'");
+    }
+  }
+  return OkStatus();
+}
+
 // Unravels a flat element index of a row of `row_shape`.
 std::vector<int64_t> Unravel(int64_t flat, const Shape& row_shape) {
   std::vector<int64_t> index(row_shape.size());
@@ -195,10 +221,6 @@ Status ExplainableModel::BindMetadata() {
     BoundInput bound;
     bound.metadata = md;
     const std::string field = "inputs." + md.name;
-    if (md.encoding == "bag_of_features_sparse") {
-      return Unimplemented(source + ": " + field + ".encoding 'bag_of_features_sparse' needs sparse input tensors, "
-                           "which xaiserve does not support; feed a dense bag_of_features vector instead");
-    }
     bound.folds_embedding = md.encoding == "combined_embedding" || md.encoding == "concat_embedding";
     if (bound.folds_embedding) {
       // input_tensor_name names the feature (e.g. token ids, which are not
@@ -213,6 +235,7 @@ Status ExplainableModel::BindMetadata() {
     } else {
       XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.input_tensor_name, sig.inputs,
                                                        field + ".input_tensor_name", "an input", sig.key));
+      XAI_RETURN_IF_ERROR(CheckSparseTensorNames(source + ": " + field, md, bound.tensor));
     }
     if (!bound.tensor.key.empty()) bound.signature_key = bound.tensor.key;
     inputs_.push_back(std::move(bound));
@@ -402,6 +425,13 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
     for (size_t b = 0; b < given.size(); ++b) {
       XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], values[i].dtype, values[i].row_shape(),
                                                     "input '" + md.name + "' baseline " + std::to_string(b)));
+      if (md.encoding == "bag_of_features_sparse") {
+        // A feature absent from the instance (0) stays absent on the whole
+        // path, so its attribution is exactly 0 whatever the baseline.
+        for (size_t e = 0; e < t.values.size(); ++e) {
+          if (values[i].values[e] == 0) t.values[e] = 0;
+        }
+      }
       tensors.push_back(std::move(t));
     }
     if (tensors.size() != 1 && count != 1 && tensors.size() != count) {

@@ -44,6 +44,7 @@ struct ExplainOptions {
   int path_count = 10;                          // Sampled Shapley permutations, [1, 50]
   std::optional<SmoothGradRequest> smooth_grad; // IG and XRAI
   std::optional<double> max_blur_sigma;         // IG and XRAI: blur baseline
+  bool xrai_fast = false;                       // beyond the cloud service: XraiOptions::fast
   int batch_size = 64;                          // path points per model run
   // Beyond the cloud service: raise step_count / path_count (doubling, up to
   // the maximum) until approximationError <= this target.

@@ -141,8 +141,12 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
   if (!in.encoded_baselines.empty() && in.encoded_tensor_name.empty()) {
     return InvalidArgument(where + ".encoded_baselines needs encoded_tensor_name");
   }
-  if (in.encoding == "bag_of_features_sparse" && in.indices_tensor_name.empty()) {
-    return InvalidArgument(where + ".indices_tensor_name is required for encoding 'bag_of_features_sparse'");
+  // bag_of_features_sparse needs no indices tensor: its input may be dense
+  // (zeros mark absent features). A SparseTensor input is named by its values
+  // tensor (input_tensor_name) and its indices, so dense_shape alone is wrong.
+  if (!in.dense_shape_tensor_name.empty() && in.indices_tensor_name.empty()) {
+    return InvalidArgument(where + ".dense_shape_tensor_name needs indices_tensor_name: a sparse input is named by "
+                           "input_tensor_name (its values), indices_tensor_name and dense_shape_tensor_name");
   }
   return in;
 }
@@ -229,6 +233,8 @@ ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature) {
     InputMetadata in;
     in.name = t.key;
     in.input_tensor_name = t.key;
+    in.indices_tensor_name = t.sparse_indices_tensor;  // a SparseTensor input's parts, for the user to see
+    in.dense_shape_tensor_name = t.sparse_dense_shape_tensor;
     in.input_baselines = {Json(0.0)};
     md.inputs.push_back(std::move(in));
   }

@@ -329,10 +329,17 @@ TEST(ParseExplanationMetadataTest, EncodedTensorIsRequiredForEmbeddings) {
   }
 }
 
-TEST(ParseExplanationMetadataTest, SparseBagOfFeaturesNeedsTheIndicesTensor) {
-  const std::string message =
-      ParseError(WithInput(R"("encoding": "bag_of_features_sparse", "index_feature_mapping": ["a", "b"])"));
-  EXPECT_TRUE(Contains(message, "indices_tensor_name"));
+TEST(ParseExplanationMetadataTest, SparseBagOfFeaturesOnADenseTensorNeedsNoIndicesTensor) {
+  // The cloud's example: a dense [2, 0, 5, 0, 1] where zeros are absent features.
+  auto md = Parse(WithInput(R"("encoding": "bag_of_features_sparse", "index_feature_mapping": ["a", "b"])"));
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->inputs[0].encoding, "bag_of_features_sparse");
+  EXPECT_TRUE(md->inputs[0].indices_tensor_name.empty());
+}
+
+TEST(ParseExplanationMetadataTest, DenseShapeTensorNeedsTheIndicesTensor) {
+  const std::string message = ParseError(WithInput(R"("dense_shape_tensor_name": "shape:0")"));
+  EXPECT_TRUE(Contains(message, "md.json.inputs.x.dense_shape_tensor_name needs indices_tensor_name"));
 }
 
 TEST(ParseExplanationMetadataTest, UnknownEncodingAndModalityListTheChoices) {
@@ -542,6 +549,25 @@ TEST(InferExplanationMetadataTest, FloatInputsWithZeroBaselinesAndAllOutputs) {
   EXPECT_EQ(md.outputs[0].name, "logits");
   EXPECT_EQ(md.outputs[0].output_tensor_name, "logits");
   EXPECT_EQ(md.outputs[1].output_tensor_name, "probabilities");
+}
+
+TEST(InferExplanationMetadataTest, SparseInputsNameTheirIndicesAndDenseShapeTensors) {
+  SignatureInfo s;
+  s.key = "serving_default";
+  TensorInfo words = SignatureTensor("words", DType::kFloat32, {-1, 6}, "words/values:0");
+  words.sparse_indices_tensor = "words/indices:0";
+  words.sparse_dense_shape_tensor = "words/shape:0";
+  s.inputs = {words};
+  s.outputs = {SignatureTensor("score", DType::kFloat32, {-1}, "score:0")};
+  const ExplanationMetadata md = InferExplanationMetadata(s);
+  ASSERT_EQ(md.inputs.size(), 1u);
+  EXPECT_EQ(md.inputs[0].input_tensor_name, "words");
+  EXPECT_EQ(md.inputs[0].indices_tensor_name, "words/indices:0");
+  EXPECT_EQ(md.inputs[0].dense_shape_tensor_name, "words/shape:0");
+  // What `xaiserve metadata` writes parses back to the same.
+  auto reparsed = ParseExplanationMetadata(ExplanationMetadataToJson(md), kSource);
+  ASSERT_TRUE(reparsed.ok()) << reparsed.status().ToString();
+  EXPECT_EQ(reparsed->inputs[0].indices_tensor_name, "words/indices:0");
 }
 
 TEST(ExplanationMetadataToJsonTest, WritesAiPlatformSnakeCase) {

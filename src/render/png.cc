@@ -24,13 +24,13 @@ bool IsJpeg(const std::string& bytes) {
          static_cast<unsigned char>(bytes[1]) == 0xd8 && static_cast<unsigned char>(bytes[2]) == 0xff;
 }
 
-Status TooLarge(int64_t width, int64_t height) {
-  return InvalidArgument("the image is " + std::to_string(width) + "x" + std::to_string(height) +
-                         " pixels, more than the " + std::to_string(kMaxDecodedPixels) +
-                         " pixels xaiserve decodes; send a smaller image");
+Status TooLarge(int64_t width, int64_t height, int64_t max_pixels) {
+  return ResourceExhausted("the image is " + std::to_string(width) + "x" + std::to_string(height) + " = " +
+                           std::to_string(width * height) + " pixels, more than the " + std::to_string(max_pixels) +
+                           " pixels xaiserve decodes here; send a smaller image");
 }
 
-StatusOr<Image> DecodePng(const std::string& bytes) {
+StatusOr<Image> DecodePng(const std::string& bytes, int64_t max_pixels) {
   png_image png;
   std::memset(&png, 0, sizeof(png));
   png.version = PNG_IMAGE_VERSION;
@@ -38,9 +38,9 @@ StatusOr<Image> DecodePng(const std::string& bytes) {
     return InvalidArgument(std::string("not a PNG or JPEG image: corrupt PNG data (libpng: ") + png.message + ")");
   }
   const int64_t width = png.width, height = png.height;
-  if (width * height > kMaxDecodedPixels) {
+  if (width * height > max_pixels) {
     png_image_free(&png);
-    return TooLarge(width, height);
+    return TooLarge(width, height, max_pixels);
   }
   png.format = PNG_FORMAT_RGB;
   // 16-bit files without gamma information are sRGB-encoded like 8-bit ones
@@ -87,6 +87,7 @@ struct JpegDecoding {
   JpegErrorManager error;
   std::vector<uint8_t> pixels;
   int64_t width = 0, height = 0;
+  int64_t max_pixels = kMaxDecodedPixels;
   bool too_large = false;
 };
 
@@ -104,7 +105,7 @@ bool RunJpegDecoder(JpegDecoding* d, const std::string& bytes) {
   jpeg_read_header(&d->info, TRUE);
   d->width = d->info.image_width;
   d->height = d->info.image_height;
-  if (d->width * d->height > kMaxDecodedPixels) {
+  if (d->width * d->height > d->max_pixels) {
     d->too_large = true;
     jpeg_destroy_decompress(&d->info);
     return true;
@@ -121,12 +122,13 @@ bool RunJpegDecoder(JpegDecoding* d, const std::string& bytes) {
   return true;
 }
 
-StatusOr<Image> DecodeJpeg(const std::string& bytes) {
+StatusOr<Image> DecodeJpeg(const std::string& bytes, int64_t max_pixels) {
   auto d = std::make_unique<JpegDecoding>();
+  d->max_pixels = max_pixels;
   if (!RunJpegDecoder(d.get(), bytes)) {
     return InvalidArgument(std::string("not a PNG or JPEG image: corrupt JPEG data (libjpeg: ") + d->error.message + ")");
   }
-  if (d->too_large) return TooLarge(d->width, d->height);
+  if (d->too_large) return TooLarge(d->width, d->height, max_pixels);
   if (d->error.warnings > 0) {
     return InvalidArgument(std::string("not a PNG or JPEG image: corrupt JPEG data (libjpeg: ") + d->error.message + ")");
   }
@@ -169,9 +171,10 @@ StatusOr<std::string> EncodePng(const Image& image) {
   return bytes;
 }
 
-StatusOr<Image> DecodeImage(const std::string& bytes) {
-  if (IsPng(bytes)) return DecodePng(bytes);
-  if (IsJpeg(bytes)) return DecodeJpeg(bytes);
+StatusOr<Image> DecodeImage(const std::string& bytes, int64_t max_pixels) {
+  max_pixels = std::min(max_pixels, kMaxDecodedPixels);
+  if (IsPng(bytes)) return DecodePng(bytes, max_pixels);
+  if (IsJpeg(bytes)) return DecodeJpeg(bytes, max_pixels);
   return InvalidArgument("not a PNG or JPEG image: the bytes start with neither the PNG nor the JPEG signature");
 }
 

@@ -4,8 +4,9 @@
 //
 // Decoding never aborts the process: corrupt, truncated or non-image bytes
 // come back as INVALID_ARGUMENT "not a PNG or JPEG image: ..." with the
-// library's reason. Images larger than kMaxDecodedPixels are refused before
-// their pixels are allocated.
+// library's reason. Images larger than kMaxDecodedPixels (or a caller's
+// smaller limit) are refused from their header, before their pixels are
+// allocated, as RESOURCE_EXHAUSTED naming the size and the limit.
 // Pure functions; thread-safe (both libraries are, per call).
 #pragma once
 
@@ -29,6 +30,8 @@ StatusOr<std::string> EncodePng(const Image& image);
 // and gray expanded; transparency composited onto white.
 // JPEG: gray, YCbCr or RGB colour spaces (CMYK is refused); a file with
 // corrupt data (libjpeg warnings, e.g. a truncated file) is refused too.
-StatusOr<Image> DecodeImage(const std::string& bytes);
+// `max_pixels`: the most width x height to decode; at most kMaxDecodedPixels
+// is ever decoded, whatever is given.
+StatusOr<Image> DecodeImage(const std::string& bytes, int64_t max_pixels = kMaxDecodedPixels);
 
 }  // namespace xai

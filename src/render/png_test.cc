@@ -162,7 +162,22 @@ TEST(CorruptImageTest, HugeDimensionsAreRefusedBeforeDecoding) {
   png.replace(16, 8, reinterpret_cast<const char*>(big), 8);
   const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 4 + 13);
   for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
-  EXPECT_TRUE(FailsWith(DecodeImage(png).status(), StatusCode::kInvalidArgument, {"100000x100000", "smaller image"}));
+  EXPECT_TRUE(FailsWith(DecodeImage(png).status(), StatusCode::kResourceExhausted,
+                        {"100000x100000 = 10000000000 pixels", std::to_string(kMaxDecodedPixels), "smaller image"}));
+  // A larger limit than kMaxDecodedPixels does not raise it.
+  EXPECT_TRUE(FailsWith(DecodeImage(png, kMaxDecodedPixels * 1000).status(), StatusCode::kResourceExhausted,
+                        {std::to_string(kMaxDecodedPixels)}));
+}
+
+TEST(CorruptImageTest, ACallersPixelLimitIsCheckedFromTheHeader) {
+  const std::string png = *EncodePng(Pattern(20, 10, 3));
+  const std::string jpeg = EncodeJpeg(Pattern(20, 10, 3), 90);
+  for (const std::string& bytes : {png, jpeg}) {
+    EXPECT_TRUE(FailsWith(DecodeImage(bytes, 199).status(), StatusCode::kResourceExhausted,
+                          {"20x10 = 200 pixels", "more than the 199 pixels"}));
+    EXPECT_TRUE(DecodeImage(bytes, 200).ok());
+  }
+  EXPECT_TRUE(FailsWith(DecodeImage(png, 0).status(), StatusCode::kResourceExhausted, {"the 0 pixels"}));
 }
 
 }  // namespace

@@ -7,6 +7,13 @@
 // signatures, runs graph tensors forward, and runs forward plus the gradient
 // of one chosen output element per row with respect to chosen tensors.
 // Tensors are addressed by graph name ("serving_default_x:0", "dense_input:0").
+//
+// A SparseTensor input of a signature (a TF1 `coo_sparse` input: values,
+// indices and dense_shape tensors) is seen through its dense view: it is
+// named by its values tensor, fed as a dense batch of its dense shape
+// (absent elements 0), and its gradient comes back dense (0 at the absent
+// elements: an element not fed has no gradient). Only the runtime sees the
+// COO form (core/sparse_tensor.h); sparse outputs are refused at load time.
 // Thread-safe: Run and RunWithGradients may be called concurrently.
 #pragma once
 
@@ -25,7 +32,13 @@ struct TensorInfo {
   std::string tensor_name;  // graph tensor name, "node:index".
   DType dtype = DType::kFloat32;
   bool rank_known = true;
-  Shape shape;              // -1 for unknown dimensions.
+  Shape shape;              // -1 for unknown dimensions; a sparse input's dense shape.
+  // A SparseTensor input: tensor_name is its values tensor, and these its
+  // indices and dense_shape tensors. Empty for a dense tensor.
+  std::string sparse_indices_tensor;
+  std::string sparse_dense_shape_tensor;
+
+  bool is_sparse() const { return !sparse_indices_tensor.empty(); }
 };
 
 struct SignatureInfo {
@@ -68,13 +81,16 @@ class ModelRuntime {
   virtual StatusOr<TensorInfo> DescribeTensor(const std::string& name) const = 0;
 
   // Runs the graph: feeds by tensor name, returns the fetched tensors in order.
+  // A feed of a sparse input's values tensor is its dense batch: each row's
+  // nonzero elements are fed as the entries (batch row as first coordinate).
   virtual StatusOr<std::vector<Tensor>> Run(const std::vector<Feed>& feeds,
                                             const std::vector<std::string>& fetches) = 0;
   // One run computing the target and d target[row, target_element[row]] /
   // d wrt for every row. The gradient graph for (target, wrt) is built on
   // first use (function calls inlined, symbolic gradients added) and reused.
   // Fails with FAILED_PRECONDITION naming the op if an op on the path has no
-  // registered gradient.
+  // registered gradient. For a sparse input in `wrt`, the gradient with
+  // respect to its values is scattered back to the dense view.
   virtual StatusOr<GradientResult> RunWithGradients(const GradientRequest& request) = 0;
   // Builds (and caches) the gradient graph for (target, wrt) without running
   // it: tells early whether gradient methods can explain the model.

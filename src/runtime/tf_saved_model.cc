@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "absl/log/globals.h"
+#include "core/sparse_tensor.h"
 #include "runtime/model_runtime.h"
 #include "runtime/tf_gradient_graph.h"
 #include "tensorflow/cc/saved_model/loader.h"
@@ -136,13 +137,27 @@ StatusOr<Tensor> FromTf(const tf::Tensor& in) {
   return out;
 }
 
-StatusOr<TensorInfo> FromTfTensorInfo(const std::string& key, const tf::TensorInfo& info) {
-  if (info.encoding_case() != tf::TensorInfo::kName) {
-    return Unimplemented("signature tensor '" + key + "' is a sparse or composite tensor; xaiserve supports dense tensors");
-  }
+// A signature tensor. A SparseTensor input (coo_sparse) is named by its
+// values tensor and keeps its indices and dense_shape tensors (see
+// model_runtime.h); sparse outputs and other composite tensors are refused.
+StatusOr<TensorInfo> FromTfTensorInfo(const std::string& signature_key, const std::string& key,
+                                      const tf::TensorInfo& info, bool is_input) {
   TensorInfo out;
   out.key = key;
-  out.tensor_name = info.name();
+  if (info.encoding_case() == tf::TensorInfo::kCooSparse && is_input) {
+    out.tensor_name = info.coo_sparse().values_tensor_name();
+    out.sparse_indices_tensor = info.coo_sparse().indices_tensor_name();
+    out.sparse_dense_shape_tensor = info.coo_sparse().dense_shape_tensor_name();
+  } else if (info.encoding_case() == tf::TensorInfo::kName) {
+    out.tensor_name = info.name();
+  } else {
+    const std::string kind = info.encoding_case() == tf::TensorInfo::kCooSparse ? "a sparse" : "a composite";
+    return Unimplemented("signature '" + signature_key + "' " + (is_input ? "input" : "output") + " '" + key +
+                         "' is " + kind + " tensor; xaiserve takes dense and sparse (coo_sparse) inputs and " +
+                         "returns dense outputs only" +
+                         (is_input ? std::string(": export the input as a dense or sparse tensor")
+                                   : std::string(": export the output as a dense tensor (tf.sparse.to_dense)")));
+  }
   XAI_ASSIGN_OR_RETURN(out.dtype, FromTfDType(info.dtype()));
   out.rank_known = !info.tensor_shape().unknown_rank();
   for (const auto& dim : info.tensor_shape().dim()) out.shape.push_back(dim.size());
@@ -153,6 +168,36 @@ bool SameName(const std::string& a, const std::string& b) {
   auto [an, ai] = ParseTensorName(a);
   auto [bn, bi] = ParseTensorName(b);
   return an == bn && ai == bi;
+}
+
+// "x" and "x:0" -> "x:0".
+std::string CanonicalName(const std::string& name) {
+  auto [node, index] = ParseTensorName(name);
+  return node + ":" + std::to_string(index);
+}
+
+using TfFeeds = std::vector<std::pair<std::string, tf::Tensor>>;
+
+// A sparse input's dense batch as the three SparseTensor feeds: the nonzero
+// elements' values, their indices (batch row first) and the dense shape.
+StatusOr<SparseCoo> AppendSparseFeeds(const TensorInfo& input, const Tensor& dense, TfFeeds* feeds) {
+  if (dense.dtype == DType::kString || dense.shape.empty()) {
+    return InvalidArgument("sparse input '" + input.key + "' must be fed a numeric batch of its dense shape " +
+                           ShapeToString(input.shape) + ", got " + DTypeName(dense.dtype) + " " +
+                           ShapeToString(dense.shape));
+  }
+  SparseCoo coo = DenseToSparse(dense);
+  const int64_t nnz = coo.nnz(), rank = coo.rank();
+  Tensor values = Tensor::FromValues(dense.dtype, {nnz}, coo.values);
+  tf::Tensor indices(tf::DT_INT64, tf::TensorShape({nnz, rank}));
+  auto indices_flat = indices.flat<int64_t>();
+  for (int64_t i = 0; i < nnz * rank; ++i) indices_flat(i) = coo.indices[i];
+  tf::Tensor dense_shape(tf::DT_INT64, tf::TensorShape({rank}));
+  for (int64_t d = 0; d < rank; ++d) dense_shape.flat<int64_t>()(d) = coo.dense_shape[d];
+  feeds->emplace_back(input.tensor_name, ToTf(values));
+  feeds->emplace_back(input.sparse_indices_tensor, std::move(indices));
+  feeds->emplace_back(input.sparse_dense_shape_tensor, std::move(dense_shape));
+  return coo;
 }
 
 class TfSavedModel final : public ModelRuntime {
@@ -214,39 +259,39 @@ class TfSavedModel final : public ModelRuntime {
 
   StatusOr<std::vector<Tensor>> Run(const std::vector<Feed>& feeds,
                                     const std::vector<std::string>& fetches) override {
-    std::vector<std::pair<std::string, tf::Tensor>> tf_feeds;
-    tf_feeds.reserve(feeds.size());
-    for (const auto& [name, value] : feeds) tf_feeds.emplace_back(name, ToTf(value));
-    std::vector<tf::Tensor> outputs;
-    {
-      std::shared_lock lock(session_mutex_);
-      XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Run(tf_feeds, fetches, {}, &outputs), "running the model"));
-    }
-    std::vector<Tensor> result;
-    for (const tf::Tensor& t : outputs) {
-      XAI_ASSIGN_OR_RETURN(Tensor converted, FromTf(t));
-      result.push_back(std::move(converted));
-    }
-    return result;
+    TfFeeds tf_feeds;
+    XAI_RETURN_IF_ERROR(ToTfFeeds(feeds, &tf_feeds, nullptr));
+    return RunTf(tf_feeds, fetches);
   }
 
   StatusOr<GradientResult> RunWithGradients(const GradientRequest& request) override {
     XAI_ASSIGN_OR_RETURN(const tf_runtime::GradientGraph* graph, GradientGraphFor(request.target, request.wrt));
-    std::vector<Feed> feeds = request.feeds;
+    TfFeeds feeds;
+    std::map<std::string, SparseCoo> fed_sparse;
+    XAI_RETURN_IF_ERROR(ToTfFeeds(request.feeds, &feeds, &fed_sparse));
     Tensor element(DType::kInt64, {static_cast<int64_t>(request.target_element.size())});
     for (size_t i = 0; i < request.target_element.size(); ++i) element.values[i] = request.target_element[i];
-    feeds.emplace_back(graph->element_placeholder, std::move(element));
+    feeds.emplace_back(graph->element_placeholder, ToTf(element));
     std::vector<std::string> fetches = {graph->target_tensor};
     for (const std::string& g : graph->gradients) {
       if (!g.empty()) fetches.push_back(g);
     }
-    XAI_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, Run(feeds, fetches));
+    XAI_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, RunTf(feeds, fetches));
     GradientResult result;
     result.target_value = std::move(outputs[0]);
     size_t next = 1;
     for (size_t i = 0; i < graph->gradients.size(); ++i) {
       if (!graph->gradients[i].empty()) {
-        result.gradients.push_back(std::move(outputs[next++]));
+        Tensor gradient = std::move(outputs[next++]);
+        auto sparse = fed_sparse.find(CanonicalName(request.wrt[i]));
+        if (sparse != fed_sparse.end()) {
+          // d/d values -> the dense view: each entry's gradient at its position.
+          SparseCoo positions = sparse->second;
+          positions.values = gradient.values;
+          XAI_ASSIGN_OR_RETURN(gradient, SparseToDense(positions, gradient.dtype,
+                                                       "the gradient of sparse input '" + request.wrt[i] + "'"));
+        }
+        result.gradients.push_back(std::move(gradient));
         continue;
       }
       // Not connected to the target: the gradient is zero, shaped like the input.
@@ -267,6 +312,38 @@ class TfSavedModel final : public ModelRuntime {
  private:
   TfSavedModel() = default;
 
+  // TensorFlow feeds for `feeds`: dense tensors as they are, a sparse input's
+  // dense batch as its three SparseTensor feeds (the entries fed go to
+  // `fed_sparse`, by values tensor name, if given).
+  Status ToTfFeeds(const std::vector<Feed>& feeds, TfFeeds* tf_feeds,
+                   std::map<std::string, SparseCoo>* fed_sparse) const {
+    tf_feeds->reserve(feeds.size());
+    for (const auto& [name, value] : feeds) {
+      auto sparse = sparse_inputs_.find(CanonicalName(name));
+      if (sparse == sparse_inputs_.end()) {
+        tf_feeds->emplace_back(name, ToTf(value));
+        continue;
+      }
+      XAI_ASSIGN_OR_RETURN(SparseCoo coo, AppendSparseFeeds(sparse->second, value, tf_feeds));
+      if (fed_sparse != nullptr) (*fed_sparse)[sparse->first] = std::move(coo);
+    }
+    return OkStatus();
+  }
+
+  StatusOr<std::vector<Tensor>> RunTf(const TfFeeds& tf_feeds, const std::vector<std::string>& fetches) {
+    std::vector<tf::Tensor> outputs;
+    {
+      std::shared_lock lock(session_mutex_);
+      XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Run(tf_feeds, fetches, {}, &outputs), "running the model"));
+    }
+    std::vector<Tensor> result;
+    for (const tf::Tensor& t : outputs) {
+      XAI_ASSIGN_OR_RETURN(Tensor converted, FromTf(t));
+      result.push_back(std::move(converted));
+    }
+    return result;
+  }
+
   Status Index() {
     const tf::MetaGraphDef& meta = bundle_.meta_graph_def;
     for (const auto& [key, def] : meta.signature_def()) {
@@ -275,11 +352,12 @@ class TfSavedModel final : public ModelRuntime {
       sig.key = key;
       sig.method_name = def.method_name();
       for (const auto& [name, info] : def.inputs()) {
-        XAI_ASSIGN_OR_RETURN(TensorInfo t, FromTfTensorInfo(name, info));
+        XAI_ASSIGN_OR_RETURN(TensorInfo t, FromTfTensorInfo(key, name, info, /*is_input=*/true));
+        if (t.is_sparse()) sparse_inputs_[CanonicalName(t.tensor_name)] = t;
         sig.inputs.push_back(std::move(t));
       }
       for (const auto& [name, info] : def.outputs()) {
-        XAI_ASSIGN_OR_RETURN(TensorInfo t, FromTfTensorInfo(name, info));
+        XAI_ASSIGN_OR_RETURN(TensorInfo t, FromTfTensorInfo(key, name, info, /*is_input=*/false));
         sig.outputs.push_back(std::move(t));
       }
       auto by_key = [](const TensorInfo& a, const TensorInfo& b) { return a.key < b.key; };
@@ -332,6 +410,8 @@ class TfSavedModel final : public ModelRuntime {
   bool is_tf1_ = false;
   std::unique_ptr<tf::Graph> graph_;
   std::map<std::string, const tf::Node*> nodes_;
+  // SparseTensor inputs of the signatures, by canonical values tensor name.
+  std::map<std::string, TensorInfo> sparse_inputs_;
   // Runs share the session; extending it with a gradient graph is exclusive.
   std::shared_mutex session_mutex_;
   std::unordered_set<std::string> session_nodes_;

@@ -404,6 +404,95 @@ TEST_F(NoGradientOpTest, GradientsFailNamingTheOpAndTheAlternative) {
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
 }
 
+// --- sparse_words / sparse_matmul: a SparseTensor input seen as dense ---------------
+
+// score = w.x + 0.25 on the dense view, as saved in the sparse fixtures.
+constexpr float kSparseWeights[6] = {1.5f, -2.0f, 0.5f, 3.0f, -1.0f, 2.5f};
+const std::vector<std::vector<float>> kSparseRows = {
+    {2, 0, 5, 0, 1, 0}, {0, 0, 0, 0, 0, 0}, {-1.5f, 0, 0, 4, 0, 0.5f}};
+
+class SparseWordsTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("sparse_words"); }
+
+  const TensorInfo& Output(const std::string& key) const {
+    for (const TensorInfo& t : OnlySignature().outputs) {
+      if (t.key == key) return t;
+    }
+    ADD_FAILURE() << "no output " << key;
+    return OnlySignature().outputs.at(0);
+  }
+
+  static double Score(const std::vector<float>& x) {
+    double y = 0.25;
+    for (int i = 0; i < 6; ++i) y += kSparseWeights[i] * x[i];
+    return y;
+  }
+};
+
+TEST_F(SparseWordsTest, TheSparseInputIsNamedByItsValuesTensorWithItsDenseShape) {
+  const TensorInfo& words = OnlySignature().inputs.at(0);
+  EXPECT_EQ(words.key, "words");
+  EXPECT_TRUE(words.is_sparse());
+  EXPECT_EQ(words.tensor_name, "words/values:0");
+  EXPECT_EQ(words.sparse_indices_tensor, "words/indices:0");
+  EXPECT_EQ(words.sparse_dense_shape_tensor, "words/shape:0");
+  EXPECT_EQ(words.dtype, DType::kFloat32);
+  EXPECT_EQ(words.shape, (Shape{-1, 6}));
+  EXPECT_FALSE(Output("score").is_sparse());
+}
+
+TEST_F(SparseWordsTest, RunFeedsTheNonzeroElementsOfADenseBatch) {
+  auto outputs = model_->Run({{InputTensor(), Float32Batch(kSparseRows)}}, {Output("score").tensor_name});
+  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
+  ASSERT_EQ((*outputs)[0].values.size(), kSparseRows.size());
+  for (size_t r = 0; r < kSparseRows.size(); ++r) {
+    ExpectNearFloat32((*outputs)[0].values[r], Score(kSparseRows[r]), "score row " + std::to_string(r));
+  }
+}
+
+TEST_F(SparseWordsTest, GradientsAreScatteredBackToTheDenseView) {
+  GradientRequest request = Request(Float32Batch(kSparseRows), {0, 0, 0});
+  request.target = Output("score").tensor_name;
+  auto result = model_->RunWithGradients(request);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->gradients.size(), 1u);
+  const Tensor& g = result->gradients[0];
+  EXPECT_EQ(g.shape, (Shape{3, 6}));
+  for (size_t r = 0; r < kSparseRows.size(); ++r) {
+    for (int i = 0; i < 6; ++i) {
+      // Present elements get d score / d x_i = w_i; absent ones are not fed
+      // and get 0 (the all-zero row 1 has no element at all).
+      const double expected = kSparseRows[r][i] != 0 ? kSparseWeights[i] : 0.0;
+      ExpectNearFloat32(g.values[r * 6 + i], expected, "row " + std::to_string(r) + " element " + std::to_string(i));
+    }
+  }
+}
+
+TEST_F(SparseWordsTest, ABatchThatIsNotNumericIsRefusedNamingTheInput) {
+  Tensor strings(DType::kString, {1, 6});
+  auto outputs = model_->Run({{InputTensor(), strings}}, {Output("score").tensor_name});
+  ASSERT_FALSE(outputs.ok());
+  EXPECT_EQ(outputs.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(outputs.status().message(), "sparse input 'words'"));
+}
+
+class SparseMatmulTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("sparse_matmul"); }
+};
+
+TEST_F(SparseMatmulTest, ForwardPassWorksButGradientsNameTheOpWithoutOne) {
+  auto outputs = model_->Run({{InputTensor(), Float32Batch(kSparseRows)}}, {OutputTensor()});
+  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
+  ExpectNearFloat32((*outputs)[0].values[0], 0.25 + 2 * 1.5 + 5 * 0.5 - 1, "score row 0");
+  auto result = model_->RunWithGradients(Request(Float32Batch(kSparseRows), {0, 0, 0}));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition) << result.status().ToString();
+  EXPECT_TRUE(Contains(result.status().message(), "'SparseTensorDenseMatMul'"));
+  EXPECT_TRUE(Contains(result.status().message(), "Sampled Shapley"));
+}
+
 // --- loading failures (no fixtures needed) -------------------------------------------
 
 TEST(LoadSavedModelRuntimeTest, NonexistentDirectoryIsNamed) {

@@ -11,15 +11,14 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/status_matchers.h"
+
 namespace xai {
 namespace {
 
 namespace fs = std::filesystem;
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& piece) {
-  if (text.find(piece) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << piece << "'";
-}
+using ::xai::testing::Contains;
 
 // A loader that loads nothing real: each "model" is a null ExplainableModel
 // pointer sharing ownership with a token (the directory's path), so tests can

@@ -12,6 +12,10 @@ Json StatusJson(const Status& status) {
 Json TensorInfoJson(const TensorInfo& t) {
   Json out = {{"key", t.key}, {"tensorName", t.tensor_name}, {"dtype", DTypeName(t.dtype)}};
   out["shape"] = t.rank_known ? Json(t.shape) : Json(nullptr);  // -1: any size; null: unknown rank
+  if (t.is_sparse()) {  // a SparseTensor input, taken dense or as {"values", "indices", "dense_shape"}
+    out["sparse"] = {{"indicesTensorName", t.sparse_indices_tensor},
+                     {"denseShapeTensorName", t.sparse_dense_shape_tensor}};
+  }
   return out;
 }
 

@@ -118,12 +118,15 @@ StatusOr<PredictRequest> ParsePredictRequest(const Json& body, const RequestLimi
     return InvalidArgument("\"instances\" must be a list of instances, e.g. {\"instances\": [[1.0, 2.0]]}");
   }
   XAI_RETURN_IF_ERROR(CheckInstanceCount(request.instances.size(), limits));
+  request.max_image_pixels = limits.max_image_pixels;
   return request;
 }
 
 StatusOr<Json> RunPredict(ExplainableModel& model, const PredictRequest& request) {
   XAI_ASSIGN_OR_RETURN(const SignatureInfo* signature, model.PredictSignature(request.signature_name));
-  XAI_ASSIGN_OR_RETURN(std::vector<NamedTensors> decoded, DecodeInstances(request.instances, *signature, InstanceDecodingFor(model)));
+  InstanceDecoding decoding = InstanceDecodingFor(model);
+  decoding.image_pixel_budget = request.max_image_pixels;
+  XAI_ASSIGN_OR_RETURN(std::vector<NamedTensors> decoded, DecodeInstances(request.instances, *signature, decoding));
   // Batches as the CLI makes them, so the numbers are the CLI's.
   Json predictions = Json::array();
   std::map<std::string, Json> columns;
@@ -197,13 +200,15 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
                        ParseExplainRequestParameters(chosen, override_metadata ? *override_metadata : Json(nullptr)));
   request.options = std::move(parsed.options);
   request.visualize = parsed.visualize;
+  request.max_image_pixels = limits.max_image_pixels;
   return request;
 }
 
 StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainRequest& request) {
   if (!model.explain_status().ok()) return model.explain_status();
   // Every instance is checked before the (slow) explaining starts.
-  const InstanceDecoding decoding = InstanceDecodingFor(model);
+  InstanceDecoding decoding = InstanceDecodingFor(model);
+  decoding.image_pixel_budget = request.max_image_pixels;
   XAI_ASSIGN_OR_RETURN(std::vector<NamedTensors> decoded,
                        DecodeInstances(request.instances, *model.explain_entry_signature(), decoding));
   const StatusOr<const SignatureInfo*> predict_signature = model.PredictSignature();

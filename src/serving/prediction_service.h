@@ -29,9 +29,14 @@
 namespace xai {
 
 inline constexpr size_t kDefaultMaxInstances = 64;
+// 32 Mi pixels (kMaxDecodedPixels, the most one image may have): one large
+// photo, or ~670 images of 224x224.
+inline constexpr int64_t kDefaultMaxImagePixels = int64_t{32} << 20;
 
 struct RequestLimits {
   size_t max_instances = kDefaultMaxInstances;  // per :predict or :explain request
+  // The image pixel budget of one request's uploads (InstanceDecoding).
+  int64_t max_image_pixels = kDefaultMaxImagePixels;
 };
 
 // The explanation methods by CLI / flag name, and their request keys.
@@ -43,6 +48,7 @@ struct PredictRequest {
   Json instances;               // rows, also when the request was columnar
   std::string signature_name;   // empty: the model's predict signature
   bool columnar = false;        // answer with {"outputs": ...}
+  int64_t max_image_pixels = kDefaultMaxImagePixels;  // from RequestLimits
 };
 StatusOr<PredictRequest> ParsePredictRequest(const Json& body, const RequestLimits& limits);
 StatusOr<Json> RunPredict(ExplainableModel& model, const PredictRequest& request);
@@ -51,6 +57,7 @@ struct ExplainRequest {
   Json instances;
   ExplainOptions options;  // options.method: the request's, else the default
   bool visualize = false;  // "parameters": {"visualize": true}: pictures in each attribution entry
+  int64_t max_image_pixels = kDefaultMaxImagePixels;  // from RequestLimits
 };
 StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string& default_method,
                                              const RequestLimits& limits);

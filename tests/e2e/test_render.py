@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FIXTURES, attributions_of, read_instances, running_server
+from conftest import FIXTURES, attributions_of, fixture_dir, read_instances, running_server
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -153,7 +153,9 @@ def test_visualize_on_tabular_writes_svg_bar_charts(xaiserve, tmp_path):
         assert len(bars) == 10, "the top 10 of the 30 features"
         values = np.asarray(entry["featureAttributions"], np.float64)
         top = np.argsort(-np.abs(values), kind="stable")[:10]
-        assert [label for label, _ in bars] == [f"features[{j}]" for j in top]
+        names = json.loads((fixture_dir("tabular_mlp") / "explanation_metadata.json").read_text())[
+            "inputs"]["features"]["index_feature_mapping"]
+        assert [label for label, _ in bars] == [names[j] for j in top], "named by index_feature_mapping"
         for (label, bar_class), j in zip(bars, top):
             assert bar_class == ("bar positive" if values[j] >= 0 else "bar negative"), label
 

@@ -8,6 +8,7 @@ import http.client
 import json
 import shutil
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -224,6 +225,17 @@ def test_the_printed_curl_example_works_as_printed(server):
     response = json.loads(result.stdout)
     [attribution] = response["explanations"][0]["attributions"]
     assert len(attribution["featureAttributions"]) == 30
+
+
+def test_the_printed_web_page_url_serves_the_page(server):
+    [line] = [l.strip() for l in server.stdout_lines if "the web page: open " in l]
+    url = line.split("open ", 1)[1].split()[0]
+    assert url == server.url + "/", line
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 200
+        assert "text/html" in response.headers["Content-Type"]
+        assert b"xaiserve" in response.read()
 
 
 # --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, REPO, read_instances, running_server
+from conftest import FIXTURES, REPO, fixture_dir, read_instances, running_server
 
 CHROMIUM = Path(os.environ.get("XAISERVE_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("XAISERVE_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -242,7 +242,8 @@ def test_tabular_example(browser, server):
     assert [float(f.get_attribute("value")) for f in fields] == pytest.approx(row)
     page.explain()
     page.expect_result()
-    assert re.match(r"probabilities\[[01]\]: 0\.\d+", page.prediction()), page.prediction()
+    # Classes and features named by the metadata's index_name_mapping and index_feature_mapping.
+    assert re.match(r"(malignant|benign): 0\.\d+", page.prediction()), page.prediction()
     expect_bar_chart(page, bars=10)
     percent, flagged = page.approximation_error()
     assert flagged == (percent > 5)
@@ -253,7 +254,9 @@ def test_tabular_example(browser, server):
     page.explain()
     page.expect_result()
     labels = expect_bar_chart(page, bars=10, sources=("page",))
-    assert all(re.match(r"feature \d+ = ", label) for label in labels), labels
+    names = json.loads((fixture_dir("tabular_mlp") / "explanation_metadata.json").read_text())[
+        "inputs"]["features"]["index_feature_mapping"]
+    assert all(label.split(" = ")[0] in names for label in labels), labels
     page.screenshot("tabular-drawn-in-page")
 
     # The same row by Sampled Shapley: forward passes only, and it says so.
@@ -275,12 +278,13 @@ def test_text_example(browser, server):
     page.explain()
     page.expect_result()
     assert page.prediction().startswith("positive:"), page.prediction()
-    labels = expect_bar_chart(page, bars=8)  # the model reads 8 tokens
-    assert "5: love" in labels or "5: love" in page.find(".entry .token-legend").text
+    # Text charts are drawn in the page by default, one bar per word, named.
+    labels = expect_bar_chart(page, bars=8, sources=("page",))  # the model reads 8 tokens
+    assert "5: love" in labels, labels
     page.approximation_error()
     page.screenshot("text")
 
-    # A sentence of one's own, its chart drawn in the page: one bar per word.
+    # A sentence of one's own, its chart rendered by the server (token positions, with a legend).
     area = page.find("#text-fields textarea")
     area.clear()
     area.send_keys("boring plot and awful acting, I hate it")
@@ -288,9 +292,10 @@ def test_text_example(browser, server):
     page.explain()
     page.expect_result()
     assert page.prediction().startswith("negative:"), page.prediction()
-    labels = expect_bar_chart(page, bars=8, sources=("page",))
-    assert "6: hate" in labels and "0: boring" in labels, labels
-    page.screenshot("text-drawn-in-page")
+    expect_bar_chart(page, bars=8, sources=("server",))
+    legend = page.find(".entry .token-legend").text
+    assert "6: hate" in legend and "0: boring" in legend, legend
+    page.screenshot("text-rendered-by-server")
     assert page.script_errors() == []
 
 

@@ -127,6 +127,24 @@ def test_xrai_pixels_carry_their_regions_density(xaiserve, black_white_ig):
         assert worst <= allowed, f"instance {i}: region density off by {worst:.3g}"
 
 
+def test_xrai_fast_variant_also_redistributes_the_ig_total(xaiserve, black_white_ig):
+    """--xrai-fast (3 scales, regions in rounds): a different map of the same total."""
+    fast = xaiserve.explain(MODEL, *XRAI, "--xrai-fast")
+    exact = xrai_maps(xaiserve)
+    differs = False
+    for i, (response, ref, exact_map) in enumerate(zip(fast, black_white_ig, exact)):
+        pixel_map = attribution_values(only_attribution(response))
+        assert pixel_map.sum() == pytest.approx(ref.attributions.sum(), rel=1e-4, abs=1e-7), i
+        differs = differs or not np.allclose(pixel_map, exact_map)
+    assert differs, "the fast variant gave the exact variant's maps"
+
+
+def test_xrai_fast_is_for_xrai_only(xaiserve):
+    result = xaiserve.command("explain", MODEL, "--xrai-fast")
+    assert result.returncode == 2
+    assert "--xrai-fast applies to --method xrai only" in result.stderr
+
+
 # --------------------------------------------------------------------------
 # Localization
 # --------------------------------------------------------------------------
