@@ -128,7 +128,9 @@ TEST(XraiRegionMapTest, RegionsAddingTooFewNewPixelsAreDropped) {
       EXPECT_GE(s.pixels, 2) << "region " << s.region << (fast ? " (fast)" : "");
       taken.push_back(s.region);
     }
-    if (!fast) EXPECT_EQ(taken, (std::vector<int>{1, 2, 3, 4, -1}));
+    if (!fast) {
+      EXPECT_EQ(taken, (std::vector<int>{1, 2, 3, 4, -1}));
+    }
     EXPECT_EQ(std::count(taken.begin(), taken.end(), 0), 0) << (fast ? "fast" : "exact");
     EXPECT_DOUBLE_EQ(Sum(two->map.values), Sum(kValues));
   }

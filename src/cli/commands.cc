@@ -315,7 +315,9 @@ int RunExplain(const std::vector<std::string>& args) {
     const bool bare = AttributionsMirrorBareInstance(model, (*instances)[i]);
     Json response = {
         {"explanations", Json::array({ExplanationToJson(*explanation, model.explained_inputs(), bare)})}};
-    if (predict_sig.ok()) {
+    if (explanation->predictions) {  // from the explaining run itself.
+      response["predictions"] = Json::array({PredictionToJson(*explanation->predictions, 0)});
+    } else if (predict_sig.ok()) {
       auto row = DecodeInstance((*instances)[i], **predict_sig, i, decoding);
       if (row.ok()) {
         auto prediction = model.Predict(**predict_sig, *row);

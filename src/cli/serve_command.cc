@@ -132,11 +132,16 @@ std::string ShellQuote(const std::string& text) {
 }
 
 // The first instance of instances.jsonl beside a served model, if any.
+// The longest example instance the banner prints (an image's would be
+// megabytes: too long to paste, and enough to fill a reader's pipe).
+constexpr size_t kMaxBannerInstanceChars = 4096;
+
 std::string ExampleInstance(const LoadedVersion& version, const std::string& base_path) {
   for (const fs::path& dir : {fs::path(version.path), fs::path(base_path)}) {
     std::ifstream file(dir / "instances.jsonl");
     std::string line;
     while (file && std::getline(file, line)) {
+      if (line.size() > kMaxBannerInstanceChars) break;
       if (line.find_first_not_of(" \t\r") != std::string::npos) return line;
     }
   }

@@ -355,8 +355,22 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
     if (in.signature_key.empty()) fetches.push_back(in.tensor.tensor_name);
   }
   fetches.push_back(output.tensor.tensor_name);
+  const size_t output_fetch = fetches.size() - 1;
+  // When the explaining signature also predicts, its outputs come from this
+  // same run (InstanceExplanation::predictions).
+  const bool predicts = preprocess_signature_ == nullptr && selection_.predict_key == explain_signature_->key;
+  if (predicts) {
+    for (const TensorInfo& t : explain_signature_->outputs) fetches.push_back(t.tensor_name);
+  }
   XAI_ASSIGN_OR_RETURN(std::vector<Tensor> fetched, runtime_->Run(model_feeds, fetches));
-  prepared.output_value = fetched.back();
+  if (predicts) {
+    NamedTensors predictions;
+    for (size_t i = 0; i < explain_signature_->outputs.size(); ++i) {
+      predictions[explain_signature_->outputs[i].key] = std::move(fetched[output_fetch + 1 + i]);
+    }
+    prepared.predictions = std::move(predictions);
+  }
+  prepared.output_value = fetched[output_fetch];
   if (prepared.output_value.shape.empty() || prepared.output_value.batch_size() != 1) {
     return FailedPrecondition("output '" + output.metadata.name + "' has shape " +
                               ShapeToString(prepared.output_value.shape) +
@@ -492,6 +506,7 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   }
 
   InstanceExplanation explanation;
+  explanation.predictions = std::move(prepared.predictions);
   const Shape row_shape = prepared.output_value.row_shape();
   for (Attribution& a : attributions) {
     OutputAttribution out;

@@ -90,6 +90,11 @@ struct InstanceExplanation {
   // Rows the attribution method ran through the model (path points of every
   // baseline, output and noisy sample; Shapley coalitions): for metrics.
   int64_t rows_evaluated = 0;
+  // The predict signature's outputs for the instance, keyed by output key,
+  // when the explaining signature is the predict signature (no
+  // xai_preprocess, no xai_model): fetched in the run that reads the
+  // explained output, so callers need no separate Predict run.
+  std::optional<NamedTensors> predictions;
 };
 
 struct LoadOptions {
@@ -151,6 +156,7 @@ class ExplainableModel {
     std::vector<TensorInfo> attributed;
     Tensor output_value;
     std::vector<Feed> fixed_feeds;
+    std::optional<NamedTensors> predictions;  // see InstanceExplanation::predictions
   };
 
   ExplainableModel() = default;

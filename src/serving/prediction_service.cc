@@ -229,6 +229,10 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
     }
     explanations.push_back(std::move(explanation_json));
     if (!all_predicted) continue;
+    if (explanation->predictions) {  // from the explaining run itself.
+      predictions.push_back(PredictionToJson(*explanation->predictions, 0));
+      continue;
+    }
     // As the CLI: one prediction per instance, when the instance also fits
     // the predict signature (it may not, e.g. with xai_preprocess).
     StatusOr<NamedTensors> row = DecodeInstance(request.instances[i], **predict_signature, i, decoding);

@@ -80,3 +80,16 @@ def test_instances_from_stdin(xaiserve):
     predicted = [line["predictions"][0] for line in result.json_lines()]
     expected = quadratic_terms(read_instances("quadratic")).sum(axis=1)
     np.testing.assert_allclose(predicted, expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["tabular_mlp", "cnn", "multi_with_xai", "tf1_placeholder"])
+def test_explain_reports_the_predictions_predict_gives(name, xaiserve):
+    """:explain's "predictions" (read in the run that explains when the
+    explaining signature also predicts, else from a run of their own) are
+    `xaiserve predict`'s (which runs all instances as one batch, so oneDNN
+    may round differently: to 1e-5)."""
+    explained = xaiserve.explain(name)
+    predicted = xaiserve.predict(name)
+    assert len(explained) == len(predicted)
+    for i, (e, p) in enumerate(zip(explained, predicted)):
+        assert_predictions_equal(predictions_of([e]), predictions_of([p]))
