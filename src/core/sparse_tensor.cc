@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <set>
 
 namespace xai {
 namespace {
@@ -60,7 +59,7 @@ StatusOr<Tensor> SparseToDense(const SparseCoo& sparse, DType dtype, const std::
                            " coordinates");
   }
   Tensor dense(dtype, sparse.dense_shape);
-  std::set<int64_t> seen;
+  std::vector<char> seen(dense.values.size(), 0);  // positions already given.
   for (int64_t k = 0; k < sparse.nnz(); ++k) {
     const int64_t* index = sparse.indices.data() + k * rank;
     int64_t flat = 0;
@@ -71,10 +70,11 @@ StatusOr<Tensor> SparseToDense(const SparseCoo& sparse, DType dtype, const std::
       }
       flat = flat * sparse.dense_shape[d] + index[d];
     }
-    if (!seen.insert(flat).second) {
+    if (seen[flat]) {
       return InvalidArgument(what + ": index " + std::to_string(k) + " " + IndexToString(index, rank) +
                              " repeats an earlier index; give each position once");
     }
+    seen[flat] = 1;
     dense.values[flat] = sparse.values[k];
   }
   return dense;

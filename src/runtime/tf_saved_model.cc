@@ -286,8 +286,9 @@ class TfSavedModel final : public ModelRuntime {
         auto sparse = fed_sparse.find(CanonicalName(request.wrt[i]));
         if (sparse != fed_sparse.end()) {
           // d/d values -> the dense view: each entry's gradient at its position.
-          SparseCoo positions = sparse->second;
-          positions.values = gradient.values;
+          // The fed entries are this call's own; their values are no longer needed.
+          SparseCoo& positions = sparse->second;
+          positions.values = std::move(gradient.values);
           XAI_ASSIGN_OR_RETURN(gradient, SparseToDense(positions, gradient.dtype,
                                                        "the gradient of sparse input '" + request.wrt[i] + "'"));
         }
