@@ -12,6 +12,7 @@ namespace {
 
 using ::xai::testing::Contains;
 using ::xai::testing::SignatureTensor;
+using ::xai::testing::SparseSignatureTensor;
 
 SignatureInfo Signature(std::vector<TensorInfo> inputs) {
   SignatureInfo sig;
@@ -47,16 +48,8 @@ TEST(DecodeInstanceTest, KeyedInstanceForSeveralInputs) {
   EXPECT_EQ(decoded->at("b").values, (std::vector<double>{1, 2}));
 }
 
-TensorInfo SparseInput(const std::string& key, Shape dense_shape) {
-  TensorInfo t = SignatureTensor(key, DType::kFloat32, std::move(dense_shape));
-  t.tensor_name = key + "/values:0";
-  t.sparse_indices_tensor = key + "/indices:0";
-  t.sparse_dense_shape_tensor = key + "/shape:0";
-  return t;
-}
-
 TEST(DecodeInstanceTest, SparseInputTakesDenseOrCooValuesAsDense) {
-  const SignatureInfo sig = Signature({SparseInput("words", {-1, 5})});
+  const SignatureInfo sig = Signature({SparseSignatureTensor("words", {-1, 5})});
   const Json coo = Json::parse(R"({"values": [2, 5, 1], "indices": [[0], [2], [4]], "dense_shape": [5]})");
   EXPECT_TRUE(IsBareInstance(coo, sig));
   for (const Json& instance : {coo, Json::parse("[2, 0, 5, 0, 1]"), Json::parse(R"({"words": [2, 0, 5, 0, 1]})"),
@@ -70,7 +63,7 @@ TEST(DecodeInstanceTest, SparseInputTakesDenseOrCooValuesAsDense) {
 }
 
 TEST(DecodeInstanceTest, BadSparseValuesNameInstanceInputAndField) {
-  const SignatureInfo sig = Signature({SparseInput("words", {-1, 5})});
+  const SignatureInfo sig = Signature({SparseSignatureTensor("words", {-1, 5})});
   auto out_of_range = DecodeInstance(Json::parse(R"({"values": [1], "indices": [[5]]})"), sig, 2);
   ASSERT_FALSE(out_of_range.ok());
   EXPECT_EQ(out_of_range.status().code(), StatusCode::kInvalidArgument);

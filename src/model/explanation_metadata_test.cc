@@ -15,6 +15,7 @@ namespace {
 using testing::Contains;
 using testing::ErrorMessage;
 using testing::SignatureTensor;
+using testing::SparseSignatureTensor;
 using testing::TempDir;
 
 constexpr char kSource[] = "md.json";
@@ -554,10 +555,7 @@ TEST(InferExplanationMetadataTest, FloatInputsWithZeroBaselinesAndAllOutputs) {
 TEST(InferExplanationMetadataTest, SparseInputsNameTheirIndicesAndDenseShapeTensors) {
   SignatureInfo s;
   s.key = "serving_default";
-  TensorInfo words = SignatureTensor("words", DType::kFloat32, {-1, 6}, "words/values:0");
-  words.sparse_indices_tensor = "words/indices:0";
-  words.sparse_dense_shape_tensor = "words/shape:0";
-  s.inputs = {words};
+  s.inputs = {SparseSignatureTensor("words", {-1, 6})};
   s.outputs = {SignatureTensor("score", DType::kFloat32, {-1}, "score:0")};
   const ExplanationMetadata md = InferExplanationMetadata(s);
   ASSERT_EQ(md.inputs.size(), 1u);

@@ -35,6 +35,18 @@ CRASH_MARKERS = (
 )
 
 
+# The server's demo models (`xaiserve serve` with no --model): name -> fixture.
+DEMO_MODELS = {"tabular": "tabular_mlp", "image": "shapes_cnn", "text": "text_classifier"}
+
+
+def demo_model_flags(*names: str) -> list[str]:
+    """`--model NAME=DIR` for the named demo models (default: all three)."""
+    flags: list[str] = []
+    for name in names or DEMO_MODELS:
+        flags += ["--model", f"{name}={fixture_dir(DEMO_MODELS[name])}"]
+    return flags
+
+
 def fixture_dir(name: str) -> Path:
     return FIXTURES / name
 

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from conftest import FIXTURES, fixture_dir, read_instances, running_server
+from conftest import DEMO_MODELS, FIXTURES, fixture_dir, read_instances, running_server
 
-DEMO = {"tabular": "tabular_mlp", "image": "shapes_cnn", "text": "text_classifier"}
+DEMO = DEMO_MODELS
 
 
 @pytest.fixture(scope="module")

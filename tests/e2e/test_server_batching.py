@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import fixture_dir, read_instances, running_server
+from conftest import demo_model_flags, read_instances, running_server
 
 TABULAR = read_instances("tabular_mlp")
 IMAGE = read_instances("shapes_cnn")
@@ -33,8 +33,7 @@ CLIENTS = 8
 
 def served(*flags: str, log_dir):
     return running_server(
-        "--model", f"tabular={fixture_dir('tabular_mlp')}",
-        "--model", f"image={fixture_dir('shapes_cnn')}",
+        *demo_model_flags("tabular", "image"),
         *flags,
         log_dir=log_dir,
     )

@@ -5,7 +5,6 @@ request in flight finish before the process exits 0."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import threading
@@ -14,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import ServerProcess, fixture_dir, read_instances, running_server
+from conftest import ServerProcess, demo_model_flags, fixture_dir, read_instances, running_server
 
 TABULAR = read_instances("tabular_mlp")
 IMAGE = read_instances("shapes_cnn")
@@ -51,9 +50,7 @@ WORK = [
 @pytest.fixture(scope="module")
 def demo_server(xaiserve, tmp_path_factory):
     with running_server(
-        "--model", f"tabular={fixture_dir('tabular_mlp')}",
-        "--model", f"image={fixture_dir('shapes_cnn')}",
-        "--model", f"text={fixture_dir('text_classifier')}",
+        *demo_model_flags(),
         log_dir=tmp_path_factory.mktemp("logs"),
     ) as running:
         yield running

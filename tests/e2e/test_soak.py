@@ -49,7 +49,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CRASH_MARKERS, Reply, fixture_dir, read_instances, running_server
+from conftest import CRASH_MARKERS, Reply, demo_model_flags, read_instances, running_server
 
 SOAK_SECONDS = float(os.environ.get("XAISERVE_SOAK_SECONDS", "120"))
 CLIENTS = int(os.environ.get("XAISERVE_SOAK_CLIENTS", "6"))
@@ -329,9 +329,7 @@ def requests_by_code(server) -> collections.Counter:
 @pytest.fixture(scope="module")
 def server(xaiserve, tmp_path_factory):
     with running_server(
-        "--model", f"tabular={fixture_dir('tabular_mlp')}",
-        "--model", f"image={fixture_dir('shapes_cnn')}",
-        "--model", f"text={fixture_dir('text_classifier')}",
+        *demo_model_flags(),
         "--max-body-bytes", MAX_BODY,
         "--max-instances", MAX_INSTANCES,
         "--max-image-pixels", MAX_IMAGE_PIXELS,

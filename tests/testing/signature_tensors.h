@@ -23,4 +23,14 @@ inline TensorInfo SignatureTensor(const std::string& key, DType dtype, Shape sha
   return t;
 }
 
+// A SparseTensor (coo_sparse) signature input `key` of dense shape
+// `dense_shape`: values "<key>/values:0", indices "<key>/indices:0", dense
+// shape "<key>/shape:0".
+inline TensorInfo SparseSignatureTensor(const std::string& key, Shape dense_shape) {
+  TensorInfo t = SignatureTensor(key, DType::kFloat32, std::move(dense_shape), key + "/values:0");
+  t.sparse_indices_tensor = key + "/indices:0";
+  t.sparse_dense_shape_tensor = key + "/shape:0";
+  return t;
+}
+
 }  // namespace xai::testing
