@@ -167,7 +167,9 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   }
 
   // 4. The seed d(loss)/d(target): one-hot over each row's elements at the
-  //    chosen element, shaped like the target.
+  //    chosen element, shaped like the target. A row fed element -1 takes the
+  //    argmax of row 0's target, so the output to explain can be chosen at
+  //    the instance (row 0) in the very run that differentiates it.
   absl::Status scope_status;
   tf::Scope root = tf::NewInternalScope(&graph, &scope_status, &refiner).NewSubScope(prefix);
   namespace ops = tf::ops;
@@ -178,9 +180,20 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   auto row_shape = ops::Slice(root.WithOpName("row_shape"), target_shape, ops::Const<int64_t>(root, {1}),
                               ops::Const<int64_t>(root, {-1}));
   auto row_elements = ops::Prod(root.WithOpName("row_elements"), row_shape, ops::Const<int>(root, 0));
+  auto batch_size = ops::Slice(root.WithOpName("batch_size"), target_shape, ops::Const<int64_t>(root, {0}),
+                               ops::Const<int64_t>(root, {1}));
+  auto rows_shape = ops::Concat(root.WithOpName("rows_shape"),
+                                std::vector<tf::Output>{batch_size, ops::Reshape(root, row_elements, {1})}, 0);
+  auto rows = ops::Reshape(root.WithOpName("rows"), target_out, rows_shape);
+  auto row_argmax = ops::ArgMax(root.WithOpName("row_argmax"), rows, ops::Const<int>(root, 1),
+                                ops::ArgMax::OutputType(tf::DT_INT64));
+  auto first_row_argmax = ops::Slice(root.WithOpName("first_row_argmax"), row_argmax, ops::Const<int64_t>(root, {0}),
+                                     ops::Const<int64_t>(root, {1}));
+  auto chosen = ops::SelectV2(root.WithOpName("chosen_element"),
+                              ops::Less(root, element, ops::Const<int64_t>(root, 0)), first_row_argmax, element);
   auto one = ops::Cast(root, ops::Const(root, 1.0f), target_dtype);
   auto zero = ops::Cast(root, ops::Const(root, 0.0f), target_dtype);
-  auto one_hot = ops::OneHot(root.WithOpName("one_hot"), element, ops::Cast(root, row_elements, tf::DT_INT32),
+  auto one_hot = ops::OneHot(root.WithOpName("one_hot"), chosen, ops::Cast(root, row_elements, tf::DT_INT32),
                              one, zero);
   auto seed = ops::Reshape(root.WithOpName("seed"), one_hot, target_shape);
   XAI_RETURN_IF_ERROR(FromTf(scope_status, "building the gradient seed"));
@@ -202,6 +215,7 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   GradientGraph result;
   result.target_tensor = target_name + ":0";
   result.element_placeholder = element.node()->name() + ":0";
+  result.chosen_element = chosen.node()->name() + ":0";
   for (const tf::Output& g : grads) {
     result.gradients.push_back(g.node() == nullptr ? "" : g.node()->name() + ":" + std::to_string(g.index()));
   }

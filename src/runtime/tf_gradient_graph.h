@@ -25,7 +25,11 @@ namespace xai::tf_runtime {
 struct GradientGraph {
   tensorflow::GraphDef new_nodes;       // to add to the session with Extend.
   std::string target_tensor;            // the (flat) target, to fetch.
-  std::string element_placeholder;      // int64 [batch]: element index per row.
+  std::string element_placeholder;      // int64 [batch]: element index per row, or -1 (see below).
+  // int64 [batch]: the element each row's gradient was taken of: the fed
+  // index, or for -1 the element with the largest value in row 0's target
+  // (TensorFlow's ArgMax: the first of equal maxima), chosen in the same run.
+  std::string chosen_element;
   std::vector<std::string> gradients;   // per wrt; empty when not connected.
 };
 

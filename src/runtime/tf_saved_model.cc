@@ -270,16 +270,23 @@ class TfSavedModel final : public ModelRuntime {
     std::map<std::string, SparseCoo> fed_sparse;
     XAI_RETURN_IF_ERROR(ToTfFeeds(request.feeds, &feeds, &fed_sparse));
     Tensor element(DType::kInt64, {static_cast<int64_t>(request.target_element.size())});
-    for (size_t i = 0; i < request.target_element.size(); ++i) element.values[i] = request.target_element[i];
+    for (size_t i = 0; i < request.target_element.size(); ++i) {
+      if (request.target_element[i] < 0 && request.target_element[i] != kArgmaxOfFirstRow) {
+        return InvalidArgument("target element " + std::to_string(request.target_element[i]) + " of row " +
+                               std::to_string(i) + " is negative; give an index >= 0 or kArgmaxOfFirstRow");
+      }
+      element.values[i] = static_cast<double>(request.target_element[i]);
+    }
     feeds.emplace_back(graph->element_placeholder, ToTf(element));
-    std::vector<std::string> fetches = {graph->target_tensor};
+    std::vector<std::string> fetches = {graph->target_tensor, graph->chosen_element};
     for (const std::string& g : graph->gradients) {
       if (!g.empty()) fetches.push_back(g);
     }
     XAI_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, RunTf(feeds, fetches));
     GradientResult result;
     result.target_value = std::move(outputs[0]);
-    size_t next = 1;
+    result.chosen_element.assign(outputs[1].values.begin(), outputs[1].values.end());
+    size_t next = 2;
     for (size_t i = 0; i < graph->gradients.size(); ++i) {
       if (!graph->gradients[i].empty()) {
         Tensor gradient = std::move(outputs[next++]);

@@ -304,6 +304,42 @@ TEST_F(TabularMlpTest, RowsAreIndependent) {
   }
 }
 
+TEST_F(TabularMlpTest, ArgmaxOfFirstRowChoosesRowZerosLargestOutputForEveryRow) {
+  const Tensor instances = Instances({30});
+  auto probabilities = model_->Run({{InputTensor(), instances}}, {OutputTensor()});
+  ASSERT_TRUE(probabilities.ok()) << probabilities.status().ToString();
+  // Two instances whose largest probability differs, so that choosing by the
+  // wrong row would show.
+  auto argmax = [&](int64_t r) { return probabilities->at(0).values[2 * r] >= probabilities->at(0).values[2 * r + 1] ? 0 : 1; };
+  int64_t other = -1;
+  for (int64_t r = 1; r < instances.batch_size() && other < 0; ++r) {
+    if (argmax(r) != argmax(0)) other = r;
+  }
+  ASSERT_GE(other, 0) << "the instances all have the same class; the test needs two classes";
+  Tensor two = SliceRows(instances, 0, 1);
+  const Tensor second = SliceRows(instances, other, other + 1);
+  two.values.insert(two.values.end(), second.values.begin(), second.values.end());
+  two.shape[0] = 2;
+  const int64_t top = argmax(0), bottom = 1 - top;
+
+  auto chosen = model_->RunWithGradients(Request(two, {kArgmaxOfFirstRow, kArgmaxOfFirstRow}));
+  ASSERT_TRUE(chosen.ok()) << chosen.status().ToString();
+  EXPECT_EQ(chosen->chosen_element, (std::vector<int64_t>{top, top}));
+  auto explicit_top = model_->RunWithGradients(Request(two, {top, top}));
+  ASSERT_TRUE(explicit_top.ok()) << explicit_top.status().ToString();
+  EXPECT_EQ(chosen->gradients[0].values, explicit_top->gradients[0].values);
+
+  // Mixed: only the rows that ask for it take row 0's argmax.
+  auto mixed = model_->RunWithGradients(Request(two, {bottom, kArgmaxOfFirstRow}));
+  ASSERT_TRUE(mixed.ok()) << mixed.status().ToString();
+  EXPECT_EQ(mixed->chosen_element, (std::vector<int64_t>{bottom, top}));
+
+  auto bad = model_->RunWithGradients(Request(two, {0, -2}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(bad.status().message(), "target element -2 of row 1 is negative"));
+}
+
 // --- tf1_placeholder: graph tensors -------------------------------------------------
 
 class Tf1PlaceholderTest : public FixtureModelTest {

@@ -72,6 +72,13 @@ StatusOr<std::vector<Tensor>> BatchingRuntime::Run(const std::vector<Feed>& feed
 }
 
 StatusOr<GradientResult> BatchingRuntime::RunWithGradients(const GradientRequest& request) {
+  // A row-0 argmax ties the run to its own rows: never merged.
+  if (std::find(request.target_element.begin(), request.target_element.end(), kArgmaxOfFirstRow) !=
+      request.target_element.end()) {
+    ++calls_;
+    ++runs_;
+    return wrapped_->RunWithGradients(request);
+  }
   Call call(request.feeds);
   call.gradient = &request;
   XAI_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, Submit(call));
