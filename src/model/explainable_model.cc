@@ -23,15 +23,58 @@ std::string CanonicalTensorName(const std::string& name) {
   return name + ":0";
 }
 
+// Row `row` of a batch-first tensor, as a batch of one.
+Tensor RowOf(const Tensor& batch, int64_t row) {
+  Tensor one = batch;
+  one.shape[0] = 1;
+  const int64_t n = batch.row_elements();
+  if (one.dtype == DType::kString) {
+    one.strings.assign(batch.strings.begin() + row * n, batch.strings.begin() + (row + 1) * n);
+  } else {
+    one.values.assign(batch.values.begin() + row * n, batch.values.begin() + (row + 1) * n);
+  }
+  return one;
+}
+
+// A batch-first tensor without its first row.
+void DropFirstRow(Tensor* batch) {
+  const int64_t n = batch->row_elements();
+  batch->values.erase(batch->values.begin(), batch->values.begin() + n);
+  batch->shape[0] -= 1;
+}
+
+// `row` ([1, ...]) followed by the rows of `batch`.
+Tensor PrependRow(const Tensor& row, const Tensor& batch) {
+  Tensor joined(batch.dtype, batch.shape);
+  joined.shape[0] += 1;
+  joined.values.reserve(row.values.size() + batch.values.size());
+  joined.values.assign(row.values.begin(), row.values.end());
+  joined.values.insert(joined.values.end(), batch.values.begin(), batch.values.end());
+  return joined;
+}
+
 // The attributed model as the attribution methods see it: the attributed
 // tensors are fed from the batch, every other input is held at the
 // instance's value, and one element of the target per row is returned.
+//
+// With ChooseOutputAtInstance, the explained element is not known up front:
+// it is the largest output at the instance. Then the methods ask for element
+// 0, meaning "the chosen one"; the first Evaluate feeds the instance as an
+// extra row 0 and lets the runtime pick row 0's argmax in that same run
+// (kArgmaxOfFirstRow), which saves a separate forward run per explanation.
+// The instance's output row comes from that run too.
 class RuntimeModelFunction final : public ModelFunction {
  public:
   RuntimeModelFunction(ModelRuntime* runtime, std::vector<Feed> fixed_feeds, std::vector<TensorInfo> attributed,
                        std::string target)
       : runtime_(runtime), fixed_feeds_(std::move(fixed_feeds)), attributed_(std::move(attributed)),
         target_(std::move(target)) {}
+
+  // `instance`: per attributed tensor, its value at the instance ([1, ...]).
+  void ChooseOutputAtInstance(std::vector<Tensor> instance) { instance_ = std::move(instance); }
+  bool chooses_output() const { return !instance_.empty(); }
+  int64_t chosen_element() const { return chosen_element_; }
+  const Tensor& instance_output() const { return instance_output_; }  // [1, ...]: the target at the instance.
 
   StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
     const int64_t rows = static_cast<int64_t>(batch.output_element.size());
@@ -40,11 +83,21 @@ class RuntimeModelFunction final : public ModelFunction {
       return Internal("model function: expected " + std::to_string(attributed_.size()) + " inputs, got " +
                       std::to_string(batch.inputs.size()));
     }
+    std::vector<int64_t> elements = batch.output_element;
+    const bool choose_now = chooses_output() && chosen_element_ < 0;
+    if (chooses_output()) {
+      for (int64_t e : elements) {
+        if (e != 0) return Internal("model function: element " + std::to_string(e) + " asked for; only 0 (the chosen)");
+      }
+      std::fill(elements.begin(), elements.end(), choose_now ? kArgmaxOfFirstRow : chosen_element_);
+      if (choose_now) elements.insert(elements.begin(), kArgmaxOfFirstRow);
+    }
+    const int64_t run_rows = static_cast<int64_t>(elements.size());
     std::vector<Feed> feeds;
-    for (const auto& [name, value] : fixed_feeds_) feeds.emplace_back(name, RepeatRow(value, rows));
+    for (const auto& [name, value] : fixed_feeds_) feeds.emplace_back(name, RepeatRow(value, run_rows));
     std::vector<std::string> names;
     for (size_t i = 0; i < attributed_.size(); ++i) {
-      Tensor t = batch.inputs[i];
+      Tensor t = choose_now ? PrependRow(instance_[i], batch.inputs[i]) : batch.inputs[i];
       t.dtype = attributed_[i].dtype;  // attribution math is in double; feed the model's dtype.
       feeds.emplace_back(attributed_[i].tensor_name, std::move(t));
       names.push_back(attributed_[i].tensor_name);
@@ -52,23 +105,40 @@ class RuntimeModelFunction final : public ModelFunction {
     ModelBatchResult result;
     Tensor target_value;
     if (with_gradients) {
-      GradientRequest request{std::move(feeds), target_, batch.output_element, names};
+      GradientRequest request{std::move(feeds), target_, elements, names};
       XAI_ASSIGN_OR_RETURN(GradientResult run, runtime_->RunWithGradients(request));
       target_value = std::move(run.target_value);
       result.gradients = std::move(run.gradients);
       for (Tensor& g : result.gradients) g.dtype = DType::kFloat64;
+      if (choose_now && !run.chosen_element.empty()) chosen_element_ = run.chosen_element[0];
     } else {
       XAI_ASSIGN_OR_RETURN(std::vector<Tensor> run, runtime_->Run(feeds, {target_}));
       target_value = std::move(run[0]);
     }
-    if (target_value.batch_size() != rows || target_value.shape.empty()) {
-      return Internal("output '" + target_ + "' has shape " + ShapeToString(target_value.shape) + " for a batch of " +
-                      std::to_string(rows) + " rows; explained outputs must be batch-first");
+    if (target_value.batch_size() != run_rows || target_value.shape.empty()) {
+      return FailedPrecondition("output '" + target_ + "' has shape " + ShapeToString(target_value.shape) +
+                                " for a batch of " + std::to_string(run_rows) +
+                                " rows; explained outputs must be batch-first");
     }
     const int64_t row_elements = target_value.row_elements();
+    if (choose_now) {
+      instance_output_ = RowOf(target_value, 0);
+      if (!with_gradients) {  // the same choice as the runtime's: the first of equal maxima.
+        const auto& v = instance_output_.values;
+        chosen_element_ = std::max_element(v.begin(), v.end()) - v.begin();
+      }
+      DropFirstRow(&target_value);
+      for (Tensor& g : result.gradients) DropFirstRow(&g);
+      elements.erase(elements.begin());
+      std::fill(elements.begin(), elements.end(), chosen_element_);
+    }
+    if (chooses_output() && (chosen_element_ < 0 || chosen_element_ >= row_elements)) {
+      return Internal("model function: chose element " + std::to_string(chosen_element_) + " of " +
+                      std::to_string(row_elements));
+    }
     result.outputs.resize(rows);
     for (int64_t r = 0; r < rows; ++r) {
-      result.outputs[r] = target_value.values[r * row_elements + batch.output_element[r]];
+      result.outputs[r] = target_value.values[r * row_elements + elements[r]];
     }
     return result;
   }
@@ -81,6 +151,9 @@ class RuntimeModelFunction final : public ModelFunction {
   std::vector<TensorInfo> attributed_;
   std::string target_;
   int64_t rows_evaluated_ = 0;
+  std::vector<Tensor> instance_;  // non-empty: choose the output at the instance.
+  int64_t chosen_element_ = -1;
+  Tensor instance_output_;
 };
 
 // A baseline given in metadata or a request, as a tensor of `dtype` shaped
@@ -337,7 +410,7 @@ StatusOr<const BoundOutput*> ExplainableModel::ChooseOutput(const std::string& n
 }
 
 StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const NamedTensors& instance,
-                                                                       const BoundOutput& output) {
+                                                                       const BoundOutput& output, bool forward) {
   PreparedInstance prepared;
   // The explaining signature's inputs: the instance, or what xai_preprocess makes of it.
   NamedTensors model_inputs;
@@ -348,6 +421,7 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
     model_inputs = instance;
   }
   XAI_ASSIGN_OR_RETURN(std::vector<Feed> model_feeds, FeedsFor(*explain_signature_, model_inputs));
+  if (!forward) return PrepareFromInputs(model_inputs, std::move(model_feeds));
 
   // The attributed tensors' values and the output's, at the instance.
   std::vector<std::string> fetches;
@@ -378,25 +452,46 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
   }
   size_t next_fetched = 0;
   for (const BoundInput& in : inputs_) {
-    Tensor value = in.signature_key.empty() ? fetched[next_fetched++] : model_inputs.at(in.signature_key);
-    if (value.shape.empty() || value.batch_size() != 1) {
-      return FailedPrecondition("input tensor '" + in.tensor.tensor_name + "' has shape " + ShapeToString(value.shape) +
-                                " for one instance; attributed tensors must be batch-first");
-    }
-    TensorInfo info = in.tensor;
-    info.dtype = value.dtype;
-    prepared.attributed.push_back(info);
-    value.dtype = IsFloating(value.dtype) ? DType::kFloat64 : value.dtype;
-    prepared.values.push_back(std::move(value));
+    XAI_RETURN_IF_ERROR(AddAttributedValue(
+        in, in.signature_key.empty() ? fetched[next_fetched++] : model_inputs.at(in.signature_key), &prepared));
   }
-  // Every other input of the explaining signature is held at the instance's value.
+  AddFixedFeeds(model_feeds, &prepared);
+  return prepared;
+}
+
+StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::PrepareFromInputs(const NamedTensors& model_inputs,
+                                                                                 std::vector<Feed> model_feeds) const {
+  PreparedInstance prepared;
+  for (const BoundInput& in : inputs_) {
+    if (in.signature_key.empty()) return Internal("input '" + in.metadata.name + "' needs a forward run to be read");
+    XAI_RETURN_IF_ERROR(AddAttributedValue(in, model_inputs.at(in.signature_key), &prepared));
+  }
+  AddFixedFeeds(model_feeds, &prepared);
+  return prepared;
+}
+
+Status ExplainableModel::AddAttributedValue(const BoundInput& in, Tensor value, PreparedInstance* prepared) {
+  if (value.shape.empty() || value.batch_size() != 1) {
+    return FailedPrecondition("input tensor '" + in.tensor.tensor_name + "' has shape " + ShapeToString(value.shape) +
+                              " for one instance; attributed tensors must be batch-first");
+  }
+  TensorInfo info = in.tensor;
+  info.dtype = value.dtype;
+  prepared->attributed.push_back(info);
+  value.dtype = IsFloating(value.dtype) ? DType::kFloat64 : value.dtype;
+  prepared->values.push_back(std::move(value));
+  return OkStatus();
+}
+
+// Every input of the explaining signature that is not attributed is held at
+// the instance's value.
+void ExplainableModel::AddFixedFeeds(const std::vector<Feed>& model_feeds, PreparedInstance* prepared) {
   for (const Feed& feed : model_feeds) {
-    bool is_attributed = std::any_of(prepared.attributed.begin(), prepared.attributed.end(), [&](const TensorInfo& t) {
+    bool is_attributed = std::any_of(prepared->attributed.begin(), prepared->attributed.end(), [&](const TensorInfo& t) {
       return CanonicalTensorName(t.tensor_name) == CanonicalTensorName(feed.first);
     });
-    if (!is_attributed) prepared.fixed_feeds.push_back(feed);
+    if (!is_attributed) prepared->fixed_feeds.push_back(feed);
   }
-  return prepared;
 }
 
 StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutput& output, const Tensor& value,
@@ -468,8 +563,20 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
 StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& instance, const ExplainOptions& options) {
   if (!explain_status_.ok()) return explain_status_;
   XAI_ASSIGN_OR_RETURN(const BoundOutput* output, ChooseOutput(options.output_name));
-  XAI_ASSIGN_OR_RETURN(PreparedInstance prepared, Prepare(instance, *output));
   const bool gradients = options.method != "sampled-shapley";
+  // The default, explaining the top output, needs no forward run of its own
+  // when the attributed values are the instance's: the first path run picks
+  // the output (RuntimeModelFunction::ChooseOutputAtInstance).
+  // When the explaining signature also predicts, its one output must be the
+  // explained one, which that run reads at the instance.
+  const bool predicts = preprocess_signature_ == nullptr && selection_.predict_key == explain_signature_->key;
+  const bool choose_in_path_run =
+      gradients && options.output_indices.empty() && options.top_k == 1 && preprocess_signature_ == nullptr &&
+      std::all_of(inputs_.begin(), inputs_.end(), [](const BoundInput& in) { return !in.signature_key.empty(); }) &&
+      (!predicts || (explain_signature_->outputs.size() == 1 &&
+                     CanonicalTensorName(explain_signature_->outputs[0].tensor_name) ==
+                         CanonicalTensorName(output->tensor.tensor_name)));
+  XAI_ASSIGN_OR_RETURN(PreparedInstance prepared, Prepare(instance, *output, /*forward=*/!choose_in_path_run));
   for (size_t i = 0; i < inputs_.size() && gradients; ++i) {
     if (!IsFloating(prepared.attributed[i].dtype)) {
       return FailedPrecondition("input '" + inputs_[i].metadata.name + "' (tensor '" + inputs_[i].tensor.tensor_name +
@@ -482,7 +589,11 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
 
   AttributionInputs attribution_inputs;
   attribution_inputs.instance = prepared.values;
-  XAI_ASSIGN_OR_RETURN(attribution_inputs.output_elements, OutputElements(*output, prepared.output_value, options));
+  if (choose_in_path_run) {
+    attribution_inputs.output_elements = {0};  // the chosen one (RuntimeModelFunction)
+  } else {
+    XAI_ASSIGN_OR_RETURN(attribution_inputs.output_elements, OutputElements(*output, prepared.output_value, options));
+  }
   XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(prepared.values, options));
   attribution_inputs.feature_of_element = FeaturesOfElements(inputs_, prepared.values);
 
@@ -490,6 +601,14 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   // batch-first by construction (checked in Evaluate), unlike predictions.
   ModelRuntime* path_runtime = batching_ ? static_cast<ModelRuntime*>(batching_.get()) : runtime_.get();
   RuntimeModelFunction function(path_runtime, prepared.fixed_feeds, prepared.attributed, output->tensor.tensor_name);
+  if (choose_in_path_run) {
+    std::vector<Tensor> instance_values;
+    for (size_t i = 0; i < prepared.values.size(); ++i) {
+      instance_values.push_back(prepared.values[i]);
+      instance_values.back().dtype = prepared.attributed[i].dtype;
+    }
+    function.ChooseOutputAtInstance(std::move(instance_values));
+  }
   // Attribute; with an approximation target, double the steps (or paths)
   // until every requested output meets it or the maximum is reached.
   int steps = options.step_count, paths = options.path_count;
@@ -507,6 +626,11 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
 
   InstanceExplanation explanation;
   explanation.predictions = std::move(prepared.predictions);
+  if (choose_in_path_run) {
+    prepared.output_value = function.instance_output();
+    for (Attribution& a : attributions) a.output_element = function.chosen_element();
+    if (predicts) explanation.predictions = NamedTensors{{explain_signature_->outputs[0].key, prepared.output_value}};
+  }
   const Shape row_shape = prepared.output_value.row_shape();
   for (Attribution& a : attributions) {
     OutputAttribution out;

@@ -161,7 +161,14 @@ class ExplainableModel {
 
   ExplainableModel() = default;
   StatusOr<const BoundOutput*> ChooseOutput(const std::string& name) const;
-  StatusOr<PreparedInstance> Prepare(const NamedTensors& instance, const BoundOutput& output);
+  // The instance ready to attribute. With `forward`, one run reads the
+  // output at the instance (and any internal attributed tensor); without,
+  // every attributed tensor must be a signature input, and output_value and
+  // predictions are left empty.
+  StatusOr<PreparedInstance> Prepare(const NamedTensors& instance, const BoundOutput& output, bool forward);
+  StatusOr<PreparedInstance> PrepareFromInputs(const NamedTensors& model_inputs, std::vector<Feed> model_feeds) const;
+  static Status AddAttributedValue(const BoundInput& in, Tensor value, PreparedInstance* prepared);
+  static void AddFixedFeeds(const std::vector<Feed>& model_feeds, PreparedInstance* prepared);
   StatusOr<std::vector<int64_t>> OutputElements(const BoundOutput& output, const Tensor& value,
                                                 const ExplainOptions& options) const;
   StatusOr<std::vector<std::vector<Tensor>>> Baselines(const std::vector<Tensor>& values,

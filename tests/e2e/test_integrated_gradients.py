@@ -264,6 +264,32 @@ def test_batch_size_does_not_change_the_numbers(batch_size, xaiserve):
         assert ours["approximationError"] == pytest.approx(theirs["approximationError"], abs=1e-6)
 
 
+@pytest.mark.parametrize("name", ["cnn", "tabular_mlp"])
+@pytest.mark.parametrize("batch_size", [64, 1])
+def test_the_top_output_chosen_in_the_path_run_is_the_argmax(name, batch_size, xaiserve, reference, tmp_path):
+    """By default the explained output is picked inside the first path run
+    (the instance as an extra row 0, the runtime's argmax of it); naming the
+    same output with --output-indices takes a forward run first instead. Both
+    must explain the argmax of TensorFlow's own output, with the same numbers
+    (to float32 rounding between batch shapes), with batches of 1 row too."""
+    default = xaiserve.explain(name, "--batch-size", batch_size)
+    probabilities = reference.outputs(name)
+
+    assert len(default) == len(probabilities)
+    for i, (response, row) in enumerate(zip(default, probabilities)):
+        entry = only_attribution(response)
+        top = int(np.argmax(row))
+        assert entry["outputIndex"] == [top], f"instance {i}"
+        one = tmp_path / f"instance-{i}.jsonl"
+        one.write_text(json.dumps(read_instances(name)[i]) + "\n")
+        [named] = xaiserve.explain(name, "--batch-size", batch_size, "--output-indices", top, instances=one)
+        named = only_attribution(named)
+        assert_relatively_close(feature_attributions(entry, None), feature_attributions(named, None), rel=1e-6,
+                                floor=1e-9, what=f"{name} instance {i}")
+        assert entry["instanceOutputValue"] == pytest.approx(float(row[top]), rel=1e-5, abs=1e-7)
+        assert response["predictions"][0] == pytest.approx(row.tolist(), rel=1e-5, abs=1e-7)
+
+
 # --------------------------------------------------------------------------
 # Closed form
 # --------------------------------------------------------------------------
