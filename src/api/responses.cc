@@ -68,19 +68,22 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
         features[group] = (features.contains(group) ? features[group].get<double>() : 0.0) + sum;
       }
     }
-    Json entry = {
-        {"baselineOutputValue", a.baseline_output},
-        {"instanceOutputValue", a.instance_output},
-        {"featureAttributions", features},
-        {"approximationError", a.approximation_error},
-        {"outputName", out.output_name},
-    };
+    // Filled field by field: the attributions are moved in, not copied (an
+    // initializer list would copy them; a 224x224x3 image has 150k values).
+    Json entry = Json::object();
+    entry["baselineOutputValue"] = a.baseline_output;
+    entry["instanceOutputValue"] = a.instance_output;
+    entry["featureAttributions"] = std::move(features);
+    entry["approximationError"] = a.approximation_error;
+    entry["outputName"] = out.output_name;
     if (!out.output_index.empty()) entry["outputIndex"] = out.output_index;
     if (!out.output_display_name.empty()) entry["outputDisplayName"] = out.output_display_name;
     if (explanation.budget_reported) entry[explanation.method == "sampled-shapley" ? "pathCount" : "stepCount"] = a.steps;
     attributions.push_back(std::move(entry));
   }
-  return Json{{"attributions", attributions}};
+  Json explanation_json = Json::object();
+  explanation_json["attributions"] = std::move(attributions);
+  return explanation_json;
 }
 
 }  // namespace xai

@@ -313,8 +313,9 @@ int RunExplain(const std::vector<std::string>& args) {
     auto explanation = model.Explain((*decoded)[i], *options);
     if (!explanation.ok()) return Fail("explain", explanation.status().WithContext("instance " + std::to_string(i)));
     const bool bare = AttributionsMirrorBareInstance(model, (*instances)[i]);
-    Json response = {
-        {"explanations", Json::array({ExplanationToJson(*explanation, model.explained_inputs(), bare)})}};
+    Json response = Json::object();  // filled field by field: moved, not copied
+    response["explanations"] = Json::array();
+    response["explanations"].push_back(ExplanationToJson(*explanation, model.explained_inputs(), bare));
     if (explanation->predictions) {  // from the explaining run itself.
       response["predictions"] = Json::array({PredictionToJson(*explanation->predictions, 0)});
     } else if (predict_sig.ok()) {

@@ -236,6 +236,7 @@ Json LeafToJson(const Tensor& t, int64_t index) {
 Json Nested(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor) {
   if (depth == shape.size()) return LeafToJson(t, (*cursor)++);
   Json list = Json::array();
+  list.get_ref<Json::array_t&>().reserve(static_cast<size_t>(shape[depth]));
   for (int64_t i = 0; i < shape[depth]; ++i) list.push_back(Nested(t, shape, depth + 1, cursor));
   return list;
 }
