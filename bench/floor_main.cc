@@ -4,10 +4,11 @@
 // `--batch-size` rows as xaiserve splits them, with nothing else: no metadata,
 // no output selection, no integration, no JSON. Prints one JSON object:
 // load time, the first run (which builds the gradient graph), the median of
-// `--repeats` timed repetitions, and the median of a forward run of the
-// instance alone (the price of one more TensorFlow run).
+// `--repeats` timed repetitions (after `--warmup` untimed ones), and the
+// median of a forward run of the instance alone (the price of one more
+// TensorFlow run).
 //
-//   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5]
+//   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5] [--warmup 0]
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -23,7 +24,7 @@ namespace xai::bench {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: xaiserve_bench_floor MODEL_DIR --instances FILE [--points N] [--batch-size N] [--repeats N]\n"
+    "usage: xaiserve_bench_floor MODEL_DIR --instances FILE [--points N] [--batch-size N] [--repeats N] [--warmup N]\n"
     "Times RunWithGradients on N path points (alpha * instance) in batches, through the runtime only.\n";
 
 const SignatureInfo& ExplainingSignature(const ModelRuntime& runtime) {
@@ -53,7 +54,9 @@ int Main(int argc, char** argv) {
   const int64_t points = std::stoll(Flag(flags, "points", "51"));
   const int64_t batch_size = std::stoll(Flag(flags, "batch-size", "64"));
   const int repeats = std::stoi(Flag(flags, "repeats", "5"));
+  const int warmup = std::stoi(Flag(flags, "warmup", "0"));
   if (points < 1 || batch_size < 1 || repeats < 1) Die("--points, --batch-size and --repeats must be >= 1");
+  if (warmup < 0) Die("--warmup must be >= 0");
   const Tensor instance = ReadFirstInstance(Flag(flags, "instances", model_dir + "/instances.jsonl"));
 
   auto start = std::chrono::steady_clock::now();
@@ -93,6 +96,7 @@ int Main(int argc, char** argv) {
   start = std::chrono::steady_clock::now();
   run_all();  // builds the gradient graph
   const double first_ms = MillisecondsSince(start);
+  for (int i = 0; i < warmup; ++i) run_all();
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
     start = std::chrono::steady_clock::now();
@@ -112,6 +116,7 @@ int Main(int argc, char** argv) {
   Json result = {{"forward_1_row_ms", Median(forward_times)},
                  {"model", model_dir},          {"signature", signature.key}, {"points", points},
                  {"batch_size", batch_size},    {"runs", runs.size()},       {"load_ms", load_ms},
+                 {"warmup", warmup},
                  {"first_ms", first_ms},        {"times_ms", times},         {"median_ms", Median(times)}};
   std::cout << result.dump() << std::endl;
   return 0;

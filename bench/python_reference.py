@@ -6,7 +6,7 @@ method run one after the other in that process (importing TensorFlow takes
 seconds, so not one process each).
 
     python_reference.py MODEL_DIR --method ig|smoothgrad|xrai|shapley
-                        [--impl saliency,tape] [--repeats 5] [--steps 50] ...
+                        [--impl saliency,tape] [--repeats 5] [--warmup 0] [--steps 50] ...
 
 The model is loaded as a user would (tf.saved_model.load, its serving_default
 signature). Its only input is explained for its argmax output (computed by a
@@ -204,6 +204,7 @@ def parse_args(argv):
     parser.add_argument("--method", choices=sorted(IMPLEMENTATIONS), required=True)
     parser.add_argument("--impl", help="comma-separated implementations (default: all of the method's)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=0, help="untimed runs after the first, before the timed ones")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--noisy-samples", type=int, default=3)
     parser.add_argument("--noise-sigma", type=float, default=0.1)
@@ -228,6 +229,7 @@ def main(argv=None):
         "method": args.method,
         "import_s": IMPORT_SECONDS,
         "load_s": model.load_seconds,
+        "warmup": args.warmup,
         "impls": {},
     }
     for impl in args.impls:
@@ -237,6 +239,8 @@ def main(argv=None):
         start = time.perf_counter()
         attributions, ig_attributions = explain(args, model, instance, baseline, rng)  # warm-up
         first = time.perf_counter() - start
+        for _ in range(args.warmup):
+            explain(args, model, instance, baseline, rng)
         times = []
         for _ in range(args.repeats):
             start = time.perf_counter()

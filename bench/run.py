@@ -26,7 +26,9 @@ Sampled Shapley with 10 paths on the tabular model) it measures:
 - peak RSS of every process (wait4's ru_maxrss), model load time, and the
   server's requests/s and p50/p99 with 1 and 8 clients on the small models.
 
-Medians over --repeats timed runs (after a warm-up). Standard library only;
+Medians over --repeats timed runs, after the first run and --warmup untimed
+ones (the same for every process: TensorFlow in a fresh process speeds up
+over its first runs). Standard library only;
 the Python reference runs in the repo's .venv.
 """
 
@@ -166,27 +168,29 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def measure_cli(ctx, model_dir: Path, method: str, repeats: int, workdir: Path) -> dict:
+def measure_cli(ctx, model_dir: Path, method: str, repeats: int, warmup: int, workdir: Path) -> dict:
     """`xaiserve explain` on the first instance repeated: per-instance times from stderr."""
     first_line = (model_dir / "instances.jsonl").read_text().splitlines()[0]
     instances = workdir / "cli_instances.jsonl"
-    instances.write_text((first_line + "\n") * (repeats + 1))
+    instances.write_text((first_line + "\n") * (1 + warmup + repeats))
     result = run([ctx.build / "xaiserve", "explain", model_dir, "--instances", instances, *METHODS[method]["cli"]],
                  keep_stdout=False)
     if result.returncode != 0:
         raise RuntimeError(f"xaiserve explain failed:\n{result.stderr[-3000:]}")
     seconds = [float(s) for s in re.findall(r"\d+/\d+ instances \(([0-9.e+-]+) s\)", result.stderr)]
-    times = [1000 * s for s in seconds[1:]]
-    return {"first_ms": 1000 * seconds[0], "times_ms": times, "median_ms": median(times),
+    times = [1000 * s for s in seconds[1 + warmup:]]
+    return {"first_ms": 1000 * seconds[0], "times_ms": times, "median_ms": median(times), "instances_run": len(seconds),
             "process_wall_s": result.wall_s, "peak_rss_mb": result.peak_rss_mb}
 
 
-def measure_rest(ctx, server: Server, name: str, model_dir: Path, method: str, repeats: int, workdir: Path) -> dict:
+def measure_rest(ctx, server: Server, name: str, model_dir: Path, method: str, repeats: int, warmup: int,
+                 workdir: Path) -> dict:
     instance = json.loads((model_dir / "instances.jsonl").read_text().splitlines()[0])
     body = workdir / f"rest_{method}.json"
     body.write_text(json.dumps({"instances": [instance], "parameters": METHODS[method]["rest"]}))
     result = run([ctx.build / "xaiserve_bench_load", "--port", server.port, "--path", f"/v1/models/{name}:explain",
-                  "--body", body, "--clients", 1, "--requests", repeats, "--warmup", 1, "--latencies"]).json()
+                  "--body", body, "--clients", 1, "--requests", repeats, "--warmup", 1 + warmup,
+                  "--latencies"]).json()
     return {"times_ms": result["latencies_ms"], "median_ms": result["median_ms"]}
 
 
@@ -206,24 +210,26 @@ def measure_throughput(ctx, server: Server, name: str, model_dir: Path, seconds:
     return rows
 
 
-def measure_floor(ctx, model_dir: Path, method: str, repeats: int) -> dict:
+def measure_floor(ctx, model_dir: Path, method: str, repeats: int, warmup: int) -> dict:
     result = run([ctx.build / "xaiserve_bench_floor", model_dir, "--points", METHODS[method]["points"],
-                  "--batch-size", BATCH_SIZE, "--repeats", repeats])
+                  "--batch-size", BATCH_SIZE, "--repeats", repeats, "--warmup", warmup])
     floor = result.json()
-    return {"points": floor["points"], "runs": floor["runs"], "load_ms": floor["load_ms"], "first_ms": floor["first_ms"],
+    return {"points": floor["points"], "runs": floor["runs"], "warmup": floor["warmup"], "load_ms": floor["load_ms"],
+            "first_ms": floor["first_ms"],
             "times_ms": floor["times_ms"], "median_ms": floor["median_ms"],
             "forward_1_row_ms": floor["forward_1_row_ms"], "peak_rss_mb": result.peak_rss_mb}
 
 
-def measure_python(ctx, model_dir: Path, method: str, repeats: int, workdir: Path) -> dict:
+def measure_python(ctx, model_dir: Path, method: str, repeats: int, warmup: int, workdir: Path) -> dict:
     command = [ctx.python, REPO / "bench" / "python_reference.py", model_dir, "--method", method,
-               "--repeats", repeats, "--steps", STEPS, "--noisy-samples", NOISY_SAMPLES, "--noise-sigma", NOISE_SIGMA,
+               "--repeats", repeats, "--warmup", warmup, "--steps", STEPS, "--noisy-samples", NOISY_SAMPLES, "--noise-sigma", NOISE_SIGMA,
                "--paths", PATHS, "--batch-size", BATCH_SIZE, "--xrai-phase-repeats", max(1, min(repeats, 3))]
     if method == "xrai":
         command += ["--xrai-attributions-out", workdir / "xrai_attributions.json"]
     result = run(command)
     python = result.json()
-    out = {"import_s": python["import_s"], "load_s": python["load_s"], "peak_rss_mb": result.peak_rss_mb, "impls": {}}
+    out = {"import_s": python["import_s"], "load_s": python["load_s"], "warmup": python["warmup"],
+           "peak_rss_mb": result.peak_rss_mb, "impls": {}}
     for impl, r in python["impls"].items():
         out["impls"][impl] = {"first_ms": 1000 * r["first_s"], "times_ms": [1000 * t for t in r["times_s"]],
                               "median_ms": 1000 * r["median_s"], "attribution_sum": r["attribution_sum"]}
@@ -329,7 +335,9 @@ def render_markdown(results: dict) -> str:
         f"load average {meta['machine']['loadavg_start']} at the start and {meta['machine']['loadavg_end']} at the end "
         "(other work on the machine skews the numbers; compare within the run). "
         f"Medians of {meta['repeats']['small']} timed runs on the small models and {meta['repeats']['large']} on "
-        f"mobilenet_v2_224, after a warm-up run; {'--quick' if meta['quick'] else 'full run'}.",
+        f"mobilenet_v2_224, after the first run and {meta['warmup']['small']} (small models) or "
+        f"{meta['warmup']['large']} (mobilenet_v2_224) untimed warm-up runs in every process (xaiserve, floor, "
+        f"Python alike); {'--quick' if meta['quick'] else 'full run'}.",
         "",
         "## Time per explanation (ms, one instance)",
         "",
@@ -456,6 +464,8 @@ def parse_args(argv):
     parser.add_argument("--methods", help="comma-separated subset of ig,smoothgrad,xrai,shapley (default: all)")
     parser.add_argument("--repeats", type=int, help="timed runs per measurement on the small models")
     parser.add_argument("--large-repeats", type=int, help="timed runs per measurement on mobilenet_v2_224")
+    parser.add_argument("--warmup", type=int, help="untimed runs before the timed ones, on the small models")
+    parser.add_argument("--large-warmup", type=int, help="untimed runs before the timed ones, on mobilenet_v2_224")
     parser.add_argument("--throughput-seconds", type=float, help="seconds per server load row")
     parser.add_argument("--build-dir", type=Path, default=REPO / "build", help="where xaiserve and xaiserve_bench_* are")
     parser.add_argument("--fixtures", type=Path, default=REPO / "build" / "fixtures")
@@ -472,6 +482,8 @@ def parse_args(argv):
         parser.error(f"unknown methods {sorted(set(args.methods) - set(METHODS))}")
     args.repeats = args.repeats or (3 if args.quick else 20)
     args.large_repeats = args.large_repeats or (1 if args.quick else 3)
+    args.warmup = args.warmup if args.warmup is not None else (2 if args.quick else 20)
+    args.large_warmup = args.large_warmup if args.large_warmup is not None else (0 if args.quick else 1)
     args.throughput_seconds = args.throughput_seconds or (2.0 if args.quick else 5.0)
     return args
 
@@ -497,6 +509,7 @@ def main(argv=None) -> int:
             "commit": git_commit(),
             "quick": args.quick,
             "repeats": {"small": args.repeats, "large": args.large_repeats},
+            "warmup": {"small": args.warmup, "large": args.large_warmup},
             "throughput_seconds": args.throughput_seconds,
             "parameters": {"steps": STEPS, "noisy_samples": NOISY_SAMPLES, "noise_sigma": NOISE_SIGMA,
                            "paths": PATHS, "batch_size": BATCH_SIZE},
@@ -512,6 +525,7 @@ def main(argv=None) -> int:
             if not (model_dir / "saved_model.pb").exists():
                 sys.exit(f"{model_dir} is missing: run scripts/bench.sh (it makes the fixtures)")
             repeats = args.repeats if small else args.large_repeats
+            warmup = args.warmup if small else args.large_warmup
             workdir = Path(tmp) / name
             workdir.mkdir()
             methods = [m for m in methods if m in args.methods]
@@ -530,22 +544,22 @@ def main(argv=None) -> int:
                 for method in methods:
                     row = {"model": name, "method": method, "points": METHODS[method]["points"]}
                     log(f"{name} {method}: Python reference")
-                    row["python"] = measure_python(ctx, model_dir, method, repeats, workdir)
+                    row["python"] = measure_python(ctx, model_dir, method, repeats, warmup, workdir)
                     log("    " + ", ".join(f"{impl} {fmt_ms(r['median_ms'])} ms"
                                           for impl, r in row["python"]["impls"].items()))
                     peak("python", row["python"]["peak_rss_mb"])
                     model_row["python_import_s"] = row["python"]["import_s"]
                     model_row["python_load_s"] = row["python"]["load_s"]
                     log(f"{name} {method}: xaiserve explain")
-                    row["xaiserve_cli"] = measure_cli(ctx, model_dir, method, repeats, workdir)
+                    row["xaiserve_cli"] = measure_cli(ctx, model_dir, method, repeats, warmup, workdir)
                     log(f"    {fmt_ms(row['xaiserve_cli']['median_ms'])} ms")
                     peak("xaiserve_explain", row["xaiserve_cli"]["peak_rss_mb"])
                     log(f"{name} {method}: REST")
-                    row["xaiserve_rest"] = measure_rest(ctx, server, name, model_dir, method, repeats, workdir)
+                    row["xaiserve_rest"] = measure_rest(ctx, server, name, model_dir, method, repeats, warmup, workdir)
                     log(f"    {fmt_ms(row['xaiserve_rest']['median_ms'])} ms")
                     if row["points"]:
                         log(f"{name} {method}: floor")
-                        row["floor"] = measure_floor(ctx, model_dir, method, repeats)
+                        row["floor"] = measure_floor(ctx, model_dir, method, repeats, warmup)
                         log(f"    {fmt_ms(row['floor']['median_ms'])} ms")
                         peak("floor", row["floor"]["peak_rss_mb"])
                         model_row["runtime_load_ms"] = row["floor"]["load_ms"]

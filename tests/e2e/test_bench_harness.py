@@ -40,7 +40,7 @@ def tiny_run(tmp_path_factory):
         pytest.fail(f"bench helpers {missing} are not built in {BUILD} (scripts/build.sh builds them)")
     out = tmp_path_factory.mktemp("bench")
     harness = load_harness()
-    code = harness.main(["--models", "tabular_mlp", "--methods", "ig", "--repeats", "2",
+    code = harness.main(["--models", "tabular_mlp", "--methods", "ig", "--repeats", "2", "--warmup", "3",
                          "--throughput-seconds", "0.5", "--build-dir", str(BUILD), "--fixtures", str(FIXTURES),
                          "--out-dir", str(out)])
     assert code == 0
@@ -57,6 +57,10 @@ def test_every_measurement_is_there_and_measured(tiny_run):
         assert all(positive(t) for t in measured["times_ms"])
         assert measured["median_ms"] == pytest.approx(sorted(measured["times_ms"])[0] / 2 + sorted(measured["times_ms"])[1] / 2)
     assert row["floor"]["points"] == 51 and row["floor"]["runs"] == 1
+    # Every process ran the same untimed warm-up before its timed runs.
+    assert results["meta"]["warmup"] == {"small": 3, "large": 1}
+    assert row["floor"]["warmup"] == 3 and row["python"]["warmup"] == 3
+    assert row["xaiserve_cli"]["instances_run"] == 1 + 3 + 2
     for value in (row["xaiserve_cli"]["peak_rss_mb"], row["floor"]["peak_rss_mb"], row["python"]["peak_rss_mb"]):
         assert positive(value)
     [model] = results["models"]
