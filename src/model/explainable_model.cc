@@ -36,20 +36,21 @@ Tensor RowOf(const Tensor& batch, int64_t row) {
   return one;
 }
 
-// A batch-first tensor without its first row.
-void DropFirstRow(Tensor* batch) {
-  const int64_t n = batch->row_elements();
-  batch->values.erase(batch->values.begin(), batch->values.begin() + n);
+// A batch-first tensor without its last row.
+void DropLastRow(Tensor* batch) {
+  batch->values.resize(batch->values.size() - batch->row_elements());
   batch->shape[0] -= 1;
 }
 
-// `row` ([1, ...]) followed by the rows of `batch`.
-Tensor PrependRow(const Tensor& row, const Tensor& batch) {
-  Tensor joined(batch.dtype, batch.shape);
+// The rows of `batch` followed by `row` ([1, ...]).
+Tensor AppendRow(const Tensor& batch, const Tensor& row) {
+  Tensor joined;
+  joined.dtype = batch.dtype;
+  joined.shape = batch.shape;
   joined.shape[0] += 1;
-  joined.values.reserve(row.values.size() + batch.values.size());
-  joined.values.assign(row.values.begin(), row.values.end());
-  joined.values.insert(joined.values.end(), batch.values.begin(), batch.values.end());
+  joined.values.reserve(batch.values.size() + row.values.size());
+  joined.values.assign(batch.values.begin(), batch.values.end());
+  joined.values.insert(joined.values.end(), row.values.begin(), row.values.end());
   return joined;
 }
 
@@ -60,8 +61,8 @@ Tensor PrependRow(const Tensor& row, const Tensor& batch) {
 // With ChooseOutputAtInstance, the explained element is not known up front:
 // it is the largest output at the instance. Then the methods ask for element
 // 0, meaning "the chosen one"; the first Evaluate feeds the instance as an
-// extra row 0 and lets the runtime pick row 0's argmax in that same run
-// (kArgmaxOfFirstRow), which saves a separate forward run per explanation.
+// extra last row and lets the runtime pick that row's argmax in the same run
+// (kArgmaxOfLastRow), which saves a separate forward run per explanation.
 // The instance's output row comes from that run too.
 class RuntimeModelFunction final : public ModelFunction {
  public:
@@ -89,15 +90,15 @@ class RuntimeModelFunction final : public ModelFunction {
       for (int64_t e : elements) {
         if (e != 0) return Internal("model function: element " + std::to_string(e) + " asked for; only 0 (the chosen)");
       }
-      std::fill(elements.begin(), elements.end(), choose_now ? kArgmaxOfFirstRow : chosen_element_);
-      if (choose_now) elements.insert(elements.begin(), kArgmaxOfFirstRow);
+      std::fill(elements.begin(), elements.end(), choose_now ? kArgmaxOfLastRow : chosen_element_);
+      if (choose_now) elements.push_back(kArgmaxOfLastRow);
     }
     const int64_t run_rows = static_cast<int64_t>(elements.size());
     std::vector<Feed> feeds;
     for (const auto& [name, value] : fixed_feeds_) feeds.emplace_back(name, RepeatRow(value, run_rows));
     std::vector<std::string> names;
     for (size_t i = 0; i < attributed_.size(); ++i) {
-      Tensor t = choose_now ? PrependRow(instance_[i], batch.inputs[i]) : batch.inputs[i];
+      Tensor t = choose_now ? AppendRow(batch.inputs[i], instance_[i]) : batch.inputs[i];
       t.dtype = attributed_[i].dtype;  // attribution math is in double; feed the model's dtype.
       feeds.emplace_back(attributed_[i].tensor_name, std::move(t));
       names.push_back(attributed_[i].tensor_name);
@@ -110,7 +111,7 @@ class RuntimeModelFunction final : public ModelFunction {
       target_value = std::move(run.target_value);
       result.gradients = std::move(run.gradients);
       for (Tensor& g : result.gradients) g.dtype = DType::kFloat64;
-      if (choose_now && !run.chosen_element.empty()) chosen_element_ = run.chosen_element[0];
+      if (choose_now && !run.chosen_element.empty()) chosen_element_ = run.chosen_element.back();
     } else {
       XAI_ASSIGN_OR_RETURN(std::vector<Tensor> run, runtime_->Run(feeds, {target_}));
       target_value = std::move(run[0]);
@@ -122,14 +123,14 @@ class RuntimeModelFunction final : public ModelFunction {
     }
     const int64_t row_elements = target_value.row_elements();
     if (choose_now) {
-      instance_output_ = RowOf(target_value, 0);
+      instance_output_ = RowOf(target_value, run_rows - 1);
       if (!with_gradients) {  // the same choice as the runtime's: the first of equal maxima.
         const auto& v = instance_output_.values;
         chosen_element_ = std::max_element(v.begin(), v.end()) - v.begin();
       }
-      DropFirstRow(&target_value);
-      for (Tensor& g : result.gradients) DropFirstRow(&g);
-      elements.erase(elements.begin());
+      DropLastRow(&target_value);
+      for (Tensor& g : result.gradients) DropLastRow(&g);
+      elements.pop_back();
       std::fill(elements.begin(), elements.end(), chosen_element_);
     }
     if (chooses_output() && (chosen_element_ < 0 || chosen_element_ >= row_elements)) {

@@ -168,8 +168,9 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
 
   // 4. The seed d(loss)/d(target): one-hot over each row's elements at the
   //    chosen element, shaped like the target. A row fed element -1 takes the
-  //    argmax of row 0's target, so the output to explain can be chosen at
-  //    the instance (row 0) in the very run that differentiates it.
+  //    argmax of the last row's target, so the output to explain can be
+  //    chosen at the instance (the last row) in the very run that
+  //    differentiates it.
   absl::Status scope_status;
   tf::Scope root = tf::NewInternalScope(&graph, &scope_status, &refiner).NewSubScope(prefix);
   namespace ops = tf::ops;
@@ -187,10 +188,11 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   auto rows = ops::Reshape(root.WithOpName("rows"), target_out, rows_shape);
   auto row_argmax = ops::ArgMax(root.WithOpName("row_argmax"), rows, ops::Const<int>(root, 1),
                                 ops::ArgMax::OutputType(tf::DT_INT64));
-  auto first_row_argmax = ops::Slice(root.WithOpName("first_row_argmax"), row_argmax, ops::Const<int64_t>(root, {0}),
-                                     ops::Const<int64_t>(root, {1}));
+  auto last_row_argmax = ops::Slice(root.WithOpName("last_row_argmax"), row_argmax,
+                                    ops::Sub(root, batch_size, ops::Const<int64_t>(root, {1})),
+                                    ops::Const<int64_t>(root, {1}));
   auto chosen = ops::SelectV2(root.WithOpName("chosen_element"),
-                              ops::Less(root, element, ops::Const<int64_t>(root, 0)), first_row_argmax, element);
+                              ops::Less(root, element, ops::Const<int64_t>(root, 0)), last_row_argmax, element);
   auto one = ops::Cast(root, ops::Const(root, 1.0f), target_dtype);
   auto zero = ops::Cast(root, ops::Const(root, 0.0f), target_dtype);
   auto one_hot = ops::OneHot(root.WithOpName("one_hot"), chosen, ops::Cast(root, row_elements, tf::DT_INT32),

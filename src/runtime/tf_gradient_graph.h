@@ -27,7 +27,7 @@ struct GradientGraph {
   std::string target_tensor;            // the (flat) target, to fetch.
   std::string element_placeholder;      // int64 [batch]: element index per row, or -1 (see below).
   // int64 [batch]: the element each row's gradient was taken of: the fed
-  // index, or for -1 the element with the largest value in row 0's target
+  // index, or for -1 the element with the largest value in the last row's target
   // (TensorFlow's ArgMax: the first of equal maxima), chosen in the same run.
   std::string chosen_element;
   std::vector<std::string> gradients;   // per wrt; empty when not connected.

@@ -271,9 +271,9 @@ class TfSavedModel final : public ModelRuntime {
     XAI_RETURN_IF_ERROR(ToTfFeeds(request.feeds, &feeds, &fed_sparse));
     Tensor element(DType::kInt64, {static_cast<int64_t>(request.target_element.size())});
     for (size_t i = 0; i < request.target_element.size(); ++i) {
-      if (request.target_element[i] < 0 && request.target_element[i] != kArgmaxOfFirstRow) {
+      if (request.target_element[i] < 0 && request.target_element[i] != kArgmaxOfLastRow) {
         return InvalidArgument("target element " + std::to_string(request.target_element[i]) + " of row " +
-                               std::to_string(i) + " is negative; give an index >= 0 or kArgmaxOfFirstRow");
+                               std::to_string(i) + " is negative; give an index >= 0 or kArgmaxOfLastRow");
       }
       element.values[i] = static_cast<double>(request.target_element[i]);
     }

@@ -304,7 +304,7 @@ TEST_F(TabularMlpTest, RowsAreIndependent) {
   }
 }
 
-TEST_F(TabularMlpTest, ArgmaxOfFirstRowChoosesRowZerosLargestOutputForEveryRow) {
+TEST_F(TabularMlpTest, ArgmaxOfLastRowChoosesTheLastRowsLargestOutputForEveryRow) {
   const Tensor instances = Instances({30});
   auto probabilities = model_->Run({{InputTensor(), instances}}, {OutputTensor()});
   ASSERT_TRUE(probabilities.ok()) << probabilities.status().ToString();
@@ -316,23 +316,23 @@ TEST_F(TabularMlpTest, ArgmaxOfFirstRowChoosesRowZerosLargestOutputForEveryRow) 
     if (argmax(r) != argmax(0)) other = r;
   }
   ASSERT_GE(other, 0) << "the instances all have the same class; the test needs two classes";
-  Tensor two = SliceRows(instances, 0, 1);
-  const Tensor second = SliceRows(instances, other, other + 1);
-  two.values.insert(two.values.end(), second.values.begin(), second.values.end());
+  Tensor two = SliceRows(instances, other, other + 1);
+  const Tensor last = SliceRows(instances, 0, 1);
+  two.values.insert(two.values.end(), last.values.begin(), last.values.end());
   two.shape[0] = 2;
-  const int64_t top = argmax(0), bottom = 1 - top;
+  const int64_t top = argmax(0), bottom = 1 - top;  // the last row's
 
-  auto chosen = model_->RunWithGradients(Request(two, {kArgmaxOfFirstRow, kArgmaxOfFirstRow}));
+  auto chosen = model_->RunWithGradients(Request(two, {kArgmaxOfLastRow, kArgmaxOfLastRow}));
   ASSERT_TRUE(chosen.ok()) << chosen.status().ToString();
   EXPECT_EQ(chosen->chosen_element, (std::vector<int64_t>{top, top}));
   auto explicit_top = model_->RunWithGradients(Request(two, {top, top}));
   ASSERT_TRUE(explicit_top.ok()) << explicit_top.status().ToString();
   EXPECT_EQ(chosen->gradients[0].values, explicit_top->gradients[0].values);
 
-  // Mixed: only the rows that ask for it take row 0's argmax.
-  auto mixed = model_->RunWithGradients(Request(two, {bottom, kArgmaxOfFirstRow}));
+  // Mixed: only the rows that ask for it take the last row's argmax.
+  auto mixed = model_->RunWithGradients(Request(two, {kArgmaxOfLastRow, bottom}));
   ASSERT_TRUE(mixed.ok()) << mixed.status().ToString();
-  EXPECT_EQ(mixed->chosen_element, (std::vector<int64_t>{bottom, top}));
+  EXPECT_EQ(mixed->chosen_element, (std::vector<int64_t>{top, bottom}));
 
   auto bad = model_->RunWithGradients(Request(two, {0, -2}));
   ASSERT_FALSE(bad.ok());

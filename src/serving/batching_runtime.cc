@@ -72,8 +72,8 @@ StatusOr<std::vector<Tensor>> BatchingRuntime::Run(const std::vector<Feed>& feed
 }
 
 StatusOr<GradientResult> BatchingRuntime::RunWithGradients(const GradientRequest& request) {
-  // A row-0 argmax ties the run to its own rows: never merged.
-  if (std::find(request.target_element.begin(), request.target_element.end(), kArgmaxOfFirstRow) !=
+  // A last-row argmax ties the run to its own rows: never merged.
+  if (std::find(request.target_element.begin(), request.target_element.end(), kArgmaxOfLastRow) !=
       request.target_element.end()) {
     ++calls_;
     ++runs_;

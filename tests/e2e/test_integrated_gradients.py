@@ -268,7 +268,7 @@ def test_batch_size_does_not_change_the_numbers(batch_size, xaiserve):
 @pytest.mark.parametrize("batch_size", [64, 1])
 def test_the_top_output_chosen_in_the_path_run_is_the_argmax(name, batch_size, xaiserve, reference, tmp_path):
     """By default the explained output is picked inside the first path run
-    (the instance as an extra row 0, the runtime's argmax of it); naming the
+    (the instance as an extra last row, the runtime's argmax of it); naming the
     same output with --output-indices takes a forward run first instead. Both
     must explain the argmax of TensorFlow's own output, with the same numbers
     (to float32 rounding between batch shapes), with batches of 1 row too."""
