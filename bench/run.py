@@ -248,6 +248,26 @@ def measure_xrai_phases(ctx, model_dir: Path, repeats: int, workdir: Path) -> di
             "regions": phases["regions"]}
 
 
+def pool(rounds: list[dict]) -> dict:
+    """Measurements of one program in several rounds as one: every round's
+    timed runs together (and their median), the largest peak RSS, the other
+    fields from the first round, and the rounds' own medians."""
+    pooled = dict(rounds[0])
+    pooled["times_ms"] = [t for r in rounds for t in r["times_ms"]]
+    pooled["median_ms"] = median(pooled["times_ms"])
+    pooled["round_medians_ms"] = [r["median_ms"] for r in rounds]
+    if "peak_rss_mb" in pooled:
+        pooled["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
+    return pooled
+
+
+def pool_python(rounds: list[dict]) -> dict:
+    pooled = dict(rounds[0])
+    pooled["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
+    pooled["impls"] = {impl: pool([r["impls"][impl] for r in rounds]) for impl in rounds[0]["impls"]}
+    return pooled
+
+
 # --- summary: ratios and targets from the measurements only ---------------------------
 
 
@@ -334,7 +354,9 @@ def render_markdown(results: dict) -> str:
         f"Machine: {meta['machine']['cpus']} CPUs ({meta['machine']['cpu_model']}), Python {meta['machine']['python']}, "
         f"load average {meta['machine']['loadavg_start']} at the start and {meta['machine']['loadavg_end']} at the end "
         "(other work on the machine skews the numbers; compare within the run). "
-        f"Medians of {meta['repeats']['small']} timed runs on the small models and {meta['repeats']['large']} on "
+        f"Medians of {meta['rounds']['small']} x {meta['repeats']['small']} timed runs on the small models "
+        f"({meta['rounds']['small']} rounds taken in turn with the other programs, pooled) and "
+        f"{meta['repeats']['large']} on "
         f"mobilenet_v2_224, after the first run and {meta['warmup']['small']} (small models) or "
         f"{meta['warmup']['large']} (mobilenet_v2_224) untimed warm-up runs in every process (xaiserve, floor, "
         f"Python alike); {'--quick' if meta['quick'] else 'full run'}.",
@@ -465,6 +487,7 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, help="timed runs per measurement on the small models")
     parser.add_argument("--large-repeats", type=int, help="timed runs per measurement on mobilenet_v2_224")
     parser.add_argument("--warmup", type=int, help="untimed runs before the timed ones, on the small models")
+    parser.add_argument("--rounds", type=int, help="round-robin rounds over the programs on the small models, pooled")
     parser.add_argument("--large-warmup", type=int, help="untimed runs before the timed ones, on mobilenet_v2_224")
     parser.add_argument("--throughput-seconds", type=float, help="seconds per server load row")
     parser.add_argument("--build-dir", type=Path, default=REPO / "build", help="where xaiserve and xaiserve_bench_* are")
@@ -483,6 +506,7 @@ def parse_args(argv):
     args.repeats = args.repeats or (3 if args.quick else 20)
     args.large_repeats = args.large_repeats or (1 if args.quick else 3)
     args.warmup = args.warmup if args.warmup is not None else (2 if args.quick else 20)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.large_warmup = args.large_warmup if args.large_warmup is not None else (0 if args.quick else 1)
     args.throughput_seconds = args.throughput_seconds or (2.0 if args.quick else 5.0)
     return args
@@ -510,6 +534,7 @@ def main(argv=None) -> int:
             "quick": args.quick,
             "repeats": {"small": args.repeats, "large": args.large_repeats},
             "warmup": {"small": args.warmup, "large": args.large_warmup},
+            "rounds": {"small": args.rounds, "large": 1},
             "throughput_seconds": args.throughput_seconds,
             "parameters": {"steps": STEPS, "noisy_samples": NOISY_SAMPLES, "noise_sigma": NOISE_SIGMA,
                            "paths": PATHS, "batch_size": BATCH_SIZE},
@@ -543,24 +568,37 @@ def main(argv=None) -> int:
             try:
                 for method in methods:
                     row = {"model": name, "method": method, "points": METHODS[method]["points"]}
-                    log(f"{name} {method}: Python reference")
-                    row["python"] = measure_python(ctx, model_dir, method, repeats, warmup, workdir)
-                    log("    " + ", ".join(f"{impl} {fmt_ms(r['median_ms'])} ms"
-                                          for impl, r in row["python"]["impls"].items()))
+                    rounds = args.rounds if small else 1
+                    # Round-robin over the programs, pooled: a slow spell of the
+                    # machine then hits all of them, not one.
+                    measured = {"python": [], "xaiserve_cli": [], "xaiserve_rest": [], "floor": []}
+                    for k in range(rounds):
+                        tag = f" (round {k + 1}/{rounds})" if rounds > 1 else ""
+                        log(f"{name} {method}: Python reference{tag}")
+                        python = measure_python(ctx, model_dir, method, repeats, warmup, workdir)
+                        log("    " + ", ".join(f"{impl} {fmt_ms(r['median_ms'])} ms"
+                                              for impl, r in python["impls"].items()))
+                        measured["python"].append(python)
+                        log(f"{name} {method}: xaiserve explain{tag}")
+                        measured["xaiserve_cli"].append(measure_cli(ctx, model_dir, method, repeats, warmup, workdir))
+                        log(f"    {fmt_ms(measured['xaiserve_cli'][-1]['median_ms'])} ms")
+                        log(f"{name} {method}: REST{tag}")
+                        measured["xaiserve_rest"].append(
+                            measure_rest(ctx, server, name, model_dir, method, repeats, warmup, workdir))
+                        log(f"    {fmt_ms(measured['xaiserve_rest'][-1]['median_ms'])} ms")
+                        if row["points"]:
+                            log(f"{name} {method}: floor{tag}")
+                            measured["floor"].append(measure_floor(ctx, model_dir, method, repeats, warmup))
+                            log(f"    {fmt_ms(measured['floor'][-1]['median_ms'])} ms")
+                    row["python"] = pool_python(measured["python"])
+                    row["xaiserve_cli"] = pool(measured["xaiserve_cli"])
+                    row["xaiserve_rest"] = pool(measured["xaiserve_rest"])
                     peak("python", row["python"]["peak_rss_mb"])
                     model_row["python_import_s"] = row["python"]["import_s"]
                     model_row["python_load_s"] = row["python"]["load_s"]
-                    log(f"{name} {method}: xaiserve explain")
-                    row["xaiserve_cli"] = measure_cli(ctx, model_dir, method, repeats, warmup, workdir)
-                    log(f"    {fmt_ms(row['xaiserve_cli']['median_ms'])} ms")
                     peak("xaiserve_explain", row["xaiserve_cli"]["peak_rss_mb"])
-                    log(f"{name} {method}: REST")
-                    row["xaiserve_rest"] = measure_rest(ctx, server, name, model_dir, method, repeats, warmup, workdir)
-                    log(f"    {fmt_ms(row['xaiserve_rest']['median_ms'])} ms")
                     if row["points"]:
-                        log(f"{name} {method}: floor")
-                        row["floor"] = measure_floor(ctx, model_dir, method, repeats, warmup)
-                        log(f"    {fmt_ms(row['floor']['median_ms'])} ms")
+                        row["floor"] = pool(measured["floor"])
                         peak("floor", row["floor"]["peak_rss_mb"])
                         model_row["runtime_load_ms"] = row["floor"]["load_ms"]
                     if method == "xrai":
