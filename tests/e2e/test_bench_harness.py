@@ -122,3 +122,22 @@ def test_summary_on_made_up_numbers():
     faster["explanations"][0]["python"]["impls"]["saliency"]["median_ms"] = 101.0
     harness.summarize(faster)
     assert [t["met"] for t in faster["targets"]][:2] == [True, False]
+
+
+def test_a_missed_target_says_why_from_the_measurements():
+    """Speed-up out of reach: the floor itself is within the target of
+    Python's time; xaiserve / floor missed: the milliseconds beyond it."""
+    harness = load_harness()
+    row = {"model": "cnn", "method": "ig", "points": 51,
+           "xaiserve_cli": {"median_ms": 4.0}, "xaiserve_rest": {"median_ms": 4.1},
+           "floor": {"median_ms": 3.0},
+           "python": {"impls": {"saliency": {"median_ms": 7.5}, "tape": {"median_ms": 9.0}}}}
+    results = {"explanations": [row], "xrai_phases": [], "server_throughput": []}
+    harness.summarize(results)
+    speed, floor = results["targets"]
+    assert not speed["met"] and "fastest Python / floor is 2.50" in speed["if_missed"]
+    assert not floor["met"] and "1.00 ms per explanation beyond the floor's 3.00 ms" in floor["if_missed"]
+    # Reachable: Python 10 ms over a 3 ms floor leaves 3.3x, so no excuse is given.
+    row["python"]["impls"]["saliency"]["median_ms"] = 10.0
+    harness.summarize(results)
+    assert results["targets"][0]["if_missed"] is None
