@@ -23,35 +23,10 @@ std::string CanonicalTensorName(const std::string& name) {
   return name + ":0";
 }
 
-// Row `row` of a batch-first tensor, as a batch of one.
-Tensor RowOf(const Tensor& batch, int64_t row) {
-  Tensor one = batch;
-  one.shape[0] = 1;
-  const int64_t n = batch.row_elements();
-  if (one.dtype == DType::kString) {
-    one.strings.assign(batch.strings.begin() + row * n, batch.strings.begin() + (row + 1) * n);
-  } else {
-    one.values.assign(batch.values.begin() + row * n, batch.values.begin() + (row + 1) * n);
-  }
-  return one;
-}
-
 // A batch-first tensor without its last row.
 void DropLastRow(Tensor* batch) {
   batch->values.resize(batch->values.size() - batch->row_elements());
   batch->shape[0] -= 1;
-}
-
-// The rows of `batch` followed by `row` ([1, ...]).
-Tensor AppendRow(const Tensor& batch, const Tensor& row) {
-  Tensor joined;
-  joined.dtype = batch.dtype;
-  joined.shape = batch.shape;
-  joined.shape[0] += 1;
-  joined.values.reserve(batch.values.size() + row.values.size());
-  joined.values.assign(batch.values.begin(), batch.values.end());
-  joined.values.insert(joined.values.end(), row.values.begin(), row.values.end());
-  return joined;
 }
 
 // The attributed model as the attribution methods see it: the attributed
@@ -71,7 +46,8 @@ class RuntimeModelFunction final : public ModelFunction {
       : runtime_(runtime), fixed_feeds_(std::move(fixed_feeds)), attributed_(std::move(attributed)),
         target_(std::move(target)) {}
 
-  // `instance`: per attributed tensor, its value at the instance ([1, ...]).
+  // `instance`: per attributed tensor, its value at the instance ([1, ...],
+  // float64 like the methods' batches).
   void ChooseOutputAtInstance(std::vector<Tensor> instance) { instance_ = std::move(instance); }
   bool chooses_output() const { return !instance_.empty(); }
   int64_t chosen_element() const { return chosen_element_; }
@@ -98,7 +74,12 @@ class RuntimeModelFunction final : public ModelFunction {
     for (const auto& [name, value] : fixed_feeds_) feeds.emplace_back(name, RepeatRow(value, run_rows));
     std::vector<std::string> names;
     for (size_t i = 0; i < attributed_.size(); ++i) {
-      Tensor t = choose_now ? AppendRow(batch.inputs[i], instance_[i]) : batch.inputs[i];
+      Tensor t;
+      if (choose_now) {
+        XAI_ASSIGN_OR_RETURN(t, ConcatRows({batch.inputs[i], instance_[i]}));
+      } else {
+        t = batch.inputs[i];
+      }
       t.dtype = attributed_[i].dtype;  // attribution math is in double; feed the model's dtype.
       feeds.emplace_back(attributed_[i].tensor_name, std::move(t));
       names.push_back(attributed_[i].tensor_name);
@@ -123,7 +104,7 @@ class RuntimeModelFunction final : public ModelFunction {
     }
     const int64_t row_elements = target_value.row_elements();
     if (choose_now) {
-      instance_output_ = RowOf(target_value, run_rows - 1);
+      instance_output_ = SliceRows(target_value, run_rows - 1, run_rows);
       if (!with_gradients) {  // the same choice as the runtime's: the first of equal maxima.
         const auto& v = instance_output_.values;
         chosen_element_ = std::max_element(v.begin(), v.end()) - v.begin();
@@ -602,14 +583,7 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   // batch-first by construction (checked in Evaluate), unlike predictions.
   ModelRuntime* path_runtime = batching_ ? static_cast<ModelRuntime*>(batching_.get()) : runtime_.get();
   RuntimeModelFunction function(path_runtime, prepared.fixed_feeds, prepared.attributed, output->tensor.tensor_name);
-  if (choose_in_path_run) {
-    std::vector<Tensor> instance_values;
-    for (size_t i = 0; i < prepared.values.size(); ++i) {
-      instance_values.push_back(prepared.values[i]);
-      instance_values.back().dtype = prepared.attributed[i].dtype;
-    }
-    function.ChooseOutputAtInstance(std::move(instance_values));
-  }
+  if (choose_in_path_run) function.ChooseOutputAtInstance(prepared.values);
   // Attribute; with an approximation target, double the steps (or paths)
   // until every requested output meets it or the maximum is reached.
   int steps = options.step_count, paths = options.path_count;

@@ -12,8 +12,9 @@ import dataclasses
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pytest
@@ -364,6 +365,17 @@ class ServerProcess:
 
     def post(self, path: str, body: Any, **kwargs) -> "Reply":
         return self.request("POST", path, body, **kwargs)
+
+    def metrics_once(self, shows: Callable[[str], bool], timeout: float = 10.0) -> str:
+        """/metrics as text, asked again until `shows(text)` (or the timeout):
+        the server counts a request (and logs it) just after sending its
+        response, so a client can be a moment ahead of the counters."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.get("/metrics").raw.decode()
+            if shows(text) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.01)
 
 
 @dataclasses.dataclass

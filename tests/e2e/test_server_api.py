@@ -8,6 +8,7 @@ import http.client
 import json
 import shutil
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -189,18 +190,26 @@ def test_healthz_and_metrics(server):
 
     reply = server.get("/metrics")
     assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain")
-    text = reply.raw.decode()
+    counted = 'xaiserve_requests_total{model="tabular",method="explain:integrated-gradients",code="200"}'
+    text = server.metrics_once(lambda text: counted in text)
     assert "# TYPE xaiserve_requests_total counter" in text
-    assert 'xaiserve_requests_total{model="tabular",method="explain:integrated-gradients",code="200"}' in text
+    assert counted in text
     assert 'xaiserve_request_duration_seconds_bucket{model="tabular",method="explain:integrated-gradients",le="+Inf"}' in text
     points = [l for l in text.splitlines() if l.startswith('xaiserve_path_points_total{model="tabular",method="explain:integrated-gradients"}')]
     assert points and int(points[0].split()[-1]) >= 4 * 51  # 50 steps: 51 path points per instance
 
 
 def test_access_log_has_one_line_per_request(server):
+    before = server.log().count("GET /v1/models/image ")
     server.get("/v1/models/image")
-    line = [l for l in server.log().splitlines() if "GET /v1/models/image " in l][-1]
-    assert "model=image method=get_model status=200 latency_ms=" in line
+    # The server logs a request once its response is sent, so the line may
+    # come a moment after the client has the response.
+    deadline = time.monotonic() + 10
+    while server.log().count("GET /v1/models/image ") == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    lines = [l for l in server.log().splitlines() if "GET /v1/models/image " in l]
+    assert len(lines) == before + 1
+    assert "model=image method=get_model status=200 latency_ms=" in lines[-1]
 
 
 def test_keep_alive_connection_serves_several_requests(server):

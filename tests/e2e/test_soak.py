@@ -313,12 +313,12 @@ def rss_kib(pid: int) -> int:
         return int(re.search(r"^VmRSS:\s+(\d+) kB", status.read(), re.M).group(1))
 
 
-def requests_by_code(server) -> collections.Counter:
+def requests_by_code(metrics: str) -> collections.Counter:
     """xaiserve_requests_total summed by HTTP code, without the /metrics scrapes."""
     counts: collections.Counter = collections.Counter()
     for model, method, code, value in re.findall(
         r'^xaiserve_requests_total\{model="([^"]*)",method="([^"]*)",code="(\d+)"\} (\d+)$',
-        server.get("/metrics").raw.decode(),
+        metrics,
         re.M,
     ):
         if method != "metrics":
@@ -442,7 +442,9 @@ def test_soak_mixed_concurrent_load(server):
     # /metrics counted every answer the clients saw. The blind requests may
     # add to the counts (a body cut short: 400 or nothing; a client gone:
     # the 200 it never read), so they widen the range by their number.
-    counted = requests_by_code(server)
+    # (The last answers are counted a moment after they are sent.)
+    counted = requests_by_code(server.metrics_once(
+        lambda text: all(requests_by_code(text)[code] >= n for code, n in sent.items())))
     blind_sent = sum(counts[k.name] for k in BLIND)
     for code in sorted(set(sent) | set(counted)):
         assert sent[code] <= counted[code] <= sent[code] + blind_sent, (
