@@ -363,12 +363,11 @@ def render_markdown(results: dict) -> str:
         f"Machine: {meta['machine']['cpus']} CPUs ({meta['machine']['cpu_model']}), Python {meta['machine']['python']}, "
         f"load average {meta['machine']['loadavg_start']} at the start and {meta['machine']['loadavg_end']} at the end "
         "(other work on the machine skews the numbers; compare within the run). "
-        f"Medians of {meta['rounds']['small']} x {meta['repeats']['small']} timed runs on the small models "
-        f"({meta['rounds']['small']} rounds taken in turn with the other programs, pooled) and "
-        f"{meta['repeats']['large']} on "
-        f"mobilenet_v2_224, after the first run and {meta['warmup']['small']} (small models) or "
-        f"{meta['warmup']['large']} (mobilenet_v2_224) untimed warm-up runs in every process (xaiserve, floor, "
-        f"Python alike); {'--quick' if meta['quick'] else 'full run'}.",
+        f"Medians of {meta['rounds']['small']} x {meta['repeats']['small']} timed runs on the small models and "
+        f"{meta['rounds']['large']} x {meta['repeats']['large']} on mobilenet_v2_224 (rounds taken in turn over "
+        f"the programs, pooled). Every process (xaiserve, floor and Python alike) makes its first run, then "
+        f"{meta['warmup']['small']} (small models) or {meta['warmup']['large']} (mobilenet_v2_224) untimed warm-up "
+        f"runs, then the timed ones; {'--quick' if meta['quick'] else 'full run'}.",
         "",
         "## Time per explanation (ms, one instance)",
         "",
@@ -501,6 +500,7 @@ def parse_args(argv):
     parser.add_argument("--large-repeats", type=int, help="timed runs per measurement on mobilenet_v2_224")
     parser.add_argument("--warmup", type=int, help="untimed runs before the timed ones, on the small models")
     parser.add_argument("--rounds", type=int, help="round-robin rounds over the programs on the small models, pooled")
+    parser.add_argument("--large-rounds", type=int, help="round-robin rounds over the programs on mobilenet_v2_224")
     parser.add_argument("--large-warmup", type=int, help="untimed runs before the timed ones, on mobilenet_v2_224")
     parser.add_argument("--throughput-seconds", type=float, help="seconds per server load row")
     parser.add_argument("--build-dir", type=Path, default=REPO / "build", help="where xaiserve and xaiserve_bench_* are")
@@ -517,9 +517,10 @@ def parse_args(argv):
     if set(args.methods) - set(METHODS):
         parser.error(f"unknown methods {sorted(set(args.methods) - set(METHODS))}")
     args.repeats = args.repeats or (3 if args.quick else 20)
-    args.large_repeats = args.large_repeats or (1 if args.quick else 3)
+    args.large_repeats = args.large_repeats or (1 if args.quick else 2)
     args.warmup = args.warmup if args.warmup is not None else (2 if args.quick else 20)
     args.rounds = args.rounds or (1 if args.quick else 3)
+    args.large_rounds = args.large_rounds or (1 if args.quick else 3)
     args.large_warmup = args.large_warmup if args.large_warmup is not None else (0 if args.quick else 1)
     args.throughput_seconds = args.throughput_seconds or (2.0 if args.quick else 5.0)
     return args
@@ -547,7 +548,7 @@ def main(argv=None) -> int:
             "quick": args.quick,
             "repeats": {"small": args.repeats, "large": args.large_repeats},
             "warmup": {"small": args.warmup, "large": args.large_warmup},
-            "rounds": {"small": args.rounds, "large": 1},
+            "rounds": {"small": args.rounds, "large": args.large_rounds},
             "throughput_seconds": args.throughput_seconds,
             "parameters": {"steps": STEPS, "noisy_samples": NOISY_SAMPLES, "noise_sigma": NOISE_SIGMA,
                            "paths": PATHS, "batch_size": BATCH_SIZE},
@@ -581,7 +582,7 @@ def main(argv=None) -> int:
             try:
                 for method in methods:
                     row = {"model": name, "method": method, "points": METHODS[method]["points"]}
-                    rounds = args.rounds if small else 1
+                    rounds = args.rounds if small else args.large_rounds
                     # Round-robin over the programs, pooled: a slow spell of the
                     # machine then hits all of them, not one.
                     measured = {"python": [], "xaiserve_cli": [], "xaiserve_rest": [], "floor": []}
