@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "core/memory_policy.h"
 #include "runtime/model_runtime.h"
 
 namespace xai::bench {
@@ -49,6 +50,7 @@ int Main(int argc, char** argv) {
     setenv("TF_CPP_MIN_LOG_LEVEL", "2", 1);
     execv("/proc/self/exe", argv);
   }
+  KeepFreedMemoryForReuse();  // as xaiserve's main does
   const std::string model_dir = argv[1];
   const auto flags = ParseFlags(argc - 1, argv + 1, kUsage);
   const int64_t points = std::stoll(Flag(flags, "points", "51"));
