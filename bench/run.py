@@ -493,7 +493,7 @@ def git_commit() -> str:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter load runs (about 4 minutes)")
+    parser.add_argument("--quick", action="store_true", help="one round, fewer repeats and warm-up runs, shorter load runs")
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, of {', '.join(MODELS)}")
     parser.add_argument("--methods", help="comma-separated subset of ig,smoothgrad,xrai,shapley (default: all)")
     parser.add_argument("--repeats", type=int, help="timed runs per measurement on the small models")
