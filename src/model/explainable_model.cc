@@ -403,77 +403,65 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
     model_inputs = instance;
   }
   XAI_ASSIGN_OR_RETURN(std::vector<Feed> model_feeds, FeedsFor(*explain_signature_, model_inputs));
-  if (!forward) return PrepareFromInputs(model_inputs, std::move(model_feeds));
 
   // The attributed tensors' values and the output's, at the instance.
-  std::vector<std::string> fetches;
-  for (const BoundInput& in : inputs_) {
-    if (in.signature_key.empty()) fetches.push_back(in.tensor.tensor_name);
-  }
-  fetches.push_back(output.tensor.tensor_name);
-  const size_t output_fetch = fetches.size() - 1;
-  // When the explaining signature also predicts, its outputs come from this
-  // same run (InstanceExplanation::predictions).
-  const bool predicts = preprocess_signature_ == nullptr && selection_.predict_key == explain_signature_->key;
-  if (predicts) {
-    for (const TensorInfo& t : explain_signature_->outputs) fetches.push_back(t.tensor_name);
-  }
-  XAI_ASSIGN_OR_RETURN(std::vector<Tensor> fetched, runtime_->Run(model_feeds, fetches));
-  if (predicts) {
-    NamedTensors predictions;
-    for (size_t i = 0; i < explain_signature_->outputs.size(); ++i) {
-      predictions[explain_signature_->outputs[i].key] = std::move(fetched[output_fetch + 1 + i]);
+  std::vector<Tensor> fetched;
+  if (forward) {
+    std::vector<std::string> fetches;
+    for (const BoundInput& in : inputs_) {
+      if (in.signature_key.empty()) fetches.push_back(in.tensor.tensor_name);
     }
-    prepared.predictions = std::move(predictions);
-  }
-  prepared.output_value = fetched[output_fetch];
-  if (prepared.output_value.shape.empty() || prepared.output_value.batch_size() != 1) {
-    return FailedPrecondition("output '" + output.metadata.name + "' has shape " +
-                              ShapeToString(prepared.output_value.shape) +
-                              " for one instance; explained outputs must be batch-first");
+    fetches.push_back(output.tensor.tensor_name);
+    const size_t output_fetch = fetches.size() - 1;
+    // When the explaining signature also predicts, its outputs come from this
+    // same run (InstanceExplanation::predictions).
+    const bool predicts = ExplainingSignaturePredicts();
+    if (predicts) {
+      for (const TensorInfo& t : explain_signature_->outputs) fetches.push_back(t.tensor_name);
+    }
+    XAI_ASSIGN_OR_RETURN(fetched, runtime_->Run(model_feeds, fetches));
+    if (predicts) {
+      NamedTensors predictions;
+      for (size_t i = 0; i < explain_signature_->outputs.size(); ++i) {
+        predictions[explain_signature_->outputs[i].key] = std::move(fetched[output_fetch + 1 + i]);
+      }
+      prepared.predictions = std::move(predictions);
+    }
+    prepared.output_value = fetched[output_fetch];
+    if (prepared.output_value.shape.empty() || prepared.output_value.batch_size() != 1) {
+      return FailedPrecondition("output '" + output.metadata.name + "' has shape " +
+                                ShapeToString(prepared.output_value.shape) +
+                                " for one instance; explained outputs must be batch-first");
+    }
   }
   size_t next_fetched = 0;
   for (const BoundInput& in : inputs_) {
-    XAI_RETURN_IF_ERROR(AddAttributedValue(
-        in, in.signature_key.empty() ? fetched[next_fetched++] : model_inputs.at(in.signature_key), &prepared));
+    if (in.signature_key.empty() && !forward) {
+      return Internal("input '" + in.metadata.name + "' needs a forward run to be read");
+    }
+    Tensor value = in.signature_key.empty() ? fetched[next_fetched++] : model_inputs.at(in.signature_key);
+    if (value.shape.empty() || value.batch_size() != 1) {
+      return FailedPrecondition("input tensor '" + in.tensor.tensor_name + "' has shape " + ShapeToString(value.shape) +
+                                " for one instance; attributed tensors must be batch-first");
+    }
+    TensorInfo info = in.tensor;
+    info.dtype = value.dtype;
+    prepared.attributed.push_back(info);
+    value.dtype = IsFloating(value.dtype) ? DType::kFloat64 : value.dtype;
+    prepared.values.push_back(std::move(value));
   }
-  AddFixedFeeds(model_feeds, &prepared);
-  return prepared;
-}
-
-StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::PrepareFromInputs(const NamedTensors& model_inputs,
-                                                                                 std::vector<Feed> model_feeds) const {
-  PreparedInstance prepared;
-  for (const BoundInput& in : inputs_) {
-    if (in.signature_key.empty()) return Internal("input '" + in.metadata.name + "' needs a forward run to be read");
-    XAI_RETURN_IF_ERROR(AddAttributedValue(in, model_inputs.at(in.signature_key), &prepared));
-  }
-  AddFixedFeeds(model_feeds, &prepared);
-  return prepared;
-}
-
-Status ExplainableModel::AddAttributedValue(const BoundInput& in, Tensor value, PreparedInstance* prepared) {
-  if (value.shape.empty() || value.batch_size() != 1) {
-    return FailedPrecondition("input tensor '" + in.tensor.tensor_name + "' has shape " + ShapeToString(value.shape) +
-                              " for one instance; attributed tensors must be batch-first");
-  }
-  TensorInfo info = in.tensor;
-  info.dtype = value.dtype;
-  prepared->attributed.push_back(info);
-  value.dtype = IsFloating(value.dtype) ? DType::kFloat64 : value.dtype;
-  prepared->values.push_back(std::move(value));
-  return OkStatus();
-}
-
-// Every input of the explaining signature that is not attributed is held at
-// the instance's value.
-void ExplainableModel::AddFixedFeeds(const std::vector<Feed>& model_feeds, PreparedInstance* prepared) {
+  // Every other input of the explaining signature is held at the instance's value.
   for (const Feed& feed : model_feeds) {
-    bool is_attributed = std::any_of(prepared->attributed.begin(), prepared->attributed.end(), [&](const TensorInfo& t) {
+    bool is_attributed = std::any_of(prepared.attributed.begin(), prepared.attributed.end(), [&](const TensorInfo& t) {
       return CanonicalTensorName(t.tensor_name) == CanonicalTensorName(feed.first);
     });
-    if (!is_attributed) prepared->fixed_feeds.push_back(feed);
+    if (!is_attributed) prepared.fixed_feeds.push_back(feed);
   }
+  return prepared;
+}
+
+bool ExplainableModel::ExplainingSignaturePredicts() const {
+  return preprocess_signature_ == nullptr && selection_.predict_key == explain_signature_->key;
 }
 
 StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutput& output, const Tensor& value,
@@ -551,7 +539,7 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   // the output (RuntimeModelFunction::ChooseOutputAtInstance).
   // When the explaining signature also predicts, its one output must be the
   // explained one, which that run reads at the instance.
-  const bool predicts = preprocess_signature_ == nullptr && selection_.predict_key == explain_signature_->key;
+  const bool predicts = ExplainingSignaturePredicts();
   const bool choose_in_path_run =
       gradients && options.output_indices.empty() && options.top_k == 1 && preprocess_signature_ == nullptr &&
       std::all_of(inputs_.begin(), inputs_.end(), [](const BoundInput& in) { return !in.signature_key.empty(); }) &&

@@ -166,9 +166,9 @@ class ExplainableModel {
   // every attributed tensor must be a signature input, and output_value and
   // predictions are left empty.
   StatusOr<PreparedInstance> Prepare(const NamedTensors& instance, const BoundOutput& output, bool forward);
-  StatusOr<PreparedInstance> PrepareFromInputs(const NamedTensors& model_inputs, std::vector<Feed> model_feeds) const;
-  static Status AddAttributedValue(const BoundInput& in, Tensor value, PreparedInstance* prepared);
-  static void AddFixedFeeds(const std::vector<Feed>& model_feeds, PreparedInstance* prepared);
+  // No xai_preprocess, and the explaining signature is the one that predicts:
+  // its outputs at the instance are the predictions (InstanceExplanation).
+  bool ExplainingSignaturePredicts() const;
   StatusOr<std::vector<int64_t>> OutputElements(const BoundOutput& output, const Tensor& value,
                                                 const ExplainOptions& options) const;
   StatusOr<std::vector<std::vector<Tensor>>> Baselines(const std::vector<Tensor>& values,
