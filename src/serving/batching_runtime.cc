@@ -85,6 +85,7 @@ StatusOr<GradientResult> BatchingRuntime::RunWithGradients(const GradientRequest
   GradientResult result;
   result.target_value = std::move(outputs[0]);
   result.gradients.assign(std::make_move_iterator(outputs.begin() + 1), std::make_move_iterator(outputs.end()));
+  result.chosen_element = request.target_element;  // every element given: none to resolve
   return result;
 }
 

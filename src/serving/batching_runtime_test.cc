@@ -42,6 +42,7 @@ void ExpectSameResult(const StatusOr<GradientResult>& actual, const StatusOr<Gra
   ASSERT_TRUE(expected.ok()) << expected.status().ToString();
   ExpectSameTensors({actual->target_value}, {expected->target_value});
   ExpectSameTensors(actual->gradients, expected->gradients);
+  EXPECT_EQ(actual->chosen_element, expected->chosen_element);
 }
 
 class BatchingRuntimeTest : public ::testing::Test {
@@ -247,6 +248,29 @@ TEST_F(BatchingRuntimeTest, AnErrorOfAMergedRunReachesEveryCallInIt) {
   }
   EXPECT_EQ(fake_->run_rows(), (std::vector<int64_t>{2, 6}));
   EXPECT_EQ(batching_->stats().merged_calls, 3);
+}
+
+TEST_F(BatchingRuntimeTest, CallsThatChooseByTheLastRowRunAloneAtOnce) {
+  // Merged, a call's last row would no longer be the run's last row.
+  fake_->Hold();
+  // Last rows: y = (3.0, 0.75) for X(2, 0) (element 0), (15.0, 23.75) for X(2, 4) (element 1).
+  const std::vector<GradientRequest> requests = {Gradients(X(2, 0), {kArgmaxOfLastRow, 1}),
+                                                 Gradients(X(2, 4), {kArgmaxOfLastRow, kArgmaxOfLastRow})};
+  std::vector<StatusOr<GradientResult>> results(2, Internal("not run"));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Start([&, i] { results[i] = batching_->RunWithGradients(requests[i]); });
+  }
+  ASSERT_TRUE(fake_->WaitForStartedRuns(2));  // neither queued behind the other
+  fake_->Release();
+  Join();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE("call " + std::to_string(i));
+    ExpectSameResult(results[i], direct_.RunWithGradients(requests[i]));
+  }
+  EXPECT_EQ(results[0]->chosen_element, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(results[1]->chosen_element, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(batching_->stats().merged_runs, 0);
+  EXPECT_EQ(batching_->stats().runs, 2);
 }
 
 TEST_F(BatchingRuntimeTest, RankZeroFeedsAndFixedBatchSizesRunAlone) {

@@ -10,7 +10,8 @@
 //           x:0        the fed x
 //           s:0        [] : the sum of every x (not batch-first)
 //   RunWithGradients: target y:0, wrt {x:0}; gradient row r of element 0 is
-//           (k, k, k), of element 1 (x[r, 1], x[r, 0], 0).
+//           (k, k, k), of element 1 (x[r, 1], x[r, 0], 0); kArgmaxOfLastRow
+//           takes the larger element of the last row's y (0 on a tie).
 //
 // A row holding kPoison fails the whole run (INVALID_ARGUMENT). Hold() makes
 // every run block once it has started (recorded) until Release(), so tests can build
@@ -84,11 +85,15 @@ class FakeModelRuntime : public ModelRuntime {
     }
     GradientResult result;
     result.target_value = Y(in);
+    const double* last_y = &result.target_value.values[2 * (in.rows - 1)];
+    for (int64_t e : request.target_element) {
+      result.chosen_element.push_back(e == kArgmaxOfLastRow ? (last_y[1] > last_y[0] ? 1 : 0) : e);
+    }
     Tensor g(in.x->dtype, in.x->shape);
     for (int64_t r = 0; r < in.rows; ++r) {
       const double* x = &in.x->values[3 * r];
       double* row = &g.values[3 * r];
-      if (request.target_element[r] == 0) {
+      if (result.chosen_element[r] == 0) {
         row[0] = row[1] = row[2] = Scale(in, r);
       } else {
         row[0] = x[1];
