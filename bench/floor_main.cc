@@ -19,6 +19,7 @@
 
 #include "bench/bench_common.h"
 #include "core/memory_policy.h"
+#include "model/signature_rules.h"
 #include "runtime/model_runtime.h"
 
 namespace xai::bench {
@@ -28,15 +29,14 @@ constexpr char kUsage[] =
     "usage: xaiserve_bench_floor MODEL_DIR --instances FILE [--points N] [--batch-size N] [--repeats N] [--warmup N]\n"
     "Times RunWithGradients on N path points (alpha * instance) in batches, through the runtime only.\n";
 
+// The signature xaiserve explains with (SPEC §1.1), by the same rules.
 const SignatureInfo& ExplainingSignature(const ModelRuntime& runtime) {
-  const auto& signatures = runtime.signatures();
-  if (signatures.empty()) Die(runtime.path() + " has no signatures");
-  for (const char* key : {"xai_model", "serving_default"}) {
-    for (const SignatureInfo& signature : signatures) {
-      if (signature.key == key) return signature;
-    }
+  const SignatureSelection selection = SelectSignatures(runtime.signatures());
+  if (selection.explain_key.empty()) Die(runtime.path() + ": " + selection.explain_error.message());
+  for (const SignatureInfo& signature : runtime.signatures()) {
+    if (signature.key == selection.explain_key) return signature;
   }
-  return signatures.front();
+  Die(runtime.path() + " has no signature '" + selection.explain_key + "'");
 }
 
 int Main(int argc, char** argv) {
