@@ -370,12 +370,21 @@ class ServerProcess:
         """/metrics as text, asked again until `shows(text)` (or the timeout):
         the server counts a request (and logs it) just after sending its
         response, so a client can be a moment ahead of the counters."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.get("/metrics").raw.decode()
-            if shows(text) or time.monotonic() > deadline:
-                return text
-            time.sleep(0.01)
+        return read_until(lambda: self.get("/metrics").raw.decode(), shows, timeout)
+
+    def log_once(self, shows: Callable[[str], bool], timeout: float = 10.0) -> str:
+        """log(), read again until `shows(text)` (or the timeout); see metrics_once."""
+        return read_until(self.log, shows, timeout)
+
+
+def read_until(read: Callable[[], str], shows: Callable[[str], bool], timeout: float) -> str:
+    """read() again every 10 ms until `shows` its text or `timeout` seconds pass; the last text."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = read()
+        if shows(text) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.01)
 
 
 @dataclasses.dataclass
