@@ -9,8 +9,8 @@
 // (32 MiB at most) with a fresh mmap each time and returns freed heap tops to
 // the kernel, so every run faulted its buffers in page by page again:
 // measured on the MobileNetV2 benchmark model, an IG explanation took
-// 1281-1355 ms with glibc's defaults and 1064-1084 ms with this policy (the
-// floor: 1067-1199 ms against 1022-1057 ms). Freed memory now stays in the
+// 1281-1355 ms with glibc's defaults and 1064-1124 ms with this policy (the
+// floor: 1067-1199 ms against 1022-1062 ms). Freed memory now stays in the
 // process and is reused; resident memory does not shrink back after a peak.
 #pragma once
 
