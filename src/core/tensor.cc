@@ -90,25 +90,46 @@ Tensor SliceRows(const Tensor& batch, int64_t begin, int64_t end) {
   return out;
 }
 
-StatusOr<Tensor> ConcatRows(const std::vector<Tensor>& parts) {
+namespace {
+
+// The parts concatenated: each value copied once, into storage sized up front.
+StatusOr<Tensor> ConcatRowsOf(const std::vector<const Tensor*>& parts) {
   if (parts.empty()) return InvalidArgument("ConcatRows: no tensors to concatenate");
   Tensor out;
-  out.dtype = parts[0].dtype;
-  out.shape = parts[0].shape;
+  out.dtype = parts[0]->dtype;
+  out.shape = parts[0]->shape;
   if (out.shape.empty()) return InvalidArgument("ConcatRows: scalars have no rows");
   out.shape[0] = 0;
-  for (const Tensor& p : parts) {
-    if (p.dtype != out.dtype || p.row_shape() != parts[0].row_shape()) {
+  size_t values = 0, strings = 0;
+  for (const Tensor* p : parts) {
+    if (p->dtype != out.dtype || p->row_shape() != parts[0]->row_shape()) {
       return InvalidArgument("ConcatRows: expected rows of " + std::string(DTypeName(out.dtype)) +
-                             ShapeToString(parts[0].row_shape()) + ", got " + DTypeName(p.dtype) +
-                             ShapeToString(p.row_shape()));
+                             ShapeToString(parts[0]->row_shape()) + ", got " + DTypeName(p->dtype) +
+                             ShapeToString(p->row_shape()));
     }
-    out.shape[0] += p.shape[0];
-    out.values.insert(out.values.end(), p.values.begin(), p.values.end());
-    out.strings.insert(out.strings.end(), p.strings.begin(), p.strings.end());
+    out.shape[0] += p->shape[0];
+    values += p->values.size();
+    strings += p->strings.size();
+  }
+  out.values.reserve(values);
+  out.strings.reserve(strings);
+  for (const Tensor* p : parts) {
+    out.values.insert(out.values.end(), p->values.begin(), p->values.end());
+    out.strings.insert(out.strings.end(), p->strings.begin(), p->strings.end());
   }
   return out;
 }
+
+}  // namespace
+
+StatusOr<Tensor> ConcatRows(const std::vector<Tensor>& parts) {
+  std::vector<const Tensor*> pointers;
+  pointers.reserve(parts.size());
+  for (const Tensor& p : parts) pointers.push_back(&p);
+  return ConcatRowsOf(pointers);
+}
+
+StatusOr<Tensor> ConcatRows(const Tensor& batch, const Tensor& more) { return ConcatRowsOf({&batch, &more}); }
 
 Tensor RepeatRow(const Tensor& row, int64_t count) {
   Tensor out;

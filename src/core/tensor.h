@@ -56,6 +56,8 @@ Tensor SliceRows(const Tensor& batch, int64_t begin, int64_t end);
 // Concatenates batch-first tensors along dimension 0; all must agree on dtype
 // and row shape.
 StatusOr<Tensor> ConcatRows(const std::vector<Tensor>& parts);
+// ConcatRows({batch, more}) without first copying `batch` into a vector.
+StatusOr<Tensor> ConcatRows(const Tensor& batch, const Tensor& more);
 // A batch of `count` copies of the single-row tensor `row` (shape [1, ...]).
 Tensor RepeatRow(const Tensor& row, int64_t count);
 

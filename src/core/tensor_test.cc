@@ -124,6 +124,17 @@ TEST(ConcatRowsTest, ConcatenatesAlongTheBatchDimension) {
   EXPECT_EQ(joined->dtype, DType::kFloat32);
 }
 
+TEST(ConcatRowsTest, AppendsTheRowsOfASecondTensor) {
+  const Tensor batch = NumberedRows(5);
+  auto joined = ConcatRows(SliceRows(batch, 0, 4), SliceRows(batch, 4, 5));
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  EXPECT_EQ(joined->shape, batch.shape);
+  EXPECT_EQ(joined->values, batch.values);
+  auto mismatch = ConcatRows(batch, Tensor(DType::kInt64, batch.shape));
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_TRUE(Contains(mismatch.status().message(), "int64"));
+}
+
 TEST(ConcatRowsTest, ConcatenatesStrings) {
   auto joined = ConcatRows({StringRows({"a"}), StringRows({"b", "c"})});
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();

@@ -76,7 +76,7 @@ class RuntimeModelFunction final : public ModelFunction {
     for (size_t i = 0; i < attributed_.size(); ++i) {
       Tensor t;
       if (choose_now) {
-        XAI_ASSIGN_OR_RETURN(t, ConcatRows({batch.inputs[i], instance_[i]}));
+        XAI_ASSIGN_OR_RETURN(t, ConcatRows(batch.inputs[i], instance_[i]));
       } else {
         t = batch.inputs[i];
       }

@@ -72,15 +72,15 @@ tf::DataType ToTfDType(DType dtype) {
 
 template <typename T>
 void CopyIn(const std::vector<double>& values, tf::Tensor* out) {
-  auto flat = out->flat<T>();
-  for (size_t i = 0; i < values.size(); ++i) flat(i) = static_cast<T>(values[i]);
+  T* data = out->flat<T>().data();
+  for (size_t i = 0; i < values.size(); ++i) data[i] = static_cast<T>(values[i]);
 }
 
 template <typename T>
 void CopyOut(const tf::Tensor& in, std::vector<double>* values) {
-  auto flat = in.flat<T>();
-  values->resize(flat.size());
-  for (int64_t i = 0; i < flat.size(); ++i) (*values)[i] = static_cast<double>(flat(i));
+  const T* data = in.flat<T>().data();
+  const int64_t size = in.NumElements();
+  values->assign(data, data + size);  // one converting pass, no zero-filling first
 }
 
 tf::Tensor ToTf(const Tensor& t) {
