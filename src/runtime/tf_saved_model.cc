@@ -1,6 +1,7 @@
 // ModelRuntime on TensorFlow's C++ SavedModel loader and DirectSession.
 // See model_runtime.h for the contract, tf_gradient_graph.h for gradients.
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "absl/log/globals.h"
 #include "core/sparse_tensor.h"
 #include "runtime/model_runtime.h"
+#include "runtime/run_placement.h"
 #include "runtime/tf_gradient_graph.h"
 #include "tensorflow/cc/saved_model/loader.h"
 #include "tensorflow/core/framework/tensor.h"
@@ -178,6 +180,14 @@ std::string CanonicalName(const std::string& name) {
 
 using TfFeeds = std::vector<std::pair<std::string, tf::Tensor>>;
 
+// The kind of a run, for RunPlacement: its batch size and fetches.
+std::string RunKind(const TfFeeds& feeds, const std::vector<std::string>& fetches) {
+  std::string kind = feeds.empty() || feeds[0].second.dims() == 0 ? std::string("-")
+                                                                  : std::to_string(feeds[0].second.dim_size(0));
+  for (const std::string& f : fetches) kind += "|" + f;
+  return kind;
+}
+
 // A sparse input's dense batch as the three SparseTensor feeds: the nonzero
 // elements' values, their indices (batch row first) and the dense shape.
 StatusOr<SparseCoo> AppendSparseFeeds(const TensorInfo& input, const Tensor& dense, TfFeeds* feeds) {
@@ -341,8 +351,17 @@ class TfSavedModel final : public ModelRuntime {
   StatusOr<std::vector<Tensor>> RunTf(const TfFeeds& tf_feeds, const std::vector<std::string>& fetches) {
     std::vector<tf::Tensor> outputs;
     {
+      // Short runs go in this thread, not TensorFlow's pool (run_placement.h).
+      const std::string kind = RunKind(tf_feeds, fetches);
+      tf::RunOptions options;
+      const bool in_caller_thread = placement_.InCallerThread(kind);
+      if (in_caller_thread) options.set_inter_op_thread_pool(-1);
       std::shared_lock lock(session_mutex_);
-      XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Run(tf_feeds, fetches, {}, &outputs), "running the model"));
+      const auto start = std::chrono::steady_clock::now();
+      XAI_RETURN_IF_ERROR(
+          FromTf(bundle_.session->Run(options, tf_feeds, fetches, {}, &outputs, nullptr), "running the model"));
+      placement_.Record(kind, in_caller_thread,
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
     std::vector<Tensor> result;
     for (const tf::Tensor& t : outputs) {
@@ -424,6 +443,7 @@ class TfSavedModel final : public ModelRuntime {
   std::shared_mutex session_mutex_;
   std::unordered_set<std::string> session_nodes_;
   std::map<std::string, tf_runtime::GradientGraph> gradient_graphs_;
+  RunPlacement placement_;
 };
 
 }  // namespace

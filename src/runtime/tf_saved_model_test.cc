@@ -249,6 +249,36 @@ TEST_F(QuadraticTest, ConcurrentCallsGiveExactResults) {
   }
 }
 
+TEST_F(QuadraticTest, RepeatedShortRunsInTheCallersThreadStayExact) {
+  // The first run of a kind goes to TensorFlow's thread pool; runs this short
+  // (well under RunPlacement::kShortRunMs) then run in the caller's thread,
+  // one after another and from several threads at once.
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE("run " + std::to_string(i));
+    auto gradients = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0}));
+    ASSERT_TRUE(gradients.ok()) << gradients.status().ToString();
+    ExpectExactGradients(*gradients, kQuadraticRows);
+    auto forward = model_->Run({{InputTensor(), Float32Batch(kQuadraticRows)}}, {OutputTensor()});
+    ASSERT_TRUE(forward.ok()) << forward.status().ToString();
+    ExpectNearFloat32((*forward)[0].values[2], Y(kQuadraticRows[2]), "row 2");
+  }
+  constexpr int kThreads = 4;
+  std::vector<StatusOr<GradientResult>> gradients(kThreads, Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20 && (i == 0 || gradients[t].ok()); ++i) {
+        gradients[t] = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0}));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_TRUE(gradients[t].ok()) << gradients[t].status().ToString();
+    ExpectExactGradients(*gradients[t], kQuadraticRows);
+  }
+}
+
 TEST_F(QuadraticTest, TargetElementCountMustMatchTheBatch) {
   auto result = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0}));
   EXPECT_FALSE(result.ok());
