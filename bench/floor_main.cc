@@ -8,7 +8,13 @@
 // median of a forward run of the instance alone (the price of one more
 // TensorFlow run).
 //
+// --pause-us N waits N microseconds (spinning, untimed) before each timed
+// repetition: a diagnostic of how much slower the same runs are when they do
+// not follow each other at once, as in xaiserve, which does its own work
+// (path points, integration, JSON) between them.
+//
 //   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5] [--warmup 0]
+//                        [--pause-us 0]
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -27,6 +33,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: xaiserve_bench_floor MODEL_DIR --instances FILE [--points N] [--batch-size N] [--repeats N] [--warmup N]\n"
+    "                            [--pause-us N]\n"
     "Times RunWithGradients on N path points (alpha * instance) in batches, through the runtime only.\n";
 
 // The signature xaiserve explains with (SPEC §1.1), by the same rules.
@@ -37,6 +44,13 @@ const SignatureInfo& ExplainingSignature(const ModelRuntime& runtime) {
     if (signature.key == selection.explain_key) return signature;
   }
   Die(runtime.path() + " has no signature '" + selection.explain_key + "'");
+}
+
+// Busy for `us` microseconds (spinning, as a program at work would be, not asleep).
+void SpinFor(double us) {
+  const auto start = std::chrono::steady_clock::now();
+  while (1000 * MillisecondsSince(start) < us) {
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -57,8 +71,9 @@ int Main(int argc, char** argv) {
   const int64_t batch_size = std::stoll(Flag(flags, "batch-size", "64"));
   const int repeats = std::stoi(Flag(flags, "repeats", "5"));
   const int warmup = std::stoi(Flag(flags, "warmup", "0"));
+  const double pause_us = std::stod(Flag(flags, "pause-us", "0"));
   if (points < 1 || batch_size < 1 || repeats < 1) Die("--points, --batch-size and --repeats must be >= 1");
-  if (warmup < 0) Die("--warmup must be >= 0");
+  if (warmup < 0 || pause_us < 0) Die("--warmup and --pause-us must be >= 0");
   const Tensor instance = ReadFirstInstance(Flag(flags, "instances", model_dir + "/instances.jsonl"));
 
   auto start = std::chrono::steady_clock::now();
@@ -101,6 +116,7 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < warmup; ++i) run_all();
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
+    SpinFor(pause_us);
     start = std::chrono::steady_clock::now();
     run_all();
     times.push_back(MillisecondsSince(start));
@@ -118,7 +134,7 @@ int Main(int argc, char** argv) {
   Json result = {{"forward_1_row_ms", Median(forward_times)},
                  {"model", model_dir},          {"signature", signature.key}, {"points", points},
                  {"batch_size", batch_size},    {"runs", runs.size()},       {"load_ms", load_ms},
-                 {"warmup", warmup},
+                 {"warmup", warmup},            {"pause_us", pause_us},
                  {"first_ms", first_ms},        {"times_ms", times},         {"median_ms", Median(times)}};
   std::cout << result.dump() << std::endl;
   return 0;
