@@ -175,7 +175,7 @@ int RunPredict(const std::vector<std::string>& args) {
     auto outputs = (*model)->Predict(**sig, *batch);
     if (!outputs.ok()) return Fail("predict", outputs.status());
     for (size_t row = 0; row < chunk.size(); ++row) {
-      std::cout << Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}.dump() << "\n";
+      std::cout << DumpJson(Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}) << "\n";
     }
     std::cerr << "xaiserve predict: " << end << "/" << decoded->size() << " instances\n";
   }
@@ -326,7 +326,7 @@ int RunExplain(const std::vector<std::string>& args) {
         response["predictions"] = Json::array({PredictionToJson(*prediction, 0)});
       }
     }
-    std::cout << response.dump() << std::endl;
+    std::cout << DumpJson(response) << std::endl;
     if (!visualize_dir.empty()) {
       auto pictures = RenderExplanationPictures(model, *explanation, (*decoded)[i]);
       if (!pictures.ok()) return Fail("explain", pictures.status().WithContext("instance " + std::to_string(i)));

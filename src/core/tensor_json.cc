@@ -1,6 +1,7 @@
 #include "core/tensor_json.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -139,6 +140,66 @@ class RowDecoder {
 };
 
 }  // namespace
+
+namespace {
+
+std::string NlohmannText(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+void AppendDouble(double value, std::string* out) {
+  if (!std::isfinite(value)) {
+    out->append("null");
+    return;
+  }
+  char text[32];
+  char* end = std::to_chars(text, text + sizeof text, value).ptr;
+  out->append(text, end - text);
+  // A whole number may come out without a point ("3", "-0"): nlohmann writes "3.0".
+  if (std::trunc(value) == value && std::none_of(text, end, [](char c) { return c == '.' || c == 'e'; })) {
+    out->append(".0");
+  }
+}
+
+void AppendJson(const Json& value, std::string* out) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& [key, item] : value.get_ref<const Json::object_t&>()) {
+        if (!first) out->push_back(',');
+        first = false;
+        out->append(NlohmannText(key));
+        out->push_back(':');
+        AppendJson(item, out);
+      }
+      out->push_back('}');
+      return;
+    }
+    case Json::value_t::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const Json& item : value.get_ref<const Json::array_t&>()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJson(item, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case Json::value_t::number_float:
+      AppendDouble(*value.get_ptr<const Json::number_float_t*>(), out);
+      return;
+    default:
+      out->append(NlohmannText(value));
+  }
+}
+
+}  // namespace
+
+std::string DumpJson(const Json& value) {
+  std::string out;
+  AppendJson(value, &out);
+  return out;
+}
 
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what) {
   if (NestsDeeperThan(text, kMaxJsonNesting)) {

@@ -27,6 +27,13 @@ inline constexpr int kMaxJsonNesting = 64;
 // kMaxJsonNesting).
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
 
+// JSON text, compact, as Json::dump(-1) with invalid UTF-8 replaced (U+FFFD)
+// but faster on many floating-point numbers (attributions): those go through
+// std::to_chars, the shortest text that reads back as the same double, with
+// ".0" on whole numbers as nlohmann writes them; non-finite ones are null.
+// Strings, integers, booleans and null are nlohmann's own text.
+std::string DumpJson(const Json& value);
+
 // Decodes one instance's value. `row_spec` is the expected shape without the
 // batch dimension (-1 = any size; nullopt = any rank). The result has shape
 // [1, ...row shape]. `what` names the value in error messages, e.g.

@@ -1,7 +1,9 @@
 #include "core/tensor_json.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +30,58 @@ StatusOr<Tensor> Decode(const Json& value, DType dtype, std::optional<Shape> row
 std::string DecodeError(const Json& value, DType dtype, std::optional<Shape> row_spec = std::nullopt) {
   return ErrorMessage(Decode(value, dtype, row_spec).status(), StatusCode::kInvalidArgument, {kWhat},
                       "decoding " + value.dump() + " as " + DTypeName(dtype));
+}
+
+// --- writing ------------------------------------------------------------------
+
+std::string Nlohmann(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+TEST(DumpJsonTest, WritesWhatNlohmannWritesForEverythingButTheDigitsOfFloats) {
+  const Json value = {{"name", "quote \" backslash \\ tab \t newline \n bell \x07 é ☃"},
+                      {"ints", {0, -1, 42, std::numeric_limits<int64_t>::min(), std::numeric_limits<uint64_t>::max()}},
+                      {"floats", {0.5, -0.0, 1.0, 3.0, 1e20, 1e-05, 123456789012.0, 0.25, -2.5e-300}},
+                      {"flags", {true, false, nullptr}},
+                      {"empty", {{"list", Json::array()}, {"object", Json::object()}}},
+                      {"nested", {{{"a", {1.5, {2.5}}}}}}};
+  EXPECT_EQ(DumpJson(value), Nlohmann(value));
+}
+
+TEST(DumpJsonTest, NonFiniteNumbersAreNullAsNlohmannWritesThem) {
+  const Json value = {std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  EXPECT_EQ(DumpJson(value), "[null,null,null]");
+  EXPECT_EQ(DumpJson(value), Nlohmann(value));
+}
+
+TEST(DumpJsonTest, InvalidUtf8IsReplacedAsNlohmannReplacesIt) {
+  const Json value = {{"bad \xff key", "bad \xc3 value"}};
+  EXPECT_EQ(DumpJson(value), Nlohmann(value));
+  EXPECT_NE(DumpJson(value).find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD
+}
+
+TEST(DumpJsonTest, EveryDoubleReadsBackExactly) {
+  // Doubles from random bit patterns (every exponent, subnormals included)
+  // and attribution-like ones (full precision, small).
+  std::mt19937_64 bits(7);
+  std::normal_distribution<double> normal(0.0, 0.01);
+  Json numbers = Json::array();
+  while (numbers.size() < 20000) {
+    uint64_t pattern = bits();
+    double x;
+    std::memcpy(&x, &pattern, sizeof x);
+    if (std::isfinite(x)) numbers.push_back(x);
+    numbers.push_back(normal(bits));
+  }
+  numbers.push_back(std::numeric_limits<double>::denorm_min());
+  numbers.push_back(std::numeric_limits<double>::max());
+  numbers.push_back(-std::numeric_limits<double>::min());
+  const std::string text = DumpJson(numbers);
+  auto parsed = ParseJson(text, "dumped numbers");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed->size(), numbers.size());
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    ASSERT_TRUE((*parsed)[i].is_number_float()) << i << ": " << (*parsed)[i].dump();
+    ASSERT_EQ((*parsed)[i].get<double>(), numbers[i].get<double>()) << "number " << i;
+  }
 }
 
 // --- parsing ------------------------------------------------------------------

@@ -19,8 +19,6 @@ constexpr char kApiSummary[] =
     "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}), GET /healthz, GET /metrics, "
     "and the web page at GET /";
 
-std::string Dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 // The cross-request batching of every served model that does it, summed over
 // its loaded versions, for /metrics.
 std::vector<ModelRunBatching> RunBatchingOfModels(const ModelRegistry& registry) {
@@ -190,7 +188,7 @@ class Handler {
   void Reply(const Json& body) {
     response_.status = 200;
     response_.content_type = "application/json";
-    response_.body = Dump(body);
+    response_.body = DumpJson(body);
   }
 
   void Fail(const HttpError& error) {
