@@ -139,10 +139,6 @@ class RowDecoder {
   Tensor* out_;
 };
 
-}  // namespace
-
-namespace {
-
 std::string NlohmannText(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 void AppendDouble(double value, std::string* out) {

@@ -57,9 +57,9 @@ HttpError HttpLevelError(int http_status) {
 
 std::string ErrorBody(const HttpError& error) {
   Json body = {{"error", {{"code", error.http_status}, {"status", error.status_name}, {"message", error.message}}}};
-  // Messages may quote client bytes that are not valid UTF-8: replace them
-  // rather than fail to encode the error.
-  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  // Messages may quote client bytes that are not valid UTF-8: DumpJson
+  // replaces them rather than fail to encode the error.
+  return DumpJson(body);
 }
 
 }  // namespace xai
