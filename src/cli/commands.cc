@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -333,6 +334,9 @@ int RunExplain(const std::vector<std::string>& args) {
       Status written = WritePictures(visualize_dir, i, *explanation, *pictures);
       if (!written.ok()) return Fail("explain", written);
     }
+    // The instance's time ends with its output; the progress line below is
+    // composed first and written in one piece (std::cerr is unbuffered).
+    const double seconds = SecondsSince(start);
     for (const OutputAttribution& out : explanation->outputs) {
       const double error = out.attribution.approximation_error;
       if (error > kApproximationWarningLevel) {
@@ -343,7 +347,10 @@ int RunExplain(const std::vector<std::string>& args) {
                   << " or pass --target-error " << kApproximationWarningLevel << "\n";
       }
     }
-    std::cerr << "xaiserve explain: " << (i + 1) << "/" << total << " instances (" << SecondsSince(start) << " s)\n";
+    char seconds_text[32];
+    std::snprintf(seconds_text, sizeof seconds_text, "%g", seconds);
+    std::cerr << "xaiserve explain: " + std::to_string(i + 1) + "/" + std::to_string(total) + " instances (" +
+                     seconds_text + " s)\n";
   }
   return kExitOk;
 }
