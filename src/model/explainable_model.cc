@@ -157,6 +157,20 @@ StatusOr<Tensor> BaselineTensor(const Json& value, DType dtype, const Shape& row
   return TensorRowFromJson(value, dtype, row_shape, where);
 }
 
+// One tensor per baseline given for input `name` (none given: a zero baseline).
+StatusOr<std::vector<Tensor>> BaselineTensors(const std::vector<Json>& given, DType dtype, const Shape& row_shape,
+                                              const std::string& name) {
+  if (given.empty()) return BaselineTensors({Json(0.0)}, dtype, row_shape, name);
+  std::vector<Tensor> tensors;
+  tensors.reserve(given.size());
+  for (size_t b = 0; b < given.size(); ++b) {
+    XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], dtype, row_shape,
+                                                  "input '" + name + "' baseline " + std::to_string(b)));
+    tensors.push_back(std::move(t));
+  }
+  return tensors;
+}
+
 // indices_tensor_name and dense_shape_tensor_name, when given, name the parts
 // of the SparseTensor input whose values input_tensor_name names.
 Status CheckSparseTensorNames(const std::string& where, const InputMetadata& md, const TensorInfo& tensor) {
@@ -487,6 +501,24 @@ StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutpu
   return elements;
 }
 
+StatusOr<std::vector<Tensor>> ExplainableModel::MetadataBaselineTensors(size_t input, DType dtype,
+                                                                        const Shape& row_shape) const {
+  {
+    std::lock_guard<std::mutex> lock(metadata_baselines_mutex_);
+    auto it = metadata_baselines_.find(input);
+    if (it != metadata_baselines_.end() && it->second.dtype == dtype && it->second.row_shape == row_shape) {
+      return it->second.tensors;
+    }
+  }
+  const BoundInput& in = inputs_[input];
+  XAI_ASSIGN_OR_RETURN(std::vector<Tensor> tensors,
+                       BaselineTensors(in.folds_embedding ? in.metadata.encoded_baselines : in.metadata.input_baselines,
+                                       dtype, row_shape, in.metadata.name));
+  std::lock_guard<std::mutex> lock(metadata_baselines_mutex_);
+  metadata_baselines_[input] = MetadataBaselines{dtype, row_shape, tensors};
+  return tensors;
+}
+
 StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std::vector<Tensor>& values,
                                                                        const ExplainOptions& options) const {
   // The request's, else the metadata's, else zero; an input with one baseline
@@ -496,22 +528,20 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
   for (size_t i = 0; i < inputs_.size(); ++i) {
     const InputMetadata& md = inputs_[i].metadata;
     auto override_it = options.baseline_overrides.find(md.name);
-    std::vector<Json> given = override_it != options.baseline_overrides.end() ? override_it->second
-                              : inputs_[i].folds_embedding                    ? md.encoded_baselines
-                                                                              : md.input_baselines;
-    if (given.empty()) given = {Json(0.0)};
     std::vector<Tensor> tensors;
-    for (size_t b = 0; b < given.size(); ++b) {
-      XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], values[i].dtype, values[i].row_shape(),
-                                                    "input '" + md.name + "' baseline " + std::to_string(b)));
-      if (md.encoding == "bag_of_features_sparse") {
-        // A feature absent from the instance (0) stays absent on the whole
-        // path, so its attribution is exactly 0 whatever the baseline.
+    if (override_it != options.baseline_overrides.end()) {
+      XAI_ASSIGN_OR_RETURN(tensors, BaselineTensors(override_it->second, values[i].dtype, values[i].row_shape(), md.name));
+    } else {
+      XAI_ASSIGN_OR_RETURN(tensors, MetadataBaselineTensors(i, values[i].dtype, values[i].row_shape()));
+    }
+    if (md.encoding == "bag_of_features_sparse") {
+      // A feature absent from the instance (0) stays absent on the whole
+      // path, so its attribution is exactly 0 whatever the baseline.
+      for (Tensor& t : tensors) {
         for (size_t e = 0; e < t.values.size(); ++e) {
           if (values[i].values[e] == 0) t.values[e] = 0;
         }
       }
-      tensors.push_back(std::move(t));
     }
     if (tensors.size() != 1 && count != 1 && tensors.size() != count) {
       return InvalidArgument("inputs have different numbers of baselines (" + std::to_string(count) + " and " +

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -173,6 +174,9 @@ class ExplainableModel {
                                                 const ExplainOptions& options) const;
   StatusOr<std::vector<std::vector<Tensor>>> Baselines(const std::vector<Tensor>& values,
                                                        const ExplainOptions& options) const;
+  // Input `input`'s metadata baselines (or a zero one) for this dtype and row
+  // shape, read from the metadata once and reused (metadata_baselines_).
+  StatusOr<std::vector<Tensor>> MetadataBaselineTensors(size_t input, DType dtype, const Shape& row_shape) const;
   Status BindMetadata();
   // The tensor a metadata name refers to: a key or tensor of `candidates`
   // (the explaining signature's inputs or outputs), else any graph tensor.
@@ -192,6 +196,17 @@ class ExplainableModel {
   const SignatureInfo* entry_ = nullptr;
   std::vector<BoundInput> inputs_;
   std::vector<BoundOutput> outputs_;
+
+  // Per input, its metadata baselines as tensors for the dtype and row shape
+  // they were last made for: Baselines reuses them instead of reading the
+  // JSON again for every explanation (4 us of a 0.15 ms tabular one).
+  struct MetadataBaselines {
+    DType dtype = DType::kFloat32;
+    Shape row_shape;
+    std::vector<Tensor> tensors;
+  };
+  mutable std::mutex metadata_baselines_mutex_;
+  mutable std::map<size_t, MetadataBaselines> metadata_baselines_;
 };
 
 }  // namespace xai

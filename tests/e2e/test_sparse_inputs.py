@@ -209,9 +209,11 @@ def test_sampled_shapley_is_exact_on_the_linear_score(xaiserve, model):
 # --- bag_of_features_sparse on a dense input -----------------------------------------
 
 
-def test_bag_of_features_sparse_on_a_dense_input_needs_no_indices(xaiserve, tmp_path):
+def test_bag_of_features_sparse_on_a_dense_input_needs_no_indices(xaiserve, tmp_path, tf_models):
     """The cloud's example: a dense count vector where zeros are absent
-    features. Even from a nonzero baseline, absent words get exactly 0."""
+    features. Even from a nonzero baseline, absent words get exactly 0.
+    Each instance's baseline is its own (0.5 where a word is present, 0 where
+    absent), though the metadata's baseline is read once per process."""
     vocabulary = ["good", "great", "fun", "bad", "dull", "awful"]
     md = {
         "inputs": {"words": {"input_tensor_name": "counts", "encoding": "bag_of_features_sparse",
@@ -220,9 +222,15 @@ def test_bag_of_features_sparse_on_a_dense_input_needs_no_indices(xaiserve, tmp_
     }
     path = write_json(tmp_path / "bag_sparse.json", md)
     counts = np.array(read_instances("bag_of_words"), np.float64)
+    assert len({tuple(row == 0) for row in counts}) > 1, "the instances must differ in which words are absent"
+    model = tf_models["bag_of_words"]
     for method in ("integrated-gradients", "sampled-shapley"):
         for row, response in zip(counts, xaiserve.explain("bag_of_words", "--metadata", path, "--method", method)):
             entry = only_attribution(response)
+            baseline = np.where(row == 0, 0.0, 0.5).astype(np.float32)
+            [output_index] = entry["outputIndex"]
+            expected_baseline_output = float(model.run([baseline.tolist()])["probabilities"][0, output_index])
+            assert entry["baselineOutputValue"] == pytest.approx(expected_baseline_output, abs=1e-6)
             features = entry["featureAttributions"]["words"]
             assert sorted(features) == sorted(vocabulary)
             values = np.array([features[w] for w in vocabulary])
