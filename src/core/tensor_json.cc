@@ -155,6 +155,31 @@ void AppendDouble(double value, std::string* out) {
   }
 }
 
+// A string as nlohmann writes it. Printable ASCII other than '"' and '\\'
+// (every key xaiserve writes, most values) comes out as it is, between
+// quotes; anything else goes through nlohmann's escaping, which also
+// replaces invalid UTF-8.
+void AppendString(const std::string& text, std::string* out) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out->append(NlohmannText(Json(text)));
+    return;
+  }
+  out->push_back('"');
+  out->append(text);
+  out->push_back('"');
+}
+
+// An integer in decimal, as nlohmann writes it.
+template <typename Integer>
+void AppendInteger(Integer value, std::string* out) {
+  char text[24];
+  char* end = std::to_chars(text, text + sizeof text, value).ptr;
+  out->append(text, end - text);
+}
+
 void AppendJson(const Json& value, std::string* out) {
   switch (value.type()) {
     case Json::value_t::object: {
@@ -163,7 +188,7 @@ void AppendJson(const Json& value, std::string* out) {
       for (const auto& [key, item] : value.get_ref<const Json::object_t&>()) {
         if (!first) out->push_back(',');
         first = false;
-        out->append(NlohmannText(key));
+        AppendString(key, out);
         out->push_back(':');
         AppendJson(item, out);
       }
@@ -183,6 +208,15 @@ void AppendJson(const Json& value, std::string* out) {
     }
     case Json::value_t::number_float:
       AppendDouble(*value.get_ptr<const Json::number_float_t*>(), out);
+      return;
+    case Json::value_t::string:
+      AppendString(value.get_ref<const Json::string_t&>(), out);
+      return;
+    case Json::value_t::number_integer:
+      AppendInteger(*value.get_ptr<const Json::number_integer_t*>(), out);
+      return;
+    case Json::value_t::number_unsigned:
+      AppendInteger(*value.get_ptr<const Json::number_unsigned_t*>(), out);
       return;
     default:
       out->append(NlohmannText(value));

@@ -31,7 +31,8 @@ StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
 // but faster on many floating-point numbers (attributions): those go through
 // std::to_chars, the shortest text that reads back as the same double, with
 // ".0" on whole numbers as nlohmann writes them; non-finite ones are null.
-// Strings, integers, booleans and null are nlohmann's own text.
+// Strings, integers, booleans and null are written as nlohmann writes them
+// (strings that need escaping or replacing by nlohmann itself).
 std::string DumpJson(const Json& value);
 
 // Decodes one instance's value. `row_spec` is the expected shape without the

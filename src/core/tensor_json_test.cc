@@ -58,6 +58,18 @@ TEST(DumpJsonTest, InvalidUtf8IsReplacedAsNlohmannReplacesIt) {
   EXPECT_NE(DumpJson(value).find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD
 }
 
+TEST(DumpJsonTest, StringsOfEveryByteAreWrittenAsNlohmannWritesThem) {
+  // Plain printable ASCII is copied between quotes without nlohmann; every
+  // other byte must still come out escaped or replaced exactly as nlohmann does.
+  Json value = Json::object();
+  for (int byte = 0; byte < 256; ++byte) {
+    const std::string text = "k" + std::string(1, static_cast<char>(byte)) + "v";
+    value[text] = Json::array({text, std::string(1, static_cast<char>(byte))});
+  }
+  value["plain key with spaces ~{}[]:,"] = "plain value 0123456789 !#$%&'()*+-./;<=>?@^_`|";
+  EXPECT_EQ(DumpJson(value), Nlohmann(value));
+}
+
 TEST(DumpJsonTest, EveryDoubleReadsBackExactly) {
   // Doubles from random bit patterns (every exponent, subnormals included)
   // and attribution-like ones (full precision, small).

@@ -337,7 +337,7 @@ class TfSavedModel final : public ModelRuntime {
                    std::map<std::string, SparseCoo>* fed_sparse) const {
     tf_feeds->reserve(feeds.size());
     for (const auto& [name, value] : feeds) {
-      auto sparse = sparse_inputs_.find(CanonicalName(name));
+      auto sparse = sparse_inputs_.empty() ? sparse_inputs_.end() : sparse_inputs_.find(CanonicalName(name));
       if (sparse == sparse_inputs_.end()) {
         tf_feeds->emplace_back(name, ToTf(value));
         continue;
