@@ -141,3 +141,12 @@ def test_a_missed_target_says_why_from_the_measurements():
     row["python"]["impls"]["saliency"]["median_ms"] = 10.0
     harness.summarize(results)
     assert results["targets"][0]["if_missed"] is None
+    # With rounds recorded, a miss shows each round's ratio: here one slow
+    # xaiserve round (6 ms) against rounds of 3.5 ms.
+    row["xaiserve_cli"]["round_medians_ms"] = [3.5, 6.0, 3.5]
+    row["floor"]["round_medians_ms"] = [3.0, 3.0, 3.0]
+    row["python"]["impls"]["tape"]["round_medians_ms"] = [9.0, 9.0, 9.5]  # the fastest: 9 ms
+    harness.summarize(results)
+    speed, floor = results["targets"]
+    assert speed["if_missed"] == "round by round: 2.57, 1.50, 2.71"
+    assert floor["if_missed"].endswith("round by round: 1.17, 2.00, 1.17")
