@@ -626,7 +626,7 @@ class Recording : public Model {
  public:
   using Model::Model;
 
-  StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
+  StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
     const size_t rows = batch.output_element.size();
     for (size_t r = 0; r < rows; ++r) {
       std::vector<std::vector<double>> row;

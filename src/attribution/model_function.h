@@ -4,6 +4,9 @@
 // attributed input come out. Implemented over the TensorFlow runtime by the
 // model layer, and by fakes with analytic gradients in tests.
 // Implementations need not be thread-safe; a method calls one from one thread.
+// The batch is lent for the call: an implementation may move its input
+// tensors out (to hand them to a runtime without copying) but puts them back,
+// values and dtypes unchanged, before it returns, whether or not it fails.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +33,7 @@ struct ModelBatchResult {
 class ModelFunction {
  public:
   virtual ~ModelFunction() = default;
-  virtual StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) = 0;
+  virtual StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) = 0;
 };
 
 }  // namespace xai

@@ -1,6 +1,7 @@
 #include "model/explainable_model.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <numeric>
 
@@ -35,10 +36,12 @@ void DropLastRow(Tensor* batch) {
 //
 // With ChooseOutputAtInstance, the explained element is not known up front:
 // it is the largest output at the instance. Then the methods ask for element
-// 0, meaning "the chosen one"; the first Evaluate feeds the instance as an
-// extra last row and lets the runtime pick that row's argmax in the same run
-// (kArgmaxOfLastRow), which saves a separate forward run per explanation.
-// The instance's output row comes from that run too.
+// 0, meaning "the chosen one"; the first Evaluate lets the runtime pick the
+// argmax of the row that holds the instance in the same run (ArgmaxOfRow),
+// which saves a separate forward run per explanation. That row is one of the
+// batch's own when one equals the instance (Integrated Gradients' alpha = 1
+// point, SmoothGrad's noiseless probe), else the instance is fed as an extra
+// last row. The instance's output row comes from that run too.
 class RuntimeModelFunction final : public ModelFunction {
  public:
   RuntimeModelFunction(ModelRuntime* runtime, std::vector<Feed> fixed_feeds, std::vector<TensorInfo> attributed,
@@ -53,7 +56,7 @@ class RuntimeModelFunction final : public ModelFunction {
   int64_t chosen_element() const { return chosen_element_; }
   const Tensor& instance_output() const { return instance_output_; }  // [1, ...]: the target at the instance.
 
-  StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
+  StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
     const int64_t rows = static_cast<int64_t>(batch.output_element.size());
     rows_evaluated_ += rows;
     if (batch.inputs.size() != attributed_.size()) {
@@ -62,40 +65,60 @@ class RuntimeModelFunction final : public ModelFunction {
     }
     std::vector<int64_t> elements = batch.output_element;
     const bool choose_now = chooses_output() && chosen_element_ < 0;
+    // Choosing now: the row that holds the instance, and whether it is appended.
+    int64_t instance_row = choose_now ? RowEqualToInstance(batch) : -1;
+    const bool append_instance = choose_now && instance_row < 0;
+    if (append_instance) instance_row = rows;
     if (chooses_output()) {
       for (int64_t e : elements) {
         if (e != 0) return Internal("model function: element " + std::to_string(e) + " asked for; only 0 (the chosen)");
       }
-      std::fill(elements.begin(), elements.end(), choose_now ? kArgmaxOfLastRow : chosen_element_);
-      if (choose_now) elements.push_back(kArgmaxOfLastRow);
+      std::fill(elements.begin(), elements.end(), choose_now ? ArgmaxOfRow(instance_row) : chosen_element_);
+      if (append_instance) elements.push_back(ArgmaxOfRow(instance_row));
     }
     const int64_t run_rows = static_cast<int64_t>(elements.size());
     std::vector<Feed> feeds;
     for (const auto& [name, value] : fixed_feeds_) feeds.emplace_back(name, RepeatRow(value, run_rows));
+    // The batch's tensors are fed as they are, lent (model_function.h), not
+    // copied: on MobileNetV2 a copy is 62 MB per run. With the instance
+    // appended, the feeds are new tensors.
+    const size_t first_attributed_feed = feeds.size();
+    std::vector<DType> lent_dtypes;
     std::vector<std::string> names;
     for (size_t i = 0; i < attributed_.size(); ++i) {
       Tensor t;
-      if (choose_now) {
+      if (append_instance) {
         XAI_ASSIGN_OR_RETURN(t, ConcatRows(batch.inputs[i], instance_[i]));
       } else {
-        t = batch.inputs[i];
+        lent_dtypes.push_back(batch.inputs[i].dtype);
+        t = std::move(batch.inputs[i]);
       }
       t.dtype = attributed_[i].dtype;  // attribution math is in double; feed the model's dtype.
       feeds.emplace_back(attributed_[i].tensor_name, std::move(t));
       names.push_back(attributed_[i].tensor_name);
     }
+    auto give_back = [&](std::vector<Feed>& fed) {
+      for (size_t i = 0; i < lent_dtypes.size(); ++i) {
+        batch.inputs[i] = std::move(fed[first_attributed_feed + i].second);
+        batch.inputs[i].dtype = lent_dtypes[i];
+      }
+    };
     ModelBatchResult result;
     Tensor target_value;
     if (with_gradients) {
       GradientRequest request{std::move(feeds), target_, elements, names};
-      XAI_ASSIGN_OR_RETURN(GradientResult run, runtime_->RunWithGradients(request));
-      target_value = std::move(run.target_value);
-      result.gradients = std::move(run.gradients);
+      StatusOr<GradientResult> run = runtime_->RunWithGradients(request);
+      give_back(request.feeds);
+      XAI_RETURN_IF_ERROR(run.status());
+      target_value = std::move(run->target_value);
+      result.gradients = std::move(run->gradients);
       for (Tensor& g : result.gradients) g.dtype = DType::kFloat64;
-      if (choose_now && !run.chosen_element.empty()) chosen_element_ = run.chosen_element.back();
+      if (choose_now && !run->chosen_element.empty()) chosen_element_ = run->chosen_element.back();
     } else {
-      XAI_ASSIGN_OR_RETURN(std::vector<Tensor> run, runtime_->Run(feeds, {target_}));
-      target_value = std::move(run[0]);
+      StatusOr<std::vector<Tensor>> run = runtime_->Run(feeds, {target_});
+      give_back(feeds);
+      XAI_RETURN_IF_ERROR(run.status());
+      target_value = std::move((*run)[0]);
     }
     if (target_value.batch_size() != run_rows || target_value.shape.empty()) {
       return FailedPrecondition("output '" + target_ + "' has shape " + ShapeToString(target_value.shape) +
@@ -104,14 +127,16 @@ class RuntimeModelFunction final : public ModelFunction {
     }
     const int64_t row_elements = target_value.row_elements();
     if (choose_now) {
-      instance_output_ = SliceRows(target_value, run_rows - 1, run_rows);
+      instance_output_ = SliceRows(target_value, instance_row, instance_row + 1);
       if (!with_gradients) {  // the same choice as the runtime's: the first of equal maxima.
         const auto& v = instance_output_.values;
         chosen_element_ = std::max_element(v.begin(), v.end()) - v.begin();
       }
-      DropLastRow(&target_value);
-      for (Tensor& g : result.gradients) DropLastRow(&g);
-      elements.pop_back();
+      if (append_instance) {
+        DropLastRow(&target_value);
+        for (Tensor& g : result.gradients) DropLastRow(&g);
+        elements.pop_back();
+      }
       std::fill(elements.begin(), elements.end(), chosen_element_);
     }
     if (chooses_output() && (chosen_element_ < 0 || chosen_element_ >= row_elements)) {
@@ -128,6 +153,22 @@ class RuntimeModelFunction final : public ModelFunction {
   int64_t rows_evaluated() const { return rows_evaluated_; }
 
  private:
+  // The last row of `batch` whose every input equals the instance's (bit for
+  // bit), or -1.
+  int64_t RowEqualToInstance(const ModelBatch& batch) const {
+    const int64_t rows = static_cast<int64_t>(batch.output_element.size());
+    for (int64_t r = rows - 1; r >= 0; --r) {
+      bool equal = true;
+      for (size_t i = 0; i < instance_.size() && equal; ++i) {
+        const std::vector<double>& x = instance_[i].values;
+        equal = batch.inputs[i].values.size() == static_cast<size_t>(rows) * x.size() &&
+                std::memcmp(batch.inputs[i].values.data() + r * x.size(), x.data(), x.size() * sizeof(double)) == 0;
+      }
+      if (equal) return r;
+    }
+    return -1;
+  }
+
   ModelRuntime* runtime_;
   std::vector<Feed> fixed_feeds_;
   std::vector<TensorInfo> attributed_;

@@ -50,17 +50,17 @@ struct SignatureInfo {
 
 using Feed = std::pair<std::string, Tensor>;  // graph tensor name -> batch value.
 
-// A target_element entry: the element with the largest value in the last
-// row's target (the first of equal maxima), chosen within the same run. Lets
-// a caller explain "the top output at the instance" by putting the instance
-// in the last row, without a forward run of its own first.
-inline constexpr int64_t kArgmaxOfLastRow = -1;
+// A target_element entry: the element with the largest value in row `row`'s
+// target (the first of equal maxima), chosen within the same run. Lets a
+// caller explain "the top output at the instance" by the row that holds the
+// instance, without a forward run of its own first. Encoded as -1 - row.
+inline constexpr int64_t ArgmaxOfRow(int64_t row) { return -1 - row; }
 
 struct GradientRequest {
   std::vector<Feed> feeds;
   // The differentiated tensor (batch-first, floating point) and, per row of
   // the batch, the flat index of the element within that row whose gradient
-  // is taken, or kArgmaxOfLastRow. Rows are independent: the gradient of
+  // is taken, or ArgmaxOfRow(r) for a row r of the batch. Rows are independent: the gradient of
   // their sum is taken once.
   std::string target;
   std::vector<int64_t> target_element;
@@ -71,7 +71,7 @@ struct GradientRequest {
 struct GradientResult {
   Tensor target_value;                 // the full target tensor.
   std::vector<Tensor> gradients;       // one per `wrt`, each shaped like that tensor.
-  std::vector<int64_t> chosen_element; // per row: target_element, with kArgmaxOfLastRow resolved.
+  std::vector<int64_t> chosen_element; // per row: target_element, with ArgmaxOfRow resolved.
 };
 
 class ModelRuntime {

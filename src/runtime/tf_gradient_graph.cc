@@ -167,9 +167,9 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   }
 
   // 4. The seed d(loss)/d(target): one-hot over each row's elements at the
-  //    chosen element, shaped like the target. A row fed element -1 takes the
-  //    argmax of the last row's target, so the output to explain can be
-  //    chosen at the instance (the last row) in the very run that
+  //    chosen element, shaped like the target. A row fed element -1 - r
+  //    (ArgmaxOfRow(r)) takes the argmax of row r's target, so the output to
+  //    explain can be chosen at the instance (row r) in the very run that
   //    differentiates it.
   absl::Status scope_status;
   tf::Scope root = tf::NewInternalScope(&graph, &scope_status, &refiner).NewSubScope(prefix);
@@ -188,11 +188,13 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   auto rows = ops::Reshape(root.WithOpName("rows"), target_out, rows_shape);
   auto row_argmax = ops::ArgMax(root.WithOpName("row_argmax"), rows, ops::Const<int>(root, 1),
                                 ops::ArgMax::OutputType(tf::DT_INT64));
-  auto last_row_argmax = ops::Slice(root.WithOpName("last_row_argmax"), row_argmax,
-                                    ops::Sub(root, batch_size, ops::Const<int64_t>(root, {1})),
-                                    ops::Const<int64_t>(root, {1}));
+  // Row r = -1 - element for negative elements (0, unused, for the others).
+  auto argmax_row = ops::Maximum(root.WithOpName("argmax_row"),
+                                 ops::Sub(root, ops::Const<int64_t>(root, -1), element), ops::Const<int64_t>(root, 0));
+  auto row_argmax_wanted = ops::GatherV2(root.WithOpName("row_argmax_wanted"), row_argmax, argmax_row,
+                                         ops::Const<int>(root, 0));
   auto chosen = ops::SelectV2(root.WithOpName("chosen_element"),
-                              ops::Less(root, element, ops::Const<int64_t>(root, 0)), last_row_argmax, element);
+                              ops::Less(root, element, ops::Const<int64_t>(root, 0)), row_argmax_wanted, element);
   auto one = ops::Cast(root, ops::Const(root, 1.0f), target_dtype);
   auto zero = ops::Cast(root, ops::Const(root, 0.0f), target_dtype);
   auto one_hot = ops::OneHot(root.WithOpName("one_hot"), chosen, ops::Cast(root, row_elements, tf::DT_INT32),

@@ -281,9 +281,11 @@ class TfSavedModel final : public ModelRuntime {
     XAI_RETURN_IF_ERROR(ToTfFeeds(request.feeds, &feeds, &fed_sparse));
     Tensor element(DType::kInt64, {static_cast<int64_t>(request.target_element.size())});
     for (size_t i = 0; i < request.target_element.size(); ++i) {
-      if (request.target_element[i] < 0 && request.target_element[i] != kArgmaxOfLastRow) {
+      if (request.target_element[i] < ArgmaxOfRow(static_cast<int64_t>(request.target_element.size()) - 1)) {
         return InvalidArgument("target element " + std::to_string(request.target_element[i]) + " of row " +
-                               std::to_string(i) + " is negative; give an index >= 0 or kArgmaxOfLastRow");
+                               std::to_string(i) + " names no row of the batch's " +
+                               std::to_string(request.target_element.size()) +
+                               "; give an index >= 0 or ArgmaxOfRow(r) for a row r of the batch");
       }
       element.values[i] = static_cast<double>(request.target_element[i]);
     }

@@ -334,7 +334,7 @@ TEST_F(TabularMlpTest, RowsAreIndependent) {
   }
 }
 
-TEST_F(TabularMlpTest, ArgmaxOfLastRowChoosesTheLastRowsLargestOutputForEveryRow) {
+TEST_F(TabularMlpTest, ArgmaxOfRowChoosesThatRowsLargestOutputForEveryRowAskingForIt) {
   const Tensor instances = Instances({30});
   auto probabilities = model_->Run({{InputTensor(), instances}}, {OutputTensor()});
   ASSERT_TRUE(probabilities.ok()) << probabilities.status().ToString();
@@ -352,22 +352,28 @@ TEST_F(TabularMlpTest, ArgmaxOfLastRowChoosesTheLastRowsLargestOutputForEveryRow
   two.shape[0] = 2;
   const int64_t top = argmax(0), bottom = 1 - top;  // the last row's
 
-  auto chosen = model_->RunWithGradients(Request(two, {kArgmaxOfLastRow, kArgmaxOfLastRow}));
+  auto chosen = model_->RunWithGradients(Request(two, {ArgmaxOfRow(1), ArgmaxOfRow(1)}));
   ASSERT_TRUE(chosen.ok()) << chosen.status().ToString();
   EXPECT_EQ(chosen->chosen_element, (std::vector<int64_t>{top, top}));
   auto explicit_top = model_->RunWithGradients(Request(two, {top, top}));
   ASSERT_TRUE(explicit_top.ok()) << explicit_top.status().ToString();
   EXPECT_EQ(chosen->gradients[0].values, explicit_top->gradients[0].values);
 
-  // Mixed: only the rows that ask for it take the last row's argmax.
-  auto mixed = model_->RunWithGradients(Request(two, {kArgmaxOfLastRow, bottom}));
+  // Row 0's argmax is the other class: each row takes the row it names.
+  auto first = model_->RunWithGradients(Request(two, {ArgmaxOfRow(0), ArgmaxOfRow(0)}));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->chosen_element, (std::vector<int64_t>{bottom, bottom}));
+
+  // Mixed: only the rows that ask for it take a row's argmax.
+  auto mixed = model_->RunWithGradients(Request(two, {ArgmaxOfRow(1), bottom}));
   ASSERT_TRUE(mixed.ok()) << mixed.status().ToString();
   EXPECT_EQ(mixed->chosen_element, (std::vector<int64_t>{top, bottom}));
 
-  auto bad = model_->RunWithGradients(Request(two, {0, -2}));
+  auto bad = model_->RunWithGradients(Request(two, {0, ArgmaxOfRow(2)}));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(bad.status().message(), "target element -2 of row 1 is negative"));
+  EXPECT_TRUE(Contains(bad.status().message(), "target element -3 of row 1 names no row of the batch's 2"))
+      << bad.status().message();
 }
 
 // --- tf1_placeholder: graph tensors -------------------------------------------------

@@ -72,9 +72,8 @@ StatusOr<std::vector<Tensor>> BatchingRuntime::Run(const std::vector<Feed>& feed
 }
 
 StatusOr<GradientResult> BatchingRuntime::RunWithGradients(const GradientRequest& request) {
-  // A last-row argmax ties the run to its own rows: never merged.
-  if (std::find(request.target_element.begin(), request.target_element.end(), kArgmaxOfLastRow) !=
-      request.target_element.end()) {
+  // An argmax of a row (ArgmaxOfRow) ties the run to its own rows: never merged.
+  if (std::any_of(request.target_element.begin(), request.target_element.end(), [](int64_t e) { return e < 0; })) {
     ++calls_;
     ++runs_;
     return wrapped_->RunWithGradients(request);

@@ -27,8 +27,8 @@
 //     ranges. A batch forms only from calls that would otherwise have waited.
 //   - Never merged (run alone, at once): calls with no feeds, a rank-0 feed,
 //     feeds that disagree on their number of rows, zero rows, more rows than
-//     max_rows, a target_element not one per row or with a
-//     kArgmaxOfLastRow entry, or a feed whose graph tensor has a fixed
+//     max_rows, a target_element not one per row or with an
+//     ArgmaxOfRow entry, or a feed whose graph tensor has a fixed
 //     first dimension (a fixed batch size).
 //
 // Merging assumes rows are independent (batch-first models), which the

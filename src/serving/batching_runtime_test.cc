@@ -250,12 +250,12 @@ TEST_F(BatchingRuntimeTest, AnErrorOfAMergedRunReachesEveryCallInIt) {
   EXPECT_EQ(batching_->stats().merged_calls, 3);
 }
 
-TEST_F(BatchingRuntimeTest, CallsThatChooseByTheLastRowRunAloneAtOnce) {
-  // Merged, a call's last row would no longer be the run's last row.
+TEST_F(BatchingRuntimeTest, CallsThatChooseByARowsArgmaxRunAloneAtOnce) {
+  // Merged, a call's row r would no longer be the run's row r.
   fake_->Hold();
   // Last rows: y = (3.0, 0.75) for X(2, 0) (element 0), (15.0, 23.75) for X(2, 4) (element 1).
-  const std::vector<GradientRequest> requests = {Gradients(X(2, 0), {kArgmaxOfLastRow, 1}),
-                                                 Gradients(X(2, 4), {kArgmaxOfLastRow, kArgmaxOfLastRow})};
+  const std::vector<GradientRequest> requests = {Gradients(X(2, 0), {ArgmaxOfRow(1), 1}),
+                                                 Gradients(X(2, 4), {ArgmaxOfRow(1), ArgmaxOfRow(1)})};
   std::vector<StatusOr<GradientResult>> results(2, Internal("not run"));
   for (size_t i = 0; i < requests.size(); ++i) {
     Start([&, i] { results[i] = batching_->RunWithGradients(requests[i]); });

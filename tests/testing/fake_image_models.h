@@ -45,7 +45,7 @@ class PatchModel : public FakeModel {
         patches_(std::move(patches)),
         weight_(weight) {}
 
-  StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
+  StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
     StatusOr<ModelBatchResult> result = FakeModel::Evaluate(batch, with_gradients);
     if (!result.ok()) return result;
     const Tensor& input = batch.inputs[0];

@@ -10,8 +10,8 @@
 //           x:0        the fed x
 //           s:0        [] : the sum of every x (not batch-first)
 //   RunWithGradients: target y:0, wrt {x:0}; gradient row r of element 0 is
-//           (k, k, k), of element 1 (x[r, 1], x[r, 0], 0); kArgmaxOfLastRow
-//           takes the larger element of the last row's y (0 on a tie).
+//           (k, k, k), of element 1 (x[r, 1], x[r, 0], 0); ArgmaxOfRow(q)
+//           takes the larger element of row q's y (0 on a tie).
 //
 // A row holding kPoison fails the whole run (INVALID_ARGUMENT). Hold() makes
 // every run block once it has started (recorded) until Release(), so tests can build
@@ -85,9 +85,15 @@ class FakeModelRuntime : public ModelRuntime {
     }
     GradientResult result;
     result.target_value = Y(in);
-    const double* last_y = &result.target_value.values[2 * (in.rows - 1)];
     for (int64_t e : request.target_element) {
-      result.chosen_element.push_back(e == kArgmaxOfLastRow ? (last_y[1] > last_y[0] ? 1 : 0) : e);
+      if (e >= 0) {
+        result.chosen_element.push_back(e);
+        continue;
+      }
+      const int64_t q = -1 - e;  // ArgmaxOfRow(q)
+      if (q >= in.rows) return InvalidArgument("fake runtime: argmax of row " + std::to_string(q) + " of " + std::to_string(in.rows));
+      const double* y = &result.target_value.values[2 * q];
+      result.chosen_element.push_back(y[1] > y[0] ? 1 : 0);
     }
     Tensor g(in.x->dtype, in.x->shape);
     for (int64_t r = 0; r < in.rows; ++r) {

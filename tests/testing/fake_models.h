@@ -23,7 +23,7 @@ namespace xai::testing {
 // Evaluates a batch row by row through Value and Gradient, after checking it.
 class FakeModel : public ModelFunction {
  public:
-  StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
+  StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
     ++calls_;
     if (with_gradients) ++gradient_calls_;
     if (batch.inputs.size() != row_shapes_.size()) {
@@ -223,7 +223,7 @@ class FaultyModel : public ModelFunction {
 
   FaultyModel(ModelFunction& inner, Fault fault) : inner_(inner), fault_(fault) {}
 
-  StatusOr<ModelBatchResult> Evaluate(const ModelBatch& batch, bool with_gradients) override {
+  StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
     StatusOr<ModelBatchResult> result = inner_.Evaluate(batch, with_gradients);
     if (!result.ok()) return result;
     ModelBatchResult& out = *result;
