@@ -302,7 +302,7 @@ class TfSavedModel final : public ModelRuntime {
     for (size_t i = 0; i < graph->gradients.size(); ++i) {
       if (!graph->gradients[i].empty()) {
         Tensor gradient = std::move(outputs[next++]);
-        auto sparse = fed_sparse.find(CanonicalName(request.wrt[i]));
+        auto sparse = fed_sparse.empty() ? fed_sparse.end() : fed_sparse.find(CanonicalName(request.wrt[i]));
         if (sparse != fed_sparse.end()) {
           // d/d values -> the dense view: each entry's gradient at its position.
           // The fed entries are this call's own; their values are no longer needed.
