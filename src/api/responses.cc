@@ -42,7 +42,7 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
     const Attribution& a = out.attribution;
     Json features;
     if (bare && a.attributions.size() == 1) {
-      features = TensorRowToJson(a.attributions[0], 0);
+      features = TensorRowAsJsonText(a.attributions[0], 0);
     } else {
       // Keyed by input name; inputs sharing a group_name get one attribution,
       // the sum of theirs, under the group's name.
@@ -60,7 +60,7 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
           continue;
         }
         if (group.empty()) {
-          features[md.name] = TensorRowToJson(a.attributions[i], 0);
+          features[md.name] = TensorRowAsJsonText(a.attributions[i], 0);
           continue;
         }
         double sum = 0;

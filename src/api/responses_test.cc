@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/tensor_json.h"
+
 namespace xai {
 namespace {
 
@@ -24,6 +26,14 @@ OutputAttribution Output(std::vector<Tensor> attributions, std::vector<int64_t> 
   return out;
 }
 
+// The response as sent: attribution arrays are held as JSON text
+// (TensorRowAsJsonText), which DumpJson writes in place.
+Json Written(const Json& response) {
+  StatusOr<Json> parsed = ParseJson(DumpJson(response), "response");
+  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+  return parsed.ok() ? *parsed : Json();
+}
+
 Tensor Row(std::vector<double> values) {
   const int64_t n = static_cast<int64_t>(values.size());
   return Tensor::FromValues(DType::kFloat64, {1, n}, std::move(values));
@@ -41,7 +51,7 @@ TEST(ExplanationToJsonTest, FieldsOfOneAttribution) {
   InstanceExplanation explanation;
   explanation.outputs.push_back(Output({Row({0.25, 0.25})}));
   explanation.outputs.back().output_display_name = "positive";
-  const Json json = ExplanationToJson(explanation, {Bound("x")}, /*bare=*/true);
+  const Json json = Written(ExplanationToJson(explanation, {Bound("x")}, /*bare=*/true));
   const Json& a = json["attributions"][0];
   EXPECT_EQ(a["featureAttributions"], Json::parse("[0.25, 0.25]"));
   EXPECT_EQ(a["instanceOutputValue"], 0.9);
@@ -56,7 +66,7 @@ TEST(ExplanationToJsonTest, FieldsOfOneAttribution) {
 TEST(ExplanationToJsonTest, KeyedByInputAndScalarOutputHasNoIndex) {
   InstanceExplanation explanation;
   explanation.outputs.push_back(Output({Row({1, 2}), Row({3})}, /*index=*/{}));
-  const Json json = ExplanationToJson(explanation, {Bound("a"), Bound("b")}, /*bare=*/false);
+  const Json json = Written(ExplanationToJson(explanation, {Bound("a"), Bound("b")}, /*bare=*/false));
   const Json& a = json["attributions"][0];
   EXPECT_EQ(a["featureAttributions"], Json::parse(R"({"a": [1.0, 2.0], "b": [3.0]})"));
   EXPECT_FALSE(a.contains("outputIndex"));
@@ -66,7 +76,7 @@ TEST(ExplanationToJsonTest, KeyedByInputAndScalarOutputHasNoIndex) {
 TEST(ExplanationToJsonTest, GroupedInputsGetOneSummedAttribution) {
   InstanceExplanation explanation;
   explanation.outputs.push_back(Output({Row({1, 2}), Row({3}), Row({0.5})}));
-  const Json json = ExplanationToJson(explanation, {Bound("a", "ab"), Bound("b", "ab"), Bound("c")}, false);
+  const Json json = Written(ExplanationToJson(explanation, {Bound("a", "ab"), Bound("b", "ab"), Bound("c")}, false));
   EXPECT_EQ(json["attributions"][0]["featureAttributions"], Json::parse(R"({"ab": 6.0, "c": [0.5]})"));
 }
 
@@ -76,10 +86,10 @@ TEST(ExplanationToJsonTest, BagOfFeaturesIsNamedByItsMapping) {
   words.metadata.index_feature_mapping = {"good", "bad"};
   InstanceExplanation explanation;
   explanation.outputs.push_back(Output({Row({0.75, -0.25})}));
-  const Json json = ExplanationToJson(explanation, {words}, /*bare=*/false);
+  const Json json = Written(ExplanationToJson(explanation, {words}, /*bare=*/false));
   EXPECT_EQ(json["attributions"][0]["featureAttributions"], Json::parse(R"({"words": {"good": 0.75, "bad": -0.25}})"));
   words.metadata.encoding = "identity";  // the same mapping with identity keeps the list
-  EXPECT_EQ(ExplanationToJson(explanation, {words}, false)["attributions"][0]["featureAttributions"],
+  EXPECT_EQ(Written(ExplanationToJson(explanation, {words}, false))["attributions"][0]["featureAttributions"],
             Json::parse(R"({"words": [0.75, -0.25]})"));
 }
 
@@ -88,9 +98,9 @@ TEST(ExplanationToJsonTest, BudgetReportedAsStepsOrPaths) {
   explanation.outputs.push_back(Output({Row({1})}));
   explanation.budget_reported = true;
   explanation.method = "integrated-gradients";
-  EXPECT_EQ(ExplanationToJson(explanation, {Bound("x")}, true)["attributions"][0]["stepCount"], 64);
+  EXPECT_EQ(Written(ExplanationToJson(explanation, {Bound("x")}, true))["attributions"][0]["stepCount"], 64);
   explanation.method = "sampled-shapley";
-  const Json shapley = ExplanationToJson(explanation, {Bound("x")}, true)["attributions"][0];
+  const Json shapley = Written(ExplanationToJson(explanation, {Bound("x")}, true))["attributions"][0];
   EXPECT_EQ(shapley["pathCount"], 64);
   EXPECT_FALSE(shapley.contains("stepCount"));
 }

@@ -218,6 +218,15 @@ void AppendJson(const Json& value, std::string* out) {
     case Json::value_t::number_unsigned:
       AppendInteger(*value.get_ptr<const Json::number_unsigned_t*>(), out);
       return;
+    case Json::value_t::binary: {
+      const Json::binary_t& bytes = value.get_binary();
+      if (bytes.has_subtype() && bytes.subtype() == kJsonTextSubtype) {  // TensorRowAsJsonText
+        out->append(bytes.begin(), bytes.end());
+        return;
+      }
+      out->append(NlohmannText(value));
+      return;
+    }
     default:
       out->append(NlohmannText(value));
   }
@@ -332,11 +341,32 @@ Json Nested(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor) 
   return list;
 }
 
+// Nested's value written as JSON text, leaf by leaf as DumpJson writes them.
+void AppendNestedText(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor, std::string* out) {
+  if (depth == shape.size()) {
+    AppendJson(LeafToJson(t, (*cursor)++), out);
+    return;
+  }
+  out->push_back('[');
+  for (int64_t i = 0; i < shape[depth]; ++i) {
+    if (i > 0) out->push_back(',');
+    AppendNestedText(t, shape, depth + 1, cursor, out);
+  }
+  out->push_back(']');
+}
+
 }  // namespace
 
 Json TensorRowToJson(const Tensor& batch, int64_t row) {
   int64_t cursor = row * batch.row_elements();
   return Nested(batch, batch.row_shape(), 0, &cursor);
+}
+
+Json TensorRowAsJsonText(const Tensor& batch, int64_t row) {
+  int64_t cursor = row * batch.row_elements();
+  std::string text;
+  AppendNestedText(batch, batch.row_shape(), 0, &cursor, &text);
+  return Json::binary(Json::binary_t::container_type(text.begin(), text.end()), kJsonTextSubtype);
 }
 
 Json TensorToJson(const Tensor& tensor) {

@@ -70,6 +70,33 @@ TEST(DumpJsonTest, StringsOfEveryByteAreWrittenAsNlohmannWritesThem) {
   EXPECT_EQ(DumpJson(value), Nlohmann(value));
 }
 
+TEST(DumpJsonTest, TensorRowsHeldAsTextAreWrittenAsTheirTrees) {
+  std::mt19937_64 bits(11);
+  std::normal_distribution<double> normal(0.0, 0.01);
+  Tensor image(DType::kFloat64, {2, 4, 3, 2});
+  for (double& v : image.values) v = normal(bits);
+  image.values[5] = std::nan("");
+  const Tensor ints = Tensor::FromValues(DType::kInt64, {2, 3}, {1, -2, 3, 4, 5, -6});
+  const Tensor floats = Tensor::FromValues(DType::kFloat32, {1, 2}, {0.1, -1e-7});
+  const Tensor scalars = Tensor::FromValues(DType::kFloat64, {3}, {0.5, -2.0, 1e300});
+  Tensor words(DType::kString, {1, 2});
+  words.strings = {"plain", "bad \xff"};
+  for (const Tensor* t : std::vector<const Tensor*>{&image, &ints, &floats, &scalars, &words}) {
+    for (int64_t row = 0; row < t->batch_size(); ++row) {
+      SCOPED_TRACE(ShapeToString(t->shape) + " row " + std::to_string(row));
+      const Json held = TensorRowAsJsonText(*t, row);
+      EXPECT_TRUE(held.is_binary());
+      EXPECT_EQ(DumpJson(held), DumpJson(TensorRowToJson(*t, row)));
+      // Inside a tree, as a response holds it.
+      EXPECT_EQ(DumpJson(Json{{"featureAttributions", held}, {"n", 1}}),
+                DumpJson(Json{{"featureAttributions", TensorRowToJson(*t, row)}, {"n", 1}}));
+    }
+  }
+  // Other binary values are still nlohmann's.
+  const Json other = Json::binary({1, 2, 3}, 7);
+  EXPECT_EQ(DumpJson(other), Nlohmann(other));
+}
+
 TEST(DumpJsonTest, EveryDoubleReadsBackExactly) {
   // Doubles from random bit patterns (every exponent, subnormals included)
   // and attribution-like ones (full precision, small).
