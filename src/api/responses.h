@@ -25,7 +25,7 @@ Json PredictionToJson(const NamedTensors& outputs, int64_t row);
 // internal tensor); otherwise an object keyed by attributed input name.
 bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& instance);
 
-// The explanation's JSON; its attribution arrays are held as JSON text
+// The explanation's JSON; its large attribution arrays are held as JSON text
 // (TensorRowAsJsonText, core/tensor_json.h), so write it with DumpJson.
 Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs, bool bare);
 

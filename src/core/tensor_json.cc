@@ -363,8 +363,10 @@ Json TensorRowToJson(const Tensor& batch, int64_t row) {
 }
 
 Json TensorRowAsJsonText(const Tensor& batch, int64_t row) {
+  if (batch.row_elements() < kJsonTextMinElements) return TensorRowToJson(batch, row);
   int64_t cursor = row * batch.row_elements();
   std::string text;
+  text.reserve(static_cast<size_t>(batch.row_elements()) * 24);  // a double's text is at most 24 characters
   AppendNestedText(batch, batch.row_shape(), 0, &cursor, &text);
   return Json::binary(Json::binary_t::container_type(text.begin(), text.end()), kJsonTextSubtype);
 }

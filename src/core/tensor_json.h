@@ -59,7 +59,10 @@ Json TensorToJson(const Tensor& tensor);
 // explanation). The value is a binary one of subtype kJsonTextSubtype, which
 // only DumpJson writes as JSON (Json::dump would print its bytes); every
 // response xaiserve sends goes through DumpJson. Read it back with ParseJson.
+// A row of fewer than kJsonTextMinElements values stays a tree, which costs
+// less than its text in a binary value (30 values: 3.9 us against 6.1).
 inline constexpr std::uint64_t kJsonTextSubtype = 0x4a53;  // "JS"
+inline constexpr int64_t kJsonTextMinElements = 256;
 Json TensorRowAsJsonText(const Tensor& batch, int64_t row);
 
 }  // namespace xai
