@@ -387,7 +387,8 @@ def render_markdown(results: dict) -> str:
         "per batch), a batched `tf.GradientTape` IG (`tape`, batches of 64), a Python permutation loop for Shapley "
         "(`loop`). Speed-up: the fastest Python implementation's time over xaiserve's (CLI); fastest Python / floor "
         "is the most any program doing the same TensorFlow work could gain. 1-row forward: one more TensorFlow run "
-        "of the instance alone, as xaiserve makes to choose the explained output (and the CLI to predict).",
+        "of the instance alone, which xaiserve makes only when it cannot choose the explained output in the first "
+        "path run (explicit output indices, top-k above 1, xai_preprocess) or predicts with another signature.",
         "",
         "| model | method | path points | xaiserve CLI | xaiserve REST | floor | Python saliency | Python tape / loop "
         "| speed-up vs fastest Python | fastest Python / floor | xaiserve / floor | 1-row forward |",
