@@ -178,6 +178,13 @@ std::string CanonicalName(const std::string& name) {
   return node + ":" + std::to_string(index);
 }
 
+// The entry for tensor `name` in a map keyed by CanonicalName, without
+// copying the name when the map is empty (most models have no sparse input).
+template <typename Map>
+auto FindByTensorName(Map& map, const std::string& name) {
+  return map.empty() ? map.end() : map.find(CanonicalName(name));
+}
+
 using TfFeeds = std::vector<std::pair<std::string, tf::Tensor>>;
 
 // The kind of a run, for RunPlacement: its batch size and fetches.
@@ -302,7 +309,7 @@ class TfSavedModel final : public ModelRuntime {
     for (size_t i = 0; i < graph->gradients.size(); ++i) {
       if (!graph->gradients[i].empty()) {
         Tensor gradient = std::move(outputs[next++]);
-        auto sparse = fed_sparse.empty() ? fed_sparse.end() : fed_sparse.find(CanonicalName(request.wrt[i]));
+        auto sparse = FindByTensorName(fed_sparse, request.wrt[i]);
         if (sparse != fed_sparse.end()) {
           // d/d values -> the dense view: each entry's gradient at its position.
           // The fed entries are this call's own; their values are no longer needed.
@@ -339,7 +346,7 @@ class TfSavedModel final : public ModelRuntime {
                    std::map<std::string, SparseCoo>* fed_sparse) const {
     tf_feeds->reserve(feeds.size());
     for (const auto& [name, value] : feeds) {
-      auto sparse = sparse_inputs_.empty() ? sparse_inputs_.end() : sparse_inputs_.find(CanonicalName(name));
+      auto sparse = FindByTensorName(sparse_inputs_, name);
       if (sparse == sparse_inputs_.end()) {
         tf_feeds->emplace_back(name, ToTf(value));
         continue;
