@@ -1,15 +1,19 @@
 // Which thread runs a session's ops (used by tf_saved_model.cc; no TensorFlow
 // here, so it is tested on its own).
 //
-// By default TensorFlow hands a run's ops to its inter-op thread pool and puts
-// the caller to sleep until they finish. On a short run the hand-off and the
-// wake-up cost more than running ops side by side gains, so short runs go in
-// the caller's own thread (RunOptions::inter_op_thread_pool = -1, which
-// TensorFlow advises for simple graphs). What is short is measured: each kind
-// of run (the runtime names it by its fetches and batch size) follows its own
-// last run.
+// By default TensorFlow hands a run's ops to its inter-op thread pool, which
+// splits their work (matrix products, softmax) over its intra-op threads,
+// and puts the caller to sleep until they finish. On a short run the
+// hand-offs and wake-ups cost more than the work, so a short run can instead
+// go entirely in the caller's own thread: RunOptions::inter_op_thread_pool =
+// -1 and an intra-op "pool" that runs its work at once. Which is faster is
+// measured, for each kind of run (the runtime names it by its fetches and
+// batch size): a kind starts in the pool; once a run of it there is shorter
+// than kShortRunMs, the next kProbeRuns go in the caller's thread, and from
+// then on each run goes where the kind's fastest run so far went.
 #pragma once
 
+#include <limits>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -18,11 +22,15 @@ namespace xai {
 
 class RunPlacement {
  public:
-  // A run of this kind shorter than this in the pool moves to the caller's
-  // thread; one twice as long there moves back. Measured on this project's
-  // 2-core machine: a 0.13 ms tabular run gains ~50 us in the caller's thread,
-  // a 2.7 ms CNN run loses ~0.9 ms.
+  // Only kinds with a pool run shorter than this try the caller's thread: a
+  // run that long keeps a thread busy, and a large one gains from the pool.
+  // Measured on this project's 2-core machine: a tabular IG run (51 rows)
+  // takes 0.10-0.18 ms in the pool and 0.045 ms in the caller's thread; a
+  // CNN run of 2.7 ms in the pool is slower in one thread.
   static constexpr double kShortRunMs = 0.5;
+  // Runs in the caller's thread before comparing: the first run of a kind in
+  // a thread can pay one-off costs.
+  static constexpr int kProbeRuns = 2;
 
   // Where the next run of `kind` goes: false (the pool) until one was timed.
   bool InCallerThread(const std::string& kind) const;
@@ -30,8 +38,13 @@ class RunPlacement {
   void Record(const std::string& kind, bool in_caller_thread, double ms);
 
  private:
+  struct Times {
+    double pool_fastest_ms = std::numeric_limits<double>::infinity();
+    double caller_fastest_ms = std::numeric_limits<double>::infinity();
+    int caller_runs = 0;
+  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, bool> in_caller_thread_;
+  std::unordered_map<std::string, Times> times_;
 };
 
 }  // namespace xai

@@ -187,6 +187,20 @@ auto FindByTensorName(Map& map, const std::string& name) {
 
 using TfFeeds = std::vector<std::pair<std::string, tf::Tensor>>;
 
+// The intra-op "pool" of a short run: its one thread is the caller's, and
+// work scheduled on it runs at once. Without it a short run's ops still split
+// their work (matrix products, softmax) over TensorFlow's intra-op threads,
+// and on a small model waking those threads costs more than the work: on this
+// project's 2-core machine a tabular IG run (51 rows) takes 0.10-0.18 ms that
+// way and 0.045 ms in the caller's thread alone.
+class CallerThreadPool : public tf::thread::ThreadPoolInterface {
+ public:
+  void Schedule(std::function<void()> fn) override { fn(); }
+  void Cancel() override {}
+  int NumThreads() const override { return 1; }
+  int CurrentThreadId() const override { return 0; }
+};
+
 // The kind of a run, for RunPlacement: its batch size and fetches.
 std::string RunKind(const TfFeeds& feeds, const std::vector<std::string>& fetches) {
   std::string kind = feeds.empty() || feeds[0].second.dims() == 0 ? std::string("-")
@@ -363,12 +377,16 @@ class TfSavedModel final : public ModelRuntime {
       // Short runs go in this thread, not TensorFlow's pool (run_placement.h).
       const std::string kind = RunKind(tf_feeds, fetches);
       tf::RunOptions options;
+      tf::thread::ThreadPoolOptions pools;
       const bool in_caller_thread = placement_.InCallerThread(kind);
-      if (in_caller_thread) options.set_inter_op_thread_pool(-1);
+      if (in_caller_thread) {
+        options.set_inter_op_thread_pool(-1);
+        pools.intra_op_threadpool = &caller_thread_pool_;
+      }
       std::shared_lock lock(session_mutex_);
       const auto start = std::chrono::steady_clock::now();
-      XAI_RETURN_IF_ERROR(
-          FromTf(bundle_.session->Run(options, tf_feeds, fetches, {}, &outputs, nullptr), "running the model"));
+      XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Run(options, tf_feeds, fetches, {}, &outputs, nullptr, pools),
+                                 "running the model"));
       placement_.Record(kind, in_caller_thread,
                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
@@ -453,6 +471,7 @@ class TfSavedModel final : public ModelRuntime {
   std::unordered_set<std::string> session_nodes_;
   std::map<std::string, tf_runtime::GradientGraph> gradient_graphs_;
   RunPlacement placement_;
+  CallerThreadPool caller_thread_pool_;  // stateless: shared by concurrent runs
 };
 
 }  // namespace

@@ -334,6 +334,49 @@ TEST_F(TabularMlpTest, RowsAreIndependent) {
   }
 }
 
+TEST_F(TabularMlpTest, MatrixProductsInTheCallersThreadGiveThePoolsResults) {
+  // A run this short moves from TensorFlow's pools to the caller's thread
+  // (run_placement.h), where the matrix products and the softmax run their
+  // work at once instead of splitting it over the intra-op threads. The
+  // numbers must not change with the move, nor when several threads run so
+  // at once (the server).
+  const Tensor instances = Instances({30});
+  const Tensor batch = RepeatRow(SliceRows(instances, 0, 1), 51);
+  const std::vector<int64_t> elements(51, ArgmaxOfRow(50));
+  auto in_pool = model_->RunWithGradients(Request(batch, elements));
+  ASSERT_TRUE(in_pool.ok()) << in_pool.status().ToString();
+  auto expect_same = [&](const GradientResult& r, const std::string& what) {
+    ASSERT_EQ(r.gradients.size(), 1u) << what;
+    ASSERT_EQ(r.gradients[0].values.size(), in_pool->gradients[0].values.size()) << what;
+    for (size_t i = 0; i < r.gradients[0].values.size(); ++i) {
+      ExpectNearFloat32(r.gradients[0].values[i], in_pool->gradients[0].values[i], what + ", gradient " + std::to_string(i));
+    }
+    for (size_t i = 0; i < r.target_value.values.size(); ++i) {
+      ExpectNearFloat32(r.target_value.values[i], in_pool->target_value.values[i], what + ", output " + std::to_string(i));
+    }
+  };
+  for (int i = 0; i < 8; ++i) {
+    auto again = model_->RunWithGradients(Request(batch, elements));
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    expect_same(*again, "run " + std::to_string(i));
+  }
+  constexpr int kThreads = 4;
+  std::vector<StatusOr<GradientResult>> results(kThreads, Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20 && (i == 0 || results[t].ok()); ++i) {
+        results[t] = model_->RunWithGradients(Request(batch, elements));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_TRUE(results[t].ok()) << results[t].status().ToString();
+    expect_same(*results[t], "thread " + std::to_string(t));
+  }
+}
+
 TEST_F(TabularMlpTest, ArgmaxOfRowChoosesThatRowsLargestOutputForEveryRowAskingForIt) {
   const Tensor instances = Instances({30});
   auto probabilities = model_->Run({{InputTensor(), instances}}, {OutputTensor()});
