@@ -169,15 +169,16 @@ def median(values: list[float]) -> float:
 
 
 def measure_cli(ctx, model_dir: Path, method: str, repeats: int, warmup: int, workdir: Path) -> dict:
-    """`xaiserve explain` on the first instance repeated: per-instance times from stderr."""
+    """`xaiserve explain` on the first instance repeated: per-instance times from its --timings file."""
     first_line = (model_dir / "instances.jsonl").read_text().splitlines()[0]
     instances = workdir / "cli_instances.jsonl"
     instances.write_text((first_line + "\n") * (1 + warmup + repeats))
-    result = run([ctx.build / "xaiserve", "explain", model_dir, "--instances", instances, *METHODS[method]["cli"]],
-                 keep_stdout=False)
+    timings = workdir / "cli_timings.txt"
+    result = run([ctx.build / "xaiserve", "explain", model_dir, "--instances", instances, "--timings", timings,
+                  *METHODS[method]["cli"]], keep_stdout=False)
     if result.returncode != 0:
         raise RuntimeError(f"xaiserve explain failed:\n{result.stderr[-3000:]}")
-    seconds = [float(s) for s in re.findall(r"\d+/\d+ instances \(([0-9.e+-]+) s\)", result.stderr)]
+    seconds = [float(s) for s in timings.read_text().split()]
     times = [1000 * s for s in seconds[1 + warmup:]]
     return {"first_ms": 1000 * seconds[0], "times_ms": times, "median_ms": median(times), "instances_run": len(seconds),
             "process_wall_s": result.wall_s, "peak_rss_mb": result.peak_rss_mb}
@@ -380,7 +381,7 @@ def render_markdown(results: dict) -> str:
         "",
         "## Time per explanation (ms, one instance)",
         "",
-        "xaiserve CLI: the per-instance time `xaiserve explain` reports (warm; the first instance, which builds the "
+        "xaiserve CLI: the per-instance time `xaiserve explain --timings` writes (warm; the first instance, which builds the "
         "gradient graph, is in results.json as first_ms). REST: one request at a time over keep-alive. Floor: forward "
         "and input gradients of the same path points in the same batches through the TensorFlow runtime only "
         "(`xaiserve_bench_floor`; for XRAI the floor covers its IG part only). Python: PAIR `saliency` (whole path "

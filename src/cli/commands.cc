@@ -93,6 +93,11 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// `explain` reports progress on the first and last instance and at most this
+// often in between: a line per instance would be thousands a second on a
+// small model, each a write to the terminal (--timings keeps every time).
+constexpr double kProgressIntervalSeconds = 0.5;
+
 }  // namespace
 
 int RunInspect(const std::vector<std::string>& args) {
@@ -248,7 +253,7 @@ Status WritePictures(const std::string& dir, size_t instance, const InstanceExpl
 }  // namespace
 
 int RunExplain(const std::vector<std::string>& args) {
-  std::string instances_path, method = "integrated-gradients", metadata, visualize_dir;
+  std::string instances_path, method = "integrated-gradients", metadata, visualize_dir, timings_path;
   int64_t steps = kDefaultStepCount, paths = kDefaultPathCount, noisy_samples = kDefaultNoisySamples;
   int64_t top_k = 1, batch_size = kDefaultBatchSize, version = -1;
   double noise_sigma = 0, max_blur_sigma = 0, error_target = 0;
@@ -260,7 +265,8 @@ int RunExplain(const std::vector<std::string>& args) {
                 "                [--xrai-fast] [--visualize DIR]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
                 "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
-                "the REST API's :explain response body. Progress goes to stderr.");
+                "the REST API's :explain response body. Progress goes to stderr (the first and last instance\n"
+                "and every half second in between).");
   flags.String("instances", &instances_path, "FILE", "JSON Lines file of instances ('-' for stdin)");
   flags.String("method", &method, "NAME", "integrated-gradients (default), sampled-shapley or xrai");
   flags.Int("steps", &steps, kMinStepCount, kMaxStepCount, "path steps of Integrated Gradients and XRAI, 1..100 (default 50)");
@@ -280,8 +286,11 @@ int RunExplain(const std::vector<std::string>& args) {
   flags.String("visualize", &visualize_dir, "DIR",
                "write pictures of the attributions to DIR: a PNG per image input, an SVG bar chart of the top\n"
                "features otherwise (instance-<i>-output-<index>-<input>.png|svg)");
+  flags.String("timings", &timings_path, "FILE",
+               "write each instance's time in seconds (explaining it and writing its line) to FILE, one per line");
   std::vector<std::string> positional;
   if (auto code = ParseFlags(flags, "explain", args, &positional, 1)) return *code;
+  if (flags.WasSet("timings") && timings_path.empty()) return UsageError("explain", "--timings needs a file name");
   if (flags.WasSet("visualize") && visualize_dir.empty()) return UsageError("explain", "--visualize needs a directory");
   if (instances_path.empty()) return UsageError("explain", "--instances FILE is required");
   if (top_k == 0) return UsageError("explain", "--top-k is 0; give K >= 1, or -1 for all outputs");
@@ -307,8 +316,14 @@ int RunExplain(const std::vector<std::string>& args) {
   auto decoded = DecodeInstances(*instances, entry, decoding);
   if (!decoded.ok()) return Fail("explain", decoded.status());
   auto predict_sig = model.PredictSignature();
+  std::ofstream timings;  // buffered: a write every few hundred instances
+  if (!timings_path.empty()) {
+    timings.open(timings_path);
+    if (!timings) return Fail("explain", InvalidArgument("--timings: cannot write '" + timings_path + "'"));
+  }
 
   const size_t total = decoded->size();
+  auto last_progress = std::chrono::steady_clock::now();
   for (size_t i = 0; i < total; ++i) {
     const auto start = std::chrono::steady_clock::now();
     auto explanation = model.Explain((*decoded)[i], *options);
@@ -349,8 +364,16 @@ int RunExplain(const std::vector<std::string>& args) {
     }
     char seconds_text[32];
     std::snprintf(seconds_text, sizeof seconds_text, "%g", seconds);
-    std::cerr << "xaiserve explain: " + std::to_string(i + 1) + "/" + std::to_string(total) + " instances (" +
-                     seconds_text + " s)\n";
+    if (timings.is_open()) timings << seconds_text << '\n';
+    if (i == 0 || i + 1 == total || SecondsSince(last_progress) >= kProgressIntervalSeconds) {
+      last_progress = std::chrono::steady_clock::now();
+      std::cerr << "xaiserve explain: " + std::to_string(i + 1) + "/" + std::to_string(total) + " instances (" +
+                       seconds_text + " s)\n";
+    }
+  }
+  if (timings.is_open()) {
+    timings.close();
+    if (!timings) return Fail("explain", InvalidArgument("--timings: writing '" + timings_path + "' failed"));
   }
   return kExitOk;
 }

@@ -4,12 +4,15 @@ which models each method can explain, the parameter ranges, --target-error,
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from conftest import (
     attribution_values,
     attributions_of,
+    instances_file,
     only_attribution,
     read_instances,
     relu_kink_ig,
@@ -214,3 +217,35 @@ def test_image_attributions_mirror_the_instance(model, shape, method, xaiserve):
         pixels = [pixel for row in values for pixel in row]
         assert all(isinstance(pixel, list) and len(pixel) == shape[2] for pixel in pixels), i
         assert all(type(v) in (int, float) for pixel in pixels for v in pixel), i
+
+
+# --------------------------------------------------------------------------
+# Progress and per-instance timings
+# --------------------------------------------------------------------------
+
+PROGRESS = re.compile(r"^xaiserve explain: (\d+)/(\d+) instances \(([0-9.e+-]+) s\)$", re.M)
+
+
+def test_progress_is_reported_at_a_human_rate_and_timings_keep_every_instance(xaiserve, tmp_path):
+    """Many fast instances: progress on the first and the last (and at most
+    every half second between), while --timings has every instance's time."""
+    count = 300
+    first = instances_file("quadratic").read_text().splitlines()[0]
+    instances = tmp_path / "many.jsonl"
+    instances.write_text((first + "\n") * count)
+    timings = tmp_path / "timings.txt"
+    result = xaiserve.command("explain", "quadratic", "--timings", timings, instances=instances).expect_success()
+
+    assert len(result.json_lines()) == count
+    progress = [(int(i), int(n)) for i, n, _ in PROGRESS.findall(result.stderr)]
+    assert progress[0] == (1, count) and progress[-1] == (count, count), result
+    assert len(progress) < count / 2, f"a progress line for most instances\n{result}"
+    seconds = [float(line) for line in timings.read_text().splitlines()]
+    assert len(seconds) == count
+    assert all(0 < s < 60 for s in seconds), seconds[:10]
+
+
+def test_timings_to_a_file_that_cannot_be_written_fail_before_explaining(xaiserve, tmp_path):
+    result = xaiserve.command("explain", "quadratic", "--timings", tmp_path / "no" / "such" / "dir.txt")
+    result.expect_failure(phrases=["--timings", "cannot write"])
+    assert result.stdout == "", "explained before finding the timings file unwritable"
