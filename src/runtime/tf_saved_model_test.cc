@@ -91,6 +91,23 @@ class FixtureModelTest : public ::testing::Test {
     return request;
   }
 
+  // `request` run `runs_each` times in each of `threads` threads at once (a
+  // thread stops at its first error); each thread's last result.
+  std::vector<StatusOr<GradientResult>> RunWithGradientsFromThreads(const GradientRequest& request, int threads,
+                                                                    int runs_each) {
+    std::vector<StatusOr<GradientResult>> results(threads, Internal("not run"));
+    std::vector<std::thread> running;
+    for (int t = 0; t < threads; ++t) {
+      running.emplace_back([&, t] {
+        for (int i = 0; i < runs_each && (i == 0 || results[t].ok()); ++i) {
+          results[t] = model_->RunWithGradients(request);
+        }
+      });
+    }
+    for (std::thread& thread : running) thread.join();
+    return results;
+  }
+
   std::string dir_;
   std::unique_ptr<ModelRuntime> model_;
 };
@@ -263,16 +280,7 @@ TEST_F(QuadraticTest, RepeatedShortRunsInTheCallersThreadStayExact) {
     ExpectNearFloat32((*forward)[0].values[2], Y(kQuadraticRows[2]), "row 2");
   }
   constexpr int kThreads = 4;
-  std::vector<StatusOr<GradientResult>> gradients(kThreads, Internal("not run"));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 20 && (i == 0 || gradients[t].ok()); ++i) {
-        gradients[t] = model_->RunWithGradients(Request(Float32Batch(kQuadraticRows), {0, 0, 0}));
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  auto gradients = RunWithGradientsFromThreads(Request(Float32Batch(kQuadraticRows), {0, 0, 0}), kThreads, 20);
   for (int t = 0; t < kThreads; ++t) {
     ASSERT_TRUE(gradients[t].ok()) << gradients[t].status().ToString();
     ExpectExactGradients(*gradients[t], kQuadraticRows);
@@ -361,16 +369,7 @@ TEST_F(TabularMlpTest, MatrixProductsInTheCallersThreadGiveThePoolsResults) {
     expect_same(*again, "run " + std::to_string(i));
   }
   constexpr int kThreads = 4;
-  std::vector<StatusOr<GradientResult>> results(kThreads, Internal("not run"));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 20 && (i == 0 || results[t].ok()); ++i) {
-        results[t] = model_->RunWithGradients(Request(batch, elements));
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  auto results = RunWithGradientsFromThreads(Request(batch, elements), kThreads, 20);
   for (int t = 0; t < kThreads; ++t) {
     ASSERT_TRUE(results[t].ok()) << results[t].status().ToString();
     expect_same(*results[t], "thread " + std::to_string(t));
