@@ -276,7 +276,9 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
   XAI_ASSIGN_OR_RETURN(ModelVersion version, ResolveModelDir(dir, options.version));
   auto model = std::shared_ptr<ExplainableModel>(new ExplainableModel());
   model->version_ = version.version;
-  XAI_ASSIGN_OR_RETURN(model->runtime_, LoadSavedModelRuntime(version.path));
+  RuntimeOptions runtime_options;
+  runtime_options.short_runs_entirely_in_caller_thread = !options.batch_concurrent_runs;
+  XAI_ASSIGN_OR_RETURN(model->runtime_, LoadSavedModelRuntime(version.path, runtime_options));
   if (options.batch_concurrent_runs) model->batching_ = std::make_shared<BatchingRuntime>(model->runtime_);
   model->selection_ = SelectSignatures(model->signatures());
   model->explain_status_ = model->selection_.explain_error;

@@ -105,7 +105,16 @@ class ModelRuntime {
   virtual Status PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) = 0;
 };
 
+struct RuntimeOptions {
+  // A short run (run_placement.h) does its ops' own work in the caller's
+  // thread too, not only their scheduling. Off under cross-request batching
+  // (serving/batching_runtime.h), whose merging needs runs in flight long
+  // enough for concurrent calls to queue behind them.
+  bool short_runs_entirely_in_caller_thread = true;
+};
+
 // Loads the SavedModel in `dir` (saved_model.pb + variables/) with tag `serve`.
-StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir);
+StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir,
+                                                              const RuntimeOptions& options = {});
 
 }  // namespace xai

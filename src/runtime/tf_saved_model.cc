@@ -233,9 +233,10 @@ StatusOr<SparseCoo> AppendSparseFeeds(const TensorInfo& input, const Tensor& den
 
 class TfSavedModel final : public ModelRuntime {
  public:
-  static StatusOr<std::unique_ptr<ModelRuntime>> Load(const std::string& dir) {
+  static StatusOr<std::unique_ptr<ModelRuntime>> Load(const std::string& dir, const RuntimeOptions& options) {
     auto model = std::unique_ptr<TfSavedModel>(new TfSavedModel());
     model->path_ = dir;
+    model->options_ = options;
     tf::SessionOptions session_options;
     // Gradient graphs are added to the live session (Session::Extend), which
     // TensorFlow allows only with this optimization off.
@@ -381,7 +382,7 @@ class TfSavedModel final : public ModelRuntime {
       const bool in_caller_thread = placement_.InCallerThread(kind);
       if (in_caller_thread) {
         options.set_inter_op_thread_pool(-1);
-        pools.intra_op_threadpool = &caller_thread_pool_;
+        if (options_.short_runs_entirely_in_caller_thread) pools.intra_op_threadpool = &caller_thread_pool_;
       }
       std::shared_lock lock(session_mutex_);
       const auto start = std::chrono::steady_clock::now();
@@ -470,20 +471,21 @@ class TfSavedModel final : public ModelRuntime {
   std::shared_mutex session_mutex_;
   std::unordered_set<std::string> session_nodes_;
   std::map<std::string, tf_runtime::GradientGraph> gradient_graphs_;
+  RuntimeOptions options_;
   RunPlacement placement_;
   CallerThreadPool caller_thread_pool_;  // stateless: shared by concurrent runs
 };
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir) {
+StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir, const RuntimeOptions& options) {
   // TensorFlow's absl-logged INFO lines (graph passes) are noise for users;
   // warnings and errors still show. (TF_CPP_MIN_LOG_LEVEL governs the rest.)
   if (std::getenv("TF_CPP_MIN_LOG_LEVEL") == nullptr || std::string(std::getenv("TF_CPP_MIN_LOG_LEVEL")) != "0") {
     absl::SetMinLogLevel(absl::LogSeverityAtLeast::kWarning);
     absl::SetStderrThreshold(absl::LogSeverityAtLeast::kWarning);
   }
-  return TfSavedModel::Load(dir);
+  return TfSavedModel::Load(dir, options);
 }
 
 }  // namespace xai
