@@ -1,6 +1,10 @@
 #include "api/responses.h"
 
+#include <map>
+#include <string>
+
 #include "api/instances.h"
+#include "core/base64.h"
 
 namespace xai {
 
@@ -22,6 +26,77 @@ bool NamesEachElement(const InputMetadata& md, const Tensor& attribution) {
          static_cast<size_t>(attribution.row_elements()) == md.index_feature_mapping.size();
 }
 
+// `fields` (key -> its value's JSON text) as a JSON object, in the order of
+// nlohmann's objects (sorted keys), so the text is the one DumpJson would
+// write for the same tree.
+void AppendObjectText(const std::map<std::string, std::string>& fields, std::string* out) {
+  out->push_back('{');
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (it != fields.begin()) out->push_back(',');
+    AppendJsonString(it->first, out);
+    out->push_back(':');
+    out->append(it->second);
+  }
+  out->push_back('}');
+}
+
+std::string DoubleText(double value) {
+  std::string text;
+  AppendJsonDouble(value, &text);
+  return text;
+}
+
+// featureAttributions of one entry.
+void AppendFeatureAttributions(const Attribution& a, const std::vector<BoundInput>& inputs, bool bare,
+                               std::string* out) {
+  if (bare && a.attributions.size() == 1) {
+    AppendTensorRowJson(a.attributions[0], 0, out);
+    return;
+  }
+  // Keyed by input name; inputs sharing a group_name get one attribution,
+  // the sum of theirs, under the group's name.
+  std::map<std::string, std::string> features;
+  std::map<std::string, double> group_sums;
+  for (size_t i = 0; i < a.attributions.size() && i < inputs.size(); ++i) {
+    const InputMetadata& md = inputs[i].metadata;
+    const Tensor& attribution = a.attributions[i];
+    if (!md.group_name.empty()) {
+      double& sum = group_sums[md.group_name];
+      for (double v : attribution.values) sum += v;
+      continue;
+    }
+    std::string& text = features[md.name];
+    text.clear();
+    if (NamesEachElement(md, attribution)) {
+      // bag_of_features(_sparse) / indicator: one attribution per named
+      // feature (a name given twice keeps its last element, as in a tree).
+      std::map<std::string, std::string> named;
+      for (size_t e = 0; e < md.index_feature_mapping.size(); ++e) {
+        named[md.index_feature_mapping[e]] = DoubleText(attribution.values[e]);
+      }
+      AppendObjectText(named, &text);
+      continue;
+    }
+    AppendTensorRowJson(attribution, 0, &text);
+  }
+  for (const auto& [group, sum] : group_sums) features[group] = DoubleText(sum);
+  AppendObjectText(features, out);
+}
+
+// "visualizations" of one entry: {NAME: {"mimeType": ..., "data": BASE64}}.
+void AppendVisualizations(const EntryPictures& pictures, std::string* out) {
+  std::map<std::string, std::string> entries;
+  for (const auto& [name, picture] : pictures) {
+    std::string& entry = entries[name];
+    entry = "{\"data\":";
+    AppendJsonString(Base64Encode(picture.bytes), &entry);
+    entry += ",\"mimeType\":";
+    AppendJsonString(picture.mime_type, &entry);
+    entry.push_back('}');
+  }
+  AppendObjectText(entries, out);
+}
+
 }  // namespace
 
 bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& instance) {
@@ -36,54 +111,53 @@ bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& i
   return model.explained_inputs()[0].signature_key == entry->inputs[0].key;
 }
 
-Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs, bool bare) {
-  Json attributions = Json::array();
-  for (const OutputAttribution& out : explanation.outputs) {
+std::string ExplanationJsonText(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs,
+                                bool bare, const std::vector<EntryPictures>* pictures) {
+  std::string text = "{\"attributions\":[";
+  for (size_t k = 0; k < explanation.outputs.size(); ++k) {
+    const OutputAttribution& out = explanation.outputs[k];
     const Attribution& a = out.attribution;
-    Json features;
-    if (bare && a.attributions.size() == 1) {
-      features = TensorRowAsJsonText(a.attributions[0], 0);
-    } else {
-      // Keyed by input name; inputs sharing a group_name get one attribution,
-      // the sum of theirs, under the group's name.
-      features = Json::object();
-      for (size_t i = 0; i < a.attributions.size() && i < inputs.size(); ++i) {
-        const InputMetadata& md = inputs[i].metadata;
-        const std::string& group = md.group_name;
-        if (group.empty() && NamesEachElement(md, a.attributions[i])) {
-          // bag_of_features(_sparse) / indicator: one attribution per named feature.
-          Json named = Json::object();
-          for (size_t e = 0; e < md.index_feature_mapping.size(); ++e) {
-            named[md.index_feature_mapping[e]] = a.attributions[i].values[e];
-          }
-          features[md.name] = std::move(named);
-          continue;
-        }
-        if (group.empty()) {
-          features[md.name] = TensorRowAsJsonText(a.attributions[i], 0);
-          continue;
-        }
-        double sum = 0;
-        for (double v : a.attributions[i].values) sum += v;
-        features[group] = (features.contains(group) ? features[group].get<double>() : 0.0) + sum;
-      }
+    // The fields in nlohmann's (sorted) key order.
+    text += k == 0 ? "{" : ",{";
+    text += "\"approximationError\":";
+    AppendJsonDouble(a.approximation_error, &text);
+    text += ",\"baselineOutputValue\":";
+    AppendJsonDouble(a.baseline_output, &text);
+    text += ",\"featureAttributions\":";
+    AppendFeatureAttributions(a, inputs, bare, &text);
+    text += ",\"instanceOutputValue\":";
+    AppendJsonDouble(a.instance_output, &text);
+    if (!out.output_display_name.empty()) {
+      text += ",\"outputDisplayName\":";
+      AppendJsonString(out.output_display_name, &text);
     }
-    // Filled field by field: the attributions are moved in, not copied (an
-    // initializer list would copy them; a 224x224x3 image has 150k values).
-    Json entry = Json::object();
-    entry["baselineOutputValue"] = a.baseline_output;
-    entry["instanceOutputValue"] = a.instance_output;
-    entry["featureAttributions"] = std::move(features);
-    entry["approximationError"] = a.approximation_error;
-    entry["outputName"] = out.output_name;
-    if (!out.output_index.empty()) entry["outputIndex"] = out.output_index;
-    if (!out.output_display_name.empty()) entry["outputDisplayName"] = out.output_display_name;
-    if (explanation.budget_reported) entry[explanation.method == "sampled-shapley" ? "pathCount" : "stepCount"] = a.steps;
-    attributions.push_back(std::move(entry));
+    if (!out.output_index.empty()) {
+      text += ",\"outputIndex\":[";
+      for (size_t d = 0; d < out.output_index.size(); ++d) {
+        if (d > 0) text.push_back(',');
+        AppendJsonInteger(out.output_index[d], &text);
+      }
+      text.push_back(']');
+    }
+    text += ",\"outputName\":";
+    AppendJsonString(out.output_name, &text);
+    if (explanation.budget_reported) {
+      text += explanation.method == "sampled-shapley" ? ",\"pathCount\":" : ",\"stepCount\":";
+      AppendJsonInteger(a.steps, &text);
+    }
+    if (pictures != nullptr && k < pictures->size()) {
+      text += ",\"visualizations\":";
+      AppendVisualizations((*pictures)[k], &text);
+    }
+    text.push_back('}');
   }
-  Json explanation_json = Json::object();
-  explanation_json["attributions"] = std::move(attributions);
-  return explanation_json;
+  text += "]}";
+  return text;
+}
+
+Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs, bool bare,
+                       const std::vector<EntryPictures>* pictures) {
+  return JsonText(ExplanationJsonText(explanation, inputs, bare, pictures));
 }
 
 }  // namespace xai

@@ -5,8 +5,10 @@
 // Pure; thread-safe.
 #pragma once
 
+#include <string>
 #include <vector>
 
+#include "api/visualizations.h"
 #include "core/tensor_json.h"
 #include "model/explainable_model.h"
 
@@ -25,8 +27,14 @@ Json PredictionToJson(const NamedTensors& outputs, int64_t row);
 // internal tensor); otherwise an object keyed by attributed input name.
 bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& instance);
 
-// The explanation's JSON; its large attribution arrays are held as JSON text
-// (TensorRowAsJsonText, core/tensor_json.h), so write it with DumpJson.
-Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs, bool bare);
+// The explanation's JSON, written as text and held in a Json value
+// (JsonText, core/tensor_json.h): write it with DumpJson. With `pictures`
+// (RenderExplanationPictures: one EntryPictures per entry), each entry also
+// carries "visualizations": {NAME: {"mimeType": ..., "data": BASE64}}.
+Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs, bool bare,
+                       const std::vector<EntryPictures>* pictures = nullptr);
+// The same JSON as text.
+std::string ExplanationJsonText(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs,
+                                bool bare, const std::vector<EntryPictures>* pictures = nullptr);
 
 }  // namespace xai

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
+#include "core/base64.h"
 #include "core/tensor_json.h"
 
 namespace xai {
@@ -26,8 +30,8 @@ OutputAttribution Output(std::vector<Tensor> attributions, std::vector<int64_t> 
   return out;
 }
 
-// The response as sent: attribution arrays are held as JSON text
-// (TensorRowAsJsonText), which DumpJson writes in place.
+// The response as sent: the explanation is held as JSON text (JsonText),
+// which DumpJson writes in place.
 Json Written(const Json& response) {
   StatusOr<Json> parsed = ParseJson(DumpJson(response), "response");
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
@@ -103,6 +107,74 @@ TEST(ExplanationToJsonTest, BudgetReportedAsStepsOrPaths) {
   const Json shapley = Written(ExplanationToJson(explanation, {Bound("x")}, true))["attributions"][0];
   EXPECT_EQ(shapley["pathCount"], 64);
   EXPECT_FALSE(shapley.contains("stepCount"));
+}
+
+TEST(ExplanationToJsonTest, TextIsWhatDumpJsonWritesForTheSameTree) {
+  // Every field, several entries, names that sort differently from their
+  // order, a group, a named bag of features, a float32 attribution, a
+  // non-finite value and a name that needs escaping: the text written
+  // directly is byte for byte the dump of the tree nlohmann would hold.
+  BoundInput words = Bound("words");
+  words.metadata.encoding = "indicator";
+  words.metadata.index_feature_mapping = {"zebra", "apple"};
+  InstanceExplanation explanation;
+  explanation.method = "integrated-gradients";
+  explanation.budget_reported = true;
+  explanation.outputs.push_back(Output({Row({0.1, 1.0 / 3}), Row({3}), Row({0.5}), Row({0.75, -0.25}),
+                                        Tensor::FromValues(DType::kFloat32, {1, 1}, {0.1})},
+                                       {2, 1}));
+  explanation.outputs.back().output_display_name = "quote \" and tab \t";
+  explanation.outputs.push_back(Output({Row({std::nan(""), -0.0}), Row({1e300}), Row({-2}), Row({0, 1}), Row({5})}, {}));
+  explanation.outputs.back().attribution.approximation_error = std::numeric_limits<double>::infinity();
+  const std::vector<BoundInput> inputs = {Bound("z_last"), Bound("b", "grouped"), Bound("a", "grouped"), words,
+                                          Bound("A_first")};
+  Json tree = {{"attributions", Json::array()}};
+  for (const OutputAttribution& out : explanation.outputs) {
+    const Attribution& a = out.attribution;
+    Json entry = {{"approximationError", a.approximation_error}, {"baselineOutputValue", a.baseline_output},
+                  {"instanceOutputValue", a.instance_output}, {"outputName", out.output_name},
+                  {"stepCount", a.steps}};
+    entry["featureAttributions"] = {{"z_last", TensorRowToJson(a.attributions[0], 0)},
+                                    {"grouped", a.attributions[1].values[0] + a.attributions[2].values[0]},
+                                    {"words", {{"zebra", a.attributions[3].values[0]},
+                                               {"apple", a.attributions[3].values[1]}}},
+                                    {"A_first", TensorRowToJson(a.attributions[4], 0)}};
+    if (!out.output_index.empty()) entry["outputIndex"] = out.output_index;
+    if (!out.output_display_name.empty()) entry["outputDisplayName"] = out.output_display_name;
+    tree["attributions"].push_back(entry);
+  }
+  EXPECT_EQ(DumpJson(ExplanationToJson(explanation, inputs, /*bare=*/false)), DumpJson(tree));
+  // A bare value, and pathCount for Sampled Shapley.
+  explanation.method = "sampled-shapley";
+  explanation.outputs.resize(1);
+  explanation.outputs[0].attribution.attributions.resize(1);
+  Json bare_entry = tree["attributions"][0];
+  bare_entry.erase("stepCount");
+  bare_entry["pathCount"] = 64;
+  bare_entry["featureAttributions"] = TensorRowToJson(explanation.outputs[0].attribution.attributions[0], 0);
+  EXPECT_EQ(DumpJson(ExplanationToJson(explanation, {Bound("x")}, /*bare=*/true)),
+            DumpJson(Json{{"attributions", Json::array({bare_entry})}}));
+}
+
+TEST(ExplanationToJsonTest, PicturesGoInEachEntryAsBase64) {
+  InstanceExplanation explanation;
+  explanation.outputs.push_back(Output({Row({1})}));
+  explanation.outputs.push_back(Output({Row({2})}));
+  std::vector<EntryPictures> pictures(2);
+  pictures[0].emplace_back("image", Picture{"image/png", "\x89PNG-bytes"});
+  pictures[1].emplace_back("zeta", Picture{"image/svg+xml", "<svg/>"});
+  pictures[1].emplace_back("features", Picture{"image/svg+xml", "<svg></svg>"});
+  const Json json = Written(ExplanationToJson(explanation, {Bound("x")}, /*bare=*/true, &pictures));
+  const Json& first = json["attributions"][0]["visualizations"]["image"];
+  EXPECT_EQ(first["mimeType"], "image/png");
+  EXPECT_EQ(*Base64Decode(first["data"].get<std::string>()), "\x89PNG-bytes");
+  const Json& second = json["attributions"][1]["visualizations"];
+  EXPECT_EQ(second["zeta"]["mimeType"], "image/svg+xml");
+  EXPECT_EQ(*Base64Decode(second["zeta"]["data"].get<std::string>()), "<svg/>");
+  EXPECT_EQ(*Base64Decode(second["features"]["data"].get<std::string>()), "<svg></svg>");
+  EXPECT_EQ(json["attributions"][0]["featureAttributions"], Json::parse("[1.0]"));
+  // Without pictures, no field.
+  EXPECT_FALSE(Written(ExplanationToJson(explanation, {Bound("x")}, true))["attributions"][0].contains("visualizations"));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <numeric>
 
-#include "core/base64.h"
 #include "render/attribution_image.h"
 #include "render/bar_chart.h"
 #include "render/image_tensor.h"
@@ -131,17 +130,6 @@ StatusOr<std::vector<EntryPictures>> RenderExplanationPictures(const Explainable
                                                                                                       : nullptr);
   }
   return RenderExplanationPictures(explanation, model.explained_inputs(), originals);
-}
-
-void AddVisualizations(const std::vector<EntryPictures>& pictures, Json* explanation_json) {
-  Json& entries = (*explanation_json)["attributions"];
-  for (size_t e = 0; e < pictures.size() && e < entries.size(); ++e) {
-    Json visualizations = Json::object();
-    for (const auto& [name, picture] : pictures[e]) {
-      visualizations[name] = {{"mimeType", picture.mime_type}, {"data", Base64Encode(picture.bytes)}};
-    }
-    entries[e]["visualizations"] = std::move(visualizations);
-  }
 }
 
 }  // namespace xai

@@ -16,7 +16,7 @@
 //   name with one bar per member input (its summed attribution), as
 //   featureAttributions has one value per group.
 //
-// In a response each entry then carries
+// In a response (ExplanationToJson, api/responses.h) each entry then carries
 //   "visualizations": {NAME: {"mimeType": "image/png" | "image/svg+xml",
 //                             "data": BASE64}}
 // Pure functions; thread-safe.
@@ -62,9 +62,5 @@ StatusOr<std::vector<EntryPictures>> RenderExplanationPictures(const InstanceExp
 StatusOr<std::vector<EntryPictures>> RenderExplanationPictures(const ExplainableModel& model,
                                                                const InstanceExplanation& explanation,
                                                                const NamedTensors& instance);
-
-// Adds "visualizations" to each entry of `explanation_json` (an element of
-// "explanations", as ExplanationToJson makes it).
-void AddVisualizations(const std::vector<EntryPictures>& pictures, Json* explanation_json);
 
 }  // namespace xai

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "core/base64.h"
 #include "render/png.h"
 #include "testing/status_matchers.h"
 
@@ -128,21 +127,6 @@ TEST(RenderExplanationPicturesTest, GroupsGetOneChartWithABarPerMember) {
   EXPECT_EQ(name, "person");
   EXPECT_NE(chart.bytes.find("<title>income: -2</title>"), std::string::npos) << chart.bytes;
   EXPECT_NE(chart.bytes.find("<title>age: 0.25</title>"), std::string::npos) << chart.bytes;
-}
-
-TEST(AddVisualizationsTest, PutsBase64PicturesInEachEntry) {
-  Json explanation = {{"attributions", Json::array({Json{{"outputName", "p"}}, Json{{"outputName", "p"}}})}};
-  std::vector<EntryPictures> pictures(2);
-  pictures[0].emplace_back("image", Picture{"image/png", "\x89PNG-bytes"});
-  pictures[1].emplace_back("features", Picture{"image/svg+xml", "<svg/>"});
-  AddVisualizations(pictures, &explanation);
-  const Json& first = explanation["attributions"][0]["visualizations"]["image"];
-  EXPECT_EQ(first["mimeType"], "image/png");
-  EXPECT_EQ(*Base64Decode(first["data"].get<std::string>()), "\x89PNG-bytes");
-  const Json& second = explanation["attributions"][1]["visualizations"]["features"];
-  EXPECT_EQ(second["mimeType"], "image/svg+xml");
-  EXPECT_EQ(*Base64Decode(second["data"].get<std::string>()), "<svg/>");
-  EXPECT_EQ(explanation["attributions"][0]["outputName"], "p");
 }
 
 }  // namespace

@@ -329,20 +329,21 @@ int RunExplain(const std::vector<std::string>& args) {
     auto explanation = model.Explain((*decoded)[i], *options);
     if (!explanation.ok()) return Fail("explain", explanation.status().WithContext("instance " + std::to_string(i)));
     const bool bare = AttributionsMirrorBareInstance(model, (*instances)[i]);
-    Json response = Json::object();  // filled field by field: moved, not copied
-    response["explanations"] = Json::array();
-    response["explanations"].push_back(ExplanationToJson(*explanation, model.explained_inputs(), bare));
+    // The response body's text, {"explanations": [...], "predictions": [...]},
+    // written in place rather than as a tree.
+    std::string line = "{\"explanations\":[" + ExplanationJsonText(*explanation, model.explained_inputs(), bare) + "]";
     if (explanation->predictions) {  // from the explaining run itself.
-      response["predictions"] = Json::array({PredictionToJson(*explanation->predictions, 0)});
+      line += ",\"predictions\":[" + DumpJson(PredictionToJson(*explanation->predictions, 0)) + "]";
     } else if (predict_sig.ok()) {
       auto row = DecodeInstance((*instances)[i], **predict_sig, i, decoding);
       if (row.ok()) {
         auto prediction = model.Predict(**predict_sig, *row);
         if (!prediction.ok()) return Fail("explain", prediction.status());
-        response["predictions"] = Json::array({PredictionToJson(*prediction, 0)});
+        line += ",\"predictions\":[" + DumpJson(PredictionToJson(*prediction, 0)) + "]";
       }
     }
-    std::cout << DumpJson(response) << std::endl;
+    line += "}\n";
+    std::cout << line;
     if (!visualize_dir.empty()) {
       auto pictures = RenderExplanationPictures(model, *explanation, (*decoded)[i]);
       if (!pictures.ok()) return Fail("explain", pictures.status().WithContext("instance " + std::to_string(i)));
@@ -366,6 +367,9 @@ int RunExplain(const std::vector<std::string>& args) {
     std::snprintf(seconds_text, sizeof seconds_text, "%g", seconds);
     if (timings.is_open()) timings << seconds_text << '\n';
     if (i == 0 || i + 1 == total || SecondsSince(last_progress) >= kProgressIntervalSeconds) {
+      // Lines reach stdout with the progress: at once on slow models, every
+      // half second on fast ones (a flush per line cost 1 us of 73 on tabular_mlp).
+      std::cout.flush();
       last_progress = std::chrono::steady_clock::now();
       std::cerr << "xaiserve explain: " + std::to_string(i + 1) + "/" + std::to_string(total) + " instances (" +
                        seconds_text + " s)\n";

@@ -141,7 +141,7 @@ class RowDecoder {
 
 std::string NlohmannText(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-void AppendDouble(double value, std::string* out) {
+void AppendDoubleText(double value, std::string* out) {
   if (!std::isfinite(value)) {
     out->append("null");
     return;
@@ -159,7 +159,7 @@ void AppendDouble(double value, std::string* out) {
 // (every key xaiserve writes, most values) comes out as it is, between
 // quotes; anything else goes through nlohmann's escaping, which also
 // replaces invalid UTF-8.
-void AppendString(const std::string& text, std::string* out) {
+void AppendStringText(const std::string& text, std::string* out) {
   const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
     return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
   });
@@ -174,7 +174,7 @@ void AppendString(const std::string& text, std::string* out) {
 
 // An integer in decimal, as nlohmann writes it.
 template <typename Integer>
-void AppendInteger(Integer value, std::string* out) {
+void AppendIntegerText(Integer value, std::string* out) {
   char text[24];
   char* end = std::to_chars(text, text + sizeof text, value).ptr;
   out->append(text, end - text);
@@ -188,7 +188,7 @@ void AppendJson(const Json& value, std::string* out) {
       for (const auto& [key, item] : value.get_ref<const Json::object_t&>()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendString(key, out);
+        AppendStringText(key, out);
         out->push_back(':');
         AppendJson(item, out);
       }
@@ -207,20 +207,20 @@ void AppendJson(const Json& value, std::string* out) {
       return;
     }
     case Json::value_t::number_float:
-      AppendDouble(*value.get_ptr<const Json::number_float_t*>(), out);
+      AppendDoubleText(*value.get_ptr<const Json::number_float_t*>(), out);
       return;
     case Json::value_t::string:
-      AppendString(value.get_ref<const Json::string_t&>(), out);
+      AppendStringText(value.get_ref<const Json::string_t&>(), out);
       return;
     case Json::value_t::number_integer:
-      AppendInteger(*value.get_ptr<const Json::number_integer_t*>(), out);
+      AppendIntegerText(*value.get_ptr<const Json::number_integer_t*>(), out);
       return;
     case Json::value_t::number_unsigned:
-      AppendInteger(*value.get_ptr<const Json::number_unsigned_t*>(), out);
+      AppendIntegerText(*value.get_ptr<const Json::number_unsigned_t*>(), out);
       return;
     case Json::value_t::binary: {
       const Json::binary_t& bytes = value.get_binary();
-      if (bytes.has_subtype() && bytes.subtype() == kJsonTextSubtype) {  // TensorRowAsJsonText
+      if (bytes.has_subtype() && bytes.subtype() == kJsonTextSubtype) {  // JsonText
         out->append(bytes.begin(), bytes.end());
         return;
       }
@@ -341,10 +341,20 @@ Json Nested(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor) 
   return list;
 }
 
+// LeafToJson's value as DumpJson writes it, without making the value.
+void AppendLeafText(const Tensor& t, int64_t index, std::string* out) {
+  if (t.dtype == DType::kString || IsInteger(t.dtype)) {
+    AppendJson(LeafToJson(t, index), out);
+    return;
+  }
+  const double v = t.values[index];
+  AppendDoubleText(t.dtype == DType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v, out);
+}
+
 // Nested's value written as JSON text, leaf by leaf as DumpJson writes them.
 void AppendNestedText(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor, std::string* out) {
   if (depth == shape.size()) {
-    AppendJson(LeafToJson(t, (*cursor)++), out);
+    AppendLeafText(t, (*cursor)++, out);
     return;
   }
   out->push_back('[');
@@ -362,12 +372,16 @@ Json TensorRowToJson(const Tensor& batch, int64_t row) {
   return Nested(batch, batch.row_shape(), 0, &cursor);
 }
 
-Json TensorRowAsJsonText(const Tensor& batch, int64_t row) {
-  if (batch.row_elements() < kJsonTextMinElements) return TensorRowToJson(batch, row);
+void AppendJsonDouble(double value, std::string* out) { AppendDoubleText(value, out); }
+void AppendJsonInteger(int64_t value, std::string* out) { AppendIntegerText(value, out); }
+void AppendJsonString(const std::string& text, std::string* out) { AppendStringText(text, out); }
+
+void AppendTensorRowJson(const Tensor& batch, int64_t row, std::string* out) {
   int64_t cursor = row * batch.row_elements();
-  std::string text;
-  text.reserve(static_cast<size_t>(batch.row_elements()) * 24);  // a double's text is at most 24 characters
-  AppendNestedText(batch, batch.row_shape(), 0, &cursor, &text);
+  AppendNestedText(batch, batch.row_shape(), 0, &cursor, out);
+}
+
+Json JsonText(const std::string& text) {
   return Json::binary(Json::binary_t::container_type(text.begin(), text.end()), kJsonTextSubtype);
 }
 

@@ -221,13 +221,14 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
     if (!explanation.ok()) return explanation.status().WithContext("instance " + std::to_string(i));
     response.rows_evaluated += explanation->rows_evaluated;
     const bool bare = AttributionsMirrorBareInstance(model, request.instances[i]);
-    Json explanation_json = ExplanationToJson(*explanation, model.explained_inputs(), bare);
+    std::vector<EntryPictures> pictures;
     if (request.visualize) {
-      StatusOr<std::vector<EntryPictures>> pictures = RenderExplanationPictures(model, *explanation, decoded[i]);
-      if (!pictures.ok()) return pictures.status().WithContext("instance " + std::to_string(i));
-      AddVisualizations(*pictures, &explanation_json);
+      StatusOr<std::vector<EntryPictures>> rendered = RenderExplanationPictures(model, *explanation, decoded[i]);
+      if (!rendered.ok()) return rendered.status().WithContext("instance " + std::to_string(i));
+      pictures = std::move(*rendered);
     }
-    explanations.push_back(std::move(explanation_json));
+    explanations.push_back(
+        ExplanationToJson(*explanation, model.explained_inputs(), bare, request.visualize ? &pictures : nullptr));
     if (!all_predicted) continue;
     if (explanation->predictions) {  // from the explaining run itself.
       predictions.push_back(PredictionToJson(*explanation->predictions, 0));
