@@ -141,7 +141,9 @@ class RowDecoder {
 
 std::string NlohmannText(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-void AppendDoubleText(double value, std::string* out) {
+}  // namespace
+
+void AppendJsonDouble(double value, std::string* out) {
   if (!std::isfinite(value)) {
     out->append("null");
     return;
@@ -159,7 +161,7 @@ void AppendDoubleText(double value, std::string* out) {
 // (every key xaiserve writes, most values) comes out as it is, between
 // quotes; anything else goes through nlohmann's escaping, which also
 // replaces invalid UTF-8.
-void AppendStringText(const std::string& text, std::string* out) {
+void AppendJsonString(const std::string& text, std::string* out) {
   const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
     return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
   });
@@ -171,6 +173,8 @@ void AppendStringText(const std::string& text, std::string* out) {
   out->append(text);
   out->push_back('"');
 }
+
+namespace {
 
 // An integer in decimal, as nlohmann writes it.
 template <typename Integer>
@@ -188,7 +192,7 @@ void AppendJson(const Json& value, std::string* out) {
       for (const auto& [key, item] : value.get_ref<const Json::object_t&>()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendStringText(key, out);
+        AppendJsonString(key, out);
         out->push_back(':');
         AppendJson(item, out);
       }
@@ -207,10 +211,10 @@ void AppendJson(const Json& value, std::string* out) {
       return;
     }
     case Json::value_t::number_float:
-      AppendDoubleText(*value.get_ptr<const Json::number_float_t*>(), out);
+      AppendJsonDouble(*value.get_ptr<const Json::number_float_t*>(), out);
       return;
     case Json::value_t::string:
-      AppendStringText(value.get_ref<const Json::string_t&>(), out);
+      AppendJsonString(value.get_ref<const Json::string_t&>(), out);
       return;
     case Json::value_t::number_integer:
       AppendIntegerText(*value.get_ptr<const Json::number_integer_t*>(), out);
@@ -348,7 +352,7 @@ void AppendLeafText(const Tensor& t, int64_t index, std::string* out) {
     return;
   }
   const double v = t.values[index];
-  AppendDoubleText(t.dtype == DType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v, out);
+  AppendJsonDouble(t.dtype == DType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v, out);
 }
 
 // Nested's value written as JSON text, leaf by leaf as DumpJson writes them.
@@ -372,9 +376,7 @@ Json TensorRowToJson(const Tensor& batch, int64_t row) {
   return Nested(batch, batch.row_shape(), 0, &cursor);
 }
 
-void AppendJsonDouble(double value, std::string* out) { AppendDoubleText(value, out); }
 void AppendJsonInteger(int64_t value, std::string* out) { AppendIntegerText(value, out); }
-void AppendJsonString(const std::string& text, std::string* out) { AppendStringText(text, out); }
 
 void AppendTensorRowJson(const Tensor& batch, int64_t row, std::string* out) {
   int64_t cursor = row * batch.row_elements();
