@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -24,6 +26,23 @@ Shape BatchShape(int64_t rows, const Shape& row_shape) {
 std::string NonFiniteName(double value) {
   if (std::isnan(value)) return "nan";
   return value > 0 ? "inf" : "-inf";
+}
+
+// True if no value is inf or nan: one pass of integer operations without an
+// early exit, which the compiler vectorizes (a gradient is checked every run;
+// on tabular_mlp a loop that stopped at the first non-finite value took 11,000
+// instructions an explanation). A value's exponent bits are all ones exactly
+// when it is inf or nan, and then adding 1 to them carries into the sign bit.
+bool AllFinite(const std::vector<double>& values) {
+  constexpr uint64_t kExponent = 0x7ff0000000000000;
+  constexpr uint64_t kExponentOne = 0x0010000000000000;
+  uint64_t carries = 0;
+  for (double v : values) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    carries |= (bits & kExponent) + kExponentOne;
+  }
+  return (carries >> 63) == 0;
 }
 
 }  // namespace
@@ -138,6 +157,7 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
                       std::to_string(NumElements(expected)) + " for shape " +
                       ShapeToString(expected));
     }
+    if (AllFinite(gradient.values)) continue;
     for (size_t e = 0; e < gradient.values.size(); ++e) {
       if (!std::isfinite(gradient.values[e])) {
         const int64_t row =

@@ -525,6 +525,8 @@ TEST(IntegratedGradientsModelCheckTest, MalformedResultsAreReported) {
       {FaultyModel::Fault::kNonFiniteOutput, StatusCode::kFailedPrecondition, {"is nan at row 0"}},
       {FaultyModel::Fault::kNonFiniteGradient, StatusCode::kFailedPrecondition,
        {"gradient of input 0 is inf at row 0"}},
+      {FaultyModel::Fault::kNaNLastGradient, StatusCode::kFailedPrecondition,
+       {"gradient of input 1 is nan at row 20"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(static_cast<int>(c.fault));

@@ -219,6 +219,7 @@ class FaultyModel : public ModelFunction {
     kWrongOutputCount,    // one output fewer than rows.
     kNonFiniteOutput,     // the first output becomes NaN.
     kNonFiniteGradient,   // the first gradient value becomes +inf.
+    kNaNLastGradient,     // the last value of the last input's gradient becomes NaN.
   };
 
   FaultyModel(ModelFunction& inner, Fault fault) : inner_(inner), fault_(fault) {}
@@ -247,6 +248,11 @@ class FaultyModel : public ModelFunction {
       case Fault::kNonFiniteGradient:
         if (!out.gradients.empty() && !out.gradients[0].values.empty()) {
           out.gradients[0].values[0] = std::numeric_limits<double>::infinity();
+        }
+        break;
+      case Fault::kNaNLastGradient:
+        if (!out.gradients.empty() && !out.gradients.back().values.empty()) {
+          out.gradients.back().values.back() = std::numeric_limits<double>::quiet_NaN();
         }
         break;
     }
