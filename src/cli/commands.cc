@@ -332,16 +332,16 @@ int RunExplain(const std::vector<std::string>& args) {
     // The response body's text, {"explanations": [...], "predictions": [...]},
     // written in place rather than as a tree.
     std::string line = "{\"explanations\":[" + ExplanationJsonText(*explanation, model.explained_inputs(), bare) + "]";
-    if (explanation->predictions) {  // from the explaining run itself.
-      line += ",\"predictions\":[" + DumpJson(PredictionToJson(*explanation->predictions, 0)) + "]";
-    } else if (predict_sig.ok()) {
+    std::optional<NamedTensors> prediction = std::move(explanation->predictions);  // from the explaining run itself.
+    if (!prediction && predict_sig.ok()) {
       auto row = DecodeInstance((*instances)[i], **predict_sig, i, decoding);
       if (row.ok()) {
-        auto prediction = model.Predict(**predict_sig, *row);
-        if (!prediction.ok()) return Fail("explain", prediction.status());
-        line += ",\"predictions\":[" + DumpJson(PredictionToJson(*prediction, 0)) + "]";
+        auto predicted = model.Predict(**predict_sig, *row);
+        if (!predicted.ok()) return Fail("explain", predicted.status());
+        prediction = std::move(*predicted);
       }
     }
+    if (prediction) line += ",\"predictions\":[" + DumpJson(PredictionToJson(*prediction, 0)) + "]";
     line += "}\n";
     std::cout << line;
     if (!visualize_dir.empty()) {

@@ -324,6 +324,13 @@ Json IntegerToJson(DType dtype, double v) {
   return static_cast<int64_t>(std::max(v, -0x1p63));
 }
 
+// A floating-point element as written: a float32 one as the float it is
+// (0.1f is 0.100000001490116..., written 0.10000000149011612).
+double FloatingLeaf(const Tensor& t, int64_t index) {
+  const double v = t.values[index];
+  return t.dtype == DType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v;
+}
+
 Json LeafToJson(const Tensor& t, int64_t index) {
   if (t.dtype == DType::kString) {
     const std::string& s = t.strings[index];
@@ -333,8 +340,7 @@ Json LeafToJson(const Tensor& t, int64_t index) {
   const double v = t.values[index];
   if (t.dtype == DType::kBool) return v != 0.0;
   if (IsInteger(t.dtype)) return IntegerToJson(t.dtype, v);
-  if (t.dtype == DType::kFloat32) return static_cast<double>(static_cast<float>(v));
-  return v;
+  return FloatingLeaf(t, index);
 }
 
 Json Nested(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor) {
@@ -351,8 +357,7 @@ void AppendLeafText(const Tensor& t, int64_t index, std::string* out) {
     AppendJson(LeafToJson(t, index), out);
     return;
   }
-  const double v = t.values[index];
-  AppendJsonDouble(t.dtype == DType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v, out);
+  AppendJsonDouble(FloatingLeaf(t, index), out);
 }
 
 // Nested's value written as JSON text, leaf by leaf as DumpJson writes them.
