@@ -247,12 +247,12 @@ int RunServe(const std::vector<std::string>& args) {
   std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
   int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
   int64_t max_image_pixels = kDefaultMaxImagePixels;
-  double poll_seconds = 2;
+  double poll_seconds = 2, client_timeout = 30;
   bool cross_request_batching = false;
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
       "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--max-image-pixels N]\n"
-      "               [--poll-seconds S] [--cross-request-batching]",
+      "               [--poll-seconds S] [--client-timeout S] [--cross-request-batching]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
@@ -279,6 +279,9 @@ int RunServe(const std::vector<std::string>& args) {
                "how often model directories are checked for new versions (default 2; 0: never)");
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
   flags.Int("threads", &threads, 0, 4096, "HTTP worker threads, one per open connection (default 0: max(16, 4 x cores))");
+  flags.Double("client-timeout", &client_timeout, 0.1, 86400,
+               "seconds a client has to send a whole request (from its first byte) and to take a response; a "
+               "slower one gets 408 and is disconnected, so it cannot hold a worker thread (default 30)");
   flags.Bool("cross-request-batching", &cross_request_batching,
              "merge the path points of concurrent explanations of a model into shared model runs (off by "
              "default: measured faster only for small, overhead-bound models; see bench/server_load.py)");
@@ -335,6 +338,7 @@ int RunServe(const std::vector<std::string>& args) {
   options.port = static_cast<int>(port);
   options.max_body_bytes = static_cast<size_t>(max_body_bytes);
   options.threads = static_cast<int>(threads);
+  options.client_timeout_seconds = client_timeout;
   HttpServer server(context, options);
 
   ShutdownSignals signals([&server](int signo) {

@@ -1,5 +1,6 @@
 #include "http/error_mapping.h"
 
+#include "core/number_format.h"
 #include "core/tensor_json.h"
 
 namespace xai {
@@ -40,6 +41,13 @@ HttpError UnauthenticatedError(bool token_given) {
 
 HttpError MethodNotAllowedError(const std::string& method, const std::string& path, const std::string& allowed) {
   return {405, "METHOD_NOT_ALLOWED", method + " is not allowed on " + path + "; use " + allowed};
+}
+
+HttpError RequestTimeoutError(double client_timeout_seconds, double pause_seconds) {
+  return {408, "DEADLINE_EXCEEDED",
+          "the request did not arrive in time: a whole request (line, headers and body) must arrive within " +
+              FormatNumber(client_timeout_seconds) + " s of its first byte, with no pause longer than " +
+              FormatNumber(pause_seconds) + " s; send it at once (the server's --client-timeout sets the first limit)"};
 }
 
 HttpError HttpLevelError(int http_status) {

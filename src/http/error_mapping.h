@@ -39,6 +39,9 @@ HttpError BodyTooLargeError(size_t limit_bytes);
 HttpError UnauthenticatedError(bool token_given);
 // The route exists but not for this HTTP method (405).
 HttpError MethodNotAllowedError(const std::string& method, const std::string& path, const std::string& allowed);
+// A client that did not send its whole request within the client timeout of
+// its first byte, or paused longer than `pause_seconds` while sending it (408).
+HttpError RequestTimeoutError(double client_timeout_seconds, double pause_seconds);
 // Any other status that the HTTP library produced itself (e.g. 400 for a
 // malformed request line), with a message for it.
 HttpError HttpLevelError(int http_status);

@@ -46,6 +46,13 @@ TEST(ErrorMappingTest, HttpLevelErrorsNameWhatToDo) {
   EXPECT_EQ(wrong_method.http_status, 405);
   EXPECT_NE(wrong_method.message.find("use POST"), std::string::npos);
 
+  const HttpError too_slow = RequestTimeoutError(2.5, 5);
+  EXPECT_EQ(too_slow.http_status, 408);
+  EXPECT_EQ(too_slow.status_name, "DEADLINE_EXCEEDED");
+  EXPECT_NE(too_slow.message.find("within 2.5 s of its first byte"), std::string::npos);
+  EXPECT_NE(too_slow.message.find("no pause longer than 5 s"), std::string::npos);
+  EXPECT_NE(too_slow.message.find("--client-timeout"), std::string::npos);
+
   EXPECT_EQ(HttpLevelError(400).http_status, 400);
   EXPECT_EQ(HttpLevelError(400).status_name, "INVALID_ARGUMENT");
 }

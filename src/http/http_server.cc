@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "http/client_deadlines.h"
 #include "http/error_mapping.h"
 
 namespace xai {
@@ -66,7 +67,18 @@ int DefaultThreads() {
 }  // namespace
 
 HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
-    : context_(std::move(context)), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+    : context_(std::move(context)), options_(std::move(options)) {
+  Metrics* metrics = context_.metrics;
+  // A client that timed out before its request was parsed: cpp-httplib logs nothing then.
+  const double client_timeout = options_.client_timeout_seconds;
+  auto on_timeout = [metrics, client_timeout](const std::string& client) {
+    metrics->RecordRequest("", "unparsed", 408, client_timeout);
+    const std::string line = UtcNow() + " " + (client.empty() ? "-" : client) +
+                             " - - model=- method=unparsed status=408 (no whole request in time)\n";
+    std::fputs(line.c_str(), stderr);
+  };
+  server_ = std::make_unique<DeadlineHttpServer>(
+      std::chrono::milliseconds(static_cast<int64_t>(options_.client_timeout_seconds * 1000)), on_timeout);
   threads_ = options_.threads > 0 ? options_.threads : DefaultThreads();
   Configure();
 }
@@ -104,10 +116,12 @@ void HttpServer::Configure() {
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       request.headers.emplace(std::move(lower), value);
     }
+    DeadlineHttpServer::HandlingStarts();
     HttpResponse response = HandleRequest(context_, request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) res.set_header(name, value);
     res.set_content(std::move(response.body), response.content_type.c_str());
+    DeadlineHttpServer::ResponseReady();
     t_trace.handled = true;
     t_trace.model = std::move(response.model);
     t_trace.method_label = std::move(response.method_label);
@@ -134,7 +148,7 @@ void HttpServer::Configure() {
       body.append(data, size);
       return true;
     });
-    if (!read) {  // too large (the reader set 413) or cut short
+    if (!read) {  // too large (the reader set 413), cut short, or too slow (408, by the error handler)
       if (res.status < 400) res.status = 400;
       return;
     }
@@ -149,13 +163,22 @@ void HttpServer::Configure() {
   server_->Patch(".*", with_body);
   server_->Delete(".*", with_body);
 
-  // Errors cpp-httplib produces itself (body too large, malformed request)
-  // get the same JSON body as every other error.
+  // Errors cpp-httplib produces itself (body too large, malformed request,
+  // a request that did not arrive in time) get the same JSON body as every
+  // other error.
   const size_t max_body = options_.max_body_bytes;
+  const double client_timeout = options_.client_timeout_seconds;
+  const double pause = std::chrono::duration<double>(server_->read_timeout()).count();
   server_->set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body](const httplib::Request&, httplib::Response& res) {
+      [max_body, client_timeout, pause](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
-        const HttpError error = res.status == 413 ? BodyTooLargeError(max_body) : HttpLevelError(res.status);
+        if (DeadlineHttpServer::ThisRequestTimedOut()) {
+          res.status = 408;
+          res.set_header("Connection", "close");
+        }
+        const HttpError error = res.status == 413   ? BodyTooLargeError(max_body)
+                                : res.status == 408 ? RequestTimeoutError(client_timeout, pause)
+                                                    : HttpLevelError(res.status);
         res.set_content(ErrorBody(error), "application/json");
         return httplib::Server::HandlerResponse::Handled;
       }));

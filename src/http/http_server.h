@@ -8,7 +8,9 @@
 //
 // cpp-httplib's keep-alive connections each hold a worker thread while open,
 // so the pool is sized for concurrent connections, not for cores: model runs
-// already spread over the cores through TensorFlow's own thread pools.
+// already spread over the cores through TensorFlow's own thread pools. A
+// client must send each request, and take each response, within the client
+// timeout (client_deadlines.h), so slow clients cannot keep the workers.
 //
 // Thread-safe: Stop() may be called from any thread (e.g. a signal watcher)
 // while Serve() runs on another.
@@ -22,11 +24,9 @@
 #include "core/status.h"
 #include "http/routes.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace xai {
+
+class DeadlineHttpServer;
 
 inline constexpr size_t kDefaultMaxBodyBytes = 16 << 20;
 
@@ -36,6 +36,7 @@ struct HttpServerOptions {
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   int threads = 0;  // worker threads; 0: max(16, 4 x cores)
   int keep_alive_seconds = 2;  // an idle connection closes after this (also bounds how long a stop waits for idle clients)
+  double client_timeout_seconds = 30;  // to send a whole request from its first byte, and to take a response
 };
 
 class HttpServer {
@@ -64,7 +65,7 @@ class HttpServer {
   HttpServerOptions options_;
   int threads_ = 0;
   int port_ = -1;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<DeadlineHttpServer> server_;
   std::atomic<bool> serving_{false};
   std::atomic<bool> stop_requested_{false};
 };

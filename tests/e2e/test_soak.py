@@ -7,7 +7,8 @@ Sampled Shapley, XRAI, topK -1, pictures, PNG uploads; a slowly sent body)
 on the tabular, image and text fixtures, and bad ones (malformed JSON, wrong
 shapes, an unknown model, oversized bodies, bad base64, corrupt and huge
 images, too many image pixels, out-of-range parameters, a topK that would
-wrap, a body cut short, a client that leaves before its answer).
+wrap, a body sent too slowly, a body cut short, a client that leaves before
+its answer).
 
 It asserts that
 - every good request gets 200 and exactly the answer the same request got
@@ -38,6 +39,7 @@ import json
 import os
 import random
 import re
+import select
 import socket
 import struct
 import threading
@@ -70,6 +72,9 @@ RSS_GROWTH_BOUND_MIB = 16
 
 MAX_BODY = 1 << 20
 MAX_INSTANCES = 8
+# --client-timeout: the "slow client" kind sends its body within ~0.6 s, the
+# "body sent too slowly" kind dribbles it for ever and must get 408 after this.
+CLIENT_TIMEOUT = 3
 
 TABULAR = read_instances("tabular_mlp")
 IMAGE = read_instances("shapes_cnn")
@@ -121,7 +126,9 @@ class Kind:
     body: Any = None
     status: int = 200
     phrases: tuple[str, ...] = ()
-    send: str = ""  # "", "slow" (body dribbled), "truncated" (body cut, socket closed), "abandoned" (closed before the answer)
+    # "", "slow" (body in 3 pieces), "trickle" (a byte every 0.25 s until the
+    # server answers), "truncated" (body cut, socket closed), "abandoned" (closed before the answer)
+    send: str = ""
 
     @property
     def good(self) -> bool:
@@ -183,6 +190,8 @@ BAD = [
     Kind("XRAI on a table", 1, path="/v1/models/tabular:explain", body={"instances": TABULAR[:1], "parameters": {"xraiAttribution": {}}},
          status=400, phrases=("XRAI",)),
     Kind("GET on :explain", 1, method="GET", path="/v1/models/tabular:explain", status=405, phrases=("POST",)),
+    Kind("body sent too slowly", 1, path="/v1/models/tabular:explain", body={"instances": TABULAR[:1]}, status=408,
+         phrases=(f"within {CLIENT_TIMEOUT} s of its first byte", "--client-timeout"), send="trickle"),
 ]
 
 # Requests whose outcome the client cannot see: the server must only survive them.
@@ -199,10 +208,10 @@ def encode(body: Any) -> bytes:
     return body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
 
 
-def raw_request(server, kind: Kind, rng: random.Random) -> None:
-    """The kinds sent over a bare socket: `slow` dribbles the body in pieces
-    and reads the answer (left to the caller); `truncated` and `abandoned`
-    close the connection early."""
+def raw_request(server, kind: Kind, rng: random.Random) -> Reply | None:
+    """The kinds sent over a bare socket: `trickle` sends the body a byte at
+    a time until the server answers, and returns the answer; `truncated` and
+    `abandoned` close the connection early."""
     body = encode(kind.body)
     head = (
         f"{kind.method} {kind.path} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
@@ -210,6 +219,16 @@ def raw_request(server, kind: Kind, rng: random.Random) -> None:
     ).encode()
     with socket.create_connection((server.host, server.port), timeout=120) as sock:
         sock.sendall(head)
+        if kind.send == "trickle":
+            for i in range(len(body)):
+                sock.sendall(body[i : i + 1])
+                if select.select([sock], [], [], 0.25)[0]:
+                    break  # the answer (a 408): stop sending and read it
+            import http.client
+
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            return Reply(response.status, dict(response.getheaders()), response.read())
         if kind.send == "truncated":
             sock.sendall(body[: len(body) // 2])
             time.sleep(rng.uniform(0, 0.2))
@@ -247,8 +266,7 @@ def send(server, kind: Kind, rng: random.Random):
     if kind.send == "slow":
         return slow_post(server, kind, rng)
     if kind.send:
-        raw_request(server, kind, rng)
-        return None
+        return raw_request(server, kind, rng)
     return server.request(kind.method, kind.path, kind.body)
 
 
@@ -334,6 +352,7 @@ def server(xaiserve, tmp_path_factory):
         "--max-instances", MAX_INSTANCES,
         "--max-image-pixels", MAX_IMAGE_PIXELS,
         "--poll-seconds", 0,
+        "--client-timeout", CLIENT_TIMEOUT,
         log_dir=tmp_path_factory.mktemp("soak-logs"),
     ) as running:
         yield running

@@ -1,0 +1,222 @@
+#include "http/client_deadlines.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "http/error_mapping.h"
+
+namespace xai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How often an idle keep-alive wait checks whether the server is stopping.
+constexpr milliseconds kStopCheckInterval(100);
+
+milliseconds FromSecondsAndMicros(time_t seconds, time_t micros) {
+  return milliseconds(seconds * 1000 + (micros + 999) / 1000);
+}
+
+// "ip" and port of a socket's peer (or its own end), numeric.
+void SocketAddress(int sock, bool peer, std::string& ip, int& port) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  const int got = peer ? getpeername(sock, reinterpret_cast<sockaddr*>(&address), &length)
+                       : getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length);
+  if (got != 0) return;
+  char host[NI_MAXHOST];
+  char service[NI_MAXSERV];
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&address), length, host, sizeof(host), service, sizeof(service),
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return;
+  }
+  ip = host;
+  port = std::atoi(service);
+}
+
+// A connection's socket as cpp-httplib's Stream, with reads buffered (the
+// request line and headers are read a byte at a time) and every wait cut
+// short by the connection's deadline, if one is set.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  DeadlineStream(int sock, milliseconds read_timeout, milliseconds write_timeout, milliseconds client_timeout)
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), client_timeout_(client_timeout) {}
+
+  // A request's first byte is here (or due): it must all arrive within the client timeout.
+  void StartRequest() {
+    deadline_ = Clock::now() + client_timeout_;
+    bytes_written_ = 0;
+  }
+  void ClearDeadline() { deadline_.reset(); }
+  void StartResponse() { deadline_ = Clock::now() + client_timeout_; }
+
+  // A read missed the deadline (or cpp-httplib's per-read timeout): no more
+  // reads; writes go on, so the client can be told.
+  bool timed_out() const { return timed_out_; }
+  size_t bytes_written() const { return bytes_written_; }
+  bool has_buffered_bytes() const { return buffered_begin_ < buffered_end_; }
+
+  bool is_readable() const override { return has_buffered_bytes() || Wait(POLLIN, read_timeout_); }
+  bool is_writable() const override { return Wait(POLLOUT, write_timeout_); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (!has_buffered_bytes()) {
+      if (timed_out_ || !Wait(POLLIN, read_timeout_)) return -1;
+      if (size >= sizeof(buffer_)) return Receive(ptr, size);
+      const ssize_t received = Receive(buffer_, sizeof(buffer_));
+      if (received <= 0) return received;
+      buffered_begin_ = 0;
+      buffered_end_ = static_cast<size_t>(received);
+    }
+    const size_t n = std::min(size, buffered_end_ - buffered_begin_);
+    std::memcpy(ptr, buffer_ + buffered_begin_, n);
+    buffered_begin_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (write_failed_ || !Wait(POLLOUT, write_timeout_)) return -1;
+    ssize_t sent;
+    do {
+      sent = send(sock_, ptr, size, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent > 0) bytes_written_ += static_cast<size_t>(sent);
+    return sent;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { SocketAddress(sock_, true, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { SocketAddress(sock_, false, ip, port); }
+  socket_t socket() const override { return sock_; }
+
+ private:
+  ssize_t Receive(char* ptr, size_t size) {
+    ssize_t received;
+    do {
+      received = recv(sock_, ptr, size, 0);
+    } while (received < 0 && errno == EINTR);
+    return received;
+  }
+
+  // Waits until the socket is ready for `events`, for at most `timeout` and
+  // never past the deadline. False if it is not: a read that waited in vain
+  // marks the connection timed out; a write, failed.
+  bool Wait(short events, milliseconds timeout) const {
+    const Clock::time_point give_up = Clock::now() + timeout;
+    const Clock::time_point until = deadline_ ? std::min(give_up, *deadline_) : give_up;
+    while (true) {
+      const auto left = std::chrono::ceil<milliseconds>(until - Clock::now());
+      pollfd fd{sock_, events, 0};
+      const int ready = left.count() > 0 ? poll(&fd, 1, static_cast<int>(left.count())) : 0;
+      if (ready > 0) return true;
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0 && Clock::now() < until) continue;  // poll woke early
+      if (events == POLLIN) {
+        timed_out_ = true;
+        deadline_.reset();  // the 408 reply is written under cpp-httplib's write timeout alone
+      } else {
+        write_failed_ = true;
+      }
+      return false;
+    }
+  }
+
+  const int sock_;
+  const milliseconds read_timeout_, write_timeout_, client_timeout_;
+  mutable std::optional<Clock::time_point> deadline_;
+  mutable bool timed_out_ = false;
+  mutable bool write_failed_ = false;
+  size_t bytes_written_ = 0;
+  char buffer_[4096];
+  size_t buffered_begin_ = 0, buffered_end_ = 0;
+};
+
+thread_local DeadlineStream* t_connection = nullptr;
+
+// Waits, at most `idle` and while the server runs, for the next request's
+// first byte. False if none came.
+bool WaitForRequest(const DeadlineStream& stream, int sock, milliseconds idle,
+                    const std::atomic<socket_t>& server_socket) {
+  if (stream.has_buffered_bytes()) return true;  // pipelined
+  const Clock::time_point until = Clock::now() + idle;
+  while (server_socket != INVALID_SOCKET) {
+    const auto left = std::chrono::ceil<milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd fd{sock, POLLIN, 0};
+    const int ready = poll(&fd, 1, static_cast<int>(std::min(left, kStopCheckInterval).count()));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) return false;
+  }
+  return false;
+}
+
+// A whole 408 response, for a client that timed out before cpp-httplib
+// parsed its request (it then writes nothing itself).
+std::string RequestTimeoutResponse(milliseconds client_timeout, milliseconds read_timeout) {
+  const std::string body = ErrorBody(RequestTimeoutError(client_timeout.count() / 1000.0, read_timeout.count() / 1000.0));
+  return "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+}  // namespace
+
+DeadlineHttpServer::DeadlineHttpServer(milliseconds client_timeout,
+                                       std::function<void(const std::string&)> on_timeout)
+    : client_timeout_(client_timeout), on_timeout_(std::move(on_timeout)) {}
+
+void DeadlineHttpServer::HandlingStarts() {
+  if (t_connection != nullptr) t_connection->ClearDeadline();
+}
+
+void DeadlineHttpServer::ResponseReady() {
+  if (t_connection != nullptr) t_connection->StartResponse();
+}
+
+milliseconds DeadlineHttpServer::read_timeout() const {
+  return FromSecondsAndMicros(read_timeout_sec_, read_timeout_usec_);
+}
+
+bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
+
+bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
+  DeadlineStream stream(sock, read_timeout(),
+                        FromSecondsAndMicros(write_timeout_sec_, write_timeout_usec_), client_timeout_);
+  t_connection = &stream;
+  bool ok = false;
+  for (size_t left = keep_alive_max_count_; left > 0; --left) {
+    if (!WaitForRequest(stream, sock, milliseconds(keep_alive_timeout_sec_ * 1000), svr_sock_)) break;
+    stream.StartRequest();
+    bool closed = false;
+    ok = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
+    if (stream.timed_out()) {
+      if (stream.bytes_written() == 0) {
+        const std::string response = RequestTimeoutResponse(client_timeout_, read_timeout());
+        for (size_t sent = 0; sent < response.size();) {
+          const ssize_t n = stream.write(response.data() + sent, response.size() - sent);
+          if (n <= 0) break;
+          sent += static_cast<size_t>(n);
+        }
+        std::string ip;
+        int port = 0;
+        stream.get_remote_ip_and_port(ip, port);
+        if (on_timeout_) on_timeout_(ip);
+      }
+      break;
+    }
+    if (!ok || closed) break;
+  }
+  t_connection = nullptr;
+  shutdown(sock, SHUT_RDWR);
+  close(sock);
+  return ok;
+}
+
+}  // namespace xai

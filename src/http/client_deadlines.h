@@ -1,0 +1,54 @@
+// cpp-httplib's Server with a deadline on each exchange with a client, so a
+// slow or stalled client cannot hold a worker thread for long: cpp-httplib
+// alone bounds each read and write (5 s), not a whole request, so a client
+// that sends one byte every few seconds would keep a worker as long as it
+// liked, and a handful of such clients would take every worker.
+//
+// Per connection: a request (its line, headers and body) must arrive within
+// `client_timeout` of its first byte, and a response must be taken within
+// `client_timeout` of being ready. A connection that misses its deadline gets
+// a 408 JSON error (when nothing of a response was written yet) and is
+// closed. Handling a request (running the model) has no deadline: it is the
+// server's own work. Between requests, keep-alive's idle timeout applies.
+//
+// The route handlers, which run on the connection's worker thread, say when
+// handling starts and when the response is ready (HandlingStarts /
+// ResponseReady); ThisRequestTimedOut tells the error handler to answer 408.
+// Thread-safe as httplib::Server is; each connection is served by one thread.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace xai {
+
+class DeadlineHttpServer : public httplib::Server {
+ public:
+  // `on_timeout`: called on the worker thread when a connection missed its
+  // deadline before a request was parsed (no access-log line is written by
+  // cpp-httplib then), with the client's address.
+  DeadlineHttpServer(std::chrono::milliseconds client_timeout,
+                     std::function<void(const std::string& client_address)> on_timeout);
+
+  std::chrono::milliseconds client_timeout() const { return client_timeout_; }
+  // cpp-httplib's bound on one read (a pause in the middle of a request).
+  std::chrono::milliseconds read_timeout() const;
+
+  // On a worker thread, about the request it is serving (no-ops elsewhere).
+  static void HandlingStarts();   // the request has arrived: no deadline while it is handled
+  static void ResponseReady();    // the response must be taken within client_timeout from now
+  static bool ThisRequestTimedOut();
+
+ private:
+  // Serves one connection: keep-alive requests until the client closes, the
+  // keep-alive limits end it, a deadline is missed or the server stops.
+  bool process_and_close_socket(socket_t sock) override;
+
+  std::chrono::milliseconds client_timeout_;
+  std::function<void(const std::string&)> on_timeout_;
+};
+
+}  // namespace xai

@@ -1,0 +1,140 @@
+"""Slow clients cannot take the server: a client that trickles its request
+(a byte every 0.2 s, for ever) is answered 408 and disconnected once the
+--client-timeout has passed since its first byte, so the worker threads it
+held serve others again. Here the server has 2 worker threads and a 2 s
+client timeout, and 2 slow clients; without the deadline, every other
+request would wait behind them for as long as they liked."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import demo_model_flags, read_instances, running_server
+
+TABULAR = read_instances("tabular_mlp")
+CLIENT_TIMEOUT = 2
+
+
+@pytest.fixture(scope="module")
+def server(xaiserve, tmp_path_factory):
+    with running_server(
+        *demo_model_flags(),
+        "--threads", "2", "--client-timeout", CLIENT_TIMEOUT,
+        log_dir=tmp_path_factory.mktemp("logs"),
+    ) as running:
+        yield running
+
+
+class SlowClient(threading.Thread):
+    """Sends `head` at once, then `trickle` a byte every `interval` seconds
+    (repeating it for ever) until the server closes the connection; keeps what
+    the server sent back."""
+
+    def __init__(self, port: int, head: bytes, trickle: bytes, interval: float = 0.2, give_up: float = 60.0):
+        super().__init__(daemon=True)
+        self.port, self.head, self.trickle, self.interval, self.give_up = port, head, trickle, interval, give_up
+        self.reply = b""
+        self.seconds = 0.0
+        self.started = threading.Event()
+
+    def run(self):
+        start = time.monotonic()
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.settimeout(0.01)
+            self.started.set()
+            try:
+                s.sendall(self.head)
+                i = 0
+                while time.monotonic() - start < self.give_up:
+                    s.sendall(self.trickle[i % len(self.trickle) : i % len(self.trickle) + 1])
+                    i += 1
+                    try:
+                        data = s.recv(65536)
+                        if not data:
+                            break
+                        self.reply += data
+                    except socket.timeout:
+                        pass
+                    time.sleep(self.interval)
+            except OSError:  # the server closed the connection while we sent
+                pass
+            s.settimeout(5)
+            try:
+                while data := s.recv(65536):
+                    self.reply += data
+            except OSError:
+                pass
+        self.seconds = time.monotonic() - start
+
+
+def status_of(reply: bytes) -> int:
+    assert reply.startswith(b"HTTP/1.1 "), reply[:200]
+    return int(reply.split(b" ", 2)[1])
+
+
+def test_slow_clients_get_408_and_do_not_keep_the_workers(server):
+    headers_for_ever = SlowClient(server.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ", b"abcdefgh")
+    request_line_for_ever = SlowClient(server.port, b"", b"GET /v1/models/tabular/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+    slow = [headers_for_ever, request_line_for_ever]
+    for client in slow:
+        client.start()
+        client.started.wait(5)
+    time.sleep(0.5)  # both workers are now reading a slow request
+
+    # Answered once a worker is free again, long before the slow clients stop
+    # on their own (a minute); without a deadline this waits the whole minute.
+    started = time.monotonic()
+    reply = server.post("/v1/models/tabular:predict", {"instances": TABULAR[:1]}, timeout=30)
+    waited = time.monotonic() - started
+    reply.expect(200)
+    assert waited < 20, f"a good request waited {waited:.1f} s behind 2 slow clients"
+
+    for client in slow:
+        client.join(30)
+        assert not client.is_alive(), "the server did not close a slow client's connection"
+        assert client.seconds < 20, f"a slow client was held for {client.seconds:.1f} s"
+        assert status_of(client.reply) == 408, client.reply[:300]
+        body = client.reply.split(b"\r\n\r\n", 1)[1]
+        for phrase in (b'"code":408', b"DEADLINE_EXCEEDED", b"--client-timeout", b"within 2 s of its first byte"):
+            assert phrase in body, body
+
+
+def test_a_body_sent_too_slowly_gets_a_408_json_error(server):
+    head = (
+        b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000\r\n\r\n"
+    )
+    client = SlowClient(server.port, head, b'{"instances": [[1, 2, 3]]}')
+    client.start()
+    client.join(30)
+    assert not client.is_alive()
+    assert status_of(client.reply) == 408, client.reply[:300]
+    assert b"DEADLINE_EXCEEDED" in client.reply and b"send it at once" in client.reply
+    text = server.metrics_once(lambda t: 'method="predict",code="408"' in t)
+    assert 'xaiserve_requests_total{model="tabular",method="predict",code="408"}' in text
+    log = server.log_once(lambda t: "status=408" in t)
+    assert "POST /v1/models/tabular:predict model=tabular method=predict status=408" in log
+
+
+def test_a_request_sent_in_pieces_within_the_timeout_is_served(server):
+    body = json.dumps({"instances": TABULAR[:1]}).encode()
+    pieces = [
+        b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\n",
+        b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n",
+        body[: len(body) // 2],
+        body[len(body) // 2 :],
+    ]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        for piece in pieces:
+            s.sendall(piece)
+            time.sleep(0.1)
+        response = http.client.HTTPResponse(s)
+        response.begin()
+        assert response.status == 200, response.read()[:500]
+        assert "predictions" in json.loads(response.read())
