@@ -160,4 +160,35 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
   return JsonText(ExplanationJsonText(explanation, inputs, bare, pictures));
 }
 
+StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& model, InstanceExplanation& explanation,
+                                                            const Json& instance, size_t index,
+                                                            const SignatureInfo* predict_signature,
+                                                            const InstanceDecoding& decoding) {
+  if (explanation.predictions) return std::move(explanation.predictions);
+  if (predict_signature == nullptr) return std::optional<NamedTensors>();
+  StatusOr<NamedTensors> row = DecodeInstance(instance, *predict_signature, index, decoding);
+  if (!row.ok()) return std::optional<NamedTensors>();
+  XAI_ASSIGN_OR_RETURN(NamedTensors prediction, model.Predict(*predict_signature, *row));
+  return std::optional<NamedTensors>(std::move(prediction));
+}
+
+std::string ExplainResponseText(const std::vector<std::string>& entries, const std::vector<Json>* predictions) {
+  std::string text = "{\"explanations\":[";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) text += ',';
+    text += entries[i];
+  }
+  text += ']';
+  if (predictions != nullptr) {
+    text += ",\"predictions\":[";
+    for (size_t i = 0; i < predictions->size(); ++i) {
+      if (i > 0) text += ',';
+      text += DumpJson((*predictions)[i]);
+    }
+    text += ']';
+  }
+  text += '}';
+  return text;
+}
+
 }  // namespace xai

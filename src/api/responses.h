@@ -5,9 +5,11 @@
 // Pure; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "api/instances.h"
 #include "api/visualizations.h"
 #include "core/tensor_json.h"
 #include "model/explainable_model.h"
@@ -36,5 +38,20 @@ Json ExplanationToJson(const InstanceExplanation& explanation, const std::vector
 // The same JSON as text.
 std::string ExplanationJsonText(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs,
                                 bool bare, const std::vector<EntryPictures>* pictures = nullptr);
+
+// The prediction an :explain response gives with an instance: the one its
+// explaining run made, if it made one (moved out of `explanation`), else a
+// Predict run of `instance` (the request's instance number `index`) through
+// `predict_signature`. nullopt when there is no predict signature (nullptr)
+// or the instance does not fit it (it may not, e.g. with xai_preprocess).
+StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& model, InstanceExplanation& explanation,
+                                                            const Json& instance, size_t index,
+                                                            const SignatureInfo* predict_signature,
+                                                            const InstanceDecoding& decoding);
+
+// An :explain response body as text, {"explanations": [...], "predictions":
+// [...]}: the entries' texts (ExplanationJsonText) and, if given, one
+// prediction per entry (PredictionToJson); without them no "predictions".
+std::string ExplainResponseText(const std::vector<std::string>& entries, const std::vector<Json>* predictions);
 
 }  // namespace xai

@@ -51,6 +51,22 @@ TEST(PredictionToJsonTest, OneOutputIsTheRowSeveralAreKeyed) {
   EXPECT_EQ(PredictionToJson(two, 0), Json::parse(R"({"label": 3, "p": [0.5]})"));
 }
 
+TEST(ExplainResponseTextTest, IsWhatDumpJsonWritesForTheBodyTree) {
+  InstanceExplanation first, second;
+  first.outputs.push_back(Output({Row({0.25, -0.5})}));
+  second.outputs.push_back(Output({Row({1.5, 2})}, {0}));
+  const std::vector<std::string> entries = {ExplanationJsonText(first, {Bound("x")}, true),
+                                            ExplanationJsonText(second, {Bound("x")}, true)};
+  const Json tree_entries = Json::array({Written(ExplanationToJson(first, {Bound("x")}, true)),
+                                         Written(ExplanationToJson(second, {Bound("x")}, true))});
+  const std::vector<Json> predictions = {Json::parse("[0.1, 0.9]"), Json::parse(R"({"label": 1})")};
+
+  EXPECT_EQ(ExplainResponseText(entries, &predictions),
+            DumpJson(Json{{"explanations", tree_entries}, {"predictions", Json(predictions)}}));
+  EXPECT_EQ(ExplainResponseText(entries, nullptr), DumpJson(Json{{"explanations", tree_entries}}));
+  EXPECT_EQ(ExplainResponseText({}, nullptr), R"({"explanations":[]})");
+}
+
 TEST(ExplanationToJsonTest, FieldsOfOneAttribution) {
   InstanceExplanation explanation;
   explanation.outputs.push_back(Output({Row({0.25, 0.25})}));

@@ -316,6 +316,7 @@ int RunExplain(const std::vector<std::string>& args) {
   auto decoded = DecodeInstances(*instances, entry, decoding);
   if (!decoded.ok()) return Fail("explain", decoded.status());
   auto predict_sig = model.PredictSignature();
+  const SignatureInfo* predict_signature = predict_sig.ok() ? *predict_sig : nullptr;
   std::ofstream timings;  // buffered: a write every few hundred instances
   if (!timings_path.empty()) {
     timings.open(timings_path);
@@ -329,21 +330,13 @@ int RunExplain(const std::vector<std::string>& args) {
     auto explanation = model.Explain((*decoded)[i], *options);
     if (!explanation.ok()) return Fail("explain", explanation.status().WithContext("instance " + std::to_string(i)));
     const bool bare = AttributionsMirrorBareInstance(model, (*instances)[i]);
-    // The response body's text, {"explanations": [...], "predictions": [...]},
-    // written in place rather than as a tree.
-    std::string line = "{\"explanations\":[" + ExplanationJsonText(*explanation, model.explained_inputs(), bare) + "]";
-    std::optional<NamedTensors> prediction = std::move(explanation->predictions);  // from the explaining run itself.
-    if (!prediction && predict_sig.ok()) {
-      auto row = DecodeInstance((*instances)[i], **predict_sig, i, decoding);
-      if (row.ok()) {
-        auto predicted = model.Predict(**predict_sig, *row);
-        if (!predicted.ok()) return Fail("explain", predicted.status());
-        prediction = std::move(*predicted);
-      }
-    }
-    if (prediction) line += ",\"predictions\":[" + DumpJson(PredictionToJson(*prediction, 0)) + "]";
-    line += "}\n";
-    std::cout << line;
+    auto prediction = PredictionOfExplained(model, *explanation, (*instances)[i], i, predict_signature, decoding);
+    if (!prediction.ok()) return Fail("explain", prediction.status());
+    std::vector<std::string> entry;
+    entry.push_back(ExplanationJsonText(*explanation, model.explained_inputs(), bare));
+    std::vector<Json> predictions;
+    if (*prediction) predictions.push_back(PredictionToJson(**prediction, 0));
+    std::cout << ExplainResponseText(entry, *prediction ? &predictions : nullptr) + "\n";
     if (!visualize_dir.empty()) {
       auto pictures = RenderExplanationPictures(model, *explanation, (*decoded)[i]);
       if (!pictures.ok()) return Fail("explain", pictures.status().WithContext("instance " + std::to_string(i)));

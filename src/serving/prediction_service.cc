@@ -213,8 +213,9 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
                        DecodeInstances(request.instances, *model.explain_entry_signature(), decoding));
   const StatusOr<const SignatureInfo*> predict_signature = model.PredictSignature();
   ExplainResponse response;
-  Json explanations = Json::array();
-  Json predictions = Json::array();
+  std::vector<std::string> explanations;
+  std::vector<Json> predictions;
+  // Predictions go with the explanations when every instance fits the predict signature.
   bool all_predicted = predict_signature.ok();
   for (size_t i = 0; i < decoded.size(); ++i) {
     StatusOr<InstanceExplanation> explanation = model.Explain(decoded[i], request.options);
@@ -228,24 +229,18 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
       pictures = std::move(*rendered);
     }
     explanations.push_back(
-        ExplanationToJson(*explanation, model.explained_inputs(), bare, request.visualize ? &pictures : nullptr));
+        ExplanationJsonText(*explanation, model.explained_inputs(), bare, request.visualize ? &pictures : nullptr));
     if (!all_predicted) continue;
-    if (explanation->predictions) {  // from the explaining run itself.
-      predictions.push_back(PredictionToJson(*explanation->predictions, 0));
-      continue;
-    }
-    // As the CLI: one prediction per instance, when the instance also fits
-    // the predict signature (it may not, e.g. with xai_preprocess).
-    StatusOr<NamedTensors> row = DecodeInstance(request.instances[i], **predict_signature, i, decoding);
-    if (!row.ok()) {
+    XAI_ASSIGN_OR_RETURN(std::optional<NamedTensors> prediction,
+                         PredictionOfExplained(model, *explanation, request.instances[i], i, *predict_signature,
+                                               decoding));
+    if (prediction) {
+      predictions.push_back(PredictionToJson(*prediction, 0));
+    } else {
       all_predicted = false;
-      continue;
     }
-    XAI_ASSIGN_OR_RETURN(NamedTensors prediction, model.Predict(**predict_signature, *row));
-    predictions.push_back(PredictionToJson(prediction, 0));
   }
-  response.body = Json{{"explanations", std::move(explanations)}};
-  if (all_predicted) response.body["predictions"] = std::move(predictions);
+  response.body = JsonText(ExplainResponseText(explanations, all_predicted ? &predictions : nullptr));
   return response;
 }
 
