@@ -43,9 +43,13 @@ void SocketAddress(int sock, bool peer, std::string& ip, int& port) {
   port = std::atoi(service);
 }
 
-// A connection's socket as cpp-httplib's Stream, with reads buffered (the
-// request line and headers are read a byte at a time) and every wait cut
-// short by the connection's deadline, if one is set.
+// A connection's socket as cpp-httplib's Stream, with every wait cut short by
+// the connection's deadline, if one is set. Reads are buffered (the request
+// line and headers are read a byte at a time). Small writes are held and sent
+// together (Flush), so a response's headers and body leave in one send, not
+// two; they are flushed before any read (a "100 Continue" must reach the
+// client before its body is awaited) and once the response is written. A
+// socket call is tried first and waited for only when it would block.
 class DeadlineStream final : public httplib::Stream {
  public:
   DeadlineStream(int sock, milliseconds read_timeout, milliseconds write_timeout, milliseconds client_timeout)
@@ -62,15 +66,29 @@ class DeadlineStream final : public httplib::Stream {
   // A read missed the deadline (or cpp-httplib's per-read timeout): no more
   // reads; writes go on, so the client can be told.
   bool timed_out() const { return timed_out_; }
+  // Bytes of the current request's response written (sent or held).
   size_t bytes_written() const { return bytes_written_; }
   bool has_buffered_bytes() const { return buffered_begin_ < buffered_end_; }
 
-  bool is_readable() const override { return has_buffered_bytes() || Wait(POLLIN, read_timeout_); }
-  bool is_writable() const override { return Wait(POLLOUT, write_timeout_); }
+  // Sends the held writes. False if the connection failed.
+  bool Flush() const {
+    size_t sent = 0;
+    while (sent < held_.size()) {
+      const ssize_t n = Send(held_.data() + sent, held_.size() - sent);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    const bool all = sent == held_.size();
+    held_.clear();
+    return all;
+  }
+
+  bool is_readable() const override { return has_buffered_bytes() || (Flush() && Wait(POLLIN, read_timeout_)); }
+  bool is_writable() const override { return !write_failed_ && Wait(POLLOUT, write_timeout_); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (!has_buffered_bytes()) {
-      if (timed_out_ || !Wait(POLLIN, read_timeout_)) return -1;
+      if (timed_out_ || !Flush()) return -1;
       if (size >= sizeof(buffer_)) return Receive(ptr, size);
       const ssize_t received = Receive(buffer_, sizeof(buffer_));
       if (received <= 0) return received;
@@ -84,26 +102,76 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
-    if (write_failed_ || !Wait(POLLOUT, write_timeout_)) return -1;
-    ssize_t sent;
-    do {
-      sent = send(sock_, ptr, size, MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
+    if (write_failed_) return -1;
+    if (held_.size() + size <= kMaxHeldBytes) {
+      held_.append(ptr, size);
+      bytes_written_ += size;
+      return static_cast<ssize_t>(size);
+    }
+    if (!Flush()) return -1;
+    const ssize_t sent = Send(ptr, size);
     if (sent > 0) bytes_written_ += static_cast<size_t>(sent);
     return sent;
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override { SocketAddress(sock_, true, ip, port); }
-  void get_local_ip_and_port(std::string& ip, int& port) const override { SocketAddress(sock_, false, ip, port); }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    if (!peer_known_) SocketAddress(sock_, true, peer_ip_, peer_port_);
+    peer_known_ = true;
+    ip = peer_ip_;
+    port = peer_port_;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    if (!local_known_) SocketAddress(sock_, false, local_ip_, local_port_);
+    local_known_ = true;
+    ip = local_ip_;
+    port = local_port_;
+  }
   socket_t socket() const override { return sock_; }
 
  private:
+  static constexpr size_t kMaxHeldBytes = 64 << 10;
+
+  // recv / send without blocking, waiting (Wait) only when they would block.
   ssize_t Receive(char* ptr, size_t size) {
-    ssize_t received;
-    do {
-      received = recv(sock_, ptr, size, 0);
-    } while (received < 0 && errno == EINTR);
-    return received;
+    while (true) {
+      if (PastDeadline(POLLIN)) return -1;
+      const ssize_t n = recv(sock_, ptr, size, MSG_DONTWAIT);
+      if (n >= 0 || errno == EINTR) {
+        if (n >= 0) return n;
+        continue;
+      }
+      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !Wait(POLLIN, read_timeout_)) return -1;
+    }
+  }
+  ssize_t Send(const char* ptr, size_t size) const {
+    while (true) {
+      if (write_failed_ || PastDeadline(POLLOUT)) return -1;
+      const ssize_t n = send(sock_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0 || errno == EINTR) {
+        if (n >= 0) return n;
+        continue;
+      }
+      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !Wait(POLLOUT, write_timeout_)) {
+        write_failed_ = true;
+        return -1;
+      }
+    }
+  }
+
+  // Marks the connection timed out (a read) or failed (a write) if the
+  // deadline has passed.
+  bool PastDeadline(short events) const {
+    if (!deadline_ || Clock::now() < *deadline_) return false;
+    Missed(events);
+    return true;
+  }
+  void Missed(short events) const {
+    if (events == POLLIN) {
+      timed_out_ = true;
+      deadline_.reset();  // the 408 reply is written under cpp-httplib's write timeout alone
+    } else {
+      write_failed_ = true;
+    }
   }
 
   // Waits until the socket is ready for `events`, for at most `timeout` and
@@ -119,12 +187,7 @@ class DeadlineStream final : public httplib::Stream {
       if (ready > 0) return true;
       if (ready < 0 && errno == EINTR) continue;
       if (ready == 0 && Clock::now() < until) continue;  // poll woke early
-      if (events == POLLIN) {
-        timed_out_ = true;
-        deadline_.reset();  // the 408 reply is written under cpp-httplib's write timeout alone
-      } else {
-        write_failed_ = true;
-      }
+      Missed(events);
       return false;
     }
   }
@@ -135,8 +198,12 @@ class DeadlineStream final : public httplib::Stream {
   mutable bool timed_out_ = false;
   mutable bool write_failed_ = false;
   size_t bytes_written_ = 0;
+  mutable std::string held_;  // writes not sent yet
   char buffer_[4096];
   size_t buffered_begin_ = 0, buffered_end_ = 0;
+  mutable bool peer_known_ = false, local_known_ = false;
+  mutable std::string peer_ip_, local_ip_;
+  mutable int peer_port_ = 0, local_port_ = 0;
 };
 
 thread_local DeadlineStream* t_connection = nullptr;
@@ -184,6 +251,10 @@ milliseconds DeadlineHttpServer::read_timeout() const {
   return FromSecondsAndMicros(read_timeout_sec_, read_timeout_usec_);
 }
 
+void DeadlineHttpServer::SendResponse() {
+  if (t_connection != nullptr) t_connection->Flush();
+}
+
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
 
 bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
@@ -196,6 +267,7 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
     stream.StartRequest();
     bool closed = false;
     ok = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
+    stream.Flush();
     if (stream.timed_out()) {
       if (stream.bytes_written() == 0) {
         const std::string response = RequestTimeoutResponse(client_timeout_, read_timeout());
@@ -213,6 +285,7 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
     }
     if (!ok || closed) break;
   }
+  stream.Flush();
   t_connection = nullptr;
   shutdown(sock, SHUT_RDWR);
   close(sock);

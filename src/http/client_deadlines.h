@@ -40,6 +40,8 @@ class DeadlineHttpServer : public httplib::Server {
   // On a worker thread, about the request it is serving (no-ops elsewhere).
   static void HandlingStarts();   // the request has arrived: no deadline while it is handled
   static void ResponseReady();    // the response must be taken within client_timeout from now
+  static void SendResponse();     // sends what is written of the response now (it is held until then
+                                  // or until the request ends, so headers and body leave together)
   static bool ThisRequestTimedOut();
 
  private:

@@ -185,6 +185,7 @@ void HttpServer::Configure() {
 
   ModelRegistry* registry = context_.registry;
   server_->set_logger([metrics, registry](const httplib::Request& req, const httplib::Response& res) {
+    DeadlineHttpServer::SendResponse();  // the client need not wait for the log line
     const RequestTrace trace = std::exchange(t_trace, RequestTrace{});
     const double seconds = trace.started ? std::chrono::duration<double>(Clock::now() - trace.start).count() : 0;
     std::string model = trace.model, label = trace.method_label;

@@ -1,9 +1,14 @@
-"""Slow clients cannot take the server: a client that trickles its request
+"""How the server keeps pace with its clients (src/http/client_deadlines.h).
+
+Slow clients cannot take the server: a client that trickles its request
 (a byte every 0.2 s, for ever) is answered 408 and disconnected once the
 --client-timeout has passed since its first byte, so the worker threads it
 held serve others again. Here the server has 2 worker threads and a 2 s
 client timeout, and 2 slow clients; without the deadline, every other
-request would wait behind them for as long as they liked."""
+request would wait behind them for as long as they liked.
+
+The server holds a response's writes to send them together, but a client
+that asks for "100 Continue" gets it before the server waits for its body."""
 
 from __future__ import annotations
 
@@ -137,4 +142,25 @@ def test_a_request_sent_in_pieces_within_the_timeout_is_served(server):
         response = http.client.HTTPResponse(s)
         response.begin()
         assert response.status == 200, response.read()[:500]
+        assert "predictions" in json.loads(response.read())
+
+
+def test_a_client_that_expects_100_continue_gets_it_before_sending_its_body(server):
+    body = json.dumps({"instances": TABULAR[:1]}).encode()
+    head = (
+        b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(head)
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            data = s.recv(1)  # socket.timeout (a failure) if the server holds it back
+            assert data, interim
+            interim += data
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+        s.sendall(body)
+        response = http.client.HTTPResponse(s)
+        response.begin()
+        assert response.status == 200
         assert "predictions" in json.loads(response.read())
