@@ -66,6 +66,8 @@ class DeadlineStream final : public httplib::Stream {
   // A read missed the deadline (or cpp-httplib's per-read timeout): no more
   // reads; writes go on, so the client can be told.
   bool timed_out() const { return timed_out_; }
+  // A write missed the deadline (a client too slow to take its response) or failed.
+  bool write_failed() const { return write_failed_; }
   // Bytes of the current request's response written (sent or held).
   size_t bytes_written() const { return bytes_written_; }
   bool has_buffered_bytes() const { return buffered_begin_ < buffered_end_; }
@@ -228,7 +230,8 @@ bool WaitForRequest(const DeadlineStream& stream, int sock, milliseconds idle,
 // A whole 408 response, for a client that timed out before cpp-httplib
 // parsed its request (it then writes nothing itself).
 std::string RequestTimeoutResponse(milliseconds client_timeout, milliseconds read_timeout) {
-  const std::string body = ErrorBody(RequestTimeoutError(client_timeout.count() / 1000.0, read_timeout.count() / 1000.0));
+  const std::string body =
+      ErrorBody(RequestTimeoutError(client_timeout.count() / 1000.0, read_timeout.count() / 1000.0));
   return "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
@@ -287,7 +290,14 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
   }
   stream.Flush();
   t_connection = nullptr;
-  shutdown(sock, SHUT_RDWR);
+  if (stream.write_failed()) {
+    // Reset rather than close: the kernel would otherwise go on sending what
+    // is queued (megabytes) to a client that takes it slowly.
+    const linger reset{1, 0};
+    setsockopt(sock, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  } else {
+    shutdown(sock, SHUT_RDWR);
+  }
   close(sock);
   return ok;
 }

@@ -5,7 +5,8 @@ Slow clients cannot take the server: a client that trickles its request
 --client-timeout has passed since its first byte, so the worker threads it
 held serve others again. Here the server has 2 worker threads and a 2 s
 client timeout, and 2 slow clients; without the deadline, every other
-request would wait behind them for as long as they liked.
+request would wait behind them for as long as they liked. The same holds
+for clients that read their answer too slowly.
 
 The server holds a response's writes to send them together, but a client
 that asks for "100 Continue" gets it before the server waits for its body."""
@@ -23,6 +24,7 @@ import pytest
 from conftest import demo_model_flags, read_instances, running_server
 
 TABULAR = read_instances("tabular_mlp")
+IMAGE = read_instances("shapes_cnn")
 CLIENT_TIMEOUT = 2
 
 
@@ -108,6 +110,56 @@ def test_slow_clients_get_408_and_do_not_keep_the_workers(server):
         body = client.reply.split(b"\r\n\r\n", 1)[1]
         for phrase in (b'"code":408', b"DEADLINE_EXCEEDED", b"--client-timeout", b"within 2 s of its first byte"):
             assert phrase in body, body
+
+
+class SlowReader(threading.Thread):
+    """Asks for a large answer (about 9 MB: 64 images explained for every
+    output; more than the kernel's send buffer holds, up to 4 MB here, so the
+    server's writes wait for the client), then takes it at most 64 KB every
+    0.1 s: steadily enough that no single write waits out cpp-httplib's 5 s,
+    so only the response deadline stops it, and slowly enough that the whole
+    answer would take about 15 s. Counts what it got before the connection
+    ended."""
+
+    def __init__(self, port: int):
+        super().__init__(daemon=True)
+        self.port = port
+        self.received = 0
+        self.seconds = 0.0
+
+    def run(self):
+        body = json.dumps({"instances": (IMAGE * 16)[:64],
+                           "parameters": {"integratedGradientsAttribution": {"stepCount": 2}, "topK": -1}}).encode()
+        start = time.monotonic()
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+            s.sendall(b"POST /v1/models/image:explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            try:
+                while time.monotonic() - start < 60 and (data := s.recv(65536)):
+                    self.received += len(data)
+                    time.sleep(0.1)
+            except OSError:  # reset by the server
+                pass
+        self.seconds = time.monotonic() - start
+
+
+def test_slow_readers_are_cut_off_and_do_not_keep_the_workers(server):
+    readers = [SlowReader(server.port) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    time.sleep(1.0)  # both workers are now explaining, then writing to a slow reader
+
+    # Served once the explaining and then the client timeout (2 s) are over;
+    # without the response deadline, after the slow readers took everything.
+    started = time.monotonic()
+    server.post("/v1/models/tabular:predict", {"instances": TABULAR[:1]}, timeout=60).expect(200)
+    waited = time.monotonic() - started
+    for reader in readers:
+        reader.join(60)
+        assert not reader.is_alive()
+    assert waited < 10, f"a good request waited {waited:.1f} s behind 2 slow readers"
+    for reader in readers:
+        assert reader.received < 8_000_000, f"a slow reader got the whole answer ({reader.received} bytes)"
 
 
 def test_a_body_sent_too_slowly_gets_a_408_json_error(server):
