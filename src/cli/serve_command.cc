@@ -281,7 +281,8 @@ int RunServe(const std::vector<std::string>& args) {
   flags.Int("threads", &threads, 0, 4096, "HTTP worker threads, one per open connection (default 0: max(16, 4 x cores))");
   flags.Double("client-timeout", &client_timeout, 0.1, 86400,
                "seconds a client has to send a whole request (from its first byte) and to take a response; a "
-               "slower one gets 408 and is disconnected, so it cannot hold a worker thread (default 30)");
+               "slower one is disconnected (with a 408 if its request was late), so it cannot hold a worker "
+               "thread (default 30)");
   flags.Bool("cross-request-batching", &cross_request_batching,
              "merge the path points of concurrent explanations of a model into shared model runs (off by "
              "default: measured faster only for small, overhead-bound models; see bench/server_load.py)");
