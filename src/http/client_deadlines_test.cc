@@ -1,0 +1,168 @@
+#include "http/client_deadlines.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace xai {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kClientTimeout(300);
+
+// A client over a bare socket: what it sends and when is up to the test.
+class RawClient {
+ public:
+  explicit RawClient(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    timeval five_seconds{5, 0};  // a server that never answers fails the test, not hangs it
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof(five_seconds));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~RawClient() { close(fd_); }
+
+  bool connected() const { return connected_; }
+  bool Send(const std::string& bytes) { return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()); }
+  // Sends `bytes` one at a time, `pause` apart, until done or the server
+  // answers (or hangs up).
+  void Trickle(const std::string& bytes, milliseconds pause) {
+    for (char c : bytes) {
+      if (!Send(std::string(1, c))) return;
+      pollfd answer{fd_, POLLIN, 0};
+      if (poll(&answer, 1, static_cast<int>(pause.count())) != 0) return;
+    }
+  }
+  // Everything up to `marker` (inclusive), or all until the server closes.
+  std::string ReadUntil(const std::string& marker) {
+    std::string got;
+    char c;
+    while ((marker.empty() || got.find(marker) == std::string::npos) && recv(fd_, &c, 1, 0) == 1) got += c;
+    return got;
+  }
+  std::string ReadAll() { return ReadUntil(""); }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+class ClientDeadlinesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<DeadlineHttpServer>(kClientTimeout, [this](const std::string&) { ++timeouts_; });
+    server_->set_keep_alive_timeout(1);
+    server_->Get(R"(/bytes/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(std::string(std::stoul(req.matches[1]), 'x'), "text/plain");
+    });
+    // Answers the body's size, or 408 / 400 when it did not arrive.
+    server_->Post("/size", [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
+      std::string body;
+      if (!reader([&body](const char* data, size_t size) {
+            body.append(data, size);
+            return true;
+          })) {
+        res.status = DeadlineHttpServer::ThisRequestTimedOut() ? 408 : 400;
+        return;
+      }
+      res.set_content(std::to_string(body.size()), "text/plain");
+    });
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    serving_ = std::thread([this] { server_->listen_after_bind(); });
+    while (!server_->is_running()) std::this_thread::sleep_for(milliseconds(1));
+  }
+  void TearDown() override {
+    server_->stop();
+    if (serving_.joinable()) serving_.join();
+  }
+
+  std::unique_ptr<DeadlineHttpServer> server_;
+  std::thread serving_;
+  int port_ = 0;
+  std::atomic<int> timeouts_{0};
+};
+
+TEST_F(ClientDeadlinesTest, PipelinedRequestsAreAllAnswered) {
+  RawClient client(port_);
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.Send("GET /bytes/5 HTTP/1.1\r\nHost: x\r\n\r\nGET /bytes/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string replies = client.ReadAll();
+  const size_t first = replies.find("HTTP/1.1 200 OK");
+  ASSERT_NE(first, std::string::npos) << replies;
+  EXPECT_NE(replies.find("HTTP/1.1 200 OK", first + 1), std::string::npos) << replies;
+  EXPECT_NE(replies.find("\r\n\r\nxxxxxHTTP/1.1 200"), std::string::npos) << replies;
+  EXPECT_EQ(replies.substr(replies.size() - 11), "\r\n\r\nxxxxxxx") << replies;
+  EXPECT_EQ(timeouts_, 0);
+}
+
+TEST_F(ClientDeadlinesTest, AResponseLargerThanWhatIsHeldArrivesWhole) {
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("GET /bytes/300000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string reply = client.ReadAll();
+  const size_t body = reply.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos) << reply.substr(0, 200);
+  EXPECT_EQ(reply.substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(reply.substr(body + 4), std::string(300000, 'x'));
+}
+
+TEST_F(ClientDeadlinesTest, ARequestInPiecesWithinTheDeadlineIsServed) {
+  RawClient client(port_);
+  for (const char* piece : {"POST /size HTTP/1.1\r\nHost: x\r\n", "Content-Length: 5\r\nConnection: close\r\n\r\n",
+                            "ab", "cde"}) {
+    ASSERT_TRUE(client.Send(piece));
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  const std::string reply = client.ReadAll();
+  EXPECT_EQ(reply.substr(0, 15), "HTTP/1.1 200 OK") << reply;
+  EXPECT_EQ(reply.substr(reply.size() - 5), "\r\n\r\n5") << reply;
+}
+
+TEST_F(ClientDeadlinesTest, ARequestLineTrickledPastTheDeadlineGetsA408AndTheConnectionCloses) {
+  RawClient client(port_);
+  const auto start = std::chrono::steady_clock::now();
+  client.Trickle("GET /bytes/5 HTTP/1.1\r\nHost: x\r\n\r\n", milliseconds(50));  // 1.7 s at this pace
+  const std::string reply = client.ReadAll();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(reply.substr(0, 30), "HTTP/1.1 408 Request Timeout\r\n") << reply;
+  EXPECT_NE(reply.find(R"("status":"DEADLINE_EXCEEDED")"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("within 0.3 s of its first byte"), std::string::npos) << reply;
+  EXPECT_LT(took, std::chrono::seconds(5));  // cut off, not served after the trickle ended
+  EXPECT_EQ(timeouts_, 1);
+}
+
+TEST_F(ClientDeadlinesTest, ABodyTrickledPastTheDeadlineFailsTheReaderAsTimedOut) {
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("POST /size HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n"));
+  client.Trickle(std::string(40, 'b'), milliseconds(50));  // 2 s at this pace
+  const std::string reply = client.ReadUntil("\r\n\r\n");
+  EXPECT_EQ(reply.substr(0, 12), "HTTP/1.1 408") << reply;
+  EXPECT_EQ(timeouts_, 0);  // answered by the handler, not by the stream
+}
+
+TEST_F(ClientDeadlinesTest, HundredContinueIsSentBeforeTheBodyIsAwaited) {
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("POST /size HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+                          "Connection: close\r\n\r\n"));
+  EXPECT_EQ(client.ReadUntil("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(client.Send("abc"));
+  const std::string reply = client.ReadAll();
+  EXPECT_EQ(reply.substr(0, 15), "HTTP/1.1 200 OK") << reply;
+  EXPECT_EQ(reply.substr(reply.size() - 5), "\r\n\r\n3") << reply;
+}
+
+}  // namespace
+}  // namespace xai
