@@ -6,10 +6,13 @@
 //
 // Per connection: a request (its line, headers and body) must arrive within
 // `client_timeout` of its first byte, and a response must be taken within
-// `client_timeout` of being ready. A connection that misses its deadline gets
-// a 408 JSON error (when nothing of a response was written yet) and is
-// closed. Handling a request (running the model) has no deadline: it is the
+// `client_timeout` of being ready. A request that misses its deadline gets a
+// 408 JSON error and the connection is closed; a client that does not take
+// its response in time is reset (what the kernel still queued for it is
+// dropped). Handling a request (running the model) has no deadline: it is the
 // server's own work. Between requests, keep-alive's idle timeout applies.
+// A response's writes are held and sent together (SendResponse), so its
+// headers and body leave in one send.
 //
 // The route handlers, which run on the connection's worker thread, say when
 // handling starts and when the response is ready (HandlingStarts /
