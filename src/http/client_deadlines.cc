@@ -260,6 +260,8 @@ void DeadlineHttpServer::SendResponse() {
 
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
 
+bool DeadlineHttpServer::ThisResponseFailed() { return t_connection != nullptr && t_connection->write_failed(); }
+
 bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
   DeadlineStream stream(sock, read_timeout(),
                         FromSecondsAndMicros(write_timeout_sec_, write_timeout_usec_), client_timeout_);

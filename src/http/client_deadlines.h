@@ -46,6 +46,7 @@ class DeadlineHttpServer : public httplib::Server {
   static void SendResponse();     // sends what is written of the response now (it is held until then
                                   // or until the request ends, so headers and body leave together)
   static bool ThisRequestTimedOut();
+  static bool ThisResponseFailed();  // a write missed the deadline or failed: the client did not get it all
 
  private:
   // Serves one connection: keep-alive requests until the client closes, the

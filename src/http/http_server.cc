@@ -204,6 +204,7 @@ void HttpServer::Configure() {
                              " model=" + (model.empty() ? "-" : model) + " method=" + label +
                              " status=" + std::to_string(res.status) + " latency_ms=" + latency +
                              (trace.path_points > 0 ? " path_points=" + std::to_string(trace.path_points) : "") +
+                             (DeadlineHttpServer::ThisResponseFailed() ? " (the client did not take the response)" : "") +
                              "\n";
     std::fputs(line.c_str(), stderr);  // one call per line: lines of concurrent requests do not mix
   });

@@ -160,6 +160,9 @@ def test_slow_readers_are_cut_off_and_do_not_keep_the_workers(server):
     assert waited < 10, f"a good request waited {waited:.1f} s behind 2 slow readers"
     for reader in readers:
         assert reader.received < 8_000_000, f"a slow reader got the whole answer ({reader.received} bytes)"
+    log = server.log_once(lambda t: t.count("(the client did not take the response)") >= 2)
+    assert log.count("POST /v1/models/image:explain model=image") >= 2, log[-2000:]
+    assert log.count("(the client did not take the response)") == 2, log[-2000:]
 
 
 def test_a_body_sent_too_slowly_gets_a_408_json_error(server):
