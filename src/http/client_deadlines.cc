@@ -52,8 +52,12 @@ void SocketAddress(int sock, bool peer, std::string& ip, int& port) {
 // socket call is tried first and waited for only when it would block.
 class DeadlineStream final : public httplib::Stream {
  public:
+  // Reads both ends' addresses once: cpp-httplib asks for them every request.
   DeadlineStream(int sock, milliseconds read_timeout, milliseconds write_timeout, milliseconds client_timeout)
-      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), client_timeout_(client_timeout) {}
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), client_timeout_(client_timeout) {
+    SocketAddress(sock_, /*peer=*/true, peer_ip_, peer_port_);
+    SocketAddress(sock_, /*peer=*/false, local_ip_, local_port_);
+  }
 
   // A request's first byte is here (or due): it must all arrive within the client timeout.
   void StartRequest() {
@@ -117,14 +121,10 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    if (!peer_known_) SocketAddress(sock_, true, peer_ip_, peer_port_);
-    peer_known_ = true;
     ip = peer_ip_;
     port = peer_port_;
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    if (!local_known_) SocketAddress(sock_, false, local_ip_, local_port_);
-    local_known_ = true;
     ip = local_ip_;
     port = local_port_;
   }
@@ -133,30 +133,29 @@ class DeadlineStream final : public httplib::Stream {
  private:
   static constexpr size_t kMaxHeldBytes = 64 << 10;
 
-  // recv / send without blocking, waiting (Wait) only when they would block.
-  ssize_t Receive(char* ptr, size_t size) {
-    while (true) {
-      if (PastDeadline(POLLIN)) return -1;
-      const ssize_t n = recv(sock_, ptr, size, MSG_DONTWAIT);
-      if (n >= 0 || errno == EINTR) {
-        if (n >= 0) return n;
-        continue;
-      }
-      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !Wait(POLLIN, read_timeout_)) return -1;
-    }
+  ssize_t Receive(char* ptr, size_t size) const {
+    return Retry(POLLIN, read_timeout_, [&] { return recv(sock_, ptr, size, MSG_DONTWAIT); });
   }
   ssize_t Send(const char* ptr, size_t size) const {
+    if (write_failed_) return -1;
+    return Retry(POLLOUT, write_timeout_, [&] { return send(sock_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT); });
+  }
+
+  // Makes `call` (a recv or send that does not block) until it does not fail
+  // for want of data or room, waiting (Wait) between tries, never past the
+  // deadline. A send that fails marks the writes failed.
+  template <typename Call>
+  ssize_t Retry(short events, milliseconds timeout, Call call) const {
     while (true) {
-      if (write_failed_ || PastDeadline(POLLOUT)) return -1;
-      const ssize_t n = send(sock_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n >= 0 || errno == EINTR) {
-        if (n >= 0) return n;
-        continue;
-      }
-      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !Wait(POLLOUT, write_timeout_)) {
-        write_failed_ = true;
+      if (PastDeadline(events)) return -1;
+      const ssize_t n = call();
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        if (events == POLLOUT) write_failed_ = true;
         return -1;
       }
+      if (!Wait(events, timeout)) return -1;
     }
   }
 
@@ -203,9 +202,8 @@ class DeadlineStream final : public httplib::Stream {
   mutable std::string held_;  // writes not sent yet
   char buffer_[4096];
   size_t buffered_begin_ = 0, buffered_end_ = 0;
-  mutable bool peer_known_ = false, local_known_ = false;
-  mutable std::string peer_ip_, local_ip_;
-  mutable int peer_port_ = 0, local_port_ = 0;
+  std::string peer_ip_, local_ip_;
+  int peer_port_ = 0, local_port_ = 0;
 };
 
 thread_local DeadlineStream* t_connection = nullptr;
