@@ -17,6 +17,12 @@ Json PredictionToJson(const NamedTensors& outputs, int64_t row) {
 
 namespace {
 
+// Text sizes to reserve: an entry's keys, names and punctuation, and one
+// number with its comma (17 significant digits, a sign, a point and an
+// exponent at most).
+constexpr size_t kEntryTextBytes = 256;
+constexpr size_t kNumberTextBytes = 25;
+
 // True for the encodings whose index_feature_mapping names every element of
 // a vector input (and the attribution has exactly that many elements).
 bool NamesEachElement(const InputMetadata& md, const Tensor& attribution) {
@@ -51,6 +57,16 @@ void AppendFeatureAttributions(const Attribution& a, const std::vector<BoundInpu
                                std::string* out) {
   if (bare && a.attributions.size() == 1) {
     AppendTensorRowJson(a.attributions[0], 0, out);
+    return;
+  }
+  if (a.attributions.size() == 1 && inputs.size() == 1 && inputs[0].metadata.group_name.empty() &&
+      !NamesEachElement(inputs[0].metadata, a.attributions[0])) {
+    // One input (as in most models): its object written in place.
+    out->push_back('{');
+    AppendJsonString(inputs[0].metadata.name, out);
+    out->push_back(':');
+    AppendTensorRowJson(a.attributions[0], 0, out);
+    out->push_back('}');
     return;
   }
   // Keyed by input name; inputs sharing a group_name get one attribution,
@@ -113,7 +129,16 @@ bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& i
 
 std::string ExplanationJsonText(const InstanceExplanation& explanation, const std::vector<BoundInput>& inputs,
                                 bool bare, const std::vector<EntryPictures>* pictures) {
-  std::string text = "{\"attributions\":[";
+  // Room for every number at once: growing the text as it is written
+  // reallocated and copied it six times on tabular_mlp.
+  size_t numbers = 0;
+  for (const OutputAttribution& out : explanation.outputs) {
+    numbers += 3;
+    for (const Tensor& attribution : out.attribution.attributions) numbers += attribution.values.size();
+  }
+  std::string text;
+  text.reserve(kEntryTextBytes * explanation.outputs.size() + kNumberTextBytes * numbers);
+  text += "{\"attributions\":[";
   for (size_t k = 0; k < explanation.outputs.size(); ++k) {
     const OutputAttribution& out = explanation.outputs[k];
     const Attribution& a = out.attribution;
@@ -173,7 +198,11 @@ StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& mo
 }
 
 std::string ExplainResponseText(const std::vector<std::string>& entries, const std::vector<Json>* predictions) {
-  std::string text = "{\"explanations\":[";
+  size_t size = kEntryTextBytes;
+  for (const std::string& entry : entries) size += entry.size() + 1;
+  std::string text;
+  text.reserve(size);
+  text += "{\"explanations\":[";
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i > 0) text += ',';
     text += entries[i];
