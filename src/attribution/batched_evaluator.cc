@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "attribution/option_checks.h"
+#include "core/wide_loops.h"
 
 namespace xai {
 
@@ -33,7 +34,7 @@ std::string NonFiniteName(double value) {
 // on tabular_mlp a loop that stopped at the first non-finite value took 11,000
 // instructions an explanation). A value's exponent bits are all ones exactly
 // when it is inf or nan, and then adding 1 to them carries into the sign bit.
-bool AllFinite(const std::vector<double>& values) {
+XAI_WIDE_LOOPS bool AllFinite(const std::vector<double>& values) {
   constexpr uint64_t kExponent = 0x7ff0000000000000;
   constexpr uint64_t kExponentOne = 0x0010000000000000;
   uint64_t carries = 0;

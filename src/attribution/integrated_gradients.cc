@@ -9,6 +9,7 @@
 #include "attribution/attribution_inputs.h"
 #include "attribution/option_checks.h"
 #include "core/number_format.h"
+#include "core/wide_loops.h"
 
 namespace xai {
 
@@ -33,7 +34,7 @@ std::vector<PathPoint> PathRows(PathRule rule, int steps) {
 }
 
 // out[e] = b[e] + alpha * (x[e] - b[e]), with the endpoints copied exactly.
-void PointOnPath(const std::vector<double>& b, const std::vector<double>& x, double alpha,
+XAI_WIDE_LOOPS void PointOnPath(const std::vector<double>& b, const std::vector<double>& x, double alpha,
                  double* out) {
   if (alpha == 0.0) {
     std::copy(b.begin(), b.end(), out);
@@ -42,6 +43,13 @@ void PointOnPath(const std::vector<double>& b, const std::vector<double>& x, dou
   } else {
     for (size_t e = 0; e < x.size(); ++e) out[e] = b[e] + alpha * (x[e] - b[e]);
   }
+}
+
+// *sum += weight * values, element by element (values holds sum->size()).
+XAI_WIDE_LOOPS void AddScaled(double weight, const double* values, std::vector<double>* sum) {
+  double* out = sum->data();
+  const size_t n = sum->size();
+  for (size_t e = 0; e < n; ++e) out[e] += weight * values[e];
 }
 
 // --- the paths of one pass ------------------------------------------------------
@@ -133,10 +141,7 @@ Status RunPass(ModelFunction& model, const std::vector<Tensor>& instance, const 
     const int64_t path_row = row - num_probes;
     const PathPoint& point = path_rows[path_row % rows_per_path];
     if (point.weight != 0.0) {
-      for (size_t i = 0; i < num_inputs; ++i) {
-        std::vector<double>& sum = open.attributions[i];
-        for (size_t e = 0; e < sum.size(); ++e) sum[e] += point.weight * result.gradients[i][e];
-      }
+      for (size_t i = 0; i < num_inputs; ++i) AddScaled(point.weight, result.gradients[i], &open.attributions[i]);
     }
     if (point.alpha == 0.0) open.start_output = result.output;
     if (point.alpha == 1.0) open.end_output = result.output;
