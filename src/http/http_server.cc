@@ -59,6 +59,30 @@ std::string UtcNow() {
   return buffer;
 }
 
+// One access-log line, as every request gets one:
+//   TIME CLIENT METHOD PATH model=M method=L status=S latency_ms=T [path_points=N] [(NOTE)]
+// with "-" for what is unknown. Written to stderr in one call, so that the
+// lines of concurrent requests do not mix.
+struct AccessLogEntry {
+  std::string client, http_method, path, model, label;
+  int status = 0;
+  double seconds = 0;
+  int64_t path_points = 0;
+  std::string note;  // e.g. "the client did not take the response"
+};
+
+void WriteAccessLogLine(const AccessLogEntry& e) {
+  auto or_dash = [](const std::string& text) { return text.empty() ? std::string("-") : text; };
+  char latency[32];
+  std::snprintf(latency, sizeof(latency), "%.1f", e.seconds * 1000);
+  const std::string line = UtcNow() + " " + or_dash(e.client) + " " + or_dash(e.http_method) + " " +
+                           or_dash(e.path) + " model=" + or_dash(e.model) + " method=" + e.label +
+                           " status=" + std::to_string(e.status) + " latency_ms=" + latency +
+                           (e.path_points > 0 ? " path_points=" + std::to_string(e.path_points) : "") +
+                           (e.note.empty() ? "" : " (" + e.note + ")") + "\n";
+  std::fputs(line.c_str(), stderr);
+}
+
 int DefaultThreads() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   return static_cast<int>(std::max(16u, 4 * cores));
@@ -73,9 +97,13 @@ HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
   const double client_timeout = options_.client_timeout_seconds;
   auto on_timeout = [metrics, client_timeout](const std::string& client) {
     metrics->RecordRequest("", "unparsed", 408, client_timeout);
-    const std::string line = UtcNow() + " " + (client.empty() ? "-" : client) +
-                             " - - model=- method=unparsed status=408 (no whole request in time)\n";
-    std::fputs(line.c_str(), stderr);
+    AccessLogEntry entry;
+    entry.client = client;
+    entry.label = "unparsed";
+    entry.status = 408;
+    entry.seconds = client_timeout;
+    entry.note = "no whole request in time";
+    WriteAccessLogLine(entry);
   };
   server_ = std::make_unique<DeadlineHttpServer>(
       std::chrono::milliseconds(static_cast<int64_t>(options_.client_timeout_seconds * 1000)), on_timeout);
@@ -194,19 +222,22 @@ void HttpServer::Configure() {
       label = RouteLabel(route);
       model = !route.model.empty() && registry->Snapshot(route.model) ? route.model : "";
     }
+    const bool not_taken = DeadlineHttpServer::ThisResponseFailed();
     if (trace.started) metrics->RequestFinished();
     metrics->RecordRequest(model, label, res.status, seconds);
+    if (not_taken) metrics->RecordResponseNotTaken(model, label);
     if (trace.path_points > 0) metrics->AddPathPoints(model, label, trace.path_points);
-    char latency[32];
-    std::snprintf(latency, sizeof(latency), "%.1f", seconds * 1000);
-    const std::string line = UtcNow() + " " + (req.remote_addr.empty() ? "-" : req.remote_addr) + " " +
-                             (req.method.empty() ? "-" : req.method) + " " + LoggablePath(req.path) +
-                             " model=" + (model.empty() ? "-" : model) + " method=" + label +
-                             " status=" + std::to_string(res.status) + " latency_ms=" + latency +
-                             (trace.path_points > 0 ? " path_points=" + std::to_string(trace.path_points) : "") +
-                             (DeadlineHttpServer::ThisResponseFailed() ? " (the client did not take the response)" : "") +
-                             "\n";
-    std::fputs(line.c_str(), stderr);  // one call per line: lines of concurrent requests do not mix
+    AccessLogEntry entry;
+    entry.client = req.remote_addr;
+    entry.http_method = req.method;
+    entry.path = LoggablePath(req.path);
+    entry.model = model;
+    entry.label = label;
+    entry.status = res.status;
+    entry.seconds = seconds;
+    entry.path_points = trace.path_points;
+    if (not_taken) entry.note = "the client did not take the response";
+    WriteAccessLogLine(entry);
   });
 }
 

@@ -40,6 +40,11 @@ void Metrics::AddPathPoints(const std::string& model, const std::string& method,
   path_points_[{model, method}] += points;
 }
 
+void Metrics::RecordResponseNotTaken(const std::string& model, const std::string& method) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++not_taken_[{model, method}];
+}
+
 void Metrics::RequestStarted() {
   std::lock_guard<std::mutex> lock(mutex_);
   ++in_flight_;
@@ -79,6 +84,12 @@ std::string Metrics::Render(const std::vector<ModelRunBatching>& batching) const
       << "# TYPE xaiserve_path_points_total counter\n";
   for (const auto& [key, points] : path_points_) {
     out << "xaiserve_path_points_total{" << ModelMethodLabels(key.first, key.second) << "} " << points << "\n";
+  }
+  out << "# HELP xaiserve_responses_not_taken_total Responses the client did not take (cut off by the response "
+         "deadline, --client-timeout, or the client went away); also counted in xaiserve_requests_total.\n"
+      << "# TYPE xaiserve_responses_not_taken_total counter\n";
+  for (const auto& [key, count] : not_taken_) {
+    out << "xaiserve_responses_not_taken_total{" << ModelMethodLabels(key.first, key.second) << "} " << count << "\n";
   }
   out << "# HELP xaiserve_requests_in_flight Requests being handled now.\n"
       << "# TYPE xaiserve_requests_in_flight gauge\n"

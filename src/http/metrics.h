@@ -7,6 +7,15 @@
 //   xaiserve_path_points_total{model,method}              counter: rows run
 //                                                          through the model
 //                                                          by explanations
+//   xaiserve_responses_not_taken_total{model,method}      counter: responses
+//                                                          the client did not
+//                                                          take (cut off by
+//                                                          the response
+//                                                          deadline, or the
+//                                                          client went away);
+//                                                          also counted above
+//                                                          under the status
+//                                                          that was written
 //   xaiserve_requests_in_flight                           gauge
 //   xaiserve_path_runs_total{model}                       counter: model runs
 //                                                          made for path points
@@ -55,6 +64,7 @@ class Metrics {
 
   void RecordRequest(const std::string& model, const std::string& method, int http_status, double seconds);
   void AddPathPoints(const std::string& model, const std::string& method, int64_t points);
+  void RecordResponseNotTaken(const std::string& model, const std::string& method);
   void RequestStarted();
   void RequestFinished();
 
@@ -74,6 +84,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   std::map<ModelMethod, Histogram> latency_;
   std::map<ModelMethod, int64_t> path_points_;
+  std::map<ModelMethod, int64_t> not_taken_;
   int64_t in_flight_ = 0;
 };
 

@@ -54,6 +54,20 @@ TEST(MetricsTest, PathPointsAndRequestsInFlight) {
   EXPECT_TRUE(HasLine(text, "xaiserve_requests_in_flight 1"));
 }
 
+TEST(MetricsTest, ResponsesNotTakenByModelAndMethod) {
+  Metrics metrics;
+  EXPECT_EQ(metrics.Render().find("xaiserve_responses_not_taken_total{"), std::string::npos);
+  metrics.RecordResponseNotTaken("image", "explain:integrated-gradients");
+  metrics.RecordResponseNotTaken("image", "explain:integrated-gradients");
+  metrics.RecordResponseNotTaken("tabular", "predict");
+
+  const std::string text = metrics.Render();
+  EXPECT_TRUE(HasLine(text, "# TYPE xaiserve_responses_not_taken_total counter"));
+  EXPECT_TRUE(HasLine(text,
+                      "xaiserve_responses_not_taken_total{model=\"image\",method=\"explain:integrated-gradients\"} 2"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_responses_not_taken_total{model=\"tabular\",method=\"predict\"} 1"));
+}
+
 TEST(MetricsTest, CrossRequestBatchingPerModel) {
   Metrics metrics;
   EXPECT_EQ(metrics.Render().find("xaiserve_path_runs"), std::string::npos);  // no model batches

@@ -110,6 +110,10 @@ def test_slow_clients_get_408_and_do_not_keep_the_workers(server):
         body = client.reply.split(b"\r\n\r\n", 1)[1]
         for phrase in (b'"code":408', b"DEADLINE_EXCEEDED", b"--client-timeout", b"within 2 s of its first byte"):
             assert phrase in body, body
+    # The one whose request line never arrived is logged like every request.
+    log = server.log_once(lambda t: "method=unparsed" in t)
+    assert f" - - model=- method=unparsed status=408 latency_ms={CLIENT_TIMEOUT * 1000:.1f} " \
+        "(no whole request in time)" in log, log[-2000:]
 
 
 class SlowReader(threading.Thread):
@@ -163,6 +167,8 @@ def test_slow_readers_are_cut_off_and_do_not_keep_the_workers(server):
     log = server.log_once(lambda t: t.count("(the client did not take the response)") >= 2)
     assert log.count("POST /v1/models/image:explain model=image") >= 2, log[-2000:]
     assert log.count("(the client did not take the response)") == 2, log[-2000:]
+    text = server.metrics_once(lambda t: "xaiserve_responses_not_taken_total{" in t)
+    assert 'xaiserve_responses_not_taken_total{model="image",method="explain:integrated-gradients"} 2' in text, text
 
 
 def test_a_body_sent_too_slowly_gets_a_408_json_error(server):
