@@ -8,15 +8,29 @@
 // median of a forward run of the instance alone (the price of one more
 // TensorFlow run).
 //
+// --lean-ig times, instead, the least an Integrated Gradients explanation can
+// do on the same runtime: per explanation, build the path points (zero
+// baseline, trapezoid weights), make the one run with the explained output
+// chosen in it (the top one at the instance), sum the weighted gradients,
+// and write the attributions, the outputs at both ends, the completeness
+// gap and the prediction as one JSON line (to /dev/null), as xaiserve
+// explain does; no metadata, no options, no checks. What it takes beyond
+// the floor is what any implementation pays; what xaiserve takes beyond it
+// is xaiserve's own. Needs --points <= --batch-size (one run). --lean-out FILE
+// keeps the lines (a test compares them with xaiserve's).
+//
 // --pause-us N waits N microseconds (spinning, untimed) before each timed
 // repetition: a diagnostic of how much slower the same runs are when they do
 // not follow each other at once, as in xaiserve, which does its own work
 // (path points, integration, JSON) between them.
 //
 //   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5] [--warmup 0]
-//                        [--pause-us 0]
+//                        [--pause-us 0] [--lean-ig [--lean-out /dev/null]]
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
 #include <iostream>
@@ -33,8 +47,9 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: xaiserve_bench_floor MODEL_DIR --instances FILE [--points N] [--batch-size N] [--repeats N] [--warmup N]\n"
-    "                            [--pause-us N]\n"
-    "Times RunWithGradients on N path points (alpha * instance) in batches, through the runtime only.\n";
+    "                            [--pause-us N] [--lean-ig [--lean-out FILE]]\n"
+    "Times RunWithGradients on N path points (alpha * instance) in batches, through the runtime only;\n"
+    "with --lean-ig, whole minimal Integrated Gradients explanations on the same runtime instead.\n";
 
 // The signature xaiserve explains with (SPEC §1.1), by the same rules.
 const SignatureInfo& ExplainingSignature(const ModelRuntime& runtime) {
@@ -51,6 +66,71 @@ void SpinFor(double us) {
   const auto start = std::chrono::steady_clock::now();
   while (1000 * MillisecondsSince(start) < us) {
   }
+}
+
+// Appends `value` in its shortest round-trip form.
+void AppendNumber(double value, std::string* out) {
+  char text[32];
+  out->append(text, std::to_chars(text, text + sizeof text, value).ptr);
+}
+
+// One minimal IG explanation of `instance` (zero baseline, `points` trapezoid
+// points, one run), written to `out` as one JSON line (see --lean-ig).
+void LeanIntegratedGradients(ModelRuntime& runtime, const TensorInfo& input, const TensorInfo& output,
+                             const Tensor& instance, int64_t points, std::FILE* out) {
+  const int64_t row = instance.row_elements();
+  Shape shape = instance.shape;
+  shape[0] = points;
+  Tensor batch(input.dtype, shape);
+  const int64_t steps = points - 1;
+  for (int64_t j = 0; j < points; ++j) {
+    const double alpha = static_cast<double>(j) / static_cast<double>(steps);
+    for (int64_t e = 0; e < row; ++e) batch.values[j * row + e] = alpha * instance.values[e];
+  }
+  GradientRequest request;
+  request.feeds = {{input.tensor_name, std::move(batch)}};
+  request.target = output.tensor_name;
+  request.target_element.assign(points, ArgmaxOfRow(points - 1));  // the top output at alpha = 1
+  request.wrt = {input.tensor_name};
+  const GradientResult result = ValueOrDie(runtime.RunWithGradients(request));
+
+  const int64_t chosen = result.chosen_element[0];
+  const int64_t outputs = result.target_value.row_elements();
+  const double at_instance = result.target_value.values[(points - 1) * outputs + chosen];
+  const double at_baseline = result.target_value.values[chosen];
+  const std::vector<double>& gradients = result.gradients[0].values;
+  std::vector<double> attributions(row, 0.0);
+  for (int64_t j = 0; j < points; ++j) {
+    const double weight = (j == 0 || j == steps ? 0.5 : 1.0) / static_cast<double>(steps);
+    for (int64_t e = 0; e < row; ++e) attributions[e] += weight * gradients[j * row + e];
+  }
+  double sum = 0;
+  for (int64_t e = 0; e < row; ++e) {
+    attributions[e] *= instance.values[e];
+    sum += attributions[e];
+  }
+  const double change = at_instance - at_baseline;
+  const double scale = std::max({1.0, std::abs(at_instance), std::abs(at_baseline)});
+  const double error = std::abs(sum - change) / std::max(std::abs(change), 1e-6 * scale);
+
+  std::string text = "{\"explanations\":[{\"attributions\":[{\"approximationError\":";
+  AppendNumber(error, &text);
+  text += ",\"baselineOutputValue\":";
+  AppendNumber(at_baseline, &text);
+  text += ",\"featureAttributions\":[";
+  for (int64_t e = 0; e < row; ++e) {
+    if (e > 0) text += ',';
+    AppendNumber(attributions[e], &text);
+  }
+  text += "],\"instanceOutputValue\":";
+  AppendNumber(at_instance, &text);
+  text += ",\"outputIndex\":[" + std::to_string(chosen) + "]}]}],\"predictions\":[[";
+  for (int64_t k = 0; k < outputs; ++k) {
+    if (k > 0) text += ',';
+    AppendNumber(result.target_value.values[(points - 1) * outputs + k], &text);
+  }
+  text += "]]}\n";
+  std::fwrite(text.data(), 1, text.size(), out);
 }
 
 int Main(int argc, char** argv) {
@@ -72,6 +152,7 @@ int Main(int argc, char** argv) {
   const int repeats = std::stoi(Flag(flags, "repeats", "5"));
   const int warmup = std::stoi(Flag(flags, "warmup", "0"));
   const double pause_us = std::stod(Flag(flags, "pause-us", "0"));
+  const bool lean_ig = flags.count("lean-ig") > 0;
   if (points < 1 || batch_size < 1 || repeats < 1) Die("--points, --batch-size and --repeats must be >= 1");
   if (warmup < 0 || pause_us < 0) Die("--warmup and --pause-us must be >= 0");
   const Tensor instance = ReadFirstInstance(Flag(flags, "instances", model_dir + "/instances.jsonl"));
@@ -109,6 +190,28 @@ int Main(int argc, char** argv) {
   auto run_all = [&] {
     for (const GradientRequest& request : runs) ValueOrDie(runtime->RunWithGradients(request));
   };
+  if (lean_ig) {
+    if (points > batch_size) Die("--lean-ig needs --points <= --batch-size (one run per explanation)");
+    const std::string lean_out = Flag(flags, "lean-out", "/dev/null");
+    std::FILE* sink = std::fopen(lean_out.c_str(), "w");
+    if (sink == nullptr) Die("cannot write " + lean_out);
+    start = std::chrono::steady_clock::now();
+    LeanIntegratedGradients(*runtime, input, output, instance, points, sink);
+    const double first_ms = MillisecondsSince(start);
+    for (int i = 0; i < warmup; ++i) LeanIntegratedGradients(*runtime, input, output, instance, points, sink);
+    std::vector<double> times;
+    for (int i = 0; i < repeats; ++i) {
+      start = std::chrono::steady_clock::now();
+      LeanIntegratedGradients(*runtime, input, output, instance, points, sink);
+      times.push_back(MillisecondsSince(start));
+    }
+    std::fclose(sink);
+    Json result = {{"lean_ig", true},         {"model", model_dir},   {"points", points},
+                   {"load_ms", load_ms},      {"warmup", warmup},     {"first_ms", first_ms},
+                   {"times_ms", times},       {"median_ms", Median(times)}};
+    std::cout << result.dump() << std::endl;
+    return 0;
+  }
 
   start = std::chrono::steady_clock::now();
   run_all();  // builds the gradient graph

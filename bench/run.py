@@ -221,6 +221,16 @@ def measure_floor(ctx, model_dir: Path, method: str, repeats: int, warmup: int) 
             "forward_1_row_ms": floor["forward_1_row_ms"], "peak_rss_mb": result.peak_rss_mb}
 
 
+def measure_lean_ig(ctx, model_dir: Path, repeats: int, warmup: int) -> dict:
+    """The least an IG explanation can do on the same runtime (xaiserve_bench_floor --lean-ig): path points, the
+    run, the weighted sum, one JSON line; what it takes beyond the floor, any implementation pays."""
+    result = run([ctx.build / "xaiserve_bench_floor", model_dir, "--points", METHODS["ig"]["points"],
+                  "--batch-size", BATCH_SIZE, "--repeats", repeats, "--warmup", warmup, "--lean-ig"])
+    lean = result.json()
+    return {"points": lean["points"], "warmup": lean["warmup"], "first_ms": lean["first_ms"],
+            "times_ms": lean["times_ms"], "median_ms": lean["median_ms"], "peak_rss_mb": result.peak_rss_mb}
+
+
 def measure_python(ctx, model_dir: Path, method: str, repeats: int, warmup: int, workdir: Path) -> dict:
     command = [ctx.python, REPO / "bench" / "python_reference.py", model_dir, "--method", method,
                "--repeats", repeats, "--warmup", warmup, "--steps", STEPS, "--noisy-samples", NOISY_SAMPLES, "--noise-sigma", NOISE_SIGMA,
@@ -293,6 +303,10 @@ def summarize(results: dict) -> None:
             # The most any implementation running the same TensorFlow work could gain.
             "fastest_python_over_floor": ratio(python[fastest], row["floor"]["median_ms"]) if row.get("floor") else None,
         }
+        if row.get("lean_ig") and row.get("floor"):
+            lean = row["lean_ig"]["median_ms"]
+            row["ratios"]["lean_over_floor"] = ratio(lean, row["floor"]["median_ms"])
+            row["ratios"]["xaiserve_over_lean"] = ratio(xaiserve, lean)
     for row in results["xrai_phases"]:
         row["python_over_xaiserve"] = ratio(row["python"]["median_ms"], row["xaiserve"]["median_ms"])
     scaling = {}
@@ -308,6 +322,16 @@ def summarize(results: dict) -> None:
         if not a or not b or len(a) != len(b):
             return ""
         return "round by round: " + ", ".join(f"{x / y:.2f}" for x, y in zip(a, b))
+
+    def lean_note(row: dict) -> str:
+        """What the least IG explanation takes over the same floor: the part of a miss no implementation avoids."""
+        lean_over_floor = row["ratios"].get("lean_over_floor")
+        if lean_over_floor is None:
+            return ""
+        verdict = "out of reach for any implementation" if lean_over_floor > FLOOR_RATIO else "reachable"
+        return (f"a lean IG that only builds the path, runs it, sums and writes one line takes "
+                f"{row['lean_ig']['median_ms']:.3f} ms, lean / floor {lean_over_floor:.2f} ({verdict}), "
+                f"xaiserve / lean {row['ratios']['xaiserve_over_lean']:.2f}; ")
 
     targets = []
     small = {name for name, (_, _, is_small) in MODELS.items() if is_small}
@@ -330,6 +354,7 @@ def summarize(results: dict) -> None:
                             "threshold": FLOOR_RATIO, "kind": "max",
                             "if_missed": f"xaiserve spends {extra:.2f} ms per explanation beyond the floor's "
                             f"{row['floor']['median_ms']:.2f} ms (README, Benchmarks: where the time goes); "
+                            + lean_note(row)
                             + (round_by_round(row["xaiserve_cli"], row["floor"]) or "no rounds recorded")})
     for row in results["xrai_phases"]:
         targets.append({"target": f"XRAI segmentation + selection, Python / xaiserve >= {XRAI_PHASE_SPEEDUP:g}",
@@ -408,6 +433,29 @@ def render_markdown(results: dict) -> str:
             f"| {fmt(row['ratios']['fastest_python_over_xaiserve'], 2)}x ({row['ratios']['fastest_python']}) "
             f"| {fmt(row['ratios']['fastest_python_over_floor'], 2)}x | {fmt(row['ratios']['xaiserve_over_floor'], 2)} "
             f"| {fmt_ms(floor['forward_1_row_ms']) if floor else '-'} |")
+    lean_rows = [row for row in results["explanations"] if row.get("lean_ig") and row.get("floor")]
+    if lean_rows:
+        out += [
+            "",
+            "## The least an IG explanation costs (ms, one instance)",
+            "",
+            "Lean IG (`xaiserve_bench_floor --lean-ig`): per explanation, the path points (zero baseline), the one "
+            "run with the top output chosen in it, the weighted sum of the gradients and one JSON line with the "
+            "attributions, both ends' outputs, the completeness gap and the prediction, on the same runtime as the "
+            "floor, with no metadata, options or checks. Lean / floor is what any implementation pays beyond the "
+            "floor; xaiserve / lean is xaiserve's own.",
+            "",
+            "| model | floor | lean IG | xaiserve CLI | lean / floor | xaiserve / lean | xaiserve / floor |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        def ms(value):  # tabular's runs are tens of microseconds
+            return fmt(value, 3) if value is not None and value < 1 else fmt_ms(value)
+
+        for row in lean_rows:
+            out.append(
+                f"| {row['model']} | {ms(row['floor']['median_ms'])} | {ms(row['lean_ig']['median_ms'])} "
+                f"| {ms(row['xaiserve_cli']['median_ms'])} | {fmt(row['ratios']['lean_over_floor'], 2)} "
+                f"| {fmt(row['ratios']['xaiserve_over_lean'], 2)} | {fmt(row['ratios']['xaiserve_over_floor'], 2)} |")
     out += [
         "",
         "## XRAI segmentation and region selection (ms)",
@@ -600,7 +648,8 @@ def main(argv=None) -> int:
                     rounds = args.rounds if small else args.large_rounds
                     # Round-robin over the programs, pooled: a slow spell of the
                     # machine then hits all of them, not one.
-                    measured = {"python": [], "xaiserve_cli": [], "xaiserve_rest": [], "floor": []}
+                    measured = {"python": [], "xaiserve_cli": [], "xaiserve_rest": [], "floor": [], "lean_ig": []}
+                    lean = method == "ig" and row["points"] <= BATCH_SIZE
                     for k in range(rounds):
                         tag = f" (round {k + 1}/{rounds})" if rounds > 1 else ""
                         log(f"{name} {method}: Python reference{tag}")
@@ -619,6 +668,10 @@ def main(argv=None) -> int:
                             log(f"{name} {method}: floor{tag}")
                             measured["floor"].append(measure_floor(ctx, model_dir, method, repeats, warmup))
                             log(f"    {fmt_ms(measured['floor'][-1]['median_ms'])} ms")
+                        if lean:
+                            log(f"{name} {method}: lean IG{tag}")
+                            measured["lean_ig"].append(measure_lean_ig(ctx, model_dir, repeats, warmup))
+                            log(f"    {fmt_ms(measured['lean_ig'][-1]['median_ms'])} ms")
                     row["python"] = pool_python(measured["python"])
                     row["xaiserve_cli"] = pool(measured["xaiserve_cli"])
                     row["xaiserve_rest"] = pool(measured["xaiserve_rest"])
@@ -630,6 +683,8 @@ def main(argv=None) -> int:
                         row["floor"] = pool(measured["floor"])
                         peak("floor", row["floor"]["peak_rss_mb"])
                         model_row["runtime_load_ms"] = row["floor"]["load_ms"]
+                    if lean:
+                        row["lean_ig"] = pool(measured["lean_ig"])
                     if method == "xrai":
                         log(f"{name} {method}: segmentation and selection")
                         results["xrai_phases"].append({

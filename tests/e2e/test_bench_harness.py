@@ -52,7 +52,7 @@ def test_every_measurement_is_there_and_measured(tiny_run):
     _, results, _ = tiny_run
     [row] = results["explanations"]
     assert (row["model"], row["method"], row["points"]) == ("tabular_mlp", "ig", 51)
-    for measured in (row["xaiserve_cli"], row["xaiserve_rest"], row["floor"],
+    for measured in (row["xaiserve_cli"], row["xaiserve_rest"], row["floor"], row["lean_ig"],
                      row["python"]["impls"]["saliency"], row["python"]["impls"]["tape"]):
         # 2 rounds of 2 timed runs, pooled: the median is over all 4.
         assert len(measured["times_ms"]) == 4 and len(measured["round_medians_ms"]) == 2
@@ -81,6 +81,10 @@ def test_ratios_and_targets_come_from_the_medians(tiny_run):
     fastest = min(python.values())
     assert row["ratios"]["fastest_python_over_xaiserve"] == pytest.approx(fastest / cli)
     assert row["ratios"]["xaiserve_over_floor"] == pytest.approx(cli / row["floor"]["median_ms"])
+    lean = row["lean_ig"]["median_ms"]
+    assert row["ratios"]["lean_over_floor"] == pytest.approx(lean / row["floor"]["median_ms"])
+    assert row["ratios"]["xaiserve_over_lean"] == pytest.approx(cli / lean)
+    assert f"| tabular_mlp | {row['floor']['median_ms']:.3f} | {lean:.3f} | {cli:.3f} |" in markdown
     rps = {r["clients"]: r["requests_per_second"] for r in results["server_throughput"]}
     assert results["server_scaling_8_over_1"]["tabular_mlp"] == pytest.approx(rps[8] / rps[1])
     targets = {t["target"]: t for t in results["targets"]}
@@ -91,6 +95,37 @@ def test_ratios_and_targets_come_from_the_medians(tiny_run):
     # RESULTS.md shows the measured numbers, not typed ones.
     assert f"{row['ratios']['fastest_python_over_xaiserve']:.2f}x" in markdown
     assert f"| tabular_mlp | 8 | {throughput_requests(results, 8)} |" in markdown
+
+
+def test_lean_ig_explains_as_xaiserve_does(tmp_path):
+    """The lean IG of the benchmark does the same work as xaiserve explain
+    (here with a zero baseline, the lean one's): the same attributions, outputs,
+    completeness gap, explained output and prediction, so its time is a fair
+    measure of the least an explanation costs."""
+    import subprocess
+
+    model = FIXTURES / "tabular_mlp"
+    metadata = json.loads((model / "explanation_metadata.json").read_text())
+    for spec in metadata["inputs"].values():
+        spec["input_baselines"] = [[0.0] * 30]
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    first = (model / "instances.jsonl").read_text().splitlines()[0]
+    (tmp_path / "one.jsonl").write_text(first + "\n")
+    subprocess.run([BUILD / "xaiserve_bench_floor", model, "--instances", tmp_path / "one.jsonl", "--points", "51",
+                    "--repeats", "1", "--lean-ig", "--lean-out", tmp_path / "lean.jsonl"],
+                   check=True, capture_output=True)
+    explained = subprocess.run([BINARY, "explain", model, "--instances", tmp_path / "one.jsonl",
+                                "--metadata", tmp_path / "metadata.json"], check=True, capture_output=True, text=True)
+    lean_lines = (tmp_path / "lean.jsonl").read_text().splitlines()
+    assert len(lean_lines) == 2  # the first run and one timed repeat
+    lean, ours = json.loads(lean_lines[-1]), json.loads(explained.stdout)
+    [a] = lean["explanations"][0]["attributions"]
+    [b] = ours["explanations"][0]["attributions"]
+    assert a["featureAttributions"] == pytest.approx(b["featureAttributions"], rel=1e-9, abs=1e-15)
+    for key in ("baselineOutputValue", "instanceOutputValue", "approximationError"):
+        assert a[key] == pytest.approx(b[key], rel=1e-9), key
+    assert a["outputIndex"] == b["outputIndex"]
+    assert lean["predictions"][0] == pytest.approx(ours["predictions"][0], rel=1e-9)
 
 
 def throughput_requests(results, clients):
