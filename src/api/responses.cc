@@ -15,6 +15,23 @@ Json PredictionToJson(const NamedTensors& outputs, int64_t row) {
   return object;
 }
 
+std::string PredictionJsonText(const NamedTensors& outputs, int64_t row) {
+  std::string text;
+  if (outputs.size() == 1) {
+    AppendTensorRowJson(outputs.begin()->second, row, &text);
+    return text;
+  }
+  text.push_back('{');
+  for (auto it = outputs.begin(); it != outputs.end(); ++it) {  // sorted by key, as nlohmann's objects
+    if (it != outputs.begin()) text.push_back(',');
+    AppendJsonString(it->first, &text);
+    text.push_back(':');
+    AppendTensorRowJson(it->second, row, &text);
+  }
+  text.push_back('}');
+  return text;
+}
+
 namespace {
 
 // Text sizes to reserve: an entry's keys, names and punctuation, and one
@@ -197,9 +214,13 @@ StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& mo
   return std::optional<NamedTensors>(std::move(prediction));
 }
 
-std::string ExplainResponseText(const std::vector<std::string>& entries, const std::vector<Json>* predictions) {
+std::string ExplainResponseText(const std::vector<std::string>& entries,
+                                const std::vector<std::string>* predictions) {
   size_t size = kEntryTextBytes;
   for (const std::string& entry : entries) size += entry.size() + 1;
+  if (predictions != nullptr) {
+    for (const std::string& prediction : *predictions) size += prediction.size() + 1;
+  }
   std::string text;
   text.reserve(size);
   text += "{\"explanations\":[";
@@ -212,7 +233,7 @@ std::string ExplainResponseText(const std::vector<std::string>& entries, const s
     text += ",\"predictions\":[";
     for (size_t i = 0; i < predictions->size(); ++i) {
       if (i > 0) text += ',';
-      text += DumpJson((*predictions)[i]);
+      text += (*predictions)[i];
     }
     text += ']';
   }

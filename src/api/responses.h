@@ -18,6 +18,8 @@ namespace xai {
 
 // Row `row` of a predict result.
 Json PredictionToJson(const NamedTensors& outputs, int64_t row);
+// The same as text: what DumpJson writes for PredictionToJson(outputs, row).
+std::string PredictionJsonText(const NamedTensors& outputs, int64_t row);
 
 // One entry of "explanations". `bare` makes featureAttributions a bare value
 // (single attributed input given as a bare instance) instead of an object
@@ -51,7 +53,9 @@ StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& mo
 
 // An :explain response body as text, {"explanations": [...], "predictions":
 // [...]}: the entries' texts (ExplanationJsonText) and, if given, one
-// prediction per entry (PredictionToJson); without them no "predictions".
-std::string ExplainResponseText(const std::vector<std::string>& entries, const std::vector<Json>* predictions);
+// prediction's text per entry (PredictionJsonText); without them no
+// "predictions".
+std::string ExplainResponseText(const std::vector<std::string>& entries,
+                                const std::vector<std::string>* predictions);
 
 }  // namespace xai

@@ -51,6 +51,19 @@ TEST(PredictionToJsonTest, OneOutputIsTheRowSeveralAreKeyed) {
   EXPECT_EQ(PredictionToJson(two, 0), Json::parse(R"({"label": 3, "p": [0.5]})"));
 }
 
+TEST(PredictionJsonTextTest, IsWhatDumpJsonWritesForPredictionToJson) {
+  NamedTensors one = {{"p", Tensor::FromValues(DType::kFloat32, {2, 3}, {0.25, -0.75, 3, 0.1, 1e-30, -0.0})}};
+  EXPECT_EQ(PredictionJsonText(one, 0), DumpJson(PredictionToJson(one, 0)));
+  EXPECT_EQ(PredictionJsonText(one, 1), DumpJson(PredictionToJson(one, 1)));
+  EXPECT_EQ(PredictionJsonText(one, 0), "[0.25,-0.75,3.0]");
+  // Several outputs: keyed and sorted by name, names escaped, rows of any rank.
+  NamedTensors several = {{"p", Tensor::FromValues(DType::kFloat32, {1, 2, 1}, {0.5, 2})},
+                          {"label", Tensor::FromValues(DType::kInt64, {1}, {3})},
+                          {"a \"quoted\" name", Tensor::FromValues(DType::kFloat64, {1, 1}, {-1.5})}};
+  EXPECT_EQ(PredictionJsonText(several, 0), DumpJson(PredictionToJson(several, 0)));
+  EXPECT_EQ(PredictionJsonText(several, 0), R"({"a \"quoted\" name":[-1.5],"label":3,"p":[[0.5],[2.0]]})");
+}
+
 TEST(ExplainResponseTextTest, IsWhatDumpJsonWritesForTheBodyTree) {
   InstanceExplanation first, second;
   first.outputs.push_back(Output({Row({0.25, -0.5})}));
@@ -60,8 +73,9 @@ TEST(ExplainResponseTextTest, IsWhatDumpJsonWritesForTheBodyTree) {
   const Json tree_entries = Json::array({Written(ExplanationToJson(first, {Bound("x")}, true)),
                                          Written(ExplanationToJson(second, {Bound("x")}, true))});
   const std::vector<Json> predictions = {Json::parse("[0.1, 0.9]"), Json::parse(R"({"label": 1})")};
+  const std::vector<std::string> prediction_texts = {DumpJson(predictions[0]), DumpJson(predictions[1])};
 
-  EXPECT_EQ(ExplainResponseText(entries, &predictions),
+  EXPECT_EQ(ExplainResponseText(entries, &prediction_texts),
             DumpJson(Json{{"explanations", tree_entries}, {"predictions", Json(predictions)}}));
   EXPECT_EQ(ExplainResponseText(entries, nullptr), DumpJson(Json{{"explanations", tree_entries}}));
   EXPECT_EQ(ExplainResponseText({}, nullptr), R"({"explanations":[]})");

@@ -334,9 +334,11 @@ int RunExplain(const std::vector<std::string>& args) {
     if (!prediction.ok()) return Fail("explain", prediction.status());
     std::vector<std::string> entry;
     entry.push_back(ExplanationJsonText(*explanation, model.explained_inputs(), bare));
-    std::vector<Json> predictions;
-    if (*prediction) predictions.push_back(PredictionToJson(**prediction, 0));
-    std::cout << ExplainResponseText(entry, *prediction ? &predictions : nullptr) + "\n";
+    std::vector<std::string> predictions;
+    if (*prediction) predictions.push_back(PredictionJsonText(**prediction, 0));
+    std::string line = ExplainResponseText(entry, *prediction ? &predictions : nullptr);
+    line.push_back('\n');
+    std::cout << line;
     if (!visualize_dir.empty()) {
       auto pictures = RenderExplanationPictures(model, *explanation, (*decoded)[i]);
       if (!pictures.ok()) return Fail("explain", pictures.status().WithContext("instance " + std::to_string(i)));

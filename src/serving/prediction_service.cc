@@ -214,7 +214,7 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
   const StatusOr<const SignatureInfo*> predict_signature = model.PredictSignature();
   ExplainResponse response;
   std::vector<std::string> explanations;
-  std::vector<Json> predictions;
+  std::vector<std::string> predictions;
   // Predictions go with the explanations when every instance fits the predict signature.
   bool all_predicted = predict_signature.ok();
   for (size_t i = 0; i < decoded.size(); ++i) {
@@ -235,7 +235,7 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
                          PredictionOfExplained(model, *explanation, request.instances[i], i, *predict_signature,
                                                decoding));
     if (prediction) {
-      predictions.push_back(PredictionToJson(*prediction, 0));
+      predictions.push_back(PredictionJsonText(*prediction, 0));
     } else {
       all_predicted = false;
     }
