@@ -13,31 +13,32 @@ namespace {
 using std::to_string;
 
 // Checks one tensor of the instance, or of a baseline already known to have
-// the instance's dtype and shape. `what` names it in messages
-// ("instance input 0", "baseline 2, input 0").
-Status ValidateRowTensor(const Tensor& tensor, const std::string& what, InputDTypes dtypes,
-                         const char* method_name) {
+// the instance's dtype and shape. `what()` names it in messages ("instance
+// input 0", "baseline 2, input 0"); it is called only for a message, so a
+// check that passes (every explanation's) builds no text.
+template <typename Name>
+Status ValidateRowTensor(const Tensor& tensor, const Name& what, InputDTypes dtypes, const char* method_name) {
   if (dtypes == InputDTypes::kFloatingPoint && !IsFloating(tensor.dtype)) {
-    return InvalidArgument(what + " has dtype " + DTypeName(tensor.dtype) + "; " + method_name +
+    return InvalidArgument(what() + " has dtype " + DTypeName(tensor.dtype) + "; " + method_name +
                            " needs floating-point inputs");
   }
   if (tensor.dtype == DType::kString) {
-    return InvalidArgument(what + " has dtype string; " + method_name + " needs numeric inputs");
+    return InvalidArgument(what() + " has dtype string; " + method_name + " needs numeric inputs");
   }
   bool known = !tensor.shape.empty() && tensor.shape[0] == 1;
   for (int64_t dim : tensor.shape) known = known && dim >= 0;
   if (!known) {
-    return InvalidArgument(what + " has shape " + ShapeToString(tensor.shape) +
+    return InvalidArgument(what() + " has shape " + ShapeToString(tensor.shape) +
                            "; expected one row, [1,...]");
   }
   if (static_cast<int64_t>(tensor.values.size()) != tensor.num_elements()) {
-    return InvalidArgument(what + " holds " + to_string(tensor.values.size()) +
+    return InvalidArgument(what() + " holds " + to_string(tensor.values.size()) +
                            " values; expected " + to_string(tensor.num_elements()) +
                            " for shape " + ShapeToString(tensor.shape));
   }
   for (size_t e = 0; e < tensor.values.size(); ++e) {
     if (!std::isfinite(tensor.values[e])) {
-      return InvalidArgument(what + " value " + to_string(e) + " is " +
+      return InvalidArgument(what() + " value " + to_string(e) + " is " +
                              (std::isnan(tensor.values[e]) ? "nan" : "infinite") +
                              "; expected finite values");
     }
@@ -52,8 +53,8 @@ Status ValidateAttributionInputs(const AttributionInputs& inputs, InputDTypes dt
   const std::vector<Tensor>& instance = inputs.instance;
   if (instance.empty()) return InvalidArgument("the instance has no inputs; expected at least one");
   for (size_t i = 0; i < instance.size(); ++i) {
-    XAI_RETURN_IF_ERROR(
-        ValidateRowTensor(instance[i], "instance input " + to_string(i), dtypes, method_name));
+    XAI_RETURN_IF_ERROR(ValidateRowTensor(
+        instance[i], [i] { return "instance input " + to_string(i); }, dtypes, method_name));
   }
   const size_t num_baselines = inputs.baselines.size();
   if (num_baselines < static_cast<size_t>(min_baselines) ||
@@ -63,19 +64,18 @@ Status ValidateAttributionInputs(const AttributionInputs& inputs, InputDTypes dt
   }
   for (size_t m = 0; m < num_baselines; ++m) {
     const std::vector<Tensor>& baseline = inputs.baselines[m];
-    const std::string name = "baseline " + to_string(m);
     if (baseline.size() != instance.size()) {
-      return InvalidArgument(name + " has " + to_string(baseline.size()) + " inputs; expected " +
-                             to_string(instance.size()) + ", like the instance");
+      return InvalidArgument("baseline " + to_string(m) + " has " + to_string(baseline.size()) +
+                             " inputs; expected " + to_string(instance.size()) + ", like the instance");
     }
     for (size_t i = 0; i < instance.size(); ++i) {
-      const std::string what = name + ", input " + to_string(i);
+      auto what = [m, i] { return "baseline " + to_string(m) + ", input " + to_string(i); };
       if (baseline[i].dtype != instance[i].dtype) {
-        return InvalidArgument(what + ": expected dtype " + DTypeName(instance[i].dtype) +
+        return InvalidArgument(what() + ": expected dtype " + DTypeName(instance[i].dtype) +
                                " like the instance, actual " + DTypeName(baseline[i].dtype));
       }
       if (baseline[i].shape != instance[i].shape) {
-        return InvalidArgument(what + ": expected shape " + ShapeToString(instance[i].shape) +
+        return InvalidArgument(what() + ": expected shape " + ShapeToString(instance[i].shape) +
                                " like the instance, actual " + ShapeToString(baseline[i].shape));
       }
       XAI_RETURN_IF_ERROR(ValidateRowTensor(baseline[i], what, dtypes, method_name));

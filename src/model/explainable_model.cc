@@ -503,7 +503,7 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
     }
     TensorInfo info = in.tensor;
     info.dtype = value.dtype;
-    prepared.attributed.push_back(info);
+    prepared.attributed.push_back(std::move(info));
     value.dtype = IsFloating(value.dtype) ? DType::kFloat64 : value.dtype;
     prepared.values.push_back(std::move(value));
   }
@@ -643,7 +643,8 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   // Path points go through the batching runtime when there is one: they are
   // batch-first by construction (checked in Evaluate), unlike predictions.
   ModelRuntime* path_runtime = batching_ ? static_cast<ModelRuntime*>(batching_.get()) : runtime_.get();
-  RuntimeModelFunction function(path_runtime, prepared.fixed_feeds, prepared.attributed, output->tensor.tensor_name);
+  RuntimeModelFunction function(path_runtime, std::move(prepared.fixed_feeds), std::move(prepared.attributed),
+                                output->tensor.tensor_name);
   if (choose_in_path_run) function.ChooseOutputAtInstance(prepared.values);
   // Attribute; with an approximation target, double the steps (or paths)
   // until every requested output meets it or the maximum is reached.
