@@ -133,7 +133,7 @@ std::vector<std::vector<int>> FeaturesOfElements(const std::vector<BoundInput>& 
   return features;
 }
 
-Tensor FoldOntoFeature(const BoundInput& input, const Tensor& attribution) {
+Tensor FoldOntoFeature(const BoundInput& input, Tensor attribution) {
   if (!input.folds_embedding || attribution.shape.size() < 2) return attribution;
   const int64_t width = attribution.shape.back();
   Shape folded_shape(attribution.shape.begin(), attribution.shape.end() - 1);

@@ -31,8 +31,9 @@ std::vector<std::vector<int>> FeaturesOfElements(const std::vector<BoundInput>& 
                                                  const std::vector<Tensor>& instance);
 
 // Attributions on an encoded tensor [1, ..., E] summed over the last
-// (embedding) dimension: [1, ...]. Other inputs' attributions unchanged.
-Tensor FoldOntoFeature(const BoundInput& input, const Tensor& attribution);
+// (embedding) dimension: [1, ...]. Other inputs' attributions come back as they
+// are (moved through, not copied).
+Tensor FoldOntoFeature(const BoundInput& input, Tensor attribution);
 
 // The method's maximum of the quantity the approximation target raises
 // (steps for IG and XRAI, paths for Sampled Shapley).

@@ -675,7 +675,9 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
     if (!row_shape.empty()) out.output_index = Unravel(a.output_element, row_shape);
     const auto& mapping = output->metadata.index_name_mapping;
     if (a.output_element < static_cast<int64_t>(mapping.size())) out.output_display_name = mapping[a.output_element];
-    for (size_t i = 0; i < a.attributions.size(); ++i) a.attributions[i] = FoldOntoFeature(inputs_[i], a.attributions[i]);
+    for (size_t i = 0; i < a.attributions.size(); ++i) {
+      a.attributions[i] = FoldOntoFeature(inputs_[i], std::move(a.attributions[i]));
+    }
     out.attribution = std::move(a);
     explanation.outputs.push_back(std::move(out));
   }
