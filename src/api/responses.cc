@@ -8,30 +8,6 @@
 
 namespace xai {
 
-Json PredictionToJson(const NamedTensors& outputs, int64_t row) {
-  if (outputs.size() == 1) return TensorRowToJson(outputs.begin()->second, row);
-  Json object = Json::object();
-  for (const auto& [key, tensor] : outputs) object[key] = TensorRowToJson(tensor, row);
-  return object;
-}
-
-std::string PredictionJsonText(const NamedTensors& outputs, int64_t row) {
-  std::string text;
-  if (outputs.size() == 1) {
-    AppendTensorRowJson(outputs.begin()->second, row, &text);
-    return text;
-  }
-  text.push_back('{');
-  for (auto it = outputs.begin(); it != outputs.end(); ++it) {  // sorted by key, as nlohmann's objects
-    if (it != outputs.begin()) text.push_back(',');
-    AppendJsonString(it->first, &text);
-    text.push_back(':');
-    AppendTensorRowJson(it->second, row, &text);
-  }
-  text.push_back('}');
-  return text;
-}
-
 namespace {
 
 // Text sizes to reserve: an entry's keys, names and punctuation, and one
@@ -49,19 +25,30 @@ bool NamesEachElement(const InputMetadata& md, const Tensor& attribution) {
          static_cast<size_t>(attribution.row_elements()) == md.index_feature_mapping.size();
 }
 
-// `fields` (key -> its value's JSON text) as a JSON object, in the order of
-// nlohmann's objects (sorted keys), so the text is the one DumpJson would
-// write for the same tree.
-void AppendObjectText(const std::map<std::string, std::string>& fields, std::string* out) {
+// `fields` (key and value pairs, in sorted key order as nlohmann keeps an
+// object's) as a JSON object, each value written by append_value(value, out),
+// so the text is the one DumpJson would write for the same tree.
+template <typename Fields, typename AppendValue>
+void AppendObjectText(const Fields& fields, AppendValue append_value, std::string* out) {
   out->push_back('{');
-  for (auto it = fields.begin(); it != fields.end(); ++it) {
-    if (it != fields.begin()) out->push_back(',');
-    AppendJsonString(it->first, out);
+  bool first = true;
+  for (const auto& [key, value] : fields) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(key, out);
     out->push_back(':');
-    out->append(it->second);
+    append_value(value, out);
   }
   out->push_back('}');
 }
+
+// `fields` (key -> its value's JSON text) as a JSON object.
+void AppendObjectText(const std::map<std::string, std::string>& fields, std::string* out) {
+  AppendObjectText(fields, [](const std::string& text, std::string* o) { o->append(text); }, out);
+}
+
+// An attribution tensor's one row as JSON.
+void AppendAttributionRow(const Tensor& attribution, std::string* out) { AppendTensorRowJson(attribution, 0, out); }
 
 std::string DoubleText(double value) {
   std::string text;
@@ -79,11 +66,8 @@ void AppendFeatureAttributions(const Attribution& a, const std::vector<BoundInpu
   if (a.attributions.size() == 1 && inputs.size() == 1 && inputs[0].metadata.group_name.empty() &&
       !NamesEachElement(inputs[0].metadata, a.attributions[0])) {
     // One input (as in most models): its object written in place.
-    out->push_back('{');
-    AppendJsonString(inputs[0].metadata.name, out);
-    out->push_back(':');
-    AppendTensorRowJson(a.attributions[0], 0, out);
-    out->push_back('}');
+    const std::pair<const std::string&, const Tensor&> only[] = {{inputs[0].metadata.name, a.attributions[0]}};
+    AppendObjectText(only, AppendAttributionRow, out);
     return;
   }
   // Keyed by input name; inputs sharing a group_name get one attribution,
@@ -131,6 +115,24 @@ void AppendVisualizations(const EntryPictures& pictures, std::string* out) {
 }
 
 }  // namespace
+
+Json PredictionToJson(const NamedTensors& outputs, int64_t row) {
+  if (outputs.size() == 1) return TensorRowToJson(outputs.begin()->second, row);
+  Json object = Json::object();
+  for (const auto& [key, tensor] : outputs) object[key] = TensorRowToJson(tensor, row);
+  return object;
+}
+
+std::string PredictionJsonText(const NamedTensors& outputs, int64_t row) {
+  std::string text;
+  auto append_row = [row](const Tensor& tensor, std::string* out) { AppendTensorRowJson(tensor, row, out); };
+  if (outputs.size() == 1) {
+    append_row(outputs.begin()->second, &text);
+  } else {
+    AppendObjectText(outputs, append_row, &text);
+  }
+  return text;
+}
 
 bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& instance) {
   const SignatureInfo* entry = model.explain_entry_signature();
