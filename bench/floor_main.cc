@@ -27,9 +27,7 @@
 //   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5] [--warmup 0]
 //                        [--pause-us 0] [--lean-ig [--lean-out /dev/null]]
 #include <algorithm>
-#include <charconv>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -37,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "attribution/path_integration.h"
 #include "bench/bench_common.h"
 #include "core/memory_policy.h"
 #include "model/signature_rules.h"
@@ -68,24 +67,18 @@ void SpinFor(double us) {
   }
 }
 
-// Appends `value` in its shortest round-trip form.
-void AppendNumber(double value, std::string* out) {
-  char text[32];
-  out->append(text, std::to_chars(text, text + sizeof text, value).ptr);
-}
-
-// One minimal IG explanation of `instance` (zero baseline, `points` trapezoid
-// points, one run), written to `out` as one JSON line (see --lean-ig).
+// One minimal IG explanation of `instance` (zero baseline, the trapezoid
+// rule's `path` points, one run), written to `out` as one JSON line (see
+// --lean-ig), in xaiserve's number format.
 void LeanIntegratedGradients(ModelRuntime& runtime, const TensorInfo& input, const TensorInfo& output,
-                             const Tensor& instance, int64_t points, std::FILE* out) {
+                             const Tensor& instance, const std::vector<PathPoint>& path, std::FILE* out) {
   const int64_t row = instance.row_elements();
+  const int64_t points = static_cast<int64_t>(path.size());
   Shape shape = instance.shape;
   shape[0] = points;
   Tensor batch(input.dtype, shape);
-  const int64_t steps = points - 1;
   for (int64_t j = 0; j < points; ++j) {
-    const double alpha = static_cast<double>(j) / static_cast<double>(steps);
-    for (int64_t e = 0; e < row; ++e) batch.values[j * row + e] = alpha * instance.values[e];
+    for (int64_t e = 0; e < row; ++e) batch.values[j * row + e] = path[j].alpha * instance.values[e];
   }
   GradientRequest request;
   request.feeds = {{input.tensor_name, std::move(batch)}};
@@ -101,35 +94,28 @@ void LeanIntegratedGradients(ModelRuntime& runtime, const TensorInfo& input, con
   const std::vector<double>& gradients = result.gradients[0].values;
   std::vector<double> attributions(row, 0.0);
   for (int64_t j = 0; j < points; ++j) {
-    const double weight = (j == 0 || j == steps ? 0.5 : 1.0) / static_cast<double>(steps);
-    for (int64_t e = 0; e < row; ++e) attributions[e] += weight * gradients[j * row + e];
+    for (int64_t e = 0; e < row; ++e) attributions[e] += path[j].weight * gradients[j * row + e];
   }
   double sum = 0;
   for (int64_t e = 0; e < row; ++e) {
     attributions[e] *= instance.values[e];
     sum += attributions[e];
   }
-  const double change = at_instance - at_baseline;
-  const double scale = std::max({1.0, std::abs(at_instance), std::abs(at_baseline)});
-  const double error = std::abs(sum - change) / std::max(std::abs(change), 1e-6 * scale);
 
   std::string text = "{\"explanations\":[{\"attributions\":[{\"approximationError\":";
-  AppendNumber(error, &text);
+  AppendJsonDouble(CompletenessError(sum, at_instance, at_baseline), &text);
   text += ",\"baselineOutputValue\":";
-  AppendNumber(at_baseline, &text);
+  AppendJsonDouble(at_baseline, &text);
   text += ",\"featureAttributions\":[";
   for (int64_t e = 0; e < row; ++e) {
     if (e > 0) text += ',';
-    AppendNumber(attributions[e], &text);
+    AppendJsonDouble(attributions[e], &text);
   }
   text += "],\"instanceOutputValue\":";
-  AppendNumber(at_instance, &text);
-  text += ",\"outputIndex\":[" + std::to_string(chosen) + "]}]}],\"predictions\":[[";
-  for (int64_t k = 0; k < outputs; ++k) {
-    if (k > 0) text += ',';
-    AppendNumber(result.target_value.values[(points - 1) * outputs + k], &text);
-  }
-  text += "]]}\n";
+  AppendJsonDouble(at_instance, &text);
+  text += ",\"outputIndex\":[" + std::to_string(chosen) + "]}]}],\"predictions\":[";
+  AppendTensorRowJson(result.target_value, points - 1, &text);
+  text += "]}\n";
   std::fwrite(text.data(), 1, text.size(), out);
 }
 
@@ -192,17 +178,19 @@ int Main(int argc, char** argv) {
   };
   if (lean_ig) {
     if (points > batch_size) Die("--lean-ig needs --points <= --batch-size (one run per explanation)");
+    if (points < 2) Die("--lean-ig needs --points >= 2 (both ends of the path)");
+    const std::vector<PathPoint> path = PathPoints(PathRule::kTrapezoid, static_cast<int>(points - 1));
     const std::string lean_out = Flag(flags, "lean-out", "/dev/null");
     std::FILE* sink = std::fopen(lean_out.c_str(), "w");
     if (sink == nullptr) Die("cannot write " + lean_out);
     start = std::chrono::steady_clock::now();
-    LeanIntegratedGradients(*runtime, input, output, instance, points, sink);
+    LeanIntegratedGradients(*runtime, input, output, instance, path, sink);
     const double first_ms = MillisecondsSince(start);
-    for (int i = 0; i < warmup; ++i) LeanIntegratedGradients(*runtime, input, output, instance, points, sink);
+    for (int i = 0; i < warmup; ++i) LeanIntegratedGradients(*runtime, input, output, instance, path, sink);
     std::vector<double> times;
     for (int i = 0; i < repeats; ++i) {
       start = std::chrono::steady_clock::now();
-      LeanIntegratedGradients(*runtime, input, output, instance, points, sink);
+      LeanIntegratedGradients(*runtime, input, output, instance, path, sink);
       times.push_back(MillisecondsSince(start));
     }
     std::fclose(sink);
