@@ -37,7 +37,6 @@
 
 #include "attribution/path_integration.h"
 #include "bench/bench_common.h"
-#include "core/memory_policy.h"
 #include "model/signature_rules.h"
 #include "runtime/model_runtime.h"
 
@@ -130,7 +129,6 @@ int Main(int argc, char** argv) {
     setenv("TF_CPP_MIN_LOG_LEVEL", "2", 1);
     execv("/proc/self/exe", argv);
   }
-  KeepFreedMemoryForReuse();  // as xaiserve's main does
   const std::string model_dir = argv[1];
   const auto flags = ParseFlags(argc - 1, argv + 1, kUsage);
   const int64_t points = std::stoll(Flag(flags, "points", "51"));

@@ -16,7 +16,6 @@
 
 #include "attribution/xrai.h"
 #include "bench/bench_common.h"
-#include "core/memory_policy.h"
 
 namespace xai::bench {
 namespace {
@@ -26,7 +25,6 @@ constexpr char kUsage[] =
     "Times XRAI's candidate regions (segmentation + dilation) and greedy selection.\n";
 
 int Main(int argc, char** argv) {
-  KeepFreedMemoryForReuse();  // as xaiserve's main does
   const auto flags = ParseFlags(argc, argv, kUsage);
   const int repeats = std::stoi(Flag(flags, "repeats", "5"));
   const Tensor image = ReadFirstInstance(Flag(flags, "instances", ""));

@@ -11,6 +11,7 @@ APT_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv nlohmann-json3-dev l
 # Headless Chromium and its WebDriver, for the web page's browser test (tests/e2e/test_web_browser.py).
 APT_PACKAGES+=(chromium chromium-driver)
 APT_PACKAGES+=(libpng-dev libjpeg62-turbo-dev)  # PNG/JPEG codecs of the pictures and image uploads (src/render)
+APT_PACKAGES+=(libtcmalloc-minimal4)  # the allocator xaiserve links (CMakeLists.txt: xai_use_tcmalloc)
 APT_PACKAGES+=(clang libclang-rt-14-dev)  # libFuzzer and clang's sanitizer runtimes, for fuzz/ (scripts/fuzz.sh)
 
 missing=()

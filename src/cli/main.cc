@@ -9,7 +9,6 @@
 
 #include "cli/commands.h"
 #include "cli/serve_command.h"
-#include "core/memory_policy.h"
 
 namespace {
 
@@ -39,7 +38,6 @@ int main(int argc, char** argv) {
     setenv("TF_CPP_MIN_LOG_LEVEL", "2", 1);
     execv("/proc/self/exe", argv);  // returns only on failure; then go on, noisily.
   }
-  xai::KeepFreedMemoryForReuse();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::cout << kUsage;
