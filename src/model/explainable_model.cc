@@ -4,6 +4,8 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <string_view>
+#include <utility>
 
 #include "model/attribution_setup.h"
 #include "model/model_dir.h"
@@ -14,15 +16,18 @@ namespace {
 
 constexpr char kMetadataFileName[] = "explanation_metadata.json";
 
-// "x" and "x:0" name the same tensor.
-std::string CanonicalTensorName(const std::string& name) {
+// A tensor name's node and output index ("0" when not given).
+std::pair<std::string_view, std::string_view> NodeAndOutput(std::string_view name) {
   const size_t colon = name.rfind(':');
-  if (colon != std::string::npos && colon + 1 < name.size() &&
-      name.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-    return name;
+  if (colon != std::string_view::npos && colon + 1 < name.size() &&
+      name.find_first_not_of("0123456789", colon + 1) == std::string_view::npos) {
+    return {name.substr(0, colon), name.substr(colon + 1)};
   }
-  return name + ":0";
+  return {name, "0"};
 }
+
+// "x" and "x:0" name the same tensor.
+bool SameTensor(std::string_view a, std::string_view b) { return NodeAndOutput(a) == NodeAndOutput(b); }
 
 // A batch-first tensor without its last row.
 void DropLastRow(Tensor* batch) {
@@ -46,13 +51,16 @@ class RuntimeModelFunction final : public ModelFunction {
  public:
   RuntimeModelFunction(ModelRuntime* runtime, std::vector<Feed> fixed_feeds, std::vector<TensorInfo> attributed,
                        std::string target)
-      : runtime_(runtime), fixed_feeds_(std::move(fixed_feeds)), attributed_(std::move(attributed)),
-        target_(std::move(target)) {}
+      : runtime_(runtime), fixed_feeds_(std::move(fixed_feeds)), attributed_(std::move(attributed)) {
+    // What every gradient run asks for; only its feeds and elements change.
+    request_.target = std::move(target);
+    for (const TensorInfo& t : attributed_) request_.wrt.push_back(t.tensor_name);
+  }
 
   // `instance`: per attributed tensor, its value at the instance ([1, ...],
-  // float64 like the methods' batches).
-  void ChooseOutputAtInstance(std::vector<Tensor> instance) { instance_ = std::move(instance); }
-  bool chooses_output() const { return !instance_.empty(); }
+  // float64 like the methods' batches); it must outlive this function.
+  void ChooseOutputAtInstance(const std::vector<Tensor>* instance) { instance_ = instance; }
+  bool chooses_output() const { return instance_ != nullptr; }
   int64_t chosen_element() const { return chosen_element_; }
   const Tensor& instance_output() const { return instance_output_; }  // [1, ...]: the target at the instance.
 
@@ -84,18 +92,16 @@ class RuntimeModelFunction final : public ModelFunction {
     // appended, the feeds are new tensors.
     const size_t first_attributed_feed = feeds.size();
     std::vector<DType> lent_dtypes;
-    std::vector<std::string> names;
     for (size_t i = 0; i < attributed_.size(); ++i) {
       Tensor t;
       if (append_instance) {
-        XAI_ASSIGN_OR_RETURN(t, ConcatRows(batch.inputs[i], instance_[i]));
+        XAI_ASSIGN_OR_RETURN(t, ConcatRows(batch.inputs[i], (*instance_)[i]));
       } else {
         lent_dtypes.push_back(batch.inputs[i].dtype);
         t = std::move(batch.inputs[i]);
       }
       t.dtype = attributed_[i].dtype;  // attribution math is in double; feed the model's dtype.
       feeds.emplace_back(attributed_[i].tensor_name, std::move(t));
-      names.push_back(attributed_[i].tensor_name);
     }
     auto give_back = [&](std::vector<Feed>& fed) {
       for (size_t i = 0; i < lent_dtypes.size(); ++i) {
@@ -106,22 +112,25 @@ class RuntimeModelFunction final : public ModelFunction {
     ModelBatchResult result;
     Tensor target_value;
     if (with_gradients) {
-      GradientRequest request{std::move(feeds), target_, elements, names};
-      StatusOr<GradientResult> run = runtime_->RunWithGradients(request);
-      give_back(request.feeds);
+      request_.feeds = std::move(feeds);
+      request_.target_element = std::move(elements);
+      StatusOr<GradientResult> run = runtime_->RunWithGradients(request_);
+      give_back(request_.feeds);
+      request_.feeds.clear();
+      elements = std::move(request_.target_element);
       XAI_RETURN_IF_ERROR(run.status());
       target_value = std::move(run->target_value);
       result.gradients = std::move(run->gradients);
       for (Tensor& g : result.gradients) g.dtype = DType::kFloat64;
       if (choose_now && !run->chosen_element.empty()) chosen_element_ = run->chosen_element.back();
     } else {
-      StatusOr<std::vector<Tensor>> run = runtime_->Run(feeds, {target_});
+      StatusOr<std::vector<Tensor>> run = runtime_->Run(feeds, {request_.target});
       give_back(feeds);
       XAI_RETURN_IF_ERROR(run.status());
       target_value = std::move((*run)[0]);
     }
     if (target_value.batch_size() != run_rows || target_value.shape.empty()) {
-      return FailedPrecondition("output '" + target_ + "' has shape " + ShapeToString(target_value.shape) +
+      return FailedPrecondition("output '" + request_.target + "' has shape " + ShapeToString(target_value.shape) +
                                 " for a batch of " + std::to_string(run_rows) +
                                 " rows; explained outputs must be batch-first");
     }
@@ -159,8 +168,8 @@ class RuntimeModelFunction final : public ModelFunction {
     const int64_t rows = static_cast<int64_t>(batch.output_element.size());
     for (int64_t r = rows - 1; r >= 0; --r) {
       bool equal = true;
-      for (size_t i = 0; i < instance_.size() && equal; ++i) {
-        const std::vector<double>& x = instance_[i].values;
+      for (size_t i = 0; i < instance_->size() && equal; ++i) {
+        const std::vector<double>& x = (*instance_)[i].values;
         equal = batch.inputs[i].values.size() == static_cast<size_t>(rows) * x.size() &&
                 std::memcmp(batch.inputs[i].values.data() + r * x.size(), x.data(), x.size() * sizeof(double)) == 0;
       }
@@ -172,9 +181,9 @@ class RuntimeModelFunction final : public ModelFunction {
   ModelRuntime* runtime_;
   std::vector<Feed> fixed_feeds_;
   std::vector<TensorInfo> attributed_;
-  std::string target_;
+  GradientRequest request_;  // target and wrt set once; feeds and elements lent for each run.
   int64_t rows_evaluated_ = 0;
-  std::vector<Tensor> instance_;  // non-empty: choose the output at the instance.
+  const std::vector<Tensor>* instance_ = nullptr;  // set: choose the output at the instance.
   int64_t chosen_element_ = -1;
   Tensor instance_output_;
 };
@@ -230,7 +239,7 @@ Status CheckSparseTensorNames(const std::string& where, const InputMetadata& md,
   for (int i = 0; i < 2; ++i) {
     const std::string& given = *parts[i].first;
     const std::string& actual = *parts[i].second;
-    if (!given.empty() && CanonicalTensorName(given) != CanonicalTensorName(actual)) {
+    if (!given.empty() && !SameTensor(given, actual)) {
       return InvalidArgument(where + "." + fields[i] + " is '" + given + "', but sparse input '" + tensor.key +
                              "' (values '" + tensor.tensor_name + "') has '" + actual + "'");
     }
@@ -365,9 +374,8 @@ Status ExplainableModel::BindMetadata() {
 StatusOr<TensorInfo> ExplainableModel::ResolveTensor(const std::string& name, const std::vector<TensorInfo>& candidates,
                                                      const std::string& field, const std::string& kind,
                                                      const std::string& signature_key) const {
-  const std::string wanted = CanonicalTensorName(name);
   for (const TensorInfo& t : candidates) {
-    if (t.key == name || CanonicalTensorName(t.tensor_name) == wanted) return t;
+    if (t.key == name || SameTensor(t.tensor_name, name)) return t;
   }
   auto info = runtime_->DescribeTensor(name);
   if (!info.ok()) {
@@ -402,16 +410,12 @@ StatusOr<const SignatureInfo*> ExplainableModel::PredictSignature(const std::str
   return FindSignature(signatures(), selection_.predict_key);
 }
 
-StatusOr<std::vector<Feed>> ExplainableModel::FeedsFor(const SignatureInfo& signature,
-                                                       const NamedTensors& values) const {
-  std::vector<Feed> feeds;
+Status ExplainableModel::CheckInputKeys(const SignatureInfo& signature, const NamedTensors& values) const {
   for (const TensorInfo& t : signature.inputs) {
-    auto it = values.find(t.key);
-    if (it == values.end()) {
+    if (values.count(t.key) == 0) {
       return InvalidArgument("missing input '" + t.key + "'; signature '" + signature.key + "' takes: " +
                              TensorKeyList(signature.inputs));
     }
-    feeds.emplace_back(t.tensor_name, it->second);
   }
   for (const auto& [key, value] : values) {
     bool known = std::any_of(signature.inputs.begin(), signature.inputs.end(),
@@ -421,6 +425,14 @@ StatusOr<std::vector<Feed>> ExplainableModel::FeedsFor(const SignatureInfo& sign
                              TensorKeyList(signature.inputs));
     }
   }
+  return OkStatus();
+}
+
+StatusOr<std::vector<Feed>> ExplainableModel::FeedsFor(const SignatureInfo& signature,
+                                                       const NamedTensors& values) const {
+  XAI_RETURN_IF_ERROR(CheckInputKeys(signature, values));
+  std::vector<Feed> feeds;
+  for (const TensorInfo& t : signature.inputs) feeds.emplace_back(t.tensor_name, values.at(t.key));
   return feeds;
 }
 
@@ -452,14 +464,13 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
                                                                        const BoundOutput& output, bool forward) {
   PreparedInstance prepared;
   // The explaining signature's inputs: the instance, or what xai_preprocess makes of it.
-  NamedTensors model_inputs;
+  NamedTensors preprocessed_inputs;
   if (preprocess_signature_ != nullptr) {
     XAI_ASSIGN_OR_RETURN(NamedTensors preprocessed, Predict(*preprocess_signature_, instance));
-    for (const TensorInfo& t : explain_signature_->inputs) model_inputs[t.key] = preprocessed.at(t.key);
-  } else {
-    model_inputs = instance;
+    for (const TensorInfo& t : explain_signature_->inputs) preprocessed_inputs[t.key] = preprocessed.at(t.key);
   }
-  XAI_ASSIGN_OR_RETURN(std::vector<Feed> model_feeds, FeedsFor(*explain_signature_, model_inputs));
+  const NamedTensors& model_inputs = preprocess_signature_ != nullptr ? preprocessed_inputs : instance;
+  XAI_RETURN_IF_ERROR(CheckInputKeys(*explain_signature_, model_inputs));
 
   // The attributed tensors' values and the output's, at the instance.
   std::vector<Tensor> fetched;
@@ -476,6 +487,7 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
     if (predicts) {
       for (const TensorInfo& t : explain_signature_->outputs) fetches.push_back(t.tensor_name);
     }
+    XAI_ASSIGN_OR_RETURN(std::vector<Feed> model_feeds, FeedsFor(*explain_signature_, model_inputs));
     XAI_ASSIGN_OR_RETURN(fetched, runtime_->Run(model_feeds, fetches));
     if (predicts) {
       NamedTensors predictions;
@@ -496,7 +508,7 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
     if (in.signature_key.empty() && !forward) {
       return Internal("input '" + in.metadata.name + "' needs a forward run to be read");
     }
-    Tensor value = in.signature_key.empty() ? fetched[next_fetched++] : model_inputs.at(in.signature_key);
+    Tensor value = in.signature_key.empty() ? std::move(fetched[next_fetched++]) : model_inputs.at(in.signature_key);
     if (value.shape.empty() || value.batch_size() != 1) {
       return FailedPrecondition("input tensor '" + in.tensor.tensor_name + "' has shape " + ShapeToString(value.shape) +
                                 " for one instance; attributed tensors must be batch-first");
@@ -508,11 +520,11 @@ StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const Nam
     prepared.values.push_back(std::move(value));
   }
   // Every other input of the explaining signature is held at the instance's value.
-  for (const Feed& feed : model_feeds) {
+  for (const TensorInfo& input : explain_signature_->inputs) {
     bool is_attributed = std::any_of(prepared.attributed.begin(), prepared.attributed.end(), [&](const TensorInfo& t) {
-      return CanonicalTensorName(t.tensor_name) == CanonicalTensorName(feed.first);
+      return SameTensor(t.tensor_name, input.tensor_name);
     });
-    if (!is_attributed) prepared.fixed_feeds.push_back(feed);
+    if (!is_attributed) prepared.fixed_feeds.emplace_back(input.tensor_name, model_inputs.at(input.key));
   }
   return prepared;
 }
@@ -594,11 +606,18 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
     count = std::max(count, tensors.size());
     per_input.push_back(std::move(tensors));
   }
-  std::vector<std::vector<Tensor>> baselines;
+  // Each tensor is moved into its last use (an input's only baseline is used by every one).
+  std::vector<std::vector<Tensor>> baselines(count);
   for (size_t b = 0; b < count; ++b) {
-    std::vector<Tensor> baseline;
-    for (const auto& tensors : per_input) baseline.push_back(tensors.size() == 1 ? tensors[0] : tensors[b]);
-    baselines.push_back(std::move(baseline));
+    baselines[b].reserve(per_input.size());
+    for (std::vector<Tensor>& tensors : per_input) {
+      Tensor& tensor = tensors.size() == 1 ? tensors[0] : tensors[b];
+      if (tensors.size() == 1 && b + 1 < count) {
+        baselines[b].push_back(tensor);
+      } else {
+        baselines[b].push_back(std::move(tensor));
+      }
+    }
   }
   return baselines;
 }
@@ -617,8 +636,7 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
       gradients && options.output_indices.empty() && options.top_k == 1 && preprocess_signature_ == nullptr &&
       std::all_of(inputs_.begin(), inputs_.end(), [](const BoundInput& in) { return !in.signature_key.empty(); }) &&
       (!predicts || (explain_signature_->outputs.size() == 1 &&
-                     CanonicalTensorName(explain_signature_->outputs[0].tensor_name) ==
-                         CanonicalTensorName(output->tensor.tensor_name)));
+                     SameTensor(explain_signature_->outputs[0].tensor_name, output->tensor.tensor_name)));
   XAI_ASSIGN_OR_RETURN(PreparedInstance prepared, Prepare(instance, *output, /*forward=*/!choose_in_path_run));
   for (size_t i = 0; i < inputs_.size() && gradients; ++i) {
     if (!IsFloating(prepared.attributed[i].dtype)) {
@@ -631,27 +649,28 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   }
 
   AttributionInputs attribution_inputs;
-  attribution_inputs.instance = prepared.values;
+  attribution_inputs.instance = std::move(prepared.values);
+  const std::vector<Tensor>& values = attribution_inputs.instance;
   if (choose_in_path_run) {
     attribution_inputs.output_elements = {0};  // the chosen one (RuntimeModelFunction)
   } else {
     XAI_ASSIGN_OR_RETURN(attribution_inputs.output_elements, OutputElements(*output, prepared.output_value, options));
   }
-  XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(prepared.values, options));
-  attribution_inputs.feature_of_element = FeaturesOfElements(inputs_, prepared.values);
+  XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(values, options));
+  attribution_inputs.feature_of_element = FeaturesOfElements(inputs_, values);
 
   // Path points go through the batching runtime when there is one: they are
   // batch-first by construction (checked in Evaluate), unlike predictions.
   ModelRuntime* path_runtime = batching_ ? static_cast<ModelRuntime*>(batching_.get()) : runtime_.get();
   RuntimeModelFunction function(path_runtime, std::move(prepared.fixed_feeds), std::move(prepared.attributed),
                                 output->tensor.tensor_name);
-  if (choose_in_path_run) function.ChooseOutputAtInstance(prepared.values);
+  if (choose_in_path_run) function.ChooseOutputAtInstance(&values);
   // Attribute; with an approximation target, double the steps (or paths)
   // until every requested output meets it or the maximum is reached.
   int steps = options.step_count, paths = options.path_count;
   std::vector<Attribution> attributions;
   while (true) {
-    XAI_ASSIGN_OR_RETURN(auto method, MakeAttributionMethod(options, inputs_, prepared.values, steps, paths));
+    XAI_ASSIGN_OR_RETURN(auto method, MakeAttributionMethod(options, inputs_, values, steps, paths));
     XAI_ASSIGN_OR_RETURN(attributions, method->Attribute(function, attribution_inputs));
     if (!options.approximation_error_target) break;
     double worst = 0;

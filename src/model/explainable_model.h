@@ -183,6 +183,8 @@ class ExplainableModel {
   StatusOr<TensorInfo> ResolveTensor(const std::string& name, const std::vector<TensorInfo>& candidates,
                                      const std::string& field, const std::string& kind,
                                      const std::string& signature_key) const;
+  // INVALID_ARGUMENT unless `values` has exactly the signature's input keys.
+  Status CheckInputKeys(const SignatureInfo& signature, const NamedTensors& values) const;
   StatusOr<std::vector<Feed>> FeedsFor(const SignatureInfo& signature, const NamedTensors& values) const;
 
   std::shared_ptr<ModelRuntime> runtime_;
