@@ -152,7 +152,10 @@ int Main(int argc, char** argv) {
         ShapeToString(input.shape));
   }
 
-  // The path points alpha_j * instance, j = 0..points-1, in runs of batch_size rows.
+  // The path points alpha_j * instance, j = 0..points-1 (the trapezoid rule's
+  // alphas, as xaiserve's IG; one point: the instance), in runs of batch_size rows.
+  const std::vector<PathPoint> path = points == 1 ? std::vector<PathPoint>{{1.0, 1.0}}
+                                                  : PathPoints(PathRule::kTrapezoid, static_cast<int>(points - 1));
   std::vector<GradientRequest> runs;
   const int64_t row = instance.row_elements();
   for (int64_t first = 0; first < points; first += batch_size) {
@@ -161,7 +164,7 @@ int Main(int argc, char** argv) {
     shape[0] = rows;
     Tensor batch(input.dtype, shape);
     for (int64_t r = 0; r < rows; ++r) {
-      const double alpha = points == 1 ? 1.0 : static_cast<double>(first + r) / static_cast<double>(points - 1);
+      const double alpha = path[first + r].alpha;
       for (int64_t e = 0; e < row; ++e) batch.values[r * row + e] = alpha * instance.values[e];
     }
     GradientRequest request;
@@ -177,7 +180,6 @@ int Main(int argc, char** argv) {
   if (lean_ig) {
     if (points > batch_size) Die("--lean-ig needs --points <= --batch-size (one run per explanation)");
     if (points < 2) Die("--lean-ig needs --points >= 2 (both ends of the path)");
-    const std::vector<PathPoint> path = PathPoints(PathRule::kTrapezoid, static_cast<int>(points - 1));
     const std::string lean_out = Flag(flags, "lean-out", "/dev/null");
     std::FILE* sink = std::fopen(lean_out.c_str(), "w");
     if (sink == nullptr) Die("cannot write " + lean_out);

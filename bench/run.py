@@ -211,9 +211,14 @@ def measure_throughput(ctx, server: Server, name: str, model_dir: Path, seconds:
     return rows
 
 
+def floor_command(ctx, model_dir: Path, method: str, repeats: int, warmup: int) -> list:
+    """xaiserve_bench_floor on the method's path points, in runs of the benchmark's batch size."""
+    return [ctx.build / "xaiserve_bench_floor", model_dir, "--points", METHODS[method]["points"],
+            "--batch-size", BATCH_SIZE, "--repeats", repeats, "--warmup", warmup]
+
+
 def measure_floor(ctx, model_dir: Path, method: str, repeats: int, warmup: int) -> dict:
-    result = run([ctx.build / "xaiserve_bench_floor", model_dir, "--points", METHODS[method]["points"],
-                  "--batch-size", BATCH_SIZE, "--repeats", repeats, "--warmup", warmup])
+    result = run(floor_command(ctx, model_dir, method, repeats, warmup))
     floor = result.json()
     return {"points": floor["points"], "runs": floor["runs"], "warmup": floor["warmup"], "load_ms": floor["load_ms"],
             "first_ms": floor["first_ms"],
@@ -224,8 +229,7 @@ def measure_floor(ctx, model_dir: Path, method: str, repeats: int, warmup: int) 
 def measure_lean_ig(ctx, model_dir: Path, repeats: int, warmup: int) -> dict:
     """The least an IG explanation can do on the same runtime (xaiserve_bench_floor --lean-ig): path points, the
     run, the weighted sum, one JSON line; what it takes beyond the floor, any implementation pays."""
-    result = run([ctx.build / "xaiserve_bench_floor", model_dir, "--points", METHODS["ig"]["points"],
-                  "--batch-size", BATCH_SIZE, "--repeats", repeats, "--warmup", warmup, "--lean-ig"])
+    result = run(floor_command(ctx, model_dir, "ig", repeats, warmup) + ["--lean-ig"])
     lean = result.json()
     return {"points": lean["points"], "warmup": lean["warmup"], "first_ms": lean["first_ms"],
             "times_ms": lean["times_ms"], "median_ms": lean["median_ms"], "peak_rss_mb": result.peak_rss_mb}
