@@ -337,6 +337,17 @@ def summarize(results: dict) -> None:
                 f"{row['lean_ig']['median_ms']:.3f} ms, lean / floor {lean_over_floor:.2f} ({verdict}), "
                 f"xaiserve / lean {row['ratios']['xaiserve_over_lean']:.2f}; ")
 
+    def fastest_rounds(numerator: dict, denominator: dict) -> float | None:
+        """The ratio of the two programs' fastest rounds (each round a fresh
+        process). On this machine a process keeps its own speed: some run
+        tabular_mlp's floor at 35 us for their whole life and others at
+        55-90, so pooled medians can land in either mode by the luck of
+        which rounds were slow, and this ratio checks them."""
+        a, b = numerator.get("round_medians_ms"), denominator.get("round_medians_ms")
+        if not a or not b or len(a) < 2 or len(a) != len(b):
+            return None
+        return ratio(min(a), min(b))
+
     targets = []
     small = {name for name, (_, _, is_small) in MODELS.items() if is_small}
     for row in results["explanations"]:
@@ -353,11 +364,20 @@ def summarize(results: dict) -> None:
                             f"less than {want:g}x to gain"})
         if row["method"] in ("ig", "smoothgrad") and row.get("floor"):
             extra = row["xaiserve_cli"]["median_ms"] - row["floor"]["median_ms"]
+            check = fastest_rounds(row["xaiserve_cli"], row["floor"])
+            row["ratios"]["xaiserve_over_floor_fastest_rounds"] = check
+            # Met only if the fastest rounds agree: a pooled median that met
+            # the target because the floor's rounds were slow is not a result.
+            unsettled = check is not None and check > FLOOR_RATIO and row["ratios"]["xaiserve_over_floor"] <= FLOOR_RATIO
             targets.append({"target": f"{row['method']} xaiserve / floor <= {FLOOR_RATIO:g}", "model": row["model"],
                             "method": row["method"], "value": row["ratios"]["xaiserve_over_floor"],
-                            "threshold": FLOOR_RATIO, "kind": "max",
-                            "if_missed": f"xaiserve spends {extra:.2f} ms per explanation beyond the floor's "
-                            f"{row['floor']['median_ms']:.2f} ms (README, Benchmarks: where the time goes); "
+                            "fastest_rounds": check, "threshold": FLOOR_RATIO, "kind": "max",
+                            "if_missed": (f"met by the pooled medians only: the fastest rounds give {check:.2f} "
+                                          f"(xaiserve {min(row['xaiserve_cli']['round_medians_ms']):.3f} ms, floor "
+                                          f"{min(row['floor']['round_medians_ms']):.3f} ms); " if unsettled else
+                                          f"xaiserve spends {extra:.2f} ms per explanation beyond the floor's "
+                                          f"{row['floor']['median_ms']:.2f} ms (README, Benchmarks: where the time "
+                                          f"goes); ")
                             + lean_note(row)
                             + (round_by_round(row["xaiserve_cli"], row["floor"]) or "no rounds recorded")})
     for row in results["xrai_phases"]:
@@ -371,6 +391,8 @@ def summarize(results: dict) -> None:
     for t in targets:
         value = t["value"]
         t["met"] = value is not None and (value >= t["threshold"] if t["kind"] == "min" else value <= t["threshold"])
+        if t.get("fastest_rounds") is not None and t["kind"] == "max":
+            t["met"] = t["met"] and t["fastest_rounds"] <= t["threshold"]
     results["targets"] = targets
 
 
@@ -513,11 +535,15 @@ def render_markdown(results: dict) -> str:
                    f"| {fmt(row['peak_rss_mb']['floor'], 0)} | {fmt(row['peak_rss_mb']['python'], 0)} |")
     out += ["", "## Targets (issue #6)", "",
             "A missed target says why, from this run's measurements.", "",
+            "A ratio to the floor counts as met only when the programs' fastest rounds meet it too (shown in "
+            "brackets): a process keeps its own speed on this machine, so pooled medians can meet a target by the "
+            "luck of which rounds were slow.", "",
             "| target | model | measured | met | if missed, why |", "|---|---|---|---|---|"]
     for t in results["targets"]:
         why = "" if t["met"] else (t.get("if_missed") or "")
-        out.append(f"| {t['target']} | {t['model']} | {fmt(t['value'], 2)} | {'yes' if t['met'] else '**no**'} | "
-                   f"{why} |")
+        check = f" ({fmt(t['fastest_rounds'], 2)})" if t.get("fastest_rounds") is not None else ""
+        out.append(f"| {t['target']} | {t['model']} | {fmt(t['value'], 2)}{check} | "
+                   f"{'yes' if t['met'] else '**no**'} | {why} |")
     met = sum(t["met"] for t in results["targets"])
     out += ["", f"{met} of {len(results['targets'])} targets met in this run.", ""]
     return "\n".join(out)
@@ -710,7 +736,8 @@ def main(argv=None) -> int:
     (args.out_dir / "RESULTS.md").write_text(render_markdown(results))
     log(f"wrote {args.out_dir / 'RESULTS.md'} and results.json in {results['meta']['seconds']:.0f} s")
     for t in results["targets"]:
-        log(f"  {'met   ' if t['met'] else 'MISSED'} {t['target']} ({t['model']}): {fmt(t['value'], 2)}")
+        check = f" (fastest rounds {fmt(t['fastest_rounds'], 2)})" if t.get("fastest_rounds") is not None else ""
+        log(f"  {'met   ' if t['met'] else 'MISSED'} {t['target']} ({t['model']}): {fmt(t['value'], 2)}{check}")
     return 0
 
 
