@@ -375,8 +375,8 @@ def summarize(results: dict) -> None:
                             "if_missed": (f"met by the pooled medians only: the fastest rounds give {check:.2f} "
                                           f"(xaiserve {min(row['xaiserve_cli']['round_medians_ms']):.3f} ms, floor "
                                           f"{min(row['floor']['round_medians_ms']):.3f} ms); " if unsettled else
-                                          f"xaiserve spends {extra:.2f} ms per explanation beyond the floor's "
-                                          f"{row['floor']['median_ms']:.2f} ms (README, Benchmarks: where the time "
+                                          f"xaiserve spends {extra:.3g} ms per explanation beyond the floor's "
+                                          f"{row['floor']['median_ms']:.3g} ms (README, Benchmarks: where the time "
                                           f"goes); ")
                             + lean_note(row)
                             + (round_by_round(row["xaiserve_cli"], row["floor"]) or "no rounds recorded")})

@@ -175,7 +175,7 @@ def test_a_missed_target_says_why_from_the_measurements():
     harness.summarize(results)
     speed, floor = results["targets"]
     assert not speed["met"] and "fastest Python / floor is 2.50" in speed["if_missed"]
-    assert not floor["met"] and "1.00 ms per explanation beyond the floor's 3.00 ms" in floor["if_missed"]
+    assert not floor["met"] and "1 ms per explanation beyond the floor's 3 ms" in floor["if_missed"]
     # Reachable: Python 10 ms over a 3 ms floor leaves 3.3x, so no excuse is given.
     row["python"]["impls"]["saliency"]["median_ms"] = 10.0
     harness.summarize(results)
