@@ -66,6 +66,28 @@ void SpinFor(double us) {
   }
 }
 
+// Times `step`: once (the first, which may build the gradient graph), then
+// `warmup` times untimed, then `repeats` times each after `pause_us` of spinning.
+struct Timings {
+  double first_ms = 0;
+  std::vector<double> times_ms;
+};
+template <typename Step>
+Timings TimeSteps(const Step& step, int warmup, int repeats, double pause_us) {
+  Timings timings;
+  auto start = std::chrono::steady_clock::now();
+  step();
+  timings.first_ms = MillisecondsSince(start);
+  for (int i = 0; i < warmup; ++i) step();
+  for (int i = 0; i < repeats; ++i) {
+    SpinFor(pause_us);
+    start = std::chrono::steady_clock::now();
+    step();
+    timings.times_ms.push_back(MillisecondsSince(start));
+  }
+  return timings;
+}
+
 // One minimal IG explanation of `instance` (zero baseline, the trapezoid
 // rule's `path` points, one run), written to `out` as one JSON line (see
 // --lean-ig), in xaiserve's number format.
@@ -141,7 +163,7 @@ int Main(int argc, char** argv) {
   if (warmup < 0 || pause_us < 0) Die("--warmup and --pause-us must be >= 0");
   const Tensor instance = ReadFirstInstance(Flag(flags, "instances", model_dir + "/instances.jsonl"));
 
-  auto start = std::chrono::steady_clock::now();
+  const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<ModelRuntime> runtime = ValueOrDie(LoadSavedModelRuntime(model_dir));
   const double load_ms = MillisecondsSince(start);
   const SignatureInfo& signature = ExplainingSignature(*runtime);
@@ -183,50 +205,29 @@ int Main(int argc, char** argv) {
     const std::string lean_out = Flag(flags, "lean-out", "/dev/null");
     std::FILE* sink = std::fopen(lean_out.c_str(), "w");
     if (sink == nullptr) Die("cannot write " + lean_out);
-    start = std::chrono::steady_clock::now();
-    LeanIntegratedGradients(*runtime, input, output, instance, path, sink);
-    const double first_ms = MillisecondsSince(start);
-    for (int i = 0; i < warmup; ++i) LeanIntegratedGradients(*runtime, input, output, instance, path, sink);
-    std::vector<double> times;
-    for (int i = 0; i < repeats; ++i) {
-      start = std::chrono::steady_clock::now();
-      LeanIntegratedGradients(*runtime, input, output, instance, path, sink);
-      times.push_back(MillisecondsSince(start));
-    }
+    // Whole explanations one after the other (--pause-us is for the floor's runs).
+    const Timings lean = TimeSteps([&] { LeanIntegratedGradients(*runtime, input, output, instance, path, sink); },
+                                   warmup, repeats, 0.0);
     std::fclose(sink);
     Json result = {{"lean_ig", true},         {"model", model_dir},   {"points", points},
-                   {"load_ms", load_ms},      {"warmup", warmup},     {"first_ms", first_ms},
-                   {"times_ms", times},       {"median_ms", Median(times)}};
+                   {"load_ms", load_ms},      {"warmup", warmup},     {"first_ms", lean.first_ms},
+                   {"times_ms", lean.times_ms}, {"median_ms", Median(lean.times_ms)}};
     std::cout << result.dump() << std::endl;
     return 0;
   }
 
-  start = std::chrono::steady_clock::now();
-  run_all();  // builds the gradient graph
-  const double first_ms = MillisecondsSince(start);
-  for (int i = 0; i < warmup; ++i) run_all();
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    SpinFor(pause_us);
-    start = std::chrono::steady_clock::now();
-    run_all();
-    times.push_back(MillisecondsSince(start));
-  }
+  const Timings floor = TimeSteps(run_all, warmup, repeats, pause_us);
   // One forward run of one row (the instance), as xaiserve runs to pick the
-  // explained output and to predict: the cost of an extra TensorFlow run.
+  // explained output and to predict: the cost of an extra TensorFlow run
+  // (its first run is left out).
   std::vector<Feed> one_row = {{input.tensor_name, instance}};
-  ValueOrDie(runtime->Run(one_row, {output.tensor_name}));
-  std::vector<double> forward_times;
-  for (int i = 0; i < std::max(repeats, 10); ++i) {
-    start = std::chrono::steady_clock::now();
-    ValueOrDie(runtime->Run(one_row, {output.tensor_name}));
-    forward_times.push_back(MillisecondsSince(start));
-  }
-  Json result = {{"forward_1_row_ms", Median(forward_times)},
+  const Timings forward =
+      TimeSteps([&] { ValueOrDie(runtime->Run(one_row, {output.tensor_name})); }, 0, std::max(repeats, 10), 0.0);
+  Json result = {{"forward_1_row_ms", Median(forward.times_ms)},
                  {"model", model_dir},          {"signature", signature.key}, {"points", points},
                  {"batch_size", batch_size},    {"runs", runs.size()},       {"load_ms", load_ms},
                  {"warmup", warmup},            {"pause_us", pause_us},
-                 {"first_ms", first_ms},        {"times_ms", times},         {"median_ms", Median(times)}};
+                 {"first_ms", floor.first_ms},  {"times_ms", floor.times_ms}, {"median_ms", Median(floor.times_ms)}};
   std::cout << result.dump() << std::endl;
   return 0;
 }
