@@ -161,7 +161,12 @@ std::string FlagSet::Help() const {
     out << left;
     if (left.size() < 28) out << std::string(28 - left.size(), ' ');
     else out << "\n" << std::string(28, ' ');
-    out << f.help << "\n";
+    // A help of several lines: each line in the description column.
+    for (char c : f.help) {
+      out << c;
+      if (c == '\n') out << std::string(28, ' ');
+    }
+    out << "\n";
   }
   out << "  -h, --help                show this help\n";
   return out.str();

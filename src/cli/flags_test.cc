@@ -225,6 +225,14 @@ TEST_F(FlagsTest, BoolWithValueIsRejected) {
   EXPECT_FALSE(verbose_);
 }
 
+TEST(FlagsHelpTest, LinesOfAFlagsHelpStartInTheDescriptionColumn) {
+  std::string value;
+  FlagSet flags("xaiserve explain MODEL_DIR", "Explains.");
+  flags.String("visualize", &value, "DIR", "write pictures\nof the attributions");
+  EXPECT_TRUE(Contains(flags.Help(), "  --visualize DIR           write pictures\n"
+                                     "                            of the attributions\n"));
+}
+
 TEST_F(FlagsTest, HelpIsRequestedByLongAndShortForms) {
   ASSERT_TRUE(Parse({"--help"}).ok());
   EXPECT_TRUE(flags_.help_requested());
