@@ -1,7 +1,8 @@
 // xaiserve_bench_floor: the floor under an Integrated Gradients explanation.
 // Loads a SavedModel through the runtime interface (model_runtime.h) and runs
 // forward plus input gradients on `--points` path points, split into runs of
-// `--batch-size` rows as xaiserve splits them, with nothing else: no metadata,
+// `--batch-size` rows (default: AutoBatchSize, the rows per run xaiserve takes
+// when none is asked for), with nothing else: no metadata,
 // no output selection, no integration, no JSON. Prints one JSON object:
 // load time, the first run (which builds the gradient graph), the median of
 // `--repeats` timed repetitions (after `--warmup` untimed ones), and the
@@ -24,7 +25,7 @@
 // not follow each other at once, as in xaiserve, which does its own work
 // (path points, integration, JSON) between them.
 //
-//   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size 64] [--repeats 5] [--warmup 0]
+//   xaiserve_bench_floor MODEL_DIR --instances FILE [--points 51] [--batch-size N] [--repeats 5] [--warmup 0]
 //                        [--pause-us 0] [--lean-ig [--lean-out /dev/null]]
 #include <algorithm>
 #include <chrono>
@@ -35,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "attribution/batched_evaluator.h"
 #include "attribution/path_integration.h"
 #include "bench/bench_common.h"
 #include "model/signature_rules.h"
@@ -46,7 +48,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: xaiserve_bench_floor MODEL_DIR --instances FILE [--points N] [--batch-size N] [--repeats N] [--warmup N]\n"
     "                            [--pause-us N] [--lean-ig [--lean-out FILE]]\n"
-    "Times RunWithGradients on N path points (alpha * instance) in batches, through the runtime only;\n"
+    "Times RunWithGradients on N path points (alpha * instance) in batches (default: xaiserve's rows per\n"
+    "run), through the runtime only;\n"
     "with --lean-ig, whole minimal Integrated Gradients explanations on the same runtime instead.\n";
 
 // The signature xaiserve explains with (SPEC §1.1), by the same rules.
@@ -154,14 +157,16 @@ int Main(int argc, char** argv) {
   const std::string model_dir = argv[1];
   const auto flags = ParseFlags(argc - 1, argv + 1, kUsage);
   const int64_t points = std::stoll(Flag(flags, "points", "51"));
-  const int64_t batch_size = std::stoll(Flag(flags, "batch-size", "64"));
   const int repeats = std::stoi(Flag(flags, "repeats", "5"));
   const int warmup = std::stoi(Flag(flags, "warmup", "0"));
   const double pause_us = std::stod(Flag(flags, "pause-us", "0"));
   const bool lean_ig = flags.count("lean-ig") > 0;
-  if (points < 1 || batch_size < 1 || repeats < 1) Die("--points, --batch-size and --repeats must be >= 1");
+  if (points < 1 || repeats < 1) Die("--points and --repeats must be >= 1");
   if (warmup < 0 || pause_us < 0) Die("--warmup and --pause-us must be >= 0");
   const Tensor instance = ReadFirstInstance(Flag(flags, "instances", model_dir + "/instances.jsonl"));
+  const int64_t batch_size = flags.count("batch-size") ? std::stoll(Flag(flags, "batch-size", ""))
+                                                        : AutoBatchSize(LayoutOf({instance}));
+  if (batch_size < 1) Die("--batch-size must be >= 1");
 
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<ModelRuntime> runtime = ValueOrDie(LoadSavedModelRuntime(model_dir));

@@ -20,7 +20,8 @@ Sampled Shapley with 10 paths on the tabular model) it measures:
 - Python (bench/python_reference.py): PAIR saliency's IG, SmoothGrad and XRAI,
   a batched tf.GradientTape IG, a Python Sampled Shapley loop;
 - the floor (xaiserve_bench_floor): forward and input gradients of the same
-  number of path points, in the same batches, through the runtime only;
+  number of path points, in runs of as many rows as xaiserve's (its default,
+  AutoBatchSize; the tape reference gets the same), through the runtime only;
 - XRAI's segmentation and selection alone, xaiserve (xaiserve_bench_xrai) vs
   saliency's, on the same image and IG attributions;
 - peak RSS of every process (wait4's ru_maxrss), model load time, and the
@@ -52,7 +53,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 # Methods: CLI flags, REST parameters, path points per explanation (the floor's).
-STEPS, NOISY_SAMPLES, NOISE_SIGMA, PATHS, BATCH_SIZE = 50, 3, 0.1, 10, 64
+STEPS, NOISY_SAMPLES, NOISE_SIGMA, PATHS = 50, 3, 0.1, 10
+# xaiserve's rows per run when none is asked for (AutoBatchSize in
+# src/attribution/batched_evaluator.h): as many as keep a run's input at most
+# this many values, at most this many rows. The floor takes the same by
+# itself (and reports it, which run_benchmark checks); the tape reference is
+# given it, so all three batch alike.
+AUTO_BATCH_ELEMENTS, MAX_AUTO_BATCH_ROWS = 64 * 224 * 224 * 3, 1024
 METHODS = {
     "ig": {
         "label": "IG 50 steps",
@@ -211,16 +218,31 @@ def measure_throughput(ctx, server: Server, name: str, model_dir: Path, seconds:
     return rows
 
 
+def auto_batch_size(model_dir: Path) -> int:
+    """The rows per run xaiserve takes by default for the model's instance (see AUTO_BATCH_ELEMENTS)."""
+    elements = max(1, len(flatten(json.loads((model_dir / "instances.jsonl").read_text().splitlines()[0]))))
+    return max(1, min(MAX_AUTO_BATCH_ROWS, AUTO_BATCH_ELEMENTS // elements))
+
+
+def flatten(value) -> list:
+    return [x for item in value for x in flatten(item)] if isinstance(value, list) else [value]
+
+
 def floor_command(ctx, model_dir: Path, method: str, repeats: int, warmup: int) -> list:
-    """xaiserve_bench_floor on the method's path points, in runs of the benchmark's batch size."""
+    """xaiserve_bench_floor on the method's path points, in runs of xaiserve's default rows per run."""
     return [ctx.build / "xaiserve_bench_floor", model_dir, "--points", METHODS[method]["points"],
-            "--batch-size", BATCH_SIZE, "--repeats", repeats, "--warmup", warmup]
+            "--repeats", repeats, "--warmup", warmup]
 
 
 def measure_floor(ctx, model_dir: Path, method: str, repeats: int, warmup: int) -> dict:
     result = run(floor_command(ctx, model_dir, method, repeats, warmup))
     floor = result.json()
-    return {"points": floor["points"], "runs": floor["runs"], "warmup": floor["warmup"], "load_ms": floor["load_ms"],
+    if floor["batch_size"] != auto_batch_size(model_dir):
+        raise RuntimeError(f"the floor ran {floor['batch_size']} rows per run, bench/run.py expected "
+                           f"{auto_batch_size(model_dir)}: AUTO_BATCH_ELEMENTS / MAX_AUTO_BATCH_ROWS disagree with "
+                           "src/attribution/batched_evaluator.h")
+    return {"points": floor["points"], "runs": floor["runs"], "batch_size": floor["batch_size"],
+            "warmup": floor["warmup"], "load_ms": floor["load_ms"],
             "first_ms": floor["first_ms"],
             "times_ms": floor["times_ms"], "median_ms": floor["median_ms"],
             "forward_1_row_ms": floor["forward_1_row_ms"], "peak_rss_mb": result.peak_rss_mb}
@@ -238,7 +260,8 @@ def measure_lean_ig(ctx, model_dir: Path, repeats: int, warmup: int) -> dict:
 def measure_python(ctx, model_dir: Path, method: str, repeats: int, warmup: int, workdir: Path) -> dict:
     command = [ctx.python, REPO / "bench" / "python_reference.py", model_dir, "--method", method,
                "--repeats", repeats, "--warmup", warmup, "--steps", STEPS, "--noisy-samples", NOISY_SAMPLES, "--noise-sigma", NOISE_SIGMA,
-               "--paths", PATHS, "--batch-size", BATCH_SIZE, "--xrai-phase-repeats", max(1, min(repeats, 3))]
+               "--paths", PATHS, "--batch-size", auto_batch_size(model_dir),
+               "--xrai-phase-repeats", max(1, min(repeats, 3))]
     if method == "xrai":
         command += ["--xrai-attributions-out", workdir / "xrai_attributions.json"]
     result = run(command)
@@ -433,9 +456,11 @@ def render_markdown(results: dict) -> str:
         "",
         "xaiserve CLI: the per-instance time `xaiserve explain --timings` writes (warm; the first instance, which builds the "
         "gradient graph, is in results.json as first_ms). REST: one request at a time over keep-alive. Floor: forward "
-        "and input gradients of the same path points in the same batches through the TensorFlow runtime only "
+        "and input gradients of the same path points in runs of as many rows as xaiserve's (all of them on the small models, "
+        "64 on mobilenet_v2_224) through the TensorFlow runtime only "
         "(`xaiserve_bench_floor`; for XRAI the floor covers its IG part only). Python: PAIR `saliency` (whole path "
-        "per batch), a batched `tf.GradientTape` IG (`tape`, batches of 64), a Python permutation loop for Shapley "
+        "per batch), a batched `tf.GradientTape` IG (`tape`, in runs of as many rows as xaiserve's), a Python permutation "
+        "loop for Shapley "
         "(`loop`). Speed-up: the fastest Python implementation's time over xaiserve's (CLI); fastest Python / floor "
         "is the most any program doing the same TensorFlow work could gain. 1-row forward: one more TensorFlow run "
         "of the instance alone, which xaiserve makes only when it cannot choose the explained output in the first "
@@ -643,7 +668,8 @@ def main(argv=None) -> int:
             "rounds": {"small": args.rounds, "large": args.large_rounds},
             "throughput_seconds": args.throughput_seconds,
             "parameters": {"steps": STEPS, "noisy_samples": NOISY_SAMPLES, "noise_sigma": NOISE_SIGMA,
-                           "paths": PATHS, "batch_size": BATCH_SIZE},
+                           "paths": PATHS, "batch_size": "xaiserve's default (AutoBatchSize)",
+                           "auto_batch_elements": AUTO_BATCH_ELEMENTS, "max_auto_batch_rows": MAX_AUTO_BATCH_ROWS},
             "machine": {"cpus": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
                         "loadavg_start": loadavg()},
         },
@@ -678,7 +704,7 @@ def main(argv=None) -> int:
                     # Round-robin over the programs, pooled: a slow spell of the
                     # machine then hits all of them, not one.
                     measured = {"python": [], "xaiserve_cli": [], "xaiserve_rest": [], "floor": [], "lean_ig": []}
-                    lean = method == "ig" and row["points"] <= BATCH_SIZE
+                    lean = method == "ig" and row["points"] <= auto_batch_size(model_dir)
                     for k in range(rounds):
                         tag = f" (round {k + 1}/{rounds})" if rounds > 1 else ""
                         log(f"{name} {method}: Python reference{tag}")

@@ -28,7 +28,7 @@ TEST(ExplainParametersTest, DefaultsAreTheCloudServices) {
   EXPECT_EQ(options->step_count, 50);
   EXPECT_EQ(options->path_count, 10);
   EXPECT_EQ(options->top_k, 1);
-  EXPECT_EQ(options->batch_size, 64);
+  EXPECT_EQ(options->batch_size, kAutoBatchSize);  // rows per run: AutoBatchSize
   EXPECT_FALSE(options->smooth_grad.has_value());
   EXPECT_FALSE(options->max_blur_sigma.has_value());
   EXPECT_FALSE(options->approximation_error_target.has_value());

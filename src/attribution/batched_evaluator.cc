@@ -55,6 +55,13 @@ std::vector<InputLayout> LayoutOf(const std::vector<Tensor>& tensors) {
   return layout;
 }
 
+int AutoBatchSize(const std::vector<InputLayout>& inputs) {
+  int64_t row_elements = 0;
+  for (const InputLayout& input : inputs) row_elements += NumElements(input.row_shape);
+  const int64_t rows = kAutoBatchElements / std::max<int64_t>(row_elements, 1);
+  return static_cast<int>(std::clamp<int64_t>(rows, 1, kMaxAutoBatchRows));
+}
+
 BatchedEvaluator::BatchedEvaluator(ModelFunction& model, std::vector<InputLayout> inputs,
                                    BatchedEvaluatorOptions options)
     : model_(model), inputs_(std::move(inputs)), options_(options) {
@@ -63,7 +70,7 @@ BatchedEvaluator::BatchedEvaluator(ModelFunction& model, std::vector<InputLayout
 }
 
 Status BatchedEvaluator::Run(int64_t num_rows, const FillRowFn& fill, const ConsumeRowFn& consume) {
-  XAI_RETURN_IF_ERROR(CheckIntegerOptionAtLeast("batch_size", options_.batch_size, 1));
+  XAI_RETURN_IF_ERROR(CheckIntegerOptionAtLeast("batch_size", options_.batch_size, kAutoBatchSize));
   if (num_rows < 0) {
     return InvalidArgument("number of rows to evaluate is " + std::to_string(num_rows) +
                            "; expected >= 0");
@@ -78,7 +85,8 @@ Status BatchedEvaluator::Run(int64_t num_rows, const FillRowFn& fill, const Cons
   if (num_rows == 0) return OkStatus();
 
   // One batch, sized for the largest run and reused by every run.
-  const int64_t capacity = std::min<int64_t>(options_.batch_size, num_rows);
+  const int batch_size = options_.batch_size == kAutoBatchSize ? AutoBatchSize(inputs_) : options_.batch_size;
+  const int64_t capacity = std::min<int64_t>(batch_size, num_rows);
   const size_t num_inputs = inputs_.size();
   ModelBatch batch;
   batch.inputs.reserve(num_inputs);

@@ -275,7 +275,7 @@ Status ValidateIntegratedGradientsOptions(const IntegratedGradientsOptions& opti
                                                 kMinIntegratedGradientsSteps,
                                                 kMaxIntegratedGradientsSteps));
   XAI_RETURN_IF_ERROR(
-      CheckIntegerOptionAtLeast("Integrated Gradients batch_size", options.batch_size, 1));
+      CheckIntegerOptionAtLeast("Integrated Gradients batch_size", options.batch_size, kAutoBatchSize));
   if (options.smooth_grad) {
     const SmoothGradOptions& smooth_grad = *options.smooth_grad;
     if (!(smooth_grad.noise_sigma >= 0) || !std::isfinite(smooth_grad.noise_sigma)) {

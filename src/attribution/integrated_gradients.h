@@ -64,7 +64,7 @@ struct SmoothGradOptions {
 struct IntegratedGradientsOptions {
   int steps = 50;                        // subintervals of the path, [1, 100].
   PathRule rule = PathRule::kTrapezoid;  // see PathPoints.
-  int batch_size = kDefaultBatchSize;    // rows per model run, >= 1.
+  int batch_size = kAutoBatchSize;       // rows per model run, >= 1; kAutoBatchSize: AutoBatchSize.
   // SmoothGrad; none by default.
   std::optional<SmoothGradOptions> smooth_grad;
   // Blur baseline (blurBaselineConfig.maxBlurSigma), in pixels, in

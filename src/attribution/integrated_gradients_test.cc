@@ -395,12 +395,12 @@ TEST(IntegratedGradientsValidationTest, StepsOutOfRangeAreRejectedNamingValueAnd
   }
 }
 
-TEST(IntegratedGradientsValidationTest, BatchSizeBelowOneIsRejected) {
+TEST(IntegratedGradientsValidationTest, NegativeBatchSizeIsRejected) {
   SinProductModel model;
   StatusOr<std::vector<Attribution>> result =
-      IntegratedGradients(Options(10, PathRule::kTrapezoid, 0))
+      IntegratedGradients(Options(10, PathRule::kTrapezoid, -1))
           .Attribute(model, SingleInput({1, 2}, {{0, 0}}));
-  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument, {"batch_size 0", ">= 1"}));
+  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument, {"batch_size -1", ">= 0"}));
   EXPECT_EQ(model.calls(), 0);
 }
 
@@ -423,7 +423,7 @@ TEST(IntegratedGradientsValidationTest, BaselineCountOutsideOneToTenIsRejected) 
                         StatusCode::kInvalidArgument, {"0 baselines", "1 to 10"}));
   std::vector<std::vector<double>> ten(10, std::vector<double>{0, 0});
   EXPECT_TRUE(method.Attribute(model, SingleInput({1, 2}, ten)).ok());
-  EXPECT_EQ(model.calls(), CeilDiv(10 * 51, 64));
+  EXPECT_EQ(model.calls(), 1);  // 510 rows of 2 values: one run (AutoBatchSize)
 }
 
 TEST(IntegratedGradientsValidationTest, MalformedInstancesAndBaselinesAreRejected) {
@@ -596,12 +596,31 @@ TEST(BatchedEvaluatorTest, ZeroRowsCallNothingAndBadSizesAreRejected) {
   EXPECT_TRUE(evaluator.Run(0, fill, consume).ok());
   EXPECT_TRUE(FailsWith(evaluator.Run(-1, fill, consume), StatusCode::kInvalidArgument, {"-1"}));
   BatchedEvaluatorOptions options;
-  options.batch_size = 0;
-  BatchedEvaluator zero_batch(model, LayoutOf({Row({0, 0})}), options);
-  EXPECT_TRUE(FailsWith(zero_batch.Run(5, fill, consume), StatusCode::kInvalidArgument,
-                        {"batch_size 0"}));
+  options.batch_size = -1;
+  BatchedEvaluator negative_batch(model, LayoutOf({Row({0, 0})}), options);
+  EXPECT_TRUE(FailsWith(negative_batch.Run(5, fill, consume), StatusCode::kInvalidArgument,
+                        {"batch_size -1"}));
   EXPECT_EQ(model.calls(), 0);
   EXPECT_EQ(evaluator.runs(), 0);
+}
+
+TEST(BatchedEvaluatorTest, AutoBatchSizeFitsTheRowsInTheInputBudgetUpToTheRowCap) {
+  EXPECT_EQ(AutoBatchSize({{DType::kFloat32, {30}}}), kMaxAutoBatchRows);  // tabular: capped
+  EXPECT_EQ(AutoBatchSize({{DType::kFloat32, {224, 224, 3}}}), 64);      // MobileNetV2's input
+  // Two inputs share the budget; a row above it still runs, alone.
+  EXPECT_EQ(AutoBatchSize({{DType::kFloat32, {224, 224, 3}}, {DType::kFloat32, {224, 224, 3}}}), 32);
+  EXPECT_EQ(AutoBatchSize({{DType::kFloat32, {2000, 2000, 3}}}), 1);
+  EXPECT_EQ(AutoBatchSize({{DType::kFloat32, {}}}), kMaxAutoBatchRows);  // scalar rows
+}
+
+TEST(BatchedEvaluatorTest, DefaultBatchSizeRunsSmallRowsInAsFewRunsAsTheCapAllows) {
+  QuadraticModel model({1, 1}, {0, 0});
+  BatchedEvaluator evaluator(model, {{DType::kFloat32, {2}}});  // default options: kAutoBatchSize
+  auto fill = [](int64_t row, RowBuffer& buffer) { buffer.inputs[0][0] = buffer.inputs[0][1] = 1.0; };
+  auto consume = [](int64_t, const RowResult&) {};
+  ASSERT_TRUE(evaluator.Run(154, fill, consume).ok());  // a SmoothGrad pass: one run
+  ASSERT_TRUE(evaluator.Run(2500, fill, consume).ok());
+  EXPECT_EQ(model.batch_sizes(), (std::vector<int64_t>{154, 1024, 1024, 452}));
 }
 
 TEST(BatchedEvaluatorTest, OutputElementDefaultsToZeroEachRow) {

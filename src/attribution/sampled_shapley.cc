@@ -103,7 +103,7 @@ Status ValidateSampledShapleyOptions(const SampledShapleyOptions& options) {
   XAI_RETURN_IF_ERROR(CheckIntegerOptionInRange("Sampled Shapley path_count", options.path_count,
                                                 kMinSampledShapleyPaths, kMaxSampledShapleyPaths));
   XAI_RETURN_IF_ERROR(
-      CheckIntegerOptionAtLeast("Sampled Shapley batch_size", options.batch_size, 1));
+      CheckIntegerOptionAtLeast("Sampled Shapley batch_size", options.batch_size, kAutoBatchSize));
   return CheckIntegerOptionAtLeast("Sampled Shapley max_features", options.max_features, 1);
 }
 

@@ -48,7 +48,7 @@ inline constexpr uint64_t kDefaultSampledShapleySeed = 2014;
 
 struct SampledShapleyOptions {
   int path_count = 10;                 // permutations sampled, [1, 50].
-  int batch_size = kDefaultBatchSize;  // rows per model run, >= 1.
+  int batch_size = kAutoBatchSize;     // rows per model run, >= 1; kAutoBatchSize: AutoBatchSize.
   uint64_t seed = kDefaultSampledShapleySeed;
   // Most features (F) accepted, >= 1. Each feature costs path_count rows per
   // baseline and output element; larger inputs (images) are refused with a

@@ -35,7 +35,7 @@ using testing::TwoInputLinearModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-SampledShapleyOptions Options(int path_count, int batch_size = kDefaultBatchSize,
+SampledShapleyOptions Options(int path_count, int batch_size = kAutoBatchSize,
                               uint64_t seed = kDefaultSampledShapleySeed) {
   SampledShapleyOptions options;
   options.path_count = path_count;
@@ -565,8 +565,8 @@ TEST(SampledShapleyValidationTest, PathCountOutOfRangeIsRejectedNamingValueAndRa
 TEST(SampledShapleyValidationTest, BadBatchSizeAndMaxFeaturesAreRejected) {
   InteractionModel model;
   EXPECT_TRUE(FailsWith(
-      SampledShapley(Options(5, 0)).Attribute(model, SingleInput(kX, {kB0})).status(),
-      StatusCode::kInvalidArgument, {"batch_size 0", ">= 1"}));
+      SampledShapley(Options(5, -1)).Attribute(model, SingleInput(kX, {kB0})).status(),
+      StatusCode::kInvalidArgument, {"batch_size -1", ">= 0"}));
   SampledShapleyOptions options;
   options.max_features = 0;
   EXPECT_TRUE(FailsWith(SampledShapley(options).Attribute(model, SingleInput(kX, {kB0})).status(),

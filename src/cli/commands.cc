@@ -153,7 +153,7 @@ int RunInspect(const std::vector<std::string>& args) {
 
 int RunPredict(const std::vector<std::string>& args) {
   std::string instances_path, signature;
-  int64_t version = -1, batch_size = kDefaultBatchSize;
+  int64_t version = -1, batch_size = kPredictBatchSize;
   FlagSet flags("xaiserve predict MODEL_DIR --instances FILE [--signature KEY]",
                 "Runs predictions. Reads JSON Lines (one instance per line, as in a request's \"instances\";\n"
                 "'-' for stdin) and writes one {\"predictions\": [...]} line per instance.");
@@ -210,7 +210,8 @@ Json ExplainParametersFromFlags(const FlagSet& flags, const std::string& method,
   const char* key = method == "sampled-shapley" ? "sampledShapleyAttribution"
                     : method == "xrai"          ? "xraiAttribution"
                                                 : "integratedGradientsAttribution";
-  Json parameters = {{key, config}, {"topK", top_k}, {"batchSize", batch_size}};
+  Json parameters = {{key, config}, {"topK", top_k}};
+  if (flags.WasSet("batch-size")) parameters["batchSize"] = batch_size;
   if (!output_indices.empty()) parameters["outputIndices"] = output_indices;
   if (flags.WasSet("target-error")) parameters["approximationErrorTarget"] = error_target;
   return parameters;
@@ -255,7 +256,7 @@ Status WritePictures(const std::string& dir, size_t instance, const InstanceExpl
 int RunExplain(const std::vector<std::string>& args) {
   std::string instances_path, method = "integrated-gradients", metadata, visualize_dir, timings_path;
   int64_t steps = kDefaultStepCount, paths = kDefaultPathCount, noisy_samples = kDefaultNoisySamples;
-  int64_t top_k = 1, batch_size = kDefaultBatchSize, version = -1;
+  int64_t top_k = 1, batch_size = kAutoBatchSize, version = -1;
   double noise_sigma = 0, max_blur_sigma = 0, error_target = 0;
   bool xrai_fast = false;
   std::vector<int64_t> output_indices;
@@ -281,7 +282,8 @@ int RunExplain(const std::vector<std::string>& args) {
   flags.Double("target-error", &error_target, 1e-9, 0.999999,
                "raise steps/paths until approximationError <= this (or the maximum is reached)");
   flags.String("metadata", &metadata, "FILE", "explanation metadata to use instead of MODEL_DIR/explanation_metadata.json");
-  flags.Int("batch-size", &batch_size, 1, kMaxBatchSize, "path points per model run (default 64)");
+  flags.Int("batch-size", &batch_size, 1, kMaxBatchSize, "path points per model run (default: as many as keep a run at most 1024\n"
+            "rows and 9.6 M input values: every point of a small model in one run)");
   flags.Int("version", &version, 0, INT64_MAX, "version subdirectory to load (default: the highest)");
   flags.String("visualize", &visualize_dir, "DIR",
                "write pictures of the attributions to DIR: a PNG per image input, an SVG bar chart of the top\n"

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "attribution/attribution_method.h"
+#include "attribution/batched_evaluator.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "model/explanation_metadata.h"
@@ -38,6 +39,10 @@ struct SmoothGradRequest {
   int noisy_sample_count = 3;                        // [1, 50]
 };
 
+// Instances per Predict run, for `xaiserve predict` (its --batch-size default)
+// and :predict alike, so both give the same numbers.
+inline constexpr int kPredictBatchSize = 64;
+
 // What one explain request asks for; defaults are the cloud service's.
 struct ExplainOptions {
   std::string method = "integrated-gradients";  // or "sampled-shapley", "xrai"
@@ -46,7 +51,7 @@ struct ExplainOptions {
   std::optional<SmoothGradRequest> smooth_grad; // IG and XRAI
   std::optional<double> max_blur_sigma;         // IG and XRAI: blur baseline
   bool xrai_fast = false;                       // beyond the cloud service: XraiOptions::fast
-  int batch_size = 64;                          // path points per model run
+  int batch_size = kAutoBatchSize;              // path points per model run; default: AutoBatchSize
   // Beyond the cloud service: raise step_count / path_count (doubling, up to
   // the maximum) until approximationError <= this target.
   std::optional<double> approximation_error_target;

@@ -130,8 +130,8 @@ StatusOr<Json> RunPredict(ExplainableModel& model, const PredictRequest& request
   // Batches as the CLI makes them, so the numbers are the CLI's.
   Json predictions = Json::array();
   std::map<std::string, Json> columns;
-  for (size_t begin = 0; begin < decoded.size(); begin += kDefaultBatchSize) {
-    const size_t end = std::min(decoded.size(), begin + static_cast<size_t>(kDefaultBatchSize));
+  for (size_t begin = 0; begin < decoded.size(); begin += kPredictBatchSize) {
+    const size_t end = std::min(decoded.size(), begin + static_cast<size_t>(kPredictBatchSize));
     std::vector<NamedTensors> chunk(decoded.begin() + begin, decoded.begin() + end);
     XAI_ASSIGN_OR_RETURN(NamedTensors batch, StackInstances(chunk));
     XAI_ASSIGN_OR_RETURN(NamedTensors outputs, model.Predict(*signature, batch));
