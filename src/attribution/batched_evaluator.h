@@ -20,7 +20,6 @@
 
 namespace xai {
 
-
 // The dtype and per-row shape (without the batch dimension) of one attributed
 // input of the model.
 struct InputLayout {
@@ -46,7 +45,7 @@ int AutoBatchSize(const std::vector<InputLayout>& inputs);
 
 struct BatchedEvaluatorOptions {
   int batch_size = kAutoBatchSize;  // rows per model run, >= 1; kAutoBatchSize: AutoBatchSize.
-  bool with_gradients = true;          // false: forward passes only.
+  bool with_gradients = true;       // false: forward passes only.
 };
 
 // One row being written by a FillRowFn.
