@@ -4,9 +4,9 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
-#include <string_view>
 #include <utility>
 
+#include "core/tensor_name.h"
 #include "model/attribution_setup.h"
 #include "model/model_dir.h"
 #include "serving/batching_runtime.h"
@@ -15,19 +15,6 @@ namespace xai {
 namespace {
 
 constexpr char kMetadataFileName[] = "explanation_metadata.json";
-
-// A tensor name's node and output index ("0" when not given).
-std::pair<std::string_view, std::string_view> NodeAndOutput(std::string_view name) {
-  const size_t colon = name.rfind(':');
-  if (colon != std::string_view::npos && colon + 1 < name.size() &&
-      name.find_first_not_of("0123456789", colon + 1) == std::string_view::npos) {
-    return {name.substr(0, colon), name.substr(colon + 1)};
-  }
-  return {name, "0"};
-}
-
-// "x" and "x:0" name the same tensor.
-bool SameTensor(std::string_view a, std::string_view b) { return NodeAndOutput(a) == NodeAndOutput(b); }
 
 // A batch-first tensor without its last row.
 void DropLastRow(Tensor* batch) {

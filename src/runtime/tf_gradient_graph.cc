@@ -1,5 +1,7 @@
 #include "runtime/tf_gradient_graph.h"
 
+#include "core/tensor_name.h"
+
 #include <map>
 #include <memory>
 
@@ -44,7 +46,9 @@ std::map<std::string, tf::Node*> NodesByName(tf::Graph* graph) {
 }
 
 StatusOr<tf::Output> FindOutput(const std::map<std::string, tf::Node*>& nodes, const std::string& name) {
-  auto [node_name, index] = ParseTensorName(name);
+  const TensorName parsed = ParseTensorName(name);
+  const std::string node_name(parsed.node);
+  const int index = parsed.index;
   auto it = nodes.find(node_name);
   if (it == nodes.end()) return NotFound("tensor '" + name + "' is not in the graph");
   if (index < 0 || index >= it->second->num_outputs()) {
@@ -116,14 +120,6 @@ std::string OpWithoutGradient(const std::string& message) {
 Status FromTf(const absl::Status& status, const std::string& context) {
   if (status.ok()) return OkStatus();
   return Status(CodeFromTf(status.code()), context + ": " + std::string(status.message()));
-}
-
-std::pair<std::string, int> ParseTensorName(const std::string& name) {
-  const size_t colon = name.rfind(':');
-  if (colon == std::string::npos) return {name, 0};
-  const std::string index = name.substr(colon + 1);
-  if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) return {name, 0};
-  return {name.substr(0, colon), std::stoi(index)};
 }
 
 StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,

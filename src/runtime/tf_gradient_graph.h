@@ -44,7 +44,4 @@ StatusOr<GradientGraph> BuildGradientGraph(const tensorflow::GraphDef& graph,
 // absl::Status -> xai::Status, keeping the message.
 Status FromTf(const absl::Status& status, const std::string& context);
 
-// "name:1" -> {"name", 1}; "name" -> {"name", 0}.
-std::pair<std::string, int> ParseTensorName(const std::string& name);
-
 }  // namespace xai::tf_runtime

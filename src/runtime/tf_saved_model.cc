@@ -11,6 +11,7 @@
 
 #include "absl/log/globals.h"
 #include "core/sparse_tensor.h"
+#include "core/tensor_name.h"
 #include "runtime/model_runtime.h"
 #include "runtime/run_placement.h"
 #include "runtime/tf_gradient_graph.h"
@@ -27,7 +28,6 @@ namespace {
 
 namespace tf = ::tensorflow;
 using tf_runtime::FromTf;
-using tf_runtime::ParseTensorName;
 
 constexpr char kInitOpKey[] = "__saved_model_init_op";
 
@@ -166,16 +166,10 @@ StatusOr<TensorInfo> FromTfTensorInfo(const std::string& signature_key, const st
   return out;
 }
 
-bool SameName(const std::string& a, const std::string& b) {
-  auto [an, ai] = ParseTensorName(a);
-  auto [bn, bi] = ParseTensorName(b);
-  return an == bn && ai == bi;
-}
-
 // "x" and "x:0" -> "x:0".
 std::string CanonicalName(const std::string& name) {
-  auto [node, index] = ParseTensorName(name);
-  return node + ":" + std::to_string(index);
+  const TensorName parsed = ParseTensorName(name);
+  return std::string(parsed.node) + ":" + std::to_string(parsed.index);
 }
 
 // The entry for tensor `name` in a map keyed by CanonicalName, without
@@ -254,7 +248,9 @@ class TfSavedModel final : public ModelRuntime {
   bool is_tf1_graph() const override { return is_tf1_; }
 
   StatusOr<TensorInfo> DescribeTensor(const std::string& name) const override {
-    auto [node_name, index] = ParseTensorName(name);
+    const TensorName parsed = ParseTensorName(name);
+    const std::string node_name(parsed.node);
+    const int index = parsed.index;
     auto it = nodes_.find(node_name);
     if (it == nodes_.end()) {
       return NotFound("tensor '" + name + "' is not in the model's graph");
@@ -278,7 +274,7 @@ class TfSavedModel final : public ModelRuntime {
       for (const auto& sig : signatures_) {
         for (const auto* list : {&sig.inputs, &sig.outputs}) {
           for (const auto& t : *list) {
-            if (SameName(t.tensor_name, info.tensor_name)) {
+            if (SameTensor(t.tensor_name, info.tensor_name)) {
               info.rank_known = t.rank_known;
               info.shape = t.shape;
             }
@@ -339,7 +335,7 @@ class TfSavedModel final : public ModelRuntime {
       // Not connected to the target: the gradient is zero, shaped like the input.
       const Tensor* fed = nullptr;
       for (const auto& f : request.feeds) {
-        if (SameName(f.first, request.wrt[i])) fed = &f.second;
+        if (SameTensor(f.first, request.wrt[i])) fed = &f.second;
       }
       if (fed == nullptr) return InvalidArgument("gradient requested for '" + request.wrt[i] + "', which is not fed");
       result.gradients.push_back(Tensor(DType::kFloat32, fed->shape));

@@ -225,6 +225,14 @@ TEST_F(QuadraticTest, DescribeTensorOfASignatureInput) {
   EXPECT_EQ(info->shape, (Shape{-1, 3}));
 }
 
+TEST_F(QuadraticTest, DescribeTensorOfAnIndexBeyondIntIsNotFoundNotAnException) {
+  // Metadata names tensors; "x:99999999999" once threw std::out_of_range (std::stoi).
+  auto info = model_->DescribeTensor("serving_default_x:99999999999");
+  EXPECT_EQ(info.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(info.status().message(), "serving_default_x:99999999999"));
+  EXPECT_EQ(model_->DescribeTensor("serving_default_x:1").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(QuadraticTest, RunErrorsAreStatusesNamingTheTensor) {
   auto missing_fetch = model_->Run({{InputTensor(), Float32Batch(kQuadraticRows)}}, {"no_such_tensor:0"});
   ASSERT_FALSE(missing_fetch.ok());
