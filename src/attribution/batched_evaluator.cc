@@ -143,7 +143,9 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
       return FailedPrecondition("model output element " + std::to_string(batch.output_element[r]) +
                                 " is " + NonFiniteName(result.outputs[r]) + " at row " +
                                 std::to_string(first_row + r) +
-                                "; attributions of a non-finite output are undefined");
+                                " of the evaluated batch; attributions of a non-finite output are undefined: the "
+                                "model overflowed there, so check that the instance, its baselines and any "
+                                "SmoothGrad noise (noiseSigma) stay within the range the model works in");
     }
   }
   if (!options_.with_gradients) return OkStatus();
@@ -174,7 +176,9 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
         return FailedPrecondition("gradient of input " + std::to_string(i) + " is " +
                                   NonFiniteName(gradient.values[e]) + " at row " +
                                   std::to_string(row) +
-                                  "; attributions of a non-finite gradient are undefined");
+                                  " of the evaluated batch; attributions of a non-finite gradient are undefined: "
+                                  "check that the instance, its baselines and any SmoothGrad noise (noiseSigma) "
+                                  "stay within the range the model works in");
       }
     }
   }

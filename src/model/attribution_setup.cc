@@ -16,12 +16,27 @@ bool HasAbsentZeros(const BoundInput& input) {
   return input.tensor.is_sparse() || input.metadata.encoding == "bag_of_features_sparse";
 }
 
+// XRAI and the blur baseline treat an input as an image. One whose metadata
+// says it is text or categorical (an embedding matrix of tokens, say) may
+// still have an image's shape, so the metadata decides.
+Status CheckImageModality(const std::vector<BoundInput>& inputs, const std::string& what) {
+  for (const BoundInput& in : inputs) {
+    const std::string& modality = in.metadata.modality;
+    if (modality != "text" && modality != "categorical") continue;
+    return InvalidArgument(what + " applies to image inputs; input '" + in.metadata.name + "' is " + modality +
+                           " (its metadata's modality): use integratedGradientsAttribution without it, or "
+                           "sampledShapleyAttribution");
+  }
+  return OkStatus();
+}
+
 StatusOr<IntegratedGradientsOptions> PathOptions(const ExplainOptions& options, const std::vector<BoundInput>& inputs,
                                                  const std::vector<Tensor>& instance, int step_count) {
   IntegratedGradientsOptions ig;
   ig.steps = step_count;
   ig.batch_size = options.batch_size;
   ig.max_blur_sigma = options.max_blur_sigma;
+  if (options.max_blur_sigma) XAI_RETURN_IF_ERROR(CheckImageModality(inputs, "blurBaselineConfig"));
   // A SparseTensor input is fed its nonzero elements only, so where the
   // path is all zero (alpha = 0 from a zero baseline) it has no entries and
   // no gradient. The midpoint rule never evaluates alpha = 0 or 1 for the
@@ -94,6 +109,12 @@ StatusOr<std::unique_ptr<AttributionMethod>> MakeAttributionMethod(const Explain
     if (options.max_blur_sigma) {
       return InvalidArgument("blurBaselineConfig does not apply to XRAI, whose baselines are a black and a white "
                              "image; use it with integratedGradientsAttribution");
+    }
+    XAI_RETURN_IF_ERROR(CheckImageModality(inputs, "XRAI (xraiAttribution)"));
+    if (!options.baseline_overrides.empty()) {
+      return InvalidArgument("explanationSpecOverride inputBaselines do not apply to XRAI, whose baselines are a "
+                             "black and a white image; use them with integratedGradientsAttribution or "
+                             "sampledShapleyAttribution");
     }
     XraiOptions xrai;
     XAI_ASSIGN_OR_RETURN(xrai.integrated_gradients, PathOptions(options, inputs, instance, step_count));

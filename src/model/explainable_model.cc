@@ -186,6 +186,10 @@ StatusOr<Tensor> BaselineTensor(const Json& value, DType dtype, const Shape& row
     std::fill(t.values.begin(), t.values.end(), scalar.values[0]);
     return t;
   }
+  if (!value.is_array()) {
+    return InvalidArgument(where + ": a baseline is a number or a list of numbers shaped like one instance, got " +
+                           std::string(value.type_name()) + " " + value.dump().substr(0, 100));
+  }
   XAI_ASSIGN_OR_RETURN(Shape shape, JsonArrayShape(value, where));
   if (shape != row_shape) {
     return InvalidArgument(where + ": baseline has shape " + ShapeToString(shape) + " but the input has shape " +
@@ -194,15 +198,19 @@ StatusOr<Tensor> BaselineTensor(const Json& value, DType dtype, const Shape& row
   return TensorRowFromJson(value, dtype, row_shape, where);
 }
 
-// One tensor per baseline given for input `name` (none given: a zero baseline).
-StatusOr<std::vector<Tensor>> BaselineTensors(const std::vector<Json>& given, DType dtype, const Shape& row_shape,
-                                              const std::string& name) {
-  if (given.empty()) return BaselineTensors({Json(0.0)}, dtype, row_shape, name);
+// One tensor per baseline given for input `name` (none given: a zero
+// baseline), of `dtype`. Values are checked against the model's own dtype
+// (a float32 input's baseline of 1e39 overflows), which attribution holds
+// as float64.
+StatusOr<std::vector<Tensor>> BaselineTensors(const std::vector<Json>& given, DType dtype, DType model_dtype,
+                                              const Shape& row_shape, const std::string& name) {
+  if (given.empty()) return BaselineTensors({Json(0.0)}, dtype, model_dtype, row_shape, name);
   std::vector<Tensor> tensors;
   tensors.reserve(given.size());
   for (size_t b = 0; b < given.size(); ++b) {
-    XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], dtype, row_shape,
+    XAI_ASSIGN_OR_RETURN(Tensor t, BaselineTensor(given[b], model_dtype, row_shape,
                                                   "input '" + name + "' baseline " + std::to_string(b)));
+    t.dtype = dtype;
     tensors.push_back(std::move(t));
   }
   return tensors;
@@ -242,6 +250,23 @@ std::vector<int64_t> Unravel(int64_t flat, const Shape& row_shape) {
     flat /= row_shape[i];
   }
   return index;
+}
+
+// bag_of_features and indicator name each element of a vector input: as
+// many names as elements, when the tensor's shape says how many.
+Status CheckFeatureNamesCount(const std::string& where, const InputMetadata& md, const TensorInfo& tensor) {
+  const bool names_each = md.encoding == "bag_of_features" || md.encoding == "bag_of_features_sparse" ||
+                          md.encoding == "indicator";
+  if (!names_each || !tensor.rank_known) return OkStatus();
+  if (tensor.shape.size() != 2) {
+    return InvalidArgument(where + ": encoding '" + md.encoding + "' needs a vector input [batch, features]; tensor '" +
+                           tensor.tensor_name + "' has shape " + ShapeToString(tensor.shape));
+  }
+  const int64_t features = tensor.shape[1];
+  if (features < 0 || features == static_cast<int64_t>(md.index_feature_mapping.size())) return OkStatus();
+  return InvalidArgument(where + ".index_feature_mapping has " + std::to_string(md.index_feature_mapping.size()) +
+                         " names; tensor '" + tensor.tensor_name + "' has " + std::to_string(features) +
+                         " features: give one name per feature");
 }
 
 StatusOr<int64_t> Ravel(const std::vector<int64_t>& index, const Shape& row_shape, const std::string& output) {
@@ -346,13 +371,28 @@ Status ExplainableModel::BindMetadata() {
       XAI_RETURN_IF_ERROR(CheckSparseTensorNames(source + ": " + field, md, bound.tensor));
     }
     if (!bound.tensor.key.empty()) bound.signature_key = bound.tensor.key;
+    XAI_RETURN_IF_ERROR(CheckFeatureNamesCount(source + ": " + field, md, bound.tensor));
+    // TensorFlow feeds a tensor once: two inputs cannot both be it.
+    for (const BoundInput& other : inputs_) {
+      if (!SameTensor(other.tensor.tensor_name, bound.tensor.tensor_name)) continue;
+      return InvalidArgument(source + ": inputs." + other.metadata.name + " and " + field + " both name tensor '" +
+                             bound.tensor.tensor_name + "'; give each input its own tensor (one input per tensor; "
+                             "group_name joins inputs into one feature)");
+    }
     inputs_.push_back(std::move(bound));
   }
   for (const OutputMetadata& md : metadata_.outputs) {
     BoundOutput bound;
     bound.metadata = md;
-    XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.output_tensor_name, sig.outputs, "outputs." + md.name +
-                                                     ".output_tensor_name", "an output", sig.key));
+    const std::string field = "outputs." + md.name + ".output_tensor_name";
+    XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.output_tensor_name, sig.outputs, field, "an output", sig.key));
+    // A fed tensor is not computed: it cannot be the output explained.
+    for (const BoundInput& in : inputs_) {
+      if (!SameTensor(in.tensor.tensor_name, bound.tensor.tensor_name)) continue;
+      return InvalidArgument(source + ": " + field + " names tensor '" + bound.tensor.tensor_name +
+                             "', which inputs." + in.metadata.name + " attributes; name a tensor the model computes "
+                             "from its inputs");
+    }
     outputs_.push_back(std::move(bound));
   }
   return OkStatus();
@@ -434,17 +474,21 @@ StatusOr<NamedTensors> ExplainableModel::Predict(const SignatureInfo& signature,
 }
 
 StatusOr<const BoundOutput*> ExplainableModel::ChooseOutput(const std::string& name) const {
+  auto names = [this] {
+    std::string list;
+    for (const auto& o : outputs_) list += (list.empty() ? "" : ", ") + o.metadata.name;
+    return list;
+  };
   if (name.empty()) {
     if (outputs_.size() == 1) return &outputs_[0];
-    std::string names;
-    for (const auto& o : outputs_) names += (names.empty() ? "" : ", ") + o.metadata.name;
-    return InvalidArgument("the model has several outputs (" + names +
-                           "); choose one in the explanation metadata or with the request's outputName");
+    return InvalidArgument("the model has several outputs (" + names() +
+                           "); choose one in the explanation metadata, with the request's outputName or "
+                           "with explain --output-name");
   }
   for (const auto& o : outputs_) {
     if (o.metadata.name == name) return &o;
   }
-  return NotFound("no output named '" + name + "' in the explanation metadata");
+  return NotFound("no output named '" + name + "' in the explanation metadata; its outputs: " + names());
 }
 
 StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const NamedTensors& instance,
@@ -543,7 +587,7 @@ StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutpu
   return elements;
 }
 
-StatusOr<std::vector<Tensor>> ExplainableModel::MetadataBaselineTensors(size_t input, DType dtype,
+StatusOr<std::vector<Tensor>> ExplainableModel::MetadataBaselineTensors(size_t input, DType dtype, DType model_dtype,
                                                                         const Shape& row_shape) const {
   {
     std::lock_guard<std::mutex> lock(metadata_baselines_mutex_);
@@ -555,16 +599,27 @@ StatusOr<std::vector<Tensor>> ExplainableModel::MetadataBaselineTensors(size_t i
   const BoundInput& in = inputs_[input];
   XAI_ASSIGN_OR_RETURN(std::vector<Tensor> tensors,
                        BaselineTensors(in.folds_embedding ? in.metadata.encoded_baselines : in.metadata.input_baselines,
-                                       dtype, row_shape, in.metadata.name));
+                                       dtype, model_dtype, row_shape, in.metadata.name));
   std::lock_guard<std::mutex> lock(metadata_baselines_mutex_);
   metadata_baselines_[input] = MetadataBaselines{dtype, row_shape, tensors};
   return tensors;
 }
 
 StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std::vector<Tensor>& values,
+                                                                       const std::vector<DType>& model_dtypes,
                                                                        const ExplainOptions& options) const {
   // The request's, else the metadata's, else zero; an input with one baseline
-  // pairs with every baseline of the others.
+  // pairs with every baseline of the others. An override must name an
+  // attributed input: a misspelt name would otherwise go unused, unnoticed.
+  for (const auto& [name, unused] : options.baseline_overrides) {
+    const bool known = std::any_of(inputs_.begin(), inputs_.end(),
+                                   [&name](const BoundInput& in) { return in.metadata.name == name; });
+    if (known) continue;
+    std::string names;
+    for (const BoundInput& in : inputs_) names += (names.empty() ? "" : ", ") + in.metadata.name;
+    return InvalidArgument("explanationSpecOverride.metadata.inputs names '" + name +
+                           "', which is not an attributed input (inputs: " + names + ")");
+  }
   std::vector<std::vector<Tensor>> per_input;
   size_t count = 1;
   for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -572,9 +627,10 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
     auto override_it = options.baseline_overrides.find(md.name);
     std::vector<Tensor> tensors;
     if (override_it != options.baseline_overrides.end()) {
-      XAI_ASSIGN_OR_RETURN(tensors, BaselineTensors(override_it->second, values[i].dtype, values[i].row_shape(), md.name));
+      XAI_ASSIGN_OR_RETURN(tensors, BaselineTensors(override_it->second, values[i].dtype, model_dtypes[i],
+                                                    values[i].row_shape(), md.name));
     } else {
-      XAI_ASSIGN_OR_RETURN(tensors, MetadataBaselineTensors(i, values[i].dtype, values[i].row_shape()));
+      XAI_ASSIGN_OR_RETURN(tensors, MetadataBaselineTensors(i, values[i].dtype, model_dtypes[i], values[i].row_shape()));
     }
     if (md.encoding == "bag_of_features_sparse") {
       // A feature absent from the instance (0) stays absent on the whole
@@ -643,7 +699,9 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   } else {
     XAI_ASSIGN_OR_RETURN(attribution_inputs.output_elements, OutputElements(*output, prepared.output_value, options));
   }
-  XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(values, options));
+  std::vector<DType> model_dtypes;
+  for (const TensorInfo& attributed : prepared.attributed) model_dtypes.push_back(attributed.dtype);
+  XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(values, model_dtypes, options));
   attribution_inputs.feature_of_element = FeaturesOfElements(inputs_, values);
 
   // Path points go through the batching runtime when there is one: they are

@@ -177,11 +177,16 @@ class ExplainableModel {
   bool ExplainingSignaturePredicts() const;
   StatusOr<std::vector<int64_t>> OutputElements(const BoundOutput& output, const Tensor& value,
                                                 const ExplainOptions& options) const;
+  // The baselines of `values` (the attributed inputs, held as float64 when
+  // floating point), checked against the model's dtypes of those inputs.
   StatusOr<std::vector<std::vector<Tensor>>> Baselines(const std::vector<Tensor>& values,
+                                                       const std::vector<DType>& model_dtypes,
                                                        const ExplainOptions& options) const;
   // Input `input`'s metadata baselines (or a zero one) for this dtype and row
-  // shape, read from the metadata once and reused (metadata_baselines_).
-  StatusOr<std::vector<Tensor>> MetadataBaselineTensors(size_t input, DType dtype, const Shape& row_shape) const;
+  // shape, checked against the model's dtype, read from the metadata once and
+  // reused (metadata_baselines_).
+  StatusOr<std::vector<Tensor>> MetadataBaselineTensors(size_t input, DType dtype, DType model_dtype,
+                                                        const Shape& row_shape) const;
   Status BindMetadata();
   // The tensor a metadata name refers to: a key or tensor of `candidates`
   // (the explaining signature's inputs or outputs), else any graph tensor.

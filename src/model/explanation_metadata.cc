@@ -133,6 +133,21 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
     return InvalidArgument(where + ".index_feature_mapping is required for encoding '" + in.encoding +
                            "' (one feature name per index)");
   }
+  if (needs_mapping) {
+    // The names become the keys of the attributions object: each must be
+    // there, once.
+    std::set<std::string> seen;
+    for (const std::string& feature : in.index_feature_mapping) {
+      if (feature.empty()) {
+        return InvalidArgument(where + ".index_feature_mapping has an empty name; encoding '" + in.encoding +
+                               "' needs a name for every index");
+      }
+      if (!seen.insert(feature).second) {
+        return InvalidArgument(where + ".index_feature_mapping names '" + feature + "' twice; encoding '" +
+                               in.encoding + "' needs a different name for every index");
+      }
+    }
+  }
   const bool needs_encoded = in.encoding == "combined_embedding" || in.encoding == "concat_embedding";
   if (needs_encoded && in.encoded_tensor_name.empty()) {
     return InvalidArgument(where + ".encoded_tensor_name is required for encoding '" + in.encoding +
@@ -205,6 +220,18 @@ StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const s
   for (auto it = inputs->begin(); it != inputs->end(); ++it) {
     XAI_ASSIGN_OR_RETURN(InputMetadata in, ParseInput(it.key(), it.value(), source + ".inputs." + it.key()));
     md.inputs.push_back(std::move(in));
+  }
+  // Attributions are keyed by input name, and a group's by its group_name:
+  // a group named like an input outside it would overwrite that input's.
+  for (const InputMetadata& grouped : md.inputs) {
+    for (const InputMetadata& other : md.inputs) {
+      if (grouped.group_name.empty() || other.name != grouped.group_name || other.group_name == grouped.group_name) {
+        continue;
+      }
+      return InvalidArgument(source + ".inputs." + grouped.name + ".group_name '" + grouped.group_name +
+                             "' is also the name of input '" + other.name + "', which is not in that group; "
+                             "their attributions would share one key: rename the group");
+    }
   }
   if (outputs == nullptr || !outputs->is_object() || outputs->empty()) {
     return InvalidArgument(source + ".outputs must be a non-empty object mapping output names to their metadata");

@@ -320,6 +320,23 @@ TEST(ParseExplanationMetadataTest, MappingIsRequiredForBagOfFeaturesAndIndicator
   }
 }
 
+TEST(ParseExplanationMetadataTest, FeatureNamesMustBeUniqueAndNonEmpty) {
+  // They become the keys of the attributions object.
+  const std::string twice = ParseError(WithInput(R"("encoding": "bag_of_features", "index_feature_mapping": ["a", "b", "a"])"));
+  EXPECT_TRUE(Contains(twice, "md.json.inputs.x.index_feature_mapping names 'a' twice"));
+  const std::string empty = ParseError(WithInput(R"("encoding": "indicator", "index_feature_mapping": ["a", ""])"));
+  EXPECT_TRUE(Contains(empty, "md.json.inputs.x.index_feature_mapping has an empty name"));
+  // Other encodings use the names as labels only: repeats are allowed.
+  EXPECT_TRUE(Parse(WithInput(R"("index_feature_mapping": ["a", "a"])")).ok());
+}
+
+TEST(ParseExplanationMetadataTest, AGroupNamedLikeAnInputOutsideItIsRefused) {
+  const std::string message = ParseError(R"({"inputs": {"g": {}, "h": {"group_name": "g"}}, "outputs": {"y": {}}})");
+  EXPECT_TRUE(Contains(message, "md.json.inputs.h.group_name 'g' is also the name of input 'g'"));
+  // An input in the group that bears its name is fine.
+  EXPECT_TRUE(Parse(R"({"inputs": {"g": {"group_name": "g"}, "h": {"group_name": "g"}}, "outputs": {"y": {}}})").ok());
+}
+
 TEST(ParseExplanationMetadataTest, EncodedTensorIsRequiredForEmbeddings) {
   for (const std::string encoding : {"combined_embedding", "concat_embedding"}) {
     SCOPED_TRACE(encoding);
