@@ -264,26 +264,37 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
   DeadlineStream stream(sock, read_timeout(),
                         FromSecondsAndMicros(write_timeout_sec_, write_timeout_usec_), client_timeout_);
   t_connection = &stream;
+  // A 408 for a request that did not arrive in time, written here when
+  // cpp-httplib wrote nothing (it had not parsed the request line).
+  auto answer_timeout = [&] {
+    const std::string response = RequestTimeoutResponse(client_timeout_, read_timeout());
+    for (size_t sent = 0; sent < response.size();) {
+      const ssize_t n = stream.write(response.data() + sent, response.size() - sent);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    std::string ip;
+    int port = 0;
+    stream.get_remote_ip_and_port(ip, port);
+    if (on_timeout_) on_timeout_(ip);
+  };
+  const milliseconds keep_alive_idle(keep_alive_timeout_sec_ * 1000);
   bool ok = false;
   for (size_t left = keep_alive_max_count_; left > 0; --left) {
-    if (!WaitForRequest(stream, sock, milliseconds(keep_alive_timeout_sec_ * 1000), svr_sock_)) break;
+    // A new connection's first request may come later than a kept-alive
+    // one's next (a loaded client, a slow network): it gets as long as a
+    // read may pause, and a 408 rather than a silent close if it never comes.
+    const bool first = left == keep_alive_max_count_;
+    if (!WaitForRequest(stream, sock, first ? std::max(keep_alive_idle, read_timeout()) : keep_alive_idle, svr_sock_)) {
+      if (first && svr_sock_ != INVALID_SOCKET) answer_timeout();
+      break;
+    }
     stream.StartRequest();
     bool closed = false;
     ok = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
     stream.Flush();
     if (stream.timed_out()) {
-      if (stream.bytes_written() == 0) {
-        const std::string response = RequestTimeoutResponse(client_timeout_, read_timeout());
-        for (size_t sent = 0; sent < response.size();) {
-          const ssize_t n = stream.write(response.data() + sent, response.size() - sent);
-          if (n <= 0) break;
-          sent += static_cast<size_t>(n);
-        }
-        std::string ip;
-        int port = 0;
-        stream.get_remote_ip_and_port(ip, port);
-        if (on_timeout_) on_timeout_(ip);
-      }
+      if (stream.bytes_written() == 0) answer_timeout();
       break;
     }
     if (!ok || closed) break;

@@ -1,5 +1,7 @@
 #include "http/error_mapping.h"
 
+#include <cctype>
+
 #include "core/number_format.h"
 #include "core/tensor_json.h"
 
@@ -29,6 +31,41 @@ HttpError BodyTooLargeError(size_t limit_bytes) {
           "the request body is larger than the server's limit of " + std::to_string(limit_bytes) +
               " bytes (--max-body-bytes); send fewer instances per request, or start the server with a larger "
               "--max-body-bytes"};
+}
+
+BodyFraming FramingOfBody(const std::string* content_length, const std::string* transfer_encoding,
+                          size_t max_body_bytes) {
+  BodyFraming framing;
+  if (transfer_encoding != nullptr) {
+    std::string lower = *transfer_encoding;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "chunked") {
+      framing.kind = BodyFraming::kChunked;
+      return framing;
+    }
+    framing.kind = BodyFraming::kRefused;
+    framing.error = {400, "INVALID_ARGUMENT",
+                     "Transfer-Encoding '" + transfer_encoding->substr(0, 100) +
+                         "' is not supported; send the body with a Content-Length or as 'Transfer-Encoding: chunked'"};
+    return framing;
+  }
+  if (content_length == nullptr) return framing;
+  const std::string& text = *content_length;
+  const bool digits = !text.empty() && text.size() <= 19 && text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits) {
+    framing.kind = BodyFraming::kRefused;
+    framing.error = {400, "INVALID_ARGUMENT",
+                     "Content-Length '" + text.substr(0, 100) + "' is not a number of bytes; send the body's length "
+                     "in bytes (curl -d and HTTP libraries do)"};
+    return framing;
+  }
+  if (std::stoull(text) > max_body_bytes) {
+    framing.kind = BodyFraming::kRefused;
+    framing.error = BodyTooLargeError(max_body_bytes);
+    return framing;
+  }
+  framing.kind = BodyFraming::kLength;
+  return framing;
 }
 
 HttpError UnauthenticatedError(bool token_given) {

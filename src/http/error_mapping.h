@@ -46,6 +46,20 @@ HttpError RequestTimeoutError(double client_timeout_seconds, double pause_second
 // malformed request line), with a message for it.
 HttpError HttpLevelError(int http_status);
 
+// How a request gives its body's length (RFC 9112 §6.3): Transfer-Encoding
+// chunked, a Content-Length, or neither (no body). A length above the
+// server's limit is refused from the header (413), before any byte of the
+// body is read; so are a Content-Length that is not a byte count and a
+// Transfer-Encoding other than chunked (400), whose body's end cannot be found.
+struct BodyFraming {
+  enum Kind { kNone, kLength, kChunked, kRefused };
+  Kind kind = kNone;
+  HttpError error;  // for kRefused.
+};
+// The header values, or nullptr for a header the request lacks.
+BodyFraming FramingOfBody(const std::string* content_length, const std::string* transfer_encoding,
+                          size_t max_body_bytes);
+
 // {"error": {"code": ..., "status": ..., "message": ...}} as JSON text.
 std::string ErrorBody(const HttpError& error);
 

@@ -57,6 +57,44 @@ TEST(ErrorMappingTest, HttpLevelErrorsNameWhatToDo) {
   EXPECT_EQ(HttpLevelError(400).status_name, "INVALID_ARGUMENT");
 }
 
+// FramingOfBody with header values given as text, or nullptr when absent.
+BodyFraming Framing(const char* content_length, const char* transfer_encoding, size_t max = 1000) {
+  const std::string length = content_length ? content_length : "", encoding = transfer_encoding ? transfer_encoding : "";
+  return FramingOfBody(content_length ? &length : nullptr, transfer_encoding ? &encoding : nullptr, max);
+}
+
+TEST(BodyFramingTest, TheHeadersSayHowTheBodyEnds) {
+  EXPECT_EQ(Framing(nullptr, nullptr).kind, BodyFraming::kNone);  // no body: curl -X POST without -d
+  EXPECT_EQ(Framing("0", nullptr).kind, BodyFraming::kLength);
+  EXPECT_EQ(Framing("1000", nullptr).kind, BodyFraming::kLength);
+  EXPECT_EQ(Framing(nullptr, "chunked").kind, BodyFraming::kChunked);
+  EXPECT_EQ(Framing(nullptr, "Chunked").kind, BodyFraming::kChunked);
+  EXPECT_EQ(Framing("5", "chunked").kind, BodyFraming::kChunked);  // RFC 9112: Transfer-Encoding wins
+}
+
+TEST(BodyFramingTest, ALengthAboveTheLimitIs413FromTheHeaderAlone) {
+  const BodyFraming framing = Framing("1001", nullptr);
+  EXPECT_EQ(framing.kind, BodyFraming::kRefused);
+  EXPECT_EQ(framing.error.http_status, 413);
+  EXPECT_NE(framing.error.message.find("1000 bytes"), std::string::npos);
+  EXPECT_EQ(Framing("9999999999999999999", nullptr).error.http_status, 413);
+}
+
+TEST(BodyFramingTest, ALengthThatIsNotAByteCountOrAnUnknownEncodingIs400) {
+  for (const char* length : {"abc", "-1", "", "1 000", "+5", "12a", "99999999999999999999"}) {
+    const BodyFraming framing = Framing(length, nullptr);
+    EXPECT_EQ(framing.kind, BodyFraming::kRefused) << length;
+    EXPECT_EQ(framing.error.http_status, 400) << length;
+    EXPECT_NE(framing.error.message.find("Content-Length '" + std::string(length) + "'"), std::string::npos);
+  }
+  for (const char* encoding : {"gzip, chunked", "gzip", "identity"}) {
+    const BodyFraming framing = Framing("10", encoding);
+    EXPECT_EQ(framing.kind, BodyFraming::kRefused) << encoding;
+    EXPECT_EQ(framing.error.http_status, 400) << encoding;
+    EXPECT_NE(framing.error.message.find("chunked"), std::string::npos);
+  }
+}
+
 TEST(ErrorMappingTest, MessagesWithInvalidUtf8StillEncode) {
   const std::string body = ErrorBody(ToHttpError(InvalidArgument("unknown input '\xff\xfe'")));
   EXPECT_NO_THROW(Json::parse(body));

@@ -83,6 +83,14 @@ void WriteAccessLogLine(const AccessLogEntry& e) {
   std::fputs(line.c_str(), stderr);
 }
 
+// The request's body framing (error_mapping.h) from its headers.
+BodyFraming FramingOf(const httplib::Request& req, size_t max_body_bytes) {
+  const bool has_length = req.has_header("Content-Length"), has_encoding = req.has_header("Transfer-Encoding");
+  const std::string length = has_length ? req.get_header_value("Content-Length") : "";
+  const std::string encoding = has_encoding ? req.get_header_value("Transfer-Encoding") : "";
+  return FramingOfBody(has_length ? &length : nullptr, has_encoding ? &encoding : nullptr, max_body_bytes);
+}
+
 int DefaultThreads() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   return static_cast<int>(std::max(16u, 4 * cores));
@@ -160,8 +168,20 @@ void HttpServer::Configure() {
   // JSON whatever the Content-Type says (`curl -d` sends a form type, whose
   // bodies cpp-httplib would otherwise parse as a form and cap at 8 KiB).
   // The payload limit still applies (413).
-  auto with_body = [dispatch](const httplib::Request& req, httplib::Response& res,
-                              const httplib::ContentReader& reader) {
+  const size_t max_body = options_.max_body_bytes;
+  auto with_body = [dispatch, max_body](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
+    // How long the body is must be known from the headers: without either
+    // header cpp-httplib would read until the client closes, which a client
+    // waiting for its answer never does (curl -X POST without -d).
+    const BodyFraming framing = FramingOf(req, max_body);
+    if (framing.kind == BodyFraming::kNone) return dispatch(req, "", res);  // routes.h: "the body is empty"
+    if (framing.kind == BodyFraming::kRefused) {
+      res.status = framing.error.http_status;
+      res.set_header("Connection", "close");  // the body, if any, is left unread
+      res.set_content(ErrorBody(framing.error), "application/json");
+      return;
+    }
     if (req.is_multipart_form_data()) {
       res.status = 400;
       res.set_header("Connection", "close");  // the body is left unread
@@ -182,6 +202,16 @@ void HttpServer::Configure() {
     }
     dispatch(req, std::move(body), res);
   };
+  // A client that asks before sending its body (Expect: 100-continue, as curl
+  // does for large ones) hears at once if the body is refused.
+  server_->set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
+    const BodyFraming framing = FramingOf(req, max_body);
+    if (framing.kind != BodyFraming::kRefused) return 100;
+    res.status = framing.error.http_status;
+    res.set_header("Connection", "close");
+    res.set_content(ErrorBody(framing.error), "application/json");
+    return framing.error.http_status;
+  });
   // Every path and method goes to routes.h, which answers 404 and 405 itself.
   server_->Get(".*", without_body);
   server_->Delete(".*", without_body);
@@ -194,7 +224,6 @@ void HttpServer::Configure() {
   // Errors cpp-httplib produces itself (body too large, malformed request,
   // a request that did not arrive in time) get the same JSON body as every
   // other error.
-  const size_t max_body = options_.max_body_bytes;
   const double client_timeout = options_.client_timeout_seconds;
   const double pause = std::chrono::duration<double>(server_->read_timeout()).count();
   server_->set_error_handler(httplib::Server::HandlerWithResponse(

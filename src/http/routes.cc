@@ -114,7 +114,7 @@ class Handler {
       return Fail(NotFound("no route for " + request_.path + "; " + kApiSummary));
     }
     const bool is_get = request_.method == "GET" || request_.method == "HEAD";
-    if (IsGetRoute(route.kind) != is_get) {
+    if (IsGetRoute(route.kind) ? !is_get : request_.method != "POST") {
       const char* allowed = IsGetRoute(route.kind) ? "GET" : "POST";
       response_.headers.emplace_back("Allow", allowed);
       return Fail(MethodNotAllowedError(request_.method, request_.path, allowed));

@@ -148,6 +148,12 @@ TEST_F(RoutesTest, WrongHttpMethodIs405WithAllow) {
   EXPECT_EQ(ErrorStatus(post_list, 405), "METHOD_NOT_ALLOWED");
   EXPECT_EQ(post_list.headers[0].second, "GET");
   EXPECT_EQ(ErrorStatus(Call("DELETE", "/healthz"), 405), "METHOD_NOT_ALLOWED");
+  // :predict and :explain take POST only: other methods with a body are not run.
+  for (const char* method : {"PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    const HttpResponse response = Call(method, "/v1/models/broken:predict", R"({"instances": [[1]]})");
+    EXPECT_EQ(ErrorStatus(response, 405), "METHOD_NOT_ALLOWED") << method;
+    EXPECT_EQ(response.headers[0].second, "POST") << method;
+  }
 }
 
 TEST_F(RoutesTest, BadBodiesAre400BeforeTheModelIsNeeded) {

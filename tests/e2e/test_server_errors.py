@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import time
 
 import pytest
 
@@ -93,6 +95,12 @@ BAD_REQUESTS = [
     ("POST on the list", "POST", "/v1/models", {}, 405, "METHOD_NOT_ALLOWED", ["GET"]),
     ("DELETE a model", "DELETE", "/v1/models/tabular", None, 405, "METHOD_NOT_ALLOWED", ["GET"]),
     ("multipart body", "POST", "/v1/models/tabular:explain", None, 400, "INVALID_ARGUMENT", ["JSON"]),
+    ("PUT on :predict", "PUT", "/v1/models/tabular:predict", {"instances": [TABULAR]}, 405, "METHOD_NOT_ALLOWED", ["POST"]),
+    ("OPTIONS on :explain", "OPTIONS", "/v1/models/tabular:explain", None, 405, "METHOD_NOT_ALLOWED", ["POST"]),
+    ("baseline for an unknown input", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "explanationSpecOverride": {"metadata": {"inputs": {"featurez": {"inputBaselines": [[0] * 30]}}}}}, 400, "INVALID_ARGUMENT", ["'featurez'", "inputs: features"]),
+    ("XRAI on text", "POST", "/v1/models/text:explain", {"instances": [TEXT], "parameters": {"xraiAttribution": {"stepCount": 5}}}, 400, "INVALID_ARGUMENT", ["image inputs", "'tokens' is text"]),
+    ("blur baseline on text", "POST", "/v1/models/text:explain", {"instances": [TEXT], "parameters": {"integratedGradientsAttribution": {"stepCount": 5, "blurBaselineConfig": {"maxBlurSigma": 2}}}}, 400, "INVALID_ARGUMENT", ["blurBaselineConfig", "'tokens' is text"]),
+    ("XRAI with a baseline override", "POST", "/v1/models/image:explain", {"instances": read_instances("shapes_cnn")[:1], "parameters": {"xraiAttribution": {"stepCount": 5}}, "explanationSpecOverride": {"metadata": {"inputs": {"image": {"inputBaselines": [0]}}}}}, 400, "INVALID_ARGUMENT", ["do not apply to XRAI"]),
 ]
 
 
@@ -160,3 +168,107 @@ def test_errors_are_counted_in_the_metrics(server):
     text = server.metrics_once(lambda text: counted in text)
     assert counted in text
     assert 'xaiserve_requests_total{model="",method="unknown",code="404"}' in text
+
+
+# --------------------------------------------------------------------------
+# How a body's length is given (Content-Length, chunked, or neither)
+# --------------------------------------------------------------------------
+
+
+def raw_exchange(server, request: bytes, wait_first: float = 0.0, timeout: float = 20.0) -> tuple[bytes, float]:
+    """Sends `request` on a new connection (after `wait_first` seconds of
+    silence), reads until the server closes or `timeout`, and returns what
+    came back with the seconds it took from the request's end."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as s:
+        time.sleep(wait_first)
+        s.sendall(request)
+        sent = time.monotonic()
+        reply = b""
+        try:
+            while b"\r\n\r\n" not in reply or not reply_complete(reply):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        except socket.timeout:
+            pass
+        return reply, time.monotonic() - sent
+
+
+def reply_complete(reply: bytes) -> bool:
+    head, _, body = reply.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return True
+
+
+def status_and_error(reply: bytes) -> tuple[int, dict]:
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    return status, json.loads(body)["error"] if body else {}
+
+
+def test_a_post_without_a_body_is_answered_at_once(server):
+    """curl -X POST without -d: no Content-Length, no chunks. The server used
+    to wait for the client to close (which it never does) and answer 408 5 s
+    later; it now reads no body and says it is empty."""
+    request = b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    reply, seconds = raw_exchange(server, request, timeout=10)
+
+    status, error = status_and_error(reply)
+    assert status == 400 and "empty" in error["message"], reply
+    assert seconds < 2.5, f"answered after {seconds:.1f} s"
+
+
+@pytest.mark.parametrize(
+    "header,phrase",
+    [(b"Content-Length: abc", b"is not a number of bytes"), (b"Content-Length: -1", b"is not a number of bytes"),
+     (b"Transfer-Encoding: gzip, chunked", b"chunked")],
+)
+def test_a_body_whose_end_cannot_be_found_is_400_at_once(server, header, phrase):
+    request = b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n\r\n{}"
+
+    reply, seconds = raw_exchange(server, request, timeout=10)
+
+    assert reply.startswith(b"HTTP/1.1 400"), reply
+    assert phrase in reply and b"Connection: close" in reply, reply
+    assert seconds < 2.5, f"answered after {seconds:.1f} s"
+
+
+def test_a_body_announced_too_large_is_413_before_it_is_sent(server):
+    """Expect: 100-continue (curl sends it for large bodies): the 413 comes
+    instead of the 100, so the client never uploads the body."""
+    request = (b"POST /v1/models/tabular:explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Expect: 100-continue\r\nContent-Length: " + str(MAX_BODY + 1).encode() + b"\r\n\r\n")
+
+    reply, seconds = raw_exchange(server, request, timeout=10)
+
+    assert not reply.startswith(b"HTTP/1.1 100"), reply
+    status, error = status_and_error(reply)
+    assert status == 413 and str(MAX_BODY) in error["message"], reply
+    assert seconds < 2.5, f"answered after {seconds:.1f} s"
+
+
+def test_a_new_connection_may_wait_before_its_first_request(server):
+    """A loaded client may connect a few seconds before it sends: beyond the
+    2 s keep-alive idle time, the first request is still served."""
+    reply, _ = raw_exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", wait_first=3.0, timeout=10)
+
+    assert reply.startswith(b"HTTP/1.1 200"), reply
+
+
+def test_a_new_connection_that_sends_nothing_gets_a_408(server):
+    """Instead of a silent close: a client whose first byte was merely late
+    reads why its connection ended."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
+        start = time.monotonic()
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+        waited = time.monotonic() - start
+
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    assert b"Connection: close" in reply
+    assert 4.5 < waited < 15, f"closed after {waited:.1f} s"
