@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <cctype>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "api/instances.h"
 #include "api/responses.h"
 #include "api/visualizations.h"
+#include "attribution/gaussian_blur.h"
 #include "cli/flags.h"
 #include "model/explainable_model.h"
 
@@ -91,6 +93,28 @@ std::string DescribeTensorInfo(const TensorInfo& t) {
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// JSON has no inf or nan: such an output is written as null, and said on stderr.
+void WarnOfNonFiniteOutputs(const NamedTensors& outputs, size_t row, size_t instance) {
+  for (const auto& [name, tensor] : outputs) {
+    const int64_t n = tensor.row_elements();
+    for (int64_t e = 0; e < n && tensor.dtype != DType::kString; ++e) {
+      const double value = tensor.values[row * n + e];
+      if (std::isfinite(value)) continue;
+      std::cerr << "xaiserve predict: warning: instance " << instance << ": output '" << name << "' holds "
+                << (std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf") << ", written as null (JSON has no "
+                << "inf or nan); the model overflowed on this input\n";
+      break;
+    }
+  }
+}
+
+// Standard output refused a line (a full disk, a closed descriptor): the
+// command stops rather than go on explaining into nothing.
+Status WriteFailed(size_t instances_done) {
+  return FailedPrecondition("writing standard output failed after " + std::to_string(instances_done) +
+                     " instances (a full disk, or the output closed?)");
 }
 
 // `explain` reports progress on the first and last instance and at most this
@@ -182,7 +206,9 @@ int RunPredict(const std::vector<std::string>& args) {
     if (!outputs.ok()) return Fail("predict", outputs.status());
     for (size_t row = 0; row < chunk.size(); ++row) {
       std::cout << DumpJson(Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}) << "\n";
+      WarnOfNonFiniteOutputs(*outputs, row, begin + row);
     }
+    if (!std::cout.flush()) return Fail("predict", WriteFailed(end));
     std::cerr << "xaiserve predict: " << end << "/" << decoded->size() << " instances\n";
   }
   return kExitOk;
@@ -254,7 +280,7 @@ Status WritePictures(const std::string& dir, size_t instance, const InstanceExpl
 }  // namespace
 
 int RunExplain(const std::vector<std::string>& args) {
-  std::string instances_path, method = "integrated-gradients", metadata, visualize_dir, timings_path;
+  std::string instances_path, method = "integrated-gradients", metadata, visualize_dir, timings_path, output_name;
   int64_t steps = kDefaultStepCount, paths = kDefaultPathCount, noisy_samples = kDefaultNoisySamples;
   int64_t top_k = 1, batch_size = kAutoBatchSize, version = -1;
   double noise_sigma = 0, max_blur_sigma = 0, error_target = 0;
@@ -262,8 +288,9 @@ int RunExplain(const std::vector<std::string>& args) {
   std::vector<int64_t> output_indices;
   FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients|sampled-shapley|xrai]\n"
                 "                [--steps N] [--paths N] [--noisy-samples N] [--noise-sigma S] [--max-blur-sigma S]\n"
-                "                [--top-k K] [--output-indices I[,J...]] [--metadata FILE] [--batch-size N]\n"
-                "                [--xrai-fast] [--visualize DIR]",
+                "                [--top-k K] [--output-indices I[,J...]] [--output-name NAME] [--metadata FILE]\n"
+                "                [--batch-size N]"
+                " [--xrai-fast] [--visualize DIR]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
                 "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
                 "the REST API's :explain response body. Progress goes to stderr (the first and last instance\n"
@@ -273,12 +300,14 @@ int RunExplain(const std::vector<std::string>& args) {
   flags.Int("steps", &steps, kMinStepCount, kMaxStepCount, "path steps of Integrated Gradients and XRAI, 1..100 (default 50)");
   flags.Int("paths", &paths, kMinPathCount, kMaxPathCount, "Sampled Shapley permutations, 1..50 (default 10)");
   flags.Int("noisy-samples", &noisy_samples, kMinNoisySamples, kMaxNoisySamples,
-            "SmoothGrad: noisy samples, 1..50 (default 3; turns SmoothGrad on)");
+            "SmoothGrad: noisy samples, 1..50 (default 3; with --noise-sigma)");
   flags.Double("noise-sigma", &noise_sigma, 0, 1e9, "SmoothGrad: absolute Gaussian noise sigma (turns SmoothGrad on)");
-  flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, 1e6, "blur baseline: start the path at the input blurred with this sigma (pixels)");
+  flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, kMaxGaussianBlurSigma, "blur baseline: start the path at the input blurred with this sigma (pixels)");
   flags.Bool("xrai-fast", &xrai_fast, "XRAI's fast variant: 3 segmentation scales, regions taken in rounds");
   flags.Int("top-k", &top_k, -1, kMaxTopK, "explain the K largest outputs; -1 for all (default 1)");
   flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
+  flags.String("output-name", &output_name, "NAME",
+               "the output to explain, by its metadata name (needed when the metadata lists several)");
   flags.Double("target-error", &error_target, 1e-9, 0.999999,
                "raise steps/paths until approximationError <= this (or the maximum is reached)");
   flags.String("metadata", &metadata, "FILE", "explanation metadata to use instead of MODEL_DIR/explanation_metadata.json");
@@ -300,11 +329,34 @@ int RunExplain(const std::vector<std::string>& args) {
     return UsageError("explain", "--method '" + method + "' is unknown; choose integrated-gradients, sampled-shapley or xrai");
   }
   if (xrai_fast && method != "xrai") return UsageError("explain", "--xrai-fast applies to --method xrai only");
-  auto options = ParseExplainParameters(
-      ExplainParametersFromFlags(flags, method, steps, paths, noisy_samples, noise_sigma, max_blur_sigma, top_k,
-                                 output_indices, batch_size, error_target, xrai_fast),
-      nullptr);
-  if (!options.ok()) return Fail("explain", options.status());
+  // A flag the method does not use is a mistake, not something to ignore.
+  const char* unused = nullptr;
+  for (const char* name : {"steps", "noisy-samples", "noise-sigma", "max-blur-sigma"}) {
+    if (method == "sampled-shapley" && flags.WasSet(name)) unused = name;
+  }
+  if (method != "sampled-shapley" && flags.WasSet("paths")) unused = "paths";
+  if (unused != nullptr) {
+    return UsageError("explain", std::string("--") + unused + " does not apply to --method " + method + " (" +
+                                     (method == "sampled-shapley" ? "it takes --paths" : "--paths is Sampled Shapley's") +
+                                     ")");
+  }
+  if (flags.WasSet("noisy-samples") && !flags.WasSet("noise-sigma")) {
+    return UsageError("explain", "--noisy-samples needs --noise-sigma S, SmoothGrad's noise (e.g. 10-20% of the "
+                                 "inputs' range)");
+  }
+  for (int64_t index : output_indices) {
+    if (index < 0) return UsageError("explain", "--output-indices: " + std::to_string(index) + " is negative; give flat indices >= 0");
+  }
+  if (flags.WasSet("top-k") && flags.WasSet("output-indices")) {
+    return UsageError("explain", "give --top-k or --output-indices, not both");
+  }
+  if (flags.WasSet("output-name") && output_name.empty()) return UsageError("explain", "--output-name needs a name");
+  Json parameters = ExplainParametersFromFlags(flags, method, steps, paths, noisy_samples, noise_sigma, max_blur_sigma,
+                                               top_k, output_indices, batch_size, error_target, xrai_fast);
+  if (!output_name.empty()) parameters["outputName"] = output_name;
+  auto options = ParseExplainParameters(parameters, nullptr);
+  // The flags' values (ranges checked by FlagSet) in the request's terms.
+  if (!options.ok()) return UsageError("explain", options.status().message());
 
   auto instances = ReadInstances(instances_path);
   if (!instances.ok()) return Fail("explain", instances.status());
@@ -366,7 +418,7 @@ int RunExplain(const std::vector<std::string>& args) {
     if (i == 0 || i + 1 == total || SecondsSince(last_progress) >= kProgressIntervalSeconds) {
       // Lines reach stdout with the progress: at once on slow models, every
       // half second on fast ones (a flush per line cost 1 us of 73 on tabular_mlp).
-      std::cout.flush();
+      if (!std::cout.flush()) return Fail("explain", WriteFailed(i + 1));
       last_progress = std::chrono::steady_clock::now();
       std::cerr << "xaiserve explain: " + std::to_string(i + 1) + "/" + std::to_string(total) + " instances (" +
                        seconds_text + " s)\n";

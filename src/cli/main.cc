@@ -28,6 +28,16 @@ constexpr char kUsage[] =
     "\n"
     "Run 'xaiserve COMMAND --help' for a command's flags.\n";
 
+int Dispatch(const std::string& command, const std::vector<std::string>& args) {
+  if (command == "inspect") return xai::RunInspect(args);
+  if (command == "predict") return xai::RunPredict(args);
+  if (command == "explain") return xai::RunExplain(args);
+  if (command == "metadata") return xai::RunMetadata(args);
+  if (command == "serve") return xai::RunServe(args);
+  std::cerr << "xaiserve: unknown command '" << command << "'\n\n" << kUsage;
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,17 +49,19 @@ int main(int argc, char** argv) {
     execv("/proc/self/exe", argv);  // returns only on failure; then go on, noisily.
   }
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 2 && args[0] == "help") args = {args[1], "--help"};  // "help explain"
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::cout << kUsage;
     return args.empty() ? 2 : 0;
   }
   const std::string command = args[0];
   args.erase(args.begin());
-  if (command == "inspect") return xai::RunInspect(args);
-  if (command == "predict") return xai::RunPredict(args);
-  if (command == "explain") return xai::RunExplain(args);
-  if (command == "metadata") return xai::RunMetadata(args);
-  if (command == "serve") return xai::RunServe(args);
-  std::cerr << "xaiserve: unknown command '" << command << "'\n\n" << kUsage;
-  return 2;
+  const int code = Dispatch(command, args);
+  // A command that wrote its answer into a full disk or a closed descriptor
+  // did not succeed, whatever it returned.
+  if (!std::cout.flush() && code == 0) {
+    std::cerr << "xaiserve " << command << ": error: writing standard output failed (a full disk, or the output closed?)\n";
+    return 1;
+  }
+  return code;
 }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -175,3 +176,110 @@ def test_directory_without_saved_model(xaiserve, tmp_path):
     result = xaiserve.run("inspect", tmp_path)
 
     result.expect_failure(phrases=[str(tmp_path)], json_stdout=False)
+
+
+# --------------------------------------------------------------------------
+# Flags that do not fit the method, and writing the answer
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags,phrases",
+    [
+        (("--method", "sampled-shapley", "--steps", "5"), ["--steps does not apply to --method sampled-shapley"]),
+        (("--method", "sampled-shapley", "--noise-sigma", "0.1"), ["--noise-sigma does not apply"]),
+        (("--paths", "3"), ["--paths does not apply to --method integrated-gradients"]),
+        (("--method", "xrai", "--paths", "3"), ["--paths does not apply to --method xrai"]),
+        (("--noisy-samples", "3"), ["--noisy-samples needs --noise-sigma"]),
+        (("--top-k", "2", "--output-indices", "1"), ["--top-k or --output-indices, not both"]),
+        (("--output-indices", "-1"), ["--output-indices", "-1 is negative"]),
+        (("--max-blur-sigma", "1e5"), ["--max-blur-sigma", "10000"]),
+    ],
+    ids=["steps-shapley", "noise-shapley", "paths-ig", "paths-xrai", "samples-no-sigma", "topk-and-indices",
+         "negative-index", "blur-above-max"],
+)
+def test_flags_that_do_not_fit_are_usage_errors(flags, phrases, xaiserve):
+    """Not ignored: a flag the method would not use is the user's mistake."""
+    result = xaiserve.command("explain", "tabular_mlp", *flags)
+
+    result.expect_failure(exit_codes=[2], phrases=phrases)
+    assert result.stdout == ""
+
+
+def test_help_command_shows_the_commands_help(xaiserve):
+    result = xaiserve.run("help", "explain")
+
+    assert result.returncode == 0, str(result)
+    assert result.stdout == xaiserve.run("explain", "--help").stdout
+    assert "--output-name" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["explain", "predict", "inspect", "metadata"])
+def test_a_full_disk_on_stdout_is_a_failure(command, xaiserve):
+    """/dev/full refuses every write: the command must not exit 0."""
+    import os
+    import subprocess
+
+    args = [command, fixture_dir("tabular_mlp")]
+    if command in ("explain", "predict"):
+        args += ["--instances", instances_file("tabular_mlp")]
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run([str(xaiserve.binary), *map(str, args)], stdout=full, stderr=subprocess.PIPE,
+                                   text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
+
+    assert completed.returncode == 1, completed.stderr
+    assert "writing standard output failed" in completed.stderr
+
+
+def test_predict_warns_of_an_output_written_as_null(xaiserve, write_instances):
+    """JSON has no inf or nan: the null on stdout is explained on stderr."""
+    result = xaiserve.command("predict", "quadratic", instances=write_instances("[1e30, 1e30, 1e30]\n[1, 2, 3]\n"))
+
+    result.expect_success()
+    first, second = result.json_lines()
+    assert first["predictions"] == [None] and second["predictions"][0] is not None
+    assert "warning: instance 0: output 'y' holds" in result.stderr
+    assert "instance 1" not in result.stderr
+
+
+def test_output_name_picks_one_of_several_outputs(xaiserve, tmp_path):
+    """Without metadata, sparse_words' two outputs are both explainable: the
+    CLI names one with --output-name, as a request does with outputName."""
+    import shutil
+
+    model = tmp_path / "sparse_words"
+    shutil.copytree(fixture_dir("sparse_words"), model)
+    (model / "explanation_metadata.json").unlink()
+
+    unnamed = xaiserve.command("explain", model, instances=instances_file("sparse_words"))
+    unnamed.expect_failure(phrases=["several outputs", "--output-name"])
+    unknown = xaiserve.command("explain", model, "--output-name", "nope", instances=instances_file("sparse_words"))
+    unknown.expect_failure(phrases=["'nope'", "its outputs: "])
+
+    named = xaiserve.command("explain", model, "--output-name", "score", instances=instances_file("sparse_words"))
+    named.expect_success()
+    response = named.json_lines()[0]
+    assert response["explanations"][0]["attributions"][0]["outputName"] == "score"
+
+
+@pytest.mark.parametrize(
+    "inputs,outputs,phrases",
+    [
+        ({"features": {"input_tensor_name": "features"}, "again": {"input_tensor_name": "serving_default_features:0"}},
+         {"probabilities": {"output_tensor_name": "probabilities"}}, ["both name tensor 'serving_default_features:0'"]),
+        ({"features": {"input_tensor_name": "features"}}, {"p": {"output_tensor_name": "serving_default_features:0"}},
+         ["outputs.p.output_tensor_name", "which inputs.features attributes"]),
+        ({"features": {"input_tensor_name": "features", "encoding": "bag_of_features",
+                       "index_feature_mapping": ["a", "b", "c"]}}, {"probabilities": {}},
+         ["index_feature_mapping has 3 names", "30 features"]),
+    ],
+    ids=["two-inputs-one-tensor", "output-is-an-input", "too-few-feature-names"],
+)
+def test_metadata_that_could_not_explain_is_refused_at_load(inputs, outputs, phrases, xaiserve, tmp_path):
+    """inspect used to say ok and explain then failed (or dropped names)."""
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps({"inputs": inputs, "outputs": outputs}))
+
+    result = xaiserve.run("inspect", fixture_dir("tabular_mlp"), "--metadata", metadata)
+
+    result.expect_failure(phrases=phrases, json_stdout=False)
