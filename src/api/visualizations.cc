@@ -81,6 +81,14 @@ bool IsImageAttribution(const BoundInput& input, const Tensor& attribution) {
          (attribution.shape[3] == 1 || attribution.shape[3] == 3);
 }
 
+Status CheckVisualizationMetadata(const ExplanationMetadata& metadata) {
+  for (const InputMetadata& md : metadata.inputs) {
+    const std::string where = metadata.source + ": inputs." + md.name + ".visualization";
+    XAI_RETURN_IF_ERROR(ParseVisualization(md.visualization, "integrated-gradients", where).status());
+  }
+  return OkStatus();
+}
+
 StatusOr<std::vector<EntryPictures>> RenderExplanationPictures(const InstanceExplanation& explanation,
                                                                const std::vector<BoundInput>& inputs,
                                                                const std::vector<const Tensor*>& originals) {

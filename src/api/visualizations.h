@@ -45,6 +45,11 @@ struct Picture {
 // the order of the explained inputs.
 using EntryPictures = std::vector<std::pair<std::string, Picture>>;
 
+// Checks every input's `visualization` in the metadata (unknown fields or
+// values are INVALID_ARGUMENT naming the field), so that a model is refused
+// when it loads rather than when a picture is first asked for.
+Status CheckVisualizationMetadata(const ExplanationMetadata& metadata);
+
 // Whether `input` is drawn as an image (see above), given its attributions.
 bool IsImageAttribution(const BoundInput& input, const Tensor& attribution);
 

@@ -94,6 +94,17 @@ TEST(RenderExplanationPicturesTest, BadVisualizationMetadataNamesTheField) {
                         {"metadata inputs.image.visualization.colorMap", "rainbow", "viridis"}));
 }
 
+TEST(CheckVisualizationMetadataTest, ABadVisualizationIsFoundWithoutAPicture) {
+  ExplanationMetadata metadata;
+  metadata.source = "md.json";
+  metadata.inputs.push_back(Input("table", DType::kFloat32, "numeric").metadata);
+  EXPECT_TRUE(CheckVisualizationMetadata(metadata).ok());
+  metadata.inputs.push_back(Input("image", DType::kFloat32, "image").metadata);
+  metadata.inputs.back().visualization = Json{{"overlayType", "sepia"}};
+  EXPECT_TRUE(FailsWith(CheckVisualizationMetadata(metadata), StatusCode::kInvalidArgument,
+                        {"md.json: inputs.image.visualization.overlayType", "sepia"}));
+}
+
 TEST(RenderExplanationPicturesTest, TabularInputsGetABarChartWithTheirFeatureNames) {
   BoundInput named = Input("words", DType::kFloat32);
   named.metadata.index_feature_mapping = {"good", "bad", "dull"};

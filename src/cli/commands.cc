@@ -15,6 +15,7 @@
 #include "api/visualizations.h"
 #include "attribution/gaussian_blur.h"
 #include "cli/flags.h"
+#include "model/attribution_setup.h"
 #include "model/explainable_model.h"
 
 namespace xai {
@@ -56,6 +57,10 @@ StatusOr<Json> ReadInstances(const std::string& path) {
   std::ifstream file;
   std::istream* in = &std::cin;
   if (path != "-") {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) {
+      return InvalidArgument("instances file '" + path + "' is a directory; give a JSON Lines file");
+    }
     file.open(path);
     if (!file) return NotFound("cannot read instances file '" + path + "'");
     in = &file;
@@ -80,7 +85,9 @@ StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, co
   if (!metadata.empty()) options.metadata_path = metadata;
   if (version >= 0) options.version = version;
   std::cerr << "xaiserve: loading " << dir << "\n";
-  return ExplainableModel::Load(dir, options);
+  XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(dir, options));
+  XAI_RETURN_IF_ERROR(CheckVisualizationMetadata(model->metadata()));
+  return model;
 }
 
 std::string DescribeTensorInfo(const TensorInfo& t) {
@@ -324,6 +331,11 @@ int RunExplain(const std::vector<std::string>& args) {
   if (flags.WasSet("timings") && timings_path.empty()) return UsageError("explain", "--timings needs a file name");
   if (flags.WasSet("visualize") && visualize_dir.empty()) return UsageError("explain", "--visualize needs a directory");
   if (instances_path.empty()) return UsageError("explain", "--instances FILE is required");
+  std::error_code fs_error;
+  if (!visualize_dir.empty() && std::filesystem::exists(visualize_dir, fs_error) &&
+      !std::filesystem::is_directory(visualize_dir, fs_error)) {
+    return UsageError("explain", "--visualize '" + visualize_dir + "' is a file; give a directory (made if missing)");
+  }
   if (top_k == 0) return UsageError("explain", "--top-k is 0; give K >= 1, or -1 for all outputs");
   if (method != "integrated-gradients" && method != "sampled-shapley" && method != "xrai") {
     return UsageError("explain", "--method '" + method + "' is unknown; choose integrated-gradients, sampled-shapley or xrai");
@@ -404,7 +416,13 @@ int RunExplain(const std::vector<std::string>& args) {
     const double seconds = SecondsSince(start);
     for (const OutputAttribution& out : explanation->outputs) {
       const double error = out.attribution.approximation_error;
-      if (error > kApproximationWarningLevel) {
+      if (options->approximation_error_target && error > *options->approximation_error_target) {
+        std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
+                  << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError "
+                  << error << " is above --target-error " << *options->approximation_error_target << " at the most "
+                  << (explanation->method == "sampled-shapley" ? "paths" : "steps") << " allowed ("
+                  << MaxBudget(explanation->method) << ")\n";
+      } else if (error > kApproximationWarningLevel) {
         std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
                   << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError "
                   << error * 100 << "% is above " << kApproximationWarningLevel * 100 << "%; raise "

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -244,6 +245,10 @@ StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const s
 }
 
 StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return InvalidArgument("explanation metadata file '" + path + "' is a directory; give the JSON file");
+  }
   std::ifstream file(path);
   if (!file) return NotFound("cannot read explanation metadata file '" + path + "'");
   std::stringstream text;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/visualizations.h"
 #include "model/model_dir.h"
 
 namespace xai {
@@ -67,6 +68,7 @@ std::string Join(const std::vector<std::string>& items) {
 StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir,
                                                                   const LoadOptions& options) {
   XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(saved_model_dir, options));
+  XAI_RETURN_IF_ERROR(CheckVisualizationMetadata(model->metadata()));
   if (model->explain_status().ok()) {
     const Status gradients = model->CheckGradients();
     if (!gradients.ok()) {

@@ -283,3 +283,42 @@ def test_metadata_that_could_not_explain_is_refused_at_load(inputs, outputs, phr
     result = xaiserve.run("inspect", fixture_dir("tabular_mlp"), "--metadata", metadata)
 
     result.expect_failure(phrases=phrases, json_stdout=False)
+
+
+def test_a_bad_visualization_in_the_metadata_is_refused_at_load(xaiserve, tmp_path):
+    """Not only once a picture is asked for (--visualize, "visualize": true)."""
+    metadata = json.loads((fixture_dir("shapes_cnn") / "explanation_metadata.json").read_text())
+    [name] = metadata["inputs"]
+    metadata["inputs"][name]["visualization"] = {"color_map": "nope"}
+    path = tmp_path / "metadata.json"
+    path.write_text(json.dumps(metadata))
+
+    result = xaiserve.command("explain", "shapes_cnn", "--metadata", path)
+
+    result.expect_failure(phrases=[f"inputs.{name}.visualization.color_map", "nope"])
+    assert result.stdout == ""
+
+
+def test_directories_where_files_belong_are_named(xaiserve, tmp_path):
+    instances = xaiserve.command("explain", "tabular_mlp", instances=tmp_path)
+    instances.expect_failure(phrases=[f"instances file '{tmp_path}' is a directory"])
+    metadata = xaiserve.run("inspect", fixture_dir("tabular_mlp"), "--metadata", tmp_path)
+    metadata.expect_failure(phrases=[f"metadata file '{tmp_path}' is a directory"], json_stdout=False)
+    picture_file = tmp_path / "a_file"
+    picture_file.write_text("")
+    visualize = xaiserve.command("explain", "tabular_mlp", "--visualize", picture_file)
+    visualize.expect_failure(exit_codes=[2], phrases=["--visualize", "is a file"])
+    assert visualize.stdout == ""
+
+
+def test_a_target_error_not_reached_is_a_warning(xaiserve, write_instances):
+    """At the most steps (100), tabular_mlp's error stays above 1e-9: said."""
+    one = write_instances(instances_file("tabular_mlp").read_text().splitlines()[0] + "\n")
+
+    result = xaiserve.command("explain", "tabular_mlp", "--target-error", "1e-9", instances=one)
+
+    result.expect_success()
+    [response] = result.json_lines()
+    error = response["explanations"][0]["attributions"][0]["approximationError"]
+    assert error > 1e-9
+    assert "is above --target-error 1e-09 at the most steps allowed (100)" in result.stderr
