@@ -246,13 +246,13 @@ int RunServe(const std::vector<std::string>& args) {
   std::vector<std::string> model_flags;
   std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
   int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
-  int64_t max_image_pixels = kDefaultMaxImagePixels;
+  int64_t max_image_pixels = kDefaultMaxImagePixels, max_path_points = 0;
   double poll_seconds = 2, client_timeout = 30;
   bool cross_request_batching = false;
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
       "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--max-image-pixels N]\n"
-      "               [--poll-seconds S] [--client-timeout S] [--cross-request-batching]",
+      "               [--max-path-points N] [--poll-seconds S] [--client-timeout S] [--cross-request-batching]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
@@ -275,6 +275,10 @@ int RunServe(const std::vector<std::string>& args) {
   flags.Int("max-image-pixels", &max_image_pixels, 1, int64_t{1} << 36,
             "most pixels (width x height) the uploaded images of one request decode to together, checked from "
             "each file's header (default 33554432 = 32 Mi, also the most for one image; beyond: 413)");
+  flags.Int("max-path-points", &max_path_points, 0, INT64_MAX,
+            "most path points (model rows) one :explain request may evaluate over all its instances; beyond, it\n"
+            "stops with 413 (default 0: no bound; e.g. 100 steps x 50 noisy samples x 10 baselines is 50,500\n"
+            "an output)");
   flags.Double("poll-seconds", &poll_seconds, 0, 86400,
                "how often model directories are checked for new versions (default 2; 0: never)");
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
@@ -333,6 +337,7 @@ int RunServe(const std::vector<std::string>& args) {
   context.metrics = &metrics;
   context.limits.max_instances = static_cast<size_t>(max_instances);
   context.limits.max_image_pixels = max_image_pixels;
+  context.limits.max_path_points = max_path_points;
   context.auth_token = auth_token;
   HttpServerOptions options;
   options.host = host;
@@ -357,6 +362,7 @@ int RunServe(const std::vector<std::string>& args) {
   PrintBanner(server, registry, host, auth_token);
   std::cerr << "xaiserve: " << server.threads() << " HTTP worker threads; body limit " << max_body_bytes
             << " bytes; at most " << max_instances << " instances per request"
+            << (max_path_points > 0 ? ", " + std::to_string(max_path_points) + " path points per explain request" : "")
             << (auth_token.empty() ? "" : "; bearer token required")
             << (cross_request_batching ? "; cross-request batching on" : "") << "\n";
   const Status served = server.Serve();

@@ -19,6 +19,7 @@ enum class StatusCode {
   kResourceExhausted,   // a size limit was exceeded.
   kUnimplemented,       // valid, but not supported by xaiserve.
   kUnavailable,         // temporarily cannot serve (loading, shutting down).
+  kCancelled,           // stopped because no one waits for the result any more.
   kInternal,            // a bug or a runtime failure we did not anticipate.
 };
 
@@ -50,6 +51,7 @@ inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPre
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
 // Either a value or a non-OK Status.

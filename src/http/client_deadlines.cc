@@ -258,6 +258,14 @@ void DeadlineHttpServer::SendResponse() {
 
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
 
+bool DeadlineHttpServer::ClientGone() {
+  if (t_connection == nullptr) return false;
+  char byte;
+  const ssize_t n = recv(t_connection->socket(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;  // end of stream: the client closed
+  return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // e.g. reset
+}
+
 bool DeadlineHttpServer::ThisResponseFailed() { return t_connection != nullptr && t_connection->write_failed(); }
 
 bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {

@@ -47,6 +47,9 @@ class DeadlineHttpServer : public httplib::Server {
                                   // or until the request ends, so headers and body leave together)
   static bool ThisRequestTimedOut();
   static bool ThisResponseFailed();  // a write missed the deadline or failed: the client did not get it all
+  // The client closed or reset the connection while its request is handled
+  // (it stopped waiting), seen without reading what it may have pipelined.
+  static bool ClientGone();
 
  private:
   // Serves one connection: keep-alive requests until the client closes, the

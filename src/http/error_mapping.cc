@@ -16,6 +16,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kResourceExhausted: return 413;
     case StatusCode::kUnimplemented: return 501;
     case StatusCode::kUnavailable: return 503;
+    case StatusCode::kCancelled: return 499;  // nginx's "client closed request": only the log sees it
     case StatusCode::kInternal: return 500;
   }
   return 500;

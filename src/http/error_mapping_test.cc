@@ -14,6 +14,7 @@ TEST(ErrorMappingTest, EachStatusCodeHasOneHttpStatus) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), 413);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnimplemented), 501);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kCancelled), 499);
   EXPECT_EQ(HttpStatusFor(StatusCode::kInternal), 500);
 }
 

@@ -147,6 +147,7 @@ void HttpServer::Configure() {
     request.method = req.method;
     request.path = req.path;
     request.body = std::move(body);
+    request.client_gone = &DeadlineHttpServer::ClientGone;
     for (const auto& [name, value] : req.headers) {
       std::string lower = name;
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

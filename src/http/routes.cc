@@ -168,6 +168,10 @@ class Handler {
     response_.method_label = "explain:" + parsed->options.method;
     auto loaded = context_.registry->Get(route.model, version);
     if (!loaded.ok()) return Fail(loaded.status());
+    WorkBudget budget;
+    budget.max_path_points = context_.limits.max_path_points;
+    budget.client_gone = request_.client_gone;
+    parsed->options.budget = &budget;
     auto result = RunExplain(*loaded->model, *parsed);
     if (!result.ok()) return Fail(result.status());
     response_.path_points = result->rows_evaluated;

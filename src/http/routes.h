@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,6 +44,8 @@ struct HttpRequest {
   std::string path;    // without the query string, percent-decoded
   std::string body;
   std::map<std::string, std::string> headers;  // names in lower case
+  // True once the client has gone away (closed its connection); empty: never.
+  std::function<bool()> client_gone;
 };
 
 struct HttpResponse {

@@ -37,8 +37,8 @@ void DropLastRow(Tensor* batch) {
 class RuntimeModelFunction final : public ModelFunction {
  public:
   RuntimeModelFunction(ModelRuntime* runtime, std::vector<Feed> fixed_feeds, std::vector<TensorInfo> attributed,
-                       std::string target)
-      : runtime_(runtime), fixed_feeds_(std::move(fixed_feeds)), attributed_(std::move(attributed)) {
+                       std::string target, WorkBudget* budget)
+      : runtime_(runtime), fixed_feeds_(std::move(fixed_feeds)), attributed_(std::move(attributed)), budget_(budget) {
     // What every gradient run asks for; only its feeds and elements change.
     request_.target = std::move(target);
     for (const TensorInfo& t : attributed_) request_.wrt.push_back(t.tensor_name);
@@ -72,6 +72,7 @@ class RuntimeModelFunction final : public ModelFunction {
       if (append_instance) elements.push_back(ArgmaxOfRow(instance_row));
     }
     const int64_t run_rows = static_cast<int64_t>(elements.size());
+    if (budget_ != nullptr) XAI_RETURN_IF_ERROR(budget_->Spend(run_rows));
     std::vector<Feed> feeds;
     for (const auto& [name, value] : fixed_feeds_) feeds.emplace_back(name, RepeatRow(value, run_rows));
     // The batch's tensors are fed as they are, lent (model_function.h), not
@@ -168,6 +169,7 @@ class RuntimeModelFunction final : public ModelFunction {
   ModelRuntime* runtime_;
   std::vector<Feed> fixed_feeds_;
   std::vector<TensorInfo> attributed_;
+  WorkBudget* budget_;  // null: unbounded
   GradientRequest request_;  // target and wrt set once; feeds and elements lent for each run.
   int64_t rows_evaluated_ = 0;
   const std::vector<Tensor>* instance_ = nullptr;  // set: choose the output at the instance.
@@ -394,6 +396,20 @@ Status ExplainableModel::BindMetadata() {
                              "from its inputs");
     }
     outputs_.push_back(std::move(bound));
+  }
+  return OkStatus();
+}
+
+Status WorkBudget::Spend(int64_t rows) {
+  if (client_gone && client_gone()) {
+    return Cancelled("the client went away; the explanation stopped after " + std::to_string(path_points) +
+                     " path points");
+  }
+  path_points += rows;
+  if (max_path_points > 0 && path_points > max_path_points) {
+    return ResourceExhausted("the request needs more than " + std::to_string(max_path_points) +
+                             " path points (model rows; the server's --max-path-points): ask for fewer instances, "
+                             "steps, noisy samples, baselines or outputs (topK), or raise the limit");
   }
   return OkStatus();
 }
@@ -708,7 +724,7 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   // batch-first by construction (checked in Evaluate), unlike predictions.
   ModelRuntime* path_runtime = batching_ ? static_cast<ModelRuntime*>(batching_.get()) : runtime_.get();
   RuntimeModelFunction function(path_runtime, std::move(prepared.fixed_feeds), std::move(prepared.attributed),
-                                output->tensor.tensor_name);
+                                output->tensor.tensor_name, options.budget);
   if (choose_in_path_run) function.ChooseOutputAtInstance(&values);
   // Attribute; with an approximation target, double the steps (or paths)
   // until every requested output meets it or the maximum is reached.

@@ -11,6 +11,7 @@
 // Thread-safe: Predict and Explain may be called concurrently.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,21 @@ struct SmoothGradRequest {
 // and :predict alike, so both give the same numbers.
 inline constexpr int kPredictBatchSize = 64;
 
+// Beyond the cloud service, for the server: what bounds one request's work.
+// Spend is called before every model run of the request's explanations (a
+// run it refuses is not made), so a request stops within one run of its
+// client going away or of its budget running out. One per request, used by
+// one thread at a time.
+struct WorkBudget {
+  int64_t max_path_points = 0;        // rows of model runs the request may evaluate; 0: no bound.
+  std::function<bool()> client_gone;  // true once no one waits for the answer; empty: never.
+  int64_t path_points = 0;            // rows evaluated so far.
+
+  // Takes `rows` more: CANCELLED if the client is gone, RESOURCE_EXHAUSTED
+  // past max_path_points.
+  Status Spend(int64_t rows);
+};
+
 // What one explain request asks for; defaults are the cloud service's.
 struct ExplainOptions {
   std::string method = "integrated-gradients";  // or "sampled-shapley", "xrai"
@@ -63,6 +79,7 @@ struct ExplainOptions {
   std::string output_name;  // metadata output to explain; empty: the only one.
   // Per metadata input name: baselines that replace the metadata's.
   std::map<std::string, std::vector<Json>> baseline_overrides;
+  WorkBudget* budget = nullptr;  // not owned; null: unbounded.
 };
 
 // A metadata input bound to a graph tensor of the explaining signature.

@@ -37,6 +37,9 @@ struct RequestLimits {
   size_t max_instances = kDefaultMaxInstances;  // per :predict or :explain request
   // The image pixel budget of one request's uploads (InstanceDecoding).
   int64_t max_image_pixels = kDefaultMaxImagePixels;
+  // Path points (rows of model runs) one :explain request may evaluate, over
+  // all its instances; 0: no bound (WorkBudget).
+  int64_t max_path_points = 0;
 };
 
 // The explanation methods by CLI / flag name, and their request keys.

@@ -16,6 +16,7 @@ from conftest import fixture_dir, read_instances, running_server
 
 MAX_BODY = 200_000
 MAX_INSTANCES = 8
+MAX_PATH_POINTS = 50_000
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,7 @@ def server(xaiserve, tmp_path_factory):
         "--model", f"missing={models / 'nowhere'}",
         "--max-body-bytes", MAX_BODY,
         "--max-instances", MAX_INSTANCES,
+        "--max-path-points", MAX_PATH_POINTS,
         log_dir=tmp_path_factory.mktemp("logs"),
     ) as running:
         yield running
@@ -272,3 +274,44 @@ def test_a_new_connection_that_sends_nothing_gets_a_408(server):
     assert reply.startswith(b"HTTP/1.1 408"), reply
     assert b"Connection: close" in reply
     assert 4.5 < waited < 15, f"closed after {waited:.1f} s"
+
+
+# --------------------------------------------------------------------------
+# Bounds on one request's work
+# --------------------------------------------------------------------------
+
+
+def test_a_request_past_max_path_points_stops_with_413(server):
+    """8 instances x 2 outputs x 50 noisy samples x 101 points = 80,800 rows."""
+    parameters = {"integratedGradientsAttribution": {"stepCount": 100, "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 50}},
+                  "topK": -1}
+    reply = server.post("/v1/models/tabular:explain", {"instances": [TABULAR] * MAX_INSTANCES, "parameters": parameters})
+
+    reply.expect_error(413, "RESOURCE_EXHAUSTED", [f"more than {MAX_PATH_POINTS} path points", "--max-path-points"])
+    within = server.post("/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": parameters}).expect(200)
+    assert len(within["explanations"][0]["attributions"]) == 2
+
+
+def test_an_explanation_stops_when_its_client_goes_away(server):
+    """80,800 rows (10 s or more) on the image model: 2 outputs x 10 baselines x
+    40 noisy samples x 101 points;
+    the client leaves after 1 s and the server stops within a run: the log
+    shows the request ended with 499 soon after."""
+    [image] = read_instances("shapes_cnn")[:1]
+    body = json.dumps({"instances": [image], "parameters": {"integratedGradientsAttribution": {
+        "stepCount": 100, "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 40}}, "topK": -1},
+        "explanationSpecOverride": {"metadata": {"inputs": {"image": {"inputBaselines": [b / 10 for b in range(10)]}}}}}).encode()
+    request = (b"POST /v1/models/image:explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(request)
+        time.sleep(1.0)
+    left = time.monotonic()
+
+    line = server.log_once(lambda log: "image:explain" in log and "status=499" in log, timeout=30)
+    stopped = time.monotonic() - left
+    [entry] = [l for l in line.splitlines() if "image:explain" in l and "status=499" in l]
+    latency_ms = float(entry.split("latency_ms=")[1].split()[0])
+    assert latency_ms < 8000, entry  # the whole request would take 10 s or more
+    assert stopped < 10, f"stopped {stopped:.1f} s after the client left"
+    assert server.get("/healthz").expect(200) == {"status": "ok"}
