@@ -70,6 +70,9 @@ class DeadlineStream final : public httplib::Stream {
   // A read missed the deadline (or cpp-httplib's per-read timeout): no more
   // reads; writes go on, so the client can be told.
   bool timed_out() const { return timed_out_; }
+  // The response being written says "Connection: close": the connection ends after it.
+  void CloseAfterResponse() { close_after_response_ = true; }
+  bool close_after_response() const { return close_after_response_; }
   // A write missed the deadline (a client too slow to take its response) or failed.
   bool write_failed() const { return write_failed_; }
   // Bytes of the current request's response written (sent or held).
@@ -198,6 +201,7 @@ class DeadlineStream final : public httplib::Stream {
   mutable std::optional<Clock::time_point> deadline_;
   mutable bool timed_out_ = false;
   mutable bool write_failed_ = false;
+  bool close_after_response_ = false;
   size_t bytes_written_ = 0;
   mutable std::string held_;  // writes not sent yet
   char buffer_[4096];
@@ -258,6 +262,10 @@ void DeadlineHttpServer::SendResponse() {
 
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
 
+void DeadlineHttpServer::CloseConnectionAfterResponse() {
+  if (t_connection != nullptr) t_connection->CloseAfterResponse();
+}
+
 bool DeadlineHttpServer::ClientGone() {
   if (t_connection == nullptr) return false;
   char byte;
@@ -305,7 +313,7 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
       if (stream.bytes_written() == 0) answer_timeout();
       break;
     }
-    if (!ok || closed) break;
+    if (!ok || closed || stream.close_after_response()) break;
   }
   stream.Flush();
   t_connection = nullptr;

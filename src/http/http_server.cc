@@ -179,13 +179,15 @@ void HttpServer::Configure() {
     if (framing.kind == BodyFraming::kNone) return dispatch(req, "", res);  // routes.h: "the body is empty"
     if (framing.kind == BodyFraming::kRefused) {
       res.status = framing.error.http_status;
-      res.set_header("Connection", "close");  // the body, if any, is left unread
+      res.set_header("Connection", "close");
+      DeadlineHttpServer::CloseConnectionAfterResponse();  // the body, if any, is left unread
       res.set_content(ErrorBody(framing.error), "application/json");
       return;
     }
     if (req.is_multipart_form_data()) {
       res.status = 400;
-      res.set_header("Connection", "close");  // the body is left unread
+      res.set_header("Connection", "close");
+      DeadlineHttpServer::CloseConnectionAfterResponse();  // the body is left unread
       res.set_content(ErrorBody({400, "INVALID_ARGUMENT",
                                  "send the request body as JSON (Content-Type: application/json), not as "
                                  "multipart/form-data"}),
@@ -210,6 +212,7 @@ void HttpServer::Configure() {
     if (framing.kind != BodyFraming::kRefused) return 100;
     res.status = framing.error.http_status;
     res.set_header("Connection", "close");
+    DeadlineHttpServer::CloseConnectionAfterResponse();
     res.set_content(ErrorBody(framing.error), "application/json");
     return framing.error.http_status;
   });
@@ -230,9 +233,12 @@ void HttpServer::Configure() {
   server_->set_error_handler(httplib::Server::HandlerWithResponse(
       [max_body, client_timeout, pause](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
-        if (DeadlineHttpServer::ThisRequestTimedOut()) {
-          res.status = 408;
+        if (DeadlineHttpServer::ThisRequestTimedOut()) res.status = 408;
+        // A request cpp-httplib could not parse (400, 414) or that came too
+        // late: what follows on the connection is no request to trust.
+        if (res.status == 400 || res.status == 408 || res.status == 414) {
           res.set_header("Connection", "close");
+          DeadlineHttpServer::CloseConnectionAfterResponse();
         }
         const HttpError error = res.status == 413   ? BodyTooLargeError(max_body)
                                 : res.status == 408 ? RequestTimeoutError(client_timeout, pause)

@@ -315,3 +315,13 @@ def test_an_explanation_stops_when_its_client_goes_away(server):
     assert latency_ms < 8000, entry  # the whole request would take 10 s or more
     assert stopped < 10, f"stopped {stopped:.1f} s after the client left"
     assert server.get("/healthz").expect(200) == {"status": "ok"}
+
+
+def test_a_request_that_cannot_be_parsed_closes_the_connection(server):
+    """What follows a malformed request line is no request to trust: one 400,
+    then the end of the connection (not a 400 for every following line)."""
+    reply, _ = raw_exchange(server, b"GARBAGE\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10)
+
+    assert reply.startswith(b"HTTP/1.1 400"), reply
+    assert reply.count(b"HTTP/1.1 ") == 1, reply
+    assert b"Connection: close" in reply
