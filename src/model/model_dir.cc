@@ -33,6 +33,16 @@ std::vector<ModelVersion> ListModelVersions(const std::string& base) {
   return versions;
 }
 
+Status CheckDistinctVersions(const std::string& base, const std::vector<ModelVersion>& versions) {
+  for (size_t i = 1; i < versions.size(); ++i) {
+    if (versions[i].version != versions[i - 1].version) continue;
+    return InvalidArgument("'" + base + "' has two directories for version " + std::to_string(versions[i].version) +
+                           " ('" + versions[i - 1].path + "' and '" + versions[i].path +
+                           "'); remove or rename one, so that each version has one directory");
+  }
+  return OkStatus();
+}
+
 StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int64_t> version) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -50,6 +60,7 @@ StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int
     return NotFound("'" + dir + "' holds no saved_model.pb and no numeric version subdirectories "
                     "(expected DIR/saved_model.pb or DIR/<version>/saved_model.pb)");
   }
+  XAI_RETURN_IF_ERROR(CheckDistinctVersions(dir, versions));
   if (!version) return versions.back();
   for (const ModelVersion& v : versions) {
     if (v.version == *version) return v;

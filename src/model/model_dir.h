@@ -22,8 +22,13 @@ struct ModelVersion {
 // ascending. Empty if there are none.
 std::vector<ModelVersion> ListModelVersions(const std::string& base);
 
+// OK unless two of `versions` (ListModelVersions of `base`) are the same
+// number under different names ("1" and "01"): INVALID_ARGUMENT naming both.
+Status CheckDistinctVersions(const std::string& base, const std::vector<ModelVersion>& versions);
+
 // `dir` itself if it is a SavedModel, else its highest (or the requested)
-// version. NOT_FOUND names the directory and what was expected in it.
+// version. NOT_FOUND names the directory and what was expected in it;
+// INVALID_ARGUMENT for two directories of one version (CheckDistinctVersions).
 StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int64_t> version = std::nullopt);
 
 }  // namespace xai

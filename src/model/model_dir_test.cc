@@ -93,6 +93,21 @@ TEST_F(ModelDirTest, MissingVersionListsTheVersionsOnDisk) {
   EXPECT_TRUE(Contains(resolved.status().message(), "1, 2, 10"));
 }
 
+TEST_F(ModelDirTest, TwoDirectoriesOfOneVersionAreRefusedNamingBoth) {
+  const std::string v1 = MakeSavedModel("1");
+  const std::string v01 = MakeSavedModel("01");
+  MakeSavedModel("2");
+  for (std::optional<int64_t> version : {std::optional<int64_t>(), std::optional<int64_t>(1)}) {
+    auto resolved = ResolveModelDir(root(), version);
+    ASSERT_FALSE(resolved.ok());
+    EXPECT_EQ(resolved.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_TRUE(Contains(resolved.status().message(), "two directories for version 1"));
+    EXPECT_TRUE(Contains(resolved.status().message(), v1));
+    EXPECT_TRUE(Contains(resolved.status().message(), v01));
+  }
+  EXPECT_TRUE(CheckDistinctVersions(root(), {{1, v1}, {2, "x"}}).ok());
+}
+
 TEST_F(ModelDirTest, VersionOfAPlainSavedModelIsNotFound) {
   MakeSavedModel();
   auto resolved = ResolveModelDir(root(), 3);

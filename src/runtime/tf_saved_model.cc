@@ -425,7 +425,18 @@ class TfSavedModel final : public ModelRuntime {
     XAI_RETURN_IF_ERROR(FromTf(tf::ConvertGraphDefToGraph(options, meta.graph_def(), graph_.get()),
                                "reading the graph of '" + path_ + "'"));
     is_tf1_ = meta.graph_def().library().function_size() == 0;
-    for (tf::Node* n : graph_->op_nodes()) nodes_[n->name()] = n;
+    int variables = 0;
+    for (tf::Node* n : graph_->op_nodes()) {
+      nodes_[n->name()] = n;
+      variables += n->type_string() == "VarHandleOp" || n->type_string() == "VariableV2";
+    }
+    // TensorFlow loads a SavedModel whose variables/ is missing as one
+    // without variables, and fails only when a run reads one.
+    const std::string index = path_ + "/variables/variables.index";
+    if (variables > 0 && !tf::Env::Default()->FileExists(index).ok()) {
+      return FailedPrecondition("'" + path_ + "' has " + std::to_string(variables) + " variables but no " + index +
+                                ": copy the whole SavedModel directory, variables/ included");
+    }
     for (const tf::NodeDef& n : meta.graph_def().node()) session_nodes_.insert(n.name());
     return OkStatus();
   }

@@ -46,6 +46,20 @@ std::vector<ModelVersion> VersionsOnDisk(const std::string& base, Status* error)
   if (fs::is_regular_file(fs::path(base) / "saved_model.pb", ec)) return {{0, base}};
   std::vector<ModelVersion> versions = ListModelVersions(base);
   if (versions.empty()) *error = ResolveModelDir(base).status();
+  if (Status distinct = CheckDistinctVersions(base, versions); !distinct.ok()) {
+    // Reported (the model's status and the log), and the version served from
+    // its plain-numbered directory ("1", not "01"): a stray copy beside a
+    // serving version must not take it down.
+    *error = distinct;
+    std::vector<ModelVersion> plain;
+    for (const ModelVersion& v : versions) {
+      const bool duplicated = std::count_if(versions.begin(), versions.end(), [&v](const ModelVersion& other) {
+                                return other.version == v.version;
+                              }) > 1;
+      if (!duplicated || fs::path(v.path).filename() == std::to_string(v.version)) plain.push_back(v);
+    }
+    versions = std::move(plain);
+  }
   return versions;
 }
 

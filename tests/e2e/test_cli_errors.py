@@ -322,3 +322,28 @@ def test_a_target_error_not_reached_is_a_warning(xaiserve, write_instances):
     error = response["explanations"][0]["attributions"][0]["approximationError"]
     assert error > 1e-9
     assert "is above --target-error 1e-09 at the most steps allowed (100)" in result.stderr
+
+
+def test_a_saved_model_without_its_variables_is_refused_at_load(xaiserve, tmp_path):
+    """Copying saved_model.pb alone: TensorFlow loads it as a model without
+    variables and fails at the first run; xaiserve says what is missing."""
+    import shutil
+
+    shutil.copy(fixture_dir("tabular_mlp") / "saved_model.pb", tmp_path)
+
+    result = xaiserve.run("inspect", tmp_path)
+
+    result.expect_failure(phrases=["variables but no", "variables.index", "copy the whole SavedModel directory"],
+                          json_stdout=False)
+
+
+def test_two_directories_of_one_version_are_refused(xaiserve, tmp_path):
+    import shutil
+
+    shutil.copytree(fixture_dir("tabular_mlp"), tmp_path / "1")
+    shutil.copytree(fixture_dir("tabular_mlp"), tmp_path / "01")
+
+    result = xaiserve.run("inspect", tmp_path)
+
+    result.expect_failure(phrases=["two directories for version 1", str(tmp_path / "01"), str(tmp_path / "1")],
+                          json_stdout=False)
