@@ -123,6 +123,24 @@ def test_a_new_version_is_picked_up_without_failing_requests(xaiserve, tmp_path)
         assert "model 'm' version 2 loaded" in server.log()
 
 
+def test_a_second_directory_of_a_serving_version_is_reported_not_served(xaiserve, tmp_path):
+    """'01' beside a serving '1' (a stray copy): version 1 goes on from '1',
+    and the model's status says what is wrong."""
+    base = tmp_path / "model"
+    shutil.copytree(fixture_dir("tabular_mlp"), base / "1")
+    body = {"instances": TABULAR[:1]}
+    with running_server("--model", f"m={base}", "--poll-seconds", "0.2", log_dir=tmp_path) as server:
+        first = server.post("/v1/models/m:explain", body).expect(200)
+        shutil.copytree(fixture_dir("tabular_mlp"), base / "01", ignore=shutil.ignore_patterns("explanation_metadata.json"))
+
+        status = wait_until(lambda: server.get("/v1/models/m").expect(200).get("error") and
+                            server.get("/v1/models/m").expect(200), 20, "the clash to be reported")
+
+        assert "two directories for version 1" in status["error"]["message"]
+        assert [v["path"] for v in status["versions"]] == [str(base / "1")]
+        assert server.post("/v1/models/m:explain", body).expect(200) == first
+
+
 # --------------------------------------------------------------------------
 # SIGTERM
 # --------------------------------------------------------------------------
