@@ -212,6 +212,25 @@ class DeadlineStream final : public httplib::Stream {
 
 thread_local DeadlineStream* t_connection = nullptr;
 
+// How long a connection the server ends (DeadlineHttpServer::
+// CloseConnectionAfterResponse) reads what its client still sends.
+constexpr milliseconds kLingerOnClose{2000};
+
+void LingerBeforeClose(int sock) {
+  shutdown(sock, SHUT_WR);
+  const Clock::time_point until = Clock::now() + kLingerOnClose;
+  char scratch[16384];
+  while (true) {
+    const auto left = std::chrono::ceil<milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return;
+    pollfd fd{sock, POLLIN, 0};
+    const int ready = poll(&fd, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    if (recv(sock, scratch, sizeof scratch, 0) <= 0) return;  // the client closed too (or failed)
+  }
+}
+
 // Waits, at most `idle` and while the server runs, for the next request's
 // first byte. False if none came.
 bool WaitForRequest(const DeadlineStream& stream, int sock, milliseconds idle,
@@ -323,6 +342,12 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
     const linger reset{1, 0};
     setsockopt(sock, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
   } else {
+    // Closing on bytes not read (a refused body still arriving) makes the
+    // kernel reset the connection, and a reset can discard the response
+    // before the client reads it: so the answer is sent, the sending side
+    // closed, and what the client still sends is read and dropped (at most
+    // kLingerOnClose) before the socket closes.
+    if (stream.close_after_response()) LingerBeforeClose(sock);
     shutdown(sock, SHUT_RDWR);
   }
   close(sock);

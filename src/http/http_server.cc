@@ -177,7 +177,10 @@ void HttpServer::Configure() {
     // waiting for its answer never does (curl -X POST without -d).
     const BodyFraming framing = FramingOf(req, max_body);
     if (framing.kind == BodyFraming::kNone) return dispatch(req, "", res);  // routes.h: "the body is empty"
-    if (framing.kind == BodyFraming::kRefused) {
+    // A body too large but of a known length is read and dropped by the
+    // reader below (413 after it, the connection kept); the header alone
+    // refuses it under Expect: 100-continue, before the client sends it.
+    if (framing.kind == BodyFraming::kRefused && framing.error.http_status != 413) {
       res.status = framing.error.http_status;
       res.set_header("Connection", "close");
       DeadlineHttpServer::CloseConnectionAfterResponse();  // the body, if any, is left unread
