@@ -102,7 +102,14 @@ HttpError HttpLevelError(int http_status) {
 }
 
 std::string ErrorBody(const HttpError& error) {
-  Json body = {{"error", {{"code", error.http_status}, {"status", error.status_name}, {"message", error.message}}}};
+  // A message quotes what was wrong, which may be a client's megabyte-long
+  // key: the answer stays short (and the log line with it).
+  std::string message = error.message;
+  if (message.size() > kMaxErrorMessageBytes) {
+    message = message.substr(0, kMaxErrorMessageBytes) + "... (" + std::to_string(error.message.size()) +
+              " bytes in all)";
+  }
+  Json body = {{"error", {{"code", error.http_status}, {"status", error.status_name}, {"message", message}}}};
   // Messages may quote client bytes that are not valid UTF-8: DumpJson
   // replaces them rather than fail to encode the error.
   return DumpJson(body);

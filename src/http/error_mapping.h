@@ -60,7 +60,9 @@ struct BodyFraming {
 BodyFraming FramingOfBody(const std::string* content_length, const std::string* transfer_encoding,
                           size_t max_body_bytes);
 
-// {"error": {"code": ..., "status": ..., "message": ...}} as JSON text.
+// {"error": {"code": ..., "status": ..., "message": ...}} as JSON text, the
+// message cut at kMaxErrorMessageBytes.
+inline constexpr size_t kMaxErrorMessageBytes = 4096;
 std::string ErrorBody(const HttpError& error);
 
 }  // namespace xai

@@ -96,6 +96,16 @@ TEST(BodyFramingTest, ALengthThatIsNotAByteCountOrAnUnknownEncodingIs400) {
   }
 }
 
+TEST(ErrorMappingTest, AHugeMessageIsCut) {
+  const std::string key(5'000'000, 'k');
+  const Json body = Json::parse(ErrorBody(ToHttpError(InvalidArgument("unknown input '" + key + "'"))));
+  const std::string message = body["error"]["message"];
+  EXPECT_LT(message.size(), kMaxErrorMessageBytes + 100);
+  EXPECT_EQ(message.substr(0, 15), "unknown input '");
+  EXPECT_NE(message.find("(5000016 bytes in all)"), std::string::npos);
+  EXPECT_EQ(ToHttpError(InvalidArgument("short")).message, "short");
+}
+
 TEST(ErrorMappingTest, MessagesWithInvalidUtf8StillEncode) {
   const std::string body = ErrorBody(ToHttpError(InvalidArgument("unknown input '\xff\xfe'")));
   EXPECT_NO_THROW(Json::parse(body));
