@@ -87,8 +87,12 @@ StatusOr<NamedTensors> DecodeOneInstance(const Json& instance, const SignatureIn
     bool known = false;
     for (const TensorInfo& t : signature.inputs) known = known || t.key == it.key();
     if (!known) {
+      // {"b64": ..., "x": 1}: bytes with something beside them, read as keyed inputs.
+      const std::string b64_hint = it.key() == "b64" && instance.size() > 1
+                                       ? " (a {\"b64\": ...} value must be an object with that one key)"
+                                       : "";
       return InvalidArgument(where + ": unknown input '" + it.key() + "'; signature '" + signature.key +
-                             "' takes: " + TensorKeyList(signature.inputs));
+                             "' takes: " + TensorKeyList(signature.inputs) + b64_hint);
     }
   }
   for (const TensorInfo& t : signature.inputs) {

@@ -91,6 +91,12 @@ TEST(DecodeInstanceTest, ErrorsNameInstanceAndInput) {
   EXPECT_TRUE(Contains(unknown.status().message(), "unknown input 'c'")) << unknown.status().message();
   EXPECT_TRUE(Contains(unknown.status().message(), "takes: a, b")) << unknown.status().message();
 
+  auto b64_and_more = DecodeInstance(Json::parse(R"({"b64": "AAAA", "a": 1})"), sig, 0);
+  ASSERT_FALSE(b64_and_more.ok());
+  EXPECT_TRUE(Contains(b64_and_more.status().message(), "unknown input 'b64'"));
+  EXPECT_TRUE(Contains(b64_and_more.status().message(), "must be an object with that one key"));
+  EXPECT_FALSE(Contains(unknown.status().message(), "b64"));
+
   auto missing = DecodeInstance(Json::parse(R"({"a": 1})"), sig, 0);
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(Contains(missing.status().message(), "missing input 'b'")) << missing.status().message();

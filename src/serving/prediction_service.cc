@@ -40,6 +40,9 @@ Status CheckIsObject(const Json& body) {
 
 // TF Serving's columnar "inputs" -> one instance (row) per batch entry.
 StatusOr<Json> RowsFromColumnar(const Json& inputs) {
+  if (inputs.is_array() && inputs.empty()) {
+    return InvalidArgument("\"inputs\" is an empty batch; give at least one instance");
+  }
   if (inputs.is_array()) return inputs;  // a bare batch of a single-input signature
   if (!inputs.is_object() || inputs.empty()) {
     return InvalidArgument("\"inputs\" must be a batch (a list, for a single-input signature) or an object mapping "

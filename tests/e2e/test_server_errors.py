@@ -86,6 +86,7 @@ BAD_REQUESTS = [
     ("too many Shapley features", "POST", "/v1/models/image:explain", {"instances": read_instances("shapes_cnn")[:1], "parameters": {"sampledShapleyAttribution": {}}}, 400, "INVALID_ARGUMENT", ["features"]),
     ("model that cannot explain", "POST", "/v1/models/multi:explain", {"instances": read_instances("multi_no_xai")[:1]}, 400, "FAILED_PRECONDITION", ["xai_model"]),
     ("too many instances", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR] * (MAX_INSTANCES + 1)}, 413, "RESOURCE_EXHAUSTED", [f"at most {MAX_INSTANCES}", "--max-instances"]),
+    ("empty columnar batch", "POST", "/v1/models/tabular:predict", {"inputs": []}, 400, "INVALID_ARGUMENT", ['"inputs" is an empty batch']),
     ("too many columnar rows", "POST", "/v1/models/tabular:predict", {"inputs": [TABULAR] * (MAX_INSTANCES + 1)}, 413, "RESOURCE_EXHAUSTED", ["--max-instances"]),
     ("body too large", "POST", "/v1/models/tabular:explain", b'{"instances": [' + b"1.0, " * (MAX_BODY // 4) + b"1.0]}", 413, "RESOURCE_EXHAUSTED", [str(MAX_BODY), "--max-body-bytes"]),
     ("unknown model", "POST", "/v1/models/zebra:explain", {"instances": [TABULAR]}, 404, "NOT_FOUND", ["zebra", "tabular, text"]),
