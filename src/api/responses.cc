@@ -19,9 +19,7 @@ constexpr size_t kNumberTextBytes = 25;
 // True for the encodings whose index_feature_mapping names every element of
 // a vector input (and the attribution has exactly that many elements).
 bool NamesEachElement(const InputMetadata& md, const Tensor& attribution) {
-  const bool named_encoding = md.encoding == "bag_of_features" || md.encoding == "bag_of_features_sparse" ||
-                              md.encoding == "indicator";
-  return named_encoding && attribution.shape.size() == 2 &&
+  return md.names_each_feature() && attribution.shape.size() == 2 &&
          static_cast<size_t>(attribution.row_elements()) == md.index_feature_mapping.size();
 }
 
@@ -139,10 +137,7 @@ bool AttributionsMirrorBareInstance(const ExplainableModel& model, const Json& i
   if (entry == nullptr || !model.selection().preprocess_key.empty()) return false;
   if (!IsBareInstance(instance, *entry) || model.explained_inputs().size() != 1) return false;
   const InputMetadata& md = model.explained_inputs()[0].metadata;
-  if (!md.group_name.empty() || md.encoding == "bag_of_features" || md.encoding == "bag_of_features_sparse" ||
-      md.encoding == "indicator") {
-    return false;
-  }
+  if (!md.group_name.empty() || md.names_each_feature()) return false;
   return model.explained_inputs()[0].signature_key == entry->inputs[0].key;
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "attribution/option_checks.h"
+#include "core/number_format.h"
 #include "core/wide_loops.h"
 
 namespace xai {
@@ -21,12 +22,6 @@ Shape BatchShape(int64_t rows, const Shape& row_shape) {
   shape.push_back(rows);
   shape.insert(shape.end(), row_shape.begin(), row_shape.end());
   return shape;
-}
-
-// "nan", "inf" or "-inf" (std::to_string may print "-nan").
-std::string NonFiniteName(double value) {
-  if (std::isnan(value)) return "nan";
-  return value > 0 ? "inf" : "-inf";
 }
 
 // True if no value is inf or nan: one pass of integer operations without an

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <charconv>
+#include <cmath>
 #include <string>
 
 namespace xai {
@@ -12,6 +13,13 @@ inline std::string FormatNumber(double value) {
   char buffer[64];
   const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
   return std::string(buffer, result.ptr);
+}
+
+// "nan", "inf" or "-inf" for a non-finite value (std::to_string may print
+// "-nan"; JSON has none of them).
+inline const char* NonFiniteName(double value) {
+  if (std::isnan(value)) return "nan";
+  return value > 0 ? "inf" : "-inf";
 }
 
 }  // namespace xai

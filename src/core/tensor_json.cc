@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/base64.h"
+#include "core/number_format.h"
 
 namespace xai {
 namespace {
@@ -71,8 +72,6 @@ bool NestsDeeperThan(const std::string& text, int limit) {
   }
   return false;
 }
-
-std::string NonFiniteName(double x) { return std::isnan(x) ? "nan" : (x > 0 ? "inf" : "-inf"); }
 
 class RowDecoder {
  public:

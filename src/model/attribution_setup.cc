@@ -50,17 +50,8 @@ StatusOr<IntegratedGradientsOptions> PathOptions(const ExplainOptions& options, 
     smooth.noise_sigma = options.smooth_grad->noise_sigma;
     smooth.noisy_sample_count = options.smooth_grad->noisy_sample_count;
     const auto& per_feature = options.smooth_grad->feature_noise_sigma;
-    if (!per_feature.empty()) {
-      for (const auto& [name, sigma] : per_feature) {
-        bool known = false;
-        for (const BoundInput& in : inputs) known = known || in.metadata.name == name;
-        if (!known) {
-          std::string names;
-          for (const BoundInput& in : inputs) names += (names.empty() ? "" : ", ") + in.metadata.name;
-          return InvalidArgument("smoothGradConfig.featureNoiseSigma names '" + name +
-                                 "', which is not an attributed input (inputs: " + names + ")");
-        }
-      }
+    for (const auto& [name, sigma] : per_feature) {
+      XAI_RETURN_IF_ERROR(CheckAttributedInputName(inputs, name, "smoothGradConfig.featureNoiseSigma"));
     }
     // Per-element sigmas: from featureNoiseSigma (unnamed inputs get none),
     // and no noise on the absent (zero) elements of sparse inputs, which
@@ -86,6 +77,16 @@ StatusOr<IntegratedGradientsOptions> PathOptions(const ExplainOptions& options, 
 }
 
 }  // namespace
+
+Status CheckAttributedInputName(const std::vector<BoundInput>& inputs, const std::string& name,
+                                const std::string& field) {
+  for (const BoundInput& in : inputs) {
+    if (in.metadata.name == name) return OkStatus();
+  }
+  std::string names;
+  for (const BoundInput& in : inputs) names += (names.empty() ? "" : ", ") + in.metadata.name;
+  return InvalidArgument(field + " names '" + name + "', which is not an attributed input (inputs: " + names + ")");
+}
 
 int MaxBudget(const std::string& method) {
   return method == "sampled-shapley" ? kMaxSampledShapleyPaths : kMaxIntegratedGradientsSteps;

@@ -35,6 +35,12 @@ std::vector<std::vector<int>> FeaturesOfElements(const std::vector<BoundInput>& 
 // are (moved through, not copied).
 Tensor FoldOntoFeature(const BoundInput& input, Tensor attribution);
 
+// OK if `name`, which the request's `field` gives per input, is an attributed
+// input's metadata name; else INVALID_ARGUMENT naming the inputs (a misspelt
+// name would otherwise go unused, unnoticed).
+Status CheckAttributedInputName(const std::vector<BoundInput>& inputs, const std::string& name,
+                                const std::string& field);
+
 // The method's maximum of the quantity the approximation target raises
 // (steps for IG and XRAI, paths for Sampled Shapley).
 int MaxBudget(const std::string& method);

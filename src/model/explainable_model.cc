@@ -257,9 +257,7 @@ std::vector<int64_t> Unravel(int64_t flat, const Shape& row_shape) {
 // bag_of_features and indicator name each element of a vector input: as
 // many names as elements, when the tensor's shape says how many.
 Status CheckFeatureNamesCount(const std::string& where, const InputMetadata& md, const TensorInfo& tensor) {
-  const bool names_each = md.encoding == "bag_of_features" || md.encoding == "bag_of_features_sparse" ||
-                          md.encoding == "indicator";
-  if (!names_each || !tensor.rank_known) return OkStatus();
+  if (!md.names_each_feature() || !tensor.rank_known) return OkStatus();
   if (tensor.shape.size() != 2) {
     return InvalidArgument(where + ": encoding '" + md.encoding + "' needs a vector input [batch, features]; tensor '" +
                            tensor.tensor_name + "' has shape " + ShapeToString(tensor.shape));
@@ -622,19 +620,12 @@ StatusOr<std::vector<Tensor>> ExplainableModel::MetadataBaselineTensors(size_t i
 }
 
 StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std::vector<Tensor>& values,
-                                                                       const std::vector<DType>& model_dtypes,
+                                                                       const std::vector<TensorInfo>& attributed,
                                                                        const ExplainOptions& options) const {
   // The request's, else the metadata's, else zero; an input with one baseline
-  // pairs with every baseline of the others. An override must name an
-  // attributed input: a misspelt name would otherwise go unused, unnoticed.
+  // pairs with every baseline of the others.
   for (const auto& [name, unused] : options.baseline_overrides) {
-    const bool known = std::any_of(inputs_.begin(), inputs_.end(),
-                                   [&name](const BoundInput& in) { return in.metadata.name == name; });
-    if (known) continue;
-    std::string names;
-    for (const BoundInput& in : inputs_) names += (names.empty() ? "" : ", ") + in.metadata.name;
-    return InvalidArgument("explanationSpecOverride.metadata.inputs names '" + name +
-                           "', which is not an attributed input (inputs: " + names + ")");
+    XAI_RETURN_IF_ERROR(CheckAttributedInputName(inputs_, name, "explanationSpecOverride.metadata.inputs"));
   }
   std::vector<std::vector<Tensor>> per_input;
   size_t count = 1;
@@ -643,10 +634,11 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
     auto override_it = options.baseline_overrides.find(md.name);
     std::vector<Tensor> tensors;
     if (override_it != options.baseline_overrides.end()) {
-      XAI_ASSIGN_OR_RETURN(tensors, BaselineTensors(override_it->second, values[i].dtype, model_dtypes[i],
+      XAI_ASSIGN_OR_RETURN(tensors, BaselineTensors(override_it->second, values[i].dtype, attributed[i].dtype,
                                                     values[i].row_shape(), md.name));
     } else {
-      XAI_ASSIGN_OR_RETURN(tensors, MetadataBaselineTensors(i, values[i].dtype, model_dtypes[i], values[i].row_shape()));
+      XAI_ASSIGN_OR_RETURN(tensors, MetadataBaselineTensors(i, values[i].dtype, attributed[i].dtype,
+                                                            values[i].row_shape()));
     }
     if (md.encoding == "bag_of_features_sparse") {
       // A feature absent from the instance (0) stays absent on the whole
@@ -715,9 +707,7 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   } else {
     XAI_ASSIGN_OR_RETURN(attribution_inputs.output_elements, OutputElements(*output, prepared.output_value, options));
   }
-  std::vector<DType> model_dtypes;
-  for (const TensorInfo& attributed : prepared.attributed) model_dtypes.push_back(attributed.dtype);
-  XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(values, model_dtypes, options));
+  XAI_ASSIGN_OR_RETURN(attribution_inputs.baselines, Baselines(values, prepared.attributed, options));
   attribution_inputs.feature_of_element = FeaturesOfElements(inputs_, values);
 
   // Path points go through the batching runtime when there is one: they are

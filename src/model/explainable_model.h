@@ -195,9 +195,9 @@ class ExplainableModel {
   StatusOr<std::vector<int64_t>> OutputElements(const BoundOutput& output, const Tensor& value,
                                                 const ExplainOptions& options) const;
   // The baselines of `values` (the attributed inputs, held as float64 when
-  // floating point), checked against the model's dtypes of those inputs.
+  // floating point), checked against the dtypes of the tensors `attributed`.
   StatusOr<std::vector<std::vector<Tensor>>> Baselines(const std::vector<Tensor>& values,
-                                                       const std::vector<DType>& model_dtypes,
+                                                       const std::vector<TensorInfo>& attributed,
                                                        const ExplainOptions& options) const;
   // Input `input`'s metadata baselines (or a zero one) for this dtype and row
   // shape, checked against the model's dtype, read from the metadata once and

@@ -128,8 +128,7 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
   if (!in.input_baselines.empty() && !in.encoded_baselines.empty()) {
     return InvalidArgument(where + ": give only one of input_baselines and encoded_baselines");
   }
-  const bool needs_mapping = in.encoding == "bag_of_features" || in.encoding == "bag_of_features_sparse" ||
-                             in.encoding == "indicator";
+  const bool needs_mapping = in.names_each_feature();
   if (needs_mapping && in.index_feature_mapping.empty()) {
     return InvalidArgument(where + ".index_feature_mapping is required for encoding '" + in.encoding +
                            "' (one feature name per index)");

@@ -38,6 +38,13 @@ struct InputMetadata {
   std::optional<FeatureDomain> domain;
   std::string group_name;
   Json visualization;  // kept as given (used by the pictures)
+
+  // bag_of_features, bag_of_features_sparse and indicator: index_feature_mapping
+  // names each element of the (vector) input, and its attributions come back
+  // keyed by those names.
+  bool names_each_feature() const {
+    return encoding == "bag_of_features" || encoding == "bag_of_features_sparse" || encoding == "indicator";
+  }
 };
 
 struct OutputMetadata {
