@@ -213,7 +213,7 @@ class DeadlineStream final : public httplib::Stream {
 thread_local DeadlineStream* t_connection = nullptr;
 
 // How long a connection the server ends (DeadlineHttpServer::
-// CloseConnectionAfterResponse) reads what its client still sends.
+// CloseConnectionAfter) reads what its client still sends.
 constexpr milliseconds kLingerOnClose{2000};
 
 void LingerBeforeClose(int sock) {
@@ -281,7 +281,8 @@ void DeadlineHttpServer::SendResponse() {
 
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
 
-void DeadlineHttpServer::CloseConnectionAfterResponse() {
+void DeadlineHttpServer::CloseConnectionAfter(httplib::Response& res) {
+  res.set_header("Connection", "close");
   if (t_connection != nullptr) t_connection->CloseAfterResponse();
 }
 

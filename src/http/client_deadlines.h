@@ -50,10 +50,10 @@ class DeadlineHttpServer : public httplib::Server {
   // The client closed or reset the connection while its request is handled
   // (it stopped waiting), seen without reading what it may have pipelined.
   static bool ClientGone();
-  // Ends the connection once this response is sent (it says "Connection:
+  // Ends the connection once `res` is sent, and says so in it ("Connection:
   // close"): after a request whose end cannot be trusted, or whose body is
   // left unread, the next bytes are no request.
-  static void CloseConnectionAfterResponse();
+  static void CloseConnectionAfter(httplib::Response& res);
 
  private:
   // Serves one connection: keep-alive requests until the client closes, the

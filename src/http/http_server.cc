@@ -91,6 +91,13 @@ BodyFraming FramingOf(const httplib::Request& req, size_t max_body_bytes) {
   return FramingOfBody(has_length ? &length : nullptr, has_encoding ? &encoding : nullptr, max_body_bytes);
 }
 
+// Answers `error` and ends the connection after it.
+void RefuseAndClose(const HttpError& error, httplib::Response& res) {
+  res.status = error.http_status;
+  DeadlineHttpServer::CloseConnectionAfter(res);
+  res.set_content(ErrorBody(error), "application/json");
+}
+
 int DefaultThreads() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   return static_cast<int>(std::max(16u, 4 * cores));
@@ -181,21 +188,13 @@ void HttpServer::Configure() {
     // reader below (413 after it, the connection kept); the header alone
     // refuses it under Expect: 100-continue, before the client sends it.
     if (framing.kind == BodyFraming::kRefused && framing.error.http_status != 413) {
-      res.status = framing.error.http_status;
-      res.set_header("Connection", "close");
-      DeadlineHttpServer::CloseConnectionAfterResponse();  // the body, if any, is left unread
-      res.set_content(ErrorBody(framing.error), "application/json");
-      return;
+      return RefuseAndClose(framing.error, res);  // the body, if any, is left unread
     }
     if (req.is_multipart_form_data()) {
-      res.status = 400;
-      res.set_header("Connection", "close");
-      DeadlineHttpServer::CloseConnectionAfterResponse();  // the body is left unread
-      res.set_content(ErrorBody({400, "INVALID_ARGUMENT",
-                                 "send the request body as JSON (Content-Type: application/json), not as "
-                                 "multipart/form-data"}),
-                      "application/json");
-      return;
+      return RefuseAndClose({400, "INVALID_ARGUMENT",
+                             "send the request body as JSON (Content-Type: application/json), not as "
+                             "multipart/form-data"},
+                            res);  // the body is left unread
     }
     std::string body;
     const bool read = reader([&body](const char* data, size_t size) {
@@ -213,10 +212,7 @@ void HttpServer::Configure() {
   server_->set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
     const BodyFraming framing = FramingOf(req, max_body);
     if (framing.kind != BodyFraming::kRefused) return 100;
-    res.status = framing.error.http_status;
-    res.set_header("Connection", "close");
-    DeadlineHttpServer::CloseConnectionAfterResponse();
-    res.set_content(ErrorBody(framing.error), "application/json");
+    RefuseAndClose(framing.error, res);
     return framing.error.http_status;
   });
   // Every path and method goes to routes.h, which answers 404 and 405 itself.
@@ -239,10 +235,7 @@ void HttpServer::Configure() {
         if (DeadlineHttpServer::ThisRequestTimedOut()) res.status = 408;
         // A request cpp-httplib could not parse (400, 414) or that came too
         // late: what follows on the connection is no request to trust.
-        if (res.status == 400 || res.status == 408 || res.status == 414) {
-          res.set_header("Connection", "close");
-          DeadlineHttpServer::CloseConnectionAfterResponse();
-        }
+        if (res.status == 400 || res.status == 408 || res.status == 414) DeadlineHttpServer::CloseConnectionAfter(res);
         const HttpError error = res.status == 413   ? BodyTooLargeError(max_body)
                                 : res.status == 408 ? RequestTimeoutError(client_timeout, pause)
                                                     : HttpLevelError(res.status);
