@@ -15,6 +15,7 @@
 #include "api/visualizations.h"
 #include "attribution/gaussian_blur.h"
 #include "cli/flags.h"
+#include "core/number_format.h"
 #include "model/attribution_setup.h"
 #include "model/explainable_model.h"
 
@@ -110,7 +111,7 @@ void WarnOfNonFiniteOutputs(const NamedTensors& outputs, size_t row, size_t inst
       const double value = tensor.values[row * n + e];
       if (std::isfinite(value)) continue;
       std::cerr << "xaiserve predict: warning: instance " << instance << ": output '" << name << "' holds "
-                << (std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf") << ", written as null (JSON has no "
+                << NonFiniteName(value) << ", written as null (JSON has no "
                 << "inf or nan); the model overflowed on this input\n";
       break;
     }
@@ -416,18 +417,19 @@ int RunExplain(const std::vector<std::string>& args) {
     const double seconds = SecondsSince(start);
     for (const OutputAttribution& out : explanation->outputs) {
       const double error = out.attribution.approximation_error;
-      if (options->approximation_error_target && error > *options->approximation_error_target) {
-        std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
-                  << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError "
-                  << error << " is above --target-error " << *options->approximation_error_target << " at the most "
-                  << (explanation->method == "sampled-shapley" ? "paths" : "steps") << " allowed ("
-                  << MaxBudget(explanation->method) << ")\n";
-      } else if (error > kApproximationWarningLevel) {
-        std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
-                  << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError "
-                  << error * 100 << "% is above " << kApproximationWarningLevel * 100 << "%; raise "
-                  << (explanation->method == "sampled-shapley" ? "--paths" : "--steps")
-                  << " or pass --target-error " << kApproximationWarningLevel << "\n";
+      const std::optional<double>& target = options->approximation_error_target;
+      const bool above_target = target && error > *target;
+      if (!above_target && error <= kApproximationWarningLevel) continue;
+      const bool shapley = explanation->method == "sampled-shapley";
+      std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
+                << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError ";
+      if (above_target) {
+        std::cerr << error << " is above --target-error " << *target << " at the most "
+                  << (shapley ? "paths" : "steps") << " allowed (" << MaxBudget(explanation->method) << ")\n";
+      } else {
+        std::cerr << error * 100 << "% is above " << kApproximationWarningLevel * 100 << "%; raise "
+                  << (shapley ? "--paths" : "--steps") << " or pass --target-error " << kApproximationWarningLevel
+                  << "\n";
       }
     }
     char seconds_text[32];
