@@ -32,19 +32,28 @@ StatusOr<SmoothGradRequest> ParseSmoothGrad(const Json& config, const std::strin
   if (per_feature != nullptr) {
     // Vertex: {"noiseSigma": [{"name": "x", "sigma": 0.1}, ...]}
     const std::string fwhere = f.Field({"featureNoiseSigma", "feature_noise_sigma"});
-    const Json* list = per_feature->is_object() && per_feature->contains("noiseSigma") ? &(*per_feature)["noiseSigma"]
-                       : per_feature->is_object() && per_feature->contains("noise_sigma") ? &(*per_feature)["noise_sigma"]
-                                                                                          : nullptr;
-    if (list == nullptr || !list->is_array() || list->empty()) {
-      return InvalidArgument(fwhere + " must be {\"noiseSigma\": [{\"name\": INPUT, \"sigma\": S}, ...]}");
-    }
+    const std::string form = " must be {\"noiseSigma\": [{\"name\": INPUT, \"sigma\": S}, ...]}";
+    if (!per_feature->is_object()) return InvalidArgument(fwhere + form);
+    JsonFields pf(*per_feature, fwhere);
+    XAI_ASSIGN_OR_RETURN(const Json* list, pf.Find({"noiseSigma", "noise_sigma"}));
+    XAI_RETURN_IF_ERROR(pf.CheckNoUnknownFields());
+    if (list == nullptr || !list->is_array() || list->empty()) return InvalidArgument(fwhere + form);
     for (const Json& item : *list) {
-      if (!item.is_object() || !item.contains("name") || !item["name"].is_string() || !item.contains("sigma") ||
-          !item["sigma"].is_number() || !(item["sigma"].get<double>() >= 0)) {
-        return InvalidArgument(fwhere + ": each entry must be {\"name\": INPUT, \"sigma\": S >= 0}, got " +
-                               item.dump());
+      const std::string entry = fwhere + ": each entry must be {\"name\": INPUT, \"sigma\": S >= 0}, got " +
+                                item.dump().substr(0, 200);
+      if (!item.is_object()) return InvalidArgument(entry);
+      JsonFields e(item, fwhere + ".noiseSigma entry");
+      XAI_ASSIGN_OR_RETURN(const Json* name, e.Find({"name"}));
+      XAI_ASSIGN_OR_RETURN(const Json* sigma, e.Find({"sigma"}));
+      XAI_RETURN_IF_ERROR(e.CheckNoUnknownFields());
+      if (name == nullptr || !name->is_string() || sigma == nullptr || !sigma->is_number() ||
+          !(sigma->get<double>() >= 0)) {
+        return InvalidArgument(entry);
       }
-      out.feature_noise_sigma[item["name"].get<std::string>()] = item["sigma"].get<double>();
+      if (!out.feature_noise_sigma.emplace(name->get<std::string>(), sigma->get<double>()).second) {
+        return InvalidArgument(fwhere + " names input '" + name->get<std::string>() +
+                               "' twice; give each input one sigma");
+      }
     }
   }
   if (samples) out.noisy_sample_count = static_cast<int>(*samples);
@@ -185,6 +194,10 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
       parsed.visualize = visualize->get<bool>();
     }
 
+    if (top_k != nullptr && indices != nullptr) {
+      return InvalidArgument("parameters: give topK (the k largest outputs) or outputIndices (the outputs named), "
+                             "not both");
+    }
     if ((ig != nullptr) + (shapley != nullptr) + (xrai != nullptr) > 1) {
       return InvalidArgument("parameters: give only one of integratedGradientsAttribution, "
                              "sampledShapleyAttribution and xraiAttribution");

@@ -77,6 +77,13 @@ TEST(ExplainParametersTest, SmoothGradErrors) {
   EXPECT_TRUE(Contains(samples, "[1, 50]")) << samples;
   EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig":
       {"featureNoiseSigma": {"noiseSigma": [{"name": "a"}]}}}})"), "\"sigma\""));
+  // A name given twice, or a key that is not read, was dropped silently.
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"featureNoiseSigma":
+      {"noiseSigma": [{"name": "a", "sigma": 0.1}, {"name": "a", "sigma": 0}]}}}})"), "names input 'a' twice"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"featureNoiseSigma":
+      {"noiseSigma": [{"name": "a", "sigma": 0.1, "typo": 1}]}}}})"), "typo"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"featureNoiseSigma":
+      {"noiseSigma": [{"name": "a", "sigma": 0.1}], "other": 5}}}})"), "other"));
 }
 
 TEST(ExplainParametersTest, BlurBaseline) {
@@ -110,12 +117,16 @@ TEST(ExplainParametersTest, OnlyOneMethod) {
 }
 
 TEST(ExplainParametersTest, TopKAndOutputIndices) {
-  auto all = FromText(R"({"topK": -1, "outputIndices": [1, [0, 2]]})");
+  auto all = FromText(R"({"topK": -1})");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->top_k, -1);
-  ASSERT_EQ(all->output_indices.size(), 2u);
-  EXPECT_EQ(all->output_indices[0], (std::vector<int64_t>{1}));
-  EXPECT_EQ(all->output_indices[1], (std::vector<int64_t>{0, 2}));
+  auto named = FromText(R"({"outputIndices": [1, [0, 2]]})");
+  ASSERT_TRUE(named.ok());
+  ASSERT_EQ(named->output_indices.size(), 2u);
+  EXPECT_EQ(named->output_indices[0], (std::vector<int64_t>{1}));
+  EXPECT_EQ(named->output_indices[1], (std::vector<int64_t>{0, 2}));
+  // Like the cloud service's: one or the other (topK used to be dropped silently).
+  EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 2, "outputIndices": [1]})"), "give topK"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 0})"), "-1 for all outputs"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1]})"), "integers >= 0"));
   // 2^64 - 1 would read as -1 if taken as a signed integer.

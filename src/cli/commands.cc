@@ -3,7 +3,9 @@
 #include <cctype>
 #include <cmath>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -244,7 +246,8 @@ Json ExplainParametersFromFlags(const FlagSet& flags, const std::string& method,
   const char* key = method == "sampled-shapley" ? "sampledShapleyAttribution"
                     : method == "xrai"          ? "xraiAttribution"
                                                 : "integratedGradientsAttribution";
-  Json parameters = {{key, config}, {"topK", top_k}};
+  Json parameters = {{key, config}};
+  if (flags.WasSet("top-k")) parameters["topK"] = top_k;
   if (flags.WasSet("batch-size")) parameters["batchSize"] = batch_size;
   if (!output_indices.empty()) parameters["outputIndices"] = output_indices;
   if (flags.WasSet("target-error")) parameters["approximationErrorTarget"] = error_target;
@@ -260,12 +263,9 @@ std::string FileNamePart(const std::string& name) {
 
 // --visualize DIR: DIR/instance-<i>-output-<index>-<input>.png|svg for every
 // attribution entry's pictures, where <index> is the outputIndex joined with
-// '_' (0 for a scalar output). Prints each path on stderr.
+// '_' (0 for a scalar output); RunExplain made DIR. Prints each path on stderr.
 Status WritePictures(const std::string& dir, size_t instance, const InstanceExplanation& explanation,
                      const std::vector<EntryPictures>& pictures) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) return InvalidArgument("cannot create --visualize directory '" + dir + "': " + error.message());
   for (size_t e = 0; e < pictures.size() && e < explanation.outputs.size(); ++e) {
     std::string index;
     for (int64_t i : explanation.outputs[e].output_index) index += (index.empty() ? "" : "_") + std::to_string(i);
@@ -353,6 +353,10 @@ int RunExplain(const std::vector<std::string>& args) {
                                      (method == "sampled-shapley" ? "it takes --paths" : "--paths is Sampled Shapley's") +
                                      ")");
   }
+  if (method == "xrai" && flags.WasSet("max-blur-sigma")) {
+    return UsageError("explain", "--max-blur-sigma does not apply to --method xrai (its baselines are black and "
+                                 "white)");
+  }
   if (flags.WasSet("noisy-samples") && !flags.WasSet("noise-sigma")) {
     return UsageError("explain", "--noisy-samples needs --noise-sigma S, SmoothGrad's noise (e.g. 10-20% of the "
                                  "inputs' range)");
@@ -373,6 +377,15 @@ int RunExplain(const std::vector<std::string>& args) {
 
   auto instances = ReadInstances(instances_path);
   if (!instances.ok()) return Fail("explain", instances.status());
+  if (!visualize_dir.empty()) {
+    // Made now, so that a directory that cannot be made stops the command
+    // before any explaining rather than after the first instance.
+    std::filesystem::create_directories(visualize_dir, fs_error);
+    if (fs_error) {
+      return Fail("explain", InvalidArgument("cannot create --visualize directory '" + visualize_dir +
+                                             "': " + fs_error.message()));
+    }
+  }
   auto loaded = LoadModel(positional[0], metadata, version);
   if (!loaded.ok()) return Fail("explain", loaded.status());
   ExplainableModel& model = **loaded;
@@ -387,7 +400,9 @@ int RunExplain(const std::vector<std::string>& args) {
   std::ofstream timings;  // buffered: a write every few hundred instances
   if (!timings_path.empty()) {
     timings.open(timings_path);
-    if (!timings) return Fail("explain", InvalidArgument("--timings: cannot write '" + timings_path + "'"));
+    if (!timings) {
+      return Fail("explain", InvalidArgument("--timings: cannot write '" + timings_path + "': " + std::strerror(errno)));
+    }
   }
 
   const size_t total = decoded->size();

@@ -1,6 +1,5 @@
 // xaiserve: explanations for TensorFlow SavedModels, on your own machine.
 // Dispatches to the subcommands in commands.h.
-#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -41,13 +40,6 @@ int Dispatch(const std::string& command, const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // TensorFlow reads its log level once, while its libraries load, so a quiet
-  // default (warnings and errors only) needs a fresh start of the process.
-  // Set TF_CPP_MIN_LOG_LEVEL=0 to see TensorFlow's INFO logs.
-  if (std::getenv("TF_CPP_MIN_LOG_LEVEL") == nullptr) {
-    setenv("TF_CPP_MIN_LOG_LEVEL", "2", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure; then go on, noisily.
-  }
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 2 && args[0] == "help") args = {args[1], "--help"};  // "help explain"
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {

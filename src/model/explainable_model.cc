@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "core/tensor_name.h"
@@ -218,6 +219,30 @@ StatusOr<std::vector<Tensor>> BaselineTensors(const std::vector<Json>& given, DT
   return tensors;
 }
 
+// The shape of one instance of `tensor` (its shape without the batch
+// dimension), if the signature fixes every dimension of it.
+std::optional<Shape> FixedRowShape(const TensorInfo& tensor) {
+  if (!tensor.rank_known || tensor.shape.empty()) return std::nullopt;
+  Shape row_shape(tensor.shape.begin() + 1, tensor.shape.end());
+  if (std::any_of(row_shape.begin(), row_shape.end(), [](int64_t d) { return d < 0; })) return std::nullopt;
+  return row_shape;
+}
+
+// The metadata's baselines for a numeric input whose shape per instance the
+// signature fixes, checked when the model loads: one that cannot fit the
+// tensor would otherwise fail every explanation as if the request were wrong.
+// (A dynamic shape is checked at each explanation, MetadataBaselineTensors.)
+Status CheckMetadataBaselines(const std::string& where, const BoundInput& in) {
+  const std::vector<Json>& given = in.folds_embedding ? in.metadata.encoded_baselines : in.metadata.input_baselines;
+  const std::optional<Shape> row_shape = FixedRowShape(in.tensor);
+  if (given.empty() || !row_shape || in.tensor.dtype == DType::kString) return OkStatus();
+  const DType held = IsFloating(in.tensor.dtype) ? DType::kFloat64 : in.tensor.dtype;
+  const Status checked = BaselineTensors(given, held, in.tensor.dtype, *row_shape, in.metadata.name).status();
+  if (checked.ok()) return OkStatus();
+  return InvalidArgument(where + (in.folds_embedding ? ".encoded_baselines" : ".input_baselines") + ": " +
+                         checked.message());
+}
+
 // indices_tensor_name and dense_shape_tensor_name, when given, name the parts
 // of the SparseTensor input whose values input_tensor_name names.
 Status CheckSparseTensorNames(const std::string& where, const InputMetadata& md, const TensorInfo& tensor) {
@@ -278,7 +303,9 @@ StatusOr<int64_t> Ravel(const std::vector<int64_t>& index, const Shape& row_shap
   if (index.size() != row_shape.size()) {
     return InvalidArgument("outputIndices entry " + describe() + " has " + std::to_string(index.size()) +
                            " coordinates but output '" + output + "' has shape " + ShapeToString(row_shape) +
-                           " per instance");
+                           " per instance" +
+                           (row_shape.empty() ? ": a scalar output has the one element [0], so leave outputIndices out"
+                                              : ": give one coordinate per dimension, or one flat index"));
   }
   int64_t flat = 0;
   for (size_t i = 0; i < index.size(); ++i) {
@@ -372,6 +399,7 @@ Status ExplainableModel::BindMetadata() {
     }
     if (!bound.tensor.key.empty()) bound.signature_key = bound.tensor.key;
     XAI_RETURN_IF_ERROR(CheckFeatureNamesCount(source + ": " + field, md, bound.tensor));
+    XAI_RETURN_IF_ERROR(CheckMetadataBaselines(source + ": " + field, bound));
     // TensorFlow feeds a tensor once: two inputs cannot both be it.
     for (const BoundInput& other : inputs_) {
       if (!SameTensor(other.tensor.tensor_name, bound.tensor.tensor_name)) continue;
@@ -588,6 +616,17 @@ StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutpu
         elements.push_back(0);  // [0] of a scalar or single-element output.
         continue;
       }
+      if (index.size() == 1 && row_shape.size() > 1) {
+        // One number for an output of several dimensions: its flat
+        // (row-major) position, as the CLI's --output-indices takes it.
+        if (index[0] >= value.row_elements()) {
+          return InvalidArgument("outputIndices entry [" + std::to_string(index[0]) + "] is out of range for output '" +
+                                 output.metadata.name + "' of shape " + ShapeToString(row_shape) +
+                                 " per instance: a flat index is below " + std::to_string(value.row_elements()));
+        }
+        elements.push_back(index[0]);
+        continue;
+      }
       XAI_ASSIGN_OR_RETURN(int64_t flat, Ravel(index, row_shape, output.metadata.name));
       elements.push_back(flat);
     }
@@ -611,9 +650,18 @@ StatusOr<std::vector<Tensor>> ExplainableModel::MetadataBaselineTensors(size_t i
     }
   }
   const BoundInput& in = inputs_[input];
-  XAI_ASSIGN_OR_RETURN(std::vector<Tensor> tensors,
-                       BaselineTensors(in.folds_embedding ? in.metadata.encoded_baselines : in.metadata.input_baselines,
-                                       dtype, model_dtype, row_shape, in.metadata.name));
+  auto made = BaselineTensors(in.folds_embedding ? in.metadata.encoded_baselines : in.metadata.input_baselines, dtype,
+                              model_dtype, row_shape, in.metadata.name);
+  if (!made.ok()) {
+    // Only a dynamic shape gets here (fixed ones are checked at load): the
+    // metadata is at fault, not the request.
+    return FailedPrecondition(metadata_.source + ": inputs." + in.metadata.name +
+                              (in.folds_embedding ? ".encoded_baselines" : ".input_baselines") + " of the model's "
+                              "explanation metadata do not fit this instance: " + made.status().message() +
+                              "; fix the metadata, or give inputBaselines for '" + in.metadata.name +
+                              "' in the request's explanationSpecOverride");
+  }
+  std::vector<Tensor> tensors = std::move(*made);
   std::lock_guard<std::mutex> lock(metadata_baselines_mutex_);
   metadata_baselines_[input] = MetadataBaselines{dtype, row_shape, tensors};
   return tensors;

@@ -272,8 +272,15 @@ def test_output_name_picks_one_of_several_outputs(xaiserve, tmp_path):
         ({"features": {"input_tensor_name": "features", "encoding": "bag_of_features",
                        "index_feature_mapping": ["a", "b", "c"]}}, {"probabilities": {}},
          ["index_feature_mapping has 3 names", "30 features"]),
+        # A baseline that cannot fit the input used to pass inspect and then
+        # fail every explanation as if the request were wrong.
+        ({"features": {"input_tensor_name": "features", "input_baselines": [[1, 2, 3]]}}, {"probabilities": {}},
+         ["inputs.features.input_baselines", "baseline has shape [3]", "[30] per instance"]),
+        ({"features": {"input_tensor_name": "features", "input_baselines": [1e39]}}, {"probabilities": {}},
+         ["inputs.features.input_baselines", "overflows float32"]),
     ],
-    ids=["two-inputs-one-tensor", "output-is-an-input", "too-few-feature-names"],
+    ids=["two-inputs-one-tensor", "output-is-an-input", "too-few-feature-names", "baseline-misshapen",
+         "baseline-overflows"],
 )
 def test_metadata_that_could_not_explain_is_refused_at_load(inputs, outputs, phrases, xaiserve, tmp_path):
     """inspect used to say ok and explain then failed (or dropped names)."""
@@ -347,3 +354,32 @@ def test_two_directories_of_one_version_are_refused(xaiserve, tmp_path):
 
     result.expect_failure(phrases=["two directories for version 1", str(tmp_path / "01"), str(tmp_path / "1")],
                           json_stdout=False)
+
+
+def test_flags_checked_before_any_explaining(xaiserve, tmp_path):
+    """--max-blur-sigma with XRAI is a usage error like other flags the method
+    does not use; a --visualize directory that cannot be made stops the
+    command before the first instance's line (it used to come after it)."""
+    blur = xaiserve.command("explain", "cnn", "--method", "xrai", "--max-blur-sigma", "1")
+    assert blur.returncode == 2, blur.stderr
+    assert "--max-blur-sigma does not apply to --method xrai" in blur.stderr
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    pictures = xaiserve.command("explain", "tabular_mlp", "--visualize", blocker / "pictures")
+    pictures.expect_failure(phrases=["cannot create --visualize directory"])
+    assert pictures.stdout == ""
+
+
+def test_tensorflow_start_up_notice_is_quiet_by_default(xaiserve):
+    """TensorFlow's oneDNN INFO notice came on every command, before main
+    could set the log level (src/runtime/quiet_tensorflow.cc)."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run([str(xaiserve.binary), "help"], capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    loud = subprocess.run([str(xaiserve.binary), "help"], capture_output=True, text=True,
+                          env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert "oneDNN" in loud.stderr

@@ -251,3 +251,37 @@ def test_cumprod_shapley_is_reproducible(xaiserve):
     flags = (*SHAPLEY, "--paths", 7)
     first, second = (xaiserve.command("explain", "no_gradient_op", *flags).expect_success() for _ in range(2))
     assert first.stdout == second.stdout
+
+
+# --------------------------------------------------------------------------
+# matrix_output: y = reshape(x W, [2, 3]), element k's IG is exactly W[:, k] x
+# --------------------------------------------------------------------------
+
+MATRIX_W = np.array([[i - k / 2 for k in range(6)] for i in range(4)])
+
+
+def test_an_element_of_a_matrix_output_by_flat_index_or_all(xaiserve):
+    """The CLI's --output-indices takes one flat (row-major) index; it used
+    to be refused for an output of several dimensions, which then could not
+    be explained element by element."""
+    instances = np.array(read_instances("matrix_output"), np.float64)
+
+    flat = xaiserve.explain("matrix_output", "--output-indices", "5")
+    every = xaiserve.explain("matrix_output", "--top-k", "-1")
+
+    for x, one, all_of_them in zip(instances, flat, every):
+        entry = only_attribution(one)
+        assert entry["outputIndex"] == [1, 2]
+        np.testing.assert_allclose(attribution_values(entry), MATRIX_W[:, 5] * x, atol=VALUE_TOLERANCE)
+        entries = all_of_them["explanations"][0]["attributions"]
+        assert sorted(tuple(e["outputIndex"]) for e in entries) == [(r, c) for r in range(2) for c in range(3)]
+        for e in entries:
+            k = 3 * e["outputIndex"][0] + e["outputIndex"][1]
+            np.testing.assert_allclose(attribution_values(e), MATRIX_W[:, k] * x, atol=VALUE_TOLERANCE)
+
+
+def test_output_indices_outside_the_output_are_named(xaiserve):
+    beyond = xaiserve.command("explain", "matrix_output", "--output-indices", "6")
+    beyond.expect_failure(phrases=["outputIndices entry [6] is out of range", "shape [2,3]", "below 6"])
+    scalar = xaiserve.command("explain", "linear", "--output-indices", "1")
+    scalar.expect_failure(phrases=["a scalar output has the one element [0]", "leave outputIndices out"])
