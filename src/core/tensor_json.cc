@@ -11,7 +11,13 @@
 namespace xai {
 namespace {
 
-// Range of values a dtype can hold, for integer dtypes.
+// Integers beyond this magnitude are not all exact in a double, which is how
+// tensors hold their values (core/tensor.h): a 64-bit input takes at most it.
+constexpr double kLargestExactInteger = 9007199254740992.0;  // 2^53
+constexpr double kFloat16Max = 65504;
+
+// Range of values a dtype can hold, for integer dtypes (64-bit ones: what a
+// double holds exactly).
 void IntegerRange(DType dtype, double* lo, double* hi) {
   switch (dtype) {
     case DType::kInt8: *lo = -128; *hi = 127; return;
@@ -20,9 +26,9 @@ void IntegerRange(DType dtype, double* lo, double* hi) {
     case DType::kUInt8: *lo = 0; *hi = 255; return;
     case DType::kUInt16: *lo = 0; *hi = 65535; return;
     case DType::kUInt32: *lo = 0; *hi = 4294967295.0; return;
-    case DType::kUInt64: *lo = 0; *hi = 18446744073709551615.0; return;
+    case DType::kUInt64: *lo = 0; *hi = kLargestExactInteger; return;
     case DType::kBool: *lo = 0; *hi = 1; return;
-    default: *lo = -9223372036854775808.0; *hi = 9223372036854775807.0; return;
+    default: *lo = -kLargestExactInteger; *hi = kLargestExactInteger; return;
   }
 }
 
@@ -107,14 +113,26 @@ class RowDecoder {
     if (IsInteger(dtype_)) {
       double lo, hi;
       IntegerRange(dtype_, &lo, &hi);
-      // `hi` of the 64-bit types rounds up to 2^63 / 2^64 in a double: exclusive there.
-      const bool too_big = (dtype_ == DType::kInt64 || dtype_ == DType::kUInt64) ? x >= hi : x > hi;
-      if (x != std::floor(x) || x < lo || too_big) {
+      // A JSON integer beyond 2^53 reads as a rounded double: compare the
+      // integer itself, or 2^53 + 1 would pass as 2^53.
+      const bool beyond = (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi)) ||
+                          (v.is_number_integer() && !v.is_number_unsigned() &&
+                           (v.get<int64_t>() > static_cast<int64_t>(hi) || v.get<int64_t>() < static_cast<int64_t>(lo)));
+      if (x != std::floor(x) || x < lo || x > hi || beyond) {
+        const bool wide = dtype_ == DType::kInt64 || dtype_ == DType::kUInt64;
         return InvalidArgument(what_ + ": value " + v.dump() + " is not a valid " + DTypeName(dtype_) +
-                               " (expected an integer in [" + Json(lo).dump() + ", " + Json(hi).dump() + "])");
+                               " (expected an integer in [" + std::to_string(static_cast<int64_t>(lo)) + ", " +
+                               std::to_string(static_cast<int64_t>(hi)) + "]" +
+                               (wide ? ": xaiserve holds values as float64, exact up to 2^53, so a larger "
+                                       "int64 (a hashed id, say) would be rounded; send ids below 2^53"
+                                     : "") +
+                               ")");
       }
     } else if (dtype_ == DType::kFloat32 && std::fabs(x) > std::numeric_limits<float>::max()) {
       return InvalidArgument(what_ + ": value " + v.dump() + " overflows float32");
+    } else if (dtype_ == DType::kFloat16 && std::fabs(x) > kFloat16Max) {
+      return InvalidArgument(what_ + ": value " + v.dump() + " overflows float16 (largest " +
+                             FormatNumber(kFloat16Max) + ")");
     }
     out_->values.push_back(x);
     return OkStatus();
@@ -127,6 +145,7 @@ class RowDecoder {
   }
 
   static std::string Describe(const Json& v) {
+    if (v.is_null()) return "null";
     std::string text = v.dump();
     if (text.size() > 40) text = text.substr(0, 37) + "...";
     return std::string(v.type_name()) + " " + text;

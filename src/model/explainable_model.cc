@@ -280,8 +280,17 @@ std::vector<int64_t> Unravel(int64_t flat, const Shape& row_shape) {
 }
 
 // bag_of_features and indicator name each element of a vector input: as
-// many names as elements, when the tensor's shape says how many.
+// many names as elements, when the tensor's shape says how many. An identity
+// input's names label its values (in the bar chart): as many as the
+// signature fixes per instance, or none (they used to be dropped silently).
 Status CheckFeatureNamesCount(const std::string& where, const InputMetadata& md, const TensorInfo& tensor) {
+  const std::optional<Shape> row_shape = FixedRowShape(tensor);
+  if (md.encoding == "identity" && !md.index_feature_mapping.empty() && row_shape &&
+      NumElements(*row_shape) != static_cast<int64_t>(md.index_feature_mapping.size())) {
+    return InvalidArgument(where + ".index_feature_mapping has " + std::to_string(md.index_feature_mapping.size()) +
+                           " names; tensor '" + tensor.tensor_name + "' has " + std::to_string(NumElements(*row_shape)) +
+                           " values per instance: give one name per value, or none");
+  }
   if (!md.names_each_feature() || !tensor.rank_known) return OkStatus();
   if (tensor.shape.size() != 2) {
     return InvalidArgument(where + ": encoding '" + md.encoding + "' needs a vector input [batch, features]; tensor '" +
@@ -530,7 +539,7 @@ StatusOr<const BoundOutput*> ExplainableModel::ChooseOutput(const std::string& n
   for (const auto& o : outputs_) {
     if (o.metadata.name == name) return &o;
   }
-  return NotFound("no output named '" + name + "' in the explanation metadata; its outputs: " + names());
+  return InvalidArgument("no output named '" + name + "' in the explanation metadata; its outputs: " + names());
 }
 
 StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const NamedTensors& instance,

@@ -278,9 +278,11 @@ def test_output_name_picks_one_of_several_outputs(xaiserve, tmp_path):
          ["inputs.features.input_baselines", "baseline has shape [3]", "[30] per instance"]),
         ({"features": {"input_tensor_name": "features", "input_baselines": [1e39]}}, {"probabilities": {}},
          ["inputs.features.input_baselines", "overflows float32"]),
+        ({"features": {"input_tensor_name": "features", "index_feature_mapping": ["a", "b"]}}, {"probabilities": {}},
+         ["inputs.features.index_feature_mapping has 2 names", "30 values per instance"]),
     ],
     ids=["two-inputs-one-tensor", "output-is-an-input", "too-few-feature-names", "baseline-misshapen",
-         "baseline-overflows"],
+         "baseline-overflows", "identity-names-miscounted"],
 )
 def test_metadata_that_could_not_explain_is_refused_at_load(inputs, outputs, phrases, xaiserve, tmp_path):
     """inspect used to say ok and explain then failed (or dropped names)."""

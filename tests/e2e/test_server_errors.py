@@ -82,6 +82,7 @@ BAD_REQUESTS = [
     ("two methods", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {**ig(5), "xraiAttribution": {}}}, 400, "INVALID_ARGUMENT", ["only one"]),
     ("topK zero", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {"topK": 0}}, 400, "INVALID_ARGUMENT", ["topK"]),
     ("output index out of range", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {"outputIndices": [7]}}, 400, "INVALID_ARGUMENT", ["out of range"]),
+    ("unknown outputName", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {"outputName": "nope"}}, 400, "INVALID_ARGUMENT", ["no output named 'nope'", "its outputs"]),
     ("topK and outputIndices", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "parameters": {"topK": 2, "outputIndices": [1]}}, 400, "INVALID_ARGUMENT", ["give topK", "not both"]),
     ("baseline of the wrong shape", "POST", "/v1/models/tabular:explain", {"instances": [TABULAR], "explanationSpecOverride": {"metadata": {"inputs": {"features": {"inputBaselines": [[1, 2]]}}}}}, 400, "INVALID_ARGUMENT", ["baseline"]),
     ("too many Shapley features", "POST", "/v1/models/image:explain", {"instances": read_instances("shapes_cnn")[:1], "parameters": {"sampledShapleyAttribution": {}}}, 400, "INVALID_ARGUMENT", ["features"]),
