@@ -63,6 +63,9 @@ class DeadlineStream final : public httplib::Stream {
   void StartRequest() {
     deadline_ = Clock::now() + client_timeout_;
     bytes_written_ = 0;
+    header_bytes_ = 0;
+    header_end_match_ = 0;
+    in_header_ = true;
   }
   void ClearDeadline() { deadline_.reset(); }
   void StartResponse() { deadline_ = Clock::now() + client_timeout_; }
@@ -75,6 +78,8 @@ class DeadlineStream final : public httplib::Stream {
   bool close_after_response() const { return close_after_response_; }
   // A write missed the deadline (a client too slow to take its response) or failed.
   bool write_failed() const { return write_failed_; }
+  // The request line and headers ran past kMaxHeaderBytes: no more reads.
+  bool header_too_large() const { return header_too_large_; }
   // Bytes of the current request's response written (sent or held).
   size_t bytes_written() const { return bytes_written_; }
   bool has_buffered_bytes() const { return buffered_begin_ < buffered_end_; }
@@ -97,14 +102,15 @@ class DeadlineStream final : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (!has_buffered_bytes()) {
-      if (timed_out_ || !Flush()) return -1;
-      if (size >= sizeof(buffer_)) return Receive(ptr, size);
+      if (timed_out_ || header_too_large_ || !Flush()) return -1;
+      if (size >= sizeof(buffer_) && !in_header_) return Receive(ptr, size);
       const ssize_t received = Receive(buffer_, sizeof(buffer_));
       if (received <= 0) return received;
       buffered_begin_ = 0;
       buffered_end_ = static_cast<size_t>(received);
     }
     const size_t n = std::min(size, buffered_end_ - buffered_begin_);
+    if (in_header_ && !CountHeaderBytes(buffer_ + buffered_begin_, n)) return -1;
     std::memcpy(ptr, buffer_ + buffered_begin_, n);
     buffered_begin_ += n;
     return static_cast<ssize_t>(n);
@@ -135,6 +141,27 @@ class DeadlineStream final : public httplib::Stream {
 
  private:
   static constexpr size_t kMaxHeldBytes = 64 << 10;
+
+  // cpp-httplib keeps every header line it reads, with no bound on their
+  // number: 200,000 headers of 1 KB took 640 MB. The request line and
+  // headers may take this many bytes (nginx allows 32 KiB by default).
+  static constexpr size_t kMaxHeaderBytes = 64 << 10;
+
+  // Counts `n` bytes handed out while the request line and headers are read,
+  // watching for the blank line that ends them. False (and
+  // header_too_large()) once they pass kMaxHeaderBytes.
+  bool CountHeaderBytes(const char* bytes, size_t n) {
+    static constexpr char kEnd[] = "\r\n\r\n";
+    for (size_t i = 0; i < n && in_header_; ++i) {
+      header_end_match_ = bytes[i] == kEnd[header_end_match_] ? header_end_match_ + 1 : (bytes[i] == '\r' ? 1 : 0);
+      if (header_end_match_ == 4) in_header_ = false;
+      if (++header_bytes_ > kMaxHeaderBytes) {
+        header_too_large_ = true;
+        return false;
+      }
+    }
+    return true;
+  }
 
   ssize_t Receive(char* ptr, size_t size) const {
     return Retry(POLLIN, read_timeout_, [&] { return recv(sock_, ptr, size, MSG_DONTWAIT); });
@@ -203,6 +230,10 @@ class DeadlineStream final : public httplib::Stream {
   mutable bool write_failed_ = false;
   bool close_after_response_ = false;
   size_t bytes_written_ = 0;
+  bool in_header_ = true;  // the request line and headers are being read
+  size_t header_bytes_ = 0;
+  int header_end_match_ = 0;  // how much of "\r\n\r\n" the last bytes read end with
+  bool header_too_large_ = false;
   mutable std::string held_;  // writes not sent yet
   char buffer_[4096];
   size_t buffered_begin_ = 0, buffered_end_ = 0;
@@ -280,6 +311,10 @@ void DeadlineHttpServer::SendResponse() {
 }
 
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
+
+bool DeadlineHttpServer::ThisRequestHeaderTooLarge() {
+  return t_connection != nullptr && t_connection->header_too_large();
+}
 
 void DeadlineHttpServer::CloseConnectionAfter(httplib::Response& res) {
   res.set_header("Connection", "close");

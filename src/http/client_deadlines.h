@@ -46,6 +46,8 @@ class DeadlineHttpServer : public httplib::Server {
   static void SendResponse();     // sends what is written of the response now (it is held until then
                                   // or until the request ends, so headers and body leave together)
   static bool ThisRequestTimedOut();
+  // The request line and headers passed 64 KiB (they are not read further).
+  static bool ThisRequestHeaderTooLarge();
   static bool ThisResponseFailed();  // a write missed the deadline or failed: the client did not get it all
   // The client closed or reset the connection while its request is handled
   // (it stopped waiting), seen without reading what it may have pipelined.

@@ -71,8 +71,8 @@ BodyFraming FramingOfBody(const std::string* content_length, const std::string* 
 
 HttpError UnauthenticatedError(bool token_given) {
   return {401, "UNAUTHENTICATED",
-          token_given ? "the bearer token is wrong; send the token the server was started with (--auth-token) as "
-                        "'Authorization: Bearer TOKEN'"
+          token_given ? "the bearer token is wrong (or the Authorization header is not 'Bearer TOKEN'); send the "
+                        "token the server was started with (--auth-token) as 'Authorization: Bearer TOKEN'"
                       : "this server requires a bearer token; send 'Authorization: Bearer TOKEN' with the token the "
                         "server was started with (--auth-token)"};
 }
@@ -93,6 +93,7 @@ HttpError HttpLevelError(int http_status) {
     case 400: return {400, "INVALID_ARGUMENT", "malformed HTTP request (request line, headers or body framing)"};
     case 404: return {404, "NOT_FOUND", "no such route; see GET /v1/models"};
     case 414: return {414, "INVALID_ARGUMENT", "the request URI is too long"};
+    case 431: return {431, "INVALID_ARGUMENT", "the request line and headers are longer than 64 KiB"};
     case 413: return {413, "RESOURCE_EXHAUSTED", "the request is too large"};
     default:
       break;

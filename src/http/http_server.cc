@@ -87,6 +87,12 @@ void WriteAccessLogLine(const AccessLogEntry& e) {
 BodyFraming FramingOf(const httplib::Request& req, size_t max_body_bytes) {
   const bool has_length = req.has_header("Content-Length"), has_encoding = req.has_header("Transfer-Encoding");
   const std::string length = has_length ? req.get_header_value("Content-Length") : "";
+  for (size_t i = 1; i < req.get_header_value_count("Content-Length"); ++i) {
+    if (req.get_header_value("Content-Length", i) == length) continue;
+    // RFC 9112 6.3: where the body ends cannot be known.
+    return {BodyFraming::kRefused,
+            {400, "INVALID_ARGUMENT", "the request has two Content-Length headers that disagree; send one"}};
+  }
   const std::string encoding = has_encoding ? req.get_header_value("Transfer-Encoding") : "";
   return FramingOfBody(has_length ? &length : nullptr, has_encoding ? &encoding : nullptr, max_body_bytes);
 }
@@ -138,14 +144,34 @@ void HttpServer::Configure() {
   // holds the body back until the client's delayed ACK (40 ms on Linux) on
   // every reused keep-alive connection.
   server_->set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, with which a second server
+  // on the same port started as well and the kernel split the connections
+  // between the two: SO_REUSEADDR alone makes the second one fail to listen.
+  server_->set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
 
   Metrics* metrics = context_.metrics;
-  server_->set_pre_routing_handler([metrics](const httplib::Request&, httplib::Response&) {
+  const size_t max_body = options_.max_body_bytes;
+  server_->set_pre_routing_handler([metrics, max_body](const httplib::Request& req, httplib::Response& res) {
     t_trace = RequestTrace{};
     t_trace.started = true;
     t_trace.start = Clock::now();
     metrics->RequestStarted();
-    return httplib::Server::HandlerResponse::Unhandled;
+    // cpp-httplib reads a body sent with GET, HEAD or OPTIONS itself, before
+    // any handler, and caps only one of known length: a chunked one is
+    // refused before it is read (routes.h ignores such bodies anyway).
+    const bool read_by_handler = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                                 req.method == "DELETE";
+    if (read_by_handler || FramingOf(req, max_body).kind != BodyFraming::kChunked) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    RefuseAndClose({400, "INVALID_ARGUMENT",
+                    req.method + " takes no body here; send the request without one (Transfer-Encoding: chunked "
+                                 "was given)"},
+                   res);
+    return httplib::Server::HandlerResponse::Handled;
   });
 
   // The request as routes.h sees it -> the response; records what the log needs.
@@ -176,7 +202,6 @@ void HttpServer::Configure() {
   // JSON whatever the Content-Type says (`curl -d` sends a form type, whose
   // bodies cpp-httplib would otherwise parse as a form and cap at 8 KiB).
   // The payload limit still applies (413).
-  const size_t max_body = options_.max_body_bytes;
   auto with_body = [dispatch, max_body](const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
     // How long the body is must be known from the headers: without either
@@ -197,10 +222,15 @@ void HttpServer::Configure() {
                             res);  // the body is left unread
     }
     std::string body;
-    const bool read = reader([&body](const char* data, size_t size) {
+    bool too_large = false;
+    const bool read = reader([&body, &too_large, max_body](const char* data, size_t size) {
+      // cpp-httplib caps a body of known length, but not a chunked one.
+      too_large = size > max_body - std::min(max_body, body.size());
+      if (too_large) return false;
       body.append(data, size);
       return true;
     });
+    if (too_large) return RefuseAndClose(BodyTooLargeError(max_body), res);  // the rest is left unread
     if (!read) {  // too large (the reader set 413), cut short, or too slow (408, by the error handler)
       if (res.status < 400) res.status = 400;
       return;
@@ -233,9 +263,12 @@ void HttpServer::Configure() {
       [max_body, client_timeout, pause](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
         if (DeadlineHttpServer::ThisRequestTimedOut()) res.status = 408;
+        if (DeadlineHttpServer::ThisRequestHeaderTooLarge()) res.status = 431;
         // A request cpp-httplib could not parse (400, 414) or that came too
         // late: what follows on the connection is no request to trust.
-        if (res.status == 400 || res.status == 408 || res.status == 414) DeadlineHttpServer::CloseConnectionAfter(res);
+        if (res.status == 400 || res.status == 408 || res.status == 414 || res.status == 431) {
+          DeadlineHttpServer::CloseConnectionAfter(res);
+        }
         const HttpError error = res.status == 413   ? BodyTooLargeError(max_body)
                                 : res.status == 408 ? RequestTimeoutError(client_timeout, pause)
                                                     : HttpLevelError(res.status);

@@ -328,3 +328,80 @@ def test_a_request_that_cannot_be_parsed_closes_the_connection(server):
     assert reply.startswith(b"HTTP/1.1 400"), reply
     assert reply.count(b"HTTP/1.1 ") == 1, reply
     assert b"Connection: close" in reply
+
+
+def chunked(body: bytes, chunk_bytes: int) -> bytes:
+    """`body` as chunked transfer coding, in chunks of `chunk_bytes`."""
+    out = b""
+    for start in range(0, len(body), chunk_bytes):
+        piece = body[start:start + chunk_bytes]
+        out += b"%x\r\n" % len(piece) + piece + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def test_a_chunked_body_is_held_to_max_body_bytes(server):
+    """cpp-httplib caps a body of known length but not a chunked one: a
+    300 MB chunked body used to be read whole (and answered 200)."""
+    body = json.dumps({"instances": [TABULAR]}).encode()
+    padded = b" " * (MAX_BODY + 1) + body
+    head = b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    reply, _ = raw_exchange(server, head + chunked(padded, 64 * 1024))
+    status, error = status_and_error(reply)
+    assert status == 413 and str(MAX_BODY) in error["message"], reply[:300]
+    assert b"Connection: close" in reply
+
+    small, _ = raw_exchange(server, head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + chunked(body, 100))
+    assert small.startswith(b"HTTP/1.1 200"), small[:300]
+
+
+def test_a_chunked_body_on_a_get_is_refused_before_it_is_read(server):
+    """cpp-httplib reads a GET's body itself, with no cap when it is chunked."""
+    request = (b"GET /v1/models/tabular HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               chunked(b" " * (MAX_BODY + 1), 64 * 1024))
+
+    reply, _ = raw_exchange(server, request)
+
+    status, error = status_and_error(reply)
+    assert status == 400 and "takes no body" in error["message"], reply[:300]
+
+
+def test_headers_past_64_kib_get_a_431(server):
+    """cpp-httplib keeps every header line: 200,000 headers of 1 KB took 640 MB."""
+    headers = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 100) for i in range(1000))  # about 115 KB
+
+    reply, _ = raw_exchange(server, b"GET /v1/models/tabular HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+
+    status, error = status_and_error(reply)
+    assert status == 431 and "64 KiB" in error["message"], reply[:300]
+    assert b"Connection: close" in reply
+    fewer = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 100) for i in range(300))  # about 34 KB
+    ok, _ = raw_exchange(server, b"GET /v1/models/tabular HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + fewer + b"\r\n")
+    assert ok.startswith(b"HTTP/1.1 200"), ok[:300]
+
+
+def test_two_content_lengths_that_disagree_are_400(server):
+    body = json.dumps({"instances": [TABULAR]}).encode()
+    request = (b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nContent-Length: 5\r\n\r\n"
+               % len(body) + body)
+
+    reply, _ = raw_exchange(server, request)
+
+    status, error = status_and_error(reply)
+    assert status == 400 and "two Content-Length headers" in error["message"], reply[:300]
+
+
+def test_a_second_server_on_the_same_port_fails_to_listen(server, xaiserve):
+    """cpp-httplib set SO_REUSEPORT: the second server listened too, and the
+    kernel split the connections between the two."""
+    import subprocess
+
+    try:
+        second = subprocess.run(
+            [str(xaiserve.binary), "serve", "--model", f"tabular={fixture_dir('tabular_mlp')}", "--port", str(server.port)],
+            capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired as still_serving:
+        pytest.fail(f"the second server is serving on port {server.port}: {still_serving.stderr}")
+
+    assert second.returncode != 0
+    assert "cannot listen" in second.stderr and "Address already in use" in second.stderr, second.stderr
