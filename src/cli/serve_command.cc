@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -179,7 +181,7 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
   out << "  the web page: open " << base << "/ in a browser\n";
   if (!example.empty()) out << "  " << example << "\n";
   out << "  curl -s" << auth << " " << base << "/v1/models\n";
-  out << "stop with Ctrl-C or SIGTERM (requests in flight finish first)\n";
+  out << "stop with Ctrl-C, SIGTERM or SIGHUP (requests in flight finish first)\n";
   std::cout << out.str() << std::flush;
 }
 
@@ -205,6 +207,7 @@ class ShutdownSignals {
     sigemptyset(&action.sa_mask);
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGHUP, &action, nullptr);  // the terminal went away: stop as gently (it used to kill at once)
     signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not end the server
     watcher_ = std::thread([this] { Watch(); });
     return OkStatus();
@@ -299,8 +302,17 @@ int RunServe(const std::vector<std::string>& args) {
   }
   if (!positional.empty()) return UsageError("unexpected argument '" + positional[0] + "'; give models as --model NAME=DIR");
   if (Status s = CheckMethod(default_method, "--default-method"); !s.ok()) return UsageError(s.message());
+  if (flags.WasSet("auth-token") && auth_token.empty()) {
+    // Likely --auth-token "$UNSET": running open would be a surprise.
+    return UsageError("--auth-token is empty; give the token, or leave the flag out to run without one");
+  }
   if (auth_token.empty()) {
     if (const char* env = std::getenv("XAISERVE_AUTH_TOKEN")) auth_token = env;
+  }
+  if (std::any_of(auth_token.begin(), auth_token.end(),
+                  [](char c) { return std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)); })) {
+    return UsageError("the auth token holds a space or control character, which an 'Authorization: Bearer TOKEN' "
+                      "header cannot carry; choose a token of letters, digits and -._~+/=");
   }
 
   std::vector<ModelSource> sources;

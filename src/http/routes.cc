@@ -6,6 +6,7 @@
 
 #include "http/error_mapping.h"
 #include "http/static_files.h"
+#include "model/model_dir.h"
 #include "serving/batching_runtime.h"
 #include "serving/model_examples.h"
 #include "serving/model_status.h"
@@ -50,10 +51,12 @@ StatusOr<Json> ParseBody(const std::string& body) {
 }
 
 StatusOr<int64_t> ParseVersion(const std::string& model, const std::string& text) {
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return NotFound("model '" + model + "' has no version '" + text + "'; versions are non-negative integers");
+  const std::optional<int64_t> version = ParseVersionName(text);
+  if (!version) {
+    return NotFound("model '" + model + "' has no version '" + text +
+                    "'; versions are non-negative integers up to 9223372036854775807");
   }
-  return std::stoll(text);
+  return *version;
 }
 
 bool Authorized(const RouteContext& context, const HttpRequest& request, bool* token_given) {
@@ -66,7 +69,9 @@ bool Authorized(const RouteContext& context, const HttpRequest& request, bool* t
   for (size_t i = 0; i < kScheme.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return false;
   }
-  const std::string given = value.substr(kScheme.size());
+  size_t start = kScheme.size();
+  while (start < value.size() && value[start] == ' ') ++start;  // RFC 6750: one or more spaces
+  const std::string given = value.substr(start);
   const std::string& want = context.auth_token;
   // Constant time in the token's content.
   unsigned char diff = given.size() == want.size() ? 0 : 1;

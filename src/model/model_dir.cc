@@ -1,6 +1,7 @@
 #include "model/model_dir.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 namespace xai {
@@ -13,20 +14,23 @@ bool IsSavedModelDir(const fs::path& dir) {
   return fs::is_regular_file(dir / "saved_model.pb", ec);
 }
 
-bool IsVersionName(const std::string& name) {
-  return !name.empty() && name.size() <= 18 && name.find_first_not_of("0123456789") == std::string::npos;
-}
-
 }  // namespace
+
+std::optional<int64_t> ParseVersionName(const std::string& name) {
+  if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  int64_t version = 0;
+  const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), version);
+  if (error != std::errc() || end != name.data() + name.size()) return std::nullopt;  // beyond int64
+  return version;
+}
 
 std::vector<ModelVersion> ListModelVersions(const std::string& base) {
   std::vector<ModelVersion> versions;
   std::error_code ec;
   for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (it->is_directory(ec) && IsVersionName(name) && IsSavedModelDir(it->path())) {
-      versions.push_back({std::stoll(name), it->path().string()});
-    }
+    const std::optional<int64_t> version = ParseVersionName(name);
+    if (version && it->is_directory(ec) && IsSavedModelDir(it->path())) versions.push_back({*version, it->path().string()});
   }
   std::sort(versions.begin(), versions.end(),
             [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });

@@ -18,6 +18,11 @@ struct ModelVersion {
   std::string path;     // the SavedModel directory.
 };
 
+// The version a directory or route name says: decimal digits only, of a
+// number that fits int64 as TF Serving's versions do (19-digit nanosecond
+// timestamps included). nullopt for anything else.
+std::optional<int64_t> ParseVersionName(const std::string& name);
+
 // Numeric version subdirectories of `base` that hold a saved_model.pb,
 // ascending. Empty if there are none.
 std::vector<ModelVersion> ListModelVersions(const std::string& base);

@@ -71,6 +71,22 @@ TEST_F(ModelDirTest, HighestVersionIsNumericNotLexicographic) {
   EXPECT_EQ(fs::path(versions[1].path), fs::path(v2));
 }
 
+TEST_F(ModelDirTest, VersionsAreAnyInt64AsTfServingsAre) {
+  // A 19-digit version (a nanosecond timestamp, INT64_MAX) used to be
+  // skipped without a word: names were capped at 18 digits.
+  MakeSavedModel("1");
+  const std::string largest = MakeSavedModel("9223372036854775807");
+  MakeSavedModel("9223372036854775808");  // beyond int64: not a version
+  const std::vector<ModelVersion> versions = ListModelVersions(root());
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[1].version, INT64_MAX);
+  EXPECT_EQ(fs::path(versions[1].path), fs::path(largest));
+  EXPECT_EQ(ParseVersionName("1700000000000000000"), 1700000000000000000);
+  for (const char* name : {"", "-1", "+1", "1a", " 1", "18446744073709551616"}) {
+    EXPECT_EQ(ParseVersionName(name), std::nullopt) << name;
+  }
+}
+
 TEST_F(ModelDirTest, RequestedVersionIsServed) {
   MakeSavedModel("1");
   const std::string v2 = MakeSavedModel("2");

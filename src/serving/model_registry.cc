@@ -20,14 +20,16 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 void Log(const std::string& line) { std::cerr << "xaiserve: " + line + "\n" << std::flush; }
 
 // What a version directory holds, as one string that changes whenever a file
-// is added, removed, resized or rewritten: tells a copy still in progress and
-// a fixed broken model apart from one already tried.
+// is added, removed, resized, rewritten or has its permissions changed: tells
+// a copy still in progress and a fixed broken model (a chmod that makes its
+// files readable included) apart from one already tried.
 std::string Fingerprint(const std::string& dir) {
   std::vector<std::string> entries;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code entry_ec;
     std::string entry = it->path().string();
+    entry += ":" + std::to_string(static_cast<unsigned>(it->status(entry_ec).permissions()));
     if (it->is_regular_file(entry_ec)) {
       entry += ":" + std::to_string(it->file_size(entry_ec));
       entry += ":" + std::to_string(it->last_write_time(entry_ec).time_since_epoch().count());

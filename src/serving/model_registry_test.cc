@@ -229,6 +229,23 @@ TEST_F(ModelRegistryTest, AFailedVersionIsRetriedOnlyWhenItsFilesChange) {
   EXPECT_EQ(fake_.loads(broken), 2);
 }
 
+TEST_F(ModelRegistryTest, AFailedVersionIsRetriedWhenItsFilesBecomeReadable) {
+  // A file the server could not read (chmod 000) and then could: the fix
+  // changes neither size nor mtime, and the version stayed failed for good.
+  const std::string broken = SavedModel("broken_unreadable/1");
+  const fs::path pb = fs::path(broken) / "saved_model.pb";
+  fs::permissions(pb, fs::perms::none);
+  ModelRegistry registry({{"m", Path("broken_unreadable")}}, fake_.loader());
+  registry.LoadAll();
+  registry.Poll();
+  EXPECT_EQ(fake_.loads(broken), 1);
+
+  fs::permissions(pb, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  registry.Poll();  // changed: wait for it to settle
+  registry.Poll();
+  EXPECT_EQ(fake_.loads(broken), 2);
+}
+
 TEST_F(ModelRegistryTest, ThePollerPicksUpANewVersionInTheBackground) {
   SavedModel("m/1");
   ModelRegistry registry({{"m", Path("m")}}, fake_.loader());

@@ -325,17 +325,17 @@ class ServerProcess:
             self._log.flush()
         return self.log_path.read_text()
 
-    def stop(self, timeout: float = 60.0) -> int:
+    def stop(self, timeout: float = 60.0, signal_name: str = "SIGTERM") -> int:
         import signal
 
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(getattr(signal, signal_name))
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"xaiserve serve did not stop within {timeout} s after SIGTERM\n{self.log()}")
+            raise AssertionError(f"xaiserve serve did not stop within {timeout} s after {signal_name}\n{self.log()}")
         finally:
             self._log.close()
 

@@ -276,6 +276,24 @@ def test_token_is_required_except_on_healthz(token_server):
     assert [m["name"] for m in token_server.get("/v1/models", headers=AUTH).expect(200)["models"]] == ["tabular"]
 
 
+def test_the_bearer_scheme_takes_more_than_one_space(token_server):
+    """RFC 6750: "Bearer" 1*SP token; two spaces used to be a 401."""
+    token_server.get("/v1/models", headers={"Authorization": "Bearer   let-me-in"}).expect(200)
+    basic = token_server.get("/v1/models", headers={"Authorization": "Basic bGV0LW1lLWlu"})
+    basic.expect_error(401, "UNAUTHENTICATED", ["'Bearer TOKEN'"])
+
+
+@pytest.mark.parametrize("token", ["", " ", "let me in"])
+def test_an_auth_token_that_cannot_work_is_a_usage_error(token, xaiserve):
+    """--auth-token "$UNSET" ran with no authentication; a token with a space
+    could never be sent."""
+    result = xaiserve.run("serve", "--model", f"tabular={fixture_dir('tabular_mlp')}", "--port", "0",
+                          "--auth-token", token)
+
+    assert result.returncode == 2, result.stderr
+    assert "token" in result.stderr
+
+
 def test_the_models_default_method_from_the_config_is_used(token_server, xaiserve):
     response = token_server.post("/v1/models/tabular:explain", explain_body("tabular"), headers=AUTH).expect(200)
 

@@ -151,7 +151,8 @@ def in_flight(server: ServerProcess) -> int:
     return int(re.search(r"^xaiserve_requests_in_flight (\d+)$", text, re.M).group(1))
 
 
-def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(xaiserve, tmp_path):
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])  # SIGHUP (a closed terminal) used to kill at once
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xaiserve, tmp_path):
     server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", log_dir=tmp_path).start()
     try:
         slow = {"instances": (IMAGE * 16)[:64], "parameters": {"integratedGradientsAttribution": {"stepCount": 100}}}
@@ -160,7 +161,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(xaiserve, tmp_pa
         request.start()
         wait_until(lambda: in_flight(server) >= 2, 30, "the slow request to be in flight", interval=0.01)
 
-        code = server.stop(timeout=120)
+        code = server.stop(timeout=120, signal_name=signal_name)
         request.join(120)
     finally:
         if server.process.poll() is None:
