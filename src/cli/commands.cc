@@ -211,7 +211,14 @@ int RunPredict(const std::vector<std::string>& args) {
     const size_t end = std::min(decoded->size(), begin + static_cast<size_t>(batch_size));
     std::vector<NamedTensors> chunk(decoded->begin() + begin, decoded->begin() + end);
     auto batch = StackInstances(chunk);
-    if (!batch.ok()) return Fail("predict", batch.status());
+    if (!batch.ok()) {
+      // The instance numbers are the chunk's; a model of variable-length
+      // inputs predicts them one at a time.
+      return Fail("predict", InvalidArgument("instances " + std::to_string(begin) + "-" + std::to_string(end - 1) +
+                                             " are predicted in one batch (--batch-size " + std::to_string(batch_size) +
+                                             "), but " + batch.status().message() +
+                                             "; pass --batch-size 1 for inputs of varying shape"));
+    }
     auto outputs = (*model)->Predict(**sig, *batch);
     if (!outputs.ok()) return Fail("predict", outputs.status());
     for (size_t row = 0; row < chunk.size(); ++row) {

@@ -70,6 +70,8 @@ Status CheckMethod(const std::string& method, const std::string& where) {
 // {"models": [{"name": ..., "base_path": ..., "default_method": ...}]};
 // relative base paths are relative to the config file.
 StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std::string& default_method) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return InvalidArgument("config file '" + path + "' is a directory; give the JSON file");
   std::ifstream file(path);
   if (!file) return NotFound("cannot read config file '" + path + "'");
   std::stringstream text;
@@ -92,6 +94,7 @@ StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std
     XAI_ASSIGN_OR_RETURN(source.base_path, f.String({"base_path", "basePath"}));
     XAI_ASSIGN_OR_RETURN(source.default_method, f.String({"default_method", "defaultMethod"}, default_method));
     XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+    if (source.name.empty()) return InvalidArgument(where + " needs \"name\" (the name in its routes)");
     if (source.base_path.empty()) return InvalidArgument(where + " needs \"base_path\" (the model directory)");
     if (fs::path(source.base_path).is_relative()) {
       source.base_path = (fs::path(path).parent_path() / source.base_path).lexically_normal().string();

@@ -312,8 +312,11 @@ StatusOr<Tensor> TensorRowFromJson(const Json& value, DType dtype, const std::op
                                    const std::string& what) {
   XAI_ASSIGN_OR_RETURN(Shape shape, JsonArrayShape(value, what));
   if (row_spec && !ShapeMatchesSpec(shape, *row_spec)) {
+    const bool upload = value.is_object() && value.size() == 1 && value.contains("b64");
     return InvalidArgument(what + ": expected shape " + ShapeToString(*row_spec) + " per instance, got " +
-                           ShapeToString(shape));
+                           (upload ? std::string("a {\"b64\": ...} upload, which only string inputs and image "
+                                                 "inputs (height, width and 1, 3 or 4 channels) take")
+                                   : ShapeToString(shape)));
   }
   Tensor out;
   out.dtype = dtype;

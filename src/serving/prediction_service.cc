@@ -63,6 +63,9 @@ StatusOr<Json> RowsFromColumnar(const Json& inputs) {
                              "; every input needs one entry per instance");
     }
   }
+  if (rows == 0) {
+    return InvalidArgument("\"inputs\"." + first + " is an empty batch; give at least one instance");
+  }
   Json instances = Json::array();
   for (size_t row = 0; row < rows; ++row) {
     Json instance = Json::object();
@@ -165,6 +168,13 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
   XAI_ASSIGN_OR_RETURN(const Json* parameters, f.Find({"parameters"}));
   XAI_ASSIGN_OR_RETURN(const Json* spec_override, f.Find({"explanationSpecOverride", "explanation_spec_override"}));
   XAI_ASSIGN_OR_RETURN(const Json* deployed_model, f.Find({"deployedModelId", "deployed_model_id"}));  // Vertex; unused
+  for (const char* misplaced : {"outputName", "topK", "outputIndices", "integratedGradientsAttribution",
+                                "sampledShapleyAttribution", "xraiAttribution", "batchSize"}) {
+    if (body.contains(misplaced)) {
+      return InvalidArgument(std::string("\"") + misplaced + "\" belongs in \"parameters\": {\"instances\": [...], "
+                             "\"parameters\": {\"" + misplaced + "\": ...}}");
+    }
+  }
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
   (void)deployed_model;
   if (instances == nullptr) {

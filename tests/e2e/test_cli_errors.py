@@ -385,3 +385,48 @@ def test_tensorflow_start_up_notice_is_quiet_by_default(xaiserve):
     loud = subprocess.run([str(xaiserve.binary), "help"], capture_output=True, text=True,
                           env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"})
     assert "oneDNN" in loud.stderr
+
+
+@pytest.mark.parametrize(
+    "config,phrases",
+    [
+        (None, ["is a directory"]),
+        ({"models": [{"base_path": "m"}]}, ['models[0] needs "name"']),
+        ({"models": [{"name": "m"}]}, ['models[0] needs "base_path"']),
+        ({"models": [{"name": "m", "base_path": "m", "extra": 1}]}, ["extra"]),
+    ],
+    ids=["a-directory", "no-name", "no-base-path", "unknown-field"],
+)
+def test_a_bad_serve_config_is_named_before_anything_loads(config, phrases, xaiserve, tmp_path):
+    path = tmp_path / "config.json"
+    if config is None:
+        path.mkdir()
+    else:
+        path.write_text(json.dumps(config))
+
+    result = xaiserve.run("serve", "--config", path, "--port", "0")
+
+    assert result.returncode == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in result.stderr, result.stderr
+
+
+def test_predict_says_how_to_batch_instances_of_varying_length(xaiserve, tmp_path):
+    """A model of variable-length inputs: instances of different lengths
+    cannot share a batch, and the message used to speak of a "request"."""
+    import tensorflow as tf
+
+    class Sum(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
+        def serve(self, x):
+            return {"total": tf.reduce_sum(x, axis=1)}
+
+    module = Sum()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"serving_default": module.serve})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("[1, 2]\n[1, 2, 3]\n")
+
+    together = xaiserve.run("predict", tmp_path / "model", "--instances", instances)
+    together.expect_failure(phrases=["instances 0-1 are predicted in one batch", "--batch-size 1"])
+    apart = xaiserve.run("predict", tmp_path / "model", "--instances", instances, "--batch-size", "1").expect_success()
+    assert [line["predictions"][0] for line in apart.json_lines()] == [3.0, 6.0]
