@@ -89,6 +89,7 @@ struct JpegDecoding {
   int64_t width = 0, height = 0;
   int64_t max_pixels = kMaxDecodedPixels;
   bool too_large = false;
+  bool cmyk = false;  // CMYK or YCCK, which libjpeg does not convert to RGB
 };
 
 // Returns false on a libjpeg error (the message is in d->error.message).
@@ -110,7 +111,12 @@ bool RunJpegDecoder(JpegDecoding* d, const std::string& bytes) {
     jpeg_destroy_decompress(&d->info);
     return true;
   }
-  d->info.out_color_space = JCS_RGB;  // libjpeg converts gray and YCbCr; CMYK fails here
+  if (d->info.jpeg_color_space == JCS_CMYK || d->info.jpeg_color_space == JCS_YCCK) {
+    d->cmyk = true;
+    jpeg_destroy_decompress(&d->info);
+    return true;
+  }
+  d->info.out_color_space = JCS_RGB;  // libjpeg converts gray and YCbCr
   jpeg_start_decompress(&d->info);
   d->pixels.resize(static_cast<size_t>(d->width * d->height * 3));
   while (d->info.output_scanline < d->info.output_height) {
@@ -125,12 +131,13 @@ bool RunJpegDecoder(JpegDecoding* d, const std::string& bytes) {
 StatusOr<Image> DecodeJpeg(const std::string& bytes, int64_t max_pixels) {
   auto d = std::make_unique<JpegDecoding>();
   d->max_pixels = max_pixels;
-  if (!RunJpegDecoder(d.get(), bytes)) {
+  const bool decoded = RunJpegDecoder(d.get(), bytes);
+  if (!decoded || d->error.warnings > 0) {
     return InvalidArgument(std::string("not a PNG or JPEG image: corrupt JPEG data (libjpeg: ") + d->error.message + ")");
   }
   if (d->too_large) return TooLarge(d->width, d->height, max_pixels);
-  if (d->error.warnings > 0) {
-    return InvalidArgument(std::string("not a PNG or JPEG image: corrupt JPEG data (libjpeg: ") + d->error.message + ")");
+  if (d->cmyk) {
+    return InvalidArgument("a CMYK JPEG image, which is not read: send grayscale or RGB (save it as RGB, or as PNG)");
   }
   Image image;
   image.width = d->width;

@@ -33,7 +33,7 @@ std::string EncodeJpeg(const Image& image, int quality) {
   info.image_width = static_cast<JDIMENSION>(image.width);
   info.image_height = static_cast<JDIMENSION>(image.height);
   info.input_components = image.channels;
-  info.in_color_space = image.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  info.in_color_space = image.channels == 1 ? JCS_GRAYSCALE : image.channels == 4 ? JCS_CMYK : JCS_RGB;
   jpeg_set_defaults(&info);
   jpeg_set_quality(&info, quality, TRUE);
   jpeg_start_compress(&info, TRUE);
@@ -140,6 +140,13 @@ TEST(CorruptImageTest, CorruptPngIsAnErrorNotACrash) {
   std::string flipped = png;
   flipped[png.size() / 2] = static_cast<char>(flipped[png.size() / 2] ^ 0x5a);
   EXPECT_TRUE(FailsWith(DecodeImage(flipped).status(), StatusCode::kInvalidArgument, {"libpng"}));
+}
+
+TEST(JpegTest, CmykJpegIsNamedNotCalledCorrupt) {
+  // It used to read "corrupt JPEG data (libjpeg: Unsupported color conversion request)".
+  auto decoded = DecodeImage(EncodeJpeg(Pattern(8, 8, 4), 90));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("a CMYK JPEG image"), std::string::npos) << decoded.status().message();
 }
 
 TEST(CorruptImageTest, CorruptJpegIsAnErrorNotACrash) {
