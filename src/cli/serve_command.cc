@@ -210,7 +210,12 @@ class ShutdownSignals {
     sigemptyset(&action.sa_mask);
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGHUP, &action, nullptr);  // the terminal went away: stop as gently (it used to kill at once)
+    // The terminal went away: stop as gently (it used to kill at once),
+    // unless SIGHUP came ignored (nohup, trap '' HUP), which it stays.
+    struct sigaction inherited {};
+    if (sigaction(SIGHUP, nullptr, &inherited) == 0 && inherited.sa_handler != SIG_IGN) {
+      sigaction(SIGHUP, &action, nullptr);
+    }
     signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not end the server
     watcher_ = std::thread([this] { Watch(); });
     return OkStatus();
@@ -310,7 +315,12 @@ int RunServe(const std::vector<std::string>& args) {
     return UsageError("--auth-token is empty; give the token, or leave the flag out to run without one");
   }
   if (auth_token.empty()) {
-    if (const char* env = std::getenv("XAISERVE_AUTH_TOKEN")) auth_token = env;
+    if (const char* env = std::getenv("XAISERVE_AUTH_TOKEN")) {
+      if (*env == '\0') {
+        return UsageError("XAISERVE_AUTH_TOKEN is set but empty; give the token, or unset it to run without one");
+      }
+      auth_token = env;
+    }
   }
   if (std::any_of(auth_token.begin(), auth_token.end(),
                   [](char c) { return std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)); })) {

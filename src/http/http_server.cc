@@ -159,17 +159,19 @@ void HttpServer::Configure() {
     t_trace.started = true;
     t_trace.start = Clock::now();
     metrics->RequestStarted();
-    // cpp-httplib reads a body sent with GET, HEAD or OPTIONS itself, before
-    // any handler, and caps only one of known length: a chunked one is
-    // refused before it is read (routes.h ignores such bodies anyway).
+    // cpp-httplib reads no body of GET, HEAD or OPTIONS, nor a chunked one
+    // of DELETE: left on the connection, it was parsed as the next request
+    // ("abcdeGET ..." -> 400). Such a request is refused and the connection
+    // closed (routes.h has no use for those bodies).
     const bool read_by_handler = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
-                                 req.method == "DELETE";
-    if (read_by_handler || FramingOf(req, max_body).kind != BodyFraming::kChunked) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    RefuseAndClose({400, "INVALID_ARGUMENT",
-                    req.method + " takes no body here; send the request without one (Transfer-Encoding: chunked "
-                                 "was given)"},
+                                 (req.method == "DELETE" && req.has_header("Content-Length"));
+    const BodyFraming framing = FramingOf(req, max_body);
+    const bool has_body = framing.kind == BodyFraming::kChunked || framing.kind == BodyFraming::kRefused ||
+                          (framing.kind == BodyFraming::kLength && std::stoull(req.get_header_value("Content-Length")) > 0);
+    if (read_by_handler || !has_body) return httplib::Server::HandlerResponse::Unhandled;
+    RefuseAndClose(framing.kind == BodyFraming::kRefused
+                       ? framing.error
+                       : HttpError{400, "INVALID_ARGUMENT", req.method + " takes no body here; send it without one"},
                    res);
     return httplib::Server::HandlerResponse::Handled;
   });

@@ -294,6 +294,14 @@ def test_an_auth_token_that_cannot_work_is_a_usage_error(token, xaiserve):
     assert "token" in result.stderr
 
 
+def test_an_empty_auth_token_in_the_environment_is_a_usage_error(xaiserve, monkeypatch):
+    monkeypatch.setenv("XAISERVE_AUTH_TOKEN", "")
+
+    result = xaiserve.run("serve", "--model", f"tabular={fixture_dir('tabular_mlp')}", "--port", "0")
+
+    assert result.returncode == 2 and "XAISERVE_AUTH_TOKEN is set but empty" in result.stderr, result.stderr
+
+
 def test_the_models_default_method_from_the_config_is_used(token_server, xaiserve):
     response = token_server.post("/v1/models/tabular:explain", explain_body("tabular"), headers=AUTH).expect(200)
 

@@ -174,3 +174,28 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xai
     assert "received: no new connections; finishing the requests in flight" in log
     assert "xaiserve: stopped" in log
     assert log.index("received: no new connections") < log.index("model=image method=explain:integrated-gradients status=200")
+
+
+def test_sighup_is_left_ignored_under_nohup(xaiserve, tmp_path):
+    """A server started with SIGHUP ignored (nohup, trap '' HUP) keeps it
+    ignored: closing the terminal must not stop it."""
+    import signal
+    import subprocess
+
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [str(xaiserve.binary), "serve", "--model", f"tabular={fixture_dir('tabular_mlp')}", "--port", "0"],
+        stdout=log, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        wait_until(lambda: "listening" in (tmp_path / "serve.log").read_text() or process.poll() is not None, 60,
+                   "the server to listen")
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert process.poll() is None, (tmp_path / "serve.log").read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
