@@ -129,6 +129,7 @@ HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
   server_ = std::make_unique<DeadlineHttpServer>(
       std::chrono::milliseconds(static_cast<int64_t>(options_.client_timeout_seconds * 1000)), on_timeout);
   threads_ = options_.threads > 0 ? options_.threads : DefaultThreads();
+  body_gate_ = std::make_unique<BodyMemoryGate>(2 * options_.max_body_bytes);
   Configure();
 }
 
@@ -189,6 +190,7 @@ void HttpServer::Configure() {
       request.headers.emplace(std::move(lower), value);
     }
     DeadlineHttpServer::HandlingStarts();
+    const BodyMemoryGate::Ticket memory = body_gate_->Enter(request.body.size());  // held until the answer is made
     HttpResponse response = HandleRequest(context_, request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) res.set_header(name, value);

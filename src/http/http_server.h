@@ -22,6 +22,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "http/body_memory_gate.h"
 #include "http/routes.h"
 
 namespace xai {
@@ -66,6 +67,8 @@ class HttpServer {
   int threads_ = 0;
   int port_ = -1;
   std::unique_ptr<DeadlineHttpServer> server_;
+  // Large bodies handled at once hold at most 2 x max_body_bytes (body_memory_gate.h).
+  std::unique_ptr<BodyMemoryGate> body_gate_;
   std::atomic<bool> serving_{false};
   std::atomic<bool> stop_requested_{false};
 };
