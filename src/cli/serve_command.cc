@@ -379,8 +379,11 @@ int RunServe(const std::vector<std::string>& args) {
   });
   if (Status s = signals.Install(); !s.ok()) return Fail(s.message());
 
-  registry.LoadAll();
+  // Bound before the models load, so that a port in use or a bad --host is
+  // reported at once, not after loading them (seconds on a large model);
+  // connections made meanwhile wait in the backlog until the server serves.
   if (Status s = server.Bind(); !s.ok()) return Fail(s.message());
+  registry.LoadAll();
   if (poll_seconds > 0) {
     registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
   }

@@ -194,6 +194,9 @@ void HttpServer::Configure() {
     HttpResponse response = HandleRequest(context_, request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) res.set_header(name, value);
+    // Draining for a stop: the client must not send on this connection again
+    // (its next request would find it closed).
+    if (stop_requested_) DeadlineHttpServer::CloseConnectionAfter(res);
     res.set_content(std::move(response.body), response.content_type.c_str());
     DeadlineHttpServer::ResponseReady();
     t_trace.handled = true;

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
+#include <type_traits>
 #include <unordered_set>
 
 #include "absl/log/globals.h"
@@ -85,6 +87,24 @@ void CopyOut(const tf::Tensor& in, std::vector<double>* values) {
   values->assign(data, data + size);  // one converting pass, no zero-filling first
 }
 
+// A 64-bit integer tensor's values as doubles, which the project's Tensor
+// holds: exact up to 2^53 only, so a larger value (a hashed id, say) is
+// refused rather than rounded.
+template <typename T>
+Status CopyOutExactIntegers(const tf::Tensor& in, std::vector<double>* values) {
+  constexpr T kLargestExact = T{1} << 53;
+  const T* data = in.flat<T>().data();
+  for (int64_t i = 0; i < in.NumElements(); ++i) {
+    if (data[i] > kLargestExact || (std::is_signed_v<T> && data[i] < -kLargestExact)) {
+      return FailedPrecondition("it holds " + std::to_string(data[i]) + " (element " + std::to_string(i) +
+                                "), beyond 2^53: xaiserve holds values as float64 and would round it; have the "
+                                "model return such values as strings");
+    }
+  }
+  CopyOut<T>(in, values);
+  return OkStatus();
+}
+
 tf::Tensor ToTf(const Tensor& t) {
   tf::TensorShape shape;
   for (int64_t d : t.shape) shape.AddDim(d);
@@ -124,11 +144,11 @@ StatusOr<Tensor> FromTf(const tf::Tensor& in) {
     case DType::kInt8: CopyOut<int8_t>(in, &out.values); break;
     case DType::kInt16: CopyOut<int16_t>(in, &out.values); break;
     case DType::kInt32: CopyOut<int32_t>(in, &out.values); break;
-    case DType::kInt64: CopyOut<int64_t>(in, &out.values); break;
+    case DType::kInt64: XAI_RETURN_IF_ERROR(CopyOutExactIntegers<int64_t>(in, &out.values)); break;
     case DType::kUInt8: CopyOut<uint8_t>(in, &out.values); break;
     case DType::kUInt16: CopyOut<uint16_t>(in, &out.values); break;
     case DType::kUInt32: CopyOut<uint32_t>(in, &out.values); break;
-    case DType::kUInt64: CopyOut<uint64_t>(in, &out.values); break;
+    case DType::kUInt64: XAI_RETURN_IF_ERROR(CopyOutExactIntegers<uint64_t>(in, &out.values)); break;
     case DType::kBool: CopyOut<bool>(in, &out.values); break;
     case DType::kString: {
       auto flat = in.flat<tf::tstring>();
@@ -388,9 +408,10 @@ class TfSavedModel final : public ModelRuntime {
                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
     std::vector<Tensor> result;
-    for (const tf::Tensor& t : outputs) {
-      XAI_ASSIGN_OR_RETURN(Tensor converted, FromTf(t));
-      result.push_back(std::move(converted));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      StatusOr<Tensor> converted = FromTf(outputs[i]);
+      if (!converted.ok()) return converted.status().WithContext("model output '" + fetches[i] + "'");
+      result.push_back(std::move(converted).value());
     }
     return result;
   }

@@ -430,3 +430,33 @@ def test_predict_says_how_to_batch_instances_of_varying_length(xaiserve, tmp_pat
     together.expect_failure(phrases=["instances 0-1 are predicted in one batch", "--batch-size 1"])
     apart = xaiserve.run("predict", tmp_path / "model", "--instances", instances, "--batch-size", "1").expect_success()
     assert [line["predictions"][0] for line in apart.json_lines()] == [3.0, 6.0]
+
+
+def test_an_address_that_cannot_be_listened_on_is_named_before_models_load(xaiserve):
+    """The address was bound after every model had loaded (seconds on a large one)."""
+    result = xaiserve.run("serve", "--model", f"tabular={fixture_dir('tabular_mlp')}", "--host", "999.1.1.1",
+                          "--port", "0")
+
+    assert result.returncode == 1
+    assert "cannot listen on 999.1.1.1" in result.stderr and "loaded" not in result.stderr, result.stderr
+
+
+def test_an_int64_output_beyond_two_to_the_53_is_refused_not_rounded(xaiserve, tmp_path):
+    """Values are held as float64: 10^16 + 1 came back as 10^16 with no word."""
+    import tensorflow as tf
+
+    class Scale(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 1], tf.int64)])
+        def serve(self, x):
+            return {"id": x * 1_000_000_000_000 + 1}
+
+    module = Scale()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"serving_default": module.serve})
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    small.write_text("[1]\n")
+    large.write_text("[10000]\n")
+
+    exact = xaiserve.run("predict", tmp_path / "model", "--instances", small).expect_success()
+    assert exact.json_lines()[0]["predictions"] == [[1_000_000_000_001]]
+    beyond = xaiserve.run("predict", tmp_path / "model", "--instances", large)
+    beyond.expect_failure(phrases=["model output", "10000000000000001", "beyond 2^53"])

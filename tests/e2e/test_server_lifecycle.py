@@ -170,6 +170,8 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xai
     assert code == 0, server.log()[-3000:]
     [reply] = replies
     assert len(reply.expect(200)["explanations"]) == 64
+    # It used to say keep-alive, and a request sent after it found the connection closed.
+    assert {k.lower(): v for k, v in reply.headers.items()}.get("connection") == "close", reply.headers
     log = server.log()
     assert "received: no new connections; finishing the requests in flight" in log
     assert "xaiserve: stopped" in log
