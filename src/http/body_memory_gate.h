@@ -43,6 +43,7 @@ class BodyMemoryGate {
   Ticket Enter(size_t bytes);
 
   size_t bytes_in_use() const;
+  size_t bodies_waiting() const;  // in Enter, for want of room
 
  private:
   void Release(size_t bytes);
@@ -51,6 +52,7 @@ class BodyMemoryGate {
   mutable std::mutex mutex_;
   std::condition_variable freed_;
   size_t in_use_ = 0;
+  size_t waiting_ = 0;
 };
 
 }  // namespace xai

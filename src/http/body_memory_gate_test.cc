@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
 #include <optional>
 #include <thread>
 
@@ -11,6 +10,12 @@ namespace xai {
 namespace {
 
 constexpr size_t kLarge = BodyMemoryGate::kLargeBodyBytes;
+
+// Until another thread is blocked in Enter, or got in (`entered`), which it
+// should not have: no clock involved.
+void WaitUntilOneIsWaiting(const BodyMemoryGate& gate, const std::atomic<bool>& entered) {
+  while (gate.bodies_waiting() != 1 && !entered) std::this_thread::yield();
+}
 
 TEST(BodyMemoryGateTest, SmallBodiesPassWithoutHoldingAnything) {
   BodyMemoryGate gate(2 * kLarge);
@@ -31,7 +36,7 @@ TEST(BodyMemoryGateTest, LargeBodiesBeyondTheCapacityWaitForOneToFinish) {
     auto ticket = gate.Enter(kLarge);
     third_in = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  WaitUntilOneIsWaiting(gate, third_in);
   EXPECT_FALSE(third_in) << "a third large body got in beside two that fill the capacity";
   first.reset();  // the first request ends
   third.join();
@@ -48,7 +53,7 @@ TEST(BodyMemoryGateTest, ABodyLargerThanTheCapacityWaitsUntilItIsAlone) {
     huge_in = true;
     EXPECT_EQ(gate.bytes_in_use(), 2 * kLarge);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  WaitUntilOneIsWaiting(gate, huge_in);
   EXPECT_FALSE(huge_in);
   other.reset();
   huge.join();
