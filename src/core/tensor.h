@@ -34,6 +34,11 @@ int64_t NumElements(const Shape& shape);
 // True if `shape` (fully known) fits `spec` (where -1 matches anything).
 bool ShapeMatchesSpec(const Shape& shape, const Shape& spec);
 
+// Tensor holds numbers as doubles, which hold every integer exactly only up
+// to this magnitude: a 64-bit integer beyond it is refused where it enters
+// (JSON, model outputs) rather than rounded.
+inline constexpr int64_t kLargestExactInteger = int64_t{1} << 53;
+
 struct Tensor {
   DType dtype = DType::kFloat32;
   Shape shape;

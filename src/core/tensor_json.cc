@@ -11,14 +11,12 @@
 namespace xai {
 namespace {
 
-// Integers beyond this magnitude are not all exact in a double, which is how
-// tensors hold their values (core/tensor.h): a 64-bit input takes at most it.
-constexpr double kLargestExactInteger = 9007199254740992.0;  // 2^53
 constexpr double kFloat16Max = 65504;
 
 // Range of values a dtype can hold, for integer dtypes (64-bit ones: what a
-// double holds exactly).
+// double holds exactly, kLargestExactInteger).
 void IntegerRange(DType dtype, double* lo, double* hi) {
+  constexpr double kLargestExact = static_cast<double>(kLargestExactInteger);
   switch (dtype) {
     case DType::kInt8: *lo = -128; *hi = 127; return;
     case DType::kInt16: *lo = -32768; *hi = 32767; return;
@@ -26,9 +24,9 @@ void IntegerRange(DType dtype, double* lo, double* hi) {
     case DType::kUInt8: *lo = 0; *hi = 255; return;
     case DType::kUInt16: *lo = 0; *hi = 65535; return;
     case DType::kUInt32: *lo = 0; *hi = 4294967295.0; return;
-    case DType::kUInt64: *lo = 0; *hi = kLargestExactInteger; return;
+    case DType::kUInt64: *lo = 0; *hi = kLargestExact; return;
     case DType::kBool: *lo = 0; *hi = 1; return;
-    default: *lo = -kLargestExactInteger; *hi = kLargestExactInteger; return;
+    default: *lo = -kLargestExact; *hi = kLargestExact; return;
   }
 }
 

@@ -60,12 +60,14 @@ BodyFraming FramingOfBody(const std::string* content_length, const std::string* 
                      "in bytes (curl -d and HTTP libraries do)"};
     return framing;
   }
-  if (std::stoull(text) > max_body_bytes) {
+  const uint64_t length = std::stoull(text);
+  if (length > max_body_bytes) {
     framing.kind = BodyFraming::kRefused;
     framing.error = BodyTooLargeError(max_body_bytes);
     return framing;
   }
   framing.kind = BodyFraming::kLength;
+  framing.length = length;
   return framing;
 }
 

@@ -15,6 +15,7 @@
 // here too, so every error body has one shape. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/status.h"
@@ -54,7 +55,8 @@ HttpError HttpLevelError(int http_status);
 struct BodyFraming {
   enum Kind { kNone, kLength, kChunked, kRefused };
   Kind kind = kNone;
-  HttpError error;  // for kRefused.
+  HttpError error;      // for kRefused.
+  uint64_t length = 0;  // for kLength: the Content-Length.
 };
 // The header values, or nullptr for a header the request lacks.
 BodyFraming FramingOfBody(const std::string* content_length, const std::string* transfer_encoding,

@@ -68,6 +68,8 @@ TEST(BodyFramingTest, TheHeadersSayHowTheBodyEnds) {
   EXPECT_EQ(Framing(nullptr, nullptr).kind, BodyFraming::kNone);  // no body: curl -X POST without -d
   EXPECT_EQ(Framing("0", nullptr).kind, BodyFraming::kLength);
   EXPECT_EQ(Framing("1000", nullptr).kind, BodyFraming::kLength);
+  EXPECT_EQ(Framing("1000", nullptr).length, 1000u);
+  EXPECT_EQ(Framing("0", nullptr).length, 0u);
   EXPECT_EQ(Framing(nullptr, "chunked").kind, BodyFraming::kChunked);
   EXPECT_EQ(Framing(nullptr, "Chunked").kind, BodyFraming::kChunked);
   EXPECT_EQ(Framing("5", "chunked").kind, BodyFraming::kChunked);  // RFC 9112: Transfer-Encoding wins

@@ -166,10 +166,11 @@ void HttpServer::Configure() {
     // closed (routes.h has no use for those bodies).
     const bool read_by_handler = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
                                  (req.method == "DELETE" && req.has_header("Content-Length"));
+    if (read_by_handler) return httplib::Server::HandlerResponse::Unhandled;  // with_body frames it
     const BodyFraming framing = FramingOf(req, max_body);
     const bool has_body = framing.kind == BodyFraming::kChunked || framing.kind == BodyFraming::kRefused ||
-                          (framing.kind == BodyFraming::kLength && std::stoull(req.get_header_value("Content-Length")) > 0);
-    if (read_by_handler || !has_body) return httplib::Server::HandlerResponse::Unhandled;
+                          (framing.kind == BodyFraming::kLength && framing.length > 0);
+    if (!has_body) return httplib::Server::HandlerResponse::Unhandled;
     RefuseAndClose(framing.kind == BodyFraming::kRefused
                        ? framing.error
                        : HttpError{400, "INVALID_ARGUMENT", req.method + " takes no body here; send it without one"},

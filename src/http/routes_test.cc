@@ -69,7 +69,7 @@ class RoutesTest : public ::testing::Test {
 
   HttpResponse Call(const std::string& method, const std::string& path, const std::string& body = "",
                     std::map<std::string, std::string> headers = {}) {
-    return HandleRequest(context_, HttpRequest{method, path, body, std::move(headers)});
+    return HandleRequest(context_, HttpRequest{method, path, body, std::move(headers), {}});
   }
 
   // The error body's status name, checking its shape and the HTTP status.

@@ -233,14 +233,13 @@ std::optional<Shape> FixedRowShape(const TensorInfo& tensor) {
 // tensor would otherwise fail every explanation as if the request were wrong.
 // (A dynamic shape is checked at each explanation, MetadataBaselineTensors.)
 Status CheckMetadataBaselines(const std::string& where, const BoundInput& in) {
-  const std::vector<Json>& given = in.folds_embedding ? in.metadata.encoded_baselines : in.metadata.input_baselines;
   const std::optional<Shape> row_shape = FixedRowShape(in.tensor);
-  if (given.empty() || !row_shape || in.tensor.dtype == DType::kString) return OkStatus();
+  if (in.metadata_baselines().empty() || !row_shape || in.tensor.dtype == DType::kString) return OkStatus();
   const DType held = IsFloating(in.tensor.dtype) ? DType::kFloat64 : in.tensor.dtype;
-  const Status checked = BaselineTensors(given, held, in.tensor.dtype, *row_shape, in.metadata.name).status();
+  const Status checked =
+      BaselineTensors(in.metadata_baselines(), held, in.tensor.dtype, *row_shape, in.metadata.name).status();
   if (checked.ok()) return OkStatus();
-  return InvalidArgument(where + (in.folds_embedding ? ".encoded_baselines" : ".input_baselines") + ": " +
-                         checked.message());
+  return InvalidArgument(where + "." + in.metadata_baselines_field() + ": " + checked.message());
 }
 
 // indices_tensor_name and dense_shape_tensor_name, when given, name the parts
@@ -303,12 +302,23 @@ Status CheckFeatureNamesCount(const std::string& where, const InputMetadata& md,
                          " features: give one name per feature");
 }
 
+// The flat element of a row of `row_shape` that an outputIndices entry names:
+// by one coordinate per dimension, or by one flat index.
 StatusOr<int64_t> Ravel(const std::vector<int64_t>& index, const Shape& row_shape, const std::string& output) {
   auto describe = [&] {
     std::string s = "[";
     for (size_t i = 0; i < index.size(); ++i) s += (i ? "," : "") + std::to_string(index[i]);
     return s + "]";
   };
+  if (index.size() == 1 && row_shape.size() > 1) {
+    // One number for an output of several dimensions: its flat (row-major)
+    // position, as the CLI's --output-indices takes it.
+    const int64_t elements = NumElements(row_shape);
+    if (index[0] < elements) return index[0];
+    return InvalidArgument("outputIndices entry " + describe() + " is out of range for output '" + output +
+                           "' of shape " + ShapeToString(row_shape) + " per instance: a flat index is below " +
+                           std::to_string(elements));
+  }
   if (index.size() != row_shape.size()) {
     return InvalidArgument("outputIndices entry " + describe() + " has " + std::to_string(index.size()) +
                            " coordinates but output '" + output + "' has shape " + ShapeToString(row_shape) +
@@ -625,17 +635,6 @@ StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutpu
         elements.push_back(0);  // [0] of a scalar or single-element output.
         continue;
       }
-      if (index.size() == 1 && row_shape.size() > 1) {
-        // One number for an output of several dimensions: its flat
-        // (row-major) position, as the CLI's --output-indices takes it.
-        if (index[0] >= value.row_elements()) {
-          return InvalidArgument("outputIndices entry [" + std::to_string(index[0]) + "] is out of range for output '" +
-                                 output.metadata.name + "' of shape " + ShapeToString(row_shape) +
-                                 " per instance: a flat index is below " + std::to_string(value.row_elements()));
-        }
-        elements.push_back(index[0]);
-        continue;
-      }
       XAI_ASSIGN_OR_RETURN(int64_t flat, Ravel(index, row_shape, output.metadata.name));
       elements.push_back(flat);
     }
@@ -659,13 +658,12 @@ StatusOr<std::vector<Tensor>> ExplainableModel::MetadataBaselineTensors(size_t i
     }
   }
   const BoundInput& in = inputs_[input];
-  auto made = BaselineTensors(in.folds_embedding ? in.metadata.encoded_baselines : in.metadata.input_baselines, dtype,
-                              model_dtype, row_shape, in.metadata.name);
+  auto made = BaselineTensors(in.metadata_baselines(), dtype, model_dtype, row_shape, in.metadata.name);
   if (!made.ok()) {
     // Only a dynamic shape gets here (fixed ones are checked at load): the
     // metadata is at fault, not the request.
-    return FailedPrecondition(metadata_.source + ": inputs." + in.metadata.name +
-                              (in.folds_embedding ? ".encoded_baselines" : ".input_baselines") + " of the model's "
+    return FailedPrecondition(metadata_.source + ": inputs." + in.metadata.name + "." +
+                              in.metadata_baselines_field() + " of the model's "
                               "explanation metadata do not fit this instance: " + made.status().message() +
                               "; fix the metadata, or give inputBaselines for '" + in.metadata.name +
                               "' in the request's explanationSpecOverride");

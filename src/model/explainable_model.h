@@ -92,6 +92,12 @@ struct BoundInput {
   // combined_embedding / concat_embedding: attributions on the encoded tensor
   // are summed over its last (embedding) dimension back onto the feature.
   bool folds_embedding = false;
+
+  // The metadata's baselines for `tensor`, and the field that holds them.
+  const std::vector<Json>& metadata_baselines() const {
+    return folds_embedding ? metadata.encoded_baselines : metadata.input_baselines;
+  }
+  const char* metadata_baselines_field() const { return folds_embedding ? "encoded_baselines" : "input_baselines"; }
 };
 
 struct BoundOutput {

@@ -87,12 +87,11 @@ void CopyOut(const tf::Tensor& in, std::vector<double>* values) {
   values->assign(data, data + size);  // one converting pass, no zero-filling first
 }
 
-// A 64-bit integer tensor's values as doubles, which the project's Tensor
-// holds: exact up to 2^53 only, so a larger value (a hashed id, say) is
-// refused rather than rounded.
+// A 64-bit integer tensor's values as the doubles Tensor holds: a value
+// beyond kLargestExactInteger (a hashed id, say) is refused rather than rounded.
 template <typename T>
 Status CopyOutExactIntegers(const tf::Tensor& in, std::vector<double>* values) {
-  constexpr T kLargestExact = T{1} << 53;
+  constexpr T kLargestExact = static_cast<T>(kLargestExactInteger);
   const T* data = in.flat<T>().data();
   for (int64_t i = 0; i < in.NumElements(); ++i) {
     if (data[i] > kLargestExact || (std::is_signed_v<T> && data[i] < -kLargestExact)) {
