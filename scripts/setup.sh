@@ -26,11 +26,12 @@ if ((${#missing[@]})); then
 fi
 
 PYTHON=${PYTHON:-python3}
-want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+want="$(cat requirements.txt requirements-no-deps.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements-stamp 2>/dev/null)" != "$want" ]; then
   echo "setup: creating .venv with the pinned requirements (TensorFlow wheel, ~1-2 min)" >&2
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   .venv/bin/pip install -q --upgrade pip >&2
   .venv/bin/pip install -q -r requirements.txt >&2
+  .venv/bin/pip install -q --no-deps -r requirements-no-deps.txt >&2
   echo "$want" > .venv/.requirements-stamp
 fi

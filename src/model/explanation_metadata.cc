@@ -210,9 +210,11 @@ StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const s
   XAI_RETURN_IF_ERROR(r.Find({"feature_attributions_schema_uri", "featureAttributionsSchemaUri"}).status());
   XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
 
+  // The Explainable AI SDK's TensorFlow 2 builder writes "tensorflow2".
   std::string framework = NormalizeEnum(md.framework);
-  if (framework != "tensorflow") {
-    return InvalidArgument(source + ".framework: '" + md.framework + "' is not supported; xaiserve explains TensorFlow models");
+  if (framework != "tensorflow" && framework != "tensorflow2") {
+    return InvalidArgument(source + ".framework: '" + md.framework +
+                           "' is not supported; xaiserve explains TensorFlow models (\"tensorflow\" or \"tensorflow2\")");
   }
   if (inputs == nullptr || !inputs->is_object() || inputs->empty()) {
     return InvalidArgument(source + ".inputs must be a non-empty object mapping input names to their metadata");

@@ -263,6 +263,13 @@ TEST(ParseExplanationMetadataTest, CloudSdkFieldsAreAccepted) {
   EXPECT_EQ(md->tags, std::vector<std::string>{"explainable_ai_sdk"});
 }
 
+TEST(ParseExplanationMetadataTest, TheSdksTensorFlow2FrameworkIsAccepted) {
+  // explainable_ai_sdk.metadata.tf.v2.SavedModelMetadataBuilder writes it.
+  auto md = Parse(R"({"inputs": {"x": {}}, "outputs": {"y": {}}, "framework": "tensorflow2"})");
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->framework, "tensorflow2");
+}
+
 // --- validation: baselines ----------------------------------------------------------
 
 TEST(ParseExplanationMetadataTest, MoreThanTenBaselinesAreRefused) {
@@ -493,6 +500,7 @@ TEST(ParseExplanationMetadataTest, OnlyTensorFlowIsSupported) {
   EXPECT_TRUE(Contains(message, "md.json.framework"));
   EXPECT_TRUE(Contains(message, "'pytorch'"));
   EXPECT_TRUE(Contains(message, "TensorFlow"));
+  EXPECT_TRUE(Contains(message, "\"tensorflow2\""));
 }
 
 // --- files ------------------------------------------------------------------------
