@@ -81,10 +81,14 @@ bool IsImageAttribution(const BoundInput& input, const Tensor& attribution) {
          (attribution.shape[3] == 1 || attribution.shape[3] == 3);
 }
 
-Status CheckVisualizationMetadata(const ExplanationMetadata& metadata) {
+Status CheckVisualizationMetadata(const ExplanationMetadata& metadata, std::vector<std::string>* notes) {
   for (const InputMetadata& md : metadata.inputs) {
     const std::string where = metadata.source + ": inputs." + md.name + ".visualization";
-    XAI_RETURN_IF_ERROR(ParseVisualization(md.visualization, "integrated-gradients", where).status());
+    XAI_ASSIGN_OR_RETURN(Visualization v, ParseVisualization(md.visualization, "integrated-gradients", where));
+    if (notes == nullptr || v.not_drawn.empty()) continue;
+    std::string names;
+    for (const std::string& name : v.not_drawn) names += (names.empty() ? "" : ", ") + name;
+    notes->push_back(where + ": " + names + " accepted but not applied to xaiserve's pictures");
   }
   return OkStatus();
 }

@@ -47,8 +47,10 @@ using EntryPictures = std::vector<std::pair<std::string, Picture>>;
 
 // Checks every input's `visualization` in the metadata (unknown fields or
 // values are INVALID_ARGUMENT naming the field), so that a model is refused
-// when it loads rather than when a picture is first asked for.
-Status CheckVisualizationMetadata(const ExplanationMetadata& metadata);
+// when it loads rather than when a picture is first asked for. `notes`, if
+// given, gets one line per input whose visualization has settings that
+// xaiserve's pictures do not apply (Visualization::not_drawn).
+Status CheckVisualizationMetadata(const ExplanationMetadata& metadata, std::vector<std::string>* notes = nullptr);
 
 // Whether `input` is drawn as an image (see above), given its attributions.
 bool IsImageAttribution(const BoundInput& input, const Tensor& attribution);

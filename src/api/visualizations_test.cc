@@ -105,6 +105,19 @@ TEST(CheckVisualizationMetadataTest, ABadVisualizationIsFoundWithoutAPicture) {
                         {"md.json: inputs.image.visualization.overlayType", "sepia"}));
 }
 
+TEST(CheckVisualizationMetadataTest, SettingsThatAreNotDrawnGetANotePerInput) {
+  ExplanationMetadata metadata;
+  metadata.source = "md.json";
+  metadata.inputs.push_back(Input("image", DType::kFloat32, "image").metadata);
+  metadata.inputs.back().visualization = Json{{"type", "pixels"}, {"overlay_multiplier", 0.5}, {"translate", {1, 2}}};
+  metadata.inputs.push_back(Input("plain", DType::kFloat32, "image").metadata);
+  metadata.inputs.back().visualization = Json{{"type", "pixels"}};
+  std::vector<std::string> notes;
+  ASSERT_TRUE(CheckVisualizationMetadata(metadata, &notes).ok());
+  EXPECT_EQ(notes, std::vector<std::string>{"md.json: inputs.image.visualization: overlay_multiplier, translate "
+                                            "accepted but not applied to xaiserve's pictures"});
+}
+
 TEST(RenderExplanationPicturesTest, TabularInputsGetABarChartWithTheirFeatureNames) {
   BoundInput named = Input("words", DType::kFloat32);
   named.metadata.index_feature_mapping = {"good", "bad", "dull"};

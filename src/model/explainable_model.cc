@@ -744,8 +744,16 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
       (!predicts || (explain_signature_->outputs.size() == 1 &&
                      SameTensor(explain_signature_->outputs[0].tensor_name, output->tensor.tensor_name)));
   XAI_ASSIGN_OR_RETURN(PreparedInstance prepared, Prepare(instance, *output, /*forward=*/!choose_in_path_run));
-  for (size_t i = 0; i < inputs_.size() && gradients; ++i) {
-    if (!IsFloating(prepared.attributed[i].dtype)) {
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (prepared.attributed[i].dtype == DType::kString) {
+      // Neither method can move a string along a path or switch it to a baseline.
+      return FailedPrecondition("input '" + inputs_[i].metadata.name + "' (tensor '" + inputs_[i].tensor.tensor_name +
+                                "') is a string, which no method can attribute: name the numeric tensor it becomes "
+                                "in the metadata (in a TensorFlow 1 graph, e.g. a ParseExample output such as "
+                                "'dense_input:0'), or save an 'xai_preprocess' signature that turns it into "
+                                "floating-point features for 'xai_model'");
+    }
+    if (gradients && !IsFloating(prepared.attributed[i].dtype)) {
       return FailedPrecondition("input '" + inputs_[i].metadata.name + "' (tensor '" + inputs_[i].tensor.tensor_name +
                                 "') is " + DTypeName(prepared.attributed[i].dtype) +
                                 ", which is not differentiable; use --method sampled-shapley (sampledShapleyAttribution), "

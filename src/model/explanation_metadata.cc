@@ -15,7 +15,8 @@ namespace {
 
 const std::vector<std::string> kEncodings = {"identity", "bag_of_features", "bag_of_features_sparse",
                                              "indicator", "combined_embedding", "concat_embedding"};
-const std::vector<std::string> kModalities = {"numeric", "image", "text", "categorical"};
+// "structured" (the SDK's, for tabular data) is read as "numeric".
+const std::vector<std::string> kModalities = {"numeric", "image", "text", "categorical", "structured"};
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
@@ -122,9 +123,29 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
     if (!vis->is_object()) return InvalidArgument(where + ".visualization must be an object");
     in.visualization = *vis;
   }
+  // Fields of the SDK's schema that the cloud fills in or that only describe
+  // the tensors: accepted, and the model's own signature is used instead.
+  for (const char* described : {"input_tensor_dtype", "indices_tensor_dtype", "dense_shape_tensor_dtype",
+                                "encoded_tensor_dtype", "input_tensor_type", "gradient_tensor_names",
+                                "gradient_tensor_dtypes", "is_sequential"}) {
+    XAI_RETURN_IF_ERROR(r.Find({described}).status());
+  }
+  for (const char* weights : {"weight_values_name", "weight_indices_name", "weight_dense_shape_name"}) {
+    XAI_ASSIGN_OR_RETURN(const Json* given, r.Find({weights}));
+    if (given != nullptr) {
+      return InvalidArgument(where + "." + weights + ": weighted sparse inputs are not supported; explain the "
+                             "model with the weights as an input of their own");
+    }
+  }
+  for (const char* weights : {"weight_values_dtype", "weight_indices_dtype", "weight_dense_shape_dtype"}) {
+    XAI_RETURN_IF_ERROR(r.Find({weights}).status());
+  }
   XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
 
-  if (in.input_tensor_name.empty()) return InvalidArgument(where + ".input_tensor_name must not be empty");
+  if (in.modality == "structured") in.modality = "numeric";
+  // The SDK's TF1 builder writes "" for an input it could not name (a
+  // SparseTensor's): that is the input's own name, as if left out.
+  if (in.input_tensor_name.empty()) in.input_tensor_name = name;
   if (!in.input_baselines.empty() && !in.encoded_baselines.empty()) {
     return InvalidArgument(where + ": give only one of input_baselines and encoded_baselines");
   }
@@ -186,6 +207,7 @@ StatusOr<OutputMetadata> ParseOutput(const std::string& name, const Json& json, 
   XAI_ASSIGN_OR_RETURN(out.index_name_mapping_key,
                        r.String({"index_name_mapping_key", "indexNameMappingKey", "displayNameMappingKey",
                                  "display_name_mapping_key"}));
+  XAI_RETURN_IF_ERROR(r.Find({"output_tensor_dtype"}).status());  // the SDK's; the signature's dtype is used
   XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
   if (!out.index_name_mapping.empty() && !out.index_name_mapping_key.empty()) {
     return InvalidArgument(where + ": give only one of index_name_mapping and index_name_mapping_key");
@@ -208,7 +230,17 @@ StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const s
   // Written by the cloud SDKs; accepted and ignored.
   XAI_RETURN_IF_ERROR(r.Find({"preparer_version", "preparerVersion"}).status());
   XAI_RETURN_IF_ERROR(r.Find({"feature_attributions_schema_uri", "featureAttributionsSchemaUri"}).status());
+  // Filled in by the cloud's model preparer from the graph; xaiserve reads the graph itself.
+  XAI_RETURN_IF_ERROR(r.Find({"embeddings"}).status());
+  XAI_RETURN_IF_ERROR(r.Find({"sigdef_inputs"}).status());
+  XAI_ASSIGN_OR_RETURN(const std::string serving_key, r.String({"serving_sigdef_key"}));
   XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  if (!serving_key.empty() && serving_key != "serving_default") {
+    return InvalidArgument(source + ".serving_sigdef_key is '" + serving_key +
+                           "'; xaiserve predicts with 'serving_default' and explains with 'xai_model' when there "
+                           "is one: save the model with signatures={'serving_default': ..., 'xai_model': ...}, or "
+                           "leave serving_sigdef_key out");
+  }
 
   // The Explainable AI SDK's TensorFlow 2 builder writes "tensorflow2".
   std::string framework = NormalizeEnum(md.framework);

@@ -475,9 +475,42 @@ TEST(ParseExplanationMetadataTest, WrongTypesNameTheField) {
   EXPECT_TRUE(Contains(top, "JSON object"));
 }
 
-TEST(ParseExplanationMetadataTest, EmptyTensorNamesAreRefused) {
-  EXPECT_TRUE(Contains(ParseError(WithInput(R"("input_tensor_name": "")")), "input_tensor_name must not be empty"));
+TEST(ParseExplanationMetadataTest, AnEmptyInputTensorNameIsTheInputsOwnName) {
+  // The SDK's TF1 builder writes "" for a SparseTensor input.
+  auto md = Parse(WithInput(R"("input_tensor_name": "")"));
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->inputs[0].input_tensor_name, "x");
+}
+
+TEST(ParseExplanationMetadataTest, AnEmptyOutputTensorNameIsRefused) {
   EXPECT_TRUE(Contains(ParseError(WithOutput(R"("output_tensor_name": "")")), "output_tensor_name must not be empty"));
+}
+
+TEST(ParseExplanationMetadataTest, TheSdksDescriptiveFieldsAreAccepted) {
+  // Fields of explainable_ai_sdk's ExplainMetadata that the cloud fills in or
+  // that describe the tensors; the signature's own dtypes are used.
+  auto md = Parse(R"({"inputs": {"x": {"input_tensor_dtype": "float32", "encoded_tensor_dtype": "float32",
+                                       "indices_tensor_dtype": "int64", "dense_shape_tensor_dtype": "int64",
+                                       "input_tensor_type": "float32", "is_sequential": false,
+                                       "gradient_tensor_names": ["g:0"], "gradient_tensor_dtypes": ["float32"],
+                                       "modality": "structured"}},
+                      "outputs": {"y": {"output_tensor_dtype": "float32"}},
+                      "embeddings": [], "sigdef_inputs": [], "serving_sigdef_key": "serving_default"})");
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->inputs[0].modality, "numeric");  // the SDK's "structured" is tabular data
+}
+
+TEST(ParseExplanationMetadataTest, AnotherServingSignatureIsRefusedNamingTheRules) {
+  const std::string message = ParseError(R"({"inputs": {"x": {}}, "outputs": {"y": {}},
+                                             "serving_sigdef_key": "logits_only"})");
+  EXPECT_TRUE(Contains(message, "md.json.serving_sigdef_key is 'logits_only'"));
+  EXPECT_TRUE(Contains(message, "'xai_model'"));
+}
+
+TEST(ParseExplanationMetadataTest, WeightedSparseInputsAreRefusedByName) {
+  const std::string message = ParseError(WithInput(R"("weight_values_name": "w:0")"));
+  EXPECT_TRUE(Contains(message, "md.json.inputs.x.weight_values_name"));
+  EXPECT_TRUE(Contains(message, "not supported"));
 }
 
 TEST(ParseExplanationMetadataTest, InputsAndOutputsMustBeNonEmptyObjects) {

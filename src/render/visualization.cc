@@ -34,7 +34,9 @@ const Choices<OverlayType>& OverlayChoices() {
   static const Choices<OverlayType> c = {{"none", OverlayType::kNone},
                                          {"original", OverlayType::kOriginal},
                                          {"grayscale", OverlayType::kGrayscale},
-                                         {"mask_black", OverlayType::kMaskBlack}};
+                                         {"mask_black", OverlayType::kMaskBlack},
+                                         // explainable_ai_sdk.metadata.parameters.OverlayType.MASK_BLACK's value
+                                         {"mask", OverlayType::kMaskBlack}};
   return c;
 }
 
@@ -81,6 +83,37 @@ Status ReadPercentile(JsonFields& f, std::initializer_list<const char*> names, d
   return OkStatus();
 }
 
+// Settings of the SDK's visualization schema that change only how the cloud
+// drew its picture: checked, and listed in `not_drawn` by name.
+Status ReadNotDrawn(JsonFields& f, std::vector<std::string>* not_drawn) {
+  const auto note = [&](const char* name, const Json* value) {
+    if (value != nullptr) not_drawn->push_back(name);
+  };
+  for (const char* name : {"blur_sigma", "overlay_multiplier"}) {
+    XAI_ASSIGN_OR_RETURN(auto value, f.Number({name}));
+    if (value && (!std::isfinite(*value) || *value < 0)) {
+      return InvalidArgument(f.Field({name}) + " is " + Json(*value).dump() + "; give a number >= 0");
+    }
+    if (value) not_drawn->push_back(name);
+  }
+  XAI_ASSIGN_OR_RETURN(const Json* format, f.Find({"output_format"}));
+  if (format != nullptr && !(format->is_string() && (Lower(format->get<std::string>()) == "png" ||
+                                                     Lower(format->get<std::string>()) == "jpeg"))) {
+    return InvalidArgument(f.Field({"output_format"}) + " is " + format->dump() + "; choose one of png, jpeg");
+  }
+  note("output_format", format);
+  for (const char* name : {"resized_shape", "translate"}) {
+    XAI_ASSIGN_OR_RETURN(const Json* pair, f.Find({name}));
+    const bool two_numbers = pair != nullptr && pair->is_array() && pair->size() == 2 &&
+                             (*pair)[0].is_number() && (*pair)[1].is_number();
+    if (pair != nullptr && !two_numbers) {
+      return InvalidArgument(f.Field({name}) + " is " + pair->dump() + "; give two numbers, e.g. [224, 224]");
+    }
+    note(name, pair);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 const char* VisualizationTypeName(VisualizationType type) { return NameOf(TypeChoices(), type); }
@@ -109,10 +142,16 @@ StatusOr<Visualization> ParseVisualization(const Json& json, const std::string& 
   XAI_RETURN_IF_ERROR(ReadChoice(f, {"polarity"}, PolarityChoices(), &v.polarity));
   XAI_RETURN_IF_ERROR(ReadChoice(f, {"color_map", "colorMap"}, ColorMapChoices(), &v.color_map));
   XAI_RETURN_IF_ERROR(ReadChoice(f, {"overlay_type", "overlayType"}, OverlayChoices(), &v.overlay_type));
-  XAI_RETURN_IF_ERROR(
-      ReadPercentile(f, {"clip_percent_upperbound", "clipPercentUpperbound"}, &v.clip_percent_upperbound));
-  XAI_RETURN_IF_ERROR(
-      ReadPercentile(f, {"clip_percent_lowerbound", "clipPercentLowerbound"}, &v.clip_percent_lowerbound));
+  // clip_above_percentile / clip_below_percentile: the SDK's names for the same bounds.
+  XAI_RETURN_IF_ERROR(ReadPercentile(f,
+                                     {"clip_percent_upperbound", "clipPercentUpperbound", "clip_above_percentile",
+                                      "clipAbovePercentile"},
+                                     &v.clip_percent_upperbound));
+  XAI_RETURN_IF_ERROR(ReadPercentile(f,
+                                     {"clip_percent_lowerbound", "clipPercentLowerbound", "clip_below_percentile",
+                                      "clipBelowPercentile"},
+                                     &v.clip_percent_lowerbound));
+  XAI_RETURN_IF_ERROR(ReadNotDrawn(f, &v.not_drawn));
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
   if (!(v.clip_percent_lowerbound < v.clip_percent_upperbound)) {
     return InvalidArgument(where + ": clipPercentLowerbound (" + Json(v.clip_percent_lowerbound).dump() +

@@ -9,6 +9,11 @@
 //   clip_percent_lowerbound / clipPercentLowerbound  percentile, [0, 100)  (62)
 //   overlay_type / overlayType  none | original | grayscale | mask_black  (none)
 //
+// It also takes what Google's Explainable AI SDK writes: clip_above_percentile
+// and clip_below_percentile for the two clip bounds, overlay_type "mask" for
+// mask_black, and blur_sigma, overlay_multiplier, output_format (png, jpeg),
+// resized_shape and translate, which are checked but not drawn (`not_drawn`).
+//
 // Values are case-insensitive ("PIXELS", "pixels"). The method decides what
 // the metadata leaves out, as in the cloud service: Integrated Gradients (and
 // Sampled Shapley) default to outlines with pink_green, XRAI to pixels with
@@ -16,6 +21,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "core/tensor_json.h"
@@ -37,6 +43,8 @@ struct Visualization {
   double clip_percent_upperbound = kDefaultClipPercentUpperbound;
   double clip_percent_lowerbound = kDefaultClipPercentLowerbound;
   OverlayType overlay_type = OverlayType::kNone;
+  // The SDK's settings given that xaiserve's pictures do not apply, by name.
+  std::vector<std::string> not_drawn;
 };
 
 // Lower-case names as the metadata spells them: "pixels", "pink_green", ...

@@ -104,5 +104,41 @@ TEST(VisualizationTest, BadValuesNameTheFieldAndTheChoices) {
       StatusCode::kInvalidArgument));
 }
 
+TEST(VisualizationTest, ReadsTheExplainableAiSdksNames) {
+  // What explainable_ai_sdk's VisualizationParameters writes.
+  auto v = ParseVisualization(Json::parse(R"({"type": "pixels", "clip_above_percentile": 95,
+      "clip_below_percentile": 10, "overlay_type": "mask"})"),
+                              "integrated-gradients", "md");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_DOUBLE_EQ(v->clip_percent_upperbound, 95);
+  EXPECT_DOUBLE_EQ(v->clip_percent_lowerbound, 10);
+  EXPECT_EQ(v->overlay_type, OverlayType::kMaskBlack);
+  EXPECT_STREQ(OverlayTypeName(v->overlay_type), "mask_black");
+  EXPECT_TRUE(v->not_drawn.empty());
+}
+
+TEST(VisualizationTest, TheSdksSettingsThatAreNotDrawnAreNamed) {
+  auto v = ParseVisualization(Json::parse(R"({"blur_sigma": 2, "overlay_multiplier": 0.5, "output_format": "JPEG",
+      "resized_shape": [224, 224], "translate": [0, 3]})"),
+                              "integrated-gradients", "md");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->not_drawn,
+            (std::vector<std::string>{"blur_sigma", "overlay_multiplier", "output_format", "resized_shape", "translate"}));
+}
+
+TEST(VisualizationTest, TheSdksSettingsAreStillChecked) {
+  const std::string where = "md";
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"blur_sigma", -1}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"md.blur_sigma", ">= 0"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"output_format", "gif"}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"md.output_format", "png, jpeg"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"resized_shape", 224}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"md.resized_shape", "two numbers"}));
+  // One bound given twice, under both names.
+  EXPECT_TRUE(FailsWith(
+      ParseVisualization(Json{{"clip_above_percentile", 90}, {"clip_percent_upperbound", 95}}, "xrai", where).status(),
+      StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace xai
