@@ -467,8 +467,23 @@ StatusOr<TensorInfo> ExplainableModel::ResolveTensor(const std::string& name, co
   }
   auto info = runtime_->DescribeTensor(name);
   if (!info.ok()) {
+    // Metadata written for another signature (the SDK's builder defaults to serving_default).
+    std::string elsewhere;
+    for (const SignatureInfo& sig : runtime_->signatures()) {
+      if (sig.key == signature_key) continue;
+      for (const std::vector<TensorInfo>* list : {&sig.inputs, &sig.outputs}) {
+        for (const TensorInfo& t : *list) {
+          if (t.key == name && (elsewhere.empty() || sig.key == "serving_default")) elsewhere = sig.key;
+        }
+      }
+    }
+    const std::string hint =
+        elsewhere.empty() ? ""
+                          : "; it is a key of signature '" + elsewhere + "', but the metadata describes '" +
+                                signature_key + "' (with the Explainable AI SDK, build it with "
+                                "SavedModelMetadataBuilder(path, signature_name='" + signature_key + "'))";
     return NotFound(metadata_.source + ": " + field + " '" + name + "' is neither " + kind + " of signature '" +
-                    signature_key + "' (" + TensorKeyList(candidates) + ") nor a tensor in the model's graph");
+                    signature_key + "' (" + TensorKeyList(candidates) + ") nor a tensor in the model's graph" + hint);
   }
   return *info;  // an internal graph tensor: its key stays empty.
 }

@@ -37,13 +37,15 @@ from reference import assert_relatively_close, integrated_gradients
 RELATIVE_TOLERANCE = 1e-4
 
 
-def with_sdk_metadata(tmp_path: Path, name: str, configure: Callable[[SavedModelMetadataBuilder], None]) -> Path:
+def with_sdk_metadata(
+    tmp_path: Path, name: str, configure: Callable[[SavedModelMetadataBuilder], None], **builder_args
+) -> Path:
     """A copy of fixture `name` whose explanation_metadata.json is the SDK
     builder's, after `configure` has called its setters."""
     model = tmp_path / name
     shutil.copytree(fixture_dir(name), model)
     (model / "explanation_metadata.json").unlink(missing_ok=True)
-    builder = SavedModelMetadataBuilder(str(model))
+    builder = SavedModelMetadataBuilder(str(model), **builder_args)
     configure(builder)
     builder.save_metadata(str(model))
     return model
@@ -101,6 +103,23 @@ def test_numeric_baselines_names_and_new_names_from_the_sdk(xaiserve, tf_models,
         assert_relatively_close(values, ref.attributions, RELATIVE_TOLERANCE, what=f"instance {i}")
         assert entry["baselineOutputValue"] == pytest.approx(ref.baseline_output, abs=1e-5)
         assert entry["outputName"] == "diagnosis"
+
+
+def test_metadata_built_for_the_wrong_signature_says_which_to_build_it_for(xaiserve, tmp_path):
+    """multi_with_xai explains with xai_model; the SDK's builder describes
+    serving_default unless told otherwise."""
+    wrong = with_sdk_metadata(tmp_path / "default", "multi_with_xai", lambda builder: None)
+    xaiserve.run("inspect", wrong).expect_failure(
+        phrases=["it is a key of signature 'serving_default'", "signature_name='xai_model'"], json_stdout=False
+    )
+
+    right = with_sdk_metadata(tmp_path / "xai_model", "multi_with_xai", lambda builder: None, signature_name="xai_model")
+    with_sdk = xaiserve.explain(right, instances=instances_file("multi_with_xai"))
+    own = xaiserve.explain("multi_with_xai")
+    for i, (a, b) in enumerate(zip(with_sdk, own)):
+        np.testing.assert_array_equal(
+            attribution_values(only_attribution(a)), attribution_values(only_attribution(b)), err_msg=f"instance {i}"
+        )
 
 
 def test_the_sdks_visualization_settings_draw_what_xaiserves_own_names_draw(xaiserve, tmp_path):
