@@ -487,15 +487,27 @@ int RunMetadata(const std::vector<std::string>& args) {
   if (auto code = ParseFlags(flags, "metadata", args, &positional, 1)) return *code;
   auto model = LoadModel(positional[0], metadata, -1);
   if (!model.ok()) return Fail("metadata", model.status());
-  if (!(*model)->explain_status().ok()) return Fail("metadata", (*model)->explain_status());
-  const std::string text = ExplanationMetadataToJson((*model)->metadata()).dump(2) + "\n";
+  ExplanationMetadata in_use = (*model)->metadata();
+  if (!(*model)->explain_status().ok()) {
+    // No floating-point input to infer: integer inputs still make a template, for Sampled Shapley.
+    const SignatureInfo* signature = (*model)->explain_signature();
+    if (!metadata.empty() || signature == nullptr || !in_use.inputs.empty()) {
+      return Fail("metadata", (*model)->explain_status());
+    }
+    in_use = InferExplanationMetadata(*signature, /*integer_inputs=*/true);
+    if (in_use.inputs.empty()) return Fail("metadata", (*model)->explain_status());
+    std::cerr << "xaiserve metadata: note: signature '" << signature->key
+              << "' has no floating-point input; this template names its integer inputs, which only "
+                 "--method sampled-shapley (sampledShapleyAttribution) can explain\n";
+  }
+  const std::string text = ExplanationMetadataToJson(in_use).dump(2) + "\n";
   if (output.empty()) {
     std::cout << text;
     return kExitOk;
   }
   std::ofstream file(output);
   if (!file || !(file << text)) return Fail("metadata", InvalidArgument("cannot write '" + output + "'"));
-  std::cerr << "xaiserve metadata: wrote " << output << " (" << (*model)->metadata().source << ")\n";
+  std::cerr << "xaiserve metadata: wrote " << output << " (" << in_use.source << ")\n";
   return kExitOk;
 }
 

@@ -167,6 +167,9 @@ class ExplainableModel {
   // The signature whose inputs an explain request gives (xai_preprocess if
   // present, else the explaining signature); null if explaining is impossible.
   const SignatureInfo* explain_entry_signature() const { return entry_; }
+  // The signature the rules chose to explain with (xai_model, or the only
+  // one), even when its metadata could not be bound; null if none.
+  const SignatureInfo* explain_signature() const { return explain_signature_; }
 
   // The signature to predict with: `key` if given, else the selected one.
   StatusOr<const SignatureInfo*> PredictSignature(const std::string& key = "") const;

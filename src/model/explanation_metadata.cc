@@ -290,11 +290,12 @@ StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& pat
   return ParseExplanationMetadata(json, path);
 }
 
-ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature) {
+ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, bool integer_inputs) {
   ExplanationMetadata md;
   md.source = "inferred from signature '" + signature.key + "'";
   for (const TensorInfo& t : signature.inputs) {
-    if (!IsFloating(t.dtype)) continue;
+    const bool integer = integer_inputs && IsInteger(t.dtype) && t.dtype != DType::kBool;
+    if (!IsFloating(t.dtype) && !integer) continue;
     InputMetadata in;
     in.name = t.key;
     in.input_tensor_name = t.key;

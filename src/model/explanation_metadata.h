@@ -69,8 +69,10 @@ StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& pat
 
 // Metadata inferred from the explaining signature: every floating-point input
 // is numeric with a zero baseline; every output is listed (the first is
-// explained unless a request names another).
-ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature);
+// explained unless a request names another). With `integer_inputs`, integer
+// inputs are named too (a template for Sampled Shapley, which only runs the
+// model; gradients need floating point).
+ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, bool integer_inputs = false);
 
 // AI Platform format, snake_case.
 Json ExplanationMetadataToJson(const ExplanationMetadata& metadata);

@@ -610,6 +610,13 @@ TEST(InferExplanationMetadataTest, FloatInputsWithZeroBaselinesAndAllOutputs) {
   EXPECT_EQ(md.outputs[1].output_tensor_name, "probabilities");
 }
 
+TEST(InferExplanationMetadataTest, IntegerInputsOnlyWhenAskedAndNeverStrings) {
+  const ExplanationMetadata md = InferExplanationMetadata(MixedSignature(), /*integer_inputs=*/true);
+  std::vector<std::string> names;
+  for (const InputMetadata& in : md.inputs) names.push_back(in.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"amount", "ids", "precise"}));
+}
+
 TEST(InferExplanationMetadataTest, SparseInputsNameTheirIndicesAndDenseShapeTensors) {
   SignatureInfo s;
   s.key = "serving_default";

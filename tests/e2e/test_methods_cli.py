@@ -4,6 +4,7 @@ which models each method can explain, the parameter ranges, --target-error,
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from conftest import (
     attribution_values,
     attributions_of,
+    fixture_dir,
     instances_file,
     only_attribution,
     read_instances,
@@ -102,6 +104,19 @@ def test_integer_inputs_need_metadata_naming_them(xaiserve):
     says how to explain it."""
     result = xaiserve.command("explain", "int_input", *SHAPLEY)
     result.expect_failure(phrases=["int32", "Sampled Shapley"])
+
+
+def test_the_metadata_command_makes_an_integer_inputs_template_for_shapley(xaiserve, tf_models, tmp_path):
+    """Nothing is inferred for int_input's int32 input, but `xaiserve
+    metadata` prints a template that names it, which Sampled Shapley explains
+    from a zero baseline; stderr says which method it is for."""
+    template = xaiserve.run("metadata", fixture_dir("int_input")).expect_success()
+    assert "only --method sampled-shapley" in template.stderr
+    assert json.loads(template.stdout)["inputs"]["ids"]["input_tensor_name"] == "ids"
+    metadata = tmp_path / "template.json"
+    metadata.write_text(template.stdout)
+    result = xaiserve.command("explain", "int_input", *SHAPLEY, "--metadata", metadata)
+    assert_int_input_shapley(result.expect_success().json_lines(), tf_models, [0] * 5)
 
 
 def test_integrated_gradients_refuse_integer_inputs(xaiserve):
