@@ -491,9 +491,7 @@ int RunMetadata(const std::vector<std::string>& args) {
   if (!(*model)->explain_status().ok()) {
     // No floating-point input to infer: integer inputs still make a template, for Sampled Shapley.
     const SignatureInfo* signature = (*model)->explain_signature();
-    if (!metadata.empty() || signature == nullptr || !in_use.inputs.empty()) {
-      return Fail("metadata", (*model)->explain_status());
-    }
+    if (!(*model)->inferred_no_inputs() || signature == nullptr) return Fail("metadata", (*model)->explain_status());
     in_use = InferExplanationMetadata(*signature, /*integer_inputs=*/true);
     if (in_use.inputs.empty()) return Fail("metadata", (*model)->explain_status());
     std::cerr << "xaiserve metadata: note: signature '" << signature->key

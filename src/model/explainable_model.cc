@@ -372,7 +372,10 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
       return model;
     }
   }
-  if (!metadata_path) model->metadata_ = InferExplanationMetadata(*model->explain_signature_);
+  if (!metadata_path) {
+    model->metadata_ = InferExplanationMetadata(*model->explain_signature_);
+    model->inferred_no_inputs_ = model->metadata_.inputs.empty();
+  }
   const Status bound = model->BindMetadata();
   if (!bound.ok()) {
     if (metadata_path) return bound;  // bad metadata is refused at load time.
@@ -396,6 +399,15 @@ Status ExplainableModel::BindMetadata() {
                               "save an 'xai_preprocess' signature that turns them into floating-point features for "
                               "'xai_model'");
   }
+  if (const std::string& key = metadata_.serving_sigdef_key; !key.empty() && key != sig.key) {
+    auto predicting = PredictSignature();
+    if (!predicting.ok() || key != (*predicting)->key) {
+      return InvalidArgument(source + ": serving_sigdef_key is '" + key + "', but xaiserve explains with signature '" +
+                             sig.key + "'" + (predicting.ok() ? " and predicts with '" + (*predicting)->key + "'" : "") +
+                             " (its signature rules); describe that signature's tensors and leave serving_sigdef_key "
+                             "out, or save the model with signatures={'serving_default': ..., 'xai_model': ...}");
+    }
+  }
   for (const InputMetadata& md : metadata_.inputs) {
     BoundInput bound;
     bound.metadata = md;
@@ -415,6 +427,14 @@ Status ExplainableModel::BindMetadata() {
       XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.input_tensor_name, sig.inputs,
                                                        field + ".input_tensor_name", "an input", sig.key));
       XAI_RETURN_IF_ERROR(CheckSparseTensorNames(source + ": " + field, md, bound.tensor));
+    }
+    if (bound.tensor.dtype == DType::kString) {
+      // Neither method can move a string along a path or switch it to a baseline.
+      return FailedPrecondition(source + ": " + field + " names tensor '" + bound.tensor.tensor_name +
+                                "', a string, which no method can attribute: name the numeric tensor it becomes "
+                                "(in a TensorFlow 1 graph, e.g. a ParseExample output such as 'dense_input:0'), or "
+                                "save an 'xai_preprocess' signature that turns it into floating-point features for "
+                                "'xai_model'");
     }
     if (!bound.tensor.key.empty()) bound.signature_key = bound.tensor.key;
     XAI_RETURN_IF_ERROR(CheckFeatureNamesCount(source + ": " + field, md, bound.tensor));
@@ -467,20 +487,20 @@ StatusOr<TensorInfo> ExplainableModel::ResolveTensor(const std::string& name, co
   }
   auto info = runtime_->DescribeTensor(name);
   if (!info.ok()) {
-    // Metadata written for another signature (the SDK's builder defaults to serving_default).
+    // Metadata written for another signature (the SDK's builder defaults to
+    // serving_default): the same kind of key there.
+    const bool output = kind == "an output";
     std::string elsewhere;
     for (const SignatureInfo& sig : runtime_->signatures()) {
       if (sig.key == signature_key) continue;
-      for (const std::vector<TensorInfo>* list : {&sig.inputs, &sig.outputs}) {
-        for (const TensorInfo& t : *list) {
-          if (t.key == name && (elsewhere.empty() || sig.key == "serving_default")) elsewhere = sig.key;
-        }
+      for (const TensorInfo& t : output ? sig.outputs : sig.inputs) {
+        if (t.key == name && (elsewhere.empty() || sig.key == "serving_default")) elsewhere = sig.key;
       }
     }
     const std::string hint =
         elsewhere.empty() ? ""
-                          : "; it is a key of signature '" + elsewhere + "', but the metadata describes '" +
-                                signature_key + "' (with the Explainable AI SDK, build it with "
+                          : "; it is " + kind + " of signature '" + elsewhere + "', but xaiserve explains with '" +
+                                signature_key + "' (with the Explainable AI SDK, build the metadata with "
                                 "SavedModelMetadataBuilder(path, signature_name='" + signature_key + "'))";
     return NotFound(metadata_.source + ": " + field + " '" + name + "' is neither " + kind + " of signature '" +
                     signature_key + "' (" + TensorKeyList(candidates) + ") nor a tensor in the model's graph" + hint);
@@ -759,16 +779,8 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
       (!predicts || (explain_signature_->outputs.size() == 1 &&
                      SameTensor(explain_signature_->outputs[0].tensor_name, output->tensor.tensor_name)));
   XAI_ASSIGN_OR_RETURN(PreparedInstance prepared, Prepare(instance, *output, /*forward=*/!choose_in_path_run));
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    if (prepared.attributed[i].dtype == DType::kString) {
-      // Neither method can move a string along a path or switch it to a baseline.
-      return FailedPrecondition("input '" + inputs_[i].metadata.name + "' (tensor '" + inputs_[i].tensor.tensor_name +
-                                "') is a string, which no method can attribute: name the numeric tensor it becomes "
-                                "in the metadata (in a TensorFlow 1 graph, e.g. a ParseExample output such as "
-                                "'dense_input:0'), or save an 'xai_preprocess' signature that turns it into "
-                                "floating-point features for 'xai_model'");
-    }
-    if (gradients && !IsFloating(prepared.attributed[i].dtype)) {
+  for (size_t i = 0; i < inputs_.size() && gradients; ++i) {
+    if (!IsFloating(prepared.attributed[i].dtype)) {
       return FailedPrecondition("input '" + inputs_[i].metadata.name + "' (tensor '" + inputs_[i].tensor.tensor_name +
                                 "') is " + DTypeName(prepared.attributed[i].dtype) +
                                 ", which is not differentiable; use --method sampled-shapley (sampledShapleyAttribution), "

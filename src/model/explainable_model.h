@@ -170,6 +170,9 @@ class ExplainableModel {
   // The signature the rules chose to explain with (xai_model, or the only
   // one), even when its metadata could not be bound; null if none.
   const SignatureInfo* explain_signature() const { return explain_signature_; }
+  // True when no metadata file was given and the explaining signature has no
+  // floating-point input to infer metadata for (explain_status says so).
+  bool inferred_no_inputs() const { return inferred_no_inputs_; }
 
   // The signature to predict with: `key` if given, else the selected one.
   StatusOr<const SignatureInfo*> PredictSignature(const std::string& key = "") const;
@@ -230,6 +233,7 @@ class ExplainableModel {
   ExplanationMetadata metadata_;
   Status explain_status_;
   const SignatureInfo* explain_signature_ = nullptr;
+  bool inferred_no_inputs_ = false;
   const SignatureInfo* preprocess_signature_ = nullptr;
   const SignatureInfo* entry_ = nullptr;
   std::vector<BoundInput> inputs_;

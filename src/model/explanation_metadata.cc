@@ -102,6 +102,34 @@ StatusOr<std::optional<FeatureDomain>> Domain(JsonFields& r) {
   return std::optional<FeatureDomain>(domain);
 }
 
+// Fields of the SDK's schema that the cloud fills in or that only describe
+// the tensors: checked for their type and otherwise left, since the model's
+// own signature says the same. What would change the meaning is refused.
+Status CheckSdkDescriptiveFields(JsonFields& r, const std::string& where) {
+  for (const char* dtype : {"input_tensor_dtype", "indices_tensor_dtype", "dense_shape_tensor_dtype",
+                            "encoded_tensor_dtype", "input_tensor_type", "weight_values_dtype",
+                            "weight_indices_dtype", "weight_dense_shape_dtype"}) {
+    XAI_RETURN_IF_ERROR(r.String({dtype}).status());
+  }
+  for (const char* list : {"gradient_tensor_names", "gradient_tensor_dtypes"}) {
+    XAI_RETURN_IF_ERROR(r.StringList({list}).status());
+  }
+  XAI_ASSIGN_OR_RETURN(const Json* sequential, r.Find({"is_sequential"}));
+  if (sequential != nullptr && *sequential != Json(false)) {
+    return InvalidArgument(where + ".is_sequential is " + sequential->dump() +
+                           ": sequential inputs (a batch that is one sequence) are not supported; xaiserve "
+                           "evaluates path points as a batch of independent rows");
+  }
+  for (const char* weights : {"weight_values_name", "weight_indices_name", "weight_dense_shape_name"}) {
+    XAI_ASSIGN_OR_RETURN(const Json* given, r.Find({weights}));
+    if (given != nullptr) {
+      return InvalidArgument(where + "." + weights + ": weighted sparse inputs are not supported; explain the "
+                             "model with the weights as an input of their own");
+    }
+  }
+  return OkStatus();
+}
+
 StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, const std::string& where) {
   if (!json.is_object()) return InvalidArgument(where + " must be an object");
   JsonFields r(json, where);
@@ -123,23 +151,7 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
     if (!vis->is_object()) return InvalidArgument(where + ".visualization must be an object");
     in.visualization = *vis;
   }
-  // Fields of the SDK's schema that the cloud fills in or that only describe
-  // the tensors: accepted, and the model's own signature is used instead.
-  for (const char* described : {"input_tensor_dtype", "indices_tensor_dtype", "dense_shape_tensor_dtype",
-                                "encoded_tensor_dtype", "input_tensor_type", "gradient_tensor_names",
-                                "gradient_tensor_dtypes", "is_sequential"}) {
-    XAI_RETURN_IF_ERROR(r.Find({described}).status());
-  }
-  for (const char* weights : {"weight_values_name", "weight_indices_name", "weight_dense_shape_name"}) {
-    XAI_ASSIGN_OR_RETURN(const Json* given, r.Find({weights}));
-    if (given != nullptr) {
-      return InvalidArgument(where + "." + weights + ": weighted sparse inputs are not supported; explain the "
-                             "model with the weights as an input of their own");
-    }
-  }
-  for (const char* weights : {"weight_values_dtype", "weight_indices_dtype", "weight_dense_shape_dtype"}) {
-    XAI_RETURN_IF_ERROR(r.Find({weights}).status());
-  }
+  XAI_RETURN_IF_ERROR(CheckSdkDescriptiveFields(r, where));
   XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
 
   if (in.modality == "structured") in.modality = "numeric";
@@ -207,7 +219,7 @@ StatusOr<OutputMetadata> ParseOutput(const std::string& name, const Json& json, 
   XAI_ASSIGN_OR_RETURN(out.index_name_mapping_key,
                        r.String({"index_name_mapping_key", "indexNameMappingKey", "displayNameMappingKey",
                                  "display_name_mapping_key"}));
-  XAI_RETURN_IF_ERROR(r.Find({"output_tensor_dtype"}).status());  // the SDK's; the signature's dtype is used
+  XAI_RETURN_IF_ERROR(r.String({"output_tensor_dtype"}).status());  // the SDK's; the signature's dtype is used
   XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
   if (!out.index_name_mapping.empty() && !out.index_name_mapping_key.empty()) {
     return InvalidArgument(where + ": give only one of index_name_mapping and index_name_mapping_key");
@@ -233,14 +245,8 @@ StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const s
   // Filled in by the cloud's model preparer from the graph; xaiserve reads the graph itself.
   XAI_RETURN_IF_ERROR(r.Find({"embeddings"}).status());
   XAI_RETURN_IF_ERROR(r.Find({"sigdef_inputs"}).status());
-  XAI_ASSIGN_OR_RETURN(const std::string serving_key, r.String({"serving_sigdef_key"}));
+  XAI_ASSIGN_OR_RETURN(md.serving_sigdef_key, r.String({"serving_sigdef_key"}));  // checked when bound
   XAI_RETURN_IF_ERROR(r.CheckNoUnknownFields());
-  if (!serving_key.empty() && serving_key != "serving_default") {
-    return InvalidArgument(source + ".serving_sigdef_key is '" + serving_key +
-                           "'; xaiserve predicts with 'serving_default' and explains with 'xai_model' when there "
-                           "is one: save the model with signatures={'serving_default': ..., 'xai_model': ...}, or "
-                           "leave serving_sigdef_key out");
-  }
 
   // The Explainable AI SDK's TensorFlow 2 builder writes "tensorflow2".
   std::string framework = NormalizeEnum(md.framework);
@@ -342,6 +348,7 @@ Json ExplanationMetadataToJson(const ExplanationMetadata& md) {
   }
   Json result = {{"inputs", inputs}, {"outputs", outputs}, {"framework", md.framework}};
   if (!md.tags.empty()) result["tags"] = md.tags;
+  if (!md.serving_sigdef_key.empty()) result["serving_sigdef_key"] = md.serving_sigdef_key;
   return result;
 }
 

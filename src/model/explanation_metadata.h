@@ -58,6 +58,10 @@ struct ExplanationMetadata {
   std::vector<InputMetadata> inputs;
   std::vector<OutputMetadata> outputs;
   std::string framework = "tensorflow";
+  // The SDK's name of the signature the metadata is for; empty if not given.
+  // It must be the signature the rules choose (checked when the metadata is
+  // bound to the model).
+  std::string serving_sigdef_key;
   std::vector<std::string> tags;
   // Where it came from: a file path, "request", or "inferred from signature 'x'".
   std::string source;

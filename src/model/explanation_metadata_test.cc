@@ -500,11 +500,24 @@ TEST(ParseExplanationMetadataTest, TheSdksDescriptiveFieldsAreAccepted) {
   EXPECT_EQ(md->inputs[0].modality, "numeric");  // the SDK's "structured" is tabular data
 }
 
-TEST(ParseExplanationMetadataTest, AnotherServingSignatureIsRefusedNamingTheRules) {
-  const std::string message = ParseError(R"({"inputs": {"x": {}}, "outputs": {"y": {}},
-                                             "serving_sigdef_key": "logits_only"})");
-  EXPECT_TRUE(Contains(message, "md.json.serving_sigdef_key is 'logits_only'"));
-  EXPECT_TRUE(Contains(message, "'xai_model'"));
+TEST(ParseExplanationMetadataTest, TheServingSignatureIsKeptForBindingAndWrittenBack) {
+  // Whether it is the signature the rules choose is checked when bound (e2e).
+  auto md = Parse(R"({"inputs": {"x": {}}, "outputs": {"y": {}}, "serving_sigdef_key": "logits_only"})");
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->serving_sigdef_key, "logits_only");
+  EXPECT_EQ(ExplanationMetadataToJson(*md)["serving_sigdef_key"], "logits_only");
+}
+
+TEST(ParseExplanationMetadataTest, TheSdksDescriptiveFieldsAreTypeChecked) {
+  EXPECT_TRUE(Contains(ParseError(WithInput(R"("input_tensor_dtype": ["float32"])")), "md.json.inputs.x.input_tensor_dtype"));
+  EXPECT_TRUE(Contains(ParseError(WithInput(R"("gradient_tensor_names": 7)")), "md.json.inputs.x.gradient_tensor_names"));
+  EXPECT_TRUE(Contains(ParseError(WithOutput(R"("output_tensor_dtype": 1)")), "md.json.outputs.y.output_tensor_dtype"));
+  // is_sequential: true would mean a batch is one sequence, not independent rows.
+  const std::string sequential = ParseError(WithInput(R"("is_sequential": true)"));
+  EXPECT_TRUE(Contains(sequential, "md.json.inputs.x.is_sequential is true"));
+  EXPECT_TRUE(Contains(sequential, "not supported"));
+  // The weights' dtypes alone describe nothing xaiserve would use.
+  EXPECT_TRUE(Parse(WithInput(R"("weight_values_dtype": "float32")")).ok());
 }
 
 TEST(ParseExplanationMetadataTest, WeightedSparseInputsAreRefusedByName) {
@@ -610,8 +623,10 @@ TEST(InferExplanationMetadataTest, FloatInputsWithZeroBaselinesAndAllOutputs) {
   EXPECT_EQ(md.outputs[1].output_tensor_name, "probabilities");
 }
 
-TEST(InferExplanationMetadataTest, IntegerInputsOnlyWhenAskedAndNeverStrings) {
-  const ExplanationMetadata md = InferExplanationMetadata(MixedSignature(), /*integer_inputs=*/true);
+TEST(InferExplanationMetadataTest, IntegerInputsOnlyWhenAskedAndNeverStringsOrBools) {
+  SignatureInfo signature = MixedSignature();
+  signature.inputs.push_back(SignatureTensor("flag", DType::kBool, {-1}, "serving_default_flag:0"));
+  const ExplanationMetadata md = InferExplanationMetadata(signature, /*integer_inputs=*/true);
   std::vector<std::string> names;
   for (const InputMetadata& in : md.inputs) names.push_back(in.name);
   EXPECT_EQ(names, (std::vector<std::string>{"amount", "ids", "precise"}));

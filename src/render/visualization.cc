@@ -84,32 +84,42 @@ Status ReadPercentile(JsonFields& f, std::initializer_list<const char*> names, d
 }
 
 // Settings of the SDK's visualization schema that change only how the cloud
-// drew its picture: checked, and listed in `not_drawn` by name.
+// drew its picture: checked as the SDK checks them, and listed in `not_drawn`.
 Status ReadNotDrawn(JsonFields& f, std::vector<std::string>* not_drawn) {
-  const auto note = [&](const char* name, const Json* value) {
-    if (value != nullptr) not_drawn->push_back(name);
+  struct Range {
+    const char* name;
+    double min, max;
   };
-  for (const char* name : {"blur_sigma", "overlay_multiplier"}) {
-    XAI_ASSIGN_OR_RETURN(auto value, f.Number({name}));
-    if (value && (!std::isfinite(*value) || *value < 0)) {
-      return InvalidArgument(f.Field({name}) + " is " + Json(*value).dump() + "; give a number >= 0");
+  for (const Range& r : {Range{"blur_sigma", 0, HUGE_VAL}, Range{"overlay_multiplier", 0, 1}}) {
+    XAI_ASSIGN_OR_RETURN(auto value, f.Number({r.name}));
+    if (!value) continue;
+    if (!std::isfinite(*value) || *value < r.min || *value > r.max) {
+      return InvalidArgument(f.Field({r.name}) + " is " + Json(*value).dump() +
+                             (r.max == 1 ? "; give a number from 0 to 1" : "; give a number >= 0"));
     }
-    if (value) not_drawn->push_back(name);
+    not_drawn->push_back(r.name);
   }
+  XAI_ASSIGN_OR_RETURN(const Json* shade, f.Find({"shade_within_outlines"}));
+  if (shade != nullptr && !shade->is_boolean()) {
+    return InvalidArgument(f.Field({"shade_within_outlines"}) + " is " + shade->dump() + "; give true or false");
+  }
+  if (shade != nullptr) not_drawn->push_back("shade_within_outlines");
   XAI_ASSIGN_OR_RETURN(const Json* format, f.Find({"output_format"}));
   if (format != nullptr && !(format->is_string() && (Lower(format->get<std::string>()) == "png" ||
                                                      Lower(format->get<std::string>()) == "jpeg"))) {
     return InvalidArgument(f.Field({"output_format"}) + " is " + format->dump() + "; choose one of png, jpeg");
   }
-  note("output_format", format);
-  for (const char* name : {"resized_shape", "translate"}) {
+  if (format != nullptr) not_drawn->push_back("output_format");
+  // resized_shape: a height and width; translate: an offset, which may be 0.
+  for (const auto& [name, least] : {std::pair{"resized_shape", 1.0}, std::pair{"translate", 0.0}}) {
     XAI_ASSIGN_OR_RETURN(const Json* pair, f.Find({name}));
-    const bool two_numbers = pair != nullptr && pair->is_array() && pair->size() == 2 &&
-                             (*pair)[0].is_number() && (*pair)[1].is_number();
-    if (pair != nullptr && !two_numbers) {
-      return InvalidArgument(f.Field({name}) + " is " + pair->dump() + "; give two numbers, e.g. [224, 224]");
+    if (pair == nullptr) continue;
+    const auto fits = [least = least](const Json& v) { return v.is_number_integer() && v.get<double>() >= least; };
+    if (!pair->is_array() || pair->size() != 2 || !fits((*pair)[0]) || !fits((*pair)[1])) {
+      return InvalidArgument(f.Field({name}) + " is " + pair->dump() + "; give two integers >= " +
+                             Json(static_cast<int>(least)).dump() + ", e.g. [224, 224]");
     }
-    note(name, pair);
+    not_drawn->push_back(name);
   }
   return OkStatus();
 }
@@ -143,19 +153,25 @@ StatusOr<Visualization> ParseVisualization(const Json& json, const std::string& 
   XAI_RETURN_IF_ERROR(ReadChoice(f, {"color_map", "colorMap"}, ColorMapChoices(), &v.color_map));
   XAI_RETURN_IF_ERROR(ReadChoice(f, {"overlay_type", "overlayType"}, OverlayChoices(), &v.overlay_type));
   // clip_above_percentile / clip_below_percentile: the SDK's names for the same bounds.
-  XAI_RETURN_IF_ERROR(ReadPercentile(f,
-                                     {"clip_percent_upperbound", "clipPercentUpperbound", "clip_above_percentile",
-                                      "clipAbovePercentile"},
-                                     &v.clip_percent_upperbound));
-  XAI_RETURN_IF_ERROR(ReadPercentile(f,
-                                     {"clip_percent_lowerbound", "clipPercentLowerbound", "clip_below_percentile",
-                                      "clipBelowPercentile"},
-                                     &v.clip_percent_lowerbound));
+  const std::initializer_list<const char*> upper = {"clip_percent_upperbound", "clipPercentUpperbound",
+                                                    "clip_above_percentile", "clipAbovePercentile"};
+  const std::initializer_list<const char*> lower = {"clip_percent_lowerbound", "clipPercentLowerbound",
+                                                    "clip_below_percentile", "clipBelowPercentile"};
+  XAI_RETURN_IF_ERROR(ReadPercentile(f, upper, &v.clip_percent_upperbound));
+  XAI_RETURN_IF_ERROR(ReadPercentile(f, lower, &v.clip_percent_lowerbound));
   XAI_RETURN_IF_ERROR(ReadNotDrawn(f, &v.not_drawn));
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
   if (!(v.clip_percent_lowerbound < v.clip_percent_upperbound)) {
-    return InvalidArgument(where + ": clipPercentLowerbound (" + Json(v.clip_percent_lowerbound).dump() +
-                           ") must be below clipPercentUpperbound (" + Json(v.clip_percent_upperbound).dump() + ")");
+    // Named as the metadata spells them (or the camelCase name of a default).
+    const auto name = [&](std::initializer_list<const char*> names, const char* default_name) {
+      for (const char* given : names) {
+        if (json.contains(given)) return std::string(given);
+      }
+      return std::string(default_name);
+    };
+    return InvalidArgument(where + ": " + name(lower, "clipPercentLowerbound") + " (" +
+                           Json(v.clip_percent_lowerbound).dump() + ") must be below " +
+                           name(upper, "clipPercentUpperbound") + " (" + Json(v.clip_percent_upperbound).dump() + ")");
   }
   return v;
 }

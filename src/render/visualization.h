@@ -11,8 +11,9 @@
 //
 // It also takes what Google's Explainable AI SDK writes: clip_above_percentile
 // and clip_below_percentile for the two clip bounds, overlay_type "mask" for
-// mask_black, and blur_sigma, overlay_multiplier, output_format (png, jpeg),
-// resized_shape and translate, which are checked but not drawn (`not_drawn`).
+// mask_black, and blur_sigma, overlay_multiplier, shade_within_outlines,
+// output_format (png, jpeg), resized_shape and translate, which are checked
+// as the SDK checks them but not drawn (`not_drawn`).
 //
 // Values are case-insensitive ("PIXELS", "pixels"). The method decides what
 // the metadata leaves out, as in the cloud service: Integrated Gradients (and

@@ -119,21 +119,33 @@ TEST(VisualizationTest, ReadsTheExplainableAiSdksNames) {
 
 TEST(VisualizationTest, TheSdksSettingsThatAreNotDrawnAreNamed) {
   auto v = ParseVisualization(Json::parse(R"({"blur_sigma": 2, "overlay_multiplier": 0.5, "output_format": "JPEG",
-      "resized_shape": [224, 224], "translate": [0, 3]})"),
+      "resized_shape": [224, 224], "translate": [0, 3], "shade_within_outlines": false})"),
                               "integrated-gradients", "md");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(v->not_drawn,
-            (std::vector<std::string>{"blur_sigma", "overlay_multiplier", "output_format", "resized_shape", "translate"}));
+  EXPECT_EQ(v->not_drawn, (std::vector<std::string>{"blur_sigma", "overlay_multiplier", "shade_within_outlines",
+                                                    "output_format", "resized_shape", "translate"}));
 }
 
 TEST(VisualizationTest, TheSdksSettingsAreStillChecked) {
   const std::string where = "md";
   EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"blur_sigma", -1}}, "xrai", where).status(),
                         StatusCode::kInvalidArgument, {"md.blur_sigma", ">= 0"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"overlay_multiplier", 7}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"md.overlay_multiplier", "from 0 to 1"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"translate", {-5, 9}}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"md.translate", "integers >= 0"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"resized_shape", {0, 3}}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"md.resized_shape", "integers >= 1"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"shade_within_outlines", "yes"}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {"md.shade_within_outlines", "true or false"}));
+  // The bounds are named as written, a default by its camelCase name.
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clip_above_percentile", 50}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument,
+                        {"clipPercentLowerbound (62.0) must be below clip_above_percentile (50.0)"}));
   EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"output_format", "gif"}}, "xrai", where).status(),
                         StatusCode::kInvalidArgument, {"md.output_format", "png, jpeg"}));
   EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"resized_shape", 224}}, "xrai", where).status(),
-                        StatusCode::kInvalidArgument, {"md.resized_shape", "two numbers"}));
+                        StatusCode::kInvalidArgument, {"md.resized_shape", "two integers"}));
   // One bound given twice, under both names.
   EXPECT_TRUE(FailsWith(
       ParseVisualization(Json{{"clip_above_percentile", 90}, {"clip_percent_upperbound", 95}}, "xrai", where).status(),

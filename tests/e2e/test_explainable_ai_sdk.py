@@ -110,7 +110,9 @@ def test_metadata_built_for_the_wrong_signature_says_which_to_build_it_for(xaise
     serving_default unless told otherwise."""
     wrong = with_sdk_metadata(tmp_path / "default", "multi_with_xai", lambda builder: None)
     xaiserve.run("inspect", wrong).expect_failure(
-        phrases=["it is a key of signature 'serving_default'", "signature_name='xai_model'"], json_stdout=False
+        phrases=["it is an output of signature 'serving_default', but xaiserve explains with 'xai_model'",
+                 "signature_name='xai_model'"],
+        json_stdout=False,
     )
 
     right = with_sdk_metadata(tmp_path / "xai_model", "multi_with_xai", lambda builder: None, signature_name="xai_model")
@@ -160,14 +162,20 @@ def test_the_sdks_visualization_settings_draw_what_xaiserves_own_names_draw(xais
     [sdk_png] = sorted((tmp_path / "sdk").glob("*.png"))
     [own_png] = sorted((tmp_path / "own").glob("*.png"))
     assert sdk_png.read_bytes() == own_png.read_bytes()
-    assert "overlay_multiplier accepted but not applied to xaiserve's pictures" in sdk_run.stderr
+    note = "overlay_multiplier accepted but not applied to xaiserve's pictures"
+    assert note in sdk_run.stderr
     assert "not applied" not in own_run.stderr
+    with running_server("--model", f"image={model}", log_dir=tmp_path) as server:
+        assert note in server.log_once(lambda text: note in text)
 
 
-def test_a_string_input_as_the_sdks_tf1_builder_names_it_gets_one_clear_answer(xaiserve, tmp_path):
+def test_a_string_input_as_the_sdks_tf1_builder_names_it_is_refused_at_load(xaiserve, tmp_path):
     """explainable_ai_sdk's TF1 SavedModelMetadataBuilder on tf1_parse_example
-    names the serialized tf.Example strings (its output, written here as it
-    wrote it). Both methods get the same advice, which names the way out."""
+    names the serialized tf.Example strings. Its output is written here by
+    hand, as it wrote it when run with a stand-in for tensorflow_estimator
+    (which TensorFlow 2.20 no longer has, so the SDK's TF1 builders cannot
+    be imported in .venv). No method can attribute a string: the model is
+    refused when it loads (not at each explanation), with the way out."""
     metadata = tmp_path / "sdk_tf1.json"
     metadata.write_text(json.dumps({
         "outputs": {"probabilities": {"output_tensor_name": "dense_2/Softmax:0"}},
@@ -175,10 +183,33 @@ def test_a_string_input_as_the_sdks_tf1_builder_names_it_gets_one_clear_answer(x
         "framework": "Tensorflow",
         "tags": ["explainable_ai_sdk"],
     }))
+    phrases = ["inputs.examples names tensor 'examples:0', a string", "dense_input:0", "xai_preprocess"]
+    xaiserve.run("inspect", fixture_dir("tf1_parse_example"), "--metadata", metadata).expect_failure(
+        phrases=phrases, json_stdout=False
+    )
     for method in ("integrated-gradients", "sampled-shapley"):
         xaiserve.command(
             "explain", "tf1_parse_example", "--metadata", metadata, "--method", method
-        ).expect_failure(phrases=["input 'examples' (tensor 'examples:0') is a string", "dense_input:0", "xai_preprocess"])
+        ).expect_failure(phrases=phrases)
+
+
+@pytest.mark.parametrize("key, accepted", [("xai_model", True), ("serving_default", True), ("other", False)])
+def test_serving_sigdef_key_must_be_a_signature_the_rules_choose(key, accepted, xaiserve, tmp_path):
+    """multi_with_xai predicts with serving_default and explains with
+    xai_model: the SDK's serving_sigdef_key may name either, not another."""
+    metadata = {
+        "inputs": {"features": {"input_tensor_name": "features"}},
+        "outputs": {"logits": {"output_tensor_name": "logits"}},
+        "serving_sigdef_key": key,
+    }
+    path = tmp_path / "metadata.json"
+    path.write_text(json.dumps(metadata))
+    result = xaiserve.command("explain", "multi_with_xai", "--metadata", path)
+    if accepted:
+        assert result.expect_success().json_lines() == xaiserve.explain("multi_with_xai")
+    else:
+        result.expect_failure(phrases=["serving_sigdef_key is 'other'", "explains with signature 'xai_model'",
+                                       "predicts with 'serving_default'"])
 
 
 # --------------------------------------------------------------------------

@@ -119,6 +119,14 @@ def test_the_metadata_command_makes_an_integer_inputs_template_for_shapley(xaise
     assert_int_input_shapley(result.expect_success().json_lines(), tf_models, [0] * 5)
 
 
+def test_the_metadata_command_still_names_other_load_errors(xaiserve):
+    """preprocess_mismatch_name has nothing bound for another reason (its
+    xai_preprocess does not make xai_model's input): no template, that error."""
+    xaiserve.run("metadata", fixture_dir("preprocess_mismatch_name")).expect_failure(
+        phrases=["is not produced by 'xai_preprocess'"], json_stdout=False
+    )
+
+
 def test_integrated_gradients_refuse_integer_inputs(xaiserve):
     xaiserve.command("explain", "int_input").expect_failure(phrases=["int32"])
 
