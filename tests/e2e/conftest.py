@@ -290,13 +290,17 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         import re
+        import signal
         import threading
 
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self._log = open(self.log_path, "w")
+        # SIGHUP as from a terminal, whatever the test run inherited: under
+        # nohup it comes ignored, and the server rightly keeps it so.
         self.process = subprocess.Popen(
-            [str(BINARY), *self.args], stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
+            [str(BINARY), *self.args], stdout=subprocess.PIPE, stderr=self._log, text=True, env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
         )
         ready = threading.Event()
 
