@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/text.h"
 #include "render/attribution_image.h"
 #include "render/bar_chart.h"
 #include "render/image_tensor.h"
@@ -86,9 +87,7 @@ Status CheckVisualizationMetadata(const ExplanationMetadata& metadata, std::vect
     const std::string where = metadata.source + ": inputs." + md.name + ".visualization";
     XAI_ASSIGN_OR_RETURN(Visualization v, ParseVisualization(md.visualization, "integrated-gradients", where));
     if (notes == nullptr || v.not_drawn.empty()) continue;
-    std::string names;
-    for (const std::string& name : v.not_drawn) names += (names.empty() ? "" : ", ") + name;
-    notes->push_back(where + ": " + names + " accepted but not applied to xaiserve's pictures");
+    notes->push_back(where + ": " + JoinWithCommas(v.not_drawn) + " accepted but not applied to xaiserve's pictures");
   }
   return OkStatus();
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/text.h"
+
 namespace xai {
 
 JsonFields::JsonFields(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
@@ -73,9 +75,7 @@ std::string JsonFields::Field(std::initializer_list<const char*> names) const {
 Status JsonFields::CheckNoUnknownFields() const {
   for (auto it = object_.begin(); it != object_.end(); ++it) {
     if (std::find(known_.begin(), known_.end(), it.key()) == known_.end()) {
-      std::string list;
-      for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
-      return InvalidArgument(where_ + ": unknown field '" + it.key() + "'; known fields: " + list);
+      return InvalidArgument(where_ + ": unknown field '" + it.key() + "'; known fields: " + JoinWithCommas(known_));
     }
   }
   return OkStatus();

@@ -1,6 +1,7 @@
 #include "model/explanation_metadata.h"
 
 #include "core/json_fields.h"
+#include "core/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -17,12 +18,6 @@ const std::vector<std::string> kEncodings = {"identity", "bag_of_features", "bag
                                              "indicator", "combined_embedding", "concat_embedding"};
 // "structured" (the SDK's, for tabular data) is read as "numeric".
 const std::vector<std::string> kModalities = {"numeric", "image", "text", "categorical", "structured"};
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 // "BAG_OF_FEATURES" / "bagOfFeatures" / "bag_of_features" -> "bag_of_features".
 std::string NormalizeEnum(const std::string& value) {
@@ -42,7 +37,7 @@ StatusOr<std::string> EnumField(JsonFields& r, std::initializer_list<const char*
   XAI_ASSIGN_OR_RETURN(std::string raw, r.String(names, fallback));
   const std::string value = NormalizeEnum(raw);
   if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
-    return InvalidArgument(r.Field(names) + ": '" + raw + "' is not one of " + Join(choices));
+    return InvalidArgument(r.Field(names) + ": '" + raw + "' is not one of " + JoinWithCommas(choices));
   }
   return value;
 }

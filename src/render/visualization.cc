@@ -105,8 +105,8 @@ Status ReadNotDrawn(JsonFields& f, std::vector<std::string>* not_drawn) {
   }
   if (shade != nullptr) not_drawn->push_back("shade_within_outlines");
   XAI_ASSIGN_OR_RETURN(const Json* format, f.Find({"output_format"}));
-  if (format != nullptr && !(format->is_string() && (Lower(format->get<std::string>()) == "png" ||
-                                                     Lower(format->get<std::string>()) == "jpeg"))) {
+  const std::string format_name = format != nullptr && format->is_string() ? Lower(format->get<std::string>()) : "";
+  if (format != nullptr && format_name != "png" && format_name != "jpeg") {
     return InvalidArgument(f.Field({"output_format"}) + " is " + format->dump() + "; choose one of png, jpeg");
   }
   if (format != nullptr) not_drawn->push_back("output_format");

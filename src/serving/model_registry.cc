@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "api/visualizations.h"
+#include "core/text.h"
 #include "model/model_dir.h"
 
 namespace xai {
@@ -74,8 +75,7 @@ const T* FindVersion(const std::vector<T>& list, int64_t version) {
 }
 
 std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  const std::string out = JoinWithCommas(items);
   return out.empty() ? "none" : out;
 }
 
