@@ -92,9 +92,15 @@ SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures
         "the model has the signature 'xai_preprocess' but no 'xai_model' for it to feed (found: " + keys +
         "); save with signatures={'serving_default': f, 'xai_preprocess': p, 'xai_model': g}");
   } else {
+    // Keras 3's model.export() writes these two, with the same function.
+    const bool keras_export = signatures.size() == 2 && Has(signatures, "serve") && Has(signatures, kServingDefault);
     sel.explain_error = FailedPrecondition(
         "the model has several signatures (" + keys + ") and none is 'xai_model', so xaiserve cannot tell which "
-        "one to explain; save with signatures={'serving_default': f, 'xai_model': g}");
+        "one to explain; save with signatures={'serving_default': f, 'xai_model': g}" +
+        (keras_export ? std::string(" (this pair is what Keras 3's model.export() writes: export with "
+                                    "keras.export.ExportArchive instead, calling add_endpoint for 'serving_default' "
+                                    "and for 'xai_model')")
+                      : ""));
   }
   if (!sel.explain_error.ok()) sel.explain_reason = sel.explain_error.message();
   return sel;

@@ -77,6 +77,19 @@ TEST(SelectSignaturesTest, SeveralWithoutXaiModelCannotExplain) {
   EXPECT_EQ(sel.explain_reason, message);
 }
 
+TEST(SelectSignaturesTest, KerasExportsPairOfSignaturesGetsTheKerasWayToAddXaiModel) {
+  const SignatureSelection keras = SelectSignatures(Signatures({"serve", "serving_default"}));
+  EXPECT_EQ(keras.predict_key, "serving_default");
+  ASSERT_FALSE(keras.explain_error.ok());
+  EXPECT_TRUE(Contains(keras.explain_error.message(), "Keras 3's model.export()"));
+  EXPECT_TRUE(Contains(keras.explain_error.message(), "keras.export.ExportArchive"));
+  EXPECT_TRUE(Contains(keras.explain_error.message(), "signatures={'serving_default': f, 'xai_model': g}"));
+
+  const SignatureSelection other = SelectSignatures(Signatures({"serve", "serving_default", "other"}));
+  ASSERT_FALSE(other.explain_error.ok());
+  EXPECT_FALSE(Contains(other.explain_error.message(), "Keras"));
+}
+
 TEST(SelectSignaturesTest, PreprocessAndModelExplainTogether) {
   const SignatureSelection sel = SelectSignatures(Signatures({"serving_default", "xai_model", "xai_preprocess"}));
   EXPECT_EQ(sel.predict_key, "serving_default");

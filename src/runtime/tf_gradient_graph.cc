@@ -1,6 +1,7 @@
 #include "runtime/tf_gradient_graph.h"
 
 #include "core/tensor_name.h"
+#include "runtime/tf_extra_gradients.h"
 
 #include <map>
 #include <memory>
@@ -198,14 +199,18 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   auto seed = ops::Reshape(root.WithOpName("seed"), one_hot, target_shape);
   XAI_RETURN_IF_ERROR(FromTf(scope_status, "building the gradient seed"));
 
-  // 5. The backward pass.
+  // 5. The backward pass (with the gradients the C++ registry lacks).
+  RegisterExtraGradients();
   std::vector<tf::Output> grads;
   absl::Status grad_status = tf::AddSymbolicGradients(root, {target_out}, wrt_outputs, {seed}, &grads);
   if (!grad_status.ok()) {
     const std::string op = OpWithoutGradient(std::string(grad_status.message()));
     if (!op.empty()) {
-      return FailedPrecondition("the model uses the op '" + op +
-                                "', which has no gradient in TensorFlow's C++ gradient registry, so gradient "
+      // Keras recurrent layers run a While loop over TensorLists.
+      const bool loop = op == "While" || op == "StatelessWhile" || op.rfind("TensorList", 0) == 0;
+      return FailedPrecondition("the model uses the op '" + op + "'" +
+                                (loop ? " (a loop, as in Keras LSTM, GRU and SimpleRNN layers)" : "") +
+                                ", which has no gradient in TensorFlow's C++ gradient registry, so gradient "
                                 "methods (Integrated Gradients, XRAI) cannot explain it; use Sampled Shapley "
                                 "(--method sampled-shapley), which needs forward passes only");
     }

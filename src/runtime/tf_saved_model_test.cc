@@ -108,6 +108,42 @@ class FixtureModelTest : public ::testing::Test {
     return results;
   }
 
+  // The gradient of element `element` of `output` with respect to `input` at
+  // `row` (one instance, shape [1, ...]), from RunWithGradients, against
+  // central differences of forward runs (step `h`, all in one batch).
+  void ExpectGradientMatchesFiniteDifferences(const Tensor& row, const std::string& input, const std::string& output,
+                                              int64_t element, double h) {
+    GradientRequest request;
+    request.feeds = {{input, row}};
+    request.target = output;
+    request.target_element = {element};
+    request.wrt = {input};
+    auto result = model_->RunWithGradients(request);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->gradients.size(), 1u);
+    const Tensor& g = result->gradients[0];
+    ASSERT_EQ(g.shape, row.shape);
+
+    const int64_t n = row.row_elements();
+    Tensor shifted = RepeatRow(row, 2 * n);
+    for (int64_t i = 0; i < n; ++i) {
+      shifted.values[(2 * i) * n + i] += h;
+      shifted.values[(2 * i + 1) * n + i] -= h;
+    }
+    auto outputs = model_->Run({{input, shifted}}, {output});
+    ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
+    const Tensor& y = (*outputs)[0];
+    const int64_t outputs_per_row = y.row_elements();
+    double largest = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double numeric =
+          (y.values[(2 * i) * outputs_per_row + element] - y.values[(2 * i + 1) * outputs_per_row + element]) / (2 * h);
+      EXPECT_NEAR(g.values[i], numeric, 2e-3 + 0.05 * std::fabs(numeric)) << "input element " << i;
+      largest = std::max(largest, std::fabs(g.values[i]));
+    }
+    EXPECT_GT(largest, 1e-4) << "a zero gradient proves nothing";
+  }
+
   std::string dir_;
   std::unique_ptr<ModelRuntime> model_;
 };
@@ -469,32 +505,54 @@ TEST_F(Tf1PlaceholderTest, DescribeTensorOfAMissingTensorIsNotFound) {
 
 TEST_F(Tf1PlaceholderTest, GradientWithRespectToThePlaceholderMatchesFiniteDifferences) {
   const Tensor instances = Instances({30});
-  ASSERT_GE(instances.batch_size(), 2);
-  const Tensor two = SliceRows(instances, 0, 2);
-  auto result = model_->RunWithGradients(Request(two, {1, 1}));
-  ASSERT_TRUE(result.ok()) << result.status().ToString();
-  ASSERT_EQ(result->target_value.shape, (Shape{2, 2}));
-  ASSERT_EQ(result->gradients.size(), 1u);
-  const Tensor& g = result->gradients[0];
-  ASSERT_EQ(g.shape, (Shape{2, 30}));
+  ASSERT_GE(instances.batch_size(), 1);
+  ExpectGradientMatchesFiniteDifferences(SliceRows(instances, 0, 1), "dense_input:0", "dense_2/Softmax:0", 1, 1e-3);
+}
 
-  // Central differences of p1 for every feature of row 0, in one batch.
-  const double h = 1e-3;
-  Tensor shifted = RepeatRow(SliceRows(two, 0, 1), 60);
-  for (int i = 0; i < 30; ++i) {
-    shifted.values[(2 * i) * 30 + i] += h;
-    shifted.values[(2 * i + 1) * 30 + i] -= h;
+// --- keras_activations, keras_conv3d: gradients xaiserve adds to the C++ registry ------
+
+class KerasActivationsTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("keras_activations"); }
+};
+
+TEST_F(KerasActivationsTest, GeluSwishAndEnsureShapeGradientsMatchFiniteDifferences) {
+  const Tensor instances = Instances({6});
+  ASSERT_EQ(instances.batch_size(), 3);
+  for (int64_t r = 0; r < 3; ++r) {
+    for (int64_t element = 0; element < 3; ++element) {
+      SCOPED_TRACE("instance " + std::to_string(r) + ", output " + std::to_string(element));
+      ExpectGradientMatchesFiniteDifferences(SliceRows(instances, r, r + 1), InputTensor(), OutputTensor(), element,
+                                             1e-3);
+    }
   }
-  auto outputs = model_->Run({{"dense_input:0", shifted}}, {"dense_2/Softmax:0"});
-  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
-  const Tensor& p = (*outputs)[0];
-  double largest = 0;
-  for (int i = 0; i < 30; ++i) {
-    const double numeric = (p.values[(2 * i) * 2 + 1] - p.values[(2 * i + 1) * 2 + 1]) / (2 * h);
-    EXPECT_NEAR(g.values[i], numeric, 2e-3 + 0.05 * std::fabs(numeric)) << "feature " << i;
-    largest = std::max(largest, std::fabs(g.values[i]));
+}
+
+class KerasConv3dTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("keras_conv3d"); }
+};
+
+TEST_F(KerasConv3dTest, Conv3dAndItsTransposeGradientsMatchFiniteDifferences) {
+  const Tensor instances = Instances({4, 4, 4, 1});
+  ASSERT_EQ(instances.batch_size(), 3);
+  for (int64_t r = 0; r < 3; ++r) {
+    SCOPED_TRACE("instance " + std::to_string(r));
+    ExpectGradientMatchesFiniteDifferences(SliceRows(instances, r, r + 1), InputTensor(), OutputTensor(), 1, 1e-3);
   }
-  EXPECT_GT(largest, 1e-4);
+}
+
+class KerasLstmTest : public FixtureModelTest {
+ protected:
+  void SetUp() override { LoadOrSkip("keras_lstm"); }
+};
+
+TEST_F(KerasLstmTest, GradientsFailNamingTheLoopAndTheAlternative) {
+  auto result = model_->RunWithGradients(Request(Instances({5, 3}), {0, 0, 0}));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition) << result.status().ToString();
+  EXPECT_TRUE(Contains(result.status().message(), "a loop, as in Keras LSTM")) << result.status().message();
+  EXPECT_TRUE(Contains(result.status().message(), "Sampled Shapley"));
 }
 
 // --- no_gradient_op ---------------------------------------------------------------

@@ -72,6 +72,10 @@ CASES = {
     "preprocess_strings": Case(preprocessed, input_key="features"),
     "tf1_placeholder": Case(tf1_graph_tensor),
     "tf1_parse_example": Case(tf1_graph_tensor, input_key="dense_input"),
+    # Ops whose gradients xaiserve adds to TensorFlow's C++ registry (Erfc,
+    # IdentityN of swish's custom gradient, EnsureShape, Conv3D, its transpose).
+    "keras_activations": Case(signature_input("xai_model", "x", "probabilities")),
+    "keras_conv3d": Case(signature_input("xai_model", "volume", "probabilities")),
 }
 OUTPUT_NAMES = {"multi_with_xai": "logits"}  # the others explain "probabilities"
 

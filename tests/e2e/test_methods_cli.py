@@ -51,6 +51,26 @@ def test_integrated_gradients_name_the_op_without_gradient(xaiserve):
     result.expect_failure(phrases=["Cumprod", "sampled-shapley"])
 
 
+def test_a_keras_lstm_is_explained_by_shapley_and_ig_names_the_loop(xaiserve, tf_models):
+    """A Keras LSTM runs a While loop over TensorLists, which have no C++
+    gradients: IG says so, and Sampled Shapley explains the predicted class
+    with attributions summing to f(x) - f(0) (every permutation telescopes)."""
+    xaiserve.command("explain", "keras_lstm").expect_failure(phrases=["LSTM", "sampled-shapley"])
+    instances = read_instances("keras_lstm")
+    outputs = tf_models["keras_lstm"].run(instances)["probabilities"]
+    at_zero = tf_models["keras_lstm"].run(np.zeros_like(np.asarray(instances)).tolist())["probabilities"]
+    responses = xaiserve.explain("keras_lstm", *SHAPLEY)
+    assert len(responses) == len(outputs)
+    for i, (response, row, zero_row) in enumerate(zip(responses, outputs, at_zero)):
+        entry = only_attribution(response)
+        [index] = entry["outputIndex"]
+        assert index == int(np.argmax(row)), i
+        assert attribution_values(entry).shape == (5, 3), i
+        assert entry["instanceOutputValue"] == pytest.approx(float(row[index]), abs=1e-5), i
+        assert entry["baselineOutputValue"] == pytest.approx(float(zero_row[index]), abs=1e-5), i
+        assert attribution_values(entry).sum() == pytest.approx(float(row[index] - zero_row[index]), abs=1e-5), i
+
+
 def int_input_outputs(tf_models, ids) -> np.ndarray:
     return tf_models["int_input"].run(np.asarray(ids, np.int32).tolist())["probabilities"]
 
