@@ -209,7 +209,10 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
       // Keras recurrent layers run a While loop over TensorLists.
       const bool loop = op == "While" || op == "StatelessWhile" || op.rfind("TensorList", 0) == 0;
       return FailedPrecondition("the model uses the op '" + op + "'" +
-                                (loop ? " (a loop, as in Keras LSTM, GRU and SimpleRNN layers)" : "") +
+                                (loop ? " (a loop, as in Keras LSTM, GRU and SimpleRNN layers: for gradient methods, rebuild "
+                                        "them with unroll=True for a fixed sequence length, copy the weights and "
+                                        "export again)"
+                                      : "") +
                                 ", which has no gradient in TensorFlow's C++ gradient registry, so gradient "
                                 "methods (Integrated Gradients, XRAI) cannot explain it; use Sampled Shapley "
                                 "(--method sampled-shapley), which needs forward passes only");

@@ -14,6 +14,7 @@
 #include "absl/log/globals.h"
 #include "core/sparse_tensor.h"
 #include "core/tensor_name.h"
+#include "core/text.h"
 #include "runtime/model_runtime.h"
 #include "runtime/run_placement.h"
 #include "runtime/tf_gradient_graph.h"
@@ -259,6 +260,7 @@ class TfSavedModel final : public ModelRuntime {
                                                   {"serve"}, &model->bundle_),
                                "loading SavedModel '" + dir + "' (tag 'serve')"));
     XAI_RETURN_IF_ERROR(model->Index());
+    XAI_RETURN_IF_ERROR(model->CheckVariablesRestored());
     return std::unique_ptr<ModelRuntime>(std::move(model));
   }
 
@@ -459,6 +461,63 @@ class TfSavedModel final : public ModelRuntime {
     }
     for (const tf::NodeDef& n : meta.graph_def().node()) session_nodes_.insert(n.name());
     return OkStatus();
+  }
+
+  // Every resource variable that a signature reads must hold a value once
+  // loaded. A Keras 3 model saved with tf.saved_model.save does not: its
+  // functions read variables that its checkpoint does not restore (TensorFlow
+  // restores copies), so every run would fail. Said here, at load time, once.
+  Status CheckVariablesRestored() {
+    const tf::GraphDef& graph = bundle_.meta_graph_def.graph_def();
+    std::map<std::string, const tf::NodeDef*> by_name;
+    for (const tf::NodeDef& n : graph.node()) by_name[n.name()] = &n;
+    // The variable handles that the signatures' outputs depend on.
+    std::vector<std::string> pending;
+    for (const SignatureInfo& sig : signatures_) {
+      for (const TensorInfo& t : sig.outputs) pending.emplace_back(ParseTensorName(t.tensor_name).node);
+    }
+    std::unordered_set<std::string> seen;
+    std::vector<const tf::NodeDef*> variables;
+    while (!pending.empty()) {
+      const std::string name = std::move(pending.back());
+      pending.pop_back();
+      auto it = by_name.find(name);
+      if (!seen.insert(name).second || it == by_name.end()) continue;
+      if (it->second->op() == "VarHandleOp") variables.push_back(it->second);
+      for (const std::string& input : it->second->input()) {
+        const std::string_view tensor = input.rfind('^', 0) == 0 ? std::string_view(input).substr(1) : input;
+        pending.emplace_back(ParseTensorName(tensor).node);
+      }
+    }
+    if (variables.empty()) return OkStatus();
+
+    tf::GraphDef checks;
+    std::vector<std::string> fetches;
+    for (size_t i = 0; i < variables.size(); ++i) {
+      tf::NodeDef* check = checks.add_node();
+      check->set_name("xai_variable_check/" + std::to_string(i));
+      check->set_op("VarIsInitializedOp");
+      check->add_input(variables[i]->name());
+      fetches.push_back(check->name() + ":0");
+    }
+    XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Extend(checks), "checking the model's variables"));
+    for (const tf::NodeDef& n : checks.node()) session_nodes_.insert(n.name());
+    std::vector<tf::Tensor> initialized;
+    XAI_RETURN_IF_ERROR(FromTf(bundle_.session->Run({}, fetches, {}, &initialized), "checking the model's variables"));
+    std::vector<std::string> missing;
+    for (size_t i = 0; i < variables.size(); ++i) {
+      if (initialized[i].scalar<bool>()()) continue;
+      const tf::AttrValue* shared_name = tf::AttrSlice(*variables[i]).Find("shared_name");
+      missing.push_back(shared_name != nullptr && !shared_name->s().empty() ? shared_name->s() : variables[i]->name());
+    }
+    if (missing.empty()) return OkStatus();
+    const size_t count = missing.size();
+    if (count > 3) missing.resize(3);
+    return FailedPrecondition(
+        "'" + path_ + "': its signatures read " + std::to_string(count) + " variable" + (count == 1 ? "" : "s") +
+        " that loading the SavedModel does not restore (" + JoinWithCommas(missing) + (count > 3 ? ", ..." : "") +
+        "), so every run would fail. A Keras 3 model saved with tf.saved_model.save is saved this way: export it "
+        "with keras.export.ExportArchive (README: Exporting a Keras 3 model)");
   }
 
   StatusOr<const tf_runtime::GradientGraph*> GradientGraphFor(const std::string& target,

@@ -552,6 +552,7 @@ TEST_F(KerasLstmTest, GradientsFailNamingTheLoopAndTheAlternative) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition) << result.status().ToString();
   EXPECT_TRUE(Contains(result.status().message(), "a loop, as in Keras LSTM")) << result.status().message();
+  EXPECT_TRUE(Contains(result.status().message(), "unroll=True"));
   EXPECT_TRUE(Contains(result.status().message(), "Sampled Shapley"));
 }
 
@@ -671,6 +672,20 @@ TEST_F(SparseMatmulTest, ForwardPassWorksButGradientsNameTheOpWithoutOne) {
   EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition) << result.status().ToString();
   EXPECT_TRUE(Contains(result.status().message(), "'SparseTensorDenseMatMul'"));
   EXPECT_TRUE(Contains(result.status().message(), "Sampled Shapley"));
+}
+
+// --- keras_unrestored_variables -------------------------------------------------------
+
+TEST(UnrestoredVariablesTest, LoadingFailsNamingTheVariablesAndTheKerasExport) {
+  StatusOr<std::string> dir = FixtureDir("keras_unrestored_variables");
+  if (!dir.ok()) GTEST_SKIP() << dir.status().message();
+  auto loaded = LoadSavedModelRuntime(*dir);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kFailedPrecondition) << loaded.status().ToString();
+  const std::string& message = loaded.status().message();
+  EXPECT_TRUE(Contains(message, "read 2 variables that loading the SavedModel does not restore")) << message;
+  EXPECT_TRUE(Contains(message, "kernel")) << message;
+  EXPECT_TRUE(Contains(message, "keras.export.ExportArchive")) << message;
 }
 
 // --- loading failures (no fixtures needed) -------------------------------------------

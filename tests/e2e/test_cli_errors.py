@@ -346,6 +346,20 @@ def test_a_saved_model_without_its_variables_is_refused_at_load(xaiserve, tmp_pa
                           json_stdout=False)
 
 
+@pytest.mark.parametrize("command", ["inspect", "predict", "explain"])
+def test_a_keras_model_whose_variables_loading_does_not_restore_is_refused_at_load(command, xaiserve):
+    """A Keras 3 model saved with tf.saved_model.save: TensorFlow's C++ loader
+    loads it, and every run fails; xaiserve says so when loading, with the way
+    to export it."""
+    args = ["--instances", fixture_dir("keras_unrestored_variables") / "instances.jsonl"] if command != "inspect" else []
+    result = xaiserve.run(command, fixture_dir("keras_unrestored_variables"), *args)
+
+    result.expect_failure(
+        phrases=["does not restore", "kernel", "every run would fail", "keras.export.ExportArchive"],
+        json_stdout=False,
+    )
+
+
 def test_two_directories_of_one_version_are_refused(xaiserve, tmp_path):
     import shutil
 

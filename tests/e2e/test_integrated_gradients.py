@@ -76,6 +76,8 @@ CASES = {
     # IdentityN of swish's custom gradient, EnsureShape, Conv3D, its transpose).
     "keras_activations": Case(signature_input("xai_model", "x", "probabilities")),
     "keras_conv3d": Case(signature_input("xai_model", "volume", "probabilities")),
+    # The workaround for recurrent layers (their loops have no C++ gradients).
+    "keras_lstm_unrolled": Case(signature_input("xai_model", "sequence", "probabilities")),
 }
 OUTPUT_NAMES = {"multi_with_xai": "logits"}  # the others explain "probabilities"
 

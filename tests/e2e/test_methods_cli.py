@@ -71,6 +71,17 @@ def test_a_keras_lstm_is_explained_by_shapley_and_ig_names_the_loop(xaiserve, tf
         assert attribution_values(entry).sum() == pytest.approx(float(row[index] - zero_row[index]), abs=1e-5), i
 
 
+def test_the_same_lstm_unrolled_predicts_the_same_and_ig_explains_it(xaiserve):
+    """The workaround the error names: LSTM(unroll=True) with the same weights
+    is the same function, and has gradients (test_integrated_gradients checks
+    its attributions against TensorFlow's)."""
+    looped = xaiserve.command("predict", "keras_lstm").expect_success()
+    unrolled = xaiserve.command("predict", "keras_lstm_unrolled").expect_success()
+    for a, b in zip(looped.json_lines(), unrolled.json_lines()):
+        np.testing.assert_allclose(a["predictions"], b["predictions"], rtol=1e-5, atol=1e-6)
+    assert len(xaiserve.explain("keras_lstm_unrolled")) == len(read_instances("keras_lstm"))
+
+
 def int_input_outputs(tf_models, ids) -> np.ndarray:
     return tf_models["int_input"].run(np.asarray(ids, np.int32).tolist())["probabilities"]
 
