@@ -7,7 +7,8 @@
 // call their signatures. So the called function bodies on the path to the
 // target are first inlined into one flat graph (TensorFlow's own
 // InlineFunctionBody, repeated until no call is left on the path), then
-// AddSymbolicGradients adds the backward pass. Variables stay where they are:
+// AddSymbolicGradients adds the backward pass (with the gradients that
+// tf_extra_gradients.h adds to the registry). Variables stay where they are:
 // the inlined bodies read the outer graph's resource handles, so the nodes
 // can be added to the running session with Session::Extend and see the
 // restored values.
