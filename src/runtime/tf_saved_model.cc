@@ -21,6 +21,7 @@
 #include "tensorflow/cc/saved_model/loader.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
+#include "tensorflow/core/graph/algorithm.h"
 #include "tensorflow/core/graph/graph.h"
 #include "tensorflow/core/common_runtime/graph_constructor.h"
 #include "tensorflow/core/platform/env.h"
@@ -468,27 +469,18 @@ class TfSavedModel final : public ModelRuntime {
   // functions read variables that its checkpoint does not restore (TensorFlow
   // restores copies), so every run would fail. Said here, at load time, once.
   Status CheckVariablesRestored() {
-    const tf::GraphDef& graph = bundle_.meta_graph_def.graph_def();
-    std::map<std::string, const tf::NodeDef*> by_name;
-    for (const tf::NodeDef& n : graph.node()) by_name[n.name()] = &n;
     // The variable handles that the signatures' outputs depend on.
-    std::vector<std::string> pending;
+    std::vector<const tf::Node*> outputs;
     for (const SignatureInfo& sig : signatures_) {
-      for (const TensorInfo& t : sig.outputs) pending.emplace_back(ParseTensorName(t.tensor_name).node);
-    }
-    std::unordered_set<std::string> seen;
-    std::vector<const tf::NodeDef*> variables;
-    while (!pending.empty()) {
-      const std::string name = std::move(pending.back());
-      pending.pop_back();
-      auto it = by_name.find(name);
-      if (!seen.insert(name).second || it == by_name.end()) continue;
-      if (it->second->op() == "VarHandleOp") variables.push_back(it->second);
-      for (const std::string& input : it->second->input()) {
-        const std::string_view tensor = input.rfind('^', 0) == 0 ? std::string_view(input).substr(1) : input;
-        pending.emplace_back(ParseTensorName(tensor).node);
+      for (const TensorInfo& t : sig.outputs) {
+        auto it = nodes_.find(std::string(ParseTensorName(t.tensor_name).node));
+        if (it != nodes_.end()) outputs.push_back(it->second);
       }
     }
+    std::vector<const tf::Node*> variables;
+    tf::ReverseDFSFrom(*graph_, outputs, nullptr, [&](const tf::Node* n) {
+      if (n->type_string() == "VarHandleOp") variables.push_back(n);
+    });
     if (variables.empty()) return OkStatus();
 
     tf::GraphDef checks;
@@ -507,8 +499,9 @@ class TfSavedModel final : public ModelRuntime {
     std::vector<std::string> missing;
     for (size_t i = 0; i < variables.size(); ++i) {
       if (initialized[i].scalar<bool>()()) continue;
-      const tf::AttrValue* shared_name = tf::AttrSlice(*variables[i]).Find("shared_name");
-      missing.push_back(shared_name != nullptr && !shared_name->s().empty() ? shared_name->s() : variables[i]->name());
+      std::string shared_name;
+      const bool named = tf::TryGetNodeAttr(variables[i]->attrs(), "shared_name", &shared_name) && !shared_name.empty();
+      missing.push_back(named ? shared_name : variables[i]->name());
     }
     if (missing.empty()) return OkStatus();
     const size_t count = missing.size();

@@ -120,6 +120,7 @@ class FixtureModelTest : public ::testing::Test {
     request.wrt = {input};
     auto result = model_->RunWithGradients(request);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->target_value.batch_size(), 1);
     ASSERT_EQ(result->gradients.size(), 1u);
     const Tensor& g = result->gradients[0];
     ASSERT_EQ(g.shape, row.shape);
@@ -134,6 +135,7 @@ class FixtureModelTest : public ::testing::Test {
     ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
     const Tensor& y = (*outputs)[0];
     const int64_t outputs_per_row = y.row_elements();
+    ASSERT_EQ(result->target_value.row_elements(), outputs_per_row);
     double largest = 0;
     for (int64_t i = 0; i < n; ++i) {
       const double numeric =
