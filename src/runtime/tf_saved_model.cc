@@ -18,6 +18,7 @@
 #include "runtime/model_runtime.h"
 #include "runtime/run_placement.h"
 #include "runtime/tf_gradient_graph.h"
+#include "runtime/tf_runnable_ops.h"
 #include "tensorflow/cc/saved_model/loader.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
@@ -257,10 +258,14 @@ class TfSavedModel final : public ModelRuntime {
     // TensorFlow allows only with this optimization off.
     session_options.config.mutable_experimental()->set_disable_optimize_for_static_graph(true);
     tf::RunOptions run_options;
-    XAI_RETURN_IF_ERROR(FromTf(tf::LoadSavedModel(session_options, run_options, dir,
-                                                  {"serve"}, &model->bundle_),
-                               "loading SavedModel '" + dir + "' (tag 'serve')"));
+    Status loaded = FromTf(tf::LoadSavedModel(session_options, run_options, dir, {"serve"}, &model->bundle_),
+                           "loading SavedModel '" + dir + "' (tag 'serve')");
+    if (!loaded.ok() && loaded.message().find("Op type not registered") != std::string::npos) {
+      return Status(loaded.code(), loaded.message() + "\n" + tf_runtime::UnregisteredOpAdvice());
+    }
+    XAI_RETURN_IF_ERROR(loaded);
     XAI_RETURN_IF_ERROR(model->Index());
+    XAI_RETURN_IF_ERROR(tf_runtime::CheckOpsRunnable(*model->graph_, model->SignatureOutputNodes(), dir));
     XAI_RETURN_IF_ERROR(model->CheckVariablesRestored());
     return std::unique_ptr<ModelRuntime>(std::move(model));
   }
@@ -464,12 +469,8 @@ class TfSavedModel final : public ModelRuntime {
     return OkStatus();
   }
 
-  // Every resource variable that a signature reads must hold a value once
-  // loaded. A Keras 3 model saved with tf.saved_model.save does not: its
-  // functions read variables that its checkpoint does not restore (TensorFlow
-  // restores copies), so every run would fail. Said here, at load time, once.
-  Status CheckVariablesRestored() {
-    // The variable handles that the signatures' outputs depend on.
+  // The graph nodes of every signature's outputs.
+  std::vector<const tf::Node*> SignatureOutputNodes() const {
     std::vector<const tf::Node*> outputs;
     for (const SignatureInfo& sig : signatures_) {
       for (const TensorInfo& t : sig.outputs) {
@@ -477,8 +478,17 @@ class TfSavedModel final : public ModelRuntime {
         if (it != nodes_.end()) outputs.push_back(it->second);
       }
     }
+    return outputs;
+  }
+
+  // Every resource variable that a signature reads must hold a value once
+  // loaded. A Keras 3 model saved with tf.saved_model.save does not: its
+  // functions read variables that its checkpoint does not restore (TensorFlow
+  // restores copies), so every run would fail. Said here, at load time, once.
+  Status CheckVariablesRestored() {
+    // The variable handles that the signatures' outputs depend on.
     std::vector<const tf::Node*> variables;
-    tf::ReverseDFSFrom(*graph_, outputs, nullptr, [&](const tf::Node* n) {
+    tf::ReverseDFSFrom(*graph_, SignatureOutputNodes(), nullptr, [&](const tf::Node* n) {
       if (n->type_string() == "VarHandleOp") variables.push_back(n);
     });
     if (variables.empty()) return OkStatus();

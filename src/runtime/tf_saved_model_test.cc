@@ -676,18 +676,36 @@ TEST_F(SparseMatmulTest, ForwardPassWorksButGradientsNameTheOpWithoutOne) {
   EXPECT_TRUE(Contains(result.status().message(), "Sampled Shapley"));
 }
 
-// --- keras_unrestored_variables -------------------------------------------------------
+// --- models refused at load: keras_unrestored_variables, py_function, unregistered_op --
 
-TEST(UnrestoredVariablesTest, LoadingFailsNamingTheVariablesAndTheKerasExport) {
-  StatusOr<std::string> dir = FixtureDir("keras_unrestored_variables");
+// Loading `fixture` fails with FailedPrecondition, and the message holds every phrase.
+void ExpectLoadingRefused(const std::string& fixture, const std::vector<std::string>& phrases) {
+  StatusOr<std::string> dir = FixtureDir(fixture);
   if (!dir.ok()) GTEST_SKIP() << dir.status().message();
   auto loaded = LoadSavedModelRuntime(*dir);
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), StatusCode::kFailedPrecondition) << loaded.status().ToString();
-  const std::string& message = loaded.status().message();
-  EXPECT_TRUE(Contains(message, "read 2 variables that loading the SavedModel does not restore")) << message;
-  EXPECT_TRUE(Contains(message, "kernel")) << message;
-  EXPECT_TRUE(Contains(message, "keras.export.ExportArchive")) << message;
+  for (const std::string& phrase : phrases) {
+    EXPECT_TRUE(Contains(loaded.status().message(), phrase)) << "no '" << phrase << "' in: " << loaded.status().message();
+  }
+}
+
+TEST(UnrestoredVariablesTest, LoadingFailsNamingTheVariablesAndTheKerasExport) {
+  ExpectLoadingRefused("keras_unrestored_variables", {"read 2 variables that loading the SavedModel does not restore",
+                                                      "kernel", "keras.export.ExportArchive"});
+}
+
+TEST(UnrunnableOpsTest, PythonCallbackIsRefusedAtLoadNamingTheOpAndWhatToDo) {
+  ExpectLoadingRefused("py_function", {"an op that cannot run here, so every run would fail",
+                                       "'EagerPyFunc' (in function '__inference_", "tf.py_function",
+                                       "Write that step with TensorFlow ops"});
+}
+
+// The op is in a function body, which TensorFlow's loader reads only at the
+// first run: without the check the model loads and every run fails.
+TEST(UnrunnableOpsTest, OpTensorFlowDoesNotKnowIsRefusedAtLoadNamingIt) {
+  ExpectLoadingRefused("unregistered_op", {"'CustomSin' (in function '__inference_",
+                                           "not one of TensorFlow's own ops", "TensorFlow Text"});
 }
 
 // --- loading failures (no fixtures needed) -------------------------------------------

@@ -360,6 +360,44 @@ def test_a_keras_model_whose_variables_loading_does_not_restore_is_refused_at_lo
     )
 
 
+@pytest.mark.parametrize("command", ["inspect", "predict", "explain"])
+@pytest.mark.parametrize(
+    "fixture, phrases",
+    [
+        ("py_function", ["'EagerPyFunc' (in function", "tf.py_function", "Write that step with TensorFlow ops"]),
+        ("unregistered_op", ["'CustomSin' (in function", "not one of TensorFlow's own ops", "TensorFlow Text"]),
+    ],
+)
+def test_a_model_with_an_op_that_cannot_run_here_is_refused_at_load(command, fixture, phrases, xaiserve):
+    """The op is in a function body, which TensorFlow's C++ loader reads only
+    when it first runs: the model would load and then fail every run."""
+    args = ["--instances", fixture_dir(fixture) / "instances.jsonl"] if command != "inspect" else []
+    result = xaiserve.run(command, fixture_dir(fixture), *args)
+
+    result.expect_failure(phrases=["cannot run here, so every run would fail", *phrases], json_stdout=False)
+
+
+def test_an_op_tensorflow_does_not_know_in_the_main_graph_gets_the_same_advice(xaiserve, tmp_path):
+    """There TensorFlow's loader stops at once; its message speaks of tf.contrib."""
+    import shutil
+
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    model = tmp_path / "model"
+    shutil.copytree(fixture_dir("tf1_placeholder"), model)
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((model / "saved_model.pb").read_bytes())
+    relus = [node for node in saved_model.meta_graphs[0].graph_def.node if node.op == "Relu"]
+    assert relus
+    for node in relus:
+        node.op = "CustomRelu"
+    (model / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+
+    result = xaiserve.run("inspect", model)
+
+    result.expect_failure(phrases=["'CustomRelu'", "TensorFlow Text", "Export the model without it"], json_stdout=False)
+
+
 def test_two_directories_of_one_version_are_refused(xaiserve, tmp_path):
     import shutil
 
