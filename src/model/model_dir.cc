@@ -5,16 +5,14 @@
 #include <filesystem>
 
 namespace xai {
-namespace {
 
 namespace fs = std::filesystem;
 
-bool IsSavedModelDir(const fs::path& dir) {
+bool IsSavedModelDir(const std::string& dir) {
   std::error_code ec;
-  return fs::is_regular_file(dir / "saved_model.pb", ec);
+  return fs::is_regular_file(fs::path(dir) / "saved_model.pb", ec) ||
+         fs::is_regular_file(fs::path(dir) / "saved_model.pbtxt", ec);
 }
-
-}  // namespace
 
 std::optional<int64_t> ParseVersionName(const std::string& name) {
   if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
@@ -30,7 +28,7 @@ std::vector<ModelVersion> ListModelVersions(const std::string& base) {
   for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     const std::optional<int64_t> version = ParseVersionName(name);
-    if (version && it->is_directory(ec) && IsSavedModelDir(it->path())) versions.push_back({*version, it->path().string()});
+    if (version && it->is_directory(ec) && IsSavedModelDir(it->path().string())) versions.push_back({*version, it->path().string()});
   }
   std::sort(versions.begin(), versions.end(),
             [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });
@@ -61,7 +59,7 @@ StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int
   }
   const std::vector<ModelVersion> versions = ListModelVersions(dir);
   if (versions.empty()) {
-    return NotFound("'" + dir + "' holds no saved_model.pb and no numeric version subdirectories "
+    return NotFound("'" + dir + "' holds no saved_model.pb (or .pbtxt) and no numeric version subdirectories "
                     "(expected DIR/saved_model.pb or DIR/<version>/saved_model.pb)");
   }
   XAI_RETURN_IF_ERROR(CheckDistinctVersions(dir, versions));

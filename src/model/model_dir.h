@@ -1,4 +1,5 @@
-// Finding a model on disk: a SavedModel directory (saved_model.pb inside), or
+// Finding a model on disk: a SavedModel directory (saved_model.pb, or the text
+// form saved_model.pbtxt, inside), or
 // a TF-Serving-style base directory whose numeric subdirectories are versions
 // (the highest serves unless another is asked for). Knows nothing of
 // TensorFlow. Pure functions over the file system; thread-safe.
@@ -18,13 +19,16 @@ struct ModelVersion {
   std::string path;     // the SavedModel directory.
 };
 
+// Whether `dir` is a SavedModel: it holds saved_model.pb or saved_model.pbtxt
+// (TensorFlow's loader reads either, the binary one first).
+bool IsSavedModelDir(const std::string& dir);
+
 // The version a directory or route name says: decimal digits only, of a
 // number that fits int64 as TF Serving's versions do (19-digit nanosecond
 // timestamps included). nullopt for anything else.
 std::optional<int64_t> ParseVersionName(const std::string& name);
 
-// Numeric version subdirectories of `base` that hold a saved_model.pb,
-// ascending. Empty if there are none.
+// Numeric version subdirectories of `base` that are SavedModels, ascending. Empty if there are none.
 std::vector<ModelVersion> ListModelVersions(const std::string& base);
 
 // OK unless two of `versions` (ListModelVersions of `base`) are the same

@@ -24,10 +24,11 @@ using testing::TempDir;
 class ModelDirTest : public ::testing::Test {
  protected:
   // Makes `relative` (under the root) a fake SavedModel; returns its path.
-  std::string MakeSavedModel(const std::string& relative = "") {
+  // `file`: saved_model.pb, or the text form saved_model.pbtxt.
+  std::string MakeSavedModel(const std::string& relative = "", const std::string& file = "saved_model.pb") {
     const fs::path dir = relative.empty() ? root_.path() : root_.path() / relative;
     fs::create_directories(dir / "variables");
-    std::ofstream(dir / "saved_model.pb");
+    std::ofstream(dir / file);
     return dir.string();
   }
 
@@ -163,6 +164,27 @@ TEST_F(ModelDirTest, DirectoryWithoutAModelSaysWhatWasExpected) {
   EXPECT_TRUE(Contains(resolved.status().message(), "saved_model.pb"));
   EXPECT_TRUE(Contains(resolved.status().message(), "DIR/<version>/saved_model.pb"));
   EXPECT_TRUE(ListModelVersions(root()).empty());
+}
+
+// TensorFlow's loader reads the text form when there is no saved_model.pb.
+TEST_F(ModelDirTest, TextSavedModelIsASavedModelToo) {
+  MakeSavedModel("", "saved_model.pbtxt");
+  EXPECT_TRUE(IsSavedModelDir(root()));
+  auto resolved = ResolveModelDir(root());
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->version, 0);
+  EXPECT_EQ(resolved->path, root());
+}
+
+TEST_F(ModelDirTest, TextSavedModelVersionsAreListed) {
+  MakeSavedModel("1", "saved_model.pbtxt");
+  const std::string two = MakeSavedModel("2", "saved_model.pbtxt");
+  fs::create_directories(root_.path() / "3" / "variables");  // neither file: not a version
+  auto resolved = ResolveModelDir(root());
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->version, 2);
+  EXPECT_EQ(resolved->path, two);
+  EXPECT_EQ(ListModelVersions(root()).size(), 2u);
 }
 
 TEST_F(ModelDirTest, NonexistentPathIsNotFound) {

@@ -45,8 +45,7 @@ std::string Fingerprint(const std::string& dir) {
 
 // The SavedModels under a base directory, and why there are none if so.
 std::vector<ModelVersion> VersionsOnDisk(const std::string& base, Status* error) {
-  std::error_code ec;
-  if (fs::is_regular_file(fs::path(base) / "saved_model.pb", ec)) return {{0, base}};
+  if (IsSavedModelDir(base)) return {{0, base}};
   std::vector<ModelVersion> versions = ListModelVersions(base);
   if (versions.empty()) *error = ResolveModelDir(base).status();
   if (Status distinct = CheckDistinctVersions(base, versions); !distinct.ok()) {

@@ -56,3 +56,37 @@ def test_missing_version_lists_the_versions_on_disk(base_dir, xaiserve):
     assert any(
         {"3", "9", "10"} <= set(re.findall(r"\d+", line)) for line in result.stderr.splitlines()
     ), f"the message does not name version 3 and the versions on disk (9, 10)\n{result}"
+
+
+def text_form_copy(fixture: str, directory):
+    """A copy of `fixture` saved in text form: saved_model.pbtxt, no saved_model.pb."""
+    import shutil
+
+    from google.protobuf import text_format
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    shutil.copytree(fixture_dir(fixture), directory)
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((directory / "saved_model.pb").read_bytes())
+    (directory / "saved_model.pbtxt").write_text(text_format.MessageToString(saved_model))
+    (directory / "saved_model.pb").unlink()
+    return directory
+
+
+def test_a_savedmodel_in_text_form_explains_as_the_binary_one(xaiserve, tmp_path):
+    """TensorFlow's loader reads saved_model.pbtxt when there is no .pb (what
+    tf.compat.v1.saved_model.Builder.save(as_text=True) writes)."""
+    model = text_form_copy("tabular_mlp", tmp_path / "model")
+
+    assert xaiserve.explain(model, "--steps", 7, instances=instances_file("tabular_mlp")) == xaiserve.explain(
+        "tabular_mlp", "--steps", 7
+    )
+
+
+def test_versions_in_text_form_are_found(xaiserve, tmp_path):
+    base = tmp_path / "model"
+    base.mkdir()
+    text_form_copy("quadratic", base / "9")
+    text_form_copy("tabular_mlp", base / "10")
+
+    assert xaiserve.predict(base, instances=instances_file("tabular_mlp")) == xaiserve.predict("tabular_mlp")
