@@ -448,11 +448,23 @@ Status ExplainableModel::BindMetadata() {
     }
     inputs_.push_back(std::move(bound));
   }
+  if (metadata_.outputs.empty()) {
+    std::string outputs;
+    for (const auto& t : sig.outputs) outputs += (outputs.empty() ? "" : ", ") + t.key + ": " + DTypeName(t.dtype);
+    return FailedPrecondition("signature '" + sig.key + "' has no floating-point output to explain (" + outputs +
+                              "); give explanation metadata whose outputs name the numeric tensor to explain, such "
+                              "as the scores an ArgMax picks from");
+  }
   for (const OutputMetadata& md : metadata_.outputs) {
     BoundOutput bound;
     bound.metadata = md;
     const std::string field = "outputs." + md.name + ".output_tensor_name";
     XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.output_tensor_name, sig.outputs, field, "an output", sig.key));
+    if (bound.tensor.dtype == DType::kString) {
+      return FailedPrecondition(source + ": " + field + " names tensor '" + bound.tensor.tensor_name +
+                                "', a string, which no method can explain: name the numeric output it comes from "
+                                "(the scores of which it names the best)");
+    }
     // A fed tensor is not computed: it cannot be the output explained.
     for (const BoundInput& in : inputs_) {
       if (!SameTensor(in.tensor.tensor_name, bound.tensor.tensor_name)) continue;

@@ -306,6 +306,8 @@ ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, boo
     md.inputs.push_back(std::move(in));
   }
   for (const TensorInfo& t : signature.outputs) {
+    // Class names and ids (ArgMax) beside the scores are not what is explained.
+    if (!IsFloating(t.dtype)) continue;
     OutputMetadata out;
     out.name = t.key;
     out.output_tensor_name = t.key;

@@ -72,8 +72,9 @@ StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const s
 StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& path);
 
 // Metadata inferred from the explaining signature: every floating-point input
-// is numeric with a zero baseline; every output is listed (the first is
-// explained unless a request names another). With `integer_inputs`, integer
+// is numeric with a zero baseline; every floating-point output is listed (one
+// is explained; of several, the request must name one). Integer and string
+// outputs, such as class ids and names beside the scores, are left out. With `integer_inputs`, integer
 // inputs are named too (a template for Sampled Shapley, which only runs the
 // model; gradients need floating point).
 ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, bool integer_inputs = false);

@@ -623,6 +623,18 @@ TEST(InferExplanationMetadataTest, FloatInputsWithZeroBaselinesAndAllOutputs) {
   EXPECT_EQ(md.outputs[1].output_tensor_name, "probabilities");
 }
 
+// A classifier's signature often returns the class ids and names beside the
+// scores: only the scores can be explained.
+TEST(InferExplanationMetadataTest, IntegerAndStringOutputsAreLeftOut) {
+  SignatureInfo signature = MixedSignature();
+  signature.outputs = {SignatureTensor("class_ids", DType::kInt64, {-1}, "StatefulPartitionedCall:0"),
+                       SignatureTensor("classes", DType::kString, {-1}, "StatefulPartitionedCall:1"),
+                       SignatureTensor("scores", DType::kFloat32, {-1, 3}, "StatefulPartitionedCall:2")};
+  const ExplanationMetadata md = InferExplanationMetadata(signature);
+  ASSERT_EQ(md.outputs.size(), 1u);
+  EXPECT_EQ(md.outputs[0].name, "scores");
+}
+
 TEST(InferExplanationMetadataTest, IntegerInputsOnlyWhenAskedAndNeverStringsOrBools) {
   SignatureInfo signature = MixedSignature();
   signature.inputs.push_back(SignatureTensor("flag", DType::kBool, {-1}, "serving_default_flag:0"));

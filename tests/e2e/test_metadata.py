@@ -98,6 +98,52 @@ def test_written_inferred_metadata_round_trips(xaiserve, tmp_path):
     assert explained(xaiserve, "--metadata", path) == explained(xaiserve)
 
 
+CLASSIFIER = "classifier_with_names"  # x f32[N,4] -> scores f32[N,3], class_id i64[N], class_name string[N]
+
+
+def test_a_classifier_s_ids_and_names_are_not_outputs_to_explain(xaiserve):
+    """Inferred metadata lists the float output only, so inspect finds every
+    gradient (the class id comes from an ArgMax, which has none)."""
+    metadata = json.loads(xaiserve.run("metadata", fixture_dir(CLASSIFIER)).expect_success().stdout)
+    inspected = xaiserve.run("inspect", fixture_dir(CLASSIFIER)).expect_success().stdout
+
+    assert list(metadata["outputs"]) == ["scores"]
+    assert "explains output 'scores'" in inspected
+    assert "class_id" not in inspected.split("metadata:")[1]
+    assert "gradients: ok" in inspected
+
+
+def test_a_classifier_explains_its_scores_without_being_told(xaiserve, tf_models):
+    """The same as naming the output; IG as TensorFlow computes it; the
+    predictions still carry the class ids and names."""
+    responses = xaiserve.explain(CLASSIFIER)
+    assert responses == xaiserve.explain(CLASSIFIER, "--output-name", "scores")
+
+    target = tf_models[CLASSIFIER].target("serving_default", "x", "scores")
+    expected_predictions = tf_models[CLASSIFIER].run(read_instances(CLASSIFIER))
+    for row, (instance, response) in enumerate(zip(read_instances(CLASSIFIER), responses)):
+        [entry] = attributions_of(response)
+        reference = integrated_gradients(target, np.array(instance))
+        assert entry["outputName"] == "scores"
+        assert tuple(entry["outputIndex"]) == reference.output_index
+        assert_relatively_close(entry["featureAttributions"], reference.attributions, 1e-5)
+        [prediction] = response["predictions"]
+        assert prediction["class_name"] == expected_predictions["class_name"][row].decode()
+        assert prediction["class_id"] == expected_predictions["class_id"][row]
+
+
+def test_metadata_naming_a_string_output_is_refused(xaiserve, write_metadata):
+    metadata = write_metadata("string_output.json", {
+        "inputs": {"x": {"input_tensor_name": "x"}},
+        "outputs": {"name": {"output_tensor_name": "class_name"}},
+    })
+
+    result = xaiserve.run("inspect", fixture_dir(CLASSIFIER), "--metadata", metadata)
+
+    result.expect_failure(phrases=["outputs.name.output_tensor_name", "a string, which no method can explain",
+                                   "numeric output"], json_stdout=False)
+
+
 # --------------------------------------------------------------------------
 # Given metadata
 # --------------------------------------------------------------------------
