@@ -74,9 +74,9 @@ StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& pat
 // Metadata inferred from the explaining signature: every floating-point input
 // is numeric with a zero baseline; every floating-point output is listed (one
 // is explained; of several, the request must name one). Integer and string
-// outputs, such as class ids and names beside the scores, are left out. With `integer_inputs`, integer
-// inputs are named too (a template for Sampled Shapley, which only runs the
-// model; gradients need floating point).
+// outputs, such as class ids and names beside the scores, are left out. With
+// `integer_inputs`, integer inputs are named too (a template for Sampled
+// Shapley, which only runs the model; gradients need floating point).
 ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, bool integer_inputs = false);
 
 // AI Platform format, snake_case.

@@ -1,8 +1,8 @@
 // Finding a model on disk: a SavedModel directory (saved_model.pb, or the text
-// form saved_model.pbtxt, inside), or
-// a TF-Serving-style base directory whose numeric subdirectories are versions
-// (the highest serves unless another is asked for). Knows nothing of
-// TensorFlow. Pure functions over the file system; thread-safe.
+// form saved_model.pbtxt, inside), or a TF-Serving-style base directory whose
+// numeric subdirectories are versions (the highest serves unless another is
+// asked for). Knows nothing of TensorFlow. Pure functions over the file
+// system; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,8 @@ bool IsSavedModelDir(const std::string& dir);
 // timestamps included). nullopt for anything else.
 std::optional<int64_t> ParseVersionName(const std::string& name);
 
-// Numeric version subdirectories of `base` that are SavedModels, ascending. Empty if there are none.
+// Numeric version subdirectories of `base` that are SavedModels, ascending.
+// Empty if there are none.
 std::vector<ModelVersion> ListModelVersions(const std::string& base);
 
 // OK unless two of `versions` (ListModelVersions of `base`) are the same

@@ -1,6 +1,5 @@
 #include "runtime/tf_runnable_ops.h"
 
-#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
