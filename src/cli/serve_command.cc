@@ -24,6 +24,7 @@
 #include "core/json_fields.h"
 #include "http/http_server.h"
 #include "http/metrics.h"
+#include "model/model_dir.h"
 #include "http/routes.h"
 #include "serving/model_registry.h"
 #include "serving/prediction_service.h"
@@ -117,8 +118,7 @@ StatusOr<std::vector<ModelSource>> DemoSources(const std::string& demo_dir, cons
   std::string missing;
   for (const DemoModel& demo : kDemoModels) {
     const fs::path dir = fs::path(demo_dir) / demo.fixture;
-    std::error_code ec;
-    if (!fs::is_regular_file(dir / "saved_model.pb", ec)) missing += (missing.empty() ? "" : ", ") + dir.string();
+    if (!IsSavedModelDir(dir.string())) missing += (missing.empty() ? "" : ", ") + dir.string();
     sources.push_back({demo.name, dir.string(), default_method});
   }
   if (!missing.empty()) {

@@ -265,8 +265,9 @@ class TfSavedModel final : public ModelRuntime {
     }
     XAI_RETURN_IF_ERROR(loaded);
     XAI_RETURN_IF_ERROR(model->Index());
-    XAI_RETURN_IF_ERROR(tf_runtime::CheckOpsRunnable(*model->graph_, model->SignatureOutputNodes(), dir));
-    XAI_RETURN_IF_ERROR(model->CheckVariablesRestored());
+    const std::vector<const tf::Node*> outputs = model->SignatureOutputNodes();
+    XAI_RETURN_IF_ERROR(tf_runtime::CheckOpsRunnable(*model->graph_, outputs, dir));
+    XAI_RETURN_IF_ERROR(model->CheckVariablesRestored(outputs));
     return std::unique_ptr<ModelRuntime>(std::move(model));
   }
 
@@ -485,10 +486,11 @@ class TfSavedModel final : public ModelRuntime {
   // loaded. A Keras 3 model saved with tf.saved_model.save does not: its
   // functions read variables that its checkpoint does not restore (TensorFlow
   // restores copies), so every run would fail. Said here, at load time, once.
-  Status CheckVariablesRestored() {
+  // `outputs`: SignatureOutputNodes().
+  Status CheckVariablesRestored(const std::vector<const tf::Node*>& outputs) {
     // The variable handles that the signatures' outputs depend on.
     std::vector<const tf::Node*> variables;
-    tf::ReverseDFSFrom(*graph_, SignatureOutputNodes(), nullptr, [&](const tf::Node* n) {
+    tf::ReverseDFSFrom(*graph_, outputs, nullptr, [&](const tf::Node* n) {
       if (n->type_string() == "VarHandleOp") variables.push_back(n);
     });
     if (variables.empty()) return OkStatus();
