@@ -12,6 +12,7 @@ APT_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv nlohmann-json3-dev l
 APT_PACKAGES+=(chromium chromium-driver)
 APT_PACKAGES+=(libpng-dev libjpeg62-turbo-dev)  # PNG/JPEG codecs of the pictures and image uploads (src/render)
 APT_PACKAGES+=(libtcmalloc-minimal4)  # the allocator xaiserve links (CMakeLists.txt: xai_use_tcmalloc)
+APT_PACKAGES+=(iproute2)  # ss, which tests/e2e/test_server_http.py reads the listen backlog with
 APT_PACKAGES+=(clang libclang-rt-14-dev)  # libFuzzer and clang's sanitizer runtimes, for fuzz/ (scripts/fuzz.sh)
 
 missing=()

@@ -331,6 +331,12 @@ bool DeadlineHttpServer::ClientGone() {
 
 bool DeadlineHttpServer::ThisResponseFailed() { return t_connection != nullptr && t_connection->write_failed(); }
 
+bool DeadlineHttpServer::WidenListenBacklog(int backlog) {
+  // listen() again on a listening socket changes only its backlog (Linux).
+  const socket_t sock = svr_sock_;
+  return sock != INVALID_SOCKET && ::listen(sock, backlog) == 0;
+}
+
 bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
   DeadlineStream stream(sock, read_timeout(),
                         FromSecondsAndMicros(write_timeout_sec_, write_timeout_usec_), client_timeout_);
@@ -362,7 +368,7 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
     }
     stream.StartRequest();
     bool closed = false;
-    ok = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
+    ok = process_request(stream, /*close_connection=*/left == 1, closed, request_setup_);
     stream.Flush();
     if (stream.timed_out()) {
       if (stream.bytes_written() == 0) answer_timeout();

@@ -57,6 +57,15 @@ class DeadlineHttpServer : public httplib::Server {
   // left unread, the next bytes are no request.
   static void CloseConnectionAfter(httplib::Response& res);
 
+  // Called with each request once its line and headers are parsed, before it
+  // is routed or its body read: it may rewrite what cpp-httplib acts on.
+  void set_request_setup(std::function<void(httplib::Request&)> setup) { request_setup_ = std::move(setup); }
+
+  // After bind_to_port: lets `backlog` connections wait to be accepted
+  // (cpp-httplib listens with 5, so a burst of clients waited for the
+  // kernel's SYN retries, a second or more). False if the socket refused.
+  bool WidenListenBacklog(int backlog);
+
  private:
   // Serves one connection: keep-alive requests until the client closes, the
   // keep-alive limits end it, a deadline is missed or the server stops.
@@ -64,6 +73,7 @@ class DeadlineHttpServer : public httplib::Server {
 
   std::chrono::milliseconds client_timeout_;
   std::function<void(const std::string&)> on_timeout_;
+  std::function<void(httplib::Request&)> request_setup_;
 };
 
 }  // namespace xai

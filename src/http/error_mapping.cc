@@ -90,8 +90,24 @@ HttpError RequestTimeoutError(double client_timeout_seconds, double pause_second
               FormatNumber(pause_seconds) + " s; send it at once (the server's --client-timeout sets the first limit)"};
 }
 
+HttpError MethodNotImplementedError(const std::string& method) {
+  return {501, "UNIMPLEMENTED",
+          "HTTP method " + method + " is not implemented here; the API takes GET and POST (see GET /v1/models)"};
+}
+
+bool IsServedMethod(const std::string& method) {
+  for (const char* served : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (method == served) return true;
+  }
+  return false;
+}
+
 HttpError HttpLevelError(int http_status) {
   switch (http_status) {
+    case 416:
+      return {416, "INVALID_ARGUMENT",
+              "the Range header is malformed, and this server sends whole responses only; send the request "
+              "without a Range header"};
     case 400: return {400, "INVALID_ARGUMENT", "malformed HTTP request (request line, headers or body framing)"};
     case 404: return {404, "NOT_FOUND", "no such route; see GET /v1/models"};
     case 414: return {414, "INVALID_ARGUMENT", "the request URI is too long"};

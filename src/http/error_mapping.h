@@ -40,6 +40,11 @@ HttpError BodyTooLargeError(size_t limit_bytes);
 HttpError UnauthenticatedError(bool token_given);
 // The route exists but not for this HTTP method (405).
 HttpError MethodNotAllowedError(const std::string& method, const std::string& path, const std::string& allowed);
+// An HTTP method the server has no route for at all, e.g. TRACE (501).
+HttpError MethodNotImplementedError(const std::string& method);
+// Whether routes.h answers `method` (GET, HEAD, POST, PUT, PATCH, DELETE,
+// OPTIONS: 404 or 405 where it does not apply) rather than 501.
+bool IsServedMethod(const std::string& method);
 // A client that did not send its whole request within the client timeout of
 // its first byte, or paused longer than `pause_seconds` while sending it (408).
 HttpError RequestTimeoutError(double client_timeout_seconds, double pause_seconds);

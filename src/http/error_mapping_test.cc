@@ -56,6 +56,19 @@ TEST(ErrorMappingTest, HttpLevelErrorsNameWhatToDo) {
 
   EXPECT_EQ(HttpLevelError(400).http_status, 400);
   EXPECT_EQ(HttpLevelError(400).status_name, "INVALID_ARGUMENT");
+  EXPECT_NE(HttpLevelError(416).message.find("without a Range header"), std::string::npos);
+
+  const HttpError trace = MethodNotImplementedError("TRACE");
+  EXPECT_EQ(trace.http_status, 501);
+  EXPECT_EQ(trace.status_name, "UNIMPLEMENTED");
+  EXPECT_NE(trace.message.find("TRACE is not implemented"), std::string::npos);
+}
+
+TEST(ErrorMappingTest, MethodsRoutesAnswerAreServedAndOthersAreNot) {
+  for (const char* served : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    EXPECT_TRUE(IsServedMethod(served)) << served;
+  }
+  for (const char* other : {"TRACE", "CONNECT", "PROPFIND", "get", ""}) EXPECT_FALSE(IsServedMethod(other)) << other;
 }
 
 // FramingOfBody with header values given as text, or nullptr when absent.

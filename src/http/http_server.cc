@@ -1,16 +1,19 @@
 #include "http/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <thread>
 #include <utility>
 
 #include "http/client_deadlines.h"
+#include "http/content_coding.h"
 #include "http/error_mapping.h"
 
 namespace xai {
@@ -153,6 +156,25 @@ void HttpServer::Configure() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
 
+  // What cpp-httplib would otherwise get wrong, fixed before it acts:
+  // - no response here is a resource that parts can be asked of, so a Range
+  //   header is ignored (RFC 9110 §14.2); cpp-httplib cut the body to the
+  //   range and still said 200;
+  // - content codings as RFC 9110 reads them (content_coding.h).
+  server_->set_request_setup([](httplib::Request& req) {
+    req.ranges.clear();
+    if (req.has_header("Content-Encoding")) {
+      const std::string coding = NormalizedContentEncoding(req.get_header_value("Content-Encoding"));
+      req.headers.erase("Content-Encoding");
+      if (!coding.empty()) req.headers.emplace("Content-Encoding", coding);
+    }
+    if (req.has_header("Accept-Encoding")) {
+      const std::string acceptable = AcceptableEncodings(req.get_header_value("Accept-Encoding"));
+      req.headers.erase("Accept-Encoding");
+      req.headers.emplace("Accept-Encoding", acceptable);
+    }
+  });
+
   Metrics* metrics = context_.metrics;
   const size_t max_body = options_.max_body_bytes;
   server_->set_pre_routing_handler([metrics, max_body](const httplib::Request& req, httplib::Response& res) {
@@ -195,6 +217,7 @@ void HttpServer::Configure() {
     HttpResponse response = HandleRequest(context_, request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) res.set_header(name, value);
+    res.set_header("Vary", "Accept-Encoding");  // cpp-httplib compresses the body if the client accepts it
     // Draining for a stop: the client must not send on this connection again
     // (its next request would find it closed).
     if (stop_requested_) DeadlineHttpServer::CloseConnectionAfter(res);
@@ -223,6 +246,11 @@ void HttpServer::Configure() {
     if (framing.kind == BodyFraming::kRefused && framing.error.http_status != 413) {
       return RefuseAndClose(framing.error, res);  // the body, if any, is left unread
     }
+    const std::string coding = req.get_header_value("Content-Encoding");  // normalized above
+    if (std::optional<HttpError> unsupported = UnsupportedContentCoding(coding)) {
+      res.set_header("Accept-Encoding", kRequestCodings);
+      return RefuseAndClose(*unsupported, res);  // the body is left unread
+    }
     if (req.is_multipart_form_data()) {
       return RefuseAndClose({400, "INVALID_ARGUMENT",
                              "send the request body as JSON (Content-Type: application/json), not as "
@@ -239,7 +267,10 @@ void HttpServer::Configure() {
       return true;
     });
     if (too_large) return RefuseAndClose(BodyTooLargeError(max_body), res);  // the rest is left unread
-    if (!read) {  // too large (the reader set 413), cut short, or too slow (408, by the error handler)
+    if (!read) {  // too large (the reader set 413), cut short, too slow (408, by the error handler), or undecodable
+      if (res.status <= 400 && !coding.empty() && !DeadlineHttpServer::ThisRequestTimedOut()) {
+        return RefuseAndClose(UndecodableBodyError(coding), res);
+      }
       if (res.status < 400) res.status = 400;
       return;
     }
@@ -268,10 +299,20 @@ void HttpServer::Configure() {
   const double client_timeout = options_.client_timeout_seconds;
   const double pause = std::chrono::duration<double>(server_->read_timeout()).count();
   server_->set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body, client_timeout, pause](const httplib::Request&, httplib::Response& res) {
+      [max_body, client_timeout, pause](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
         if (DeadlineHttpServer::ThisRequestTimedOut()) res.status = 408;
         if (DeadlineHttpServer::ThisRequestHeaderTooLarge()) res.status = 431;
+        // cpp-httplib answers 400 to a method it has no handler for (TRACE,
+        // CONNECT) or does not know; where the request line is otherwise well
+        // formed (a target and an HTTP version), that is 501 (RFC 9110 §9.1).
+        const bool request_line_read = !req.target.empty() && req.version.rfind("HTTP/", 0) == 0;
+        if (res.status == 400 && request_line_read && !req.method.empty() && !IsServedMethod(req.method)) {
+          res.status = 501;
+          DeadlineHttpServer::CloseConnectionAfter(res);
+          res.set_content(ErrorBody(MethodNotImplementedError(req.method)), "application/json");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         // A request cpp-httplib could not parse (400, 414) or that came too
         // late: what follows on the connection is no request to trust.
         if (res.status == 400 || res.status == 408 || res.status == 414 || res.status == 431) {
@@ -325,6 +366,10 @@ Status HttpServer::Bind() {
     const std::string reason = errno != 0 ? std::string(" (") + std::strerror(errno) + ")" : "";
     return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + reason +
                        "; choose another --port (0 picks a free one) or --host");
+  }
+  // Not fatal: with cpp-httplib's backlog of 5, bursts of connections only wait longer.
+  if (!server_->WidenListenBacklog(SOMAXCONN)) {
+    std::fprintf(stderr, "xaiserve: warning: could not widen the listen backlog: %s\n", std::strerror(errno));
   }
   return OkStatus();
 }

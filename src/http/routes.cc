@@ -17,7 +17,8 @@ namespace {
 constexpr char kModelsPrefix[] = "/v1/models/";
 constexpr char kApiSummary[] =
     "the API is GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}:predict, "
-    "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}), GET /healthz, GET /metrics, "
+    "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}, with GET "
+    "/v1/models/{name}/versions/{v}), GET /v1/models/{name}:examples, GET /healthz, GET /metrics, "
     "and the web page at GET /";
 
 // The cross-request batching of every served model that does it, summed over
@@ -120,7 +121,7 @@ class Handler {
     }
     const bool is_get = request_.method == "GET" || request_.method == "HEAD";
     if (IsGetRoute(route.kind) ? !is_get : request_.method != "POST") {
-      const char* allowed = IsGetRoute(route.kind) ? "GET" : "POST";
+      const char* allowed = IsGetRoute(route.kind) ? "GET, HEAD" : "POST";
       response_.headers.emplace_back("Allow", allowed);
       return Fail(MethodNotAllowedError(request_.method, request_.path, allowed));
     }
@@ -150,7 +151,7 @@ class Handler {
     if (route.kind == Route::Kind::kGetVersion) {
       auto loaded = context_.registry->Get(route.model, version);
       if (!loaded.ok()) return Fail(loaded.status());
-      return Reply(VersionStatusJson(*loaded));
+      return Reply(VersionRouteJson(*loaded));
     }
     if (route.kind == Route::Kind::kExamples) {
       auto loaded = context_.registry->Get(route.model, version);

@@ -50,6 +50,13 @@ Json ModelSummaryJson(const ModelSnapshot& snapshot) {
   return out;
 }
 
+// One entry of TF Serving's "model_version_status" for a loaded version.
+Json AvailableVersionJson(int64_t version) {
+  return {{"version", std::to_string(version)},
+          {"state", "AVAILABLE"},
+          {"status", {{"error_code", "OK"}, {"error_message", ""}}}};
+}
+
 }  // namespace
 
 Json VersionStatusJson(const LoadedVersion& version) {
@@ -90,6 +97,12 @@ Json VersionStatusJson(const LoadedVersion& version) {
   return out;
 }
 
+Json VersionRouteJson(const LoadedVersion& version) {
+  Json out = VersionStatusJson(version);
+  out["model_version_status"] = Json::array({AvailableVersionJson(version.version)});
+  return out;
+}
+
 Json ModelStatusJson(const ModelSnapshot& snapshot) {
   Json out = ModelSummaryJson(snapshot);
   Json versions = Json::array();
@@ -104,9 +117,7 @@ Json ModelStatusJson(const ModelSnapshot& snapshot) {
   // TF Serving's GET /v1/models/{name} shape, newest first.
   Json tfs = Json::array();
   for (auto it = snapshot.versions.rbegin(); it != snapshot.versions.rend(); ++it) {
-    tfs.push_back({{"version", std::to_string(it->version)},
-                   {"state", "AVAILABLE"},
-                   {"status", {{"error_code", "OK"}, {"error_message", ""}}}});
+    tfs.push_back(AvailableVersionJson(it->version));
   }
   for (auto it = snapshot.failures.rbegin(); it != snapshot.failures.rend(); ++it) {
     tfs.push_back({{"version", std::to_string(it->version)},

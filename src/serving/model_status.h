@@ -20,4 +20,8 @@ Json ModelStatusJson(const ModelSnapshot& snapshot);
 // One loaded version in full.
 Json VersionStatusJson(const LoadedVersion& version);
 
+// GET /v1/models/{name}/versions/{v}: the version in full, with TF Serving's
+// "model_version_status" of that one version (as TF Serving answers there).
+Json VersionRouteJson(const LoadedVersion& version);
+
 }  // namespace xai

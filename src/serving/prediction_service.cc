@@ -186,7 +186,7 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
 
   const Json* override_parameters = nullptr;
   const Json* override_metadata = nullptr;
-  if (spec_override != nullptr) {
+  if (spec_override != nullptr && !spec_override->is_null()) {  // null: absent, as in proto3 JSON
     const std::string where = f.Field({"explanationSpecOverride", "explanation_spec_override"});
     if (!spec_override->is_object()) {
       return InvalidArgument(where + " must be an object with \"parameters\" and/or \"metadata\"");

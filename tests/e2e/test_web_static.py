@@ -93,7 +93,7 @@ def test_no_file_outside_the_page(server, path):
 def test_static_routes_are_get_only(server):
     reply = server.post("/", {"instances": []})
     reply.expect_error(405, "METHOD_NOT_ALLOWED")
-    assert reply.headers["Allow"] == "GET"
+    assert reply.headers["Allow"] == "GET, HEAD"
 
 
 @pytest.mark.parametrize("model", sorted(DEMO))

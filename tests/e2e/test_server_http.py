@@ -1,0 +1,168 @@
+"""HTTP as real clients speak it, against `xaiserve serve` over loopback:
+content codings of request bodies and responses (RFC 9110 §8.4, §12.5.3),
+Range headers on responses that are not resources (§14.2), methods the
+server has no route for (§9.1, §15.6.2), TF Serving's per-version status,
+and a listen backlog that takes bursts of connections. cpp-httplib alone got
+each of these wrong (found by exploratory testing in session 17)."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import shutil
+import subprocess
+import zlib
+
+import pytest
+
+from conftest import fixture_dir, read_instances, running_server
+
+INSTANCE = read_instances("tabular_mlp")[0]
+PREDICT = "/v1/models/tabular:predict"
+
+
+@pytest.fixture(scope="module")
+def server(xaiserve, tmp_path_factory):
+    with running_server("--model", f"tabular={fixture_dir('tabular_mlp')}",
+                        log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+def exchange(server, method: str, path: str, body: bytes | None = None,
+             headers: dict | None = None) -> http.client.HTTPResponse:
+    """One request on a new connection; the response with its body read (`.data`)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    response.data = response.read()
+    connection.close()
+    return response
+
+
+def error_of(response) -> dict:
+    return json.loads(response.data)["error"]
+
+
+@pytest.fixture(scope="module")
+def plain_prediction(server):
+    response = exchange(server, "POST", PREDICT, json.dumps({"instances": [INSTANCE]}).encode())
+    assert response.status == 200, response.data
+    return json.loads(response.data)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "GZIP", "x-gzip", " Gzip ", "deflate", "identity"])
+def test_a_compressed_body_is_decoded_whatever_the_case_of_its_coding(server, plain_prediction, coding):
+    body = json.dumps({"instances": [INSTANCE]}).encode()
+    compressed = {"gzip": gzip.compress, "x-gzip": gzip.compress, "deflate": zlib.compress,
+                  "identity": lambda b: b}[coding.strip().lower()](body)
+
+    response = exchange(server, "POST", PREDICT, compressed, {"Content-Encoding": coding})
+
+    assert response.status == 200, response.data
+    assert json.loads(response.data) == plain_prediction
+
+
+def test_a_coding_the_server_cannot_decode_is_415_naming_it_and_the_ones_it_can(server):
+    response = exchange(server, "POST", PREDICT, json.dumps({"instances": [INSTANCE]}).encode(),
+                        {"Content-Encoding": "zstd"})
+
+    assert response.status == 415, response.data
+    assert "'zstd'" in error_of(response)["message"]
+    assert response.getheader("Accept-Encoding") == "gzip, deflate, br"
+
+
+def test_a_body_that_is_not_what_its_coding_says_is_a_clear_400(server):
+    response = exchange(server, "POST", PREDICT, json.dumps({"instances": [INSTANCE]}).encode(),
+                        {"Content-Encoding": "gzip"})
+
+    assert response.status == 400, response.data
+    assert "not valid gzip data" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize("accept,expected", [
+    ("gzip", "gzip"),
+    ("gzip;q=0, identity", None),
+    ("br;q=0, gzip;q=0, identity;q=1", None),
+    ("GZIP", "gzip"),
+    ("br;q=0, gzip", "gzip"),
+])
+def test_the_response_is_compressed_only_in_a_coding_the_client_accepts(server, accept, expected):
+    response = exchange(server, "GET", "/v1/models/tabular", headers={"Accept-Encoding": accept})
+
+    assert response.status == 200
+    assert response.getheader("Content-Encoding") == expected
+    assert response.getheader("Vary") == "Accept-Encoding"
+    body = gzip.decompress(response.data) if expected == "gzip" else response.data
+    assert json.loads(body)["name"] == "tabular"
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("GET", "/v1/models/tabular", None),
+    ("POST", PREDICT, json.dumps({"instances": [INSTANCE]}).encode()),
+    ("GET", "/v1/models/nowhere", None),  # an error too
+])
+def test_a_range_header_is_ignored_and_the_whole_response_sent(server, method, path, body):
+    whole = exchange(server, method, path, body)
+
+    ranged = exchange(server, method, path, body, {"Range": "bytes=0-9"})
+
+    assert ranged.status == whole.status
+    assert ranged.getheader("Content-Range") is None
+    assert json.loads(ranged.data) == json.loads(whole.data)
+
+
+def test_a_malformed_range_header_is_416_saying_to_leave_it_out(server):
+    response = exchange(server, "GET", "/healthz", headers={"Range": "pages=all"})
+
+    assert response.status == 416
+    assert "without a Range header" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+def test_a_method_the_server_does_not_implement_is_501(server, method):
+    response = exchange(server, method, "/healthz")
+
+    assert response.status == 501, response.data
+    assert error_of(response)["status"] == "UNIMPLEMENTED"
+    assert f"{method} is not implemented" in error_of(response)["message"]
+    assert exchange(server, "GET", "/healthz").status == 200
+
+
+def test_a_get_route_allows_head_too(server):
+    refused = exchange(server, "PUT", "/v1/models/tabular", b"{}")
+    assert refused.status == 405
+    assert refused.getheader("Allow") == "GET, HEAD"
+
+    head = exchange(server, "HEAD", "/v1/models/tabular")
+    assert head.status == 200
+
+
+def test_a_version_reports_its_tf_serving_status(server):
+    response = exchange(server, "GET", "/v1/models/tabular/versions/0")
+
+    assert response.status == 200
+    assert json.loads(response.data)["model_version_status"] == [
+        {"version": "0", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]
+
+
+def test_a_null_explanation_spec_override_is_no_override(server):
+    """proto3 JSON writes an unset message field as null."""
+    with_null = exchange(server, "POST", "/v1/models/tabular:explain",
+                         json.dumps({"instances": [INSTANCE], "explanationSpecOverride": None}).encode())
+    without = exchange(server, "POST", "/v1/models/tabular:explain",
+                       json.dumps({"instances": [INSTANCE]}).encode())
+
+    assert with_null.status == 200, with_null.data
+    assert json.loads(with_null.data) == json.loads(without.data)
+
+
+def test_the_listen_backlog_takes_a_burst_of_connections(server):
+    """cpp-httplib listens with a backlog of 5: 100 clients connecting at once
+    lost SYNs and waited for the kernel's retry (1 s and more)."""
+    ss = shutil.which("ss")
+    assert ss, "ss (iproute2) is needed; scripts/setup.sh installs it"
+    listing = subprocess.run([ss, "-ltnH", f"sport = :{server.port}"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    # State Recv-Q Send-Q Local Peer: a listening socket's Send-Q is its backlog.
+    assert int(listing[2]) >= 128, listing
