@@ -73,6 +73,7 @@ StatusOr<Tensor> DecodeValue(const Json& value, const TensorInfo& t, const Insta
 StatusOr<NamedTensors> DecodeOneInstance(const Json& instance, const SignatureInfo& signature, size_t index,
                                          const InstanceDecoding& decoding, PixelBudget* pixels) {
   const std::string where = "instance " + std::to_string(index);
+  XAI_RETURN_IF_ERROR(CheckInputsAreBatched(signature));
   NamedTensors out;
   if (IsBareInstance(instance, signature)) {
     const TensorInfo& t = signature.inputs[0];

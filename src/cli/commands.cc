@@ -179,6 +179,7 @@ int RunInspect(const std::vector<std::string>& args) {
   const Status gradients = m.CheckGradients();
   if (gradients.ok()) {
     std::cout << "gradients: ok (gradient graph built for every explained output)\n";
+    if (const std::string note = m.CustomGradientsNote(); !note.empty()) std::cout << "  note: " << note << "\n";
     std::cout << "\nok: the model can be explained (integrated-gradients, sampled-shapley, xrai for images)\n";
   } else {
     std::cout << "gradients: unavailable: " << gradients.message() << "\n";
@@ -414,6 +415,11 @@ int RunExplain(const std::vector<std::string>& args) {
     }
   }
 
+  if (options->method != "sampled-shapley") {
+    if (const std::string note = model.CustomGradientsNote(); !note.empty()) {
+      std::cerr << "xaiserve explain: warning: " << note << "\n";
+    }
+  }
   const size_t total = decoded->size();
   auto last_progress = std::chrono::steady_clock::now();
   for (size_t i = 0; i < total; ++i) {

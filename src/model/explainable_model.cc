@@ -372,6 +372,13 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
       return model;
     }
   }
+  for (const SignatureInfo* signature : {model->entry_, model->explain_signature_}) {
+    model->explain_status_ = CheckInputsAreBatched(*signature);
+    if (!model->explain_status_.ok()) {
+      model->entry_ = nullptr;
+      return model;
+    }
+  }
   if (!metadata_path) {
     model->metadata_ = InferExplanationMetadata(*model->explain_signature_);
     model->inferred_no_inputs_ = model->metadata_.inputs.empty();
@@ -383,6 +390,15 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
     model->entry_ = nullptr;
   }
   return model;
+}
+
+std::string ExplainableModel::CustomGradientsNote() const {
+  const int count = saved_custom_gradients();
+  if (count == 0) return "";
+  return "the SavedModel registers " + std::to_string(count) + " custom gradient" + (count == 1 ? "" : "s") +
+         " (tf.custom_gradient), which gradient methods do not apply: they differentiate the forward computation. "
+         "Attributions agree with TensorFlow's where a custom gradient is the true derivative (as swish's is), and "
+         "differ where it is not (a straight-through estimator, a clipped gradient); use sampled-shapley there";
 }
 
 BatchingStats ExplainableModel::run_batching_stats() const { return batching_ ? batching_->stats() : BatchingStats{}; }
@@ -539,8 +555,9 @@ Status ExplainableModel::CheckGradients() {
 StatusOr<const SignatureInfo*> ExplainableModel::PredictSignature(const std::string& key) const {
   if (!key.empty()) return FindSignature(signatures(), key);
   if (selection_.predict_key.empty()) {
-    return InvalidArgument("the model has no 'serving_default' signature; name one with \"signature_name\" (found: " +
-                           SignatureKeyList(signatures()) + ")");
+    if (signatures().empty()) return FailedPrecondition("the SavedModel has no signatures, so it cannot predict");
+    return InvalidArgument("the model has no 'serving_default' signature; name one (REST: \"signature_name\", "
+                           "xaiserve predict: --signature) of: " + SignatureKeyList(signatures()));
   }
   return FindSignature(signatures(), selection_.predict_key);
 }
@@ -795,9 +812,10 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
     if (!IsFloating(prepared.attributed[i].dtype)) {
       return FailedPrecondition("input '" + inputs_[i].metadata.name + "' (tensor '" + inputs_[i].tensor.tensor_name +
                                 "') is " + DTypeName(prepared.attributed[i].dtype) +
-                                ", which is not differentiable; use --method sampled-shapley (sampledShapleyAttribution), "
-                                "name a floating-point tensor in the metadata, or save an 'xai_preprocess' signature "
-                                "that produces one");
+                                ", which is not differentiable; use --method sampled-shapley (sampledShapleyAttribution), " +
+                                (is_tf1_graph() ? "name a floating-point graph tensor in the metadata, " : "") +
+                                "or save an 'xai_preprocess' signature that produces floating-point features for "
+                                "'xai_model'");
     }
   }
 

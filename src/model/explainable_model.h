@@ -146,6 +146,10 @@ class ExplainableModel {
   const std::string& path() const { return runtime_->path(); }
   int64_t version() const { return version_; }
   bool is_tf1_graph() const { return runtime_->is_tf1_graph(); }
+  int saved_custom_gradients() const { return runtime_->saved_custom_gradients(); }
+  // For gradient methods, when the model saves custom gradients: what they
+  // mean for its attributions (empty otherwise).
+  std::string CustomGradientsNote() const;
   const std::vector<SignatureInfo>& signatures() const { return runtime_->signatures(); }
   const SignatureSelection& selection() const { return selection_; }
   const ExplanationMetadata& metadata() const { return metadata_; }

@@ -39,6 +39,17 @@ std::string SignatureKeyList(const std::vector<SignatureInfo>& signatures) {
   return keys.empty() ? "(none)" : keys;
 }
 
+Status CheckInputsAreBatched(const SignatureInfo& signature) {
+  for (const TensorInfo& t : signature.inputs) {
+    if (!t.rank_known || !t.shape.empty() || t.is_sparse()) continue;
+    return FailedPrecondition("signature '" + signature.key + "' input '" + t.key + "' is a scalar (shape []) with "
+                              "no batch dimension, and xaiserve feeds instances stacked along the first dimension, "
+                              "one row each: save the signature with shape [None] for '" + t.key +
+                              "' (one value per instance), or fix its value inside the signature's function");
+  }
+  return OkStatus();
+}
+
 StatusOr<const SignatureInfo*> FindSignature(const std::vector<SignatureInfo>& signatures, const std::string& key) {
   for (const auto& s : signatures) {
     if (s.key == key) return &s;

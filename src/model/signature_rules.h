@@ -39,6 +39,13 @@ SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures
 // sides.
 Status CheckPreprocessFeedsModel(const SignatureInfo& preprocess, const SignatureInfo& model);
 
+// Every input must have a batch dimension: instances are fed stacked along
+// dimension 0, one row each. FAILED_PRECONDITION naming the first scalar
+// (shape []) input and what to do otherwise; fed a batch, such an input made
+// TensorFlow broadcast it, and a prediction lost values or failed deep inside
+// the graph.
+Status CheckInputsAreBatched(const SignatureInfo& signature);
+
 // The signature with `key`, or NOT_FOUND listing the keys there are.
 StatusOr<const SignatureInfo*> FindSignature(const std::vector<SignatureInfo>& signatures, const std::string& key);
 

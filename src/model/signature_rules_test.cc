@@ -153,6 +153,18 @@ TEST(SelectSignaturesTest, KeysAreMatchedExactly) {
 
 // --- CheckPreprocessFeedsModel ------------------------------------------------
 
+TEST(CheckInputsAreBatchedTest, AScalarInputIsRefusedNamingItAndTheFix) {
+  EXPECT_TRUE(CheckInputsAreBatched(Signature("serving_default")).ok());
+  EXPECT_TRUE(CheckInputsAreBatched(Signature("s", {SignatureTensor("ids", DType::kInt64, {-1})})).ok());
+  EXPECT_TRUE(CheckInputsAreBatched(Signature("s", {UnknownRank("any", DType::kFloat32)})).ok());
+
+  const Status scalar = CheckInputsAreBatched(Signature(
+      "serving_default", {SignatureTensor("x", DType::kFloat32, {-1, 3}), SignatureTensor("temp", DType::kFloat32, {})}));
+  EXPECT_EQ(scalar.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(scalar.message().find("input 'temp' is a scalar (shape [])"), std::string::npos) << scalar.message();
+  EXPECT_NE(scalar.message().find("shape [None] for 'temp'"), std::string::npos) << scalar.message();
+}
+
 TEST(CheckPreprocessFeedsModelTest, MatchingOutputsAndInputsAreAccepted) {
   const SignatureInfo preprocess = Signature("xai_preprocess", {SignatureTensor("raw", DType::kFloat32, {-1, 30})},
                                              {SignatureTensor("features", DType::kFloat32, {-1, 30}),

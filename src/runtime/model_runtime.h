@@ -85,6 +85,10 @@ class ModelRuntime {
   virtual const std::vector<SignatureInfo>& signatures() const = 0;
   // True for graphs with no function library calls (TensorFlow 1 exports).
   virtual bool is_tf1_graph() const = 0;
+  // How many gradients the SavedModel registers for its own ops
+  // (tf.custom_gradient, saved with experimental_custom_gradients). The
+  // gradient graph does not apply them: it differentiates the forward ops.
+  virtual int saved_custom_gradients() const { return 0; }
   // Looks up any graph tensor by name ("dense_input:0" or "dense_input").
   virtual StatusOr<TensorInfo> DescribeTensor(const std::string& name) const = 0;
 

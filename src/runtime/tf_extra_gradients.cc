@@ -43,6 +43,19 @@ absl::Status PassThroughGrad(const tf::Scope& scope, const tf::Operation& op, co
   return scope.status();
 }
 
+// Ops that TensorFlow's Python API declares not differentiable
+// (ops.NotDifferentiable) or that give no gradient to any input xaiserve can
+// attribute: none of their inputs gets a gradient. The C++ registry has no
+// entry for them, so AddSymbolicGradients refused every model where one sits
+// between the inputs and the output, even where the input reaches it only
+// through its shape, as in `tf.range(tf.shape(x)[1])` (a transformer's
+// positions) or a positional-embedding lookup by those positions.
+absl::Status NotDifferentiableGrad(const tf::Scope& scope, const tf::Operation& op, const Outputs&,
+                                   Outputs* grad_outputs) {
+  for (int i = 0; i < op.num_inputs(); ++i) grad_outputs->push_back(tf::NoGradient());
+  return scope.status();
+}
+
 // The attributes a 3-D convolution and its input gradient share.
 struct Conv3DAttrs {
   std::vector<int> strides;
@@ -107,6 +120,14 @@ void RegisterExtraGradients() {
     RegisterIfMissing("EnsureShape", PassThroughGrad);
     RegisterIfMissing("Conv3D", Conv3DGrad);
     RegisterIfMissing("Conv3DBackpropInputV2", Conv3DBackpropInputV2Grad);
+    // Python: ops.NotDifferentiable("Range"), ("Bucketize") (Keras Discretization).
+    RegisterIfMissing("Range", NotDifferentiableGrad);
+    RegisterIfMissing("Bucketize", NotDifferentiableGrad);
+    // Python's gradient of a variable lookup goes to the variable (an
+    // IndexedSlices for training), never to the integer indices; xaiserve
+    // attributes inputs, not variables.
+    RegisterIfMissing("ResourceGather", NotDifferentiableGrad);
+    RegisterIfMissing("ResourceGatherNd", NotDifferentiableGrad);
   });
 }
 

@@ -274,6 +274,7 @@ class TfSavedModel final : public ModelRuntime {
   const std::string& path() const override { return path_; }
   const std::vector<SignatureInfo>& signatures() const override { return signatures_; }
   bool is_tf1_graph() const override { return is_tf1_; }
+  int saved_custom_gradients() const override { return saved_custom_gradients_; }
 
   StatusOr<TensorInfo> DescribeTensor(const std::string& name) const override {
     const TensorName parsed = ParseTensorName(name);
@@ -454,6 +455,7 @@ class TfSavedModel final : public ModelRuntime {
     XAI_RETURN_IF_ERROR(FromTf(tf::ConvertGraphDefToGraph(options, meta.graph_def(), graph_.get()),
                                "reading the graph of '" + path_ + "'"));
     is_tf1_ = meta.graph_def().library().function_size() == 0;
+    saved_custom_gradients_ = meta.graph_def().library().registered_gradients_size();
     int variables = 0;
     for (tf::Node* n : graph_->op_nodes()) {
       nodes_[n->name()] = n;
@@ -554,6 +556,7 @@ class TfSavedModel final : public ModelRuntime {
   tf::SavedModelBundle bundle_;
   std::vector<SignatureInfo> signatures_;
   bool is_tf1_ = false;
+  int saved_custom_gradients_ = 0;
   std::unique_ptr<tf::Graph> graph_;
   std::map<std::string, const tf::Node*> nodes_;
   // SparseTensor inputs of the signatures, by canonical values tensor name.

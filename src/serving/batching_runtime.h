@@ -96,6 +96,7 @@ class BatchingRuntime final : public ModelRuntime {
   const std::string& path() const override { return wrapped_->path(); }
   const std::vector<SignatureInfo>& signatures() const override { return wrapped_->signatures(); }
   bool is_tf1_graph() const override { return wrapped_->is_tf1_graph(); }
+  int saved_custom_gradients() const override { return wrapped_->saved_custom_gradients(); }
   StatusOr<TensorInfo> DescribeTensor(const std::string& name) const override {
     return wrapped_->DescribeTensor(name);
   }

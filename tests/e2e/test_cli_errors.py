@@ -512,3 +512,77 @@ def test_an_int64_output_beyond_two_to_the_53_is_refused_not_rounded(xaiserve, t
     assert exact.json_lines()[0]["predictions"] == [[1_000_000_000_001]]
     beyond = xaiserve.run("predict", tmp_path / "model", "--instances", large)
     beyond.expect_failure(phrases=["model output", "10000000000000001", "beyond 2^53"])
+
+
+@pytest.fixture(scope="module")
+def scalar_input_model(tmp_path_factory):
+    """serving_default(x f32[N,3], temperature f32[]) -> y f32[N,2]: a scalar
+    input has no batch dimension, so instances cannot be stacked into it."""
+    import numpy as np
+    import tensorflow as tf
+
+    w = tf.Variable(np.arange(6, dtype=np.float32).reshape(3, 2) / 4)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"),
+                                  tf.TensorSpec([], tf.float32, name="temperature")])
+    def serve(x, temperature):
+        return {"y": tf.nn.softmax(tf.matmul(x, w) / temperature)}
+
+    module = tf.Module()
+    module.w = w
+    path = tmp_path_factory.mktemp("scalar_input") / "model"
+    tf.saved_model.save(module, str(path), signatures={"serving_default": serve})
+    instances = path.parent / "instances.jsonl"
+    instances.write_text(json.dumps({"x": [1.0, 2.0, 3.0], "temperature": 0.5}) + "\n"
+                         + json.dumps({"x": [0.5, -1.0, 2.0], "temperature": 0.5}) + "\n")
+    return path, instances
+
+
+@pytest.mark.parametrize("command", ["inspect", "predict", "explain"])
+def test_a_scalar_signature_input_is_refused_naming_it(command, scalar_input_model, xaiserve):
+    """Fed a batch of two, TensorFlow broadcast the scalar input: a model
+    with only a scalar input silently lost output values, and this one failed
+    inside the graph ("Incompatible shapes")."""
+    model, instances = scalar_input_model
+    args = ["--instances", instances] if command != "inspect" else []
+
+    result = xaiserve.run(command, model, *args)
+
+    result.expect_failure(phrases=["input 'temperature' is a scalar (shape [])", "shape [None] for 'temperature'"],
+                          json_stdout=False)
+
+
+def test_custom_gradients_the_model_saves_are_noted_by_inspect_and_explain(xaiserve):
+    """keras_activations saves swish's tf.custom_gradient: xaiserve applies
+    the forward ops' derivative instead (the same, for swish; not for a
+    straight-through estimator), and says so. tabular_mlp saves none."""
+    fixture = fixture_dir("keras_activations")
+    inspected = xaiserve.run("inspect", fixture).expect_success().stdout
+    explained = xaiserve.run("explain", fixture, "--instances", fixture / "instances.jsonl").expect_success()
+    shapley = xaiserve.run("explain", fixture, "--instances", fixture / "instances.jsonl",
+                           "--method", "sampled-shapley").expect_success()
+    plain = xaiserve.run("inspect", fixture_dir("tabular_mlp")).expect_success().stdout
+
+    note = "registers 2 custom gradients (tf.custom_gradient), which gradient methods do not apply"
+    assert note in inspected.split("gradients: ok")[1]
+    assert "warning: the SavedModel " + note in explained.stderr
+    assert "custom gradient" not in shapley.stderr  # forward passes only: nothing to warn of
+    assert "custom gradient" not in plain
+
+
+def test_predict_without_serving_default_names_the_cli_flag_and_the_keys(xaiserve, tmp_path):
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, 2], tf.float32, name="x")
+    signatures = {"logits": tf.function(lambda x: {"y": 2 * x}, input_signature=[spec]),
+                  "probs": tf.function(lambda x: {"y": tf.nn.softmax(x)}, input_signature=[spec])}
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures=signatures)
+    (tmp_path / "instances.jsonl").write_text("[1.0, 2.0]\n")
+
+    result = xaiserve.run("predict", tmp_path / "model", "--instances", tmp_path / "instances.jsonl")
+
+    result.expect_failure(phrases=["no 'serving_default' signature", "--signature", "logits, probs"],
+                          json_stdout=False)
+    chosen = xaiserve.run("predict", tmp_path / "model", "--instances", tmp_path / "instances.jsonl",
+                          "--signature", "logits").expect_success()
+    assert json.loads(chosen.stdout)["predictions"] == [[2.0, 4.0]]

@@ -76,10 +76,13 @@ CASES = {
     # IdentityN of swish's custom gradient, EnsureShape, Conv3D, its transpose).
     "keras_activations": Case(signature_input("xai_model", "x", "probabilities")),
     "keras_conv3d": Case(signature_input("xai_model", "volume", "probabilities")),
+    # Ops the input reaches only through its shape (Range, ResourceGather):
+    # no gradient is needed of them, as in Python.
+    "positional_embedding": Case(signature_input("serving_default", "x", "y")),
     # The workaround for recurrent layers (their loops have no C++ gradients).
     "keras_lstm_unrolled": Case(signature_input("xai_model", "sequence", "probabilities")),
 }
-OUTPUT_NAMES = {"multi_with_xai": "logits"}  # the others explain "probabilities"
+OUTPUT_NAMES = {"multi_with_xai": "logits", "positional_embedding": "y"}  # the others explain "probabilities"
 
 
 class References:
