@@ -19,8 +19,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// How often an idle keep-alive wait checks whether the server is stopping.
-constexpr milliseconds kStopCheckInterval(100);
+// How often an idle wait checks whether the server is stopping, or whether
+// other connections wait for a worker (and it should park).
+constexpr milliseconds kIdleCheckInterval(10);
 
 milliseconds FromSecondsAndMicros(time_t seconds, time_t micros) {
   return milliseconds(seconds * 1000 + (micros + 999) / 1000);
@@ -262,21 +263,27 @@ void LingerBeforeClose(int sock) {
   }
 }
 
-// Waits, at most `idle` and while the server runs, for the next request's
-// first byte. False if none came.
-bool WaitForRequest(const DeadlineStream& stream, int sock, milliseconds idle,
-                    const std::atomic<socket_t>& server_socket) {
-  if (stream.has_buffered_bytes()) return true;  // pipelined
-  const Clock::time_point until = Clock::now() + idle;
+enum class Waited {
+  kRequest,  // its first byte is here
+  kNone,     // the wait ran out, the server is stopping, or the socket failed
+  kYield,    // other connections wait for a worker: park this one
+};
+
+// Waits, until `until` and while the server runs, for the next request's
+// first byte, as long as no other connection waits for a worker.
+Waited WaitForRequest(const DeadlineStream& stream, int sock, Clock::time_point until,
+                      const std::atomic<socket_t>& server_socket, const std::atomic<int>& queued) {
+  if (stream.has_buffered_bytes()) return Waited::kRequest;  // pipelined
   while (server_socket != INVALID_SOCKET) {
     const auto left = std::chrono::ceil<milliseconds>(until - Clock::now());
-    if (left.count() <= 0) return false;
     pollfd fd{sock, POLLIN, 0};
-    const int ready = poll(&fd, 1, static_cast<int>(std::min(left, kStopCheckInterval).count()));
-    if (ready > 0) return true;
-    if (ready < 0 && errno != EINTR) return false;
+    const int ready = poll(&fd, 1, static_cast<int>(std::max<int64_t>(0, std::min(left, kIdleCheckInterval).count())));
+    if (ready > 0) return Waited::kRequest;
+    if (ready < 0 && errno != EINTR) return Waited::kNone;
+    if (left.count() <= 0) return Waited::kNone;
+    if (queued > 0) return Waited::kYield;
   }
-  return false;
+  return Waited::kNone;
 }
 
 // A whole 408 response, for a client that timed out before cpp-httplib
@@ -290,9 +297,52 @@ std::string RequestTimeoutResponse(milliseconds client_timeout, milliseconds rea
 
 }  // namespace
 
-DeadlineHttpServer::DeadlineHttpServer(milliseconds client_timeout,
+// One connection between its requests: its stream (with what the client
+// pipelined), how many requests keep-alive still allows, and the end of the
+// wait for the next one (kept while it is parked).
+struct DeadlineHttpServer::Connection {
+  Connection(socket_t sock, milliseconds read_timeout, milliseconds write_timeout, milliseconds client_timeout,
+             size_t requests)
+      : sock(sock), stream(sock, read_timeout, write_timeout, client_timeout), requests_left(requests) {}
+  const socket_t sock;
+  DeadlineStream stream;
+  size_t requests_left;
+  std::optional<Clock::time_point> wait_until;
+};
+
+// cpp-httplib's thread pool, counting the tasks (connections) that wait for a
+// worker, and stopping the parking before the workers, so that no parked
+// connection is handed to a queue that is gone.
+class DeadlineHttpServer::WorkerQueue final : public httplib::TaskQueue {
+ public:
+  WorkerQueue(DeadlineHttpServer* server, int threads) : server_(server), pool_(threads) {
+    server_->worker_queue_ = this;
+  }
+  void enqueue(std::function<void()> task) override {
+    ++server_->queued_;
+    pool_.enqueue([this, task = std::move(task)] {
+      --server_->queued_;
+      task();
+    });
+  }
+  void shutdown() override {
+    server_->parking_.Stop();  // parked connections end; no more hand-backs
+    server_->worker_queue_ = nullptr;
+    pool_.shutdown();
+  }
+
+ private:
+  DeadlineHttpServer* const server_;
+  httplib::ThreadPool pool_;
+};
+
+DeadlineHttpServer::DeadlineHttpServer(milliseconds client_timeout, int threads,
                                        std::function<void(const std::string&)> on_timeout)
-    : client_timeout_(client_timeout), on_timeout_(std::move(on_timeout)) {}
+    : client_timeout_(client_timeout), on_timeout_(std::move(on_timeout)) {
+  new_task_queue = [this, threads] { return new WorkerQueue(this, threads); };
+}
+
+DeadlineHttpServer::~DeadlineHttpServer() { parking_.Stop(); }
 
 void DeadlineHttpServer::HandlingStarts() {
   if (t_connection != nullptr) t_connection->ClearDeadline();
@@ -338,46 +388,81 @@ bool DeadlineHttpServer::WidenListenBacklog(int backlog) {
 }
 
 bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
-  DeadlineStream stream(sock, read_timeout(),
-                        FromSecondsAndMicros(write_timeout_sec_, write_timeout_usec_), client_timeout_);
+  Serve(std::make_shared<Connection>(sock, read_timeout(), FromSecondsAndMicros(write_timeout_sec_, write_timeout_usec_),
+                                     client_timeout_, keep_alive_max_count_));
+  return true;
+}
+
+void DeadlineHttpServer::Serve(std::shared_ptr<Connection> connection) {
+  DeadlineStream& stream = connection->stream;
   t_connection = &stream;
-  // A 408 for a request that did not arrive in time, written here when
-  // cpp-httplib wrote nothing (it had not parsed the request line).
-  auto answer_timeout = [&] {
-    const std::string response = RequestTimeoutResponse(client_timeout_, read_timeout());
-    for (size_t sent = 0; sent < response.size();) {
-      const ssize_t n = stream.write(response.data() + sent, response.size() - sent);
-      if (n <= 0) break;
-      sent += static_cast<size_t>(n);
-    }
-    std::string ip;
-    int port = 0;
-    stream.get_remote_ip_and_port(ip, port);
-    if (on_timeout_) on_timeout_(ip);
-  };
   const milliseconds keep_alive_idle(keep_alive_timeout_sec_ * 1000);
-  bool ok = false;
-  for (size_t left = keep_alive_max_count_; left > 0; --left) {
+  while (connection->requests_left > 0) {
     // A new connection's first request may come later than a kept-alive
     // one's next (a loaded client, a slow network): it gets as long as a
     // read may pause, and a 408 rather than a silent close if it never comes.
-    const bool first = left == keep_alive_max_count_;
-    if (!WaitForRequest(stream, sock, first ? std::max(keep_alive_idle, read_timeout()) : keep_alive_idle, svr_sock_)) {
-      if (first && svr_sock_ != INVALID_SOCKET) answer_timeout();
+    const bool first = connection->requests_left == keep_alive_max_count_;
+    if (!connection->wait_until) {
+      connection->wait_until = Clock::now() + (first ? std::max(keep_alive_idle, read_timeout()) : keep_alive_idle);
+    }
+    const Waited waited = WaitForRequest(stream, connection->sock, *connection->wait_until, svr_sock_, queued_);
+    if (waited == Waited::kYield) {
+      t_connection = nullptr;
+      return Park(std::move(connection));
+    }
+    if (waited == Waited::kNone) {
+      if (first && svr_sock_ != INVALID_SOCKET) AnswerTimeout(*connection);
       break;
     }
+    connection->wait_until.reset();
     stream.StartRequest();
     bool closed = false;
-    ok = process_request(stream, /*close_connection=*/left == 1, closed, request_setup_);
+    const bool ok = process_request(stream, /*close_connection=*/connection->requests_left == 1, closed, request_setup_);
+    --connection->requests_left;
     stream.Flush();
     if (stream.timed_out()) {
-      if (stream.bytes_written() == 0) answer_timeout();
+      if (stream.bytes_written() == 0) AnswerTimeout(*connection);
       break;
     }
     if (!ok || closed || stream.close_after_response()) break;
   }
-  stream.Flush();
   t_connection = nullptr;
+  Close(*connection);
+}
+
+void DeadlineHttpServer::Park(std::shared_ptr<Connection> connection) {
+  ConnectionParking::Parked parked;
+  parked.sock = connection->sock;
+  parked.deadline = *connection->wait_until;
+  parked.ready = [this, connection] {
+    // The queue is there: WorkerQueue::shutdown stops the parking first.
+    worker_queue_.load()->enqueue([this, connection] { Serve(connection); });
+  };
+  parked.expired = [this, connection](bool stopping) {
+    const bool first = connection->requests_left == keep_alive_max_count_;
+    if (!stopping && first) AnswerTimeout(*connection);
+    Close(*connection);
+  };
+  parking_.Park(std::move(parked));
+}
+
+void DeadlineHttpServer::AnswerTimeout(Connection& connection) {
+  const std::string response = RequestTimeoutResponse(client_timeout_, read_timeout());
+  for (size_t sent = 0; sent < response.size();) {
+    const ssize_t n = connection.stream.write(response.data() + sent, response.size() - sent);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string ip;
+  int port = 0;
+  connection.stream.get_remote_ip_and_port(ip, port);
+  if (on_timeout_) on_timeout_(ip);
+}
+
+void DeadlineHttpServer::Close(Connection& connection) {
+  DeadlineStream& stream = connection.stream;
+  const socket_t sock = connection.sock;
+  stream.Flush();
   if (stream.write_failed()) {
     // Reset rather than close: the kernel would otherwise go on sending what
     // is queued (megabytes) to a client that takes it slowly.
@@ -393,7 +478,6 @@ bool DeadlineHttpServer::process_and_close_socket(socket_t sock) {
     shutdown(sock, SHUT_RDWR);
   }
   close(sock);
-  return ok;
 }
 
 }  // namespace xai

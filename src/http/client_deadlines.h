@@ -17,14 +17,26 @@
 // The route handlers, which run on the connection's worker thread, say when
 // handling starts and when the response is ready (HandlingStarts /
 // ResponseReady); ThisRequestTimedOut tells the error handler to answer 408.
-// Thread-safe as httplib::Server is; each connection is served by one thread.
+// Idle connections do not hold workers while others wait for one: a
+// connection waiting for its client's next request (or first one) is parked
+// (connection_parking.h) as soon as another connection is queued for a
+// worker, and handed back to the workers when its client sends. With no one
+// waiting, an idle connection keeps its worker, as before: parking costs a
+// hand-off between threads.
+//
+// Thread-safe as httplib::Server is; each request of a connection is served
+// by one thread (successive requests may be served by different ones).
 #pragma once
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "http/connection_parking.h"
 
 namespace xai {
 
@@ -33,8 +45,10 @@ class DeadlineHttpServer : public httplib::Server {
   // `on_timeout`: called on the worker thread when a connection missed its
   // deadline before a request was parsed (no access-log line is written by
   // cpp-httplib then), with the client's address.
-  DeadlineHttpServer(std::chrono::milliseconds client_timeout,
+  // `threads` workers serve the requests (cpp-httplib's task queue).
+  DeadlineHttpServer(std::chrono::milliseconds client_timeout, int threads,
                      std::function<void(const std::string& client_address)> on_timeout);
+  ~DeadlineHttpServer() override;
 
   std::chrono::milliseconds client_timeout() const { return client_timeout_; }
   // cpp-httplib's bound on one read (a pause in the middle of a request).
@@ -67,13 +81,28 @@ class DeadlineHttpServer : public httplib::Server {
   bool WidenListenBacklog(int backlog);
 
  private:
-  // Serves one connection: keep-alive requests until the client closes, the
-  // keep-alive limits end it, a deadline is missed or the server stops.
+  struct Connection;
+  class WorkerQueue;
+
+  // Serves one new connection (Serve).
   bool process_and_close_socket(socket_t sock) override;
+  // Serves a connection: keep-alive requests until the client closes, the
+  // keep-alive limits end it, a deadline is missed or the server stops; or
+  // until it waits idle while other connections wait for a worker: then it is
+  // parked, and served again (on any worker) when its client sends.
+  void Serve(std::shared_ptr<Connection> connection);
+  void Park(std::shared_ptr<Connection> connection);
+  // A 408 for a request that did not arrive in time, written when
+  // cpp-httplib wrote nothing (it had not parsed the request line).
+  void AnswerTimeout(Connection& connection);
+  void Close(Connection& connection);
 
   std::chrono::milliseconds client_timeout_;
   std::function<void(const std::string&)> on_timeout_;
   std::function<void(httplib::Request&)> request_setup_;
+  ConnectionParking parking_;
+  std::atomic<int> queued_{0};                   // connections waiting for a worker
+  std::atomic<WorkerQueue*> worker_queue_{nullptr};  // while listening
 };
 
 }  // namespace xai

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace xai {
 namespace {
@@ -63,8 +64,10 @@ class RawClient {
 class ClientDeadlinesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<DeadlineHttpServer>(kClientTimeout, [this](const std::string&) { ++timeouts_; });
+    server_ = std::make_unique<DeadlineHttpServer>(kClientTimeout, threads_,
+                                                   [this](const std::string&) { ++timeouts_; });
     server_->set_keep_alive_timeout(1);
+    server_->set_read_timeout(read_timeout_seconds_);
     server_->Get(R"(/bytes/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(std::string(std::stoul(req.matches[1]), 'x'), "text/plain");
     });
@@ -90,6 +93,8 @@ class ClientDeadlinesTest : public ::testing::Test {
     if (serving_.joinable()) serving_.join();
   }
 
+  int threads_ = 8;
+  int read_timeout_seconds_ = 5;  // cpp-httplib's default; also how long a new connection's first byte may take
   std::unique_ptr<DeadlineHttpServer> server_;
   std::thread serving_;
   int port_ = 0;
@@ -162,6 +167,49 @@ TEST_F(ClientDeadlinesTest, HundredContinueIsSentBeforeTheBodyIsAwaited) {
   const std::string reply = client.ReadAll();
   EXPECT_EQ(reply.substr(0, 15), "HTTP/1.1 200 OK") << reply;
   EXPECT_EQ(reply.substr(reply.size() - 5), "\r\n\r\n3") << reply;
+}
+
+// Two workers, and a new connection's first byte may take 2 s.
+class IdleConnectionsTest : public ClientDeadlinesTest {
+ protected:
+  IdleConnectionsTest() {
+    threads_ = 2;
+    read_timeout_seconds_ = 2;
+  }
+};
+
+TEST_F(IdleConnectionsTest, SilentConnectionsDoNotKeepANewClientWaiting) {
+  // Each held a worker for its whole 2 s wait: the new client waited about 4 s.
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 4; ++i) silent.push_back(std::make_unique<RawClient>(port_));
+  std::this_thread::sleep_for(milliseconds(100));  // the server takes them up
+  RawClient client(port_);
+  const auto start = std::chrono::steady_clock::now();
+
+  ASSERT_TRUE(client.Send("GET /bytes/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string reply = client.ReadAll();
+
+  EXPECT_NE(reply.find("HTTP/1.1 200 OK"), std::string::npos) << reply;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1500));
+  // The silent ones still get their 408 when their wait runs out, parked or not.
+  for (auto& s : silent) EXPECT_NE(s->ReadAll().find("HTTP/1.1 408"), std::string::npos);
+  EXPECT_EQ(timeouts_, 4);
+}
+
+TEST_F(IdleConnectionsTest, AParkedKeptAliveConnectionIsServedWhenItsClientSendsAgain) {
+  RawClient kept(port_);
+  ASSERT_TRUE(kept.Send("GET /bytes/2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(kept.ReadUntil("\r\n\r\nxx").find("HTTP/1.1 200 OK"), std::string::npos);
+  // Three silent connections for two workers: the idle ones park.
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 3; ++i) silent.push_back(std::make_unique<RawClient>(port_));
+  std::this_thread::sleep_for(milliseconds(200));
+
+  ASSERT_TRUE(kept.Send("GET /bytes/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string second = kept.ReadAll();
+
+  EXPECT_NE(second.find("HTTP/1.1 200 OK"), std::string::npos) << second;
+  EXPECT_EQ(second.substr(second.size() - 8), "\r\n\r\nxxxx") << second;
 }
 
 }  // namespace

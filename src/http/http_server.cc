@@ -129,9 +129,9 @@ HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
     entry.note = "no whole request in time";
     WriteAccessLogLine(entry);
   };
-  server_ = std::make_unique<DeadlineHttpServer>(
-      std::chrono::milliseconds(static_cast<int64_t>(options_.client_timeout_seconds * 1000)), on_timeout);
   threads_ = options_.threads > 0 ? options_.threads : DefaultThreads();
+  server_ = std::make_unique<DeadlineHttpServer>(
+      std::chrono::milliseconds(static_cast<int64_t>(options_.client_timeout_seconds * 1000)), threads_, on_timeout);
   body_gate_ = std::make_unique<BodyMemoryGate>(2 * options_.max_body_bytes);
   Configure();
 }
@@ -139,8 +139,6 @@ HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
 HttpServer::~HttpServer() = default;
 
 void HttpServer::Configure() {
-  const int threads = threads_;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_keep_alive_max_count(1000);
   server_->set_keep_alive_timeout(options_.keep_alive_seconds);
