@@ -125,6 +125,11 @@ Status BatchedEvaluator::Run(int64_t num_rows, const FillRowFn& fill, const Cons
   return OkStatus();
 }
 
+std::string BatchedEvaluator::DescribeRow(int64_t row) const {
+  if (options_.describe_row) return options_.describe_row(row);
+  return "row " + std::to_string(row) + " of the evaluated batch";
+}
+
 Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchResult& result,
                                      int64_t first_row) const {
   const int64_t run_rows = batch.inputs[0].shape[0];
@@ -136,11 +141,11 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
   for (int64_t r = 0; r < run_rows; ++r) {
     if (!std::isfinite(result.outputs[r])) {
       return FailedPrecondition("model output element " + std::to_string(batch.output_element[r]) +
-                                " is " + NonFiniteName(result.outputs[r]) + " at row " +
-                                std::to_string(first_row + r) +
-                                " of the evaluated batch; attributions of a non-finite output are undefined: the "
-                                "model overflowed there, so check that the instance, its baselines and any "
-                                "SmoothGrad noise (noiseSigma) stay within the range the model works in");
+                                " is " + NonFiniteName(result.outputs[r]) + " at " + DescribeRow(first_row + r) +
+                                "; attributions of a non-finite output are undefined (the model overflowed there, "
+                                "or met a value outside an op's domain, such as the log of a negative number), so "
+                                "check that the instance, its baselines and any SmoothGrad noise (noiseSigma) stay "
+                                "within the range the model works in");
     }
   }
   if (!options_.with_gradients) return OkStatus();
@@ -169,9 +174,8 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
         const int64_t row =
             first_row + static_cast<int64_t>(e) / std::max<int64_t>(row_elements_[i], 1);
         return FailedPrecondition("gradient of input " + std::to_string(i) + " is " +
-                                  NonFiniteName(gradient.values[e]) + " at row " +
-                                  std::to_string(row) +
-                                  " of the evaluated batch; attributions of a non-finite gradient are undefined: "
+                                  NonFiniteName(gradient.values[e]) + " at " + DescribeRow(row) +
+                                  "; attributions of a non-finite gradient are undefined (e.g. sqrt or log at 0): "
                                   "check that the instance, its baselines and any SmoothGrad noise (noiseSigma) "
                                   "stay within the range the model works in");
       }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "attribution/model_function.h"
@@ -46,6 +47,9 @@ int AutoBatchSize(const std::vector<InputLayout>& inputs);
 struct BatchedEvaluatorOptions {
   int batch_size = kAutoBatchSize;  // rows per model run, >= 1; kAutoBatchSize: AutoBatchSize.
   bool with_gradients = true;       // false: forward passes only.
+  // What row r is, in words, for error messages (e.g. "the baseline (the
+  // path's start, alpha = 0)"); empty: "row r of the evaluated batch".
+  std::function<std::string(int64_t row)> describe_row;
 };
 
 // One row being written by a FillRowFn.
@@ -92,6 +96,7 @@ class BatchedEvaluator {
   int64_t rows() const { return rows_; }
 
  private:
+  std::string DescribeRow(int64_t row) const;
   // Checks what the model returned for `batch`, whose row 0 is row `first_row`.
   Status CheckResult(const ModelBatch& batch, const ModelBatchResult& result,
                      int64_t first_row) const;

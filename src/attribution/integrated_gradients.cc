@@ -163,6 +163,13 @@ Status RunPass(ModelFunction& model, const std::vector<Tensor>& instance, const 
   BatchedEvaluatorOptions evaluator_options;
   evaluator_options.batch_size = options.batch_size;
   evaluator_options.with_gradients = true;
+  evaluator_options.describe_row = [&](int64_t row) -> std::string {
+    if (row < num_probes) return "the instance (its noiseless output)";
+    const double alpha = path_rows[(row - num_probes) % rows_per_path].alpha;
+    if (alpha == 0.0) return "the baseline (the path's start, alpha = 0)";
+    if (alpha == 1.0) return "the instance (the path's end, alpha = 1; with SmoothGrad, a noisy copy of it)";
+    return "a point on the path from the baseline to the instance (alpha = " + FormatNumber(alpha) + ")";
+  };
   BatchedEvaluator evaluator(model, LayoutOf(instance), evaluator_options);
   return evaluator.Run(num_probes + plan.num_paths * rows_per_path, fill, consume);
 }

@@ -522,11 +522,12 @@ TEST(IntegratedGradientsModelCheckTest, MalformedResultsAreReported) {
        {"1 gradient tensors", "expected 2"}},
       {FaultyModel::Fault::kWrongOutputCount, StatusCode::kInternal,
        {"20 outputs", "batch of 21 rows"}},
-      {FaultyModel::Fault::kNonFiniteOutput, StatusCode::kFailedPrecondition, {"is nan at row 0"}},
+      {FaultyModel::Fault::kNonFiniteOutput, StatusCode::kFailedPrecondition,
+       {"is nan at the baseline (the path's start, alpha = 0)", "the log of a negative number"}},
       {FaultyModel::Fault::kNonFiniteGradient, StatusCode::kFailedPrecondition,
-       {"gradient of input 0 is inf at row 0"}},
+       {"gradient of input 0 is inf at the baseline (the path's start, alpha = 0)"}},
       {FaultyModel::Fault::kNaNLastGradient, StatusCode::kFailedPrecondition,
-       {"gradient of input 1 is nan at row 20"}},
+       {"gradient of input 1 is nan at the instance (the path's end, alpha = 1"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(static_cast<int>(c.fault));

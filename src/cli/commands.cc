@@ -176,13 +176,16 @@ int RunInspect(const std::vector<std::string>& args) {
   for (const BoundOutput& out : m.explained_outputs()) {
     std::cout << "  explains output '" << out.metadata.name << "' -> tensor " << out.tensor.tensor_name << "\n";
   }
-  const Status gradients = m.CheckGradients();
+  const StatusOr<std::vector<std::string>> gradients = m.CheckGradients();
   if (gradients.ok()) {
     std::cout << "gradients: ok (gradient graph built for every explained output)\n";
     if (const std::string note = m.CustomGradientsNote(); !note.empty()) std::cout << "  note: " << note << "\n";
+    if (const std::string note = ExplainableModel::NoGradientNote(*gradients); !note.empty()) {
+      std::cout << "  note: " << note << "\n";
+    }
     std::cout << "\nok: the model can be explained (integrated-gradients, sampled-shapley, xrai for images)\n";
   } else {
-    std::cout << "gradients: unavailable: " << gradients.message() << "\n";
+    std::cout << "gradients: unavailable: " << gradients.status().message() << "\n";
     std::cout << "\nok: the model can be explained with sampled-shapley only (forward passes)\n";
   }
   return kExitOk;
@@ -418,6 +421,11 @@ int RunExplain(const std::vector<std::string>& args) {
   if (options->method != "sampled-shapley") {
     if (const std::string note = model.CustomGradientsNote(); !note.empty()) {
       std::cerr << "xaiserve explain: warning: " << note << "\n";
+    }
+    // (A model whose gradients cannot be built fails at the first instance, saying why.)
+    const StatusOr<std::vector<std::string>> without_gradient = model.CheckGradients();
+    if (without_gradient.ok() && !without_gradient->empty()) {
+      std::cerr << "xaiserve explain: warning: " << ExplainableModel::NoGradientNote(*without_gradient) << "\n";
     }
   }
   const size_t total = decoded->size();

@@ -536,7 +536,7 @@ StatusOr<TensorInfo> ExplainableModel::ResolveTensor(const std::string& name, co
   return *info;  // an internal graph tensor: its key stays empty.
 }
 
-Status ExplainableModel::CheckGradients() {
+StatusOr<std::vector<std::string>> ExplainableModel::CheckGradients() {
   if (!explain_status_.ok()) return explain_status_;
   std::vector<std::string> wrt;
   for (const BoundInput& in : inputs_) {
@@ -546,10 +546,29 @@ Status ExplainableModel::CheckGradients() {
     }
     wrt.push_back(in.tensor.tensor_name);
   }
+  std::vector<bool> any_gradient(wrt.size(), false);
   for (const BoundOutput& out : outputs_) {
-    XAI_RETURN_IF_ERROR(runtime_->PrepareGradients(out.tensor.tensor_name, wrt));
+    XAI_ASSIGN_OR_RETURN(std::vector<bool> connected, runtime_->PrepareGradients(out.tensor.tensor_name, wrt));
+    for (size_t i = 0; i < connected.size() && i < any_gradient.size(); ++i) {
+      any_gradient[i] = any_gradient[i] || connected[i];
+    }
   }
-  return OkStatus();
+  std::vector<std::string> without;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (!any_gradient[i]) without.push_back(inputs_[i].metadata.name);
+  }
+  return without;
+}
+
+std::string ExplainableModel::NoGradientNote(const std::vector<std::string>& inputs) {
+  if (inputs.empty()) return "";
+  std::string names;
+  for (const std::string& name : inputs) names += (names.empty() ? "'" : ", '") + name + "'";
+  return "input" + std::string(inputs.size() == 1 ? " " : "s ") + names + " reach" +
+         (inputs.size() == 1 ? "es" : "") + " the explained output only through ops without a gradient (a "
+         "bucketing such as Keras Discretization, a rounding, a cast to integers, an argmax), so gradient methods "
+         "give " + (inputs.size() == 1 ? "it" : "them") + " zero attributions, whatever the steps; explain with "
+         "sampled-shapley, which needs forward passes only";
 }
 
 StatusOr<const SignatureInfo*> ExplainableModel::PredictSignature(const std::string& key) const {

@@ -164,9 +164,14 @@ class ExplainableModel {
   // OK if Explain can work; otherwise why not and what to do.
   const Status& explain_status() const { return explain_status_; }
   // Whether gradients of every explained output with respect to the
-  // attributed tensors can be built (the gradient graphs are built and kept).
-  // FAILED_PRECONDITION naming the op without a gradient otherwise.
-  Status CheckGradients();
+  // attributed tensors can be built (the gradient graphs are built and kept):
+  // the names of the attributed inputs whose gradient is zero everywhere (no
+  // explained output depends on them through ops with gradients), usually
+  // none. FAILED_PRECONDITION naming the op without a gradient otherwise.
+  StatusOr<std::vector<std::string>> CheckGradients();
+  // For gradient methods: what it means that `inputs` (from CheckGradients)
+  // have no gradient; empty if there are none.
+  static std::string NoGradientNote(const std::vector<std::string>& inputs);
 
   // The signature whose inputs an explain request gives (xai_preprocess if
   // present, else the explaining signature); null if explaining is impossible.

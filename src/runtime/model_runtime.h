@@ -105,8 +105,12 @@ class ModelRuntime {
   // respect to its values is scattered back to the dense view.
   virtual StatusOr<GradientResult> RunWithGradients(const GradientRequest& request) = 0;
   // Builds (and caches) the gradient graph for (target, wrt) without running
-  // it: tells early whether gradient methods can explain the model.
-  virtual Status PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) = 0;
+  // it: tells early whether gradient methods can explain the model. Per wrt
+  // tensor: whether the target depends on it through ops that have gradients
+  // (false: its gradient is zero everywhere, e.g. it reaches the target only
+  // through a bucketing or an integer cast).
+  virtual StatusOr<std::vector<bool>> PrepareGradients(const std::string& target,
+                                                       const std::vector<std::string>& wrt) = 0;
 };
 
 struct RuntimeOptions {

@@ -372,8 +372,11 @@ class TfSavedModel final : public ModelRuntime {
     return result;
   }
 
-  Status PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
-    return GradientGraphFor(target, wrt).status();
+  StatusOr<std::vector<bool>> PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
+    XAI_ASSIGN_OR_RETURN(const tf_runtime::GradientGraph* graph, GradientGraphFor(target, wrt));
+    std::vector<bool> connected;
+    for (const std::string& gradient : graph->gradients) connected.push_back(!gradient.empty());
+    return connected;
   }
 
  private:

@@ -100,7 +100,7 @@ class BatchingRuntime final : public ModelRuntime {
   StatusOr<TensorInfo> DescribeTensor(const std::string& name) const override {
     return wrapped_->DescribeTensor(name);
   }
-  Status PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
+  StatusOr<std::vector<bool>> PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
     return wrapped_->PrepareGradients(target, wrt);
   }
 

@@ -87,10 +87,12 @@ StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::stri
   XAI_RETURN_IF_ERROR(CheckVisualizationMetadata(model->metadata(), &notes));
   for (const std::string& note : notes) Log("note: " + note);
   if (model->explain_status().ok()) {
-    const Status gradients = model->CheckGradients();
+    const StatusOr<std::vector<std::string>> gradients = model->CheckGradients();
     if (!gradients.ok()) {
-      Log("note: '" + saved_model_dir + "' cannot be explained with gradient methods (" + gradients.message() +
-          "); sampled-shapley still works");
+      Log("note: '" + saved_model_dir + "' cannot be explained with gradient methods (" +
+          gradients.status().message() + "); sampled-shapley still works");
+    } else if (!gradients->empty()) {
+      Log("note: '" + saved_model_dir + "': " + ExplainableModel::NoGradientNote(*gradients));
     }
   }
   return model;

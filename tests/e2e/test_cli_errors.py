@@ -586,3 +586,33 @@ def test_predict_without_serving_default_names_the_cli_flag_and_the_keys(xaiserv
     chosen = xaiserve.run("predict", tmp_path / "model", "--instances", tmp_path / "instances.jsonl",
                           "--signature", "logits").expect_success()
     assert json.loads(chosen.stdout)["predictions"] == [[2.0, 4.0]]
+
+
+def test_an_input_that_reaches_the_output_only_without_gradients_is_named(xaiserve, tmp_path):
+    """b reaches the output only through a bucketing (as in Keras
+    Discretization): its gradient is zero everywhere, so IG gives it zero
+    whatever the steps, and the completeness warning alone said "raise
+    --steps"."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="a"),
+                                  tf.TensorSpec([None, 1], tf.float32, name="b")])
+    def serve(a, b):
+        bucket = tf.cast(tf.raw_ops.Bucketize(input=b, boundaries=[0.0, 1.0]), tf.float32)
+        return {"y": tf.sigmoid(tf.reduce_sum(a, axis=1, keepdims=True) + bucket)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps({"a": [0.5, -0.25], "b": [1.5]}) + "\n")
+
+    inspected = xaiserve.run("inspect", tmp_path / "model").expect_success().stdout
+    explained = xaiserve.run("explain", tmp_path / "model", "--instances", instances).expect_success()
+    shapley = xaiserve.run("explain", tmp_path / "model", "--instances", instances,
+                           "--method", "sampled-shapley").expect_success()
+
+    note = "input 'b' reaches the explained output only through ops without a gradient"
+    assert note in inspected.split("gradients: ok")[1]
+    assert "warning: " + note in explained.stderr
+    assert json.loads(explained.stdout)["explanations"][0]["attributions"][0]["featureAttributions"]["b"] == [0.0]
+    assert json.loads(shapley.stdout)["explanations"][0]["attributions"][0]["featureAttributions"]["b"] != [0.0]
+    assert "without a gradient" not in shapley.stderr

@@ -51,8 +51,8 @@ class FakeModelRuntime : public ModelRuntime {
     else return NotFound("fake runtime: no tensor '" + name + "'");
     return info;
   }
-  Status PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
-    return OkStatus();
+  StatusOr<std::vector<bool>> PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
+    return std::vector<bool>(wrt.size(), true);
   }
 
   StatusOr<std::vector<Tensor>> Run(const std::vector<Feed>& feeds, const std::vector<std::string>& fetches) override {
