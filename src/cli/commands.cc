@@ -17,6 +17,7 @@
 #include "api/visualizations.h"
 #include "attribution/gaussian_blur.h"
 #include "cli/flags.h"
+#include "cli/interrupts.h"
 #include "core/number_format.h"
 #include "model/attribution_setup.h"
 #include "model/explainable_model.h"
@@ -65,7 +66,7 @@ StatusOr<Json> ReadInstances(const std::string& path) {
       return InvalidArgument("instances file '" + path + "' is a directory; give a JSON Lines file");
     }
     file.open(path);
-    if (!file) return NotFound("cannot read instances file '" + path + "'");
+    if (!file) return NotFound("cannot read instances file '" + path + "': " + std::strerror(errno));
     in = &file;
   }
   Json instances = Json::array();
@@ -129,10 +130,25 @@ Status WriteFailed(size_t instances_done) {
                      " instances (a full disk, or the output closed?)");
 }
 
-// `explain` reports progress on the first and last instance and at most this
-// often in between: a line per instance would be thousands a second on a
-// small model, each a write to the terminal (--timings keeps every time).
+// `predict` and `explain` report progress on the first and last instance and
+// at most this often in between: a line per instance would be thousands a
+// second on a small model, each a write to the terminal (--timings keeps
+// every time).
 constexpr double kProgressIntervalSeconds = 0.5;
+
+// The approximationError warnings `explain` writes one by one; beyond them it
+// counts, and says how many at the end (75,000 warning lines drowned the
+// progress of a 100,000-instance run).
+constexpr int kMaxApproximationWarnings = 10;
+
+// Ctrl-C or SIGTERM (interrupts.h) between instances: what was written is
+// whole; the exit status is the signal's, as if it had ended the command.
+int Stopped(const std::string& command, int signal, size_t done, size_t total) {
+  std::cout.flush();
+  std::cerr << "xaiserve " << command << ": stopped by " << StopRequests::Name(signal) << " after " << done << " of "
+            << total << " instances; each has its whole line in the output\n";
+  return 128 + signal;
+}
 
 }  // namespace
 
@@ -213,7 +229,10 @@ int RunPredict(const std::vector<std::string>& args) {
   if (!sig.ok()) return Fail("predict", sig.status());
   auto decoded = DecodeInstances(*instances, **sig, InstanceDecodingFor(**model));
   if (!decoded.ok()) return Fail("predict", decoded.status());
+  const StopRequests stop_requests;
+  auto last_progress = std::chrono::steady_clock::now();
   for (size_t begin = 0; begin < decoded->size(); begin += batch_size) {
+    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, decoded->size());
     const size_t end = std::min(decoded->size(), begin + static_cast<size_t>(batch_size));
     std::vector<NamedTensors> chunk(decoded->begin() + begin, decoded->begin() + end);
     auto batch = StackInstances(chunk);
@@ -226,13 +245,23 @@ int RunPredict(const std::vector<std::string>& args) {
                                              "; pass --batch-size 1 for inputs of varying shape"));
     }
     auto outputs = (*model)->Predict(**sig, *batch);
-    if (!outputs.ok()) return Fail("predict", outputs.status());
+    if (!outputs.ok()) {
+      // The model's own message counts rows within the batch.
+      return Fail("predict", outputs.status().WithContext(
+                                 end - begin == 1 ? "instance " + std::to_string(begin)
+                                                  : "instances " + std::to_string(begin) + "-" + std::to_string(end - 1) +
+                                                        " (predicted as one batch; its row r is instance " +
+                                                        std::to_string(begin) + " + r)"));
+    }
     for (size_t row = 0; row < chunk.size(); ++row) {
       std::cout << DumpJson(Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}) << "\n";
       WarnOfNonFiniteOutputs(*outputs, row, begin + row);
     }
     if (!std::cout.flush()) return Fail("predict", WriteFailed(end));
-    std::cerr << "xaiserve predict: " << end << "/" << decoded->size() << " instances\n";
+    if (begin == 0 || end == decoded->size() || SecondsSince(last_progress) >= kProgressIntervalSeconds) {
+      last_progress = std::chrono::steady_clock::now();
+      std::cerr << "xaiserve predict: " << end << "/" << decoded->size() << " instances\n";
+    }
   }
   return kExitOk;
 }
@@ -310,8 +339,8 @@ int RunExplain(const std::vector<std::string>& args) {
   FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients|sampled-shapley|xrai]\n"
                 "                [--steps N] [--paths N] [--noisy-samples N] [--noise-sigma S] [--max-blur-sigma S]\n"
                 "                [--top-k K] [--output-indices I[,J...]] [--output-name NAME] [--metadata FILE]\n"
-                "                [--batch-size N]"
-                " [--xrai-fast] [--visualize DIR]",
+                "                [--batch-size N] [--xrai-fast] [--visualize DIR] [--target-error E] [--timings FILE]\n"
+                "                [--version V]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
                 "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
                 "the REST API's :explain response body. Progress goes to stderr (the first and last instance\n"
@@ -430,7 +459,13 @@ int RunExplain(const std::vector<std::string>& args) {
   }
   const size_t total = decoded->size();
   auto last_progress = std::chrono::steady_clock::now();
+  const StopRequests stop_requests;
+  int warnings = 0, unwarned = 0;  // approximationError warnings written, and beyond those
   for (size_t i = 0; i < total; ++i) {
+    if (const int signal = StopRequests::Requested()) {
+      if (timings.is_open()) timings.flush();
+      return Stopped("explain", signal, i, total);
+    }
     const auto start = std::chrono::steady_clock::now();
     auto explanation = model.Explain((*decoded)[i], *options);
     if (!explanation.ok()) return Fail("explain", explanation.status().WithContext("instance " + std::to_string(i)));
@@ -458,6 +493,11 @@ int RunExplain(const std::vector<std::string>& args) {
       const std::optional<double>& target = options->approximation_error_target;
       const bool above_target = target && error > *target;
       if (!above_target && error <= kApproximationWarningLevel) continue;
+      if (warnings == kMaxApproximationWarnings) {
+        ++unwarned;
+        continue;
+      }
+      ++warnings;
       const bool shapley = explanation->method == "sampled-shapley";
       std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
                 << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError ";
@@ -481,6 +521,11 @@ int RunExplain(const std::vector<std::string>& args) {
       std::cerr << "xaiserve explain: " + std::to_string(i + 1) + "/" + std::to_string(total) + " instances (" +
                        seconds_text + " s)\n";
     }
+  }
+  if (unwarned > 0) {
+    std::cerr << "xaiserve explain: warning: " << unwarned << " more attributions had their approximationError above "
+              << (options->approximation_error_target ? "the target" : "5%") << " (only the first "
+              << kMaxApproximationWarnings << " are listed)\n";
   }
   if (timings.is_open()) {
     timings.close();
@@ -518,7 +563,9 @@ int RunMetadata(const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::ofstream file(output);
-  if (!file || !(file << text)) return Fail("metadata", InvalidArgument("cannot write '" + output + "'"));
+  if (!file || !(file << text)) {
+    return Fail("metadata", InvalidArgument("cannot write '" + output + "': " + std::strerror(errno)));
+  }
   std::cerr << "xaiserve metadata: wrote " << output << " (" << in_use.source << ")\n";
   return kExitOk;
 }

@@ -263,7 +263,8 @@ int RunServe(const std::vector<std::string>& args) {
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
       "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--max-image-pixels N]\n"
-      "               [--max-path-points N] [--poll-seconds S] [--client-timeout S] [--cross-request-batching]",
+      "               [--max-path-points N] [--poll-seconds S] [--client-timeout S] [--cross-request-batching]\n"
+      "               [--threads N] [--demo-dir DIR]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
@@ -293,7 +294,8 @@ int RunServe(const std::vector<std::string>& args) {
   flags.Double("poll-seconds", &poll_seconds, 0, 86400,
                "how often model directories are checked for new versions (default 2; 0: never)");
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
-  flags.Int("threads", &threads, 0, 4096, "HTTP worker threads, one per open connection (default 0: max(16, 4 x cores))");
+  flags.Int("threads", &threads, 0, 4096, "HTTP worker threads: connections served at once; an idle one is parked when others wait "
+            "(default 0: max(16, 4 x cores))");
   flags.Double("client-timeout", &client_timeout, 0.1, 86400,
                "seconds a client has to send a whole request (from its first byte) and to take a response; a "
                "slower one is disconnected (with a 408 if its request was late), so it cannot hold a worker "

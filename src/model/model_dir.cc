@@ -50,6 +50,9 @@ StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int
   if (!fs::is_directory(dir, ec)) {
     return NotFound("model directory '" + dir + "' does not exist or is not a directory");
   }
+  if (fs::directory_iterator listing(dir, ec); ec) {  // e.g. no permission: not "holds no saved_model.pb"
+    return FailedPrecondition("cannot read model directory '" + dir + "': " + ec.message());
+  }
   if (IsSavedModelDir(dir)) {
     if (version && *version != 0) {
       return NotFound("version " + std::to_string(*version) + " requested, but '" + dir +

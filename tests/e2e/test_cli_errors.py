@@ -616,3 +616,77 @@ def test_an_input_that_reaches_the_output_only_without_gradients_is_named(xaiser
     assert json.loads(explained.stdout)["explanations"][0]["attributions"][0]["featureAttributions"]["b"] == [0.0]
     assert json.loads(shapley.stdout)["explanations"][0]["attributions"][0]["featureAttributions"]["b"] != [0.0]
     assert "without a gradient" not in shapley.stderr
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_stopped_explain_leaves_whole_lines(signal_name, xaiserve, tmp_path):
+    """Killed mid-run, explain left a cut-off JSON line (and a timings file
+    cut mid-number): it now stops between instances, flushes, and exits with
+    the signal's status."""
+    import signal
+    import subprocess
+    import time
+
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    instances = tmp_path / "many.jsonl"
+    instances.write_text((line + "\n") * 300_000)
+    output, timings = tmp_path / "out.jsonl", tmp_path / "timings.txt"
+    number = getattr(signal, signal_name)
+    with output.open("w") as out:
+        process = subprocess.Popen(
+            [str(xaiserve.binary), "explain", str(fixture_dir("tabular_mlp")), "--instances", str(instances),
+             "--timings", str(timings)],
+            stdout=out, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not ignored, as in a terminal
+        deadline = time.monotonic() + 120
+        while output.stat().st_size < 200_000 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, "explain ended before it could be stopped"
+        process.send_signal(number)
+        stderr = process.communicate(timeout=60)[1]
+
+    assert process.returncode == 128 + number, stderr[-2000:]
+    assert f"stopped by {signal_name} after" in stderr
+    lines = output.read_text().splitlines()
+    assert 0 < len(lines) < 300_000
+    for text in lines:
+        assert json.loads(text)["explanations"]  # every line whole
+    times = timings.read_text().splitlines()
+    assert len(times) == len(lines) and all(float(t) > 0 for t in times)
+
+
+def test_approximation_warnings_stop_at_ten_and_the_rest_are_counted(xaiserve, tmp_path):
+    lines = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("\n".join(lines * 10) + "\n")
+
+    result = xaiserve.run("explain", fixture_dir("tabular_mlp"), "--instances", instances, "--steps", "1")
+
+    result.expect_success()
+    above = sum(entry["approximationError"] > 0.05
+                for response in map(json.loads, result.stdout.splitlines())
+                for entry in response["explanations"][0]["attributions"])
+    assert above > 10, "the check needs more than 10 attributions above 5% with one step"
+    warned = [w for w in result.stderr.splitlines() if "approximationError" in w and "% is above 5%" in w]
+    assert len(warned) == 10
+    assert f"warning: {above - 10} more attributions had their approximationError above 5%" in result.stderr
+
+
+def test_predict_reports_progress_at_most_twice_a_second_and_names_the_failing_instances(xaiserve, tmp_path):
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    many = tmp_path / "many.jsonl"
+    many.write_text((line + "\n") * 5000)
+
+    predicted = xaiserve.run("predict", fixture_dir("tabular_mlp"), "--instances", many).expect_success()
+
+    progress = [p for p in predicted.stderr.splitlines() if p.startswith("xaiserve predict: ") and "/5000" in p]
+    assert progress[0].endswith(" 64/5000 instances") and progress[-1].endswith(" 5000/5000 instances")
+    assert len(progress) < 20, f"{len(progress)} progress lines for 79 batches"
+
+    # int_input looks its ids up in a table of 20: instance 100 has 25.
+    good = (fixture_dir("int_input") / "instances.jsonl").read_text().splitlines()[0]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text((good + "\n") * 100 + "[19, 18, 25, 19, 17]\n")
+    failed = xaiserve.run("predict", fixture_dir("int_input"), "--instances", bad)
+    failed.expect_failure(phrases=["instances 64-100 (predicted as one batch; its row r is instance 64 + r)"],
+                          json_stdout=False)

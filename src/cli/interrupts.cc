@@ -1,0 +1,44 @@
+#include "cli/interrupts.h"
+
+#include <csignal>
+
+namespace xai {
+
+namespace {
+
+volatile std::sig_atomic_t g_requested = 0;
+struct sigaction g_previous_int, g_previous_term;
+
+void OnStopSignal(int signal) {
+  if (g_requested != 0) {  // asked twice: stop now, as the signal would by default
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  g_requested = signal;
+}
+
+}  // namespace
+
+StopRequests::StopRequests() {
+  g_requested = 0;
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &g_previous_int);
+  sigaction(SIGTERM, &action, &g_previous_term);
+  // A signal ignored when the command started (a background job's SIGINT) stays ignored.
+  if (g_previous_int.sa_handler == SIG_IGN) sigaction(SIGINT, &g_previous_int, nullptr);
+  if (g_previous_term.sa_handler == SIG_IGN) sigaction(SIGTERM, &g_previous_term, nullptr);
+}
+
+StopRequests::~StopRequests() {
+  sigaction(SIGINT, &g_previous_int, nullptr);
+  sigaction(SIGTERM, &g_previous_term, nullptr);
+}
+
+int StopRequests::Requested() { return g_requested; }
+
+const char* StopRequests::Name(int signal) { return signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+}  // namespace xai
