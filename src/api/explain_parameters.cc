@@ -123,6 +123,11 @@ StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value
       XAI_ASSIGN_OR_RETURN(int64_t i, index_of(item));
       index.push_back(i);
     }
+    for (const std::vector<int64_t>& earlier : out) {
+      if (earlier == index) {
+        return InvalidArgument(where + " names output " + item.dump() + " twice; give each output once");
+      }
+    }
     out.push_back(std::move(index));
   }
   if (out.empty()) return InvalidArgument(where + " is empty; give at least one index or leave it out");

@@ -129,6 +129,8 @@ TEST(ExplainParametersTest, TopKAndOutputIndices) {
   EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 2, "outputIndices": [1]})"), "give topK"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 0})"), "-1 for all outputs"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1]})"), "integers >= 0"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [1, 0, 1]})"), "names output 1 twice"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [[0, 2], [0, 2]]})"), "names output [0,2] twice"));
   // 2^64 - 1 would read as -1 if taken as a signed integer.
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [18446744073709551615]})"),
                        "entry 18446744073709551615 is too large"));

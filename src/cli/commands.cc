@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cmath>
 #include <chrono>
@@ -319,7 +321,7 @@ Status WritePictures(const std::string& dir, size_t instance, const InstanceExpl
       std::ofstream file(path, std::ios::binary);
       if (!file || !file.write(picture.bytes.data(), static_cast<std::streamsize>(picture.bytes.size())) ||
           !file.flush()) {
-        return InvalidArgument("cannot write '" + path.string() + "'");
+        return InvalidArgument("cannot write '" + path.string() + "': " + std::strerror(errno));
       }
       std::cerr << "xaiserve explain: wrote " << path.string() << "\n";
     }
@@ -426,6 +428,11 @@ int RunExplain(const std::vector<std::string>& args) {
     if (fs_error) {
       return Fail("explain", InvalidArgument("cannot create --visualize directory '" + visualize_dir +
                                              "': " + fs_error.message()));
+    }
+    // An existing directory may still refuse files (its permissions).
+    if (access(visualize_dir.c_str(), W_OK | X_OK) != 0) {
+      return Fail("explain", InvalidArgument("cannot write into --visualize directory '" + visualize_dir +
+                                             "': " + std::strerror(errno)));
     }
   }
   auto loaded = LoadModel(positional[0], metadata, version);
@@ -536,15 +543,18 @@ int RunExplain(const std::vector<std::string>& args) {
 
 int RunMetadata(const std::vector<std::string>& args) {
   std::string output, metadata;
-  FlagSet flags("xaiserve metadata MODEL_DIR [--output FILE]",
+  int64_t version = -1;
+  FlagSet flags("xaiserve metadata MODEL_DIR [--output FILE] [--metadata FILE] [--version V]",
                 "Prints the explanation metadata in use (MODEL_DIR/explanation_metadata.json, or inferred from the\n"
                 "explaining signature: every floating-point input numeric with a zero baseline), in the AI Platform\n"
                 "explanation_metadata.json format, ready to edit.");
-  flags.String("output", &output, "FILE", "write to FILE instead of stdout");
+  flags.String("output", &output, "FILE", "write to FILE instead of stdout (- : stdout)");
   flags.String("metadata", &metadata, "FILE", "validate and print this metadata file instead");
+  flags.Int("version", &version, 0, INT64_MAX, "version subdirectory to load (default: the highest)");
   std::vector<std::string> positional;
   if (auto code = ParseFlags(flags, "metadata", args, &positional, 1)) return *code;
-  auto model = LoadModel(positional[0], metadata, -1);
+  if (flags.WasSet("output") && output.empty()) return UsageError("metadata", "--output needs a file name (or -)");
+  auto model = LoadModel(positional[0], metadata, version);
   if (!model.ok()) return Fail("metadata", model.status());
   ExplanationMetadata in_use = (*model)->metadata();
   if (!(*model)->explain_status().ok()) {
@@ -558,7 +568,7 @@ int RunMetadata(const std::vector<std::string>& args) {
                  "--method sampled-shapley (sampledShapleyAttribution) can explain\n";
   }
   const std::string text = ExplanationMetadataToJson(in_use).dump(2) + "\n";
-  if (output.empty()) {
+  if (output.empty() || output == "-") {
     std::cout << text;
     return kExitOk;
   }

@@ -363,7 +363,8 @@ Status HttpServer::Bind() {
   if (port_ <= 0) {
     const std::string reason = errno != 0 ? std::string(" (") + std::strerror(errno) + ")" : "";
     return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + reason +
-                       "; choose another --port (0 picks a free one) or --host");
+                       "; choose another --port (0 picks a free one), or a --host that names an address of this "
+                       "machine (127.0.0.1, ::1, 0.0.0.0 for all)");
   }
   // Not fatal: with cpp-httplib's backlog of 5, bursts of connections only wait longer.
   if (!server_->WidenListenBacklog(SOMAXCONN)) {

@@ -491,6 +491,7 @@ def test_an_address_that_cannot_be_listened_on_is_named_before_models_load(xaise
 
     assert result.returncode == 1
     assert "cannot listen on 999.1.1.1" in result.stderr and "loaded" not in result.stderr, result.stderr
+    assert "a --host that names an address of this machine" in result.stderr
 
 
 def test_an_int64_output_beyond_two_to_the_53_is_refused_not_rounded(xaiserve, tmp_path):

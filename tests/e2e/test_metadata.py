@@ -96,6 +96,13 @@ def test_written_inferred_metadata_round_trips(xaiserve, tmp_path):
 
     assert json.loads(path.read_text()) == json.loads(printed.stdout)
     assert explained(xaiserve, "--metadata", path) == explained(xaiserve)
+    # "-" is stdout, as --instances - is stdin; a version can be named.
+    dashed = xaiserve.run("metadata", fixture_dir(MODEL), "--output", "-").expect_success()
+    assert dashed.stdout == printed.stdout and not (tmp_path / "-").exists()
+    versioned = xaiserve.run("metadata", fixture_dir(MODEL), "--version", "0").expect_success()
+    assert versioned.stdout == printed.stdout
+    missing = xaiserve.run("metadata", fixture_dir(MODEL), "--version", "7")
+    assert missing.returncode == 1 and "version 7 requested" in missing.stderr, missing.stderr
 
 
 CLASSIFIER = "classifier_with_names"  # x f32[N,4] -> scores f32[N,3], class_id i64[N], class_name string[N]
