@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -161,16 +162,15 @@ void HttpServer::Configure() {
   // - content codings as RFC 9110 reads them (content_coding.h).
   server_->set_request_setup([](httplib::Request& req) {
     req.ranges.clear();
-    if (req.has_header("Content-Encoding")) {
-      const std::string coding = NormalizedContentEncoding(req.get_header_value("Content-Encoding"));
-      req.headers.erase("Content-Encoding");
-      if (!coding.empty()) req.headers.emplace("Content-Encoding", coding);
-    }
-    if (req.has_header("Accept-Encoding")) {
-      const std::string acceptable = AcceptableEncodings(req.get_header_value("Accept-Encoding"));
-      req.headers.erase("Accept-Encoding");
-      req.headers.emplace("Accept-Encoding", acceptable);
-    }
+    // Replaces a header the request has with `rewrite` of its value (left out if "" and `drop_empty`).
+    auto rewrite_header = [&req](const char* name, std::string (*rewrite)(std::string_view), bool drop_empty) {
+      if (!req.has_header(name)) return;
+      const std::string value = rewrite(req.get_header_value(name));
+      req.headers.erase(name);
+      if (!value.empty() || !drop_empty) req.headers.emplace(name, value);
+    };
+    rewrite_header("Content-Encoding", NormalizedContentEncoding, /*drop_empty=*/true);
+    rewrite_header("Accept-Encoding", AcceptableEncodings, /*drop_empty=*/false);
   });
 
   Metrics* metrics = context_.metrics;
