@@ -267,6 +267,7 @@ int RunServe(const std::vector<std::string>& args) {
       "               [--threads N] [--demo-dir DIR]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
+      "  GET  /v1/models/NAME/metadata               TF Serving's model metadata (SignatureDefs)\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
       "  GET  /healthz, /metrics                     health, Prometheus metrics\n"
       "A model DIR is a SavedModel or a directory of numeric versions (the newest serves; new versions\n"

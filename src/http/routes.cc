@@ -18,7 +18,8 @@ constexpr char kModelsPrefix[] = "/v1/models/";
 constexpr char kApiSummary[] =
     "the API is GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}:predict, "
     "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}, with GET "
-    "/v1/models/{name}/versions/{v}), GET /v1/models/{name}:examples, GET /healthz, GET /metrics, "
+    "/v1/models/{name}/versions/{v}), GET /v1/models/{name}[/versions/{v}]/metadata, GET "
+    "/v1/models/{name}:examples, GET /healthz, GET /metrics, "
     "and the web page at GET /";
 
 // The cross-request batching of every served model that does it, summed over
@@ -84,7 +85,8 @@ bool Authorized(const RouteContext& context, const HttpRequest& request, bool* t
 
 bool IsGetRoute(Route::Kind kind) {
   return kind == Route::Kind::kHealth || kind == Route::Kind::kMetrics || kind == Route::Kind::kListModels ||
-         kind == Route::Kind::kGetModel || kind == Route::Kind::kGetVersion || kind == Route::Kind::kExamples ||
+         kind == Route::Kind::kGetModel || kind == Route::Kind::kGetVersion || kind == Route::Kind::kGetMetadata ||
+         kind == Route::Kind::kExamples ||
          kind == Route::Kind::kStatic;
 }
 
@@ -141,6 +143,11 @@ class Handler {
     }
     const auto snapshot = context_.registry->Snapshot(route.model);
     if (snapshot == nullptr) return Fail(context_.registry->Get(route.model).status());
+    if (route.label) {
+      return Fail(NotFound("model '" + route.model + "' has no version label '" + *route.label +
+                           "': xaiserve has no version labels; name a version as /versions/{v}, or leave it out "
+                           "for the newest"));
+    }
     if (route.kind == Route::Kind::kGetModel) return Reply(ModelStatusJson(*snapshot));
     std::optional<int64_t> version;
     if (route.version) {
@@ -152,6 +159,11 @@ class Handler {
       auto loaded = context_.registry->Get(route.model, version);
       if (!loaded.ok()) return Fail(loaded.status());
       return Reply(VersionRouteJson(*loaded));
+    }
+    if (route.kind == Route::Kind::kGetMetadata) {
+      auto loaded = context_.registry->Get(route.model, version);
+      if (!loaded.ok()) return Fail(loaded.status());
+      return Reply(TfServingMetadataJson(route.model, *loaded));
     }
     if (route.kind == Route::Kind::kExamples) {
       auto loaded = context_.registry->Get(route.model, version);
@@ -236,20 +248,32 @@ Route ParseRoute(const std::string& path) {
     route.has_verb = true;
     verb_part = rest.substr(name_end + 1);
   } else {
+    // "/metadata", or "/versions/{v}" or "/labels/{l}", then nothing, "/metadata" or ":verb".
     const std::string after = rest.substr(name_end + 1);
-    static const std::string kVersions = "versions/";
-    if (after.compare(0, kVersions.size(), kVersions) != 0) return route;
-    const std::string version_part = after.substr(kVersions.size());
-    const size_t colon = version_part.find(':');
-    const std::string version = version_part.substr(0, colon);
-    if (version.empty() || version.find('/') != std::string::npos) return route;
-    route.version = version;
-    if (colon == std::string::npos) {
+    static const std::string kMetadata = "metadata";
+    if (after == kMetadata) {
+      route.kind = Route::Kind::kGetMetadata;
+      return route;
+    }
+    static const std::string kVersions = "versions/", kLabels = "labels/";
+    const bool by_version = after.compare(0, kVersions.size(), kVersions) == 0;
+    const bool by_label = after.compare(0, kLabels.size(), kLabels) == 0;
+    if (!by_version && !by_label) return route;
+    const std::string selected = after.substr((by_version ? kVersions : kLabels).size());
+    const size_t end = selected.find_first_of("/:");
+    const std::string value = selected.substr(0, end);
+    if (value.empty()) return route;
+    (by_version ? route.version : route.label) = value;
+    if (end == std::string::npos) {
       route.kind = Route::Kind::kGetVersion;
       return route;
     }
+    if (selected[end] == '/') {
+      if (selected.substr(end + 1) == kMetadata) route.kind = Route::Kind::kGetMetadata;
+      return route;
+    }
     route.has_verb = true;
-    verb_part = version_part.substr(colon + 1);
+    verb_part = selected.substr(end + 1);
   }
   route.verb = verb_part;
   if (verb_part == "predict") route.kind = Route::Kind::kPredict;
@@ -265,6 +289,7 @@ std::string RouteLabel(const Route& route) {
     case Route::Kind::kListModels: return "list_models";
     case Route::Kind::kGetModel: return "get_model";
     case Route::Kind::kGetVersion: return "get_version";
+    case Route::Kind::kGetMetadata: return "get_metadata";
     case Route::Kind::kPredict: return "predict";
     case Route::Kind::kExplain: return "explain";
     case Route::Kind::kExamples: return "examples";

@@ -7,6 +7,7 @@
 //   GET  /v1/models                                every served model, in short
 //   GET  /v1/models/{name}                         one model in full (model_status.h)
 //   GET  /v1/models/{name}/versions/{v}            one loaded version in full
+//   GET  /v1/models/{name}[/versions/{v}]/metadata TF Serving's model metadata (its SignatureDefs)
 //   POST /v1/models/{name}:predict                 prediction_service.h
 //   POST /v1/models/{name}:explain
 //   POST /v1/models/{name}/versions/{v}:predict|:explain
@@ -71,11 +72,15 @@ struct RouteContext {
 // Where a path leads.
 struct Route {
   enum class Kind {
-    kHealth, kMetrics, kListModels, kGetModel, kGetVersion, kPredict, kExplain, kExamples, kStatic, kUnknown
+    kHealth, kMetrics, kListModels, kGetModel, kGetVersion, kGetMetadata, kPredict, kExplain, kExamples, kStatic,
+    kUnknown
   };
   Kind kind = Kind::kUnknown;
   std::string model;
   std::optional<std::string> version;  // as written in the path
+  // TF Serving's /labels/{label} in place of /versions/{v}: parsed so that
+  // the answer can say xaiserve has no labels.
+  std::optional<std::string> label;
   bool has_verb = false;               // the path names a method after ':'
   std::string verb;                    // after ':' ("predict", "explain", "examples", or an unknown one)
 };

@@ -35,6 +35,22 @@ TEST(ParseRouteTest, KnowsEveryRoute) {
   EXPECT_EQ(versioned.kind, Route::Kind::kPredict);
   EXPECT_EQ(*versioned.version, "12");
 
+  const Route metadata = ParseRoute("/v1/models/tabular/metadata");
+  EXPECT_EQ(metadata.kind, Route::Kind::kGetMetadata);
+  EXPECT_EQ(metadata.model, "tabular");
+  EXPECT_FALSE(metadata.version);
+  const Route version_metadata = ParseRoute("/v1/models/m/versions/7/metadata");
+  EXPECT_EQ(version_metadata.kind, Route::Kind::kGetMetadata);
+  EXPECT_EQ(*version_metadata.version, "7");
+
+  // TF Serving's labels are parsed so that the answer can say there are none.
+  const Route label = ParseRoute("/v1/models/m/labels/stable");
+  EXPECT_EQ(label.kind, Route::Kind::kGetVersion);
+  EXPECT_EQ(*label.label, "stable");
+  EXPECT_FALSE(label.version);
+  EXPECT_EQ(ParseRoute("/v1/models/m/labels/canary:predict").kind, Route::Kind::kPredict);
+  EXPECT_EQ(ParseRoute("/v1/models/m/labels/canary/metadata").kind, Route::Kind::kGetMetadata);
+
   const Route examples = ParseRoute("/v1/models/tabular:examples");
   EXPECT_EQ(examples.kind, Route::Kind::kExamples);
   EXPECT_EQ(examples.model, "tabular");
@@ -45,7 +61,9 @@ TEST(ParseRouteTest, KnowsEveryRoute) {
 
 TEST(ParseRouteTest, EverythingElseIsUnknown) {
   for (const char* path : {"/v1", "/static", "/index.html", "/v1/model", "/v1/models//x", "/v1/models/:explain", "/v1/models/m/foo",
-                           "/v1/models/m/versions/", "/v1/models/m/versions/1/x", "/healthz/", "/v2/models/m"}) {
+                           "/v1/models/m/versions/", "/v1/models/m/versions/1/x", "/healthz/", "/v2/models/m",
+                           "/v1/models/m/metadata/", "/v1/models/m/versions/1/metadata/x", "/v1/models/m/labels/",
+                           "/v1/models/m/versions/1/2"}) {
     EXPECT_EQ(ParseRoute(path).kind, Route::Kind::kUnknown) << path;
   }
   const Route verb = ParseRoute("/v1/models/m:classify");
@@ -239,6 +257,16 @@ TEST_F(RoutesTest, ServesTheWebPageAndItsFiles) {
   }
   EXPECT_TRUE(Contains(Message(Call("GET", "/static/nope.js")), "'nope.js'"));
   EXPECT_EQ(ErrorStatus(Call("POST", "/", "{}"), 405), "METHOD_NOT_ALLOWED");
+}
+
+TEST_F(RoutesTest, MetadataOfAModelThatDidNotLoadIs503AndLabelsAre404) {
+  EXPECT_EQ(ErrorStatus(Call("GET", "/v1/models/broken/metadata"), 503), "UNAVAILABLE");
+  EXPECT_EQ(ErrorStatus(Call("GET", "/v1/models/zebra/metadata"), 404), "NOT_FOUND");
+  EXPECT_EQ(ErrorStatus(Call("POST", "/v1/models/broken/metadata", "{}"), 405), "METHOD_NOT_ALLOWED");
+  const HttpResponse label = Call("POST", "/v1/models/broken/labels/stable:predict", R"({"instances": [[1]]})");
+  EXPECT_EQ(ErrorStatus(label, 404), "NOT_FOUND");
+  EXPECT_TRUE(Contains(Message(label), "no version labels"));
+  EXPECT_TRUE(Contains(Message(label), "/versions/{v}"));
 }
 
 TEST_F(RoutesTest, ExamplesOfAModelThatDidNotLoadIs503) {

@@ -57,7 +57,58 @@ Json AvailableVersionJson(int64_t version) {
           {"status", {{"error_code", "OK"}, {"error_message", ""}}}};
 }
 
+// TensorFlow's DataType enum names, as TF Serving's JSON writes them.
+const char* TfDataTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return "DT_FLOAT";
+    case DType::kFloat64: return "DT_DOUBLE";
+    case DType::kFloat16: return "DT_HALF";
+    case DType::kBFloat16: return "DT_BFLOAT16";
+    case DType::kInt8: return "DT_INT8";
+    case DType::kInt16: return "DT_INT16";
+    case DType::kInt32: return "DT_INT32";
+    case DType::kInt64: return "DT_INT64";
+    case DType::kUInt8: return "DT_UINT8";
+    case DType::kUInt16: return "DT_UINT16";
+    case DType::kUInt32: return "DT_UINT32";
+    case DType::kUInt64: return "DT_UINT64";
+    case DType::kBool: return "DT_BOOL";
+    case DType::kString: return "DT_STRING";
+  }
+  return "DT_INVALID";
+}
+
+// A TensorInfo proto as JSON with every field written, as TF Serving does.
+Json TfServingTensorInfoJson(const TensorInfo& t) {
+  Json dims = Json::array();
+  if (t.rank_known) {
+    for (int64_t d : t.shape) dims.push_back({{"size", std::to_string(d)}, {"name", ""}});
+  }
+  Json out = {{"dtype", TfDataTypeName(t.dtype)},
+              {"tensor_shape", {{"dim", dims}, {"unknown_rank", !t.rank_known}}}};
+  if (t.is_sparse()) {
+    out["coo_sparse"] = {{"values_tensor_name", t.tensor_name},
+                         {"indices_tensor_name", t.sparse_indices_tensor},
+                         {"dense_shape_tensor_name", t.sparse_dense_shape_tensor}};
+  } else {
+    out["name"] = t.tensor_name;
+  }
+  return out;
+}
+
 }  // namespace
+
+Json TfServingMetadataJson(const std::string& model_name, const LoadedVersion& version) {
+  Json signature_defs = Json::object();
+  for (const SignatureInfo& s : version.model->signatures()) {
+    Json inputs = Json::object(), outputs = Json::object();
+    for (const TensorInfo& t : s.inputs) inputs[t.key] = TfServingTensorInfoJson(t);
+    for (const TensorInfo& t : s.outputs) outputs[t.key] = TfServingTensorInfoJson(t);
+    signature_defs[s.key] = {{"inputs", inputs}, {"outputs", outputs}, {"method_name", s.method_name}};
+  }
+  return Json{{"model_spec", {{"name", model_name}, {"signature_name", ""}, {"version", std::to_string(version.version)}}},
+              {"metadata", {{"signature_def", {{"signature_def", signature_defs}}}}}};
+}
 
 Json VersionStatusJson(const LoadedVersion& version) {
   const ExplainableModel& model = *version.model;

@@ -3,7 +3,9 @@
 // and per loaded version its signatures (inputs and outputs), which signature
 // predicts and which explains and why, and the explanation metadata in use.
 // Also TF Serving's "model_version_status" list, so its clients can poll a
-// model's state. Pure functions over registry snapshots; thread-safe.
+// model's state, and TF Serving's model metadata (the SignatureDefs), so its
+// clients can find the inputs to send. Pure functions over registry
+// snapshots; thread-safe.
 #pragma once
 
 #include "core/tensor_json.h"
@@ -23,5 +25,12 @@ Json VersionStatusJson(const LoadedVersion& version);
 // GET /v1/models/{name}/versions/{v}: the version in full, with TF Serving's
 // "model_version_status" of that one version (as TF Serving answers there).
 Json VersionRouteJson(const LoadedVersion& version);
+
+// GET /v1/models/{name}[/versions/{v}]/metadata: TF Serving's
+// GetModelMetadataResponse as its REST API writes it (snake_case, int64 as
+// strings, dtypes as "DT_FLOAT"): {"model_spec": {name, signature_name,
+// version}, "metadata": {"signature_def": {"signature_def": {key: {inputs,
+// outputs, method_name}}}}}. A sparse input is given as coo_sparse.
+Json TfServingMetadataJson(const std::string& model_name, const LoadedVersion& version);
 
 }  // namespace xai

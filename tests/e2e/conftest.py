@@ -243,6 +243,29 @@ def write_json(path: Path, value: Any) -> Path:
 # --------------------------------------------------------------------------
 
 
+def tf_serving_signature_defs(model_dir: Path) -> dict:
+    """A SavedModel's SignatureDefs as TF Serving's metadata route writes them
+    (snake_case, every field, int64 as strings), read from saved_model.pb by
+    TensorFlow's own protos; the init op's pseudo-signature and empty
+    defaults left out."""
+    from google.protobuf import json_format
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((Path(model_dir) / "saved_model.pb").read_bytes())
+    [meta_graph] = [m for m in saved_model.meta_graphs if "serve" in m.meta_info_def.tags]
+    out = {}
+    for key, signature in meta_graph.signature_def.items():
+        if key == "__saved_model_init_op":
+            continue
+        as_json = json_format.MessageToDict(
+            signature, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+        if not as_json.get("defaults"):
+            as_json.pop("defaults", None)
+        out[key] = as_json
+    return out
+
+
 class LoadedModels:
     """Fixture SavedModels loaded in Python on first use, each once."""
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import DEMO_MODELS, FIXTURES, fixture_dir, read_instances, running_server
+from conftest import DEMO_MODELS, FIXTURES, fixture_dir, read_instances, running_server, tf_serving_signature_defs
 
 DEMO = DEMO_MODELS
 
@@ -181,6 +181,23 @@ def test_version_status_route(server):
     assert version["metadata"]["inputs"]["image"]["modality"] == "image"
 
     server.get("/v1/models/image/versions/7").expect_error(404, "NOT_FOUND", ["no loaded version 7", "versions: 0"])
+
+
+@pytest.mark.parametrize("name", sorted(DEMO))
+def test_metadata_route_gives_the_signature_defs_as_tf_serving_does(server, name):
+    """TF Serving's GET .../metadata, against the SavedModel's own protos."""
+    metadata = server.get(f"/v1/models/{name}/metadata").expect(200)
+    assert metadata["model_spec"] == {"name": name, "signature_name": "", "version": "0"}
+    assert metadata["metadata"]["signature_def"]["signature_def"] == tf_serving_signature_defs(fixture_dir(DEMO[name]))
+    assert server.get(f"/v1/models/{name}/versions/0/metadata").expect(200) == metadata
+
+
+def test_metadata_route_names_missing_versions_and_labels(server):
+    server.get("/v1/models/image/versions/3/metadata").expect_error(404, "NOT_FOUND", ["no loaded version 3"])
+    server.get("/v1/models/nope/metadata").expect_error(404, "NOT_FOUND", ["served models:"])
+    server.get("/v1/models/image/labels/stable/metadata").expect_error(
+        404, "NOT_FOUND", ["no version labels", "/versions/{v}"])
+    server.post("/v1/models/image/metadata", {}).expect_error(405, "METHOD_NOT_ALLOWED")
 
 
 def test_healthz_and_metrics(server):

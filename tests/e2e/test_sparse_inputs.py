@@ -27,6 +27,7 @@ from conftest import (
     only_attribution,
     read_instances,
     running_server,
+    tf_serving_signature_defs,
     write_json,
 )
 
@@ -289,6 +290,13 @@ def test_the_server_describes_the_sparse_input(server):
     model = server.get("/v1/models/sparse").expect(200)
     text = json.dumps(model)
     assert '"indicesTensorName": "words/indices:0"' in text and '"denseShapeTensorName": "words/shape:0"' in text
+
+
+def test_the_metadata_route_gives_the_sparse_input_as_coo_sparse(server):
+    metadata = server.get("/v1/models/sparse/metadata").expect(200)
+    signature_defs = metadata["metadata"]["signature_def"]["signature_def"]
+    assert signature_defs == tf_serving_signature_defs(fixture_dir("sparse_words"))
+    assert any("coo_sparse" in t for s in signature_defs.values() for t in s["inputs"].values())
 
 
 def test_the_server_explains_a_sparse_instance(server):
