@@ -459,6 +459,7 @@ int RunExplain(const std::vector<std::string>& args) {
     }
   }
 
+  bool inputs_without_gradient = false;  // then more steps cannot close an approximationError
   if (options->method != "sampled-shapley") {
     if (const std::string note = model.CustomGradientsNote(); !note.empty()) {
       std::cerr << "xaiserve explain: warning: " << note << "\n";
@@ -466,6 +467,7 @@ int RunExplain(const std::vector<std::string>& args) {
     // (A model whose gradients cannot be built fails at the first instance, saying why.)
     const StatusOr<std::vector<std::string>> without_gradient = model.CheckGradients();
     if (without_gradient.ok() && !without_gradient->empty()) {
+      inputs_without_gradient = true;
       std::cerr << "xaiserve explain: warning: " << ExplainableModel::NoGradientNote(*without_gradient) << "\n";
     }
   }
@@ -516,6 +518,10 @@ int RunExplain(const std::vector<std::string>& args) {
       if (above_target) {
         std::cerr << error << " is above --target-error " << *target << " at the most "
                   << (shapley ? "paths" : "steps") << " allowed (" << MaxBudget(explanation->method) << ")\n";
+      } else if (inputs_without_gradient) {
+        std::cerr << error * 100 << "% is above " << kApproximationWarningLevel * 100
+                  << "%; more steps will not close it, as an input has no gradient (above): use --method "
+                     "sampled-shapley\n";
       } else {
         std::cerr << error * 100 << "% is above " << kApproximationWarningLevel * 100 << "%; raise "
                   << (shapley ? "--paths" : "--steps") << " or pass --target-error " << kApproximationWarningLevel

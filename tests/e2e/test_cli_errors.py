@@ -614,6 +614,8 @@ def test_an_input_that_reaches_the_output_only_without_gradients_is_named(xaiser
     note = "input 'b' reaches the explained output only through ops without a gradient"
     assert note in inspected.split("gradients: ok")[1]
     assert "warning: " + note in explained.stderr
+    # The completeness gap is b's share: more steps cannot close it.
+    assert "more steps will not close it" in explained.stderr and "raise --steps" not in explained.stderr
     assert json.loads(explained.stdout)["explanations"][0]["attributions"][0]["featureAttributions"]["b"] == [0.0]
     assert json.loads(shapley.stdout)["explanations"][0]["attributions"][0]["featureAttributions"]["b"] != [0.0]
     assert "without a gradient" not in shapley.stderr
