@@ -211,6 +211,44 @@ StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& mo
   return std::optional<NamedTensors>(std::move(prediction));
 }
 
+Status NameOutputsFromPrediction(const ExplainableModel& model, const NamedTensors& prediction,
+                                 InstanceExplanation& explanation) {
+  for (OutputAttribution& out : explanation.outputs) {
+    const BoundOutput* bound = nullptr;
+    for (const BoundOutput& o : model.explained_outputs()) {
+      if (o.metadata.name == out.output_name) bound = &o;
+    }
+    if (bound == nullptr || bound->metadata.index_name_mapping_key.empty()) continue;
+    const std::string& key = bound->metadata.index_name_mapping_key;
+    const std::string where = "outputs." + out.output_name + ".index_name_mapping_key '" + key + "'";
+    const auto field = prediction.find(key);
+    if (field == prediction.end()) return FailedPrecondition(where + ": the prediction has no field '" + key + "'");
+    const Tensor& names = field->second;
+    const Shape row_shape = names.row_shape();
+    bool fits = names.batch_size() >= 1 && row_shape.size() == out.output_index.size();
+    int64_t element = 0;
+    for (size_t d = 0; fits && d < row_shape.size(); ++d) {
+      fits = out.output_index[d] < row_shape[d];
+      element = element * row_shape[d] + out.output_index[d];
+    }
+    if (!fits) {
+      return FailedPrecondition(where + ": the prediction's '" + key + "' has shape " + ShapeToString(row_shape) +
+                                " per instance, which has no element at the explained output's index " +
+                                Json(out.output_index).dump() +
+                                "; the display names must have the explained output's shape (Vertex's "
+                                "displayNameMappingKey), or give the names as index_name_mapping");
+    }
+    if (names.dtype == DType::kString) {
+      out.output_display_name = names.strings[element];
+    } else if (IsFloating(names.dtype)) {
+      out.output_display_name = Json(names.values[element]).dump();
+    } else {
+      out.output_display_name = std::to_string(static_cast<int64_t>(names.values[element]));
+    }
+  }
+  return OkStatus();
+}
+
 std::string ExplainResponseText(const std::vector<std::string>& entries,
                                 const std::vector<std::string>* predictions) {
   size_t size = kEntryTextBytes;

@@ -51,6 +51,14 @@ StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& mo
                                                             const SignatureInfo* predict_signature,
                                                             const InstanceDecoding& decoding);
 
+// Vertex's displayNameMappingKey (metadata index_name_mapping_key): each
+// attribution of an output that has one gets as outputDisplayName the
+// element at its outputIndex of that field of the instance's `prediction`,
+// which must have the explained output's shape per instance (a string or a
+// number). FailedPrecondition, naming both shapes, when it does not.
+Status NameOutputsFromPrediction(const ExplainableModel& model, const NamedTensors& prediction,
+                                 InstanceExplanation& explanation);
+
 // An :explain response body as text, {"explanations": [...], "predictions":
 // [...]}: the entries' texts (ExplanationJsonText) and, if given, one
 // prediction's text per entry (PredictionJsonText); without them no

@@ -486,6 +486,10 @@ int RunExplain(const std::vector<std::string>& args) {
     const bool bare = AttributionsMirrorBareInstance(model, (*instances)[i]);
     auto prediction = PredictionOfExplained(model, *explanation, (*instances)[i], i, predict_signature, decoding);
     if (!prediction.ok()) return Fail("explain", prediction.status());
+    if (*prediction) {
+      const Status named = NameOutputsFromPrediction(model, **prediction, *explanation);
+      if (!named.ok()) return Fail("explain", named.WithContext("instance " + std::to_string(i)));
+    }
     std::vector<std::string> entry;
     entry.push_back(ExplanationJsonText(*explanation, model.explained_inputs(), bare));
     std::vector<std::string> predictions;

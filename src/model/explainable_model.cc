@@ -488,6 +488,27 @@ Status ExplainableModel::BindMetadata() {
                              "', which inputs." + in.metadata.name + " attributes; name a tensor the model computes "
                              "from its inputs");
     }
+    // Display names read from the prediction: the key must be one of its outputs.
+    if (const std::string& key = md.index_name_mapping_key; !key.empty()) {
+      auto predicting = PredictSignature();
+      const std::string where = source + ": outputs." + md.name + ".index_name_mapping_key";
+      if (!predicting.ok()) {
+        return InvalidArgument(where + " is '" + key + "', but the model has no predict signature to read it from (" +
+                               predicting.status().message() + ")");
+      }
+      std::string keys;
+      bool found = false;
+      for (const TensorInfo& t : (*predicting)->outputs) {
+        found = found || t.key == key;
+        keys += (keys.empty() ? "" : ", ") + t.key;
+      }
+      if (!found) {
+        return InvalidArgument(where + " is '" + key + "', which is not an output of the predict signature '" +
+                               (*predicting)->key + "' (its outputs: " + keys +
+                               "); name the prediction field that holds the display names, or give "
+                               "index_name_mapping");
+      }
+    }
     outputs_.push_back(std::move(bound));
   }
   return OkStatus();

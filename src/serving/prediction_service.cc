@@ -241,17 +241,20 @@ StatusOr<ExplainResponse> RunExplain(ExplainableModel& model, const ExplainReque
       if (!rendered.ok()) return rendered.status().WithContext("instance " + std::to_string(i));
       pictures = std::move(*rendered);
     }
+    if (all_predicted) {
+      XAI_ASSIGN_OR_RETURN(std::optional<NamedTensors> prediction,
+                           PredictionOfExplained(model, *explanation, request.instances[i], i, *predict_signature,
+                                                 decoding));
+      if (prediction) {
+        const Status named = NameOutputsFromPrediction(model, *prediction, *explanation);
+        if (!named.ok()) return named.WithContext("instance " + std::to_string(i));
+        predictions.push_back(PredictionJsonText(*prediction, 0));
+      } else {
+        all_predicted = false;
+      }
+    }
     explanations.push_back(
         ExplanationJsonText(*explanation, model.explained_inputs(), bare, request.visualize ? &pictures : nullptr));
-    if (!all_predicted) continue;
-    XAI_ASSIGN_OR_RETURN(std::optional<NamedTensors> prediction,
-                         PredictionOfExplained(model, *explanation, request.instances[i], i, *predict_signature,
-                                               decoding));
-    if (prediction) {
-      predictions.push_back(PredictionJsonText(*prediction, 0));
-    } else {
-      all_predicted = false;
-    }
   }
   response.body = JsonText(ExplainResponseText(explanations, all_predicted ? &predictions : nullptr));
   return response;

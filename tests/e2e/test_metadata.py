@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import attributions_of, fixture_dir, read_instances
+from conftest import attributions_of, fixture_dir, read_instances, running_server
 from reference import assert_relatively_close, integrated_gradients
 
 MODEL = "multi_with_xai"  # xai_model: features f32[N,30] -> logits f32[N,2]; no metadata file
@@ -149,6 +149,86 @@ def test_metadata_naming_a_string_output_is_refused(xaiserve, write_metadata):
 
     result.expect_failure(phrases=["outputs.name.output_tensor_name", "a string, which no method can explain",
                                    "numeric output"], json_stdout=False)
+
+
+# --------------------------------------------------------------------------
+# Display names read from the prediction (Vertex's displayNameMappingKey)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def named_classifier(tmp_path_factory):
+    """x f32[N,2] -> probs = softmax(x W) f32[N,3], and names string[N,3]
+    (the class names, per instance, reversed when x[0] < 0): display names
+    that depend on the instance, as only the prediction can give them."""
+    import tensorflow as tf
+
+    directory = tmp_path_factory.mktemp("named_classifier")
+    w = tf.constant([[1.0, -1.0, 0.5], [0.25, 2.0, -1.0]])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+    def serve(x):
+        names = tf.constant([["ant", "bee", "cat"]])
+        names = tf.where(x[:, :1] < 0, tf.reverse(names, axis=[1]), names)
+        return {"probs": tf.nn.softmax(tf.matmul(x, w)), "names": names,
+                "short": tf.tile(names[:, :2], [1, 1])}
+
+    tf.saved_model.save(tf.Module(), str(directory / "model"), signatures={"serving_default": serve})
+    instances = [[1.0, 2.0], [-1.5, 0.5]]
+    (directory / "instances.jsonl").write_text("".join(json.dumps(x) + "\n" for x in instances))
+    probs = tf.nn.softmax(tf.matmul(tf.constant(instances), w)).numpy()
+    names = [["ant", "bee", "cat"], ["cat", "bee", "ant"]]
+    return directory, probs, names
+
+
+def mapping_metadata(key: str) -> dict:
+    return {"inputs": {"x": {"inputTensorName": "x"}},
+            "outputs": {"probs": {"outputTensorName": "probs", "displayNameMappingKey": key}}}
+
+
+def test_display_names_come_from_the_prediction_field_the_metadata_names(xaiserve, named_classifier, write_metadata):
+    directory, probs, names = named_classifier
+    metadata = write_metadata("mapping_key.json", mapping_metadata("names"))
+    cli = [json.loads(line) for line in xaiserve.run(
+        "explain", directory / "model", "--instances", directory / "instances.jsonl", "--metadata", metadata,
+        "--top-k", 3).expect_success().stdout.splitlines()]
+
+    for row, response in enumerate(cli):
+        entries = attributions_of(response)
+        assert [e["outputIndex"] for e in entries] == [[int(i)] for i in np.argsort(-probs[row])]
+        assert [e["outputDisplayName"] for e in entries] == [names[row][e["outputIndex"][0]] for e in entries]
+
+    with running_server("--model", f"m={directory / 'model'}", log_dir=directory) as server:
+        # Over REST, the same names; the metadata comes with the request here.
+        body = {"instances": [json.loads(line) for line in (directory / "instances.jsonl").read_text().splitlines()],
+                "explanationSpecOverride": {"parameters": {"topK": 3}}}
+        plain = server.post("/v1/models/m:explain", body).expect(200)
+        assert all("outputDisplayName" not in e for r in plain["explanations"] for e in r["attributions"])
+    (directory / "model" / "explanation_metadata.json").write_text(json.dumps(mapping_metadata("names")))
+    try:
+        with running_server("--model", f"m={directory / 'model'}", log_dir=directory) as server:
+            rest = server.post("/v1/models/m:explain", body).expect(200)
+    finally:
+        (directory / "model" / "explanation_metadata.json").unlink()
+    assert [r["attributions"] for r in rest["explanations"]] == [attributions_of(r) for r in cli]
+
+
+def test_a_display_name_mapping_key_that_is_not_a_prediction_field_is_refused(
+        xaiserve, named_classifier, write_metadata):
+    directory, _, _ = named_classifier
+    metadata = write_metadata("missing_key.json", mapping_metadata("labels"))
+    xaiserve.run("inspect", directory / "model", "--metadata", metadata).expect_failure(
+        phrases=["outputs.probs.index_name_mapping_key is 'labels'", "not an output of the predict signature",
+                 "names, probs, short"], json_stdout=False)
+
+
+def test_display_names_of_another_shape_than_the_output_are_refused(xaiserve, named_classifier, write_metadata):
+    directory, _, _ = named_classifier
+    metadata = write_metadata("short_key.json", mapping_metadata("short"))
+    result = xaiserve.run("explain", directory / "model", "--instances", directory / "instances.jsonl",
+                          "--metadata", metadata, "--top-k", 3)
+    result.expect_failure(phrases=["'short' has shape [2] per instance", "index [2]",
+                                   "must have the explained output's shape"], json_stdout=False)
 
 
 # --------------------------------------------------------------------------
