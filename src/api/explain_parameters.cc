@@ -15,7 +15,7 @@ StatusOr<SmoothGradRequest> ParseSmoothGrad(const Json& config, const std::strin
   XAI_ASSIGN_OR_RETURN(auto sigma, f.Number({"noiseSigma", "noise_sigma"}));
   XAI_ASSIGN_OR_RETURN(const Json* per_feature, f.Find({"featureNoiseSigma", "feature_noise_sigma"}));
   XAI_ASSIGN_OR_RETURN(auto samples,
-                       f.Integer({"noisySampleCount", "noisy_sample_count"}, kMinNoisySamples, kMaxNoisySamples));
+                       f.CountOrDefault({"noisySampleCount", "noisy_sample_count"}, kMinNoisySamples, kMaxNoisySamples));
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
   if (sigma && per_feature != nullptr) {
     return InvalidArgument(where + ": give noiseSigma or featureNoiseSigma, not both");
@@ -66,7 +66,7 @@ StatusOr<SmoothGradRequest> ParseSmoothGrad(const Json& config, const std::strin
 Status ParsePathMethod(const Json& config, const std::string& where, bool xrai, ExplainOptions* options) {
   if (!config.is_object()) return InvalidArgument(where + " must be an object, e.g. {\"stepCount\": 50}");
   JsonFields f(config, where);
-  XAI_ASSIGN_OR_RETURN(auto steps, f.Integer({"stepCount", "step_count"}, kMinStepCount, kMaxStepCount));
+  XAI_ASSIGN_OR_RETURN(auto steps, f.CountOrDefault({"stepCount", "step_count"}, kMinStepCount, kMaxStepCount));
   XAI_ASSIGN_OR_RETURN(const Json* smooth, f.Find({"smoothGradConfig", "smooth_grad_config"}));
   XAI_ASSIGN_OR_RETURN(const Json* blur, f.Find({"blurBaselineConfig", "blur_baseline_config"}));
   const Json* fast = nullptr;
@@ -102,14 +102,20 @@ Status ParsePathMethod(const Json& config, const std::string& where, bool xrai, 
 StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value, const std::string& where) {
   if (!value.is_array()) return InvalidArgument(where + " must be a list of output indices, e.g. [1] or [[0, 2]]");
   auto index_of = [&](const Json& v) -> StatusOr<int64_t> {
-    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    // A ListValue holds doubles: protobuf's JSON printers write [1] as [1.0].
+    const Json number = ProtoJsonNumber(v);
+    if (number.is_number_float() && number.get<double>() == std::floor(number.get<double>()) &&
+        number.get<double>() >= 0 && number.get<double>() < static_cast<double>(kLargestExactInteger)) {
+      return static_cast<int64_t>(number.get<double>());
+    }
+    if (number.is_number_unsigned() && number.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
       return InvalidArgument(where + " entry " + v.dump() +
                              " is too large; expected positions within the output tensor");
     }
-    if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+    if (!number.is_number_integer() || number.get<int64_t>() < 0) {
       return InvalidArgument(where + " entries must be integers >= 0 (or lists of them), got " + v.dump());
     }
-    return v.get<int64_t>();
+    return number.get<int64_t>();
   };
   std::vector<std::vector<int64_t>> out;
   for (const Json& item : value) {
@@ -199,6 +205,13 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
       parsed.visualize = visualize->get<bool>();
     }
 
+    // topK 0 is proto3 JSON's unset: the default (the top output).
+    Json top_k_number = top_k != nullptr ? ProtoJsonNumber(*top_k) : Json();
+    if (top_k_number.is_number_float() && std::fabs(top_k_number.get<double>()) <= kMaxTopK &&
+        top_k_number.get<double>() == std::floor(top_k_number.get<double>())) {
+      top_k_number = static_cast<int64_t>(top_k_number.get<double>());
+    }
+    if (top_k_number.is_number_integer() && top_k_number.get<int64_t>() == 0) top_k = nullptr;
     if (top_k != nullptr && indices != nullptr) {
       return InvalidArgument("parameters: give topK (the k largest outputs) or outputIndices (the outputs named), "
                              "not both");
@@ -220,7 +233,7 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
       const std::string where = f.Field({"sampledShapleyAttribution", "sampled_shapley_attribution"});
       if (!shapley->is_object()) return InvalidArgument(where + " must be an object, e.g. {\"pathCount\": 10}");
       JsonFields s(*shapley, where);
-      XAI_ASSIGN_OR_RETURN(auto paths, s.Integer({"pathCount", "path_count"}, kMinPathCount, kMaxPathCount));
+      XAI_ASSIGN_OR_RETURN(auto paths, s.CountOrDefault({"pathCount", "path_count"}, kMinPathCount, kMaxPathCount));
       XAI_RETURN_IF_ERROR(s.CheckNoUnknownFields());
       if (paths) options.path_count = static_cast<int>(*paths);
     }
@@ -228,11 +241,12 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
       // Parsed JSON holds positive integers as unsigned: read them as such,
       // so that 18446744073709551615 is not taken for -1. (Json built in
       // code, as the CLI's, may hold them signed.)
-      const bool is_unsigned = top_k->is_number_unsigned();
-      const int64_t k = !top_k->is_number_integer()                      ? 0
-                        : is_unsigned && top_k->get<uint64_t>() > kMaxTopK ? 0
-                        : is_unsigned                                    ? static_cast<int64_t>(top_k->get<uint64_t>())
-                                                                         : top_k->get<int64_t>();
+      const Json& n = top_k_number;
+      const bool is_unsigned = n.is_number_unsigned();
+      const int64_t k = !n.is_number_integer()                      ? 0
+                        : is_unsigned && n.get<uint64_t>() > kMaxTopK ? 0
+                        : is_unsigned                               ? static_cast<int64_t>(n.get<uint64_t>())
+                                                                    : n.get<int64_t>();
       if (k != -1 && (k < 1 || k > kMaxTopK)) {
         return InvalidArgument(f.Field({"topK", "top_k"}) + " must be an integer in [1, " + std::to_string(kMaxTopK) +
                                "], or -1 for all outputs; got " + top_k->dump());

@@ -44,7 +44,7 @@ TEST(ExplainParametersTest, IntegratedGradientsInBothCasings) {
 }
 
 TEST(ExplainParametersTest, StepCountOutOfRangeNamesFieldAndRange) {
-  for (const char* bad : {"0", "101", "2.5", "\"ten\""}) {
+  for (const char* bad : {"-1", "101", "2.5", "\"ten\"", "\"101\"", "\"\"", "\"5 \"", "true"}) {
     const std::string message = ErrorOf(std::string(R"({"integratedGradientsAttribution": {"stepCount": )") + bad + "}}");
     EXPECT_TRUE(Contains(message, "integratedGradientsAttribution.stepCount")) << message;
     EXPECT_TRUE(Contains(message, "[1, 100]")) << message;
@@ -127,7 +127,6 @@ TEST(ExplainParametersTest, TopKAndOutputIndices) {
   EXPECT_EQ(named->output_indices[1], (std::vector<int64_t>{0, 2}));
   // Like the cloud service's: one or the other (topK used to be dropped silently).
   EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 2, "outputIndices": [1]})"), "give topK"));
-  EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 0})"), "-1 for all outputs"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1]})"), "integers >= 0"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [1, 0, 1]})"), "names output 1 twice"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [[0, 2], [0, 2]]})"), "names output [0,2] twice"));
@@ -138,11 +137,42 @@ TEST(ExplainParametersTest, TopKAndOutputIndices) {
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": []})"), "is empty"));
 }
 
+// proto3 JSON, as protobuf's JSON printers and the cloud's client libraries
+// write it: an int32 may come as a string, an unset one as 0, and a
+// ListValue's numbers as doubles.
+TEST(ExplainParametersTest, TakesProto3JsonForms) {
+  auto strings = FromText(R"({"integratedGradientsAttribution": {"stepCount": "25", "smoothGradConfig":
+                              {"noiseSigma": "0.25", "noisySampleCount": "4"}}, "topK": "2"})");
+  ASSERT_TRUE(strings.ok()) << strings.status().message();
+  EXPECT_EQ(strings->step_count, 25);
+  EXPECT_EQ(strings->top_k, 2);
+  ASSERT_TRUE(strings->smooth_grad);
+  EXPECT_EQ(strings->smooth_grad->noise_sigma, 0.25);
+  EXPECT_EQ(strings->smooth_grad->noisy_sample_count, 4);
+
+  const ExplainOptions defaults;
+  auto zeros = FromText(R"({"integratedGradientsAttribution": {"stepCount": 0, "smoothGradConfig":
+                            {"noiseSigma": 0.1, "noisySampleCount": 0}}, "topK": 0, "outputIndices": [1.0, [0.0, 2.0]]})");
+  ASSERT_TRUE(zeros.ok()) << zeros.status().message();
+  EXPECT_EQ(zeros->step_count, defaults.step_count);
+  EXPECT_EQ(zeros->top_k, defaults.top_k);
+  EXPECT_EQ(zeros->smooth_grad->noisy_sample_count, SmoothGradRequest().noisy_sample_count);
+  EXPECT_EQ(zeros->output_indices, (std::vector<std::vector<int64_t>>{{1}, {0, 2}}));
+  auto shapley = FromText(R"({"sampledShapleyAttribution": {"pathCount": "0"}, "topK": -1.0})");
+  ASSERT_TRUE(shapley.ok()) << shapley.status().message();
+  EXPECT_EQ(shapley->path_count, defaults.path_count);
+  EXPECT_EQ(shapley->top_k, -1);
+
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [1.5]})"), "integers >= 0"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1.0]})"), "integers >= 0"));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": ["x"]})"), "integers >= 0"));
+}
+
 TEST(ExplainParametersTest, TopKThatWouldWrapIsRefused) {
   // 2^64 - 1 reads as -1 ("all outputs") if taken as a signed integer; 2^63
   // as INT64_MIN; 2^32 + 1 as 1 once cast to int.
   for (const char* bad : {"18446744073709551615", "9223372036854775808", "4294967297", "1048577", "-2",
-                          "-9223372036854775808", "1.5", "-1.0", "\"3\"", "true"}) {
+                          "-9223372036854775808", "1.5", "\"1.5\"", "\"three\"", "true", "[3]"}) {
     const std::string message = ErrorOf(std::string(R"({"topK": )") + bad + "}");
     EXPECT_TRUE(Contains(message, "parameters.topK must be an integer in [1, 1048576], or -1 for all outputs"))
         << bad << ": " << message;
@@ -160,7 +190,7 @@ TEST(ExplainParametersTest, TopKThatWouldWrapIsRefused) {
     ASSERT_TRUE(built.ok()) << k << ": " << built.status().ToString();
     EXPECT_EQ(built->top_k, k);
   }
-  for (int64_t k : {int64_t{0}, int64_t{-2}, int64_t{kMaxTopK} + 1, INT64_MIN, INT64_MAX}) {
+  for (int64_t k : {int64_t{-2}, int64_t{kMaxTopK} + 1, INT64_MIN, INT64_MAX}) {
     EXPECT_FALSE(ParseExplainParameters(Json{{"topK", k}}, nullptr).ok()) << k;
   }
   EXPECT_FALSE(ParseExplainParameters(Json{{"topK", UINT64_MAX}}, nullptr).ok());

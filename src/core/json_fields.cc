@@ -7,6 +7,14 @@
 
 namespace xai {
 
+Json ProtoJsonNumber(const Json& value) {
+  if (!value.is_string()) return value;
+  const std::string& text = value.get_ref<const std::string&>();
+  if (text.empty() || text.size() > 64 || text.find_first_not_of("0123456789+-.eE") != std::string::npos) return value;
+  Json number = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return number.is_number() ? number : value;
+}
+
 JsonFields::JsonFields(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
 
 StatusOr<const Json*> JsonFields::Find(std::initializer_list<const char*> names) {
@@ -48,8 +56,9 @@ StatusOr<std::vector<std::string>> JsonFields::StringList(std::initializer_list<
 StatusOr<std::optional<double>> JsonFields::Number(std::initializer_list<const char*> names) {
   XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
   if (v == nullptr) return std::optional<double>();
-  if (!v->is_number()) return InvalidArgument(Field(names) + " must be a number, got " + v->dump());
-  return std::optional<double>(v->get<double>());
+  const Json number = ProtoJsonNumber(*v);
+  if (!number.is_number()) return InvalidArgument(Field(names) + " must be a number, got " + v->dump());
+  return std::optional<double>(number.get<double>());
 }
 
 StatusOr<std::optional<int64_t>> JsonFields::Integer(std::initializer_list<const char*> names, int64_t lo,
@@ -57,14 +66,25 @@ StatusOr<std::optional<int64_t>> JsonFields::Integer(std::initializer_list<const
   XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
   if (v == nullptr) return std::optional<int64_t>();
   const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-  if (!v->is_number() || v->get<double>() != std::floor(v->get<double>())) {
+  const Json number = ProtoJsonNumber(*v);
+  if (!number.is_number() || number.get<double>() != std::floor(number.get<double>())) {
     return InvalidArgument(Field(names) + " must be an integer in " + range + ", got " + v->dump());
   }
-  const double x = v->get<double>();
+  const double x = number.get<double>();
   if (x < static_cast<double>(lo) || x > static_cast<double>(hi)) {
     return InvalidArgument(Field(names) + " is " + v->dump() + "; it must be in " + range);
   }
   return std::optional<int64_t>(static_cast<int64_t>(x));
+}
+
+StatusOr<std::optional<int64_t>> JsonFields::CountOrDefault(std::initializer_list<const char*> names, int64_t lo,
+                                                            int64_t hi) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  if (v != nullptr) {
+    const Json number = ProtoJsonNumber(*v);
+    if (number.is_number() && number.get<double>() == 0) return std::optional<int64_t>();
+  }
+  return Integer(names, lo, hi);
 }
 
 std::string JsonFields::Field(std::initializer_list<const char*> names) const {

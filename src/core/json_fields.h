@@ -18,6 +18,11 @@
 
 namespace xai {
 
+// proto3 JSON (as protobuf's JSON printers and the cloud's client libraries
+// write it) may give a number as a string ("25", "0.1"): such a string is
+// read as the number it holds; any other value comes back as it is.
+Json ProtoJsonNumber(const Json& value);
+
 class JsonFields {
  public:
   // `object` must outlive the reader.
@@ -30,9 +35,13 @@ class JsonFields {
   StatusOr<const Json*> Find(std::initializer_list<const char*> names);
   StatusOr<std::string> String(std::initializer_list<const char*> names, const std::string& fallback = "");
   StatusOr<std::vector<std::string>> StringList(std::initializer_list<const char*> names);
+  // Number and Integer also take a number written as a string (ProtoJsonNumber).
   StatusOr<std::optional<double>> Number(std::initializer_list<const char*> names);
   // An integer in [lo, hi], if present.
   StatusOr<std::optional<int64_t>> Integer(std::initializer_list<const char*> names, int64_t lo, int64_t hi);
+  // The same, where 0 counts as absent: proto3 JSON cannot tell an unset
+  // int32 from 0, so the cloud service takes a count of 0 as its default.
+  StatusOr<std::optional<int64_t>> CountOrDefault(std::initializer_list<const char*> names, int64_t lo, int64_t hi);
 
   // "where.field", spelled as the JSON spelled it (else the first alias).
   std::string Field(std::initializer_list<const char*> names) const;

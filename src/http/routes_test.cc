@@ -190,10 +190,17 @@ TEST_F(RoutesTest, BadBodiesAre400BeforeTheModelIsNeeded) {
   EXPECT_TRUE(Contains(Message(steps), "stepCount"));
   EXPECT_EQ(steps.method_label, "explain");
 
-  const HttpResponse twice = Call("POST", path,
-                                  R"({"instances": [[1]], "parameters": {"topK": 2},
+  // Vertex's prediction parameters beside explanationSpecOverride.parameters
+  // are not used: the request gets past parsing (to the model, which did not load).
+  const HttpResponse prediction_parameters = Call("POST", path,
+                                  R"({"instances": [[1]], "parameters": {"confidenceThreshold": 0.5},
                                       "explanationSpecOverride": {"parameters": {"topK": 1}}})");
-  EXPECT_TRUE(Contains(Message(twice), "given twice"));
+  EXPECT_EQ(ErrorStatus(prediction_parameters, 503), "UNAVAILABLE");
+  // Without the override, "parameters" are explanation parameters, and the message says so.
+  const HttpResponse unknown = Call("POST", path, R"({"instances": [[1]], "parameters": {"confidenceThreshold": 0.5}})");
+  EXPECT_EQ(ErrorStatus(unknown, 400), "INVALID_ARGUMENT");
+  EXPECT_TRUE(Contains(Message(unknown), "unknown field 'confidenceThreshold'"));
+  EXPECT_TRUE(Contains(Message(unknown), "without explanationSpecOverride.parameters"));
 
   const HttpResponse both = Call("POST", "/v1/models/broken:predict", R"({"instances": [[1]], "inputs": [[1]]})");
   EXPECT_TRUE(Contains(Message(both), "not both"));

@@ -400,7 +400,7 @@ TEST(ParseExplanationMetadataTest, DomainMinMustBeBelowMax) {
 }
 
 TEST(ParseExplanationMetadataTest, DomainFieldsMustBeNumbers) {
-  const std::string message = ParseError(WithInput(R"("domain": {"min": "0", "max": 1})"));
+  const std::string message = ParseError(WithInput(R"("domain": {"min": "zero", "max": 1})"));
   EXPECT_TRUE(Contains(message, "domain.min"));
   EXPECT_TRUE(Contains(message, "must be a number"));
   const std::string not_object = ParseError(WithInput(R"("domain": [0, 1])"));

@@ -90,7 +90,7 @@ TEST(VisualizationTest, BadValuesNameTheFieldAndTheChoices) {
                         StatusCode::kInvalidArgument, {".overlay_type", "mask_black"}));
   EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clip_percent_upperbound", 101}}, "xrai", where).status(),
                         StatusCode::kInvalidArgument, {".clip_percent_upperbound", "0 to 100"}));
-  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clipPercentLowerbound", "62"}}, "xrai", where).status(),
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clipPercentLowerbound", "sixty"}}, "xrai", where).status(),
                         StatusCode::kInvalidArgument, {".clipPercentLowerbound"}));
   EXPECT_TRUE(FailsWith(
       ParseVisualization(Json{{"clipPercentLowerbound", 90}, {"clipPercentUpperbound", 80}}, "xrai", where).status(),

@@ -196,23 +196,32 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
     XAI_ASSIGN_OR_RETURN(override_metadata, o.Find({"metadata"}));
     XAI_RETURN_IF_ERROR(o.CheckNoUnknownFields());
   }
-  if (!IsEmpty(parameters) && !IsEmpty(override_parameters)) {
-    return InvalidArgument("explanation parameters are given twice, in \"parameters\" and in "
-                           "\"explanationSpecOverride.parameters\"; give them in one place");
-  }
-  Json chosen = !IsEmpty(override_parameters) ? *override_parameters
-                : parameters != nullptr       ? *parameters
-                                              : Json(nullptr);
+  // Vertex's "parameters" govern the prediction and explanationSpecOverride's
+  // the explanation; xaiserve's TensorFlow models take no prediction
+  // parameters. Without an override, "parameters" are read as explanation
+  // parameters (as the legacy service did); beside one, they are not used.
+  const bool parameters_explain = IsEmpty(override_parameters);
+  Json chosen = !parameters_explain    ? *override_parameters
+                : parameters != nullptr ? *parameters
+                                        : Json(nullptr);
   if (chosen.is_null() || (chosen.is_object() && !NamesAMethod(chosen))) {
     if (chosen.is_null()) chosen = Json::object();
     chosen[MethodRequestKey(default_method)] = Json::object();
   }
   ExplainRequest request;
   request.instances = *instances;
-  XAI_ASSIGN_OR_RETURN(ExplainParameters parsed,
-                       ParseExplainRequestParameters(chosen, override_metadata ? *override_metadata : Json(nullptr)));
-  request.options = std::move(parsed.options);
-  request.visualize = parsed.visualize;
+  StatusOr<ExplainParameters> parsed =
+      ParseExplainRequestParameters(chosen, override_metadata ? *override_metadata : Json(nullptr));
+  if (!parsed.ok() && parameters_explain && !IsEmpty(parameters) &&
+      parsed.status().message().find("parameters: unknown field") != std::string::npos) {
+    return InvalidArgument(parsed.status().message() +
+                           " (without explanationSpecOverride.parameters, \"parameters\" holds the explanation "
+                           "parameters; Vertex's prediction parameters, which TensorFlow models do not take, are "
+                           "not used beside an explanationSpecOverride.parameters)");
+  }
+  if (!parsed.ok()) return parsed.status();
+  request.options = std::move(parsed->options);
+  request.visualize = parsed->visualize;
   request.max_image_pixels = limits.max_image_pixels;
   return request;
 }

@@ -93,6 +93,32 @@ def test_parameters_may_also_come_at_the_top_level(server):
     assert top == nested
 
 
+def test_a_request_written_by_protobuf_s_json_printer_is_read_as_written(server):
+    """The cloud's client libraries send proto3 JSON: a Struct's numbers are
+    doubles ([1] becomes [1.0]), int32 fields may come as strings, and a
+    count of 0 is an unset one. Vertex's prediction "parameters" may come
+    beside explanationSpecOverride.parameters; TensorFlow models take none."""
+    from google.protobuf import json_format, struct_pb2
+
+    parameters = struct_pb2.Struct()
+    parameters.update({"integratedGradientsAttribution": {"stepCount": 20}, "outputIndices": [0]})
+    printed = json.loads(json_format.MessageToJson(parameters))
+    assert printed["outputIndices"] == [0.0] and isinstance(printed["outputIndices"][0], float)
+    proto_body = {"instances": read_instances("tabular_mlp"), "explanationSpecOverride": {"parameters": printed},
+                  "parameters": {"confidenceThreshold": 0.5}}
+    plain_body = explain_body("tabular", {"integratedGradientsAttribution": {"stepCount": 20}, "outputIndices": [0]})
+    plain = server.post("/v1/models/tabular:explain", plain_body).expect(200)
+    assert server.post("/v1/models/tabular:explain", proto_body).expect(200) == plain
+
+    as_strings = explain_body("tabular", {"integratedGradientsAttribution": {"stepCount": "20"}, "topK": "2"})
+    with_ints = explain_body("tabular", {"integratedGradientsAttribution": {"stepCount": 20}, "topK": 2})
+    assert (server.post("/v1/models/tabular:explain", as_strings).expect(200)
+            == server.post("/v1/models/tabular:explain", with_ints).expect(200))
+    zeros = explain_body("tabular", {"integratedGradientsAttribution": {"stepCount": 0}, "topK": 0})
+    assert server.post("/v1/models/tabular:explain", zeros).expect(200) == server.post(
+        "/v1/models/tabular:explain", explain_body("tabular")).expect(200)
+
+
 def test_baselines_override_per_request(server):
     """explanationSpecOverride.metadata: from a baseline equal to the instance
     there is nothing to attribute."""
