@@ -19,8 +19,9 @@ constexpr char kApiSummary[] =
     "the API is GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}:predict, "
     "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}, with GET "
     "/v1/models/{name}/versions/{v}), GET /v1/models/{name}[/versions/{v}]/metadata, GET "
-    "/v1/models/{name}:examples, GET /healthz, GET /metrics, "
-    "and the web page at GET /";
+    "/v1/models/{name}:examples, GET /healthz, GET /metrics, and the web page at GET /; the cloud's "
+    "/v1/projects/{p}/locations/{l}/endpoints/{name}... and /v1/projects/{p}/models/{name}... are read as "
+    "/v1/models/{name}...";
 
 // The cross-request batching of every served model that does it, summed over
 // its loaded versions, for /metrics.
@@ -227,7 +228,35 @@ class Handler {
 
 }  // namespace
 
-Route ParseRoute(const std::string& path) {
+namespace {
+
+// The cloud's resource paths, so a client written against them needs only
+// the host changed: Vertex's /v1/projects/{p}/locations/{l}/endpoints/{e}...
+// and the legacy service's /v1/projects/{p}/models/{m}... (also v1beta1)
+// read as /v1/models/{e or m}...; the project and location are not used.
+std::string WithoutCloudResourcePrefix(const std::string& path) {
+  for (const char* api : {"/v1/projects/", "/v1beta1/projects/"}) {
+    const std::string prefix = api;
+    if (path.compare(0, prefix.size(), prefix) != 0) continue;
+    const size_t project_end = path.find('/', prefix.size());
+    if (project_end == std::string::npos || project_end == prefix.size()) return path;
+    const std::string rest = path.substr(project_end + 1);
+    static const std::string kModels = "models/", kLocations = "locations/", kEndpoints = "endpoints/";
+    if (rest.compare(0, kModels.size(), kModels) == 0) return kModelsPrefix + rest.substr(kModels.size());
+    if (rest.compare(0, kLocations.size(), kLocations) != 0) return path;
+    const size_t location_end = rest.find('/', kLocations.size());
+    if (location_end == std::string::npos || location_end == kLocations.size()) return path;
+    const std::string resource = rest.substr(location_end + 1);
+    if (resource.compare(0, kEndpoints.size(), kEndpoints) == 0) return kModelsPrefix + resource.substr(kEndpoints.size());
+    return path;
+  }
+  return path;
+}
+
+}  // namespace
+
+Route ParseRoute(const std::string& request_path) {
+  const std::string path = WithoutCloudResourcePrefix(request_path);
   Route route;
   if (path == "/healthz") route.kind = Route::Kind::kHealth;
   if (path == "/metrics") route.kind = Route::Kind::kMetrics;

@@ -59,6 +59,23 @@ TEST(ParseRouteTest, KnowsEveryRoute) {
   EXPECT_EQ(ParseRoute("/static/../CMakeLists.txt").kind, Route::Kind::kStatic);  // refused when served
 }
 
+TEST(ParseRouteTest, TheCloudsResourcePathsNameTheModel) {
+  const Route vertex = ParseRoute("/v1/projects/my-project/locations/us-central1/endpoints/tabular:explain");
+  EXPECT_EQ(vertex.kind, Route::Kind::kExplain);
+  EXPECT_EQ(vertex.model, "tabular");
+  EXPECT_EQ(ParseRoute("/v1beta1/projects/p/locations/l/endpoints/m:predict").kind, Route::Kind::kPredict);
+  const Route legacy = ParseRoute("/v1/projects/p/models/census/versions/3:explain");
+  EXPECT_EQ(legacy.kind, Route::Kind::kExplain);
+  EXPECT_EQ(legacy.model, "census");
+  EXPECT_EQ(*legacy.version, "3");
+  EXPECT_EQ(ParseRoute("/v1/projects/p/models/census").kind, Route::Kind::kGetModel);
+  for (const char* path : {"/v1/projects/", "/v1/projects/p", "/v1/projects//models/m:explain", "/v1/projects/p/datasets/d",
+                           "/v1/projects/p/locations/l", "/v1/projects/p/locations//endpoints/e:explain",
+                           "/v1/projects/p/locations/l/models/m:explain", "/v2/projects/p/models/m:explain"}) {
+    EXPECT_EQ(ParseRoute(path).kind, Route::Kind::kUnknown) << path;
+  }
+}
+
 TEST(ParseRouteTest, EverythingElseIsUnknown) {
   for (const char* path : {"/v1", "/static", "/index.html", "/v1/model", "/v1/models//x", "/v1/models/:explain", "/v1/models/m/foo",
                            "/v1/models/m/versions/", "/v1/models/m/versions/1/x", "/healthz/", "/v2/models/m",

@@ -119,6 +119,18 @@ def test_a_request_written_by_protobuf_s_json_printer_is_read_as_written(server)
         "/v1/models/tabular:explain", explain_body("tabular")).expect(200)
 
 
+def test_the_cloud_s_resource_paths_reach_the_model(server):
+    """A request written for Vertex or the legacy service needs only the host changed."""
+    body = explain_body("tabular", {"integratedGradientsAttribution": {"stepCount": 10}})
+    expected = server.post("/v1/models/tabular:explain", body).expect(200)
+    for path in ("/v1/projects/my-project/locations/us-central1/endpoints/tabular:explain",
+                 "/v1/projects/my-project/models/tabular:explain",
+                 "/v1/projects/my-project/models/tabular/versions/0:explain"):
+        assert server.post(path, body).expect(200) == expected, path
+    server.post("/v1/projects/p/models/tabular/versions/v1:explain", body).expect_error(
+        404, "NOT_FOUND", ["non-negative integers"])
+
+
 def test_baselines_override_per_request(server):
     """explanationSpecOverride.metadata: from a baseline equal to the instance
     there is nothing to attribute."""
