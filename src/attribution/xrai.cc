@@ -386,13 +386,17 @@ StatusOr<std::vector<Attribution>> Xrai::Attribute(ModelFunction& model,
   const Tensor& image = inputs.instance[0];
   XAI_ASSIGN_OR_RETURN(const ImageLayout layout, CheckImage(image));
 
-  // Integrated Gradients from the black and the white image, in one call.
+  // Integrated Gradients from the black and the white image, in one call;
+  // with a blur baseline, from the blurred image alone (Vertex's
+  // xraiAttribution.blurBaselineConfig).
   AttributionInputs path_inputs;
   path_inputs.instance = inputs.instance;
-  for (double level : {options_.black, options_.white}) {
-    Tensor baseline(image.dtype, image.shape);
-    std::fill(baseline.values.begin(), baseline.values.end(), level);
-    path_inputs.baselines.push_back({std::move(baseline)});
+  if (!options_.integrated_gradients.max_blur_sigma) {
+    for (double level : {options_.black, options_.white}) {
+      Tensor baseline(image.dtype, image.shape);
+      std::fill(baseline.values.begin(), baseline.values.end(), level);
+      path_inputs.baselines.push_back({std::move(baseline)});
+    }
   }
   path_inputs.output_elements = inputs.output_elements;
   XAI_ASSIGN_OR_RETURN(

@@ -44,7 +44,9 @@ inline constexpr int kXraiMaxDilationRadius = 100;
 
 struct XraiOptions {
   // How the attributions are computed: steps (default 50), rule, batch size.
-  // The baselines are always the black and the white image below.
+  // The baselines are the black and the white image below, or, with
+  // max_blur_sigma, the image blurred (a straight path from it, as
+  // Vertex's blurBaselineConfig for XRAI).
   IntegratedGradientsOptions integrated_gradients;
 
   // Felzenszwalb's k at each segmentation scale, in 0..255 intensity units

@@ -487,6 +487,36 @@ TEST(XraiTest, ResultIsTheRegionMapOfTheIntegratedGradientsFromBlackAndWhite) {
   }
 }
 
+TEST(XraiTest, WithABlurBaselineIsTheRegionMapOfBlurIntegratedGradients) {
+  const Tensor image = PatchImage(kSide, kSide, 3, {kPatch}, kPatchValue, 0.0, 0.3, 21);
+  XraiOptions options;
+  options.integrated_gradients.max_blur_sigma = 3.0;
+  PatchModel model(kSide, kSide, 3, {kPatch}, kWeight);
+  StatusOr<std::vector<Attribution>> result = Xrai(options).Attribute(model, ImageInputs(image));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(model.rows(), 51);  // one path, from the blurred image: not black and white
+
+  PatchModel reference_model(kSide, kSide, 3, {kPatch}, kWeight);
+  AttributionInputs ig_inputs = ImageInputs(image);
+  ig_inputs.baselines.clear();
+  StatusOr<std::vector<Attribution>> blur_ig =
+      IntegratedGradients(options.integrated_gradients).Attribute(reference_model, ig_inputs);
+  ASSERT_TRUE(blur_ig.ok()) << blur_ig.status().ToString();
+  StatusOr<std::vector<XraiRegion>> regions = XraiCandidateRegions(image, options);
+  ASSERT_TRUE(regions.ok());
+  StatusOr<Tensor> map = XraiRegionMap(
+      Pixels({kSide, kSide}, PixelSums((*blur_ig)[0].attributions[0], 3)), *regions, false);
+  ASSERT_TRUE(map.ok());
+  const std::vector<double> pixels = PixelSums((*result)[0].attributions[0], 3);
+  for (int64_t p = 0; p < kSide * kSide; ++p) ASSERT_NEAR(pixels[p], map->values[p], 1e-12) << "pixel " << p;
+  EXPECT_DOUBLE_EQ((*result)[0].baseline_output, (*blur_ig)[0].baseline_output);
+  // Not the black-and-white answer: the blurred image's output differs from theirs.
+  PatchModel plain_model(kSide, kSide, 3, {kPatch}, kWeight);
+  StatusOr<std::vector<Attribution>> plain = Xrai().Attribute(plain_model, ImageInputs(image));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_GT(std::abs((*plain)[0].baseline_output - (*result)[0].baseline_output), 1e-6);
+}
+
 TEST(XraiTest, IntegratesFromExactlyTheBlackAndWhiteImagesInOneBatchedPass) {
   const Tensor image = PatchImage(kSide, kSide, 3, {kPatch}, kPatchValue);
   {

@@ -359,7 +359,7 @@ int RunExplain(const std::vector<std::string>& args) {
   flags.Int("noisy-samples", &noisy_samples, kMinNoisySamples, kMaxNoisySamples,
             "SmoothGrad: noisy samples, 1..50 (default 3; with --noise-sigma)");
   flags.Double("noise-sigma", &noise_sigma, 0, 1e9, "SmoothGrad: absolute Gaussian noise sigma (turns SmoothGrad on)");
-  flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, kMaxGaussianBlurSigma, "blur baseline: start the path at the input blurred with this sigma (pixels)");
+  flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, kMaxGaussianBlurSigma, "blur baseline: start the path at the input blurred with this sigma (pixels); with xrai, instead of black and white");
   flags.Bool("xrai-fast", &xrai_fast, "XRAI's fast variant: 3 segmentation scales, regions taken in rounds");
   flags.Int("top-k", &top_k, -1, kMaxTopK, "explain the K largest outputs; -1 for all (default 1)");
   flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
@@ -401,10 +401,6 @@ int RunExplain(const std::vector<std::string>& args) {
     return UsageError("explain", std::string("--") + unused + " does not apply to --method " + method + " (" +
                                      (method == "sampled-shapley" ? "it takes --paths" : "--paths is Sampled Shapley's") +
                                      ")");
-  }
-  if (method == "xrai" && flags.WasSet("max-blur-sigma")) {
-    return UsageError("explain", "--max-blur-sigma does not apply to --method xrai (its baselines are black and "
-                                 "white)");
   }
   if (flags.WasSet("noisy-samples") && !flags.WasSet("noise-sigma")) {
     return UsageError("explain", "--noisy-samples needs --noise-sigma S, SmoothGrad's noise (e.g. 10-20% of the "

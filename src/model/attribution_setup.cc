@@ -107,15 +107,11 @@ StatusOr<std::unique_ptr<AttributionMethod>> MakeAttributionMethod(const Explain
     return std::unique_ptr<AttributionMethod>(new SampledShapley(shapley));
   }
   if (options.method == "xrai") {
-    if (options.max_blur_sigma) {
-      return InvalidArgument("blurBaselineConfig does not apply to XRAI, whose baselines are a black and a white "
-                             "image; use it with integratedGradientsAttribution");
-    }
     XAI_RETURN_IF_ERROR(CheckImageModality(inputs, "XRAI (xraiAttribution)"));
     if (!options.baseline_overrides.empty()) {
       return InvalidArgument("explanationSpecOverride inputBaselines do not apply to XRAI, whose baselines are a "
-                             "black and a white image; use them with integratedGradientsAttribution or "
-                             "sampledShapleyAttribution");
+                             "black and a white image (or the blurred image, with blurBaselineConfig); use them with "
+                             "integratedGradientsAttribution or sampledShapleyAttribution");
     }
     XraiOptions xrai;
     XAI_ASSIGN_OR_RETURN(xrai.integrated_gradients, PathOptions(options, inputs, instance, step_count));

@@ -411,12 +411,13 @@ def test_two_directories_of_one_version_are_refused(xaiserve, tmp_path):
 
 
 def test_flags_checked_before_any_explaining(xaiserve, tmp_path):
-    """--max-blur-sigma with XRAI is a usage error like other flags the method
-    does not use; a --visualize directory that cannot be made stops the
-    command before the first instance's line (it used to come after it)."""
-    blur = xaiserve.command("explain", "cnn", "--method", "xrai", "--max-blur-sigma", "1")
+    """--max-blur-sigma with Sampled Shapley is a usage error like other flags
+    the method does not use; a --visualize directory that cannot be made
+    stops the command before the first instance's line (it used to come
+    after it)."""
+    blur = xaiserve.command("explain", "cnn", "--method", "sampled-shapley", "--max-blur-sigma", "1")
     assert blur.returncode == 2, blur.stderr
-    assert "--max-blur-sigma does not apply to --method xrai" in blur.stderr
+    assert "--max-blur-sigma does not apply to --method sampled-shapley" in blur.stderr
 
     blocker = tmp_path / "file"
     blocker.write_text("")

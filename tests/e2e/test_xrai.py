@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from conftest import attribution_values, fixture_dir, only_attribution, read_instances
-from reference import approximation_error, integrated_gradients
+from reference import approximation_error, gaussian_blur, integrated_gradients
 
 MODEL = "shapes_cnn"
 XRAI = ("--method", "xrai")
@@ -125,6 +125,19 @@ def test_xrai_pixels_carry_their_regions_density(xaiserve, black_white_ig):
         allowed = 1e-4 * float(np.max(np.abs(ig))) + 1e-9
         worst = float(np.max(np.abs(3 * regions - densities)))
         assert worst <= allowed, f"instance {i}: region density off by {worst:.3g}"
+
+
+def test_xrai_with_a_blur_baseline_redistributes_the_blur_ig_total(xaiserve, shapes):
+    """Vertex's xraiAttribution.blurBaselineConfig: the path starts at the
+    image blurred (reference.py's gaussian_blur), not at black and white."""
+    target, images, masks = shapes
+    responses = xaiserve.explain(MODEL, *XRAI, "--max-blur-sigma", 3, "--steps", 20)
+    for i, (response, image, m) in enumerate(zip(responses, images, masks)):
+        ref = integrated_gradients(target, image, [gaussian_blur(image, 3)], 20, (m["label"],))
+        entry = only_attribution(response)
+        assert entry["baselineOutputValue"] == pytest.approx(ref.baseline_output, abs=1e-5), i
+        total = attribution_values(entry).sum()
+        assert total == pytest.approx(ref.attributions.sum(), rel=1e-4, abs=1e-6), i
 
 
 def test_xrai_fast_variant_also_redistributes_the_ig_total(xaiserve, black_white_ig):
