@@ -19,6 +19,7 @@
 #include "api/visualizations.h"
 #include "attribution/gaussian_blur.h"
 #include "cli/flags.h"
+#include "cli/instance_lines.h"
 #include "cli/interrupts.h"
 #include "core/number_format.h"
 #include "model/attribution_setup.h"
@@ -59,30 +60,46 @@ std::optional<int> ParseFlags(FlagSet& flags, const std::string& command, const 
 }
 
 // JSON Lines: one instance per non-empty line. "-" reads stdin.
-StatusOr<Json> ReadInstances(const std::string& path) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    std::error_code error;
-    if (std::filesystem::is_directory(path, error)) {
-      return InvalidArgument("instances file '" + path + "' is a directory; give a JSON Lines file");
-    }
-    file.open(path);
-    if (!file) return NotFound("cannot read instances file '" + path + "': " + std::strerror(errno));
-    in = &file;
+// Instances are read and decoded in chunks of up to this many (and about
+// kChunkBytes of text): memory stays bounded whatever the file's size, and
+// the explanations of a chunk run back to back (parsing a line between two
+// TensorFlow runs slowed tabular_mlp's next run by 1-2 us, README,
+// Benchmarks). From standard input they come one at a time, so that each is
+// answered as it arrives.
+constexpr size_t kChunkInstances = 1024;
+constexpr size_t kChunkBytes = size_t{8} << 20;
+
+struct InstanceChunk {
+  std::vector<Json> instances;          // as read (the response mirrors a bare one)
+  std::vector<NamedTensors> decoded;    // for `signature`
+  std::vector<std::string> where;       // "FILE:LINE" of each, for messages
+};
+
+// The next instances of `lines`, up to `max_instances`, each decoded for
+// `signature` and numbered from lines.count() (0-based, as "instance N").
+// Empty at the end.
+StatusOr<InstanceChunk> ReadInstanceChunk(InstanceLines& lines, size_t max_instances, const SignatureInfo& signature,
+                                          const InstanceDecoding& decoding) {
+  InstanceChunk chunk;
+  const size_t start_bytes = lines.bytes();
+  while (chunk.instances.size() < max_instances && lines.bytes() - start_bytes < kChunkBytes) {
+    XAI_ASSIGN_OR_RETURN(std::optional<Json> next, lines.Next());
+    if (!next) break;
+    StatusOr<NamedTensors> decoded = DecodeInstance(*next, signature, lines.count() - 1, decoding);
+    if (!decoded.ok()) return decoded.status().WithContext(lines.where());
+    chunk.instances.push_back(std::move(*next));
+    chunk.decoded.push_back(std::move(*decoded));
+    chunk.where.push_back(lines.where());
   }
-  Json instances = Json::array();
-  std::string line;
-  for (size_t number = 1; std::getline(*in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto value = ParseJson(line, path + ":" + std::to_string(number));
-    if (!value.ok()) {
-      return InvalidArgument(value.status().message() + " (write one JSON instance per line: JSON Lines)");
-    }
-    instances.push_back(std::move(value).value());
-  }
-  if (instances.empty()) return InvalidArgument(path + ": no instances (expected one JSON instance per line)");
-  return instances;
+  return chunk;
+}
+
+// "1 instance", "3 instances".
+std::string Instances(size_t count) { return std::to_string(count) + (count == 1 ? " instance" : " instances"); }
+
+// "3/10" with a known total, else "3".
+std::string Progress(size_t done, std::optional<size_t> total) {
+  return std::to_string(done) + (total ? "/" + std::to_string(*total) : "");
 }
 
 StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, const std::string& metadata,
@@ -128,8 +145,8 @@ void WarnOfNonFiniteOutputs(const NamedTensors& outputs, size_t row, size_t inst
 // Standard output refused a line (a full disk, a closed descriptor): the
 // command stops rather than go on explaining into nothing.
 Status WriteFailed(size_t instances_done) {
-  return FailedPrecondition("writing standard output failed after " + std::to_string(instances_done) +
-                     " instances (a full disk, or the output closed?)");
+  return FailedPrecondition("writing standard output failed after " + Instances(instances_done) +
+                            " (a full disk, or the output closed?)");
 }
 
 // `predict` and `explain` report progress on the first and last instance and
@@ -139,8 +156,8 @@ Status WriteFailed(size_t instances_done) {
 constexpr double kProgressIntervalSeconds = 0.5;
 
 // Whether a progress line is due after instance `done` (1-based) of `total`.
-bool ProgressDue(size_t done, size_t total, std::chrono::steady_clock::time_point last_progress) {
-  return done == 1 || done == total || SecondsSince(last_progress) >= kProgressIntervalSeconds;
+bool ProgressDue(size_t done, std::optional<size_t> total, std::chrono::steady_clock::time_point last_progress) {
+  return done == 1 || (total && done == *total) || SecondsSince(last_progress) >= kProgressIntervalSeconds;
 }
 
 // The approximationError warnings `explain` writes one by one; beyond them it
@@ -150,10 +167,11 @@ constexpr int kMaxApproximationWarnings = 10;
 
 // Ctrl-C or SIGTERM (interrupts.h) between instances: what was written is
 // whole; the exit status is the signal's, as if it had ended the command.
-int Stopped(const std::string& command, int signal, size_t done, size_t total) {
+int Stopped(const std::string& command, int signal, size_t done, std::optional<size_t> total) {
   std::cout.flush();
-  std::cerr << "xaiserve " << command << ": stopped by " << StopRequests::Name(signal) << " after " << done << " of "
-            << total << " instances; each has its whole line in the output\n";
+  std::cerr << "xaiserve " << command << ": stopped by " << StopRequests::Name(signal) << " after "
+            << (total ? std::to_string(done) + " of " + Instances(*total) : Instances(done))
+            << "; each has its whole line in the output\n";
   return 128 + signal;
 }
 
@@ -228,21 +246,24 @@ int RunPredict(const std::vector<std::string>& args) {
   if (auto code = ParseFlags(flags, "predict", args, &positional, 1)) return *code;
   if (instances_path.empty()) return UsageError("predict", "--instances FILE is required");
 
-  auto instances = ReadInstances(instances_path);
-  if (!instances.ok()) return Fail("predict", instances.status());
+  auto lines = InstanceLines::Open(instances_path);
+  if (!lines.ok()) return Fail("predict", lines.status());
+  const std::optional<size_t> total = CountInstanceLines(instances_path);
   auto model = LoadModel(positional[0], "", version);
   if (!model.ok()) return Fail("predict", model.status());
   auto sig = (*model)->PredictSignature(signature);
   if (!sig.ok()) return Fail("predict", sig.status());
-  auto decoded = DecodeInstances(*instances, **sig, InstanceDecodingFor(**model));
-  if (!decoded.ok()) return Fail("predict", decoded.status());
+  const InstanceDecoding decoding = InstanceDecodingFor(**model);
   const StopRequests stop_requests;
   auto last_progress = std::chrono::steady_clock::now();
-  for (size_t begin = 0; begin < decoded->size(); begin += batch_size) {
-    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, decoded->size());
-    const size_t end = std::min(decoded->size(), begin + static_cast<size_t>(batch_size));
-    std::vector<NamedTensors> chunk(decoded->begin() + begin, decoded->begin() + end);
-    auto batch = StackInstances(chunk);
+  size_t begin = 0;  // instances predicted
+  while (true) {
+    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total);
+    auto chunk = ReadInstanceChunk(**lines, static_cast<size_t>(batch_size), **sig, decoding);
+    if (!chunk.ok()) return Fail("predict", chunk.status());
+    if (chunk->decoded.empty()) break;
+    const size_t end = begin + chunk->decoded.size();
+    auto batch = StackInstances(chunk->decoded);
     if (!batch.ok()) {
       // The instance numbers are the chunk's; a model of variable-length
       // inputs predicts them one at a time.
@@ -255,21 +276,23 @@ int RunPredict(const std::vector<std::string>& args) {
     if (!outputs.ok()) {
       // The model's own message counts rows within the batch.
       return Fail("predict", outputs.status().WithContext(
-                                 end - begin == 1 ? "instance " + std::to_string(begin)
+                                 end - begin == 1 ? chunk->where[0] + ": instance " + std::to_string(begin)
                                                   : "instances " + std::to_string(begin) + "-" + std::to_string(end - 1) +
                                                         " (predicted as one batch; its row r is instance " +
                                                         std::to_string(begin) + " + r)"));
     }
-    for (size_t row = 0; row < chunk.size(); ++row) {
+    for (size_t row = 0; row < chunk->decoded.size(); ++row) {
       std::cout << DumpJson(Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}) << "\n";
       WarnOfNonFiniteOutputs(*outputs, row, begin + row);
     }
     if (!std::cout.flush()) return Fail("predict", WriteFailed(end));
-    if (begin == 0 || ProgressDue(end, decoded->size(), last_progress)) {
+    if (begin == 0 || ProgressDue(end, total, last_progress)) {
       last_progress = std::chrono::steady_clock::now();
-      std::cerr << "xaiserve predict: " << end << "/" << decoded->size() << " instances\n";
+      std::cerr << "xaiserve predict: " << Progress(end, total) << " instances\n";
     }
+    begin = end;
   }
+  if (!total) std::cerr << "xaiserve predict: " + Instances(begin) + " predicted\n";
   return kExitOk;
 }
 
@@ -420,8 +443,9 @@ int RunExplain(const std::vector<std::string>& args) {
   // The flags' values (ranges checked by FlagSet) in the request's terms.
   if (!options.ok()) return UsageError("explain", options.status().message());
 
-  auto instances = ReadInstances(instances_path);
-  if (!instances.ok()) return Fail("explain", instances.status());
+  auto lines = InstanceLines::Open(instances_path);
+  if (!lines.ok()) return Fail("explain", lines.status());
+  const std::optional<size_t> total = CountInstanceLines(instances_path);
   if (!visualize_dir.empty()) {
     // Made now, so that a directory that cannot be made stops the command
     // before any explaining rather than after the first instance.
@@ -441,10 +465,7 @@ int RunExplain(const std::vector<std::string>& args) {
   ExplainableModel& model = **loaded;
   if (!model.explain_status().ok()) return Fail("explain", model.explain_status());
   const SignatureInfo& entry = *model.explain_entry_signature();
-  // Check every instance before the (slow) explaining starts.
   const InstanceDecoding decoding = InstanceDecodingFor(model);
-  auto decoded = DecodeInstances(*instances, entry, decoding);
-  if (!decoded.ok()) return Fail("explain", decoded.status());
   auto predict_sig = model.PredictSignature();
   const SignatureInfo* predict_signature = predict_sig.ok() ? *predict_sig : nullptr;
   std::ofstream timings;  // buffered: a write every few hundred instances
@@ -467,35 +488,57 @@ int RunExplain(const std::vector<std::string>& args) {
       std::cerr << "xaiserve explain: warning: " << ExplainableModel::NoGradientNote(*without_gradient) << "\n";
     }
   }
-  const size_t total = decoded->size();
   auto last_progress = std::chrono::steady_clock::now();
   const StopRequests stop_requests;
+  // A stop request also ends the instance being explained, at its next model run.
+  WorkBudget budget;
+  budget.client_gone = [] { return StopRequests::Requested() != 0; };
+  options->budget = &budget;
+  const size_t chunk_instances = instances_path == "-" ? 1 : kChunkInstances;
   int warnings = 0, unwarned = 0;  // approximationError warnings written, and beyond those
-  for (size_t i = 0; i < total; ++i) {
+  InstanceChunk chunk;
+  size_t next_in_chunk = 0;
+  for (size_t i = 0;; ++i, ++next_in_chunk) {
     if (const int signal = StopRequests::Requested()) {
       if (timings.is_open()) timings.flush();
       return Stopped("explain", signal, i, total);
     }
+    if (next_in_chunk == chunk.decoded.size()) {
+      auto read = ReadInstanceChunk(**lines, chunk_instances, entry, decoding);
+      if (!read.ok()) return Fail("explain", read.status());
+      chunk = std::move(*read);
+      next_in_chunk = 0;
+      if (chunk.decoded.empty()) break;
+    }
+    const Json& instance = chunk.instances[next_in_chunk];
+    const NamedTensors& decoded = chunk.decoded[next_in_chunk];
+    const std::string context = chunk.where[next_in_chunk] + ": instance " + std::to_string(i);
     const auto start = std::chrono::steady_clock::now();
-    auto explanation = model.Explain((*decoded)[i], *options);
-    if (!explanation.ok()) return Fail("explain", explanation.status().WithContext("instance " + std::to_string(i)));
-    const bool bare = AttributionsMirrorBareInstance(model, (*instances)[i]);
-    auto prediction = PredictionOfExplained(model, *explanation, (*instances)[i], i, predict_signature, decoding);
+    auto explanation = model.Explain(decoded, *options);
+    if (!explanation.ok()) {
+      if (const int signal = StopRequests::Requested()) {
+        if (timings.is_open()) timings.flush();
+        return Stopped("explain", signal, i, total);
+      }
+      return Fail("explain", explanation.status().WithContext(context));
+    }
+    const bool bare = AttributionsMirrorBareInstance(model, instance);
+    auto prediction = PredictionOfExplained(model, *explanation, instance, i, predict_signature, decoding);
     if (!prediction.ok()) return Fail("explain", prediction.status());
     if (*prediction) {
       const Status named = NameOutputsFromPrediction(model, **prediction, *explanation);
-      if (!named.ok()) return Fail("explain", named.WithContext("instance " + std::to_string(i)));
+      if (!named.ok()) return Fail("explain", named.WithContext(context));
     }
-    std::vector<std::string> entry;
-    entry.push_back(ExplanationJsonText(*explanation, model.explained_inputs(), bare));
+    std::vector<std::string> entry_texts;
+    entry_texts.push_back(ExplanationJsonText(*explanation, model.explained_inputs(), bare));
     std::vector<std::string> predictions;
     if (*prediction) predictions.push_back(PredictionJsonText(**prediction, 0));
-    std::string line = ExplainResponseText(entry, *prediction ? &predictions : nullptr);
+    std::string line = ExplainResponseText(entry_texts, *prediction ? &predictions : nullptr);
     line.push_back('\n');
     std::cout << line;
     if (!visualize_dir.empty()) {
-      auto pictures = RenderExplanationPictures(model, *explanation, (*decoded)[i]);
-      if (!pictures.ok()) return Fail("explain", pictures.status().WithContext("instance " + std::to_string(i)));
+      auto pictures = RenderExplanationPictures(model, *explanation, decoded);
+      if (!pictures.ok()) return Fail("explain", pictures.status().WithContext(context));
       Status written = WritePictures(visualize_dir, i, *explanation, *pictures);
       if (!written.ok()) return Fail("explain", written);
     }
@@ -536,10 +579,10 @@ int RunExplain(const std::vector<std::string>& args) {
       // half second on fast ones (a flush per line cost 1 us of 73 on tabular_mlp).
       if (!std::cout.flush()) return Fail("explain", WriteFailed(i + 1));
       last_progress = std::chrono::steady_clock::now();
-      std::cerr << "xaiserve explain: " + std::to_string(i + 1) + "/" + std::to_string(total) + " instances (" +
-                       seconds_text + " s)\n";
+      std::cerr << "xaiserve explain: " + Progress(i + 1, total) + " instances (" + seconds_text + " s)\n";
     }
   }
+  if (!total) std::cerr << "xaiserve explain: " + Instances((*lines)->count()) + " explained\n";
   if (unwarned > 0) {
     std::cerr << "xaiserve explain: warning: " << unwarned << " more attributions had their approximationError above "
               << (options->approximation_error_target ? "the target" : "5%") << " (only the first "

@@ -1,5 +1,7 @@
 #include "cli/interrupts.h"
 
+#include <unistd.h>
+
 #include <csignal>
 
 namespace xai {
@@ -16,6 +18,11 @@ void OnStopSignal(int signal) {
     return;
   }
   g_requested = signal;
+  // Said at once (write is async-signal-safe): an instance can take minutes.
+  static const char kStopping[] =
+      "xaiserve: stopping after the current model run (the same signal again stops at once)\n";
+  const ssize_t written = write(STDERR_FILENO, kStopping, sizeof kStopping - 1);
+  (void)written;
 }
 
 }  // namespace

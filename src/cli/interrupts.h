@@ -1,7 +1,8 @@
 // Ctrl-C and SIGTERM during a long `predict` or `explain`: the first one asks
-// the command to stop between instances, so that what it wrote stays whole
-// JSON Lines (a run killed mid-line left a cut-off line, and a timings file
-// cut mid-number); a second one ends the process at once, as by default.
+// the command to stop (said on stderr at once), between instances or at the
+// next model run of a long one, so that what it wrote stays whole JSON Lines
+// (a run killed mid-line left a cut-off line, and a timings file cut
+// mid-number); a second one ends the process at once, as by default.
 // One StopRequests at a time per process; Requested() may be read from any
 // thread.
 #pragma once

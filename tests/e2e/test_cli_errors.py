@@ -659,6 +659,74 @@ def test_a_stopped_explain_leaves_whole_lines(signal_name, xaiserve, tmp_path):
     assert len(times) == len(lines) and all(float(t) > 0 for t in times)
 
 
+def test_a_stop_ends_a_long_instance_at_its_next_model_run(xaiserve, tmp_path):
+    """SIGTERM during one long explanation (here 10 outputs x 50 noisy
+    samples x 101 path points, one row per run) used to wait for the whole
+    instance, saying nothing; Docker's grace period is 10 s."""
+    import signal
+    import subprocess
+    import time
+
+    instances = tmp_path / "one.jsonl"
+    instances.write_text((fixture_dir("cnn") / "instances.jsonl").read_text().splitlines()[0] + "\n")
+    process = subprocess.Popen(
+        [str(xaiserve.binary), "explain", str(fixture_dir("cnn")), "--instances", str(instances), "--top-k", "-1",
+         "--steps", "100", "--noise-sigma", "0.1", "--noisy-samples", "50", "--batch-size", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # loaded, and well into the 51,000 runs
+    assert process.poll() is None, "explain ended before it could be stopped"
+    stopped_at = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    waited = time.monotonic() - stopped_at
+
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "stopping after the current model run" in stderr
+    assert "stopped by SIGTERM after 0 of 1 instance;" in stderr
+    assert stdout == ""
+    assert waited < 20, f"took {waited:.1f} s to stop"  # not the instance's minutes
+
+
+def test_instances_from_a_pipe_are_answered_as_they_arrive(xaiserve):
+    """predict and explain read standard input a line at a time: the answer
+    to a line comes before the next line is written (they used to read the
+    whole input first)."""
+    import subprocess
+
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    for command in (["explain"], ["predict", "--batch-size", "1"]):
+        process = subprocess.Popen(
+            [str(xaiserve.binary), command[0], str(fixture_dir("tabular_mlp")), "--instances", "-", *command[1:]],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        answers = []
+        try:
+            for _ in range(2):
+                process.stdin.write(line + "\n")
+                process.stdin.flush()
+                answers.append(json.loads(process.stdout.readline()))  # blocks until answered
+            process.stdin.close()
+            rest, stderr = process.stdout.read(), process.stderr.read()
+            process.wait(timeout=60)
+        finally:
+            process.kill()
+        assert process.returncode == 0, stderr
+        assert rest == "" and answers[0] == answers[1], command
+        assert ("2 instances explained" if command[0] == "explain" else "2 instances predicted") in stderr
+
+
+def test_a_bad_line_stops_the_run_there_naming_file_and_line(xaiserve, tmp_path):
+    """Instances are read in chunks as the run goes: the lines before a bad
+    one in a later chunk are written whole, and the error names the line."""
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text((line + "\n") * 1500 + "[1, 2]\n" + line + "\n")
+    result = xaiserve.run("predict", fixture_dir("tabular_mlp"), "--instances", instances)
+    result.expect_failure(phrases=[f"{instances}:1501: instance 1500", "shape"], json_stdout=False)
+    written = result.stdout.splitlines()
+    assert len(written) == 1472  # 23 whole batches of 64
+    assert all(json.loads(text)["predictions"] for text in written)
+
+
 def test_approximation_warnings_stop_at_ten_and_the_rest_are_counted(xaiserve, tmp_path):
     lines = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()
     instances = tmp_path / "instances.jsonl"
