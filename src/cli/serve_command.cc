@@ -23,6 +23,7 @@
 #include "cli/flags.h"
 #include "core/json_fields.h"
 #include "http/http_server.h"
+#include "http/idle_memory_release.h"
 #include "http/metrics.h"
 #include "model/model_dir.h"
 #include "http/routes.h"
@@ -35,6 +36,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
+
+// How long the server must be quiet, after requests, before their freed
+// memory is returned to the system (http/idle_memory_release.h).
+constexpr std::chrono::seconds kIdleMemoryReleaseInterval{2};
 
 // The bundled demo models (made by scripts/fixtures.sh), served when no model is given.
 struct DemoModel {
@@ -390,6 +395,14 @@ int RunServe(const std::vector<std::string>& args) {
   if (poll_seconds > 0) {
     registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
   }
+  // Once a burst of requests is over, its memory goes back to the system.
+  IdleMemoryRelease::Hooks release_hooks;
+  release_hooks.finished = [&metrics] { return metrics.finished(); };
+  release_hooks.in_flight = [&metrics] { return metrics.in_flight(); };
+  release_hooks.released = [](int64_t bytes) {
+    std::cerr << "xaiserve: idle: returned " << (bytes >> 20) << " MB of freed memory to the system\n";
+  };
+  const IdleMemoryRelease idle_memory_release(release_hooks, kIdleMemoryReleaseInterval);
   PrintBanner(server, registry, host, auth_token);
   std::cerr << "xaiserve: " << server.threads() << " HTTP worker threads; body limit " << max_body_bytes
             << " bytes; at most " << max_instances << " instances per request"

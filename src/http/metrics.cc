@@ -53,6 +53,17 @@ void Metrics::RequestStarted() {
 void Metrics::RequestFinished() {
   std::lock_guard<std::mutex> lock(mutex_);
   --in_flight_;
+  ++finished_;
+}
+
+int64_t Metrics::in_flight() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_flight_;
+}
+
+int64_t Metrics::finished() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return finished_;
 }
 
 std::string Metrics::Render(const std::vector<ModelRunBatching>& batching) const {

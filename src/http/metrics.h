@@ -67,6 +67,9 @@ class Metrics {
   void RecordResponseNotTaken(const std::string& model, const std::string& method);
   void RequestStarted();
   void RequestFinished();
+  // Requests running now, and finished so far (RequestStarted/RequestFinished).
+  int64_t in_flight() const;
+  int64_t finished() const;
 
   // Everything, in the Prometheus text format, with `batching` (one entry per
   // model that batches across requests).
@@ -86,6 +89,7 @@ class Metrics {
   std::map<ModelMethod, int64_t> path_points_;
   std::map<ModelMethod, int64_t> not_taken_;
   int64_t in_flight_ = 0;
+  int64_t finished_ = 0;
 };
 
 // A label value escaped for the text format (backslash, double quote, newline).
