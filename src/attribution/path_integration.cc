@@ -1,6 +1,7 @@
 #include "attribution/path_integration.h"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 namespace xai {
@@ -65,8 +66,9 @@ StatusOr<PathRule> ParsePathRule(const std::string& name) {
 
 double RelativeToOutputChange(double amount, double instance_output, double baseline_output) {
   if (amount == 0) return 0;
-  const double scale = std::max({1.0, std::abs(instance_output), std::abs(baseline_output)});
-  return amount / std::max(std::abs(instance_output - baseline_output), kRelativeFloor * scale);
+  const double scale = std::max(std::abs(instance_output), std::abs(baseline_output));
+  return amount / std::max({std::abs(instance_output - baseline_output), kRelativeFloor * scale,
+                            std::numeric_limits<double>::min()});
 }
 
 double CompletenessError(double attribution_sum, double instance_output, double baseline_output) {

@@ -158,13 +158,23 @@ TEST(CompletenessErrorTest, IsTheGapRelativeToTheOutputDifference) {
 }
 
 TEST(CompletenessErrorTest, TinyDifferenceIsFlooredAtTheOutputScale) {
-  // f(x) == f(b): the gap is measured against 1e-6 * max(1, |f|).
+  // f(x) == f(b): the gap is measured against 1e-6 * max(|f(x)|, |f(b)|).
   EXPECT_EQ(CompletenessError(0.0, 0.5, 0.5), 0.0);
-  EXPECT_NEAR(CompletenessError(1e-9, 0.5, 0.5), 1e-3, 1e-12);
+  EXPECT_NEAR(CompletenessError(5e-10, 0.5, 0.5), 1e-3, 1e-12);
   EXPECT_NEAR(CompletenessError(1e-3, 1000.0, 1000.0), 1.0, 1e-9);
   // Above the floor the plain relative error applies, however small.
   EXPECT_NEAR(CompletenessError(2e-5, 1e-5, 0.0), 1.0, 1e-9);
   EXPECT_TRUE(std::isfinite(CompletenessError(1.0, 0.0, 0.0)));
+  EXPECT_GT(CompletenessError(1e-9, 0.0, 0.0), 1e6);
+}
+
+TEST(CompletenessErrorTest, DoesNotDependOnTheOutputsUnits) {
+  // The same model in other units (x 1e-8): the same relative error. With a
+  // floor of 1e-6 in absolute terms, the small one read 0.002 for 0.409.
+  const double error = CompletenessError(0.3, 0.9, 0.4);
+  for (double unit : {1e-8, 1e-3, 1e3, 1e8}) {
+    EXPECT_NEAR(CompletenessError(0.3 * unit, 0.9 * unit, 0.4 * unit), error, 1e-9) << unit;
+  }
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ class SampledShapley : public AttributionMethod {
   //      s_i^2 = d_{i,1}^2                              if P == 1,
   //      SE    = sqrt(sum_i s_i^2 / P),
   //      approximation_error = SE / max(|f(x) - f(b)|,
-  //                                     1e-6 * max(1, |f(x)|, |f(b)|)),
+  //                                     1e-6 * max(|f(x)|, |f(b)|)),
   //    and 0 when SE == 0. SE estimates the root-mean-square Euclidean error
   //    of the attribution vector, sqrt(E ||phi_hat - phi||^2), since
   //    permutations are independent. For P == 1 no variance can be estimated;

@@ -128,7 +128,7 @@ def trapezoid(steps: int) -> tuple[np.ndarray, np.ndarray]:
 def approximation_error(attributions: np.ndarray, instance_output: float, baseline_output: float) -> float:
     """|sum(attributions) - (f(x) - f(b))| relative to f(x) - f(b), guarded."""
     difference = instance_output - baseline_output
-    scale = max(abs(difference), 1e-6 * max(1.0, abs(instance_output), abs(baseline_output)))
+    scale = max(abs(difference), 1e-6 * max(abs(instance_output), abs(baseline_output)), np.finfo(float).tiny)
     return abs(float(np.sum(attributions)) - difference) / scale
 
 

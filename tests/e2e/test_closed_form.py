@@ -6,6 +6,7 @@ values by walking all 4! permutations of its features)."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -285,3 +286,27 @@ def test_output_indices_outside_the_output_are_named(xaiserve):
     beyond.expect_failure(phrases=["outputIndices entry [6] is out of range", "shape [2,3]", "below 6"])
     scalar = xaiserve.command("explain", "linear", "--output-indices", "1")
     scalar.expect_failure(phrases=["a scalar output has the one element [0]", "leave outputIndices out"])
+
+
+def test_approximation_error_does_not_depend_on_the_output_s_units(xaiserve, tmp_path):
+    """The same model with its output in units 1e8 times larger: the same
+    relative completeness gap. The error's floor was 1e-6 in absolute terms,
+    so on the small one it read 0.002 where the gap is 0.41."""
+    import tensorflow as tf
+
+    w = tf.constant([[3.0], [-2.0], [1.0]], tf.float64)
+    for name, unit in (("plain", 1.0), ("small", 1e-8)):
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float64, name="x")])
+        def serve(x, unit=unit):
+            return {"y": unit * tf.sigmoid(tf.matmul(x, w))}
+
+        tf.saved_model.save(tf.Module(), str(tmp_path / name), signatures={"serving_default": serve})
+    instances = write_json(tmp_path / "instances.jsonl", [1.0, -1.0, 0.5])
+    errors = {}
+    for name in ("plain", "small"):
+        result = xaiserve.run("explain", tmp_path / name, "--instances", instances, "--steps", 1).expect_success()
+        [entry] = json.loads(result.stdout)["explanations"][0]["attributions"]
+        errors[name] = entry["approximationError"]
+        assert "approximationError" in result.stderr and "is above 5%" in result.stderr, name
+    assert errors["plain"] > 0.3
+    assert errors["small"] == pytest.approx(errors["plain"], rel=1e-6)
