@@ -109,7 +109,7 @@ StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, co
   if (version >= 0) options.version = version;
   std::cerr << "xaiserve: loading " << dir << "\n";
   XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(dir, options));
-  std::vector<std::string> notes;
+  std::vector<std::string> notes = model->load_notes();
   XAI_RETURN_IF_ERROR(CheckVisualizationMetadata(model->metadata(), &notes));
   for (const std::string& note : notes) std::cerr << "xaiserve: note: " << note << "\n";
   return model;

@@ -13,7 +13,7 @@ bool IsBlank(const std::string& line) { return line.find_first_not_of(" \t\r") =
 }  // namespace
 
 StatusOr<std::unique_ptr<InstanceLines>> InstanceLines::Open(const std::string& path) {
-  if (path == "-") return std::make_unique<InstanceLines>(std::cin, "-");
+  if (path == "-") return std::make_unique<InstanceLines>(std::cin, "stdin");
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) {
     return InvalidArgument("instances file '" + path + "' is a directory; give a JSON Lines file");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <limits>
 
 #include "core/base64.h"
@@ -11,7 +12,23 @@
 namespace xai {
 namespace {
 
-constexpr double kFloat16Max = 65504;
+// The largest finite value of each 16- and 32-bit float dtype, and the
+// magnitude from which a value rounds to infinity in it (the largest plus
+// half its last step): a value below that is taken, rounding as TensorFlow's
+// cast does (numpy prints float32's largest as 3.4028235e+38, which is above
+// it but rounds to it).
+struct FloatRange {
+  double largest;
+  double rounds_to_inf;
+};
+std::optional<FloatRange> FloatRangeOf(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return FloatRange{std::numeric_limits<float>::max(), std::ldexp(2.0 - std::ldexp(1.0, -24), 127)};
+    case DType::kFloat16: return FloatRange{65504, 65520};
+    case DType::kBFloat16: return FloatRange{std::ldexp(2.0 - std::ldexp(1.0, -7), 127), std::ldexp(2.0 - std::ldexp(1.0, -8), 127)};
+    default: return std::nullopt;
+  }
+}
 
 // Range of values a dtype can hold, for integer dtypes (64-bit ones: what a
 // double holds exactly, kLargestExactInteger).
@@ -126,11 +143,9 @@ class RowDecoder {
                                      : "") +
                                ")");
       }
-    } else if (dtype_ == DType::kFloat32 && std::fabs(x) > std::numeric_limits<float>::max()) {
-      return InvalidArgument(what_ + ": value " + v.dump() + " overflows float32");
-    } else if (dtype_ == DType::kFloat16 && std::fabs(x) > kFloat16Max) {
-      return InvalidArgument(what_ + ": value " + v.dump() + " overflows float16 (largest " +
-                             FormatNumber(kFloat16Max) + ")");
+    } else if (const std::optional<FloatRange> range = FloatRangeOf(dtype_); range && std::fabs(x) >= range->rounds_to_inf) {
+      return InvalidArgument(what_ + ": value " + v.dump() + " overflows " + DTypeName(dtype_) + " (largest " +
+                             FormatNumber(range->largest) + ")");
     }
     out_->values.push_back(x);
     return OkStatus();

@@ -292,10 +292,26 @@ TEST(TensorRowFromJsonTest, SixtyFourBitIntegersBeyondTwoToThe53AreRefusedNotRou
 }
 
 TEST(TensorRowFromJsonTest, Float16ValuesBeyondItsRangeAreRefused) {
-  auto largest = Decode(Json::parse("[65504, -65504]"), DType::kFloat16, Shape{2});
+  // 65519 rounds to 65504, 65520 to infinity.
+  auto largest = Decode(Json::parse("[65504, -65519]"), DType::kFloat16, Shape{2});
   ASSERT_TRUE(largest.ok()) << largest.status().ToString();
-  const std::string message = DecodeError(Json(70000), DType::kFloat16);
-  EXPECT_TRUE(Contains(message, "overflows float16 (largest 65504)")) << message;
+  for (double beyond : {65520.0, -65520.0, 70000.0}) {
+    const std::string message = DecodeError(Json(beyond), DType::kFloat16);
+    EXPECT_TRUE(Contains(message, "overflows float16 (largest 65504)")) << message;
+  }
+}
+
+TEST(TensorRowFromJsonTest, Float32AndBFloat16ValuesThatRoundToInfinityAreRefused) {
+  // numpy prints float32's largest as 3.4028235e+38: above it, but it rounds to it.
+  EXPECT_TRUE(Decode(Json::parse("[3.4028235e38, -3.4028235e38]"), DType::kFloat32, Shape{2}).ok());
+  EXPECT_TRUE(Contains(DecodeError(Json(3.4028236e38), DType::kFloat32), "overflows float32 (largest 3.40282"));
+  EXPECT_TRUE(Contains(DecodeError(Json(1e39), DType::kFloat32), "overflows float32"));
+  // bfloat16 (largest 3.3895e38) used to take anything: 1e39 fed infinity.
+  EXPECT_TRUE(Decode(Json::parse("[3.3895e38, -1e38]"), DType::kBFloat16, Shape{2}).ok());
+  for (double beyond : {1e39, -3.4e38}) {
+    const std::string message = DecodeError(Json(beyond), DType::kBFloat16);
+    EXPECT_TRUE(Contains(message, "overflows bfloat16 (largest 3.38953")) << message;
+  }
 }
 
 TEST(TensorRowFromJsonTest, NullIsNamedOnce) {

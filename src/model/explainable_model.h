@@ -147,6 +147,7 @@ class ExplainableModel {
   int64_t version() const { return version_; }
   bool is_tf1_graph() const { return runtime_->is_tf1_graph(); }
   int saved_custom_gradients() const { return runtime_->saved_custom_gradients(); }
+  std::vector<std::string> load_notes() const { return runtime_->load_notes(); }  // ModelRuntime::load_notes
   // For gradient methods, when the model saves custom gradients: what they
   // mean for its attributions (empty otherwise).
   std::string CustomGradientsNote() const;

@@ -89,6 +89,10 @@ class ModelRuntime {
   // (tf.custom_gradient, saved with experimental_custom_gradients). The
   // gradient graph does not apply them: it differentiates the forward ops.
   virtual int saved_custom_gradients() const { return 0; }
+  // What loading left out, one sentence each: signature outputs of a dtype
+  // xaiserve cannot hold (complex64, quint8, ...), so that the model's other
+  // outputs still serve.
+  virtual std::vector<std::string> load_notes() const { return {}; }
   // Looks up any graph tensor by name ("dense_input:0" or "dense_input").
   virtual StatusOr<TensorInfo> DescribeTensor(const std::string& name) const = 0;
 

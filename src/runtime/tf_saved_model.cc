@@ -182,7 +182,12 @@ StatusOr<TensorInfo> FromTfTensorInfo(const std::string& signature_key, const st
                          (is_input ? std::string(": export the input as a dense or sparse tensor")
                                    : std::string(": export the output as a dense tensor (tf.sparse.to_dense)")));
   }
-  XAI_ASSIGN_OR_RETURN(out.dtype, FromTfDType(info.dtype()));
+  StatusOr<DType> dtype = FromTfDType(info.dtype());
+  if (!dtype.ok()) {
+    return dtype.status().WithContext("signature '" + signature_key + "' " + (is_input ? "input" : "output") + " '" +
+                                      key + "'");
+  }
+  out.dtype = *dtype;
   out.rank_known = !info.tensor_shape().unknown_rank();
   for (const auto& dim : info.tensor_shape().dim()) out.shape.push_back(dim.size());
   return out;
@@ -275,6 +280,7 @@ class TfSavedModel final : public ModelRuntime {
   const std::vector<SignatureInfo>& signatures() const override { return signatures_; }
   bool is_tf1_graph() const override { return is_tf1_; }
   int saved_custom_gradients() const override { return saved_custom_gradients_; }
+  std::vector<std::string> load_notes() const override { return load_notes_; }
 
   StatusOr<TensorInfo> DescribeTensor(const std::string& name) const override {
     const TensorName parsed = ParseTensorName(name);
@@ -441,8 +447,16 @@ class TfSavedModel final : public ModelRuntime {
         sig.inputs.push_back(std::move(t));
       }
       for (const auto& [name, info] : def.outputs()) {
-        XAI_ASSIGN_OR_RETURN(TensorInfo t, FromTfTensorInfo(key, name, info, /*is_input=*/false));
-        sig.outputs.push_back(std::move(t));
+        StatusOr<TensorInfo> t = FromTfTensorInfo(key, name, info, /*is_input=*/false);
+        if (!t.ok() && t.status().code() == StatusCode::kUnimplemented && !FromTfDType(info.dtype()).ok()) {
+          // One output xaiserve cannot hold need not take the others with it.
+          load_notes_.push_back("signature '" + key + "' output '" + name + "' (" +
+                                tf::DataTypeString(info.dtype()) + ") is left out: xaiserve holds real numbers, " +
+                                "integers, booleans and strings only; its other outputs predict and explain");
+          continue;
+        }
+        if (!t.ok()) return t.status();
+        sig.outputs.push_back(std::move(t).value());
       }
       auto by_key = [](const TensorInfo& a, const TensorInfo& b) { return a.key < b.key; };
       std::sort(sig.inputs.begin(), sig.inputs.end(), by_key);
@@ -560,6 +574,7 @@ class TfSavedModel final : public ModelRuntime {
   std::vector<SignatureInfo> signatures_;
   bool is_tf1_ = false;
   int saved_custom_gradients_ = 0;
+  std::vector<std::string> load_notes_;
   std::unique_ptr<tf::Graph> graph_;
   std::map<std::string, const tf::Node*> nodes_;
   // SparseTensor inputs of the signatures, by canonical values tensor name.

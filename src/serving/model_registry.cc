@@ -83,7 +83,7 @@ std::string Join(const std::vector<std::string>& items) {
 StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir,
                                                                   const LoadOptions& options) {
   XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(saved_model_dir, options));
-  std::vector<std::string> notes;
+  std::vector<std::string> notes = model->load_notes();
   XAI_RETURN_IF_ERROR(CheckVisualizationMetadata(model->metadata(), &notes));
   for (const std::string& note : notes) Log("note: " + note);
   if (model->explain_status().ok()) {

@@ -93,3 +93,39 @@ def test_explain_reports_the_predictions_predict_gives(name, xaiserve):
     assert len(explained) == len(predicted)
     for i, (e, p) in enumerate(zip(explained, predicted)):
         assert_predictions_equal(predictions_of([e]), predictions_of([p]))
+
+
+def test_outputs_of_a_dtype_xaiserve_cannot_hold_are_left_out_not_the_model(xaiserve, tmp_path):
+    """A complex64 or quint8 output made the whole model fail to load, with a
+    message that named neither; now they are left out, said once at load,
+    and the model's other outputs predict and explain."""
+    import json
+
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def serve(x):
+        return {"c": tf.complex(x, 2 * x), "q": tf.quantization.quantize(x, -1.0, 1.0, tf.quint8).output,
+                "y": tf.sigmoid(tf.reduce_sum(x, axis=1, keepdims=True))}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("[0.5, -0.25, 1.0]\n")
+
+    predicted = xaiserve.run("predict", tmp_path / "model", "--instances", instances).expect_success()
+    for output, dtype in (("c", "complex64"), ("q", "quint8")):
+        assert f"note: signature 'serving_default' output '{output}' ({dtype}) is left out" in predicted.stderr
+    [prediction] = json.loads(predicted.stdout)["predictions"]
+    expected = float(tf.sigmoid(tf.constant(1.25)))
+    assert prediction == pytest.approx([expected])  # the one output left: given bare
+    explained = xaiserve.run("explain", tmp_path / "model", "--instances", instances).expect_success()
+    [entry] = json.loads(explained.stdout)["explanations"][0]["attributions"]
+    assert entry["outputName"] == "y" and entry["instanceOutputValue"] == pytest.approx(expected)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.complex64, name="z")])
+    def complex_input(z):
+        return {"y": tf.math.real(z)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "complex_input"), signatures={"serving_default": complex_input})
+    xaiserve.run("inspect", tmp_path / "complex_input").expect_failure(
+        phrases=["signature 'serving_default' input 'z'", "complex64"], json_stdout=False)
