@@ -328,7 +328,8 @@ StatusOr<Tensor> TensorRowFromJson(const Json& value, DType dtype, const std::op
     const bool upload = value.is_object() && value.size() == 1 && value.contains("b64");
     return InvalidArgument(what + ": expected shape " + ShapeToString(*row_spec) + " per instance, got " +
                            (upload ? std::string("a {\"b64\": ...} upload, which only string inputs and image "
-                                                 "inputs (height, width and 1, 3 or 4 channels) take")
+                                                 "inputs (floating-point or uint8; height, width and 1 or 3 "
+                                                 "channels) take")
                                    : ShapeToString(shape)));
   }
   Tensor out;

@@ -28,7 +28,7 @@ std::vector<AxisSample> AxisSamples(int64_t in_size, int64_t out_size) {
 }  // namespace
 
 bool IsImageInputSpec(DType dtype, const std::optional<Shape>& row_spec) {
-  if (!IsFloating(dtype) || !row_spec || row_spec->size() != 3) return false;
+  if ((!IsFloating(dtype) && dtype != DType::kUInt8) || !row_spec || row_spec->size() != 3) return false;
   const Shape& s = *row_spec;
   return (s[2] == 1 || s[2] == 3) && (s[0] == -1 || s[0] >= 1) && (s[1] == -1 || s[1] >= 1);
 }
@@ -82,6 +82,10 @@ StatusOr<Tensor> ImageToTensorRow(const Image& rgb, const Shape& row_spec, DType
     bytes = ResizeBilinear(source, width, height);
   }
   Tensor row(dtype, {1, height, width, channels});
+  if (dtype == DType::kUInt8) {  // the bytes themselves (a resized pixel rounded)
+    for (size_t i = 0; i < bytes.size(); ++i) row.values[i] = std::round(bytes[i]);
+    return row;
+  }
   for (size_t i = 0; i < bytes.size(); ++i) row.values[i] = domain.min + bytes[i] / 255.0 * (domain.max - domain.min);
   return row;
 }

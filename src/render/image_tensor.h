@@ -31,8 +31,8 @@ struct ValueRange {
   double min = 0, max = 1;
 };
 
-// True for a floating-point input whose rows are images [H,W,C] with C 1 or
-// 3 (H and W may be unknown, -1).
+// True for a floating-point or uint8 input whose rows are images [H,W,C]
+// with C 1 or 3 (H and W may be unknown, -1).
 bool IsImageInputSpec(DType dtype, const std::optional<Shape>& row_spec);
 
 // The image resized to out_width x out_height: out_height * out_width *
@@ -40,7 +40,9 @@ bool IsImageInputSpec(DType dtype, const std::optional<Shape>& row_spec);
 std::vector<double> ResizeBilinear(const Image& image, int64_t out_width, int64_t out_height);
 
 // An uploaded RGB image as one row of an image input: shape [1,H,W,C] from
-// `row_spec` [H,W,C] (an unknown H or W takes the image's), C 1 or 3.
+// `row_spec` [H,W,C] (an unknown H or W takes the image's), C 1 or 3; 0..255
+// mapped onto `domain` for a floating-point dtype, the bytes as they are for
+// uint8.
 StatusOr<Tensor> ImageToTensorRow(const Image& rgb, const Shape& row_spec, DType dtype, const ValueRange& domain);
 
 // The range an image tensor's values are shown in when its metadata gives no

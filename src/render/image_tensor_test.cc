@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "testing/status_matchers.h"
 
 namespace xai {
@@ -86,13 +88,26 @@ TEST(ImageToTensorRowTest, RefusesOtherChannelCounts) {
                         StatusCode::kInvalidArgument, {"[H,W,1] or [H,W,3]"}));
 }
 
-TEST(IsImageInputSpecTest, FloatingHwcWithOneOrThreeChannels) {
+TEST(IsImageInputSpecTest, FloatingOrUint8HwcWithOneOrThreeChannels) {
   EXPECT_TRUE(IsImageInputSpec(DType::kFloat32, Shape{32, 32, 3}));
   EXPECT_TRUE(IsImageInputSpec(DType::kFloat64, Shape{-1, -1, 1}));
+  EXPECT_TRUE(IsImageInputSpec(DType::kUInt8, Shape{32, 32, 3}));  // a model that takes bytes
   EXPECT_FALSE(IsImageInputSpec(DType::kFloat32, Shape{32, 32, 4}));
   EXPECT_FALSE(IsImageInputSpec(DType::kFloat32, Shape{32, 32}));
-  EXPECT_FALSE(IsImageInputSpec(DType::kUInt8, Shape{32, 32, 3}));
+  EXPECT_FALSE(IsImageInputSpec(DType::kInt32, Shape{32, 32, 3}));
   EXPECT_FALSE(IsImageInputSpec(DType::kFloat32, std::nullopt));
+}
+
+TEST(ImageToTensorRowTest, Uint8InputsTakeTheBytesWhateverTheDomain) {
+  const Image image = Rgb3(2, 1, {0, 1, 2, 128, 254, 255});
+  auto row = ImageToTensorRow(image, {1, 2, 3}, DType::kUInt8, {-1, 1});
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->dtype, DType::kUInt8);
+  EXPECT_EQ(row->values, (std::vector<double>{0, 1, 2, 128, 254, 255}));
+  // Resized, a pixel is rounded to a byte.
+  auto resized = ImageToTensorRow(Rgb3(2, 1, {0, 0, 0, 1, 1, 1}), {1, 1, 3}, DType::kUInt8, {});
+  ASSERT_TRUE(resized.ok());
+  for (double v : resized->values) EXPECT_EQ(v, std::round(v));
 }
 
 TEST(ImageFromTensorRowTest, MapsTheRangeToBytes) {

@@ -329,3 +329,27 @@ def test_corrupt_image_upload_in_the_cli_is_a_clear_error(xaiserve, tmp_path):
     xaiserve.command("explain", "shapes_cnn", instances=instances).expect_failure(
         phrases=["instance 0", "input 'image'", "not a PNG or JPEG image"]
     )
+
+
+def test_a_png_upload_feeds_a_uint8_image_input_its_bytes(xaiserve, tmp_path):
+    """A model that takes uint8 images (decoding them itself, as exported
+    vision models often do) refused uploads, saying only image inputs take
+    them; it gets the bytes, as Python feeding the decoded PNG would."""
+    import tensorflow as tf
+
+    w = tf.constant(np.linspace(-1, 1, 4 * 4 * 3 * 2).reshape(48, 2), tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4, 4, 3], tf.uint8, name="image")])
+    def serve(image):
+        x = tf.reshape(tf.cast(image, tf.float32) / 255.0, [-1, 48])
+        return {"scores": tf.nn.softmax(tf.matmul(x, w))}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    pixels = np.random.default_rng(7).random((4, 4, 3))
+    upload = png_upload(pixels)
+    (tmp_path / "uploads.jsonl").write_text(json.dumps(upload) + "\n")
+
+    result = xaiserve.run("predict", tmp_path / "model", "--instances", tmp_path / "uploads.jsonl").expect_success()
+    decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(upload["b64"]))))
+    expected = serve(tf.constant(decoded[None], tf.uint8))["scores"].numpy()[0]
+    np.testing.assert_allclose(json.loads(result.stdout)["predictions"][0], expected, rtol=1e-6)
