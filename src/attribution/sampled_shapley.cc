@@ -207,6 +207,15 @@ StatusOr<std::vector<Attribution>> SampledShapley::Attribute(
   BatchedEvaluatorOptions evaluator_options;
   evaluator_options.batch_size = options_.batch_size;
   evaluator_options.with_gradients = false;
+  evaluator_options.describe_row = [&](int64_t row) -> std::string {
+    const int64_t within = row % rows_per_set;
+    if (within == 0) return "the baseline";
+    const int64_t switched = (within - 1) % num_features + 1;
+    if (switched == num_features) return "the instance (every feature switched from the baseline)";
+    return "the baseline with " + std::to_string(switched) + " of the " + std::to_string(num_features) +
+           " features switched to the instance's values (permutation " +
+           std::to_string((within - 1) / num_features + 1) + ")";
+  };
   BatchedEvaluator evaluator(model, LayoutOf(x), evaluator_options);
   XAI_RETURN_IF_ERROR(evaluator.Run(num_sets * rows_per_set, fill, consume));
   return attributions;

@@ -650,7 +650,34 @@ TEST(SampledShapleyValidationTest, ModelErrorsArePassedOnAndNonFiniteOutputsRefu
   InteractionModel inner;
   FaultyModel faulty(inner, FaultyModel::Fault::kNonFiniteOutput);
   result = SampledShapley().Attribute(faulty, SingleInput(kX, {kB0}));
-  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition, {"is nan at row 0"}));
+  // Row 0 of the run is the baseline: named as such, not as a batch row.
+  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition, {"is nan at the baseline"}));
+}
+
+TEST(SampledShapleyValidationTest, ANonFiniteOutputNamesTheCoalitionItCameFrom) {
+  // One row per run: the faulty first output of each run is row 1, 2, ...
+  // with one row each; with batch size 1 the second run is the first
+  // coalition of permutation 1 (one feature switched).
+  InteractionModel inner;
+  FaultyModel faulty(inner, FaultyModel::Fault::kNonFiniteOutput);
+  SampledShapleyOptions options;
+  options.batch_size = 1;
+  int runs = 0;
+  struct SkipFirst : ModelFunction {
+    SkipFirst(ModelFunction& plain, ModelFunction& faulty, int* runs) : plain(plain), faulty(faulty), runs(runs) {}
+    StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
+      return (*runs)++ == 0 ? plain.Evaluate(batch, with_gradients) : faulty.Evaluate(batch, with_gradients);
+    }
+    ModelFunction& plain;
+    ModelFunction& faulty;
+    int* runs;
+  };
+  InteractionModel plain;
+  SkipFirst model(plain, faulty, &runs);
+  StatusOr<std::vector<Attribution>> result = SampledShapley(options).Attribute(model, SingleInput(kX, {kB0}));
+  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition,
+                        {"is nan at the baseline with 1 of the", "features switched to the instance's values",
+                         "permutation 1"}));
 }
 
 // --- ResolveFeatures on its own --------------------------------------------------------

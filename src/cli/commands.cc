@@ -160,6 +160,18 @@ bool ProgressDue(size_t done, std::optional<size_t> total, std::chrono::steady_c
   return done == 1 || (total && done == *total) || SecondsSince(last_progress) >= kProgressIntervalSeconds;
 }
 
+// "float16" or "bfloat16" when the explained output `name` is one (its
+// values carry 11 or 8 significant bits, so f(x) - f(b) is known only to
+// about 1/2000 or 1/250 of their size), else nullptr.
+const char* SixteenBitOutputRounding(const ExplainableModel& model, const std::string& name) {
+  for (const BoundOutput& o : model.explained_outputs()) {
+    if (o.metadata.name != name) continue;
+    if (o.tensor.dtype == DType::kFloat16) return "float16";
+    if (o.tensor.dtype == DType::kBFloat16) return "bfloat16";
+  }
+  return nullptr;
+}
+
 // The approximationError warnings `explain` writes one by one; beyond them it
 // counts, and says how many at the end (75,000 warning lines drowned the
 // progress of a 100,000-instance run).
@@ -561,6 +573,10 @@ int RunExplain(const std::vector<std::string>& args) {
       if (above_target) {
         std::cerr << error << " is above --target-error " << *target << " at the most "
                   << (shapley ? "paths" : "steps") << " allowed (" << MaxBudget(explanation->method) << ")\n";
+      } else if (const char* rounding = SixteenBitOutputRounding(model, out.output_name)) {
+        std::cerr << error * 100 << "% is above " << kApproximationWarningLevel * 100 << "%; the output is "
+                  << rounding << ", whose rounding of f(x) and f(baseline) may be all of the gap: more steps may "
+                  << "not close it\n";
       } else if (inputs_without_gradient) {
         std::cerr << error * 100 << "% is above " << kApproximationWarningLevel * 100
                   << "%; more steps will not close it, as an input has no gradient (above): use --method "

@@ -762,3 +762,23 @@ def test_predict_reports_progress_at_most_twice_a_second_and_names_the_failing_i
     failed = xaiserve.run("predict", fixture_dir("int_input"), "--instances", bad)
     failed.expect_failure(phrases=["instances 64-100 (predicted as one batch; its row r is instance 64 + r)"],
                           json_stdout=False)
+
+
+def test_a_float16_output_s_rounding_is_named_not_the_steps(xaiserve, tmp_path):
+    """1000 + 0.5 * sum(x) in float16: the attributions are exact, but f(x)
+    rounds (1000.6 to 1000.5), so the completeness gap is rounding, which
+    the warning blamed on too few steps."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float16, name="x")])
+    def serve(x):
+        return {"y": tf.constant(1000.0, tf.float16) + tf.constant(0.5, tf.float16) * tf.reduce_sum(x, axis=1)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("[0.3, 0.4, 0.5]\n")
+    result = xaiserve.run("explain", tmp_path / "model", "--instances", instances).expect_success()
+    [entry] = json.loads(result.stdout)["explanations"][0]["attributions"]
+    assert entry["featureAttributions"] == pytest.approx([0.15, 0.2, 0.25], abs=1e-3)
+    assert entry["approximationError"] > 0.05
+    assert "the output is float16, whose rounding" in result.stderr and "raise --steps" not in result.stderr
