@@ -128,12 +128,20 @@ StatusOr<std::vector<Attribution>> SampledShapley::Attribute(
   XAI_ASSIGN_OR_RETURN(const FeatureSet features, ResolveFeatures(inputs));
   const int64_t num_features = features.num_features();
   if (num_features > options_.max_features) {
+    // Gradient methods need floating-point inputs: for integer ones (uint8
+    // images) they are no way out unless the model casts first.
+    const bool integer = std::any_of(inputs.instance.begin(), inputs.instance.end(),
+                                     [](const Tensor& t) { return !IsFloating(t.dtype); });
     return InvalidArgument(
-        "Sampled Shapley: the instance has " + to_string(num_features) +
-        " features, more than max_features " + to_string(options_.max_features) +
-        "; each feature costs path_count model rows per baseline and output element. For images "
-        "or other large inputs use Integrated Gradients or XRAI instead, or group elements into "
-        "fewer features (group_name in the explanation metadata)");
+        "Sampled Shapley: the instance has " + to_string(num_features) + " features, more than the " +
+        to_string(options_.max_features) +
+        " it takes; each feature costs path_count model rows per baseline and output element. " +
+        (integer ? std::string("Group elements into fewer features (group_name in the explanation metadata), or, "
+                               "since the input is integer (Integrated Gradients and XRAI need floating point), "
+                               "save an 'xai_preprocess' signature that casts it (a uint8 image to float32) "
+                               "and an 'xai_model' that takes the result, and explain that with them")
+                 : std::string("For images or other large inputs use Integrated Gradients or XRAI instead, or "
+                               "group elements into fewer features (group_name in the explanation metadata)")));
   }
 
   const std::vector<Tensor>& x = inputs.instance;

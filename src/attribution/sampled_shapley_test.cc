@@ -581,9 +581,17 @@ TEST(SampledShapleyValidationTest, TooManyFeaturesPointToOtherMethodsOrGrouping)
       SingleInput(std::vector<double>(n, 1.0), {std::vector<double>(n, 0.0)});
   StatusOr<std::vector<Attribution>> result = SampledShapley().Attribute(model, inputs);
   EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
-                        {"1001 features", "max_features 1000", "Integrated Gradients", "XRAI",
+                        {"1001 features", "more than the 1000 it takes", "Integrated Gradients", "XRAI",
                          "group"}));
   EXPECT_EQ(model.calls(), 0);
+  // An integer input (a uint8 image): gradient methods need a cast first.
+  AttributionInputs integer = inputs;
+  integer.instance[0].dtype = DType::kUInt8;
+  for (auto& baseline : integer.baselines) baseline[0].dtype = DType::kUInt8;
+  result = SampledShapley().Attribute(model, integer);
+  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
+                        {"group_name", "the input is integer", "xai_preprocess", "xai_model"}));
+  EXPECT_FALSE(testing::Contains(result.status().message(), "use Integrated Gradients or XRAI instead"));
   // Grouped into two features, the same input is fine.
   inputs.feature_of_element = {std::vector<int>(n, 0)};
   inputs.feature_of_element[0][0] = 1;
