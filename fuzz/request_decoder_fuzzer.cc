@@ -8,9 +8,11 @@
 //
 // Properties: nothing crashes, leaks or hits undefined behaviour; every
 // decoded tensor has as many values as its shape says; every error has a
-// message.
+// message; CountTopLevelArrayElements (run first, on the raw bytes) gives
+// at least the parsed "instances" array's size.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,7 +120,11 @@ void ParseParameters(const Json& parameters, const Json& metadata_override) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace xai;
-  StatusOr<Json> body = ParseJson(std::string(reinterpret_cast<const char*>(data), size), "request body");
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  // The server counts a large body's instances before parsing it: on any
+  // text it must not crash, and on JSON it must agree with the parser.
+  const std::optional<size_t> counted = CountTopLevelArrayElements(text, "instances");
+  StatusOr<Json> body = ParseJson(text, "request body");
   if (!body.ok()) {
     CheckError(body.status());
     return 0;
@@ -127,6 +133,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // instances themselves, so the fuzzer reaches the decoder without the
   // wrapper too.
   const Json* instances = Member(*body, "instances");
+  if (body->is_object() && instances != nullptr && instances->is_array()) {
+    // At least the parsed size (more if the key comes twice with a larger array).
+    XAI_FUZZ_CHECK(counted.has_value() && *counted >= instances->size(),
+                   "CountTopLevelArrayElements gave " + (counted ? std::to_string(*counted) : std::string("none")) +
+                       " for " + std::to_string(instances->size()) + " instances");
+  }
   DecodeAgainstEverySignature(instances != nullptr ? *instances : *body);
 
   const Json* parameters = Member(*body, "parameters");

@@ -94,6 +94,62 @@ bool NestsDeeperThan(const std::string& text, int limit) {
   return false;
 }
 
+}  // namespace
+
+std::optional<size_t> CountTopLevelArrayElements(const std::string& text, const std::string& key) {
+  int depth = 0;
+  bool in_string = false;
+  size_t string_start = 0;
+  std::string last_string;  // the last string closed at depth 1, a key if a ':' follows
+  bool key_matches = false;
+  bool counting = false, saw_element = false;
+  size_t commas = 0;
+  std::optional<size_t> largest;  // over every occurrence: a key may come twice
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 1 && !counting) last_string.assign(text, string_start, i - string_start);
+      }
+      continue;
+    }
+    if (counting && depth >= 2 && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      if (depth == 2 && c == ',') {
+        ++commas;
+      } else if (!(depth == 2 && c == ']')) {
+        saw_element = true;
+      }
+    }
+    if (c == '"') {
+      in_string = true;
+      string_start = i + 1;
+    } else if (c == ':' && depth == 1) {
+      key_matches = last_string == key;
+    } else if (c == ',' && depth == 1) {
+      key_matches = false;
+    } else if (c == '[' || c == '{') {
+      if (depth == 1 && c == '[' && key_matches) {
+        counting = true;
+        saw_element = false;
+        commas = 0;
+      }
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+      if (counting && depth == 1) {
+        counting = false;
+        largest = std::max(largest.value_or(0), saw_element ? commas + 1 : 0);
+      }
+    }
+  }
+  return largest;
+}
+
+namespace {
+
 class RowDecoder {
  public:
   RowDecoder(DType dtype, const std::string& what, Tensor* out) : dtype_(dtype), what_(what), out_(out) {}

@@ -28,6 +28,15 @@ inline constexpr int kMaxJsonNesting = 64;
 // kMaxJsonNesting).
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
 
+// How many elements the array under the top-level object's field `key`
+// holds, counted in one pass over the text without parsing it: a request's
+// instances can be refused before it is parsed (parsing takes many times the
+// text's size: 1.5 M tiny instances in 12 MB, about 750 MB). nullopt if the
+// top level has no such array; the largest if the key comes more than once
+// (the parser keeps one of them). Meant for well-formed JSON; on malformed text
+// the count may be anything (ParseJson then refuses the text).
+std::optional<size_t> CountTopLevelArrayElements(const std::string& text, const std::string& key);
+
 // JSON text, compact, as Json::dump(-1) with invalid UTF-8 replaced (U+FFFD)
 // but faster on many floating-point numbers (attributions): those go through
 // std::to_chars, the shortest text that reads back as the same double, with

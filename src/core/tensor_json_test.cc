@@ -533,3 +533,55 @@ TEST(TensorJsonRoundTripTest, BinaryStringsRoundTripThroughBase64) {
 
 }  // namespace
 }  // namespace xai
+
+namespace xai {
+namespace {
+
+TEST(CountTopLevelArrayElementsTest, CountsTheElementsOfTheNamedField) {
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": [[1, 2], [3, 4], [5, 6]]})", "instances"), 3u);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": []})", "instances"), 0u);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": [ ]})", "instances"), 0u);
+  EXPECT_EQ(CountTopLevelArrayElements(R"( {"instances":[7]} )", "instances"), 1u);
+  // Elements of every kind, with commas and brackets inside strings and objects.
+  EXPECT_EQ(CountTopLevelArrayElements(
+                R"({"parameters": {"instances": [1, 2, 3, 4]}, "instances": ["a,b]", {"x": [1, 2], "y": "]["}, [[1], [2]], null]})",
+                "instances"),
+            4u);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"k\"ey": 1, "instances": [{"b64": "AA=="}, {"b64": "\"]"}]})",
+                                       "instances"),
+            2u);
+  // A key given twice: the larger, whichever the parser keeps.
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": [1], "instances": [1, 2, 3]})", "instances"), 3u);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": [1, 2, 3], "instances": []})", "instances"), 3u);
+}
+
+TEST(CountTopLevelArrayElementsTest, AgreesWithTheParserOnRandomRequests) {
+  std::mt19937 random(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    Json instances = Json::array();
+    const int count = static_cast<int>(random() % 20);
+    for (int i = 0; i < count; ++i) {
+      switch (random() % 4) {
+        case 0: instances.push_back(Json::array({1.5, -2, Json::array({3})})); break;
+        case 1: instances.push_back(Json{{"x", "a,]b\"["}, {"y", Json::array({1, 2})}}); break;
+        case 2: instances.push_back("text, with [brackets]"); break;
+        default: instances.push_back(static_cast<int>(random() % 100)); break;
+      }
+    }
+    const Json body = {{"parameters", {{"instances", Json::array({1, 2})}}}, {"instances", instances}};
+    EXPECT_EQ(CountTopLevelArrayElements(body.dump(), "instances"), static_cast<size_t>(count)) << body.dump();
+    EXPECT_EQ(CountTopLevelArrayElements(body.dump(2), "instances"), static_cast<size_t>(count));
+  }
+}
+
+TEST(CountTopLevelArrayElementsTest, NoSuchArrayIsNullopt) {
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"inputs": [1, 2]})", "instances"), std::nullopt);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": 3})", "instances"), std::nullopt);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"parameters": {"instances": [1]}})", "instances"), std::nullopt);
+  EXPECT_EQ(CountTopLevelArrayElements(R"([1, 2])", "instances"), std::nullopt);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": [1, 2)", "instances"), std::nullopt);  // cut short
+  EXPECT_EQ(CountTopLevelArrayElements("", "instances"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace xai

@@ -234,6 +234,19 @@ TEST_F(RoutesTest, TooManyInstancesIs413NamingTheLimit) {
   EXPECT_EQ(ErrorStatus(columnar, 413), "RESOURCE_EXHAUSTED");
 }
 
+TEST_F(RoutesTest, TooManyInstancesInALargeBodyAreRefusedBeforeItIsParsed) {
+  // 20,000 instances, then text that is not JSON: the count answers first.
+  std::string body = R"({"instances": [)";
+  for (int i = 0; i < 20000; ++i) body += "[0],";
+  body += "[0]], not json";
+  const HttpResponse response = Call("POST", "/v1/models/broken:predict", body);
+  EXPECT_EQ(ErrorStatus(response, 413), "RESOURCE_EXHAUSTED");
+  EXPECT_TRUE(Contains(Message(response), "20001 instances"));
+  // A small body is parsed first, as before.
+  EXPECT_EQ(ErrorStatus(Call("POST", "/v1/models/broken:predict", R"({"instances": [[0],[0],[0]], x})"), 400),
+            "INVALID_ARGUMENT");
+}
+
 TEST_F(RoutesTest, AValidRequestForAModelThatDidNotLoadIs503WithTheReason) {
   const HttpResponse response = Call("POST", "/v1/models/broken:explain", R"({"instances": [[1]]})");
   EXPECT_EQ(ErrorStatus(response, 503), "UNAVAILABLE");

@@ -24,13 +24,6 @@ constexpr MethodKey kMethods[] = {
     {"xrai", "xraiAttribution", "xrai_attribution"},
 };
 
-Status CheckInstanceCount(size_t count, const RequestLimits& limits) {
-  if (count <= limits.max_instances) return OkStatus();
-  return ResourceExhausted("the request has " + std::to_string(count) + " instances; the server takes at most " +
-                           std::to_string(limits.max_instances) +
-                           " per request (--max-instances): split them over several requests, or start the "
-                           "server with a larger --max-instances");
-}
 
 Status CheckIsObject(const Json& body) {
   if (body.is_object()) return OkStatus();
@@ -86,6 +79,14 @@ bool NamesAMethod(const Json& parameters) {
 bool IsEmpty(const Json* value) { return value == nullptr || value->is_null() || (value->is_object() && value->empty()); }
 
 }  // namespace
+
+Status CheckInstanceCount(size_t count, const RequestLimits& limits) {
+  if (count <= limits.max_instances) return OkStatus();
+  return ResourceExhausted("the request has " + std::to_string(count) + " instances; the server takes at most " +
+                           std::to_string(limits.max_instances) +
+                           " per request (--max-instances): split them over several requests, or start the "
+                           "server with a larger --max-instances");
+}
 
 bool IsExplanationMethod(const std::string& method) { return !MethodRequestKey(method).empty(); }
 

@@ -42,6 +42,10 @@ struct RequestLimits {
   int64_t max_path_points = 0;
 };
 
+// RESOURCE_EXHAUSTED (413) when `count` instances are more than the limit,
+// naming both and --max-instances.
+Status CheckInstanceCount(size_t count, const RequestLimits& limits);
+
 // The explanation methods by CLI / flag name, and their request keys.
 bool IsExplanationMethod(const std::string& method);
 // "integratedGradientsAttribution" for "integrated-gradients", ...
