@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <chrono>
@@ -97,9 +98,9 @@ StatusOr<InstanceChunk> ReadInstanceChunk(InstanceLines& lines, size_t max_insta
 // "1 instance", "3 instances".
 std::string Instances(size_t count) { return std::to_string(count) + (count == 1 ? " instance" : " instances"); }
 
-// "3/10" with a known total, else "3".
+// "3/10 instances" with a known total, else "3 instances".
 std::string Progress(size_t done, std::optional<size_t> total) {
-  return std::to_string(done) + (total ? "/" + std::to_string(*total) : "");
+  return total ? std::to_string(done) + "/" + std::to_string(*total) + " instances" : Instances(done);
 }
 
 StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, const std::string& metadata,
@@ -272,6 +273,8 @@ int RunPredict(const std::vector<std::string>& args) {
   while (true) {
     if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total);
     auto chunk = ReadInstanceChunk(**lines, static_cast<size_t>(batch_size), **sig, decoding);
+    // A signal while waiting for input ends the read as if at its end.
+    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total);
     if (!chunk.ok()) return Fail("predict", chunk.status());
     if (chunk->decoded.empty()) break;
     const size_t end = begin + chunk->decoded.size();
@@ -300,7 +303,7 @@ int RunPredict(const std::vector<std::string>& args) {
     if (!std::cout.flush()) return Fail("predict", WriteFailed(end));
     if (begin == 0 || ProgressDue(end, total, last_progress)) {
       last_progress = std::chrono::steady_clock::now();
-      std::cerr << "xaiserve predict: " << Progress(end, total) << " instances\n";
+      std::cerr << "xaiserve predict: " << Progress(end, total) << "\n";
     }
     begin = end;
   }
@@ -441,8 +444,12 @@ int RunExplain(const std::vector<std::string>& args) {
     return UsageError("explain", "--noisy-samples needs --noise-sigma S, SmoothGrad's noise (e.g. 10-20% of the "
                                  "inputs' range)");
   }
-  for (int64_t index : output_indices) {
+  for (size_t i = 0; i < output_indices.size(); ++i) {
+    const int64_t index = output_indices[i];
     if (index < 0) return UsageError("explain", "--output-indices: " + std::to_string(index) + " is negative; give flat indices >= 0");
+    if (std::find(output_indices.begin(), output_indices.begin() + i, index) != output_indices.begin() + i) {
+      return UsageError("explain", "--output-indices names output " + std::to_string(index) + " twice; give each once");
+    }
   }
   if (flags.WasSet("top-k") && flags.WasSet("output-indices")) {
     return UsageError("explain", "give --top-k or --output-indices, not both");
@@ -517,6 +524,11 @@ int RunExplain(const std::vector<std::string>& args) {
     }
     if (next_in_chunk == chunk.decoded.size()) {
       auto read = ReadInstanceChunk(**lines, chunk_instances, entry, decoding);
+      // A signal while waiting for input ends the read as if at its end.
+      if (const int signal = StopRequests::Requested()) {
+        if (timings.is_open()) timings.flush();
+        return Stopped("explain", signal, i, total);
+      }
       if (!read.ok()) return Fail("explain", read.status());
       chunk = std::move(*read);
       next_in_chunk = 0;
@@ -595,7 +607,7 @@ int RunExplain(const std::vector<std::string>& args) {
       // half second on fast ones (a flush per line cost 1 us of 73 on tabular_mlp).
       if (!std::cout.flush()) return Fail("explain", WriteFailed(i + 1));
       last_progress = std::chrono::steady_clock::now();
-      std::cerr << "xaiserve explain: " + Progress(i + 1, total) + " instances (" + seconds_text + " s)\n";
+      std::cerr << "xaiserve explain: " + Progress(i + 1, total) + " (" + seconds_text + " s)\n";
     }
   }
   if (!total) std::cerr << "xaiserve explain: " + Instances((*lines)->count()) + " explained\n";

@@ -123,7 +123,7 @@ Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<std::str
     }
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
       if (!arg.empty() && arg[0] == '-' && arg != "-") {
-        return InvalidArgument("unknown option '" + arg + "'; flags are written --name (see --help)");
+        return InvalidArgument("unknown option '" + arg + "'; flags are written --name");
       }
       positional->push_back(arg);
       continue;
@@ -137,7 +137,7 @@ Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<std::str
       has_inline_value = true;
     }
     Flag* flag = Find(name);
-    if (flag == nullptr) return InvalidArgument("unknown flag --" + name + " (see --help for the flags)");
+    if (flag == nullptr) return InvalidArgument("unknown flag --" + name);
     if (flag->takes_value && !has_inline_value) {
       if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
         return InvalidArgument("--" + name + " needs a value (" + flag->value_name + ")");

@@ -284,7 +284,8 @@ int RunServe(const std::vector<std::string>& args) {
   flags.String("host", &host, "ADDR", "address to listen on (default 127.0.0.1: this machine only)");
   flags.Int("port", &port, 0, 65535, "port to listen on (default 8080; 0 picks a free one)");
   flags.String("auth-token", &auth_token, "T",
-               "require 'Authorization: Bearer T' on every route but /healthz (or set XAISERVE_AUTH_TOKEN)");
+               "require 'Authorization: Bearer T' on every route (/metrics too) but /healthz and the web page's "
+               "files, which hold nothing private (or set XAISERVE_AUTH_TOKEN)");
   flags.String("default-method", &default_method, "M",
                "method when a request names none: integrated-gradients (default), sampled-shapley or xrai");
   flags.Int("max-body-bytes", &max_body_bytes, 1024, int64_t{1} << 34,
@@ -295,8 +296,8 @@ int RunServe(const std::vector<std::string>& args) {
             "each file's header (default 33554432 = 32 Mi, also the most for one image; beyond: 413)");
   flags.Int("max-path-points", &max_path_points, 0, INT64_MAX,
             "most path points (model rows) one :explain request may evaluate over all its instances; beyond, it\n"
-            "stops with 413 (default 0: no bound; e.g. 100 steps x 50 noisy samples x 10 baselines is 50,500\n"
-            "an output)");
+            "stops with 413 (default 0: no bound; for scale, 100 steps x 50 noisy samples x 10 baselines\n"
+            "evaluate 50,500 path points for each output explained)");
   flags.Double("poll-seconds", &poll_seconds, 0, 86400,
                "how often model directories are checked for new versions (default 2; 0: never)");
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");

@@ -308,6 +308,7 @@ struct DeadlineHttpServer::Connection {
   DeadlineStream stream;
   size_t requests_left;
   std::optional<Clock::time_point> wait_until;
+  Clock::time_point waiting_since;  // when the wait for the next request began
 };
 
 // cpp-httplib's thread pool, counting the tasks (connections) that wait for a
@@ -337,7 +338,7 @@ class DeadlineHttpServer::WorkerQueue final : public httplib::TaskQueue {
 };
 
 DeadlineHttpServer::DeadlineHttpServer(milliseconds client_timeout, int threads,
-                                       std::function<void(const std::string&)> on_timeout)
+                                       std::function<void(const std::string&, double)> on_timeout)
     : client_timeout_(client_timeout), on_timeout_(std::move(on_timeout)) {
   new_task_queue = [this, threads] { return new WorkerQueue(this, threads); };
 }
@@ -403,7 +404,8 @@ void DeadlineHttpServer::Serve(std::shared_ptr<Connection> connection) {
     // read may pause, and a 408 rather than a silent close if it never comes.
     const bool first = connection->requests_left == keep_alive_max_count_;
     if (!connection->wait_until) {
-      connection->wait_until = Clock::now() + (first ? std::max(keep_alive_idle, read_timeout()) : keep_alive_idle);
+      connection->waiting_since = Clock::now();
+      connection->wait_until = connection->waiting_since + (first ? std::max(keep_alive_idle, read_timeout()) : keep_alive_idle);
     }
     const Waited waited = WaitForRequest(stream, connection->sock, *connection->wait_until, svr_sock_, queued_);
     if (waited == Waited::kYield) {
@@ -456,7 +458,9 @@ void DeadlineHttpServer::AnswerTimeout(Connection& connection) {
   std::string ip;
   int port = 0;
   connection.stream.get_remote_ip_and_port(ip, port);
-  if (on_timeout_) on_timeout_(ip);
+  if (on_timeout_) {
+    on_timeout_(ip, std::chrono::duration<double>(Clock::now() - connection.waiting_since).count());
+  }
 }
 
 void DeadlineHttpServer::Close(Connection& connection) {

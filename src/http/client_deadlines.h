@@ -44,10 +44,11 @@ class DeadlineHttpServer : public httplib::Server {
  public:
   // `on_timeout`: called on the worker thread when a connection missed its
   // deadline before a request was parsed (no access-log line is written by
-  // cpp-httplib then), with the client's address.
+  // cpp-httplib then), with the client's address and how long the server
+  // waited for that request, in seconds.
   // `threads` workers serve the requests (cpp-httplib's task queue).
   DeadlineHttpServer(std::chrono::milliseconds client_timeout, int threads,
-                     std::function<void(const std::string& client_address)> on_timeout);
+                     std::function<void(const std::string& client_address, double seconds)> on_timeout);
   ~DeadlineHttpServer() override;
 
   std::chrono::milliseconds client_timeout() const { return client_timeout_; }
@@ -98,7 +99,7 @@ class DeadlineHttpServer : public httplib::Server {
   void Close(Connection& connection);
 
   std::chrono::milliseconds client_timeout_;
-  std::function<void(const std::string&)> on_timeout_;
+  std::function<void(const std::string&, double)> on_timeout_;
   std::function<void(httplib::Request&)> request_setup_;
   ConnectionParking parking_;
   std::atomic<int> queued_{0};                   // connections waiting for a worker

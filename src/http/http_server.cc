@@ -119,14 +119,13 @@ HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
     : context_(std::move(context)), options_(std::move(options)) {
   Metrics* metrics = context_.metrics;
   // A client that timed out before its request was parsed: cpp-httplib logs nothing then.
-  const double client_timeout = options_.client_timeout_seconds;
-  auto on_timeout = [metrics, client_timeout](const std::string& client) {
-    metrics->RecordRequest("", "unparsed", 408, client_timeout);
+  auto on_timeout = [metrics](const std::string& client, double waited) {
+    metrics->RecordRequest("", "unparsed", 408, waited);
     AccessLogEntry entry;
     entry.client = client;
     entry.label = "unparsed";
     entry.status = 408;
-    entry.seconds = client_timeout;
+    entry.seconds = waited;
     entry.note = "no whole request in time";
     WriteAccessLogLine(entry);
   };

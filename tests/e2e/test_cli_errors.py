@@ -714,6 +714,29 @@ def test_instances_from_a_pipe_are_answered_as_they_arrive(xaiserve):
         assert ("2 instances explained" if command[0] == "explain" else "2 instances predicted") in stderr
 
 
+def test_a_stop_while_waiting_for_piped_input_is_a_stop_not_the_end(xaiserve):
+    """SIGTERM while explain waited for its next line on stdin ended the read
+    as if the input had ended: exit 0, as a finished run."""
+    import signal
+    import subprocess
+
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    process = subprocess.Popen(
+        [str(xaiserve.binary), "explain", str(fixture_dir("tabular_mlp")), "--instances", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["explanations"]
+        process.send_signal(signal.SIGTERM)  # waiting for the second line
+        stderr = process.stderr.read()
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "stopped by SIGTERM after 1 instance;" in stderr
+
+
 def test_a_bad_line_stops_the_run_there_naming_file_and_line(xaiserve, tmp_path):
     """Instances are read in chunks as the run goes: the lines before a bad
     one in a later chunk are written whole, and the error names the line."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import re
 import threading
 import time
 
@@ -111,9 +112,13 @@ def test_slow_clients_get_408_and_do_not_keep_the_workers(server):
         for phrase in (b'"code":408', b"DEADLINE_EXCEEDED", b"--client-timeout", b"within 2 s of its first byte"):
             assert phrase in body, body
     # The one whose request line never arrived is logged like every request.
+    # Its latency is how long the server waited for it (it used to be
+    # --client-timeout whatever the wait).
     log = server.log_once(lambda t: "method=unparsed" in t)
-    assert f" - - model=- method=unparsed status=408 latency_ms={CLIENT_TIMEOUT * 1000:.1f} " \
-        "(no whole request in time)" in log, log[-2000:]
+    logged = re.search(r" - - model=- method=unparsed status=408 latency_ms=([0-9.]+) \(no whole request in time\)",
+                       log)
+    assert logged, log[-2000:]
+    assert CLIENT_TIMEOUT * 1000 <= float(logged.group(1)) < CLIENT_TIMEOUT * 1000 + 3000, logged.group(0)
 
 
 class SlowReader(threading.Thread):
@@ -225,3 +230,16 @@ def test_a_client_that_expects_100_continue_gets_it_before_sending_its_body(serv
         response.begin()
         assert response.status == 200
         assert "predictions" in json.loads(response.read())
+
+
+def test_a_connection_that_sends_nothing_is_logged_with_the_time_it_was_given(server):
+    """A new connection gets 5 s for its first byte (README); its 408 was
+    logged with --client-timeout as its latency (2 s here; 30 s by default)."""
+    started = time.monotonic()
+    with socket.create_connection((server.host, server.port), timeout=30) as silent:
+        reply = silent.recv(65536)
+    waited = time.monotonic() - started
+    assert status_of(reply) == 408
+    log = server.log_once(lambda t: t.count("method=unparsed") >= 1 and waited > 0)
+    latencies = [float(m) for m in re.findall(r"method=unparsed status=408 latency_ms=([0-9.]+)", log)]
+    assert any(abs(latency / 1000 - waited) < 1.0 for latency in latencies), (waited, latencies)
