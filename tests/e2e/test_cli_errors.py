@@ -33,7 +33,8 @@ def write_instances(tmp_path):
 def test_unknown_flag(xaiserve):
     result = xaiserve.command("explain", "quadratic", "--bogus")
 
-    result.expect_failure(exit_codes=[2], phrases=["--bogus"])
+    result.expect_failure(exit_codes=[2], phrases=["unknown flag --bogus"])
+    assert result.stderr.count("--help") == 1, result.stderr  # one hint, not two
 
 
 @pytest.mark.parametrize("steps", ["0", "101"])
