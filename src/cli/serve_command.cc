@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
+#include <condition_variable>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -36,6 +39,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
+
+// serve --shutdown-timeout's default: inside Kubernetes' default grace (30 s).
+constexpr double kDefaultShutdownTimeoutSeconds = 25;
 
 // How long the server must be quiet, after requests, before their freed
 // memory is returned to the system (http/idle_memory_release.h).
@@ -256,6 +262,46 @@ class ShutdownSignals {
   std::thread watcher_;
 };
 
+// The grace that requests in flight get once the server stops (serve
+// --shutdown-timeout): Start() begins it, on the first stop signal; when it
+// is over, stop_in_flight() turns true, and explanations still running stop
+// at their next model run and answer 503 (routes.h), so that the process
+// ends before a container's SIGKILL rather than being killed mid-response.
+class InFlightDeadline {
+ public:
+  explicit InFlightDeadline(double grace_seconds) : grace_(grace_seconds) {}
+  ~InFlightDeadline() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Start() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (wake_.wait_for(lock, std::chrono::duration<double>(grace_), [this] { return done_; })) return;
+      stop_in_flight_ = true;
+      std::cerr << "xaiserve: --shutdown-timeout (" << grace_
+                << " s) is over: stopping the explanations still running (their clients get 503)\n";
+    });
+  }
+
+  const std::atomic<bool>* stop_in_flight() const { return &stop_in_flight_; }
+
+ private:
+  const double grace_;
+  std::atomic<bool> stop_in_flight_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
@@ -263,13 +309,13 @@ int RunServe(const std::vector<std::string>& args) {
   std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
   int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
   int64_t max_image_pixels = kDefaultMaxImagePixels, max_path_points = 0;
-  double poll_seconds = 2, client_timeout = 30;
+  double poll_seconds = 2, client_timeout = 30, shutdown_timeout = kDefaultShutdownTimeoutSeconds;
   bool cross_request_batching = false;
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
       "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--max-image-pixels N]\n"
       "               [--max-path-points N] [--poll-seconds S] [--client-timeout S] [--cross-request-batching]\n"
-      "               [--threads N] [--demo-dir DIR]",
+      "               [--threads N] [--shutdown-timeout S] [--demo-dir DIR]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  GET  /v1/models/NAME/metadata               TF Serving's model metadata (SignatureDefs)\n"
@@ -307,6 +353,10 @@ int RunServe(const std::vector<std::string>& args) {
                "seconds a client has to send a whole request (from its first byte) and to take a response; a "
                "slower one is disconnected (with a 408 if its request was late), so it cannot hold a worker "
                "thread (default 30)");
+  flags.Double("shutdown-timeout", &shutdown_timeout, 0, 86400,
+               "seconds requests in flight get to finish once a stop signal comes; then explanations still "
+               "running stop and answer 503 (default 25: inside Kubernetes' 30 s grace; under `docker stop`'s "
+               "10 s, pass 8)");
   flags.Bool("cross-request-batching", &cross_request_batching,
              "merge the path points of concurrent explanations of a model into shared model runs (off by "
              "default: measured faster only for small, overhead-bound models; see bench/server_load.py)");
@@ -373,6 +423,8 @@ int RunServe(const std::vector<std::string>& args) {
   context.limits.max_image_pixels = max_image_pixels;
   context.limits.max_path_points = max_path_points;
   context.auth_token = auth_token;
+  InFlightDeadline in_flight_deadline(shutdown_timeout);
+  context.stop_in_flight = in_flight_deadline.stop_in_flight();
   HttpServerOptions options;
   options.host = host;
   options.port = static_cast<int>(port);
@@ -381,9 +433,10 @@ int RunServe(const std::vector<std::string>& args) {
   options.client_timeout_seconds = client_timeout;
   HttpServer server(context, options);
 
-  ShutdownSignals signals([&server](int signo) {
-    std::cerr << "xaiserve: " << strsignal(signo)
-              << " received: no new connections; finishing the requests in flight\n";
+  ShutdownSignals signals([&server, &in_flight_deadline, shutdown_timeout](int signo) {
+    std::cerr << "xaiserve: " << strsignal(signo) << " received: no new connections; finishing the requests in "
+              << "flight (explanations get " << shutdown_timeout << " s: --shutdown-timeout)\n";
+    in_flight_deadline.Start();
     server.Stop();
   });
   if (Status s = signals.Install(); !s.ok()) return Fail(s.message());

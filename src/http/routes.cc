@@ -198,9 +198,17 @@ class Handler {
     if (!loaded.ok()) return Fail(loaded.status());
     WorkBudget budget;
     budget.max_path_points = context_.limits.max_path_points;
-    budget.client_gone = request_.client_gone;
+    const std::atomic<bool>* stop_in_flight = context_.stop_in_flight;
+    budget.client_gone = [this, stop_in_flight] {
+      return (stop_in_flight != nullptr && stop_in_flight->load()) || (request_.client_gone && request_.client_gone());
+    };
     parsed->options.budget = &budget;
     auto result = RunExplain(*loaded->model, *parsed);
+    if (!result.ok() && stop_in_flight != nullptr && stop_in_flight->load()) {
+      return Fail(Unavailable("the server is stopping and its --shutdown-timeout for requests in flight is over: "
+                              "this explanation stopped after " + std::to_string(budget.path_points) +
+                              " path points; send it again (to another replica, or once the server is back)"));
+    }
     if (!result.ok()) return Fail(result.status());
     response_.path_points = result->rows_evaluated;
     return Reply(result->body);

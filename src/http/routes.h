@@ -26,6 +26,7 @@
 // are thread-safe; nothing else is shared).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,6 +68,10 @@ struct RouteContext {
   Metrics* metrics = nullptr;
   RequestLimits limits;
   std::string auth_token;  // empty: no authentication
+  // Set when the server stops and its grace for requests in flight is over
+  // (serve --shutdown-timeout): explanations stop at their next model run
+  // and answer 503. Null: never.
+  const std::atomic<bool>* stop_in_flight = nullptr;
 };
 
 // Where a path leads.

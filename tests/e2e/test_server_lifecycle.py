@@ -178,6 +178,37 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xai
     assert log.index("received: no new connections") < log.index("model=image method=explain:integrated-gradients status=200")
 
 
+def test_explanations_still_running_after_the_shutdown_timeout_stop_with_503(xaiserve, tmp_path):
+    """A stop signal let requests in flight run to their end, however long:
+    a container runtime kills the server first (docker stop waits 10 s).
+    After --shutdown-timeout they stop at their next model run."""
+    server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", "--shutdown-timeout", "1",
+                           log_dir=tmp_path).start()
+    try:
+        long = {"instances": IMAGE[:1], "parameters": {
+            "topK": -1, "batchSize": 1,
+            "integratedGradientsAttribution": {"stepCount": 100,
+                                               "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 50}}}}
+        replies = []
+        request = threading.Thread(target=lambda: replies.append(server.post("/v1/models/image:explain", long)))
+        request.start()
+        wait_until(lambda: in_flight(server) >= 2, 30, "the long request to be in flight", interval=0.01)
+        time.sleep(0.5)
+        stopped_at = time.monotonic()
+        code = server.stop(timeout=60)
+        stopping = time.monotonic() - stopped_at
+        request.join(60)
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+    assert code == 0, server.log()[-3000:]
+    [reply] = replies
+    reply.expect_error(503, "UNAVAILABLE", ["--shutdown-timeout", "send it again"])
+    assert stopping < 10, f"the server took {stopping:.1f} s to stop"
+    assert "--shutdown-timeout (1 s) is over" in server.log()
+
+
 def test_sighup_is_left_ignored_under_nohup(xaiserve, tmp_path):
     """A server started with SIGHUP ignored (nohup, trap '' HUP) keeps it
     ignored: closing the terminal must not stop it."""
