@@ -170,8 +170,12 @@ class RowDecoder {
                              Describe(v));
     }
     double x;
-    if (v.is_boolean()) {
+    if (v.is_boolean() && dtype_ == DType::kBool) {
       x = v.get<bool>() ? 1.0 : 0.0;
+    } else if (v.is_boolean()) {
+      // As TF Serving: a boolean is a bool input's value, not a number's.
+      return InvalidArgument(what_ + ": expected a number for a " + DTypeName(dtype_) + " input, got " +
+                             v.dump() + " (a boolean: send 1 or 0)");
     } else if (v.is_number()) {
       x = v.get<double>();
     } else {

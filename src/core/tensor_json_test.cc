@@ -330,6 +330,15 @@ TEST(TensorRowFromJsonTest, BoolAcceptsTrueFalseAndZeroOne) {
   EXPECT_TRUE(Contains(text, "expected a number for a bool input"));
 }
 
+TEST(TensorRowFromJsonTest, BooleansAreForBoolInputsOnly) {
+  // They read as 1 and 0 for any number (TF Serving refuses them): a
+  // boolean sent for a float feature is more likely a mistake than a 1.
+  for (DType dtype : {DType::kFloat32, DType::kInt64, DType::kUInt8}) {
+    const std::string message = DecodeError(Json(true), dtype);
+    EXPECT_TRUE(Contains(message, "got true (a boolean: send 1 or 0)")) << message;
+  }
+}
+
 TEST(TensorRowFromJsonTest, StringsForNumericInputsAreRejected) {
   const std::string message = DecodeError(Json::parse("[1.0, \"2.0\"]"), DType::kFloat32);
   EXPECT_TRUE(Contains(message, "expected a number for a float32 input"));
