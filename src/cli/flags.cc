@@ -69,7 +69,9 @@ void FlagSet::Double(const std::string& name, double* target, double min, double
   flags_.push_back({name, "X", help, true, false, [=](const std::string& v) -> Status {
                       char* end = nullptr;
                       const double x = std::strtod(v.c_str(), &end);
-                      if (v.empty() || *end != '\0' || !std::isfinite(x)) {
+                      // Decimal only: strtod also reads hexadecimal ("0x10" is 16), and leading spaces.
+                      const bool decimal = v.find_first_not_of("0123456789+-.eE") == std::string::npos;
+                      if (v.empty() || !decimal || *end != '\0' || !std::isfinite(x)) {
                         return InvalidArgument("--" + name + ": '" + v + "' is not a number");
                       }
                       if (x < min || x > max) {

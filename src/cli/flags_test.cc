@@ -163,7 +163,7 @@ TEST_F(FlagsTest, DoubleRangeIsEnforcedNamingFlagAndRange) {
 }
 
 TEST_F(FlagsTest, NonNumbersAndNonFiniteDoublesAreRejected) {
-  for (const std::string bad : {"abc", "", "0.5x", "nan", "inf", "1e999"}) {
+  for (const std::string bad : {"abc", "", "0.5x", "nan", "inf", "1e999", "0x10", " 0.5", "0x1p-3"}) {
     SCOPED_TRACE(bad);
     const std::string message = ParseError({"--noise-sigma", bad});
     EXPECT_TRUE(Contains(message, "--noise-sigma"));
