@@ -158,9 +158,12 @@ void HttpServer::Configure() {
   // - no response here is a resource that parts can be asked of, so a Range
   //   header is ignored (RFC 9110 §14.2); cpp-httplib cut the body to the
   //   range and still said 200;
+  // - a target in absolute form (through a proxy) is routed by its path; it
+  //   got 404;
   // - content codings as RFC 9110 reads them (content_coding.h).
   server_->set_request_setup([](httplib::Request& req) {
     req.ranges.clear();
+    req.path = OriginFormPath(req.path);
     // Replaces a header the request has with `rewrite` of its value (left out if "" and `drop_empty`).
     auto rewrite_header = [&req](const char* name, std::string (*rewrite)(std::string_view), bool drop_empty) {
       if (!req.has_header(name)) return;

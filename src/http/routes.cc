@@ -328,6 +328,21 @@ Route ParseRoute(const std::string& request_path) {
   return route;
 }
 
+std::string OriginFormPath(const std::string& target) {
+  std::string scheme;
+  for (const char* prefix : {"http://", "https://"}) {
+    const size_t n = std::char_traits<char>::length(prefix);
+    if (target.size() < n) continue;
+    bool same = true;
+    for (size_t i = 0; i < n; ++i) same = same && std::tolower(static_cast<unsigned char>(target[i])) == prefix[i];
+    if (same) scheme = prefix;
+  }
+  if (scheme.empty()) return target;
+  const size_t path = target.find_first_of("/?", scheme.size());
+  if (path == std::string::npos) return "/";
+  return target[path] == '/' ? target.substr(path) : "/" + target.substr(path);
+}
+
 std::string RouteLabel(const Route& route) {
   switch (route.kind) {
     case Route::Kind::kHealth: return "healthz";

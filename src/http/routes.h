@@ -91,6 +91,11 @@ struct Route {
 };
 Route ParseRoute(const std::string& path);
 
+// A request target in absolute form ("http://host:8080/v1/models?x", as a
+// client talking through a proxy sends it; RFC 9112 §3.2.2: a server must
+// accept it) as the path alone ("/v1/models?x"); any other target as it is.
+std::string OriginFormPath(const std::string& target);
+
 // The method label of a route before its body is read ("explain" without the
 // method), for requests that never reach HandleRequest (e.g. a body too large).
 std::string RouteLabel(const Route& route);

@@ -76,6 +76,17 @@ TEST(ParseRouteTest, TheCloudsResourcePathsNameTheModel) {
   }
 }
 
+TEST(OriginFormPathTest, AnAbsoluteTargetIsRoutedByItsPath) {
+  EXPECT_EQ(OriginFormPath("http://127.0.0.1:8080/v1/models/m:explain"), "/v1/models/m:explain");
+  EXPECT_EQ(OriginFormPath("HTTPS://example.com/healthz"), "/healthz");
+  EXPECT_EQ(OriginFormPath("http://example.com"), "/");
+  EXPECT_EQ(OriginFormPath("http://example.com?x=1"), "/?x=1");
+  EXPECT_EQ(OriginFormPath("/v1/models"), "/v1/models");
+  EXPECT_EQ(OriginFormPath("/http://x/y"), "/http://x/y");
+  EXPECT_EQ(OriginFormPath("http:/x"), "http:/x");
+  EXPECT_EQ(OriginFormPath(""), "");
+}
+
 TEST(ParseRouteTest, EverythingElseIsUnknown) {
   for (const char* path : {"/v1", "/static", "/index.html", "/v1/model", "/v1/models//x", "/v1/models/:explain", "/v1/models/m/foo",
                            "/v1/models/m/versions/", "/v1/models/m/versions/1/x", "/healthz/", "/v2/models/m",

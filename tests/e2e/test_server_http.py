@@ -166,3 +166,15 @@ def test_the_listen_backlog_takes_a_burst_of_connections(server):
                              check=True).stdout.split()
     # State Recv-Q Send-Q Local Peer: a listening socket's Send-Q is its backlog.
     assert int(listing[2]) >= 128, listing
+
+
+def test_a_request_target_in_absolute_form_is_routed_by_its_path(server, plain_prediction):
+    """As a client sends it through a proxy (RFC 9112 §3.2.2): it got 404."""
+    base = f"http://{server.host}:{server.port}"
+    assert exchange(server, "GET", f"{base}/healthz").status == 200
+    body = json.dumps({"instances": [INSTANCE]}).encode()
+    response = exchange(server, "POST", f"{base}{PREDICT}", body)
+    assert response.status == 200
+    assert json.loads(response.data) == plain_prediction
+    log = server.log_once(lambda text: f"POST {PREDICT}" in text)
+    assert f"POST {base}" not in log  # logged by its path
