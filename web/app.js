@@ -23,6 +23,10 @@ const state = {
   // What the server turned out to accept; null until a request shows it.
   serverVisualize: null,
   serverB64: null,
+  // Bumped whenever the model or the instance changes: an answer that comes
+  // back after that (a slow explanation, a model's details, its examples) is
+  // for something no longer on screen, and is dropped.
+  generation: 0,
 };
 
 // --- the API -----------------------------------------------------------------
@@ -96,7 +100,8 @@ function describeModel(details) {
   const versions = (details.versions || []).filter((v) => Array.isArray(v.signatures));
   const version = versions.find((v) => v.version === details.defaultVersion) || versions[versions.length - 1];
   if (!version) {
-    const reason = details.error?.message || (details.loadErrors || []).map((e) => e.message || e).join('; ');
+    const reason = details.error?.message ||
+      (details.loadErrors || []).map((e) => e.error?.message || e.message || JSON.stringify(e)).join('; ');
     return {
       name: details.name, loaded: false, reason: reason || 'no version loaded', kind: 'json', inputs: [], fields: [],
       metadataInputs: {}, classNames: {}, defaultMethod: details.defaultMethod,
@@ -215,17 +220,23 @@ async function loadModels() {
 }
 
 async function selectModel(name) {
+  const generation = ++state.generation;
   showError('');
   showNotice('');
+  clearResult();
   $('model-info').textContent = 'loading…';
   let details;
   try {
     details = await api('GET', `/v1/models/${encodeURIComponent(name)}`);
   } catch (error) {
+    if (generation !== state.generation) return;  // another model was picked meanwhile
     $('model-info').textContent = '';
+    // The model picked is the one selected, even unread: Explain reads it again.
+    state.model = { name, loaded: false, unread: true, reason: errorText(error), kind: 'json', inputs: [], fields: [] };
     showError(`Cannot read model '${name}': ${errorText(error)}`);
     return;
   }
+  if (generation !== state.generation) return;
   const model = describeModel(details);
   state.model = model;
   clearResult();
@@ -241,7 +252,7 @@ async function selectModel(name) {
   updateMethodParameters();
   buildEditors(model);
   setMode(model.kind);
-  await loadExamples(model);
+  await loadExamples(model, generation);
 }
 
 // --- instance editors ----------------------------------------------------------
@@ -372,6 +383,11 @@ function fillEditor(instance) {
   }
   if (model.kind === 'text') {
     const areas = [...document.querySelectorAll('#text-fields textarea')];
+    // Bytes ({"b64": ...}, a serialized tf.Example say) are no text to edit: shown as JSON.
+    const isBytes = (v) => v && typeof v === 'object' && 'b64' in v;
+    if (isBytes(instance) || (instance && typeof instance === 'object' && Object.values(instance).some(isBytes))) {
+      return false;
+    }
     if (typeof instance === 'string' && areas.length === 1) {
       areas[0].value = instance;
       return true;
@@ -405,18 +421,22 @@ function domainOf(input) {
   return { min, max };
 }
 
-async function loadExamples(model) {
+async function loadExamples(model, generation) {
   state.examples = [];
   const select = $('example-select');
   select.replaceChildren();
   $('example-info').textContent = '';
   if (!model.loaded) return;
+  let examples = [];
   try {
     const reply = await api('GET', `/v1/models/${encodeURIComponent(model.name)}:examples`);
-    state.examples = reply.examples || [];
+    examples = reply.examples || [];
   } catch (error) {
+    if (generation !== state.generation) return;
     $('example-info').textContent = `no examples (${errorText(error)})`;
   }
+  if (generation !== state.generation) return;  // another model was picked meanwhile
+  state.examples = examples;
   state.examples.forEach((_, i) => select.append(new Option(`example ${i + 1}`, String(i))));
   const none = state.examples.length === 0;
   $('example-button').disabled = none;
@@ -434,6 +454,7 @@ async function loadExamples(model) {
 function useExample(index) {
   const instance = state.examples[index];
   if (instance === undefined) return;
+  state.generation++;  // an explanation under way is of the instance replaced
   showError('');
   if (state.model.kind !== 'json' && fillEditor(instance)) {
     setMode(state.model.kind);
@@ -518,6 +539,9 @@ function setImage(image, description) {
 async function onImageFile(file) {
   if (!file) return;
   showError('');
+  state.generation++;  // the instance changes
+  state.image = null;  // a file that does not decode leaves no image, not the previous one
+  clearResult();
   try {
     const url = await readAsDataUrl(file);
     const match = /^data:image\/(png|jpeg);base64,(.*)$/.exec(url);
@@ -584,8 +608,16 @@ function buildRequest({ preferB64, visualize }) {
   if (state.mode === 'json' && instance && typeof instance === 'object' && !Array.isArray(instance) &&
       Array.isArray(instance.instances)) {
     // A whole request body: the page's method and parameters only where it has none.
+    // With explanationSpecOverride.parameters the body says everything (the
+    // server then takes "parameters" as prediction parameters): left as it is.
     const body = { ...instance };
-    body.parameters = { ...parameters, ...(instance.parameters || {}) };
+    if (!body.explanationSpecOverride?.parameters) {
+      const own = { ...(instance.parameters || {}) };
+      const methods = ['integratedGradientsAttribution', 'sampledShapleyAttribution', 'xraiAttribution'];
+      const pageParameters = { ...parameters };
+      if (methods.some((m) => m in own)) methods.forEach((m) => delete pageParameters[m]);  // its method wins
+      body.parameters = { ...pageParameters, ...own };
+    }
     return { body, instance: instance.instances[0], usedB64: false };
   }
   const usedB64 = Boolean(instance && typeof instance === 'object' && 'b64' in instance && state.mode === 'image');
@@ -596,8 +628,10 @@ async function explain(event) {
   event?.preventDefault();
   showError('');
   showNotice('');
+  if (state.model?.unread) await selectModel(state.model.name);  // its details could not be read before
   const model = state.model;
   if (!model) return;
+  if (model.unread) return;  // still unreadable: selectModel said why
   if (!model.loaded) {
     showError(`Model '${model.name}' is not loaded, so it cannot explain: ${model.reason}`);
     return;
@@ -617,20 +651,24 @@ async function explain(event) {
         return;
       }
       const started = performance.now();
+      const generation = state.generation;
       try {
         const response = await api('POST', `/v1/models/${encodeURIComponent(model.name)}:explain`, request.body);
         const elapsed = performance.now() - started;
+        // The model or instance changed while it ran: not an answer for what is on screen now.
+        if (generation !== state.generation) return;
         if (visualize) state.serverVisualize = true;
         if (request.usedB64) state.serverB64 = true;
         if (b64Refusal !== null) {
-          // The pixels went through where the file did not: this server takes no image files.
-          state.serverB64 = false;
-          showNotice(`The server did not take the image file as {"b64": ...} (${b64Refusal}); ` +
-            'the page sent the pixels it decoded instead.');
+          // The pixels went through where the file did not (a file the server
+          // could not decode or found too large): for this file only.
+          showNotice(`The server refused the image file (${b64Refusal}); ` +
+            'the page sent the pixels the browser decoded, at the model\'s size, instead.');
         }
         render(model, request, response, elapsed);
         return;
       } catch (error) {
+        if (generation !== state.generation) return;
         const refused = error instanceof ApiError && error.httpStatus === 400;
         if (refused && visualize && /visualize/.test(error.message)) {
           // A server without the renderer: draw the pictures here instead.
@@ -638,8 +676,10 @@ async function explain(event) {
           visualize = false;
           continue;
         }
-        if (refused && request.usedB64) {
-          // Perhaps a server that cannot decode images: try the pixels the page decoded.
+        const tooLarge = error instanceof ApiError && error.httpStatus === 413;
+        if ((refused || tooLarge) && request.usedB64) {
+          // A file the server cannot decode, or too many pixels: try the pixels
+          // the page decoded (already at the model's size).
           b64Refusal = error.message;
           preferB64 = false;
           continue;
@@ -871,6 +911,12 @@ function start() {
       $('model-select').value = wanted;
       selectModel(wanted);
     }
+  });
+  // Enter in the token box uses the token (it submitted the explain form around it).
+  $('auth-token').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    $('auth-save').click();
   });
   $('auth-save').addEventListener('click', () => {
     state.token = $('auth-token').value.trim();

@@ -318,3 +318,54 @@ def test_server_errors_are_shown(browser, server):
     page.explain()
     assert "expected shape [32,32,3]" in page.error(), page.error()
     assert page.script_errors() == []
+
+
+# --------------------------------------------------------------------------
+# Models that change under the page (found by exploring it in session 18)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_server(xaiserve, tmp_path_factory):
+    """tabular and cnn, and a model that cannot load."""
+    with running_server("--model", f"tabular={fixture_dir('tabular_mlp')}", "--model", f"cnn={fixture_dir('cnn')}",
+                        "--model", f"broken={fixture_dir('unregistered_op')}",
+                        log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+def test_a_model_that_did_not_load_shows_the_server_s_reason(browser, mixed_server):
+    """It showed 'Not loaded: [object Object]'."""
+    from selenium.webdriver.support.ui import Select
+
+    page = Page(browser, mixed_server.url)
+    Select(page.find("#model-select")).select_by_value("broken")
+    page.wait.until(lambda d: page.find("#model-info").text.startswith("Not loaded"))
+    info = page.find("#model-info").text
+    assert "[object Object]" not in info and "CustomSin" in info, info
+
+
+def test_an_answer_for_a_model_no_longer_picked_is_not_shown(browser, mixed_server):
+    """A slow explanation of cnn came back after tabular was picked and was
+    shown under tabular's name."""
+    from selenium.webdriver.support.ui import Select
+
+    page = Page(browser, mixed_server.url)
+    page.choose_model("cnn")
+    slow = {"instances": read_instances("cnn")[:1], "parameters": {
+        "topK": -1, "batchSize": 1,
+        "integratedGradientsAttribution": {"stepCount": 100,
+                                           "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 20}}}}
+    page.find("#mode-tabs button[data-mode='json']").click()
+    page.driver.execute_script("document.getElementById('json-instance').value = arguments[0];", json.dumps(slow))
+    page.find("#explain-button").click()
+    page.wait.until(lambda d: page.find("#busy").is_displayed())
+    Select(page.find("#model-select")).select_by_value("tabular")
+    page.wait.until(lambda d: page.find("#model-info").text.startswith("Inputs"))
+    assert page.find("#busy").is_displayed(), "the cnn explanation ended before the switch: make it slower"
+    page.wait.until(lambda d: not page.find("#busy").is_displayed())  # the cnn answer came back
+    assert not page.find("#result").is_displayed(), "cnn's answer is shown while tabular is picked"
+    assert page.error() == ""
+    page.explain()  # and tabular explains as usual afterwards
+    page.expect_result()
+    assert page.script_errors() == []
