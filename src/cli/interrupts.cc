@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 
 namespace xai {
 
@@ -10,13 +11,27 @@ namespace {
 
 volatile std::sig_atomic_t g_requested = 0;
 struct sigaction g_previous_int, g_previous_term;
+struct timespec g_requested_at;  // when g_requested was set
+
+// A second signal within a second of the first is the same request to stop:
+// GNU timeout, and a Ctrl-C in a terminal that runs a wrapper, send it twice.
+bool WithinASecondOfTheFirst() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  const double since = static_cast<double>(now.tv_sec - g_requested_at.tv_sec) +
+                       static_cast<double>(now.tv_nsec - g_requested_at.tv_nsec) / 1e9;
+  return since < 1.0;
+}
 
 void OnStopSignal(int signal) {
-  if (g_requested != 0) {  // asked twice: stop now, as the signal would by default
+  if (g_requested != 0) {
+    if (WithinASecondOfTheFirst()) return;
+    // Asked again: stop now, as the signal would by default.
     std::signal(signal, SIG_DFL);
     std::raise(signal);
     return;
   }
+  clock_gettime(CLOCK_MONOTONIC, &g_requested_at);
   g_requested = signal;
   // Said at once (write is async-signal-safe): an instance can take minutes.
   static const char kStopping[] =

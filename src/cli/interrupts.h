@@ -2,7 +2,8 @@
 // the command to stop (said on stderr at once), between instances or at the
 // next model run of a long one, so that what it wrote stays whole JSON Lines
 // (a run killed mid-line left a cut-off line, and a timings file cut
-// mid-number); a second one ends the process at once, as by default.
+// mid-number); a second one ends the process at once, as by default, unless
+// it comes within a second of the first (GNU timeout sends two at once).
 // One StopRequests at a time per process; Requested() may be read from any
 // thread.
 #pragma once

@@ -243,18 +243,27 @@ class ShutdownSignals {
   void Watch() {
     int received = 0;
     unsigned char byte = 0;
+    std::chrono::steady_clock::time_point first;
     while (true) {
       const ssize_t n = read(pipe_[0], &byte, 1);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0 || byte == 0) return;
       if (++received == 1) {
+        first = std::chrono::steady_clock::now();
         on_first_(byte);
+      } else if (std::chrono::steady_clock::now() - first < kSameStopRequest) {
+        // GNU timeout, and a Ctrl-C in a terminal that runs a wrapper, send
+        // the signal twice at once: one request to stop, not two.
+        std::cerr << "xaiserve: " << strsignal(byte) << " again within a second: taken as the same request to stop\n";
+        --received;
       } else {
         std::cerr << "xaiserve: second " << strsignal(byte) << ": exiting without waiting\n";
         std::_Exit(kExitFailed);
       }
     }
   }
+
+  static constexpr std::chrono::seconds kSameStopRequest{1};
 
   static inline int write_fd_ = -1;
   int pipe_[2] = {-1, -1};

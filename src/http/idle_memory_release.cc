@@ -7,6 +7,9 @@
 namespace xai {
 namespace {
 
+// Less than this returned is not worth a log line.
+constexpr int64_t kReportedBytes = int64_t{1} << 20;
+
 // gperftools' C entry points (malloc_extension_c.h), if tcmalloc is linked.
 using ReleaseFn = void (*)();
 using PropertyFn = int (*)(const char*, size_t*);
@@ -58,7 +61,7 @@ void IdleMemoryRelease::Check() {
   if (!quiet || finished == released_finished_) return;
   released_finished_ = finished;
   const int64_t bytes = hooks_.release();
-  if (bytes > 0 && hooks_.released) hooks_.released(bytes);
+  if (bytes >= kReportedBytes && hooks_.released) hooks_.released(bytes);
 }
 
 void IdleMemoryRelease::Run(std::chrono::milliseconds interval) {

@@ -1,7 +1,6 @@
-// Giving a burst's memory back once the server is idle. xaiserve links
+// Giving a burst's freed memory back once the server is idle. xaiserve links
 // tcmalloc (CMakeLists.txt), which keeps the pages that freed requests leave
-// for reuse: after 16 concurrent MobileNetV2 explanations a server stayed at
-// 5.3 GB of RSS while idle (session 18). IdleMemoryRelease watches the
+// for reuse (what TensorFlow keeps in use for later runs stays). IdleMemoryRelease watches the
 // server's activity and, once requests have come and gone and none has run
 // for a whole interval, asks the allocator to return its free pages to the
 // operating system (tcmalloc's MallocExtension_ReleaseFreeMemory, looked up

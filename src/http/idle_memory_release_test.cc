@@ -46,6 +46,20 @@ TEST_F(IdleMemoryReleaseTest, ReleasesOnceAfterAQuietIntervalFollowingRequests) 
   EXPECT_EQ(releases_, 1);  // once per burst, not every interval
 }
 
+TEST_F(IdleMemoryReleaseTest, LessThanAMegabyteReturnedIsNotReported) {
+  IdleMemoryRelease::Hooks hooks = Hooks();
+  hooks.release = [this] {
+    ++releases_;
+    return int64_t{1000};
+  };
+  IdleMemoryRelease release(hooks, std::chrono::hours(1));
+  finished_ = 1;
+  release.Check();
+  release.Check();
+  EXPECT_EQ(releases_, 1);
+  EXPECT_TRUE(reported_.empty());  // "returned 0 MB" lines were half of the log
+}
+
 TEST_F(IdleMemoryReleaseTest, NotWhileARequestRuns) {
   IdleMemoryRelease release(Hooks(), std::chrono::hours(1));
   finished_ = 2;

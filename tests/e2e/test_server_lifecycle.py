@@ -151,24 +151,35 @@ def in_flight(server: ServerProcess) -> int:
     return int(re.search(r"^xaiserve_requests_in_flight (\d+)$", text, re.M).group(1))
 
 
-@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])  # SIGHUP (a closed terminal) used to kill at once
-def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xaiserve, tmp_path):
-    server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", log_dir=tmp_path).start()
+def explain_through_a_stop(server: ServerProcess, stop, body: dict) -> tuple[int, "Reply"]:
+    """Sends `body` to :explain, calls stop() once it is in flight, and
+    returns the server's exit code and the request's reply."""
     try:
-        slow = {"instances": (IMAGE * 16)[:64], "parameters": {"integratedGradientsAttribution": {"stepCount": 100}}}
         replies = []
-        request = threading.Thread(target=lambda: replies.append(server.post("/v1/models/image:explain", slow)))
+        request = threading.Thread(target=lambda: replies.append(server.post("/v1/models/image:explain", body)))
         request.start()
-        wait_until(lambda: in_flight(server) >= 2, 30, "the slow request to be in flight", interval=0.01)
-
-        code = server.stop(timeout=120, signal_name=signal_name)
+        wait_until(lambda: in_flight(server) >= 2, 30, "the request to be in flight", interval=0.01)
+        stop()
+        code = server.stop(timeout=120)
         request.join(120)
     finally:
         if server.process.poll() is None:
             server.process.kill()
+    [reply] = replies
+    return code, reply
+
+
+SLOW = {"instances": (IMAGE * 16)[:64], "parameters": {"integratedGradientsAttribution": {"stepCount": 100}}}
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])  # SIGHUP (a closed terminal) used to kill at once
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xaiserve, tmp_path):
+    import signal
+
+    server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", log_dir=tmp_path).start()
+    code, reply = explain_through_a_stop(server, lambda: server.process.send_signal(getattr(signal, signal_name)), SLOW)
 
     assert code == 0, server.log()[-3000:]
-    [reply] = replies
     assert len(reply.expect(200)["explanations"]) == 64
     # It used to say keep-alive, and a request sent after it found the connection closed.
     assert {k.lower(): v for k, v in reply.headers.items()}.get("connection") == "close", reply.headers
@@ -178,32 +189,40 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xai
     assert log.index("received: no new connections") < log.index("model=image method=explain:integrated-gradients status=200")
 
 
+def test_a_signal_sent_twice_at_once_is_one_request_to_stop(xaiserve, tmp_path):
+    """GNU timeout sends SIGTERM twice at once (to the child and to its
+    process group); the second one made the server exit at once, dropping
+    the request in flight."""
+    import signal
+
+    def twice():
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)  # not so close that the kernel merges the two into one
+        server.process.send_signal(signal.SIGTERM)
+
+    server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", log_dir=tmp_path).start()
+    code, reply = explain_through_a_stop(server, twice, SLOW)
+
+    assert code == 0, server.log()[-3000:]
+    assert len(reply.expect(200)["explanations"]) == 64
+    assert "again within a second: taken as the same request to stop" in server.log()
+
+
 def test_explanations_still_running_after_the_shutdown_timeout_stop_with_503(xaiserve, tmp_path):
     """A stop signal let requests in flight run to their end, however long:
     a container runtime kills the server first (docker stop waits 10 s).
     After --shutdown-timeout they stop at their next model run."""
     server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", "--shutdown-timeout", "1",
                            log_dir=tmp_path).start()
-    try:
-        long = {"instances": IMAGE[:1], "parameters": {
-            "topK": -1, "batchSize": 1,
-            "integratedGradientsAttribution": {"stepCount": 100,
-                                               "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 50}}}}
-        replies = []
-        request = threading.Thread(target=lambda: replies.append(server.post("/v1/models/image:explain", long)))
-        request.start()
-        wait_until(lambda: in_flight(server) >= 2, 30, "the long request to be in flight", interval=0.01)
-        time.sleep(0.5)
-        stopped_at = time.monotonic()
-        code = server.stop(timeout=60)
-        stopping = time.monotonic() - stopped_at
-        request.join(60)
-    finally:
-        if server.process.poll() is None:
-            server.process.kill()
+    long = {"instances": IMAGE[:1], "parameters": {
+        "topK": -1, "batchSize": 1,
+        "integratedGradientsAttribution": {"stepCount": 100,
+                                           "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 50}}}}
+    stopped_at = []
+    code, reply = explain_through_a_stop(server, lambda: (time.sleep(0.5), stopped_at.append(time.monotonic())), long)
+    stopping = time.monotonic() - stopped_at[0]
 
     assert code == 0, server.log()[-3000:]
-    [reply] = replies
     reply.expect_error(503, "UNAVAILABLE", ["--shutdown-timeout", "send it again"])
     assert stopping < 10, f"the server took {stopping:.1f} s to stop"
     assert "--shutdown-timeout (1 s) is over" in server.log()
