@@ -160,8 +160,11 @@ class Handler {
     }
     if (route.kind == Route::Kind::kGetVersion) {
       auto loaded = context_.registry->Get(route.model, version);
-      if (!loaded.ok()) return Fail(loaded.status());
-      return Reply(VersionRouteJson(*loaded));
+      if (loaded.ok()) return Reply(VersionRouteJson(*loaded));
+      for (const FailedVersion& failed : snapshot->failures) {  // its status, as the model's route gives it
+        if (version && failed.version == *version) return Reply(FailedVersionRouteJson(failed));
+      }
+      return Fail(loaded.status());
     }
     if (route.kind == Route::Kind::kGetMetadata) {
       auto loaded = context_.registry->Get(route.model, version);

@@ -50,6 +50,13 @@ Json ModelSummaryJson(const ModelSnapshot& snapshot) {
   return out;
 }
 
+// One entry of TF Serving's "model_version_status" for a version that failed to load.
+Json EndedVersionJson(const FailedVersion& f) {
+  return {{"version", std::to_string(f.version)},
+          {"state", "END"},
+          {"status", {{"error_code", StatusCodeName(f.error.code())}, {"error_message", f.error.message()}}}};
+}
+
 // One entry of TF Serving's "model_version_status" for a loaded version.
 Json AvailableVersionJson(int64_t version) {
   return {{"version", std::to_string(version)},
@@ -154,6 +161,14 @@ Json VersionRouteJson(const LoadedVersion& version) {
   return out;
 }
 
+Json FailedVersionRouteJson(const FailedVersion& failed) {
+  return {{"version", failed.version},
+          {"state", "END"},
+          {"path", failed.path},
+          {"error", StatusJson(failed.error)},
+          {"model_version_status", Json::array({EndedVersionJson(failed)})}};
+}
+
 Json ModelStatusJson(const ModelSnapshot& snapshot) {
   Json out = ModelSummaryJson(snapshot);
   Json versions = Json::array();
@@ -170,11 +185,7 @@ Json ModelStatusJson(const ModelSnapshot& snapshot) {
   for (auto it = snapshot.versions.rbegin(); it != snapshot.versions.rend(); ++it) {
     tfs.push_back(AvailableVersionJson(it->version));
   }
-  for (auto it = snapshot.failures.rbegin(); it != snapshot.failures.rend(); ++it) {
-    tfs.push_back({{"version", std::to_string(it->version)},
-                   {"state", "END"},
-                   {"status", {{"error_code", StatusCodeName(it->error.code())}, {"error_message", it->error.message()}}}});
-  }
+  for (auto it = snapshot.failures.rbegin(); it != snapshot.failures.rend(); ++it) tfs.push_back(EndedVersionJson(*it));
   out["model_version_status"] = tfs;
   return out;
 }

@@ -26,6 +26,11 @@ Json VersionStatusJson(const LoadedVersion& version);
 // "model_version_status" of that one version (as TF Serving answers there).
 Json VersionRouteJson(const LoadedVersion& version);
 
+// GET /v1/models/{name}/versions/{v} for a version that failed to load: its
+// path and error, with TF Serving's "model_version_status" (state END), as
+// the model's route lists it.
+Json FailedVersionRouteJson(const FailedVersion& failed);
+
 // GET /v1/models/{name}[/versions/{v}]/metadata: TF Serving's
 // GetModelMetadataResponse as its REST API writes it (snake_case, int64 as
 // strings, dtypes as "DT_FLOAT"): {"model_spec": {name, signature_name,

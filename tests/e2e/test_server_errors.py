@@ -149,6 +149,12 @@ def test_a_model_that_fails_to_load_is_reported_and_the_others_serve(server):
     garbage = server.get("/v1/models/garbage").expect(200)
     [failure] = garbage["loadErrors"]
     assert failure["version"] == 1 and failure["error"]["message"]
+    # Its version route gives the same status (it was a 404 "no loaded version").
+    version = server.get("/v1/models/garbage/versions/1").expect(200)
+    assert version["state"] == "END" and version["error"] == failure["error"]
+    assert version["model_version_status"] == [entry for entry in garbage["model_version_status"]
+                                                if entry["version"] == "1"]
+    server.get("/v1/models/garbage/versions/2").expect_error(404, "NOT_FOUND")
 
     missing = server.get("/v1/models/missing").expect(200)
     assert "does not exist" in missing["error"]["message"]
