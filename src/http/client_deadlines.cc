@@ -62,7 +62,8 @@ class DeadlineStream final : public httplib::Stream {
 
   // A request's first byte is here (or due): it must all arrive within the client timeout.
   void StartRequest() {
-    deadline_ = Clock::now() + client_timeout_;
+    request_started_ = Clock::now();
+    deadline_ = request_started_ + client_timeout_;
     bytes_written_ = 0;
     header_bytes_ = 0;
     header_end_match_ = 0;
@@ -74,6 +75,9 @@ class DeadlineStream final : public httplib::Stream {
   // A read missed the deadline (or cpp-httplib's per-read timeout): no more
   // reads; writes go on, so the client can be told.
   bool timed_out() const { return timed_out_; }
+  double seconds_since_request_started() const {
+    return std::chrono::duration<double>(Clock::now() - request_started_).count();
+  }
   // The response being written says "Connection: close": the connection ends after it.
   void CloseAfterResponse() { close_after_response_ = true; }
   bool close_after_response() const { return close_after_response_; }
@@ -227,6 +231,7 @@ class DeadlineStream final : public httplib::Stream {
   const int sock_;
   const milliseconds read_timeout_, write_timeout_, client_timeout_;
   mutable std::optional<Clock::time_point> deadline_;
+  Clock::time_point request_started_;  // the current request's first byte (StartRequest)
   mutable bool timed_out_ = false;
   mutable bool write_failed_ = false;
   bool close_after_response_ = false;
@@ -362,6 +367,18 @@ void DeadlineHttpServer::SendResponse() {
 }
 
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
+
+double DeadlineHttpServer::SecondsSinceThisRequestStarted() {
+  return t_connection != nullptr ? t_connection->seconds_since_request_started() : 0;
+}
+
+std::string DeadlineHttpServer::ThisClientAddress() {
+  if (t_connection == nullptr) return "";
+  std::string ip;
+  int port = 0;
+  t_connection->get_remote_ip_and_port(ip, port);
+  return ip;
+}
 
 bool DeadlineHttpServer::ThisRequestHeaderTooLarge() {
   return t_connection != nullptr && t_connection->header_too_large();

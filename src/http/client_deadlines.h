@@ -61,6 +61,11 @@ class DeadlineHttpServer : public httplib::Server {
   static void SendResponse();     // sends what is written of the response now (it is held until then
                                   // or until the request ends, so headers and body leave together)
   static bool ThisRequestTimedOut();
+  // Since this request's first byte, and its client's address: for a request
+  // that ended before cpp-httplib parsed it (a 408 in its headers), when
+  // neither the request trace nor req.remote_addr has them.
+  static double SecondsSinceThisRequestStarted();
+  static std::string ThisClientAddress();
   // The request line and headers passed 64 KiB (they are not read further).
   static bool ThisRequestHeaderTooLarge();
   static bool ThisResponseFailed();  // a write missed the deadline or failed: the client did not get it all

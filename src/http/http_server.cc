@@ -329,7 +329,9 @@ void HttpServer::Configure() {
   server_->set_logger([metrics, registry](const httplib::Request& req, const httplib::Response& res) {
     DeadlineHttpServer::SendResponse();  // the client need not wait for the log line
     const RequestTrace trace = std::exchange(t_trace, RequestTrace{});
-    const double seconds = trace.started ? std::chrono::duration<double>(Clock::now() - trace.start).count() : 0;
+    // A request that never got to routing (a 408 in its headers) is timed from its first byte.
+    const double seconds = trace.started ? std::chrono::duration<double>(Clock::now() - trace.start).count()
+                                         : DeadlineHttpServer::SecondsSinceThisRequestStarted();
     std::string model = trace.model, label = trace.method_label;
     if (!trace.handled) {  // refused before routing (e.g. 413): label it from the path
       const Route route = ParseRoute(req.path);
@@ -342,7 +344,7 @@ void HttpServer::Configure() {
     if (not_taken) metrics->RecordResponseNotTaken(model, label);
     if (trace.path_points > 0) metrics->AddPathPoints(model, label, trace.path_points);
     AccessLogEntry entry;
-    entry.client = req.remote_addr;
+    entry.client = !req.remote_addr.empty() ? req.remote_addr : DeadlineHttpServer::ThisClientAddress();
     entry.http_method = req.method;
     entry.path = LoggablePath(req.path);
     entry.model = model;

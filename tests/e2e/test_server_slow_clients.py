@@ -243,3 +243,17 @@ def test_a_connection_that_sends_nothing_is_logged_with_the_time_it_was_given(se
     log = server.log_once(lambda t: t.count("method=unparsed") >= 1 and waited > 0)
     latencies = [float(m) for m in re.findall(r"method=unparsed status=408 latency_ms=([0-9.]+)", log)]
     assert any(abs(latency / 1000 - waited) < 1.0 for latency in latencies), (waited, latencies)
+
+
+def test_a_request_stalled_in_its_headers_is_logged_with_its_client_and_wait(server):
+    """Its 408 was logged with latency 0 and client '-' (cpp-httplib had not
+    parsed it, so neither the request's trace nor its address was known)."""
+    with socket.create_connection((server.host, server.port), timeout=30) as stalled:
+        stalled.sendall(b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\n")
+        reply = stalled.recv(65536)
+    assert status_of(reply) == 408
+    log = server.log_once(lambda t: re.search(r"POST /v1/models/tabular:predict .*status=408", t) is not None)
+    [line] = [l for l in log.splitlines() if re.search(r"POST /v1/models/tabular:predict .*status=408", l)][-1:]
+    assert " 127.0.0.1 POST " in line, line
+    latency = float(re.search(r"latency_ms=([0-9.]+)", line).group(1))
+    assert CLIENT_TIMEOUT * 1000 <= latency < CLIENT_TIMEOUT * 1000 + 3000, line
