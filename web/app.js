@@ -22,7 +22,6 @@ const state = {
   image: null,        // the image instance: {instance, rgb, width, height, b64}
   // What the server turned out to accept; null until a request shows it.
   serverVisualize: null,
-  serverB64: null,
   // Bumped whenever the model or the instance changes: an answer that comes
   // back after that (a slow explanation, a model's details, its examples) is
   // for something no longer on screen, and is dropped.
@@ -637,7 +636,7 @@ async function explain(event) {
     return;
   }
   let b64Refusal = null;  // the server's message when it refused the image file
-  let preferB64 = state.serverB64 !== false;
+  let preferB64 = true;  // the file itself, unless the server refuses it (then its pixels, below)
   let visualize = $('param-visualize').checked && state.serverVisualize !== false;
   $('explain-button').disabled = true;
   $('busy').hidden = false;
@@ -658,7 +657,6 @@ async function explain(event) {
         // The model or instance changed while it ran: not an answer for what is on screen now.
         if (generation !== state.generation) return;
         if (visualize) state.serverVisualize = true;
-        if (request.usedB64) state.serverB64 = true;
         if (b64Refusal !== null) {
           // The pixels went through where the file did not (a file the server
           // could not decode or found too large): for this file only.

@@ -103,11 +103,7 @@ StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value
   if (!value.is_array()) return InvalidArgument(where + " must be a list of output indices, e.g. [1] or [[0, 2]]");
   auto index_of = [&](const Json& v) -> StatusOr<int64_t> {
     // A ListValue holds doubles: protobuf's JSON printers write [1] as [1.0].
-    const Json number = ProtoJsonNumber(v);
-    if (number.is_number_float() && number.get<double>() == std::floor(number.get<double>()) &&
-        number.get<double>() >= 0 && number.get<double>() < static_cast<double>(kLargestExactInteger)) {
-      return static_cast<int64_t>(number.get<double>());
-    }
+    const Json number = ProtoJsonInteger(v);
     if (number.is_number_unsigned() && number.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
       return InvalidArgument(where + " entry " + v.dump() +
                              " is too large; expected positions within the output tensor");
@@ -206,11 +202,7 @@ StatusOr<ExplainParameters> ParseExplainRequestParameters(const Json& parameters
     }
 
     // topK 0 is proto3 JSON's unset: the default (the top output).
-    Json top_k_number = top_k != nullptr ? ProtoJsonNumber(*top_k) : Json();
-    if (top_k_number.is_number_float() && std::fabs(top_k_number.get<double>()) <= kMaxTopK &&
-        top_k_number.get<double>() == std::floor(top_k_number.get<double>())) {
-      top_k_number = static_cast<int64_t>(top_k_number.get<double>());
-    }
+    const Json top_k_number = top_k != nullptr ? ProtoJsonInteger(*top_k) : Json();
     if (top_k_number.is_number_integer() && top_k_number.get<int64_t>() == 0) top_k = nullptr;
     if (top_k != nullptr && indices != nullptr) {
       return InvalidArgument("parameters: give topK (the k largest outputs) or outputIndices (the outputs named), "

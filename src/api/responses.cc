@@ -214,10 +214,7 @@ StatusOr<std::optional<NamedTensors>> PredictionOfExplained(ExplainableModel& mo
 Status NameOutputsFromPrediction(const ExplainableModel& model, const NamedTensors& prediction,
                                  InstanceExplanation& explanation) {
   for (OutputAttribution& out : explanation.outputs) {
-    const BoundOutput* bound = nullptr;
-    for (const BoundOutput& o : model.explained_outputs()) {
-      if (o.metadata.name == out.output_name) bound = &o;
-    }
+    const BoundOutput* bound = model.ExplainedOutput(out.output_name);
     if (bound == nullptr || bound->metadata.index_name_mapping_key.empty()) continue;
     const std::string& key = bound->metadata.index_name_mapping_key;
     const std::string where = "outputs." + out.output_name + ".index_name_mapping_key '" + key + "'";

@@ -165,11 +165,10 @@ bool ProgressDue(size_t done, std::optional<size_t> total, std::chrono::steady_c
 // values carry 11 or 8 significant bits, so f(x) - f(b) is known only to
 // about 1/2000 or 1/250 of their size), else nullptr.
 const char* SixteenBitOutputRounding(const ExplainableModel& model, const std::string& name) {
-  for (const BoundOutput& o : model.explained_outputs()) {
-    if (o.metadata.name != name) continue;
-    if (o.tensor.dtype == DType::kFloat16) return "float16";
-    if (o.tensor.dtype == DType::kBFloat16) return "bfloat16";
-  }
+  const BoundOutput* output = model.ExplainedOutput(name);
+  if (output == nullptr) return nullptr;
+  if (output->tensor.dtype == DType::kFloat16) return "float16";
+  if (output->tensor.dtype == DType::kBFloat16) return "bfloat16";
   return nullptr;
 }
 
@@ -515,20 +514,21 @@ int RunExplain(const std::vector<std::string>& args) {
   options->budget = &budget;
   const size_t chunk_instances = instances_path == "-" ? 1 : kChunkInstances;
   int warnings = 0, unwarned = 0;  // approximationError warnings written, and beyond those
+  // After `done` instances, a stop request ends the command: whole lines and timings.
+  auto stopped = [&](size_t done) -> std::optional<int> {
+    const int signal = StopRequests::Requested();
+    if (signal == 0) return std::nullopt;
+    if (timings.is_open()) timings.flush();
+    return Stopped("explain", signal, done, total);
+  };
   InstanceChunk chunk;
   size_t next_in_chunk = 0;
   for (size_t i = 0;; ++i, ++next_in_chunk) {
-    if (const int signal = StopRequests::Requested()) {
-      if (timings.is_open()) timings.flush();
-      return Stopped("explain", signal, i, total);
-    }
+    if (auto code = stopped(i)) return *code;
     if (next_in_chunk == chunk.decoded.size()) {
       auto read = ReadInstanceChunk(**lines, chunk_instances, entry, decoding);
       // A signal while waiting for input ends the read as if at its end.
-      if (const int signal = StopRequests::Requested()) {
-        if (timings.is_open()) timings.flush();
-        return Stopped("explain", signal, i, total);
-      }
+      if (auto code = stopped(i)) return *code;
       if (!read.ok()) return Fail("explain", read.status());
       chunk = std::move(*read);
       next_in_chunk = 0;
@@ -540,10 +540,7 @@ int RunExplain(const std::vector<std::string>& args) {
     const auto start = std::chrono::steady_clock::now();
     auto explanation = model.Explain(decoded, *options);
     if (!explanation.ok()) {
-      if (const int signal = StopRequests::Requested()) {
-        if (timings.is_open()) timings.flush();
-        return Stopped("explain", signal, i, total);
-      }
+      if (auto code = stopped(i)) return *code;  // the stop ended this instance's explanation
       return Fail("explain", explanation.status().WithContext(context));
     }
     const bool bare = AttributionsMirrorBareInstance(model, instance);

@@ -15,6 +15,14 @@ Json ProtoJsonNumber(const Json& value) {
   return number.is_number() ? number : value;
 }
 
+Json ProtoJsonInteger(const Json& value) {
+  Json number = ProtoJsonNumber(value);
+  if (!number.is_number_float()) return number;
+  const double x = number.get<double>();
+  if (x != std::floor(x) || std::fabs(x) >= static_cast<double>(kLargestExactInteger)) return number;
+  return Json(static_cast<int64_t>(x));
+}
+
 JsonFields::JsonFields(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
 
 StatusOr<const Json*> JsonFields::Find(std::initializer_list<const char*> names) {

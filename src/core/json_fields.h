@@ -22,6 +22,10 @@ namespace xai {
 // write it) may give a number as a string ("25", "0.1"): such a string is
 // read as the number it holds; any other value comes back as it is.
 Json ProtoJsonNumber(const Json& value);
+// ProtoJsonNumber, with a whole number written as a double (1.0, as protobuf
+// prints a ListValue's numbers) made an integer where a double holds it
+// exactly (below 2^53 in magnitude).
+Json ProtoJsonInteger(const Json& value);
 
 class JsonFields {
  public:

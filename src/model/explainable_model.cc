@@ -496,15 +496,10 @@ Status ExplainableModel::BindMetadata() {
         return InvalidArgument(where + " is '" + key + "', but the model has no predict signature to read it from (" +
                                predicting.status().message() + ")");
       }
-      std::string keys;
-      bool found = false;
-      for (const TensorInfo& t : (*predicting)->outputs) {
-        found = found || t.key == key;
-        keys += (keys.empty() ? "" : ", ") + t.key;
-      }
-      if (!found) {
+      const std::vector<TensorInfo>& outputs = (*predicting)->outputs;
+      if (std::none_of(outputs.begin(), outputs.end(), [&](const TensorInfo& t) { return t.key == key; })) {
         return InvalidArgument(where + " is '" + key + "', which is not an output of the predict signature '" +
-                               (*predicting)->key + "' (its outputs: " + keys +
+                               (*predicting)->key + "' (its outputs: " + TensorKeyList(outputs) +
                                "); name the prediction field that holds the display names, or give "
                                "index_name_mapping");
       }
@@ -650,10 +645,15 @@ StatusOr<const BoundOutput*> ExplainableModel::ChooseOutput(const std::string& n
                            "); choose one in the explanation metadata, with the request's outputName or "
                            "with explain --output-name");
   }
-  for (const auto& o : outputs_) {
+  if (const BoundOutput* output = ExplainedOutput(name)) return output;
+  return InvalidArgument("no output named '" + name + "' in the explanation metadata; its outputs: " + names());
+}
+
+const BoundOutput* ExplainableModel::ExplainedOutput(const std::string& name) const {
+  for (const BoundOutput& o : outputs_) {
     if (o.metadata.name == name) return &o;
   }
-  return InvalidArgument("no output named '" + name + "' in the explanation metadata; its outputs: " + names());
+  return nullptr;
 }
 
 StatusOr<ExplainableModel::PreparedInstance> ExplainableModel::Prepare(const NamedTensors& instance,

@@ -156,6 +156,8 @@ class ExplainableModel {
   const ExplanationMetadata& metadata() const { return metadata_; }
   const std::vector<BoundInput>& explained_inputs() const { return inputs_; }
   const std::vector<BoundOutput>& explained_outputs() const { return outputs_; }
+  // The explained output of metadata name `name` (OutputAttribution::output_name), or nullptr.
+  const BoundOutput* ExplainedOutput(const std::string& name) const;
 
   // Whether explanations' model runs are merged across concurrent requests
   // (LoadOptions::batch_concurrent_runs), and the merging so far.
