@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -79,9 +80,63 @@ Status CheckMethod(const std::string& method, const std::string& where) {
                          "' is unknown; choose integrated-gradients, sampled-shapley or xrai");
 }
 
-// {"models": [{"name": ..., "base_path": ..., "default_method": ...}]};
-// relative base paths are relative to the config file.
-StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std::string& default_method) {
+// A model version number as JSON: an integer, or (proto3 JSON's int64) a
+// string of decimal digits.
+StatusOr<int64_t> VersionNumber(const Json& value, const std::string& where) {
+  int64_t version = -1;
+  if (value.is_number_integer() && value.get<int64_t>() >= 0 &&
+      !(value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
+    version = value.get<int64_t>();
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
+    if (error != std::errc() || end != text.data() + text.size() || text.empty() || text[0] == '-') version = -1;
+  }
+  if (version < 0) return InvalidArgument(where + " is " + value.dump() + "; a version is a whole number >= 0");
+  return version;
+}
+
+// TensorFlow Serving's model_version_policy, as JSON: {"all": {}},
+// {"latest": {"num_versions": N}} or {"specific": {"versions": [V, ...]}}.
+StatusOr<VersionPolicy> ReadVersionPolicy(const Json& value, const std::string& where) {
+  constexpr char kForms[] = "{\"all\": {}}, {\"latest\": {\"num_versions\": N}} or {\"specific\": {\"versions\": [V, ...]}}";
+  if (!value.is_object() || value.size() != 1) {
+    return InvalidArgument(where + " is " + value.dump() + "; give one of " + kForms);
+  }
+  JsonFields f(value, where);
+  XAI_ASSIGN_OR_RETURN(const Json* all, f.Find({"all"}));
+  XAI_ASSIGN_OR_RETURN(const Json* latest, f.Find({"latest"}));
+  XAI_ASSIGN_OR_RETURN(const Json* specific, f.Find({"specific"}));
+  XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+  const Json* body = all ? all : latest ? latest : specific;
+  if (!body->is_object()) return InvalidArgument(where + " is " + value.dump() + "; give one of " + kForms);
+  const std::string inner = where + "." + (all ? "all" : latest ? "latest" : "specific");
+  JsonFields fields(*body, inner);
+  VersionPolicy policy;
+  if (latest != nullptr) {
+    policy.kind = VersionPolicy::Kind::kLatest;
+    XAI_ASSIGN_OR_RETURN(std::optional<int64_t> n, fields.CountOrDefault({"num_versions", "numVersions"}, 1, 1000000));
+    policy.latest = n.value_or(1);  // TF Serving's default: the newest only
+  } else if (specific != nullptr) {
+    policy.kind = VersionPolicy::Kind::kSpecific;
+    XAI_ASSIGN_OR_RETURN(const Json* versions, fields.Find({"versions"}));
+    if (versions == nullptr || !versions->is_array() || versions->empty()) {
+      return InvalidArgument(inner + ".versions must be a non-empty list of version numbers, e.g. [1, 3]");
+    }
+    for (size_t i = 0; i < versions->size(); ++i) {
+      XAI_ASSIGN_OR_RETURN(int64_t v, VersionNumber((*versions)[i], inner + ".versions[" + std::to_string(i) + "]"));
+      policy.versions.push_back(v);
+    }
+  }
+  XAI_RETURN_IF_ERROR(fields.CheckNoUnknownFields());
+  return policy;
+}
+
+// {"models": [{"name": ..., "base_path": ..., "default_method": ...,
+// "model_version_policy": ...}]}; relative base paths are relative to the
+// config file. A model without a policy gets `default_policy`.
+StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std::string& default_method,
+                                              const VersionPolicy& default_policy) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return InvalidArgument("config file '" + path + "' is a directory; give the JSON file");
   std::ifstream file(path);
@@ -105,6 +160,12 @@ StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std
     XAI_ASSIGN_OR_RETURN(source.name, f.String({"name"}));
     XAI_ASSIGN_OR_RETURN(source.base_path, f.String({"base_path", "basePath"}));
     XAI_ASSIGN_OR_RETURN(source.default_method, f.String({"default_method", "defaultMethod"}, default_method));
+    XAI_ASSIGN_OR_RETURN(const Json* policy, f.Find({"model_version_policy", "modelVersionPolicy"}));
+    source.version_policy = default_policy;
+    if (policy != nullptr) {
+      XAI_ASSIGN_OR_RETURN(source.version_policy,
+                           ReadVersionPolicy(*policy, f.Field({"model_version_policy", "modelVersionPolicy"})));
+    }
     XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
     if (source.name.empty()) return InvalidArgument(where + " needs \"name\" (the name in its routes)");
     if (source.base_path.empty()) return InvalidArgument(where + " needs \"base_path\" (the model directory)");
@@ -317,25 +378,28 @@ int RunServe(const std::vector<std::string>& args) {
   std::vector<std::string> model_flags;
   std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
   int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
-  int64_t max_image_pixels = kDefaultMaxImagePixels, max_path_points = 0;
+  int64_t max_image_pixels = kDefaultMaxImagePixels, max_path_points = 0, keep_versions = 0;
   double poll_seconds = 2, client_timeout = 30, shutdown_timeout = kDefaultShutdownTimeoutSeconds;
   bool cross_request_batching = false;
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
       "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--max-image-pixels N]\n"
       "               [--max-path-points N] [--poll-seconds S] [--client-timeout S] [--cross-request-batching]\n"
-      "               [--threads N] [--shutdown-timeout S] [--demo-dir DIR]",
+      "               [--threads N] [--shutdown-timeout S] [--keep-versions N] [--demo-dir DIR]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  GET  /v1/models/NAME/metadata               TF Serving's model metadata (SignatureDefs)\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
       "  GET  /healthz, /metrics                     health, Prometheus metrics\n"
       "A model DIR is a SavedModel or a directory of numeric versions (the newest serves; new versions\n"
-      "are picked up while serving). With no --model and no --config, serves the bundled demo models\n"
-      "(tabular, image, text) from --demo-dir. SIGTERM or Ctrl-C stops it once requests in flight finish.");
+      "are picked up while serving; all stay loaded unless --keep-versions N). With no --model and no\n"
+      "--config, serves the bundled demo models (tabular, image, text) from --demo-dir. SIGTERM or\n"
+      "Ctrl-C stops it once requests in flight finish.");
   flags.StringList("model", &model_flags, "NAME=DIR", "serve the model in DIR as NAME (repeatable)");
   flags.String("config", &config, "FILE",
-               "JSON {\"models\": [{\"name\": N, \"base_path\": DIR, \"default_method\": M}]}");
+               "JSON {\"models\": [{\"name\": N, \"base_path\": DIR, \"default_method\": M, "
+               "\"model_version_policy\": P}]}; P is TF Serving's: {\"latest\": {\"num_versions\": N}}, "
+               "{\"specific\": {\"versions\": [V, ...]}} or {\"all\": {}}");
   flags.String("host", &host, "ADDR", "address to listen on (default 127.0.0.1: this machine only)");
   flags.Int("port", &port, 0, 65535, "port to listen on (default 8080; 0 picks a free one)");
   flags.String("auth-token", &auth_token, "T",
@@ -355,6 +419,9 @@ int RunServe(const std::vector<std::string>& args) {
             "evaluate 50,500 path points for each output explained)");
   flags.Double("poll-seconds", &poll_seconds, 0, 86400,
                "how often model directories are checked for new versions (default 2; 0: never)");
+  flags.Int("keep-versions", &keep_versions, 0, 1000000,
+            "serve only the N newest versions of each model (TF Serving's default is 1), unloading older ones "
+            "once a newer one serves (default 0: every version on disk; a config's model_version_policy wins)");
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
   flags.Int("threads", &threads, 0, 4096, "HTTP worker threads: connections served at once; an idle one is parked when others wait "
             "(default 0: max(16, 4 x cores))");
@@ -396,18 +463,23 @@ int RunServe(const std::vector<std::string>& args) {
                       "header cannot carry; choose a token of letters, digits and -._~+/=");
   }
 
+  VersionPolicy version_policy;
+  if (keep_versions > 0) {
+    version_policy.kind = VersionPolicy::Kind::kLatest;
+    version_policy.latest = keep_versions;
+  }
   std::vector<ModelSource> sources;
   for (const std::string& flag : model_flags) {
     const size_t eq = flag.find('=');
     if (eq == std::string::npos || eq + 1 == flag.size()) {
       return UsageError("--model '" + flag + "' must be NAME=DIR, e.g. --model iris=/models/iris");
     }
-    ModelSource source{flag.substr(0, eq), flag.substr(eq + 1), default_method};
+    ModelSource source{flag.substr(0, eq), flag.substr(eq + 1), default_method, version_policy};
     if (Status s = CheckModelName(source.name, "--model"); !s.ok()) return UsageError(s.message());
     sources.push_back(std::move(source));
   }
   if (!config.empty()) {
-    auto from_config = ReadConfig(config, default_method);
+    auto from_config = ReadConfig(config, default_method, version_policy);
     if (!from_config.ok()) return Fail(from_config.status().message());
     sources.insert(sources.end(), from_config->begin(), from_config->end());
   }
@@ -415,6 +487,7 @@ int RunServe(const std::vector<std::string>& args) {
     auto demo = DemoSources(demo_dir.empty() ? DefaultDemoDir() : demo_dir, default_method);
     if (!demo.ok()) return Fail(demo.status().message());
     sources = std::move(demo).value();
+    for (ModelSource& source : sources) source.version_policy = version_policy;
   }
   std::set<std::string> names;
   for (const ModelSource& source : sources) {

@@ -78,7 +78,41 @@ std::string Join(const std::vector<std::string>& items) {
   return out.empty() ? "none" : out;
 }
 
+bool Holds(const std::vector<int64_t>& list, int64_t version) {
+  return std::find(list.begin(), list.end(), version) != list.end();
+}
+
 }  // namespace
+
+std::string VersionPolicy::Describe() const {
+  switch (kind) {
+    case Kind::kAll: return "all";
+    case Kind::kLatest: return "latest " + std::to_string(latest);
+    case Kind::kSpecific: {
+      std::vector<std::string> list;
+      for (int64_t v : versions) list.push_back(std::to_string(v));
+      return "specific " + Join(list);
+    }
+  }
+  return "all";
+}
+
+std::vector<int64_t> WantedVersions(const VersionPolicy& policy, const std::vector<int64_t>& on_disk) {
+  std::vector<int64_t> wanted;
+  if (policy.kind == VersionPolicy::Kind::kLatest) {
+    std::vector<int64_t> highest = on_disk;
+    std::sort(highest.rbegin(), highest.rend());
+    highest.resize(std::min<size_t>(highest.size(), static_cast<size_t>(std::max<int64_t>(policy.latest, 0))));
+    for (int64_t v : on_disk) {
+      if (Holds(highest, v)) wanted.push_back(v);
+    }
+    return wanted;
+  }
+  for (int64_t v : on_disk) {
+    if (policy.kind == VersionPolicy::Kind::kAll || Holds(policy.versions, v)) wanted.push_back(v);
+  }
+  return wanted;
+}
 
 StatusOr<std::shared_ptr<ExplainableModel>> LoadExplainableModel(const std::string& saved_model_dir,
                                                                   const LoadOptions& options) {
@@ -138,10 +172,23 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       Log("model '" + source.name + "': " + next->error.message());
     }
 
+    std::vector<int64_t> disk_versions;
+    for (const ModelVersion& v : on_disk) disk_versions.push_back(v.version);
+    const std::vector<int64_t> wanted = WantedVersions(source.version_policy, disk_versions);
+    if (wanted.empty() && !disk_versions.empty() && next->error.ok()) {
+      std::vector<std::string> list;
+      for (int64_t v : disk_versions) list.push_back(std::to_string(v));
+      next->error = NotFound(source.base_path + " holds version" + (list.size() == 1 ? " " : "s ") + Join(list) +
+                             ", none of which its version policy (" + source.version_policy.Describe() +
+                             ") wants: add one or change the policy");
+      if (next->error.message() != current->error.message()) Log("model '" + source.name + "': " + next->error.message());
+    }
+
     std::map<int64_t, std::string> seen_now;
     for (const ModelVersion& v : on_disk) {
       const std::string fingerprint = Fingerprint(v.path);
       seen_now[v.version] = fingerprint;
+      if (!Holds(wanted, v.version)) continue;
       if (const LoadedVersion* loaded = FindVersion(current->versions, v.version)) {
         next->versions.push_back(*loaded);
         continue;
@@ -171,11 +218,29 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
             ") failed to load: " + model.status().message());
       }
     }
-    for (const LoadedVersion& v : current->versions) {
-      if (seen_now.count(v.version) == 0) {
-        Log("model '" + source.name + "' version " + std::to_string(v.version) + " unloaded: " + v.path +
-            " is gone (requests in flight finish on it)");
+    // Until a version the policy wants has loaded, the newest one that was
+    // serving (and is still on disk) goes on serving.
+    std::optional<int64_t> kept;
+    if (next->versions.empty()) {
+      for (auto v = current->versions.rbegin(); v != current->versions.rend(); ++v) {
+        if (seen_now.count(v->version) == 0) continue;
+        next->versions.push_back(*v);
+        kept = v->version;
+        break;
       }
+    }
+    if (kept && kept != disk.kept) {
+      Log("model '" + source.name + "' keeps serving version " + std::to_string(*kept) +
+          " until a version its policy (" + source.version_policy.Describe() + ") wants has loaded");
+    }
+    disk.kept = kept;
+    for (const LoadedVersion& v : current->versions) {
+      if (FindVersion(next->versions, v.version) != nullptr) continue;
+      const std::string why = seen_now.count(v.version) == 0
+                                  ? v.path + " is gone"
+                                  : "its version policy (" + source.version_policy.Describe() + ") no longer wants it";
+      Log("model '" + source.name + "' version " + std::to_string(v.version) + " unloaded: " + why +
+          " (requests in flight finish on it)");
     }
     for (auto it = disk.failed_at.begin(); it != disk.failed_at.end();) {
       it = seen_now.count(it->first) ? std::next(it) : disk.failed_at.erase(it);

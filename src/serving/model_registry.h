@@ -6,8 +6,8 @@
 //
 //   - A base directory is a SavedModel (served as version 0) or a
 //     TF-Serving-style directory of numeric version subdirectories
-//     (model/model_dir.h). Every version on disk is loaded; requests get the
-//     newest unless they name another.
+//     (model/model_dir.h). The versions its VersionPolicy wants are loaded
+//     (every one by default); requests get the newest unless they name another.
 //   - A version that fails to load is recorded with its error and does not
 //     stop the others (nor other models); it is retried when its files change.
 //   - A new version found by the poller is loaded once its files have stopped
@@ -38,12 +38,32 @@
 
 namespace xai {
 
-// What to serve: a model name (used in URLs), its base directory, and the
-// explanation method used when a request names none.
+// Which of a model's versions on disk are served: TensorFlow Serving's
+// model_version_policy. kAll (xaiserve's default) serves every version,
+// kLatest the `latest` highest, kSpecific those in `versions`. Whatever the
+// policy, a model keeps serving its newest loaded version until a version
+// the policy wants has loaded, so a new version that is still being copied,
+// or fails to load, does not take the model down.
+struct VersionPolicy {
+  enum class Kind { kAll, kLatest, kSpecific };
+  Kind kind = Kind::kAll;
+  int64_t latest = 1;             // kLatest: how many of the highest versions, >= 1
+  std::vector<int64_t> versions;  // kSpecific
+
+  // "all", "latest 2", "specific 1, 3".
+  std::string Describe() const;
+};
+
+// The versions of `on_disk` that `policy` wants, in the order given.
+std::vector<int64_t> WantedVersions(const VersionPolicy& policy, const std::vector<int64_t>& on_disk);
+
+// What to serve: a model name (used in URLs), its base directory, the
+// explanation method used when a request names none, and which versions.
 struct ModelSource {
   std::string name;
   std::string base_path;
   std::string default_method = "integrated-gradients";
+  VersionPolicy version_policy = {};
 };
 
 // A SavedModel directory (saved_model.pb inside) -> the loaded model.
@@ -94,7 +114,8 @@ class ModelRegistry {
   void LoadAll();
   // One scan of every base directory: loads versions that appeared (and whose
   // files did not change since the previous scan), retries failed versions
-  // whose files changed, unloads versions that vanished, publishes.
+  // whose files changed, unloads versions that vanished or that the version
+  // policy no longer wants, publishes.
   void Poll();
   // Poll() every `interval` on a background thread until StopPolling().
   void StartPolling(std::chrono::milliseconds interval);
@@ -115,6 +136,7 @@ class ModelRegistry {
   struct DiskState {
     std::map<int64_t, std::string> seen;          // version -> files fingerprint at the last scan
     std::map<int64_t, std::string> failed_at;     // version -> fingerprint when its load failed
+    std::optional<int64_t> kept;                  // a version served only until a wanted one loads
   };
 
   void Scan(bool wait_for_settled_files);

@@ -259,5 +259,96 @@ TEST_F(ModelRegistryTest, ThePollerPicksUpANewVersionInTheBackground) {
   EXPECT_EQ(registry.Get("m")->version, 2);
 }
 
+ModelSource Source(const std::string& name, const std::string& base, VersionPolicy policy) {
+  ModelSource source{name, base};
+  source.version_policy = std::move(policy);
+  return source;
+}
+
+VersionPolicy Latest(int64_t n) {
+  VersionPolicy policy;
+  policy.kind = VersionPolicy::Kind::kLatest;
+  policy.latest = n;
+  return policy;
+}
+
+VersionPolicy Specific(std::vector<int64_t> versions) {
+  VersionPolicy policy;
+  policy.kind = VersionPolicy::Kind::kSpecific;
+  policy.versions = std::move(versions);
+  return policy;
+}
+
+TEST(VersionPolicyTest, WantsTheHighestTheListedOrEvery) {
+  const std::vector<int64_t> on_disk = {1, 5, 20, 300};
+  EXPECT_EQ(WantedVersions(VersionPolicy{}, on_disk), on_disk);
+  EXPECT_EQ(WantedVersions(Latest(1), on_disk), (std::vector<int64_t>{300}));
+  EXPECT_EQ(WantedVersions(Latest(2), on_disk), (std::vector<int64_t>{20, 300}));  // by number, not by name
+  EXPECT_EQ(WantedVersions(Latest(9), on_disk), on_disk);
+  EXPECT_EQ(WantedVersions(Specific({5, 7, 1}), on_disk), (std::vector<int64_t>{1, 5}));
+  EXPECT_EQ(Latest(2).Describe(), "latest 2");
+  EXPECT_EQ(Specific({5, 7}).Describe(), "specific 5, 7");
+  EXPECT_EQ(VersionPolicy{}.Describe(), "all");
+}
+
+TEST_F(ModelRegistryTest, LatestPolicyLoadsOnlyTheNewestVersions) {
+  const std::string v1 = SavedModel("m/1");
+  SavedModel("m/2");
+  SavedModel("m/3");
+  ModelRegistry registry({Source("m", Path("m"), Latest(2))}, fake_.loader());
+  registry.LoadAll();
+
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "2, 3");
+  EXPECT_EQ(fake_.loads(v1), 0);  // never loaded, so it takes no memory
+  EXPECT_EQ(registry.Get("m", 1).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ModelRegistryTest, LatestPolicyUnloadsTheOldVersionOnlyOnceTheNewOneServes) {
+  const std::string v1 = SavedModel("m/1");
+  ModelRegistry registry({Source("m", Path("m"), Latest(1))}, fake_.loader());
+  registry.LoadAll();
+  LoadedVersion in_flight = *registry.Get("m");
+  in_flight = LoadedVersion{};
+  const std::string v2 = SavedModel("m/2");
+
+  registry.Poll();  // version 2 seen once, not loaded yet: version 1 serves on
+  EXPECT_EQ(registry.Get("m")->version, 1);
+  EXPECT_TRUE(fake_.alive(v1));
+  registry.Poll();  // version 2 loads and replaces it
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "2");
+  EXPECT_FALSE(fake_.alive(v1));  // its memory is given back
+  EXPECT_EQ(registry.Get("m")->path, v2);
+}
+
+TEST_F(ModelRegistryTest, ANewVersionThatFailsDoesNotTakeTheModelDown) {
+  SavedModel("m/1");
+  ModelRegistry registry({Source("m", Path("m"), Latest(1))}, fake_.loader());
+  registry.LoadAll();
+  fake_.Fail(SavedModel("m/2"));
+  registry.Poll();
+  registry.Poll();
+
+  auto snapshot = registry.Snapshot("m");
+  EXPECT_EQ(snapshot->VersionList(), "1");  // kept until a version it wants loads
+  ASSERT_EQ(snapshot->failures.size(), 1u);
+  EXPECT_EQ(snapshot->failures[0].version, 2);
+  EXPECT_EQ(registry.Get("m")->version, 1);
+}
+
+TEST_F(ModelRegistryTest, SpecificPolicyServesTheListedVersionsAndSaysWhenNoneIsOnDisk) {
+  SavedModel("m/1");
+  SavedModel("m/2");
+  SavedModel("m/3");
+  ModelRegistry registry({Source("m", Path("m"), Specific({1, 3})), Source("n", Path("m"), Specific({7}))},
+                         fake_.loader());
+  registry.LoadAll();
+
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 3");
+  auto none = registry.Get("n");
+  EXPECT_EQ(none.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(none.status().message(), "holds versions 1, 2, 3, none of which its version policy "
+                                                "(specific 7) wants"));
+}
+
 }  // namespace
 }  // namespace xai

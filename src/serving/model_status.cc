@@ -36,7 +36,8 @@ Json ModelSummaryJson(const ModelSnapshot& snapshot) {
               {"basePath", snapshot.source.base_path},
               {"state", StateOf(snapshot)},
               {"versions", versions},
-              {"defaultMethod", snapshot.source.default_method}};
+              {"defaultMethod", snapshot.source.default_method},
+              {"versionPolicy", snapshot.source.version_policy.Describe()}};
   if (const LoadedVersion* newest = snapshot.Newest()) {
     out["defaultVersion"] = newest->version;
     out["explainable"] = newest->model->explain_status().ok();

@@ -5,11 +5,14 @@ request in flight finish before the process exits 0."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
 
 import pytest
 
@@ -82,6 +85,28 @@ def test_concurrent_clients_get_the_answers_of_single_requests(demo_server):
 # --------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def asking_meanwhile(server: ServerProcess, path: str, body: dict, clients: int) -> Iterator[list[int]]:
+    """`clients` threads POST `body` to `path` over and over while the block
+    runs; yields the list their statuses are appended to."""
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def keep_asking():
+        while not stop.is_set():
+            statuses.append(server.post(path, body).status)
+
+    threads = [threading.Thread(target=keep_asking) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    try:
+        yield statuses
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+
+
 def test_a_new_version_is_picked_up_without_failing_requests(xaiserve, tmp_path):
     base = tmp_path / "model"
     shutil.copytree(fixture_dir("tabular_mlp"), base / "1")
@@ -89,17 +114,7 @@ def test_a_new_version_is_picked_up_without_failing_requests(xaiserve, tmp_path)
     with running_server("--model", f"m={base}", "--poll-seconds", "0.2", log_dir=tmp_path) as server:
         first = server.post("/v1/models/m:explain", body).expect(200)
 
-        statuses: list[int] = []
-        stop = threading.Event()
-
-        def keep_asking():
-            while not stop.is_set():
-                statuses.append(server.post("/v1/models/m:explain", body).status)
-
-        clients = [threading.Thread(target=keep_asking) for _ in range(2)]
-        for c in clients:
-            c.start()
-        try:
+        with asking_meanwhile(server, "/v1/models/m:explain", body, clients=2) as statuses:
             # Version 2: the same model, explained from a different baseline.
             shutil.copytree(fixture_dir("tabular_mlp"), base / "2", ignore=shutil.ignore_patterns("explanation_metadata.json"))
             wait_until(
@@ -107,10 +122,6 @@ def test_a_new_version_is_picked_up_without_failing_requests(xaiserve, tmp_path)
             )
             served = len(statuses)
             wait_until(lambda: len(statuses) > served + 2, 20, "requests on version 2")
-        finally:
-            stop.set()
-            for c in clients:
-                c.join(60)
 
         assert statuses and set(statuses) == {200}, f"requests failed during the swap: {statuses}"
         assert server.get("/v1/models/m").expect(200)["versions"][1]["version"] == 2
@@ -121,6 +132,53 @@ def test_a_new_version_is_picked_up_without_failing_requests(xaiserve, tmp_path)
         assert attribution(second)["baselineOutputValue"] != attribution(first)["baselineOutputValue"]
         assert second["predictions"] == first["predictions"]
         assert "model 'm' version 2 loaded" in server.log()
+
+
+def test_keep_versions_unloads_the_old_version_once_the_new_one_serves(xaiserve, tmp_path):
+    """--keep-versions 1 (TF Serving's default policy): version 1 serves until
+    version 2 has loaded, then is unloaded; no request fails on the way."""
+    base = tmp_path / "model"
+    shutil.copytree(fixture_dir("tabular_mlp"), base / "1")
+    body = {"instances": TABULAR[:1]}
+    with running_server("--model", f"m={base}", "--poll-seconds", "0.2", "--keep-versions", "1",
+                        log_dir=tmp_path) as server:
+        assert server.get("/v1/models/m").expect(200)["versionPolicy"] == "latest 1"
+        first = server.post("/v1/models/m:explain", body).expect(200)
+        with asking_meanwhile(server, "/v1/models/m:explain", body, clients=1) as statuses:
+            shutil.copytree(fixture_dir("tabular_mlp"), base / "2", ignore=shutil.ignore_patterns("explanation_metadata.json"))
+            wait_until(lambda: [v["version"] for v in server.get("/v1/models/m").expect(200)["versions"]] == [2], 20,
+                       "version 2 to replace version 1")
+
+        assert statuses and set(statuses) == {200}, f"requests failed during the swap: {statuses}"
+        server.post("/v1/models/m/versions/1:explain", body).expect_error(404, phrases=["loaded versions: 2"])
+        second = server.post("/v1/models/m:explain", body).expect(200)
+        assert second["predictions"] == first["predictions"]
+        assert "model 'm' version 1 unloaded: its version policy (latest 1) no longer wants it" in server.log()
+
+
+def test_a_config_s_specific_version_policy_serves_the_listed_versions(xaiserve, tmp_path):
+    base = tmp_path / "model"
+    for version in ("1", "2", "3"):
+        (base / version).parent.mkdir(parents=True, exist_ok=True)
+        (base / version).symlink_to(fixture_dir("tabular_mlp"), target_is_directory=True)
+    config = tmp_path / "models.json"
+    config.write_text(json.dumps({"models": [
+        {"name": "m", "base_path": str(base), "model_version_policy": {"specific": {"versions": ["1", 2]}}},
+        {"name": "none", "base_path": str(base), "model_version_policy": {"specific": {"versions": [7]}}}]}))
+    with running_server("--config", config, log_dir=tmp_path) as server:
+        status = server.get("/v1/models/m").expect(200)
+        assert [v["version"] for v in status["versions"]] == [1, 2]
+        assert status["versionPolicy"] == "specific 1, 2"
+        server.post("/v1/models/none:explain", {"instances": TABULAR[:1]}).expect_error(
+            503, phrases=["holds versions 1, 2, 3, none of which its version policy (specific 7) wants"])
+
+
+def test_a_bad_version_policy_in_a_config_is_refused_at_start(xaiserve, tmp_path):
+    config = tmp_path / "models.json"
+    config.write_text(json.dumps({"models": [
+        {"name": "m", "base_path": str(fixture_dir("tabular_mlp")), "model_version_policy": {"latest": {"num": 2}}}]}))
+    result = xaiserve.run("serve", "--config", config, "--port", "0")
+    result.expect_failure(phrases=["model_version_policy.latest", "'num'", "num_versions"])
 
 
 def test_a_second_directory_of_a_serving_version_is_reported_not_served(xaiserve, tmp_path):
