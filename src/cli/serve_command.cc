@@ -390,7 +390,7 @@ int RunServe(const std::vector<std::string>& args) {
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  GET  /v1/models/NAME/metadata               TF Serving's model metadata (SignatureDefs)\n"
       "  POST /v1/models/NAME:predict, NAME:explain  (also /v1/models/NAME/versions/V:...)\n"
-      "  GET  /healthz, /metrics                     health, Prometheus metrics\n"
+      "  GET  /healthz, /readyz, /metrics            alive; every model serving (else 503); Prometheus\n"
       "A model DIR is a SavedModel or a directory of numeric versions (the newest serves; new versions\n"
       "are picked up while serving; all stay loaded unless --keep-versions N). With no --model and no\n"
       "--config, serves the bundled demo models (tabular, image, text) from --demo-dir. SIGTERM or\n"
@@ -403,7 +403,7 @@ int RunServe(const std::vector<std::string>& args) {
   flags.String("host", &host, "ADDR", "address to listen on (default 127.0.0.1: this machine only)");
   flags.Int("port", &port, 0, 65535, "port to listen on (default 8080; 0 picks a free one)");
   flags.String("auth-token", &auth_token, "T",
-               "require 'Authorization: Bearer T' on every route (/metrics too) but /healthz and the web page's "
+               "require 'Authorization: Bearer T' on every route (/metrics too) but /healthz, /readyz and the web page's "
                "files, which hold nothing private (or set XAISERVE_AUTH_TOKEN)");
   flags.String("default-method", &default_method, "M",
                "method when a request names none: integrated-gradients (default), sampled-shapley or xrai");

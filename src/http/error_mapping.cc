@@ -1,6 +1,11 @@
 #include "http/error_mapping.h"
 
+#include <strings.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstring>
 
 #include "core/number_format.h"
 #include "core/tensor_json.h"
@@ -69,6 +74,69 @@ BodyFraming FramingOfBody(const std::string* content_length, const std::string* 
   framing.kind = BodyFraming::kLength;
   framing.length = length;
   return framing;
+}
+
+namespace {
+
+// `text` (at most 100 bytes of it) for a message: printable ASCII as it is, other bytes as \xNN.
+std::string Shown(const std::string& text) {
+  std::string out;
+  for (char c : text.substr(0, 100)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(c);
+      continue;
+    }
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+    out += hex;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<HttpError> HeaderFault(const std::vector<std::pair<std::string, std::string>>& headers,
+                                     const std::string& version) {
+  // RFC 9110 §5.6.2's tchar.
+  auto is_token = [](const std::string& text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+    });
+  };
+  int hosts = 0;
+  for (const auto& [name, value] : headers) {
+    if (!is_token(name)) {
+      return HttpError{400, "INVALID_ARGUMENT",
+                       "header name '" + Shown(name) + "' is not a token (RFC 9112 "
+                       "§5.1: no space before the colon, letters, digits and !#$%&'*+-.^_`|~ only); send it as "
+                       "'Name: value'"};
+    }
+    if (value.find_first_of(std::string("\0\r\n", 3)) != std::string::npos) {
+      return HttpError{400, "INVALID_ARGUMENT",
+                       "header '" + name + "' holds a NUL, CR or LF in its value (RFC 9110 §5.5); remove it"};
+    }
+    if (strcasecmp(name.c_str(), "Host") != 0) continue;
+    ++hosts;
+    // host [":" port]: a name, an IPv4 address or a bracketed IPv6 one.
+    const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-._~!$&'()*+,;=:[]%", c) != nullptr;
+    });
+    if (!plain) {
+      return HttpError{400, "INVALID_ARGUMENT",
+                       "Host '" + Shown(value) + "' is not host[:port] (RFC 9112 §3.2); "
+                       "send the server's name or address, e.g. 'Host: localhost:8080'"};
+    }
+  }
+  if (hosts > 1) {
+    return HttpError{400, "INVALID_ARGUMENT", "the request has " + std::to_string(hosts) +
+                                                  " Host headers (RFC 9112 §3.2: one); send one"};
+  }
+  if (hosts == 0 && version == "HTTP/1.1") {
+    return HttpError{400, "INVALID_ARGUMENT",
+                     "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2); send 'Host: NAME[:PORT]' (HTTP "
+                     "libraries and curl do)"};
+  }
+  return std::nullopt;
 }
 
 HttpError UnauthenticatedError(bool token_given) {

@@ -16,7 +16,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 
@@ -66,6 +69,16 @@ struct BodyFraming {
 // The header values, or nullptr for a header the request lacks.
 BodyFraming FramingOfBody(const std::string* content_length, const std::string* transfer_encoding,
                           size_t max_body_bytes);
+
+// A request's header fields that RFC 9112 says must be refused with 400
+// (§3.2: an HTTP/1.1 request without exactly one Host, or with a Host that is
+// not host[:port]; §5.1: a field name that is not a token, such as
+// "Content-Length " with a space before the colon, which another server
+// would read differently and so take the body for a request of its own;
+// RFC 9110 §5.5: a field value holding NUL, CR or LF). `version` is the
+// request line's ("HTTP/1.1"). Nothing wrong: nullopt.
+std::optional<HttpError> HeaderFault(const std::vector<std::pair<std::string, std::string>>& headers,
+                                     const std::string& version);
 
 // {"error": {"code": ..., "status": ..., "message": ...}} as JSON text, the
 // message cut at kMaxErrorMessageBytes.

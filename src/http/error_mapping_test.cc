@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "core/tensor_json.h"
+#include "testing/status_matchers.h"
 
 namespace xai {
 namespace {
+
+using ::xai::testing::Contains;
 
 TEST(ErrorMappingTest, EachStatusCodeHasOneHttpStatus) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kInvalidArgument), 400);
@@ -109,6 +112,26 @@ TEST(BodyFramingTest, ALengthThatIsNotAByteCountOrAnUnknownEncodingIs400) {
     EXPECT_EQ(framing.error.http_status, 400) << encoding;
     EXPECT_NE(framing.error.message.find("chunked"), std::string::npos);
   }
+}
+
+TEST(HeaderFaultTest, RefusesWhatRfc9112Refuses) {
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  auto fault = [](const Headers& headers, const std::string& version = "HTTP/1.1") {
+    const std::optional<HttpError> error = HeaderFault(headers, version);
+    EXPECT_TRUE(!error || error->http_status == 400);
+    return error ? error->message : std::string();
+  };
+  EXPECT_EQ(fault({{"Host", "localhost:8080"}, {"Content-Length", "5"}, {"X-My_Header.v2", "a, b"}}), "");
+  EXPECT_EQ(fault({{"host", "[::1]:8080"}}), "");
+  EXPECT_EQ(fault({{"Host", ""}}), "");  // allowed: a target without an authority
+  EXPECT_EQ(fault({}, "HTTP/1.0"), "");  // HTTP/1.0 needs no Host
+  EXPECT_TRUE(Contains(fault({}), "needs a Host header"));
+  EXPECT_TRUE(Contains(fault({{"Host", "a"}, {"HOST", "b"}}), "2 Host headers"));
+  EXPECT_TRUE(Contains(fault({{"Host", "a b/c"}}), "'a b/c' is not host[:port]"));
+  EXPECT_TRUE(Contains(fault({{"Host", "x"}, {"Content-Length ", "5"}}), "'Content-Length ' is not a token"));
+  EXPECT_TRUE(Contains(fault({{"Host", "x"}, {"Bad\x01Name", "5"}}), "'Bad\\x01Name' is not a token"));
+  EXPECT_TRUE(Contains(fault({{"Host", "x"}, {"X-A", std::string("a\0b", 3)}}), "NUL, CR or LF"));
+  EXPECT_TRUE(Contains(fault({{"Host", "x"}, {"X-A", "a\rb"}}), "NUL, CR or LF"));
 }
 
 TEST(ErrorMappingTest, AHugeMessageIsCut) {

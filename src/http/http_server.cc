@@ -1,6 +1,7 @@
 #include "http/http_server.h"
 
 #include <httplib.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -97,8 +98,27 @@ BodyFraming FramingOf(const httplib::Request& req, size_t max_body_bytes) {
     return {BodyFraming::kRefused,
             {400, "INVALID_ARGUMENT", "the request has two Content-Length headers that disagree; send one"}};
   }
-  const std::string encoding = has_encoding ? req.get_header_value("Transfer-Encoding") : "";
+  // Two Transfer-Encoding lines are one list (RFC 9110 §5.3): "chunked" then
+  // "gzip" is "chunked, gzip", whose body's end cannot be found.
+  std::string encoding;
+  for (size_t i = 0; i < req.get_header_value_count("Transfer-Encoding"); ++i) {
+    encoding += (i == 0 ? "" : ", ") + req.get_header_value("Transfer-Encoding", i);
+  }
   return FramingOfBody(has_length ? &length : nullptr, has_encoding ? &encoding : nullptr, max_body_bytes);
+}
+
+// True if a Connection header's list of options holds "close", in any case.
+bool AsksToClose(std::string_view header) {
+  for (size_t start = 0; start <= header.size();) {
+    size_t end = header.find(',', start);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view option = header.substr(start, end - start);
+    while (!option.empty() && (option.front() == ' ' || option.front() == '\t')) option.remove_prefix(1);
+    while (!option.empty() && (option.back() == ' ' || option.back() == '\t')) option.remove_suffix(1);
+    if (option.size() == 5 && strncasecmp(option.data(), "close", 5) == 0) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 // Answers `error` and ends the connection after it.
@@ -182,6 +202,17 @@ void HttpServer::Configure() {
     t_trace.started = true;
     t_trace.start = Clock::now();
     metrics->RequestStarted();
+    // Header fields RFC 9112 says to refuse (error_mapping.h: HeaderFault);
+    // the connection is closed, as where the request ends is in doubt.
+    std::vector<std::pair<std::string, std::string>> headers(req.headers.begin(), req.headers.end());
+    if (std::optional<HttpError> fault = HeaderFault(headers, req.version)) {
+      RefuseAndClose(*fault, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // "Connection: Close" or "keep-alive, close" asks to close as much as
+    // "close" does (RFC 9110 §7.6.1: a case-insensitive list), the only
+    // spelling cpp-httplib heeds.
+    if (AsksToClose(req.get_header_value("Connection"))) DeadlineHttpServer::CloseConnectionAfter(res);
     // cpp-httplib reads no body of GET, HEAD or OPTIONS, nor a chunked one
     // of DELETE: left on the connection, it was parsed as the next request
     // ("abcdeGET ..." -> 400). Such a request is refused and the connection
@@ -239,6 +270,12 @@ void HttpServer::Configure() {
     // header cpp-httplib would read until the client closes, which a client
     // waiting for its answer never does (curl -X POST without -d).
     const BodyFraming framing = FramingOf(req, max_body);
+    // cpp-httplib reads chunk sizes leniently ("0x10", "10zz") and does not
+    // check the CRLF after a chunk's data, and a body framed by both headers
+    // is framed differently by other servers (RFC 9112 §6.3): bytes a proxy
+    // took for this body could be read here as a request of their own. So
+    // the connection ends with this request's response.
+    if (framing.kind == BodyFraming::kChunked) DeadlineHttpServer::CloseConnectionAfter(res);
     if (framing.kind == BodyFraming::kNone) return dispatch(req, "", res);  // routes.h: "the body is empty"
     // A body too large but of a known length is read and dropped by the
     // reader below (413 after it, the connection kept); the header alone

@@ -66,7 +66,8 @@ int64_t Metrics::finished() const {
   return finished_;
 }
 
-std::string Metrics::Render(const std::vector<ModelRunBatching>& batching) const {
+std::string Metrics::Render(const std::vector<ModelRunBatching>& batching,
+                            const std::vector<ModelVersionCounts>& versions) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;
   out << "# HELP xaiserve_requests_total HTTP requests handled, by model, method and HTTP status code.\n"
@@ -105,6 +106,19 @@ std::string Metrics::Render(const std::vector<ModelRunBatching>& batching) const
   out << "# HELP xaiserve_requests_in_flight Requests being handled now.\n"
       << "# TYPE xaiserve_requests_in_flight gauge\n"
       << "xaiserve_requests_in_flight " << in_flight_ << "\n";
+  if (!versions.empty()) {
+    out << "# HELP xaiserve_model_versions_loaded Versions of the model loaded and serving (0: its routes answer "
+           "503).\n"
+        << "# TYPE xaiserve_model_versions_loaded gauge\n";
+    for (const ModelVersionCounts& v : versions) {
+      out << "xaiserve_model_versions_loaded{model=\"" << EscapeLabelValue(v.model) << "\"} " << v.loaded << "\n";
+    }
+    out << "# HELP xaiserve_model_versions_failed Versions of the model on disk that failed to load.\n"
+        << "# TYPE xaiserve_model_versions_failed gauge\n";
+    for (const ModelVersionCounts& v : versions) {
+      out << "xaiserve_model_versions_failed{model=\"" << EscapeLabelValue(v.model) << "\"} " << v.failed << "\n";
+    }
+  }
   if (!batching.empty()) {
     const std::pair<const char*, const char*> families[] = {
         {"xaiserve_path_runs_total", "Model runs made for explanations' path points."},

@@ -56,6 +56,14 @@ struct ModelRunBatching {
   int64_t merged_batches = 0;  // batches of path points served by those runs
 };
 
+// How many versions of one served model are loaded, and how many on disk
+// failed to load (serving/model_registry.h), at the moment /metrics is read.
+struct ModelVersionCounts {
+  std::string model;
+  int64_t loaded = 0;
+  int64_t failed = 0;
+};
+
 class Metrics {
  public:
   // Upper bounds of the latency histogram's buckets, in seconds (+Inf implied).
@@ -72,8 +80,9 @@ class Metrics {
   int64_t finished() const;
 
   // Everything, in the Prometheus text format, with `batching` (one entry per
-  // model that batches across requests).
-  std::string Render(const std::vector<ModelRunBatching>& batching = {}) const;
+  // model that batches across requests) and `versions` (one per served model).
+  std::string Render(const std::vector<ModelRunBatching>& batching = {},
+                     const std::vector<ModelVersionCounts>& versions = {}) const;
 
  private:
   struct Histogram {

@@ -21,9 +21,32 @@ constexpr char kApiSummary[] =
     "the API is GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}:predict, "
     "POST /v1/models/{name}:explain (also under /v1/models/{name}/versions/{v}, with GET "
     "/v1/models/{name}/versions/{v}), GET /v1/models/{name}[/versions/{v}]/metadata, GET "
-    "/v1/models/{name}:examples, GET /healthz, GET /metrics, and the web page at GET /; the cloud's "
+    "/v1/models/{name}:examples, GET /healthz, GET /readyz, GET /metrics, and the web page at GET /; the cloud's "
     "/v1/projects/{p}/locations/{l}/endpoints/{name}... and /v1/projects/{p}/models/{name}... are read as "
     "/v1/models/{name}...";
+
+// The loaded and failed versions of every served model, for /metrics.
+std::vector<ModelVersionCounts> VersionCountsOfModels(const ModelRegistry& registry) {
+  std::vector<ModelVersionCounts> out;
+  for (const std::string& name : registry.names()) {
+    const auto snapshot = registry.Snapshot(name);
+    if (snapshot == nullptr) continue;
+    out.push_back({name, static_cast<int64_t>(snapshot->versions.size()),
+                   static_cast<int64_t>(snapshot->failures.size())});
+  }
+  return out;
+}
+
+// Why the server is not ready: one line per served model with no loaded
+// version (empty: every model serves).
+std::string ModelsNotServing(const ModelRegistry& registry) {
+  std::string why;
+  for (const std::string& name : registry.names()) {
+    const StatusOr<LoadedVersion> got = registry.Get(name);
+    if (!got.ok()) why += (why.empty() ? "" : "; ") + got.status().message();
+  }
+  return why;
+}
 
 // The cross-request batching of every served model that does it, summed over
 // its loaded versions, for /metrics.
@@ -87,7 +110,7 @@ bool Authorized(const RouteContext& context, const HttpRequest& request, bool* t
 }
 
 bool IsGetRoute(Route::Kind kind) {
-  return kind == Route::Kind::kHealth || kind == Route::Kind::kMetrics || kind == Route::Kind::kListModels ||
+  return kind == Route::Kind::kHealth || kind == Route::Kind::kReady || kind == Route::Kind::kMetrics || kind == Route::Kind::kListModels ||
          kind == Route::Kind::kGetModel || kind == Route::Kind::kGetVersion || kind == Route::Kind::kGetMetadata ||
          kind == Route::Kind::kExamples ||
          kind == Route::Kind::kStatic;
@@ -112,7 +135,8 @@ class Handler {
  private:
   void Handle(const Route& route) {
     bool token_given = false;
-    const bool open_route = route.kind == Route::Kind::kHealth || route.kind == Route::Kind::kStatic;
+    const bool open_route =
+        route.kind == Route::Kind::kHealth || route.kind == Route::Kind::kReady || route.kind == Route::Kind::kStatic;
     if (!context_.auth_token.empty() && !open_route && !Authorized(context_, request_, &token_given)) {
       response_.headers.emplace_back("WWW-Authenticate", "Bearer");
       return Fail(UnauthenticatedError(token_given));
@@ -133,9 +157,15 @@ class Handler {
     switch (route.kind) {
       case Route::Kind::kHealth:
         return Reply(Json{{"status", "ok"}});
+      case Route::Kind::kReady: {
+        const std::string why = ModelsNotServing(*context_.registry);
+        if (why.empty()) return Reply(Json{{"status", "ready"}});
+        return Fail(Unavailable("not ready: " + why));
+      }
       case Route::Kind::kMetrics:
         response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        response_.body = context_.metrics->Render(RunBatchingOfModels(*context_.registry));
+        response_.body =
+            context_.metrics->Render(RunBatchingOfModels(*context_.registry), VersionCountsOfModels(*context_.registry));
         return;
       case Route::Kind::kListModels:
         return Reply(ModelListJson(*context_.registry));
@@ -279,6 +309,7 @@ Route ParseRoute(const std::string& request_path) {
   const std::string path = WithoutCloudResourcePrefix(request_path);
   Route route;
   if (path == "/healthz") route.kind = Route::Kind::kHealth;
+  if (path == "/readyz") route.kind = Route::Kind::kReady;
   if (path == "/metrics") route.kind = Route::Kind::kMetrics;
   if (path == "/v1/models" || path == "/v1/models/") route.kind = Route::Kind::kListModels;
   if (IsStaticPath(path)) route.kind = Route::Kind::kStatic;
@@ -349,6 +380,7 @@ std::string OriginFormPath(const std::string& target) {
 std::string RouteLabel(const Route& route) {
   switch (route.kind) {
     case Route::Kind::kHealth: return "healthz";
+    case Route::Kind::kReady: return "readyz";
     case Route::Kind::kMetrics: return "metrics";
     case Route::Kind::kListModels: return "list_models";
     case Route::Kind::kGetModel: return "get_model";

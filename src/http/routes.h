@@ -3,6 +3,8 @@
 // sockets; http_server.cc only wires them to the network.
 //
 //   GET  /healthz                                  {"status": "ok"} (no token needed)
+//   GET  /readyz                                   {"status": "ready"}, or 503 while a model has no
+//                                                  loaded version (no token needed)
 //   GET  /metrics                                  Prometheus text
 //   GET  /v1/models                                every served model, in short
 //   GET  /v1/models/{name}                         one model in full (model_status.h)
@@ -15,7 +17,7 @@
 //   GET  /, /static/{file}                         the web page (static_files.h)
 //
 // Checks, in order: the bearer token when one is set (401; not for
-// /healthz and the web page's files, which hold nothing private: the page
+// /healthz, /readyz and the web page's files, which hold nothing private: the page
 // asks for the token when the API wants one), the route (404), the HTTP method (405), the model name (404),
 // the JSON body and the request's fields (400; 413 for too many instances),
 // the version (404; 503 when nothing of the model loaded), then running the
@@ -77,7 +79,7 @@ struct RouteContext {
 // Where a path leads.
 struct Route {
   enum class Kind {
-    kHealth, kMetrics, kListModels, kGetModel, kGetVersion, kGetMetadata, kPredict, kExplain, kExamples, kStatic,
+    kHealth, kReady, kMetrics, kListModels, kGetModel, kGetVersion, kGetMetadata, kPredict, kExplain, kExamples, kStatic,
     kUnknown
   };
   Kind kind = Kind::kUnknown;

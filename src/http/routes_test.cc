@@ -12,6 +12,7 @@ using ::xai::testing::Contains;
 
 TEST(ParseRouteTest, KnowsEveryRoute) {
   EXPECT_EQ(ParseRoute("/healthz").kind, Route::Kind::kHealth);
+  EXPECT_EQ(ParseRoute("/readyz").kind, Route::Kind::kReady);
   EXPECT_EQ(ParseRoute("/metrics").kind, Route::Kind::kMetrics);
   EXPECT_EQ(ParseRoute("/v1/models").kind, Route::Kind::kListModels);
   EXPECT_EQ(ParseRoute("/v1/models/").kind, Route::Kind::kListModels);
@@ -147,6 +148,28 @@ TEST_F(RoutesTest, HealthAndMetrics) {
   EXPECT_EQ(metrics.status, 200);
   EXPECT_TRUE(Contains(metrics.content_type, "text/plain"));
   EXPECT_TRUE(Contains(metrics.body, "xaiserve_requests_total{model=\"broken\",method=\"predict\",code=\"503\"} 1"));
+}
+
+TEST_F(RoutesTest, ReadyOnlyWhenEveryModelServesAndMetricsCountVersions) {
+  // "broken" has no loaded version: not ready, saying which model and why.
+  const HttpResponse not_ready = Call("GET", "/readyz");
+  EXPECT_EQ(ErrorStatus(not_ready, 503), "UNAVAILABLE");
+  EXPECT_TRUE(Contains(Message(not_ready), "not ready: model 'broken' has no loaded version"));
+  EXPECT_TRUE(Contains(Message(not_ready), "/nonexistent/xaiserve/model"));
+  EXPECT_EQ(not_ready.method_label, "readyz");
+  context_.auth_token = "s3cret";  // a probe needs no token
+  EXPECT_EQ(Call("GET", "/readyz").status, 503);
+  EXPECT_EQ(Call("POST", "/readyz").status, 405);
+
+  const HttpResponse metrics = Call("GET", "/metrics", "", {{"authorization", "Bearer s3cret"}});
+  EXPECT_TRUE(Contains(metrics.body, "xaiserve_model_versions_loaded{model=\"broken\"} 0\n"));
+  EXPECT_TRUE(Contains(metrics.body, "xaiserve_model_versions_failed{model=\"broken\"} 0\n"));
+
+  ModelRegistry empty({});
+  context_.registry = &empty;
+  const HttpResponse ready = Call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(Json::parse(ready.body), Json::parse(R"({"status": "ready"})"));
 }
 
 TEST_F(RoutesTest, ModelStatusShowsTheLoadError) {

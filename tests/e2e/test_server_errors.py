@@ -6,6 +6,7 @@ status route and the other models still serve."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import time
@@ -382,6 +383,103 @@ def test_a_body_that_would_be_left_unread_is_refused_and_the_connection_closed(s
     status, error = status_and_error(reply)
     assert status == 400 and "takes no body" in error["message"], reply[:300]
     assert b"Connection: close" in reply and reply.count(b"HTTP/1.1 ") == 1, reply
+
+
+def exchange_until_closed(server, request: bytes, timeout: float = 10.0) -> bytes:
+    """Sends `request` on a new connection and reads until the server closes
+    it (an idle kept-alive connection closes after 2 s)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as s:
+        s.sendall(request)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+        return reply
+
+
+def status_lines(reply: bytes) -> int:
+    """How many responses `reply` holds."""
+    return len(re.findall(rb"(?:^|\r\n)HTTP/1\.1 \d{3} ", reply))
+
+
+SMUGGLED = b"GET /v1/models/SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n"
+PREDICT_CHUNKED = b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        # No CRLF after the chunk's data: cpp-httplib read "junk" as a last chunk.
+        lambda body: PREDICT_CHUNKED + b"%x\r\n" % len(body) + body + b"junk\r\n" + SMUGGLED,
+        # A chunk size cpp-httplib reads as hex where RFC 9112 §7.1 allows only HEXDIG.
+        lambda body: PREDICT_CHUNKED + b"0x%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n" + SMUGGLED,
+        # Both Content-Length and Transfer-Encoding (RFC 9112 §6.3: close after it).
+        lambda body: PREDICT_CHUNKED.replace(b"Host: x", b"Host: x\r\nContent-Length: 4") + chunked(body, 100)
+        + SMUGGLED,
+    ],
+    ids=["no-crlf-after-data", "0x-chunk-size", "length-and-chunked"],
+)
+def test_bytes_after_a_chunked_body_are_never_run_as_a_request(server, request_bytes):
+    """Request smuggling: a front-end proxy that frames the body by the RFC
+    sends the rest on as part of it, and xaiserve ran it as a request of its
+    own (404 for model 'SMUGGLED' in the access log). Now the connection
+    ends with the chunked request's answer."""
+    body = json.dumps({"instances": [TABULAR]}).encode()
+
+    reply = exchange_until_closed(server, request_bytes(body))
+
+    assert reply.startswith(b"HTTP/1.1 200") and b"Connection: close" in reply, reply[:300]
+    assert status_lines(reply) == 1 and b"SMUGGLED" not in reply, reply
+    assert "SMUGGLED" not in server.log()
+
+
+def test_two_transfer_encoding_lines_are_one_list(server):
+    """"chunked" then "gzip" on two lines is "chunked, gzip" (RFC 9110 §5.3),
+    a body whose end cannot be found: 400, as on one line."""
+    body = json.dumps({"instances": [TABULAR]}).encode()
+    head = PREDICT_CHUNKED.replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip")
+
+    reply = exchange_until_closed(server, head + chunked(body, 100) + SMUGGLED)
+
+    status, error = status_and_error(reply)
+    assert status == 400 and "'chunked, gzip' is not supported" in error["message"], reply[:300]
+    assert status_lines(reply) == 1, reply
+
+
+@pytest.mark.parametrize(
+    "head,phrase",
+    [(b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\nContent-Length : %d", "'Content-Length ' is not a token"),
+     (b"GET /healthz HTTP/1.1", "needs a Host header"),
+     (b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b", "2 Host headers"),
+     (b"GET /healthz HTTP/1.1\r\nHost: a b/c", "'a b/c' is not host[:port]")],
+    ids=["space-before-colon", "no-host", "two-hosts", "bad-host"],
+)
+def test_header_fields_rfc_9112_refuses_get_400_and_a_close(server, head, phrase):
+    """A space before the colon made cpp-httplib ignore "Content-Length ",
+    so the body ran as the next request; a missing, doubled or malformed
+    Host was served."""
+    request = (head % len(SMUGGLED) if b"%d" in head else head) + b"\r\n\r\n" + SMUGGLED
+
+    reply = exchange_until_closed(server, request)
+
+    status, error = status_and_error(reply)
+    assert status == 400 and phrase in error["message"], reply[:400]
+    assert b"Connection: close" in reply and status_lines(reply) == 1, reply
+
+
+def test_an_http_1_0_request_needs_no_host(server):
+    reply = exchange_until_closed(server, b"GET /healthz HTTP/1.0\r\n\r\n")
+    assert b" 200 " in reply.split(b"\r\n")[0], reply[:300]
+
+
+@pytest.mark.parametrize("connection", [b"Close", b"keep-alive, CLOSE", b"te, close"])
+def test_close_in_any_case_or_list_closes_the_connection(server, connection):
+    """RFC 9110 §7.6.1: Connection is a case-insensitive list; only "close"
+    exactly was heeded, and the next request was served."""
+    reply = exchange_until_closed(
+        server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: " + connection + b"\r\n\r\n" + SMUGGLED)
+
+    assert reply.startswith(b"HTTP/1.1 200") and b"Connection: close" in reply, reply[:300]
+    assert status_lines(reply) == 1, reply
 
 
 def test_headers_past_64_kib_get_a_431(server):
