@@ -53,9 +53,13 @@ std::optional<int> ParseFlags(FlagSet& flags, const std::string& command, const 
     return kExitOk;
   }
   if (positional->size() != want_positional) {
-    return UsageError(command, positional->empty() ? "missing MODEL_DIR" : "expected one MODEL_DIR, got " +
-                                                                               std::to_string(positional->size()) +
-                                                                               " arguments");
+    if (positional->empty()) return UsageError(command, "missing MODEL_DIR");
+    std::string message = "expected one MODEL_DIR, got " + std::to_string(positional->size()) + " arguments ('" +
+                          (*positional)[0] + "', '" + (*positional)[1] + "'" + (positional->size() > 2 ? ", ..." : "") +
+                          ")";
+    // `xaiserve explain DIR instances.jsonl`: the file needs its flag.
+    if (flags.Knows("instances")) message += "; give the instances as --instances " + (*positional)[1];
+    return UsageError(command, message);
   }
   return std::nullopt;
 }
@@ -416,6 +420,12 @@ int RunExplain(const std::vector<std::string>& args) {
   std::vector<std::string> positional;
   if (auto code = ParseFlags(flags, "explain", args, &positional, 1)) return *code;
   if (flags.WasSet("timings") && timings_path.empty()) return UsageError("explain", "--timings needs a file name");
+  std::error_code same_error;
+  if (!timings_path.empty() && instances_path != "-" &&
+      std::filesystem::equivalent(timings_path, instances_path, same_error)) {
+    // Opening it for writing would empty the instances before they are read.
+    return UsageError("explain", "--timings '" + timings_path + "' is the --instances file; name another file");
+  }
   if (flags.WasSet("visualize") && visualize_dir.empty()) return UsageError("explain", "--visualize needs a directory");
   if (instances_path.empty()) return UsageError("explain", "--instances FILE is required");
   std::error_code fs_error;

@@ -1,5 +1,6 @@
 #include "cli/flags.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -28,6 +29,10 @@ FlagSet::Flag* FlagSet::Find(const std::string& name) {
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+bool FlagSet::Knows(const std::string& name) const {
+  return std::any_of(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
 }
 
 bool FlagSet::WasSet(const std::string& name) const {

@@ -29,6 +29,8 @@ class FlagSet {
                   const std::string& help);
   // Records whether a flag was given on the command line.
   bool WasSet(const std::string& name) const;
+  // Whether the command takes the flag at all.
+  bool Knows(const std::string& name) const;
 
   // Parses `args` (without the program and subcommand names). Sets
   // help_requested() for -h/--help instead of failing on missing arguments.

@@ -354,7 +354,17 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
   std::optional<std::string> metadata_path = options.metadata_path;
   const std::string beside = (std::filesystem::path(version.path) / kMetadataFileName).string();
   std::error_code ec;
-  if (!metadata_path && std::filesystem::exists(beside, ec)) metadata_path = beside;
+  if (!metadata_path && std::filesystem::exists(beside, ec)) {
+    if (std::filesystem::is_regular_file(beside, ec) && std::filesystem::file_size(beside, ec) == 0 && !ec) {
+      // Most likely `xaiserve metadata DIR > DIR/explanation_metadata.json`:
+      // the shell empties the file before xaiserve reads it.
+      model->notes_.push_back(beside + " is empty (0 bytes), so it is ignored and the metadata inferred; if "
+                              "`xaiserve metadata` was redirected into it, the shell emptied it first: write it "
+                              "with `xaiserve metadata DIR --output FILE` instead");
+    } else {
+      metadata_path = beside;
+    }
+  }
   if (metadata_path) {
     XAI_ASSIGN_OR_RETURN(model->metadata_, LoadExplanationMetadataFile(*metadata_path));
   }
@@ -574,6 +584,12 @@ StatusOr<std::vector<std::string>> ExplainableModel::CheckGradients() {
     if (!any_gradient[i]) without.push_back(inputs_[i].metadata.name);
   }
   return without;
+}
+
+std::vector<std::string> ExplainableModel::load_notes() const {
+  std::vector<std::string> notes = runtime_->load_notes();
+  notes.insert(notes.end(), notes_.begin(), notes_.end());
+  return notes;
 }
 
 std::string ExplainableModel::NoGradientNote(const std::vector<std::string>& inputs) {

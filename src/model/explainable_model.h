@@ -147,7 +147,8 @@ class ExplainableModel {
   int64_t version() const { return version_; }
   bool is_tf1_graph() const { return runtime_->is_tf1_graph(); }
   int saved_custom_gradients() const { return runtime_->saved_custom_gradients(); }
-  std::vector<std::string> load_notes() const { return runtime_->load_notes(); }  // ModelRuntime::load_notes
+  // What loading left out or ignored, for the user (ModelRuntime::load_notes and the model's own).
+  std::vector<std::string> load_notes() const;
   // For gradient methods, when the model saves custom gradients: what they
   // mean for its attributions (empty otherwise).
   std::string CustomGradientsNote() const;
@@ -243,6 +244,7 @@ class ExplainableModel {
   int64_t version_ = 0;
   SignatureSelection selection_;
   ExplanationMetadata metadata_;
+  std::vector<std::string> notes_;  // load_notes beyond the runtime's
   Status explain_status_;
   const SignatureInfo* explain_signature_ = nullptr;
   bool inferred_no_inputs_ = false;

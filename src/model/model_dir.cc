@@ -48,7 +48,19 @@ Status CheckDistinctVersions(const std::string& base, const std::vector<ModelVer
 StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int64_t> version) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return NotFound("model directory '" + dir + "' does not exist or is not a directory");
+    if (!fs::exists(dir, ec)) return NotFound("model directory '" + dir + "' does not exist");
+    const fs::path file(dir);
+    const std::string name = file.filename().string(), extension = file.extension().string();
+    if (name == "saved_model.pb" || name == "saved_model.pbtxt") {
+      return NotFound("'" + dir + "' is the SavedModel's file; give the directory that holds it ('" +
+                             (file.has_parent_path() ? file.parent_path().string() : ".") + "')");
+    }
+    if (extension == ".keras" || extension == ".h5" || extension == ".hdf5") {
+      return NotFound("'" + dir + "' is a Keras model file; xaiserve loads SavedModels: export one with "
+                             "model.export(DIR) (Keras 3) or tf.saved_model.save(model, DIR), then give DIR");
+    }
+    return NotFound("'" + dir + "' is a file, not a model directory; give the directory that holds "
+                           "saved_model.pb (or its numeric version subdirectories)");
   }
   if (fs::directory_iterator listing(dir, ec); ec) {  // e.g. no permission: not "holds no saved_model.pb"
     return FailedPrecondition("cannot read model directory '" + dir + "': " + ec.message());

@@ -203,8 +203,15 @@ TEST_F(ModelDirTest, AFileIsNotAModelDirectory) {
   auto resolved = ResolveModelDir(file);
   ASSERT_FALSE(resolved.ok());
   EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(Contains(resolved.status().message(), file));
-  EXPECT_TRUE(Contains(resolved.status().message(), "not a directory"));
+  EXPECT_TRUE(Contains(resolved.status().message(), "is the SavedModel's file; give the directory that holds it ('" +
+                                                        root() + "')"));
+
+  const std::string keras = (root_.path() / "model.keras").string(), other = (root_.path() / "notes.txt").string();
+  std::ofstream(fs::path(keras));
+  std::ofstream(fs::path(other));
+  EXPECT_TRUE(Contains(ResolveModelDir(keras).status().message(), "is a Keras model file; xaiserve loads SavedModels: "
+                                                                  "export one with model.export(DIR)"));
+  EXPECT_TRUE(Contains(ResolveModelDir(other).status().message(), "'" + other + "' is a file, not a model directory"));
 }
 
 }  // namespace

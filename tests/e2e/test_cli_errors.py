@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -171,6 +174,59 @@ def test_nonexistent_model_dir(command, xaiserve, tmp_path):
         result = xaiserve.run(command, missing)
 
     result.expect_failure(phrases=[str(missing)], json_stdout=command != "inspect")
+
+
+@pytest.mark.parametrize(
+    "name,phrases",
+    [("saved_model.pb", ["is the SavedModel's file; give the directory that holds it"]),
+     ("model.keras", ["is a Keras model file", "model.export(DIR)"]),
+     ("notes.txt", ["is a file, not a model directory"])],
+)
+def test_a_file_given_as_the_model_says_what_to_give(name, phrases, xaiserve, tmp_path):
+    """It said the file "does not exist or is not a directory"."""
+    (tmp_path / name).write_text("x")
+
+    result = xaiserve.run("inspect", tmp_path / name)
+
+    result.expect_failure(phrases=[str(tmp_path / name), *phrases], json_stdout=False)
+    assert "does not exist" not in result.stderr, result.stderr
+
+
+def test_an_instances_file_given_without_its_flag_is_named(xaiserve):
+    result = xaiserve.run("explain", fixture_dir("quadratic"), instances_file("quadratic"))
+
+    result.expect_failure(exit_codes=[2], phrases=[f"give the instances as --instances {instances_file('quadratic')}"])
+
+
+def test_timings_into_the_instances_file_is_refused_before_it_is_emptied(xaiserve, tmp_path):
+    instances = tmp_path / "instances.jsonl"
+    text = instances_file("quadratic").read_text()
+    instances.write_text(text)
+
+    result = xaiserve.command("explain", "quadratic", "--timings", tmp_path / "." / "instances.jsonl",
+                              instances=instances)
+
+    result.expect_failure(exit_codes=[2], phrases=["is the --instances file; name another file"])
+    assert instances.read_text() == text  # not emptied
+
+
+def test_metadata_redirected_into_the_model_directory_writes_the_template(xaiserve, tmp_path):
+    """`xaiserve metadata DIR > DIR/explanation_metadata.json`: the shell
+    empties the file before xaiserve reads it, which failed ("not valid
+    JSON") and left every later command failing on the empty file."""
+    model = tmp_path / "model"
+    shutil.copytree(fixture_dir("quadratic"), model, ignore=shutil.ignore_patterns("explanation_metadata.json"))
+    written = model / "explanation_metadata.json"
+    expected = xaiserve.run("metadata", model).expect_success().stdout
+
+    with written.open("w") as out:  # as the shell's redirect does
+        result = subprocess.run([str(xaiserve.binary), "metadata", str(model)], stdout=out, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+    assert result.returncode == 0, result.stderr
+    assert "is empty (0 bytes), so it is ignored" in result.stderr and "--output" in result.stderr
+    assert json.loads(written.read_text()) == json.loads(expected)
+    xaiserve.command("explain", model, instances=instances_file("quadratic")).expect_success()
 
 
 def test_directory_without_saved_model(xaiserve, tmp_path):
