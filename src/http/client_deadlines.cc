@@ -297,10 +297,23 @@ std::string RequestTimeoutResponse(milliseconds client_timeout, milliseconds rea
   const std::string body =
       ErrorBody(RequestTimeoutError(client_timeout.count() / 1000.0, read_timeout.count() / 1000.0));
   return "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+         std::to_string(body.size()) + "\r\nConnection: close\r\nDate: " + HttpDateNow() + "\r\n\r\n" + body;
 }
 
 }  // namespace
+
+std::string HttpDateNow() {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buffer;
+}
 
 // One connection between its requests: its stream (with what the client
 // pipelined), how many requests keep-alive still allows, and the end of the

@@ -40,6 +40,10 @@
 
 namespace xai {
 
+// Now as an HTTP date, for the Date header (RFC 9110 §5.6.7: "Sun, 06 Nov
+// 1994 08:49:37 GMT"; §6.6.1: an origin server with a clock sends it).
+std::string HttpDateNow();
+
 class DeadlineHttpServer : public httplib::Server {
  public:
   // `on_timeout`: called on the worker thread when a connection missed its

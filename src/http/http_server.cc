@@ -363,6 +363,10 @@ void HttpServer::Configure() {
       }));
 
   ModelRegistry* registry = context_.registry;
+  // RFC 9110 §6.6.1: an origin server with a clock sends Date.
+  server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.has_header("Date")) res.set_header("Date", HttpDateNow());
+  });
   server_->set_logger([metrics, registry](const httplib::Request& req, const httplib::Response& res) {
     DeadlineHttpServer::SendResponse();  // the client need not wait for the log line
     const RequestTrace trace = std::exchange(t_trace, RequestTrace{});

@@ -285,7 +285,7 @@ def test_a_new_connection_that_sends_nothing_gets_a_408(server):
         waited = time.monotonic() - start
 
     assert reply.startswith(b"HTTP/1.1 408"), reply
-    assert b"Connection: close" in reply
+    assert b"Connection: close" in reply and re.search(rb"\r\nDate: \w{3}, \d\d \w{3} \d{4} [\d:]{8} GMT\r\n", reply)
     assert 4.5 < waited < 15, f"closed after {waited:.1f} s"
 
 

@@ -7,6 +7,8 @@ each of these wrong (found by exploratory testing in session 17)."""
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import gzip
 import http.client
 import json
@@ -49,6 +51,30 @@ def plain_prediction(server):
     response = exchange(server, "POST", PREDICT, json.dumps({"instances": [INSTANCE]}).encode())
     assert response.status == 200, response.data
     return json.loads(response.data)
+
+
+@pytest.mark.parametrize(
+    "method,path,body,headers,status",
+    [("GET", "/healthz", None, {}, 200),
+     ("GET", "/v1/models/nope", None, {}, 404),
+     ("POST", PREDICT, b"{}", {"Content-Length": "abc"}, 400),  # refused before routing
+     ("TRACE", "/healthz", None, {}, 501)],
+    ids=["200", "404", "400-framing", "501"],
+)
+def test_every_response_carries_the_date(server, method, path, body, headers, status):
+    """RFC 9110 §6.6.1: an origin server with a clock sends Date; none did."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest(method, path)
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    connection.endheaders(body)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+
+    assert response.status == status
+    date = email.utils.parsedate_to_datetime(response.getheader("Date"))
+    assert abs((date - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) < 60, response.getheader("Date")
 
 
 @pytest.mark.parametrize("coding", ["gzip", "GZIP", "x-gzip", " Gzip ", "deflate", "identity"])
