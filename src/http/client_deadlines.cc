@@ -68,6 +68,9 @@ class DeadlineStream final : public httplib::Stream {
     header_bytes_ = 0;
     header_end_match_ = 0;
     in_header_ = true;
+    in_request_line_ = true;
+    line_bytes_ = 0;
+    header_line_too_long_ = false;
   }
   void ClearDeadline() { deadline_.reset(); }
   void StartResponse() { deadline_ = Clock::now() + client_timeout_; }
@@ -85,6 +88,10 @@ class DeadlineStream final : public httplib::Stream {
   bool write_failed() const { return write_failed_; }
   // The request line and headers ran past kMaxHeaderBytes: no more reads.
   bool header_too_large() const { return header_too_large_; }
+  // The request line is still being read.
+  bool in_request_line() const { return in_request_line_; }
+  // A header line reached kMaxHeaderLineBytes.
+  bool header_line_too_long() const { return header_line_too_long_; }
   // Bytes of the current request's response written (sent or held).
   size_t bytes_written() const { return bytes_written_; }
   bool has_buffered_bytes() const { return buffered_begin_ < buffered_end_; }
@@ -151,6 +158,8 @@ class DeadlineStream final : public httplib::Stream {
   // number: 200,000 headers of 1 KB took 640 MB. The request line and
   // headers may take this many bytes (nginx allows 32 KiB by default).
   static constexpr size_t kMaxHeaderBytes = 64 << 10;
+  // cpp-httplib's longest header line: a longer one fails its parse (400).
+  static constexpr size_t kMaxHeaderLineBytes = 8192;
 
   // Counts `n` bytes handed out while the request line and headers are read,
   // watching for the blank line that ends them. False (and
@@ -160,6 +169,12 @@ class DeadlineStream final : public httplib::Stream {
     for (size_t i = 0; i < n && in_header_; ++i) {
       header_end_match_ = bytes[i] == kEnd[header_end_match_] ? header_end_match_ + 1 : (bytes[i] == '\r' ? 1 : 0);
       if (header_end_match_ == 4) in_header_ = false;
+      if (bytes[i] == '\n') {
+        in_request_line_ = false;
+        line_bytes_ = 0;
+      } else if (++line_bytes_ >= kMaxHeaderLineBytes && !in_request_line_) {
+        header_line_too_long_ = true;
+      }
       if (++header_bytes_ > kMaxHeaderBytes) {
         header_too_large_ = true;
         return false;
@@ -240,6 +255,9 @@ class DeadlineStream final : public httplib::Stream {
   size_t header_bytes_ = 0;
   int header_end_match_ = 0;  // how much of "\r\n\r\n" the last bytes read end with
   bool header_too_large_ = false;
+  bool in_request_line_ = true;
+  size_t line_bytes_ = 0;  // of the line being read
+  bool header_line_too_long_ = false;
   mutable std::string held_;  // writes not sent yet
   char buffer_[4096];
   size_t buffered_begin_ = 0, buffered_end_ = 0;
@@ -291,12 +309,16 @@ Waited WaitForRequest(const DeadlineStream& stream, int sock, Clock::time_point 
   return Waited::kNone;
 }
 
-// A whole 408 response, for a client that timed out before cpp-httplib
-// parsed its request (it then writes nothing itself).
-std::string RequestTimeoutResponse(milliseconds client_timeout, milliseconds read_timeout) {
-  const std::string body =
-      ErrorBody(RequestTimeoutError(client_timeout.count() / 1000.0, read_timeout.count() / 1000.0));
-  return "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " +
+// A whole error response for a request cpp-httplib never parsed (it then
+// writes nothing itself): 408 for a client that timed out, 414 for a
+// request line past kMaxHeaderBytes, 431 for headers past it.
+std::string UnparsedRequestResponse(int status, milliseconds client_timeout, milliseconds read_timeout) {
+  const HttpError error = status == 408
+                              ? RequestTimeoutError(client_timeout.count() / 1000.0, read_timeout.count() / 1000.0)
+                              : HttpLevelError(status);
+  const std::string body = ErrorBody(error);
+  const char* reason = status == 408 ? "Request Timeout" : status == 414 ? "URI Too Long" : "Request Header Fields Too Large";
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\nConnection: close\r\nDate: " + HttpDateNow() + "\r\n\r\n" + body;
 }
 
@@ -356,8 +378,8 @@ class DeadlineHttpServer::WorkerQueue final : public httplib::TaskQueue {
 };
 
 DeadlineHttpServer::DeadlineHttpServer(milliseconds client_timeout, int threads,
-                                       std::function<void(const std::string&, double)> on_timeout)
-    : client_timeout_(client_timeout), on_timeout_(std::move(on_timeout)) {
+                                       std::function<void(const std::string&, int, double)> on_unparsed)
+    : client_timeout_(client_timeout), on_unparsed_(std::move(on_unparsed)) {
   new_task_queue = [this, threads] { return new WorkerQueue(this, threads); };
 }
 
@@ -395,6 +417,10 @@ std::string DeadlineHttpServer::ThisClientAddress() {
 
 bool DeadlineHttpServer::ThisRequestHeaderTooLarge() {
   return t_connection != nullptr && t_connection->header_too_large();
+}
+
+bool DeadlineHttpServer::ThisRequestHeaderLineTooLong() {
+  return t_connection != nullptr && t_connection->header_line_too_long();
 }
 
 void DeadlineHttpServer::CloseConnectionAfter(httplib::Response& res) {
@@ -443,7 +469,7 @@ void DeadlineHttpServer::Serve(std::shared_ptr<Connection> connection) {
       return Park(std::move(connection));
     }
     if (waited == Waited::kNone) {
-      if (first && svr_sock_ != INVALID_SOCKET) AnswerTimeout(*connection);
+      if (first && svr_sock_ != INVALID_SOCKET) AnswerUnparsed(*connection, 408);
       break;
     }
     connection->wait_until.reset();
@@ -453,7 +479,13 @@ void DeadlineHttpServer::Serve(std::shared_ptr<Connection> connection) {
     --connection->requests_left;
     stream.Flush();
     if (stream.timed_out()) {
-      if (stream.bytes_written() == 0) AnswerTimeout(*connection);
+      if (stream.bytes_written() == 0) AnswerUnparsed(*connection, 408);
+      break;
+    }
+    // A request line past kMaxHeaderBytes ends cpp-httplib's reading with
+    // no answer at all (headers past it get 431 through its error handler).
+    if (!ok && stream.header_too_large() && stream.bytes_written() == 0) {
+      AnswerUnparsed(*connection, stream.in_request_line() ? 414 : 431);
       break;
     }
     if (!ok || closed || stream.close_after_response()) break;
@@ -472,14 +504,14 @@ void DeadlineHttpServer::Park(std::shared_ptr<Connection> connection) {
   };
   parked.expired = [this, connection](bool stopping) {
     const bool first = connection->requests_left == keep_alive_max_count_;
-    if (!stopping && first) AnswerTimeout(*connection);
+    if (!stopping && first) AnswerUnparsed(*connection, 408);
     Close(*connection);
   };
   parking_.Park(std::move(parked));
 }
 
-void DeadlineHttpServer::AnswerTimeout(Connection& connection) {
-  const std::string response = RequestTimeoutResponse(client_timeout_, read_timeout());
+void DeadlineHttpServer::AnswerUnparsed(Connection& connection, int status) {
+  const std::string response = UnparsedRequestResponse(status, client_timeout_, read_timeout());
   for (size_t sent = 0; sent < response.size();) {
     const ssize_t n = connection.stream.write(response.data() + sent, response.size() - sent);
     if (n <= 0) break;
@@ -488,8 +520,12 @@ void DeadlineHttpServer::AnswerTimeout(Connection& connection) {
   std::string ip;
   int port = 0;
   connection.stream.get_remote_ip_and_port(ip, port);
-  if (on_timeout_) {
-    on_timeout_(ip, std::chrono::duration<double>(Clock::now() - connection.waiting_since).count());
+  if (on_unparsed_) {
+    // A timed-out request is timed from when the wait for it began; one too
+    // large, from its first byte.
+    on_unparsed_(ip, status,
+                 status == 408 ? std::chrono::duration<double>(Clock::now() - connection.waiting_since).count()
+                               : connection.stream.seconds_since_request_started());
   }
 }
 

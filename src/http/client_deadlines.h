@@ -46,13 +46,14 @@ std::string HttpDateNow();
 
 class DeadlineHttpServer : public httplib::Server {
  public:
-  // `on_timeout`: called on the worker thread when a connection missed its
-  // deadline before a request was parsed (no access-log line is written by
-  // cpp-httplib then), with the client's address and how long the server
-  // waited for that request, in seconds.
+  // `on_unparsed`: called on the worker thread when a request is answered
+  // before cpp-httplib parsed it (it writes no access-log line then): 408
+  // for a connection that missed its deadline, 414 or 431 for a request line
+  // or headers past 64 KiB; with the client's address, the status, and how
+  // long the server waited for that request (408) or read it, in seconds.
   // `threads` workers serve the requests (cpp-httplib's task queue).
   DeadlineHttpServer(std::chrono::milliseconds client_timeout, int threads,
-                     std::function<void(const std::string& client_address, double seconds)> on_timeout);
+                     std::function<void(const std::string& client_address, int status, double seconds)> on_unparsed);
   ~DeadlineHttpServer() override;
 
   std::chrono::milliseconds client_timeout() const { return client_timeout_; }
@@ -72,6 +73,7 @@ class DeadlineHttpServer : public httplib::Server {
   static std::string ThisClientAddress();
   // The request line and headers passed 64 KiB (they are not read further).
   static bool ThisRequestHeaderTooLarge();
+  static bool ThisRequestHeaderLineTooLong();  // one header line of 8 KiB or more (cpp-httplib's 400)
   static bool ThisResponseFailed();  // a write missed the deadline or failed: the client did not get it all
   // The client closed or reset the connection while its request is handled
   // (it stopped waiting), seen without reading what it may have pipelined.
@@ -104,11 +106,11 @@ class DeadlineHttpServer : public httplib::Server {
   void Park(std::shared_ptr<Connection> connection);
   // A 408 for a request that did not arrive in time, written when
   // cpp-httplib wrote nothing (it had not parsed the request line).
-  void AnswerTimeout(Connection& connection);
+  void AnswerUnparsed(Connection& connection, int status);
   void Close(Connection& connection);
 
   std::chrono::milliseconds client_timeout_;
-  std::function<void(const std::string&, double)> on_timeout_;
+  std::function<void(const std::string&, int, double)> on_unparsed_;
   std::function<void(httplib::Request&)> request_setup_;
   ConnectionParking parking_;
   std::atomic<int> queued_{0};                   // connections waiting for a worker

@@ -64,8 +64,9 @@ class RawClient {
 class ClientDeadlinesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<DeadlineHttpServer>(kClientTimeout, threads_,
-                                                   [this](const std::string&, double) { ++timeouts_; });
+    server_ = std::make_unique<DeadlineHttpServer>(kClientTimeout, threads_, [this](const std::string&, int status, double) {
+      if (status == 408) ++timeouts_;
+    });
     server_->set_keep_alive_timeout(1);
     server_->set_read_timeout(read_timeout_seconds_);
     server_->Get(R"(/bytes/(\d+))", [](const httplib::Request& req, httplib::Response& res) {

@@ -138,20 +138,21 @@ int DefaultThreads() {
 HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
     : context_(std::move(context)), options_(std::move(options)) {
   Metrics* metrics = context_.metrics;
-  // A client that timed out before its request was parsed: cpp-httplib logs nothing then.
-  auto on_timeout = [metrics](const std::string& client, double waited) {
-    metrics->RecordRequest("", "unparsed", 408, waited);
+  // A request answered before it was parsed: cpp-httplib logs nothing then.
+  auto on_unparsed = [metrics](const std::string& client, int status, double seconds) {
+    metrics->RecordRequest("", "unparsed", status, seconds);
     AccessLogEntry entry;
     entry.client = client;
     entry.label = "unparsed";
-    entry.status = 408;
-    entry.seconds = waited;
-    entry.note = "no whole request in time";
+    entry.status = status;
+    entry.seconds = seconds;
+    entry.note = status == 408 ? "no whole request in time" : status == 414 ? "request line past 64 KiB"
+                                                                            : "headers past 64 KiB";
     WriteAccessLogLine(entry);
   };
   threads_ = options_.threads > 0 ? options_.threads : DefaultThreads();
   server_ = std::make_unique<DeadlineHttpServer>(
-      std::chrono::milliseconds(static_cast<int64_t>(options_.client_timeout_seconds * 1000)), threads_, on_timeout);
+      std::chrono::milliseconds(static_cast<int64_t>(options_.client_timeout_seconds * 1000)), threads_, on_unparsed);
   body_gate_ = std::make_unique<BodyMemoryGate>(2 * options_.max_body_bytes);
   Configure();
 }
@@ -340,6 +341,15 @@ void HttpServer::Configure() {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
         if (DeadlineHttpServer::ThisRequestTimedOut()) res.status = 408;
         if (DeadlineHttpServer::ThisRequestHeaderTooLarge()) res.status = 431;
+        if (res.status == 400 && DeadlineHttpServer::ThisRequestHeaderLineTooLong()) {
+          res.status = 431;
+          DeadlineHttpServer::CloseConnectionAfter(res);
+          res.set_content(ErrorBody({431, "INVALID_ARGUMENT",
+                                     "a header line is 8 KiB or longer, more than the server reads; shorten it "
+                                     "(the request line and headers may take 64 KiB in all)"}),
+                          "application/json");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         // cpp-httplib answers 400 to a method it has no handler for (TRACE,
         // CONNECT) or does not know; where the request line is otherwise well
         // formed (a target and an HTTP version), that is 501 (RFC 9110 §9.1).

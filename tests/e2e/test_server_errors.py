@@ -496,6 +496,24 @@ def test_headers_past_64_kib_get_a_431(server):
     assert ok.startswith(b"HTTP/1.1 200"), ok[:300]
 
 
+def test_one_header_line_of_8_kib_gets_a_431_naming_it(server):
+    """cpp-httplib reads header lines of less than 8 KiB: a longer one (a
+    large token or cookie) got 400 "malformed HTTP request"."""
+    reply = exchange_until_closed(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Token: " + b"a" * 9000 + b"\r\n\r\n")
+
+    status, error = status_and_error(reply)
+    assert status == 431 and "a header line is 8 KiB or longer" in error["message"], reply[:300]
+
+
+def test_a_request_line_past_64_kib_gets_a_414_and_a_log_line(server):
+    """It was closed with no answer and nothing logged."""
+    reply = exchange_until_closed(server, b"GET /healthz?" + b"a" * 66000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+
+    status, error = status_and_error(reply)
+    assert status == 414 and "URI is too long" in error["message"], reply[:300]
+    assert "status=414" in server.log() and "(request line past 64 KiB)" in server.log()
+
+
 def test_two_content_lengths_that_disagree_are_400(server):
     body = json.dumps({"instances": [TABULAR]}).encode()
     request = (b"POST /v1/models/tabular:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nContent-Length: 5\r\n\r\n"
