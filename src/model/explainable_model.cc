@@ -242,6 +242,23 @@ Status CheckMetadataBaselines(const std::string& where, const BoundInput& in) {
   return InvalidArgument(where + "." + in.metadata_baselines_field() + ": " + checked.message());
 }
 
+// When an input's metadata baselines are as many scalars as it has values
+// per instance ([1, 2, 3, 4] for a [4] input), a note that they are read as
+// that many scalar baselines, not one baseline of those values: the cloud's
+// format reads them so, and the other reading was likely meant. Else "".
+std::string FlatBaselinesNote(const std::string& field, const BoundInput& in) {
+  const std::vector<Json>& baselines = in.metadata_baselines();
+  const std::optional<Shape> row_shape = FixedRowShape(in.tensor);
+  if (!row_shape || baselines.size() < 2 || static_cast<int64_t>(baselines.size()) != NumElements(*row_shape) ||
+      !std::all_of(baselines.begin(), baselines.end(), [](const Json& b) { return b.is_number(); })) {
+    return "";
+  }
+  const std::string n = std::to_string(baselines.size());
+  return field + "." + in.metadata_baselines_field() + " lists " + n + " numbers for an input of " + n +
+         " values per instance: each is read as a scalar baseline (" + n + " baselines, their attributions "
+         "averaged), not as one baseline of those values; for that, wrap the list in another: [[...]]";
+}
+
 // indices_tensor_name and dense_shape_tensor_name, when given, name the parts
 // of the SparseTensor input whose values input_tensor_name names.
 Status CheckSparseTensorNames(const std::string& where, const InputMetadata& md, const TensorInfo& tensor) {
@@ -465,6 +482,7 @@ Status ExplainableModel::BindMetadata() {
     if (!bound.tensor.key.empty()) bound.signature_key = bound.tensor.key;
     XAI_RETURN_IF_ERROR(CheckFeatureNamesCount(source + ": " + field, md, bound.tensor));
     XAI_RETURN_IF_ERROR(CheckMetadataBaselines(source + ": " + field, bound));
+    if (std::string note = FlatBaselinesNote(field, bound); !note.empty()) notes_.push_back(source + ": " + note);
     // TensorFlow feeds a tensor once: two inputs cannot both be it.
     for (const BoundInput& other : inputs_) {
       if (!SameTensor(other.tensor.tensor_name, bound.tensor.tensor_name)) continue;

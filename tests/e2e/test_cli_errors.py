@@ -229,6 +229,25 @@ def test_metadata_redirected_into_the_model_directory_writes_the_template(xaiser
     xaiserve.command("explain", model, instances=instances_file("quadratic")).expect_success()
 
 
+def test_baselines_as_many_scalars_as_the_input_has_values_are_noted(xaiserve, tmp_path):
+    """[1, 2, 3, 4] for a [4] input is four scalar baselines (the cloud's
+    reading), which users meant as one baseline: say so at load."""
+    model = tmp_path / "model"
+    shutil.copytree(fixture_dir("linear"), model)
+    metadata = {"inputs": {"x": {"input_tensor_name": "serving_default_x:0", "input_baselines": [1, 2, 3, 4]}},
+                "outputs": {"y": {"output_tensor_name": "StatefulPartitionedCall:0"}}}
+    (model / "explanation_metadata.json").write_text(json.dumps(metadata))
+
+    noted = xaiserve.command("explain", model, instances=instances_file("linear")).expect_success()
+    metadata["inputs"]["x"]["input_baselines"] = [[1, 2, 3, 4]]
+    (model / "explanation_metadata.json").write_text(json.dumps(metadata))
+    quiet = xaiserve.command("explain", model, instances=instances_file("linear")).expect_success()
+
+    assert "inputs.x.input_baselines lists 4 numbers for an input of 4 values per instance" in noted.stderr
+    assert "wrap the list in another: [[...]]" in noted.stderr
+    assert "lists 4 numbers" not in quiet.stderr
+
+
 def test_directory_without_saved_model(xaiserve, tmp_path):
     result = xaiserve.run("inspect", tmp_path)
 
