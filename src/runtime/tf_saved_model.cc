@@ -20,6 +20,7 @@
 #include "runtime/tf_gradient_graph.h"
 #include "runtime/tf_runnable_ops.h"
 #include "tensorflow/cc/saved_model/loader.h"
+#include "tensorflow/cc/saved_model/reader.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
 #include "tensorflow/core/graph/algorithm.h"
@@ -252,6 +253,34 @@ StatusOr<SparseCoo> AppendSparseFeeds(const TensorInfo& input, const Tensor& den
   return coo;
 }
 
+// Why a SavedModel that TensorFlow would not load for serving cannot be,
+// in words that say what to do: it has no MetaGraph tagged 'serve' (naming
+// the tag sets it has), or saved_model.pb is no SavedModel at all. "" when
+// `error` is neither.
+std::string NotServableAdvice(const std::string& dir, const std::string& error) {
+  if (error.find("as binary proto") != std::string::npos) {
+    return "saved_model.pb is not a SavedModel (a Git LFS pointer whose file was not fetched, a frozen GraphDef, "
+           "or another file renamed?); export the model as a SavedModel (tf.saved_model.save, Keras "
+           "model.export)";
+  }
+  if (error.find("Could not find meta graph def matching supplied tags") == std::string::npos) return "";
+  tf::SavedModel saved_model;
+  std::vector<std::string> tag_sets;
+  if (tf::ReadSavedModel(dir, &saved_model).ok()) {
+    for (const tf::MetaGraphDef& meta : saved_model.meta_graphs()) {
+      std::vector<std::string> tags(meta.meta_info_def().tags().begin(), meta.meta_info_def().tags().end());
+      tag_sets.push_back("{" + JoinWithCommas(tags) + "}");
+    }
+  }
+  if (tag_sets.empty()) {
+    return "saved_model.pb holds no MetaGraph at all (an empty file, or no SavedModel?); export the model as a "
+           "SavedModel (tf.saved_model.save, Keras model.export)";
+  }
+  return "it holds no MetaGraph tagged 'serve', which xaiserve loads (as TF Serving does); its MetaGraphs are "
+         "tagged " + JoinWithCommas(tag_sets) + ". Save it for serving: tf.saved_model.save tags it 'serve' (in "
+         "TF1, builder.add_meta_graph_and_variables(sess, [tf.saved_model.SERVING], ...))";
+}
+
 class TfSavedModel final : public ModelRuntime {
  public:
   static StatusOr<std::unique_ptr<ModelRuntime>> Load(const std::string& dir, const RuntimeOptions& options) {
@@ -267,6 +296,11 @@ class TfSavedModel final : public ModelRuntime {
                            "loading SavedModel '" + dir + "' (tag 'serve')");
     if (!loaded.ok() && loaded.message().find("Op type not registered") != std::string::npos) {
       return Status(loaded.code(), loaded.message() + "\n" + tf_runtime::UnregisteredOpAdvice());
+    }
+    if (!loaded.ok()) {
+      if (std::string advice = NotServableAdvice(dir, loaded.message()); !advice.empty()) {
+        return Status(loaded.code(), "loading SavedModel '" + dir + "': " + advice);
+      }
     }
     XAI_RETURN_IF_ERROR(loaded);
     XAI_RETURN_IF_ERROR(model->Index());

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -246,6 +247,43 @@ def test_baselines_as_many_scalars_as_the_input_has_values_are_noted(xaiserve, t
     assert "inputs.x.input_baselines lists 4 numbers for an input of 4 values per instance" in noted.stderr
     assert "wrap the list in another: [[...]]" in noted.stderr
     assert "lists 4 numbers" not in quiet.stderr
+
+
+TF1_TRAIN_TAG_MODEL = """
+import sys
+import tensorflow as tf
+tf1 = tf.compat.v1
+graph = tf.Graph()
+with graph.as_default(), tf1.Session(graph=graph) as session:
+    x = tf1.placeholder(tf.float32, [None, 2], name="x")
+    y = tf.identity(x * 2.0, name="y")
+    builder = tf1.saved_model.Builder(sys.argv[1])
+    signature = tf1.saved_model.predict_signature_def({"x": x}, {"y": y})
+    builder.add_meta_graph_and_variables(session, ["train"], signature_def_map={"serving_default": signature})
+    builder.save()
+"""
+
+
+@pytest.mark.parametrize(
+    "kind,phrases",
+    [("train-tag", ["holds no MetaGraph tagged 'serve'", "tagged {train}", "tf.saved_model.SERVING"]),
+     ("empty", ["holds no MetaGraph at all (an empty file"]),
+     ("not-a-proto", ["saved_model.pb is not a SavedModel (a Git LFS pointer"])],
+)
+def test_a_saved_model_that_cannot_serve_says_why(kind, phrases, xaiserve, tmp_path):
+    """TensorFlow's own message spoke of tag sets and saved_model_cli, for a
+    file that was no SavedModel at all too."""
+    model = tmp_path / "model"
+    if kind == "train-tag":
+        subprocess.run([sys.executable, "-c", TF1_TRAIN_TAG_MODEL, str(model)], check=True, capture_output=True,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    else:
+        model.mkdir()
+        (model / "saved_model.pb").write_text("" if kind == "empty" else "version https://git-lfs.github.com/spec/v1\n")
+
+    result = xaiserve.run("inspect", model)
+
+    result.expect_failure(phrases=phrases, json_stdout=False)
 
 
 def test_directory_without_saved_model(xaiserve, tmp_path):
