@@ -108,9 +108,10 @@ SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures
     sel.explain_error = FailedPrecondition(
         "the model has several signatures (" + keys + ") and none is 'xai_model', so xaiserve cannot tell which "
         "one to explain; save with signatures={'serving_default': f, 'xai_model': g}" +
-        (keras_export ? std::string(" (this pair is what Keras 3's model.export() writes: export with "
-                                    "keras.export.ExportArchive instead, calling add_endpoint for 'serving_default' "
-                                    "and for 'xai_model')")
+        (keras_export ? std::string(". 'serve' and 'serving_default' are the two that Keras 3's model.export() "
+                                    "writes; to add 'xai_model', export with keras.export.ExportArchive instead, "
+                                    "calling add_endpoint('serving_default', ...) and add_endpoint('xai_model', ...) "
+                                    "with the model's call")
                       : ""));
   }
   if (!sel.explain_error.ok()) sel.explain_reason = sel.explain_error.message();

@@ -82,7 +82,7 @@ TEST(SelectSignaturesTest, KerasExportsPairOfSignaturesGetsTheKerasWayToAddXaiMo
   EXPECT_EQ(keras.predict_key, "serving_default");
   ASSERT_FALSE(keras.explain_error.ok());
   EXPECT_TRUE(Contains(keras.explain_error.message(), "Keras 3's model.export()"));
-  EXPECT_TRUE(Contains(keras.explain_error.message(), "keras.export.ExportArchive"));
+  EXPECT_TRUE(Contains(keras.explain_error.message(), "keras.export.ExportArchive instead, calling add_endpoint('serving_default', ...) and add_endpoint('xai_model', ...)"));
   EXPECT_TRUE(Contains(keras.explain_error.message(), "signatures={'serving_default': f, 'xai_model': g}"));
 
   const SignatureSelection other = SelectSignatures(Signatures({"serve", "serving_default", "other"}));
