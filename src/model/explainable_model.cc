@@ -662,6 +662,21 @@ StatusOr<NamedTensors> ExplainableModel::Predict(const SignatureInfo& signature,
   std::vector<std::string> fetches;
   for (const TensorInfo& t : signature.outputs) fetches.push_back(t.tensor_name);
   XAI_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, runtime_->Run(feeds, fetches));
+  // Predictions are read row by row, one per instance: an output that is not
+  // batch-first (a constant list of labels, a shape) has no row to read for
+  // each instance (TF Serving: "inconsistent batch size").
+  const Tensor* fed = batch.empty() ? nullptr : &batch.begin()->second;
+  if (fed != nullptr && !fed->shape.empty()) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (!outputs[i].shape.empty() && outputs[i].shape[0] == fed->shape[0]) continue;
+      return FailedPrecondition("signature '" + signature.key + "' output '" + signature.outputs[i].key +
+                                "' has shape " + ShapeToString(outputs[i].shape) + " for a batch of " +
+                                std::to_string(fed->shape[0]) + " instances; every output must have one row per "
+                                "instance (batch-first), as TF Serving also requires: return it for each instance "
+                                "(e.g. tf.repeat or tf.broadcast_to it to the batch), or leave it out of the "
+                                "signature");
+    }
+  }
   NamedTensors result;
   for (size_t i = 0; i < outputs.size(); ++i) result[signature.outputs[i].key] = std::move(outputs[i]);
   return result;

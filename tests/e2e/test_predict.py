@@ -129,3 +129,31 @@ def test_outputs_of_a_dtype_xaiserve_cannot_hold_are_left_out_not_the_model(xais
     tf.saved_model.save(tf.Module(), str(tmp_path / "complex_input"), signatures={"serving_default": complex_input})
     xaiserve.run("inspect", tmp_path / "complex_input").expect_failure(
         phrases=["signature 'serving_default' input 'z'", "complex64"], json_stdout=False)
+
+
+def test_an_output_that_is_not_batch_first_is_refused_not_read_past_its_end(xaiserve, tmp_path):
+    """Predictions are read one row per instance: an output of shape [3] (a
+    constant) was read past its end for the fourth instance on, which
+    crashed the server (found by exploratory testing in session 19)."""
+    import json
+
+    import tensorflow as tf
+
+    from conftest import running_server
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+    def serve(x):
+        return {"big": tf.range(3.0), "labels": tf.constant(["a", "b"]), "score": tf.reduce_sum(x, axis=1)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    instances = [[1.0, 2.0]] * 8
+    (tmp_path / "instances.jsonl").write_text("".join(json.dumps(i) + "\n" for i in instances))
+
+    xaiserve.run("predict", tmp_path / "model", "--instances", tmp_path / "instances.jsonl").expect_failure(
+        phrases=["output 'big' has shape [3] for a batch of 8 instances", "batch-first"])
+    with running_server("--model", f"m={tmp_path / 'model'}", log_dir=tmp_path) as server:
+        for count in (1, 8, 64):
+            server.post("/v1/models/m:predict", {"instances": instances[:1] * count}).expect_error(
+                400, phrases=[f"for a batch of {count} instances", "one row per instance"])
+            server.post("/v1/models/m:predict", {"inputs": {"x": instances[:1] * count}}).expect_error(400)
+        assert server.get("/healthz").expect(200) == {"status": "ok"}
