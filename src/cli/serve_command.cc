@@ -515,22 +515,38 @@ int RunServe(const std::vector<std::string>& args) {
   options.client_timeout_seconds = client_timeout;
   HttpServer server(context, options);
 
-  ShutdownSignals signals([&server, &in_flight_deadline, shutdown_timeout](int signo) {
+  std::atomic<bool> stopping{false};
+  ShutdownSignals signals([&server, &registry, &in_flight_deadline, &stopping, shutdown_timeout](int signo) {
     std::cerr << "xaiserve: " << strsignal(signo) << " received: no new connections; finishing the requests in "
               << "flight (explanations get " << shutdown_timeout << " s: --shutdown-timeout)\n";
+    stopping = true;
+    registry.StopLoading();  // a model still loading stops after the version it is on
     in_flight_deadline.Start();
     server.Stop();
   });
   if (Status s = signals.Install(); !s.ok()) return Fail(s.message());
 
   // Bound before the models load, so that a port in use or a bad --host is
-  // reported at once, not after loading them (seconds on a large model);
-  // connections made meanwhile wait in the backlog until the server serves.
+  // reported at once, not after loading them (seconds on a large model).
   if (Status s = server.Bind(); !s.ok()) return Fail(s.message());
-  registry.LoadAll();
-  if (poll_seconds > 0) {
-    registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
-  }
+  // The models load while the server already serves: /healthz answers at
+  // once (a liveness probe during a long load), /readyz and each model's
+  // routes say 503 until it has loaded. "listening on" is written once all
+  // have (or have failed).
+  std::thread loader([&] {
+    registry.LoadAll();
+    if (stopping) return;
+    if (poll_seconds > 0) {
+      registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
+    }
+    PrintBanner(server, registry, host, auth_token);
+    std::cerr << "xaiserve: " << server.threads() << " HTTP worker threads; body limit " << max_body_bytes
+              << " bytes; at most " << max_instances << " instances per request"
+              << (max_path_points > 0 ? ", " + std::to_string(max_path_points) + " path points per explain request"
+                                      : "")
+              << (auth_token.empty() ? "" : "; bearer token required")
+              << (cross_request_batching ? "; cross-request batching on" : "") << "\n";
+  });
   // Once a burst of requests is over, its memory goes back to the system.
   IdleMemoryRelease::Hooks release_hooks;
   release_hooks.finished = [&metrics] { return metrics.finished(); };
@@ -539,13 +555,9 @@ int RunServe(const std::vector<std::string>& args) {
     std::cerr << "xaiserve: idle: returned " << (bytes >> 20) << " MB of freed memory to the system\n";
   };
   const IdleMemoryRelease idle_memory_release(release_hooks, kIdleMemoryReleaseInterval);
-  PrintBanner(server, registry, host, auth_token);
-  std::cerr << "xaiserve: " << server.threads() << " HTTP worker threads; body limit " << max_body_bytes
-            << " bytes; at most " << max_instances << " instances per request"
-            << (max_path_points > 0 ? ", " + std::to_string(max_path_points) + " path points per explain request" : "")
-            << (auth_token.empty() ? "" : "; bearer token required")
-            << (cross_request_batching ? "; cross-request batching on" : "") << "\n";
   const Status served = server.Serve();
+  registry.StopLoading();
+  loader.join();
   registry.StopPolling();
   if (!served.ok()) return Fail(served.message());
   std::cerr << "xaiserve: stopped\n";

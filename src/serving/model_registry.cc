@@ -149,7 +149,7 @@ ModelRegistry::ModelRegistry(std::vector<ModelSource> sources, ModelLoader loade
   for (const ModelSource& source : sources_) {
     auto empty = std::make_shared<ModelSnapshot>();
     empty->source = source;
-    empty->error = Unavailable("model '" + source.name + "' has not been loaded yet");
+    empty->error = Unavailable("its versions are still loading (the server has just started)");
     snapshots_[source.name] = std::move(empty);
   }
 }
@@ -185,6 +185,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
     }
 
     std::map<int64_t, std::string> seen_now;
+    bool pending = false;  // a wanted version is on disk, not loaded yet, and not failed as it is
     for (const ModelVersion& v : on_disk) {
       const std::string fingerprint = Fingerprint(v.path);
       seen_now[v.version] = fingerprint;
@@ -193,13 +194,15 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         next->versions.push_back(*loaded);
         continue;
       }
-      const FailedVersion* failed = FindVersion(current->failures, v.version);
       auto failed_at = disk.failed_at.find(v.version);
       const bool retry = failed_at == disk.failed_at.end() || failed_at->second != fingerprint;
       auto seen = disk.seen.find(v.version);
       const bool settled = !wait_for_settled_files || (seen != disk.seen.end() && seen->second == fingerprint);
-      if (!retry || !settled) {
-        if (failed != nullptr) next->failures.push_back(*failed);  // still shown until retried
+      if (!retry || !settled || stop_loading_) {
+        // A failure stays shown until the version is retried (also when it
+        // was out of the policy's wants for a while).
+        if (failed_at != disk.failed_at.end()) next->failures.push_back({v.version, v.path, disk.failed_error[v.version]});
+        if (retry) pending = true;  // to be loaded once its files settle
         continue;
       }
       const auto start = std::chrono::steady_clock::now();
@@ -207,6 +210,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       if (model.ok()) {
         next->versions.push_back({v.version, v.path, std::move(model).value()});
         disk.failed_at.erase(v.version);
+        disk.failed_error.erase(v.version);
         char seconds[32];
         std::snprintf(seconds, sizeof(seconds), "%.2f", SecondsSince(start));
         Log("model '" + source.name + "' version " + std::to_string(v.version) + " loaded from " + v.path + " (" +
@@ -214,16 +218,19 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       } else {
         next->failures.push_back({v.version, v.path, model.status()});
         disk.failed_at[v.version] = fingerprint;
+        disk.failed_error[v.version] = model.status();
         Log("model '" + source.name + "' version " + std::to_string(v.version) + " (" + v.path +
             ") failed to load: " + model.status().message());
       }
     }
     // Until a version the policy wants has loaded, the newest one that was
-    // serving (and is still on disk) goes on serving.
+    // serving goes on serving: one still on disk, or, while a wanted version
+    // waits for its files to settle, one just gone (a rename of 2 to 3, or a
+    // new version copied in and the old one deleted) -- its model is in memory.
     std::optional<int64_t> kept;
     if (next->versions.empty()) {
       for (auto v = current->versions.rbegin(); v != current->versions.rend(); ++v) {
-        if (seen_now.count(v->version) == 0) continue;
+        if (seen_now.count(v->version) == 0 && !pending) continue;
         next->versions.push_back(*v);
         kept = v->version;
         break;
@@ -243,7 +250,12 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
           " (requests in flight finish on it)");
     }
     for (auto it = disk.failed_at.begin(); it != disk.failed_at.end();) {
-      it = seen_now.count(it->first) ? std::next(it) : disk.failed_at.erase(it);
+      if (seen_now.count(it->first)) {
+        ++it;
+        continue;
+      }
+      disk.failed_error.erase(it->first);
+      it = disk.failed_at.erase(it);
     }
     disk.seen = std::move(seen_now);
     Publish(source.name, std::move(next));

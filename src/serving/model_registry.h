@@ -21,6 +21,7 @@
 // also while Poll runs (loading happens outside the lock readers take).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -120,6 +121,9 @@ class ModelRegistry {
   // Poll() every `interval` on a background thread until StopPolling().
   void StartPolling(std::chrono::milliseconds interval);
   void StopPolling();
+  // From now on no version is loaded (the server is stopping): a LoadAll or
+  // Poll in progress ends after the load it is in. Any thread.
+  void StopLoading() { stop_loading_ = true; }
 
   // Model names, in the order given.
   std::vector<std::string> names() const;
@@ -136,6 +140,7 @@ class ModelRegistry {
   struct DiskState {
     std::map<int64_t, std::string> seen;          // version -> files fingerprint at the last scan
     std::map<int64_t, std::string> failed_at;     // version -> fingerprint when its load failed
+    std::map<int64_t, Status> failed_error;       // version -> why, while failed_at holds it
     std::optional<int64_t> kept;                  // a version served only until a wanted one loads
   };
 
@@ -155,6 +160,7 @@ class ModelRegistry {
   std::mutex poller_mutex_;  // guards the poller's start/stop
   std::condition_variable poller_wake_;
   bool stop_polling_ = false;
+  std::atomic<bool> stop_loading_{false};
   std::thread poller_;
 };
 

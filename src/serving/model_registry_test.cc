@@ -350,5 +350,57 @@ TEST_F(ModelRegistryTest, SpecificPolicyServesTheListedVersionsAndSaysWhenNoneIs
                                                 "(specific 7) wants"));
 }
 
+TEST_F(ModelRegistryTest, AVersionRenamedServesOnUntilItsNewNumberHasLoaded) {
+  // `mv m/2 m/3` (or copying in 3 and deleting 2) left the model without a
+  // version for a poll: 503s until 3's files had settled and it loaded.
+  SavedModel("m/2");
+  ModelRegistry registry({Source("m", Path("m"), Latest(1))}, fake_.loader());
+  registry.LoadAll();
+  fs::rename(Path("m/2"), Path("m/3"));
+
+  registry.Poll();  // 3 seen once: 2, gone from disk, still serves from memory
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 3);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "3");
+
+  fs::remove_all(Path("m/3"));  // nothing left on disk, nothing coming: unloaded
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m").status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ModelRegistryTest, AFailedVersionWantedAgainShowsItsFailure) {
+  // 6 failed; 7 loaded (6 out of the policy); 7 removed: 6 is wanted again,
+  // not retried (same files), and its failure was no longer shown anywhere.
+  SavedModel("m/5");
+  fake_.Fail(SavedModel("m/6"));
+  ModelRegistry registry({Source("m", Path("m"), Latest(1))}, fake_.loader());
+  registry.LoadAll();
+  ASSERT_EQ(registry.Snapshot("m")->failures.size(), 1u);
+  SavedModel("m/7");
+  registry.Poll();
+  registry.Poll();
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "7");
+  EXPECT_TRUE(registry.Snapshot("m")->failures.empty());  // 6 is not wanted now
+
+  fs::remove_all(Path("m/7"));
+  registry.Poll();
+  const auto snapshot = registry.Snapshot("m");
+  ASSERT_EQ(snapshot->failures.size(), 1u);
+  EXPECT_EQ(snapshot->failures[0].version, 6);
+  EXPECT_TRUE(Contains(snapshot->failures[0].error.message(), "bad metadata"));
+  EXPECT_TRUE(Contains(registry.Get("m").status().message(), "version 6 failed to load: bad metadata"));
+  EXPECT_EQ(fake_.loads(Path("m/6")), 1);  // same files: not tried again
+}
+
+TEST_F(ModelRegistryTest, NothingLoadsOnceLoadingIsStopped) {
+  const std::string v1 = SavedModel("m/1");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.StopLoading();
+  registry.LoadAll();
+  EXPECT_EQ(fake_.loads(v1), 0);
+  EXPECT_EQ(registry.Get("m").status().code(), StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace xai

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import threading
@@ -340,3 +341,54 @@ def test_a_burst_s_memory_goes_back_to_the_system_once_the_server_is_quiet(xaise
                           "the memory to be returned")
         assert int(line.group(1)) >= 100
         assert resident_bytes(server.process.pid) < peak - (100 << 20)
+
+
+def test_while_models_load_healthz_answers_and_readyz_says_503(xaiserve, tmp_path):
+    """Models loaded before the server served: a liveness probe got no
+    answer for as long as loading took (and Kubernetes restarted the pod)."""
+    import signal
+    import socket
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    base = tmp_path / "model"
+    base.mkdir()
+    for version in range(1, 13):  # twelve versions of a CNN: loading takes seconds
+        (base / str(version)).symlink_to(fixture_dir("shapes_cnn"), target_is_directory=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen([str(xaiserve.binary), "serve", "--port", str(port), "--model", f"m={base}"],
+                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+    def get(path: str) -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        wait_until(lambda: _answers(get), 20, "the server to answer")
+        healthz, readyz = get("/healthz"), get("/readyz")
+        loading = "listening on" not in (tmp_path / "server.log").read_text()
+        wait_until(lambda: get("/readyz")[0] == 200, 120, "the models to load")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+        log.close()
+
+    assert loading, "the models had loaded before the first probe: make loading slower"
+    assert healthz == (200, {"status": "ok"})
+    assert readyz[0] == 503 and "not ready: model 'm' has no loaded version: its versions are still loading" in \
+        readyz[1]["error"]["message"], readyz
+    assert process.returncode == 0
+
+
+def _answers(get) -> bool:
+    try:
+        return get("/healthz")[0] == 200
+    except OSError:
+        return False
