@@ -125,7 +125,9 @@ StatusOr<VersionPolicy> ReadVersionPolicy(const Json& value, const std::string& 
     }
     for (size_t i = 0; i < versions->size(); ++i) {
       XAI_ASSIGN_OR_RETURN(int64_t v, VersionNumber((*versions)[i], inner + ".versions[" + std::to_string(i) + "]"));
-      policy.versions.push_back(v);
+      if (std::find(policy.versions.begin(), policy.versions.end(), v) == policy.versions.end()) {
+        policy.versions.push_back(v);
+      }
     }
   }
   XAI_RETURN_IF_ERROR(fields.CheckNoUnknownFields());

@@ -43,12 +43,21 @@ StatusOr<std::string> Base64Decode(const std::string& text) {
   uint32_t acc = 0;
   int bits = 0;
   size_t padding = 0;
+  if (text.rfind("data:", 0) == 0) {
+    return InvalidArgument("invalid base64: it starts with a data: URL's header ('" + text.substr(0, text.find(',') + 1).substr(0, 40) +
+                           "'); send only the base64 after the comma");
+  }
   for (size_t i = 0; i < text.size(); ++i) {
     const unsigned char c = text[i];
+    // Line breaks and spaces, as `base64` (76 columns) and MIME write them.
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
     if (c == '=') { ++padding; continue; }
     if (padding > 0 || table[c] < 0) {
-      return InvalidArgument("invalid base64: unexpected character at offset " + std::to_string(i) +
-                             "; encode binary values with standard base64 (A-Z a-z 0-9 + /)");
+      const std::string shown = c >= 0x21 && c < 0x7f ? "'" + std::string(1, static_cast<char>(c)) + "'"
+                                                       : "byte " + std::to_string(c);
+      return InvalidArgument("invalid base64: unexpected " + shown + " at offset " + std::to_string(i) +
+                             "; encode binary values with standard base64 (A-Z a-z 0-9 + /" +
+                             (c == '-' || c == '_' ? "; '-' and '_' are the URL-safe alphabet's" : "") + ")");
     }
     acc = (acc << 6) | table[c];
     bits += 6;
