@@ -149,8 +149,11 @@ GOOD = [
     Kind("image XRAI", 1, path="/v1/models/image:explain", body={"instances": IMAGE[2:3], "parameters": {"xraiAttribution": {"stepCount": 8}}}),
     Kind("image XRAI picture", 1, path="/v1/models/image:explain",
          body={"instances": IMAGE[3:4], "parameters": {"xraiAttribution": {"stepCount": 8}, "visualize": True}}),
+    # 20 steps: the first image's output changes little from the baseline
+    # (0.96 to 0.99 with the fixture trained on session 19's machine), and at
+    # 10 steps its completeness gap was 0.69 of that change, above the 0.5 checked.
     Kind("image PNG upload explain", 2, path="/v1/models/image:explain",
-         body={"instances": [png_upload(IMAGE[0])], "parameters": ig(10)}),
+         body={"instances": [png_upload(IMAGE[0])], "parameters": ig(20)}),
     Kind("image PNG uploads predict", 2, path="/v1/models/image:predict", body={"instances": [png_upload(p) for p in IMAGE]}),
     Kind("text predict", 3, path="/v1/models/text:predict", body={"instances": TEXT}),
     Kind("text IG", 3, path="/v1/models/text:explain", body={"instances": TEXT[:2], "parameters": ig(25)}),
