@@ -178,7 +178,7 @@ BAD = [
          phrases=("instance 0, input 'image'", "base64")),
     Kind("corrupt image", 1, path="/v1/models/image:predict",
          body={"instances": [{"b64": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40).decode()}]}, status=400,
-         phrases=("not a PNG or JPEG image",)),
+         phrases=("corrupt PNG data",)),
     Kind("huge image header", 1, path="/v1/models/image:explain", body={"instances": [png_claiming(60000, 50000)]}, status=413,
          phrases=("60000x50000 = 3000000000 pixels", str(MAX_IMAGE_PIXELS))),
     Kind("too many image pixels", 1, path="/v1/models/image:predict", body={"instances": [png_upload(IMAGE[0])] * 5}, status=413,
