@@ -517,11 +517,9 @@ int RunServe(const std::vector<std::string>& args) {
   options.client_timeout_seconds = client_timeout;
   HttpServer server(context, options);
 
-  std::atomic<bool> stopping{false};
-  ShutdownSignals signals([&server, &registry, &in_flight_deadline, &stopping, shutdown_timeout](int signo) {
+  ShutdownSignals signals([&server, &registry, &in_flight_deadline, shutdown_timeout](int signo) {
     std::cerr << "xaiserve: " << strsignal(signo) << " received: no new connections; finishing the requests in "
               << "flight (explanations get " << shutdown_timeout << " s: --shutdown-timeout)\n";
-    stopping = true;
     registry.StopLoading();  // a model still loading stops after the version it is on
     in_flight_deadline.Start();
     server.Stop();
@@ -537,7 +535,7 @@ int RunServe(const std::vector<std::string>& args) {
   // have (or have failed).
   std::thread loader([&] {
     registry.LoadAll();
-    if (stopping) return;
+    if (registry.loading_stopped()) return;
     if (poll_seconds > 0) {
       registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
     }

@@ -194,14 +194,14 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         next->versions.push_back(*loaded);
         continue;
       }
-      auto failed_at = disk.failed_at.find(v.version);
-      const bool retry = failed_at == disk.failed_at.end() || failed_at->second != fingerprint;
+      auto failed = disk.failed.find(v.version);
+      const bool retry = failed == disk.failed.end() || failed->second.fingerprint != fingerprint;
       auto seen = disk.seen.find(v.version);
       const bool settled = !wait_for_settled_files || (seen != disk.seen.end() && seen->second == fingerprint);
       if (!retry || !settled || stop_loading_) {
         // A failure stays shown until the version is retried (also when it
         // was out of the policy's wants for a while).
-        if (failed_at != disk.failed_at.end()) next->failures.push_back({v.version, v.path, disk.failed_error[v.version]});
+        if (failed != disk.failed.end()) next->failures.push_back({v.version, v.path, failed->second.error});
         if (retry) pending = true;  // to be loaded once its files settle
         continue;
       }
@@ -209,16 +209,14 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       StatusOr<std::shared_ptr<ExplainableModel>> model = loader_(v.path);
       if (model.ok()) {
         next->versions.push_back({v.version, v.path, std::move(model).value()});
-        disk.failed_at.erase(v.version);
-        disk.failed_error.erase(v.version);
+        disk.failed.erase(v.version);
         char seconds[32];
         std::snprintf(seconds, sizeof(seconds), "%.2f", SecondsSince(start));
         Log("model '" + source.name + "' version " + std::to_string(v.version) + " loaded from " + v.path + " (" +
             seconds + " s)");
       } else {
         next->failures.push_back({v.version, v.path, model.status()});
-        disk.failed_at[v.version] = fingerprint;
-        disk.failed_error[v.version] = model.status();
+        disk.failed[v.version] = {fingerprint, model.status()};
         Log("model '" + source.name + "' version " + std::to_string(v.version) + " (" + v.path +
             ") failed to load: " + model.status().message());
       }
@@ -249,13 +247,8 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       Log("model '" + source.name + "' version " + std::to_string(v.version) + " unloaded: " + why +
           " (requests in flight finish on it)");
     }
-    for (auto it = disk.failed_at.begin(); it != disk.failed_at.end();) {
-      if (seen_now.count(it->first)) {
-        ++it;
-        continue;
-      }
-      disk.failed_error.erase(it->first);
-      it = disk.failed_at.erase(it);
+    for (auto it = disk.failed.begin(); it != disk.failed.end();) {
+      it = seen_now.count(it->first) ? std::next(it) : disk.failed.erase(it);
     }
     disk.seen = std::move(seen_now);
     Publish(source.name, std::move(next));

@@ -124,6 +124,7 @@ class ModelRegistry {
   // From now on no version is loaded (the server is stopping): a LoadAll or
   // Poll in progress ends after the load it is in. Any thread.
   void StopLoading() { stop_loading_ = true; }
+  bool loading_stopped() const { return stop_loading_; }
 
   // Model names, in the order given.
   std::vector<std::string> names() const;
@@ -139,8 +140,11 @@ class ModelRegistry {
   // What the poller remembers of a model between scans (poll_mutex_).
   struct DiskState {
     std::map<int64_t, std::string> seen;          // version -> files fingerprint at the last scan
-    std::map<int64_t, std::string> failed_at;     // version -> fingerprint when its load failed
-    std::map<int64_t, Status> failed_error;       // version -> why, while failed_at holds it
+    struct FailedLoad {
+      std::string fingerprint;  // the version's files when its load failed
+      Status error;             // why
+    };
+    std::map<int64_t, FailedLoad> failed;  // version -> its last failed load
     std::optional<int64_t> kept;                  // a version served only until a wanted one loads
   };
 
