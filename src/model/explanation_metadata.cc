@@ -32,10 +32,15 @@ std::string NormalizeEnum(const std::string& value) {
   return out;
 }
 
+// Reads an enum field; absent, or the proto enum's default `unspecified`
+// ("ENCODING_UNSPECIFIED", which Vertex writes and documents as the same as
+// the default), is `fallback`.
 StatusOr<std::string> EnumField(JsonFields& r, std::initializer_list<const char*> names,
-                                const std::vector<std::string>& choices, const std::string& fallback) {
+                                const std::vector<std::string>& choices, const std::string& fallback,
+                                const std::string& unspecified = "") {
   XAI_ASSIGN_OR_RETURN(std::string raw, r.String(names, fallback));
   const std::string value = NormalizeEnum(raw);
+  if (!unspecified.empty() && value == unspecified) return fallback;
   if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
     return InvalidArgument(r.Field(names) + ": '" + raw + "' is not one of " + JoinWithCommas(choices));
   }
@@ -131,7 +136,7 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
   InputMetadata in;
   in.name = name;
   XAI_ASSIGN_OR_RETURN(in.input_tensor_name, r.String({"input_tensor_name", "inputTensorName"}, name));
-  XAI_ASSIGN_OR_RETURN(in.encoding, EnumField(r, {"encoding"}, kEncodings, "identity"));
+  XAI_ASSIGN_OR_RETURN(in.encoding, EnumField(r, {"encoding"}, kEncodings, "identity", "encoding_unspecified"));
   XAI_ASSIGN_OR_RETURN(in.modality, EnumField(r, {"modality"}, kModalities, "numeric"));
   XAI_ASSIGN_OR_RETURN(in.input_baselines, Baselines(r, {"input_baselines", "inputBaselines"}));
   XAI_ASSIGN_OR_RETURN(in.index_feature_mapping, r.StringList({"index_feature_mapping", "indexFeatureMapping"}));
@@ -237,6 +242,8 @@ StatusOr<ExplanationMetadata> ParseExplanationMetadata(const Json& json, const s
   // Written by the cloud SDKs; accepted and ignored.
   XAI_RETURN_IF_ERROR(r.Find({"preparer_version", "preparerVersion"}).status());
   XAI_RETURN_IF_ERROR(r.Find({"feature_attributions_schema_uri", "featureAttributionsSchemaUri"}).status());
+  // Vertex's source of embeddings for example-based explanations, which xaiserve does not make.
+  XAI_RETURN_IF_ERROR(r.String({"latent_space_source", "latentSpaceSource"}).status());
   // Filled in by the cloud's model preparer from the graph; xaiserve reads the graph itself.
   XAI_RETURN_IF_ERROR(r.Find({"embeddings"}).status());
   XAI_RETURN_IF_ERROR(r.Find({"sigdef_inputs"}).status());

@@ -219,6 +219,24 @@ TEST(ParseExplanationMetadataTest, UpperCaseAndCamelCaseEnumValues) {
   EXPECT_EQ(text->inputs[0].modality, "text");
 }
 
+TEST(ParseExplanationMetadataTest, VertexsUnspecifiedEncodingIsIdentity) {
+  for (const std::string spelling : {"ENCODING_UNSPECIFIED", "encodingUnspecified"}) {
+    auto md = Parse(WithInput(R"("encoding": ")" + spelling + "\""));
+    ASSERT_TRUE(md.ok()) << spelling << ": " << md.status().ToString();
+    EXPECT_EQ(md->inputs[0].encoding, "identity");
+  }
+  // Another enum's default is no encoding.
+  EXPECT_FALSE(Parse(WithInput(R"("encoding": "MODALITY_UNSPECIFIED")")).ok());
+}
+
+TEST(ParseExplanationMetadataTest, VertexsLatentSpaceSourceIsAcceptedAsAString) {
+  auto md = Parse(R"({"inputs": {"features": {}}, "outputs": {"probabilities": {}}, "latentSpaceSource": ""})");
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  auto wrong = Parse(R"({"inputs": {"features": {}}, "outputs": {"probabilities": {}}, "latent_space_source": 3})");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("latent_space_source"), std::string::npos) << wrong.status().message();
+}
+
 TEST(ParseExplanationMetadataTest, Defaults) {
   auto md = Parse(R"({"inputs": {"features": {}}, "outputs": {"probabilities": {}}})");
   ASSERT_TRUE(md.ok()) << md.status().ToString();

@@ -53,16 +53,19 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// Reads an enum field; `target` keeps its value when the field is absent.
+// Reads an enum field; `target` keeps its value when the field is absent or
+// is the proto enum's default, `unspecified` ("POLARITY_UNSPECIFIED", which
+// Vertex writes for a field left unset).
 template <typename Enum>
 Status ReadChoice(JsonFields& f, std::initializer_list<const char*> names, const Choices<Enum>& choices,
-                  Enum* target) {
+                  const char* unspecified, Enum* target) {
   XAI_ASSIGN_OR_RETURN(const Json* value, f.Find(names));
   if (value == nullptr) return OkStatus();
   std::string list;
   for (const auto& choice : choices) list += std::string(list.empty() ? "" : ", ") + choice.first;
   if (value->is_string()) {
     const std::string given = Lower(value->get<std::string>());
+    if (given == unspecified) return OkStatus();
     for (const auto& [name, v] : choices) {
       if (given == name) {
         *target = v;
@@ -148,10 +151,10 @@ StatusOr<Visualization> ParseVisualization(const Json& json, const std::string& 
   if (json.is_null()) return v;
   if (!json.is_object()) return InvalidArgument(where + " must be an object, e.g. {\"type\": \"pixels\"}");
   JsonFields f(json, where);
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"type"}, TypeChoices(), &v.type));
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"polarity"}, PolarityChoices(), &v.polarity));
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"color_map", "colorMap"}, ColorMapChoices(), &v.color_map));
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"overlay_type", "overlayType"}, OverlayChoices(), &v.overlay_type));
+  XAI_RETURN_IF_ERROR(ReadChoice(f, {"type"}, TypeChoices(), "type_unspecified", &v.type));
+  XAI_RETURN_IF_ERROR(ReadChoice(f, {"polarity"}, PolarityChoices(), "polarity_unspecified", &v.polarity));
+  XAI_RETURN_IF_ERROR(ReadChoice(f, {"color_map", "colorMap"}, ColorMapChoices(), "color_map_unspecified", &v.color_map));
+  XAI_RETURN_IF_ERROR(ReadChoice(f, {"overlay_type", "overlayType"}, OverlayChoices(), "overlay_type_unspecified", &v.overlay_type));
   // clip_above_percentile / clip_below_percentile: the SDK's names for the same bounds.
   const std::initializer_list<const char*> upper = {"clip_percent_upperbound", "clipPercentUpperbound",
                                                     "clip_above_percentile", "clipAbovePercentile"};

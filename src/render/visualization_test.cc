@@ -57,6 +57,20 @@ TEST(VisualizationTest, ReadsCamelCaseAndUpperCaseValues) {
   EXPECT_EQ(v->overlay_type, OverlayType::kGrayscale);
 }
 
+TEST(VisualizationTest, VertexsUnspecifiedValuesKeepTheMethodDefaults) {
+  auto v = ParseVisualization(Json::parse(R"({"type": "TYPE_UNSPECIFIED", "polarity": "POLARITY_UNSPECIFIED",
+      "colorMap": "COLOR_MAP_UNSPECIFIED", "overlayType": "OVERLAY_TYPE_UNSPECIFIED"})"),
+                              "xrai", "md");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  const Visualization defaults = DefaultVisualization("xrai");
+  EXPECT_EQ(v->type, defaults.type);
+  EXPECT_EQ(v->polarity, defaults.polarity);
+  EXPECT_EQ(v->color_map, defaults.color_map);
+  EXPECT_EQ(v->overlay_type, defaults.overlay_type);
+  // One field's default is not another's.
+  EXPECT_FALSE(ParseVisualization(Json{{"polarity", "TYPE_UNSPECIFIED"}}, "xrai", "md").ok());
+}
+
 TEST(VisualizationTest, MetadataOverridesOnlyWhatItSays) {
   auto v = ParseVisualization(Json::parse(R"({"overlay_type": "original"})"), "xrai", "md");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
