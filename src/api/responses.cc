@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "api/instances.h"
 #include "core/base64.h"
@@ -115,19 +116,30 @@ void AppendVisualizations(const EntryPictures& pictures, std::string* out) {
 }  // namespace
 
 Json PredictionToJson(const NamedTensors& outputs, int64_t row) {
-  if (outputs.size() == 1) return TensorRowToJson(outputs.begin()->second, row);
+  if (outputs.size() == 1) {
+    const auto& [key, tensor] = *outputs.begin();
+    return TensorRowToJson(tensor, row, StringLeavesOfOutput(key));
+  }
   Json object = Json::object();
-  for (const auto& [key, tensor] : outputs) object[key] = TensorRowToJson(tensor, row);
+  for (const auto& [key, tensor] : outputs) object[key] = TensorRowToJson(tensor, row, StringLeavesOfOutput(key));
   return object;
 }
 
 std::string PredictionJsonText(const NamedTensors& outputs, int64_t row) {
   std::string text;
-  auto append_row = [row](const Tensor& tensor, std::string* out) { AppendTensorRowJson(tensor, row, out); };
   if (outputs.size() == 1) {
-    append_row(outputs.begin()->second, &text);
+    const auto& [key, tensor] = *outputs.begin();
+    AppendTensorRowJson(tensor, row, &text, StringLeavesOfOutput(key));
   } else {
-    AppendObjectText(outputs, append_row, &text);
+    // Each output with how its strings are written, which depends on its key.
+    std::vector<std::pair<const std::string&, std::pair<const Tensor&, StringLeaves>>> fields;
+    for (const auto& [key, tensor] : outputs) fields.push_back({key, {tensor, StringLeavesOfOutput(key)}});
+    AppendObjectText(
+        fields,
+        [row](const std::pair<const Tensor&, StringLeaves>& output, std::string* out) {
+          AppendTensorRowJson(output.first, row, out, output.second);
+        },
+        &text);
   }
   return text;
 }

@@ -64,6 +64,26 @@ TEST(PredictionJsonTextTest, IsWhatDumpJsonWritesForPredictionToJson) {
   EXPECT_EQ(PredictionJsonText(several, 0), R"({"a \"quoted\" name":[-1.5],"label":3,"p":[[0.5],[2.0]]})");
 }
 
+TEST(PredictionToJsonTest, StringOutputsNamedBytesAreAlwaysBase64AsInTfServing) {
+  Tensor text(DType::kString, {2});
+  text.strings = {"hello", std::string("\xff\x00", 2)};
+  // "hello" is valid UTF-8: written as text unless the output's name ends in _bytes.
+  NamedTensors plain = {{"echo", text}};
+  EXPECT_EQ(PredictionToJson(plain, 0), Json("hello"));
+  EXPECT_EQ(PredictionToJson(plain, 1), Json::parse(R"({"b64": "/wA="})"));
+  NamedTensors bytes = {{"echo_bytes", text}};
+  EXPECT_EQ(PredictionToJson(bytes, 0), Json::parse(R"({"b64": "aGVsbG8="})"));
+  EXPECT_EQ(PredictionJsonText(bytes, 0), R"({"b64":"aGVsbG8="})");
+  NamedTensors several = {{"echo_bytes", text}, {"label", text}};
+  EXPECT_EQ(PredictionToJson(several, 0), Json::parse(R"({"echo_bytes": {"b64": "aGVsbG8="}, "label": "hello"})"));
+  EXPECT_EQ(PredictionJsonText(several, 0), DumpJson(PredictionToJson(several, 0)));
+  // Only a suffix counts, and only strings change.
+  NamedTensors prefix = {{"bytes_echo", text}};
+  EXPECT_EQ(PredictionToJson(prefix, 0), Json("hello"));
+  NamedTensors numbers = {{"count_bytes", Tensor::FromValues(DType::kInt64, {1}, {3})}};
+  EXPECT_EQ(PredictionJsonText(numbers, 0), "3");
+}
+
 TEST(ExplainResponseTextTest, IsWhatDumpJsonWritesForTheBodyTree) {
   InstanceExplanation first, second;
   first.outputs.push_back(Output({Row({0.25, -0.5})}));

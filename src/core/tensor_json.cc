@@ -426,10 +426,10 @@ double FloatingLeaf(const Tensor& t, int64_t index) {
   return t.dtype == DType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v;
 }
 
-Json LeafToJson(const Tensor& t, int64_t index) {
+Json LeafToJson(const Tensor& t, int64_t index, StringLeaves strings) {
   if (t.dtype == DType::kString) {
     const std::string& s = t.strings[index];
-    if (IsValidUtf8(s)) return s;
+    if (strings == StringLeaves::kTextWhenUtf8 && IsValidUtf8(s)) return s;
     return Json{{"b64", Base64Encode(s)}};
   }
   const double v = t.values[index];
@@ -438,49 +438,56 @@ Json LeafToJson(const Tensor& t, int64_t index) {
   return FloatingLeaf(t, index);
 }
 
-Json Nested(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor) {
-  if (depth == shape.size()) return LeafToJson(t, (*cursor)++);
+Json Nested(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor, StringLeaves strings) {
+  if (depth == shape.size()) return LeafToJson(t, (*cursor)++, strings);
   Json list = Json::array();
   list.get_ref<Json::array_t&>().reserve(static_cast<size_t>(shape[depth]));
-  for (int64_t i = 0; i < shape[depth]; ++i) list.push_back(Nested(t, shape, depth + 1, cursor));
+  for (int64_t i = 0; i < shape[depth]; ++i) list.push_back(Nested(t, shape, depth + 1, cursor, strings));
   return list;
 }
 
 // LeafToJson's value as DumpJson writes it, without making the value.
-void AppendLeafText(const Tensor& t, int64_t index, std::string* out) {
+void AppendLeafText(const Tensor& t, int64_t index, StringLeaves strings, std::string* out) {
   if (t.dtype == DType::kString || IsInteger(t.dtype)) {
-    AppendJson(LeafToJson(t, index), out);
+    AppendJson(LeafToJson(t, index, strings), out);
     return;
   }
   AppendJsonDouble(FloatingLeaf(t, index), out);
 }
 
 // Nested's value written as JSON text, leaf by leaf as DumpJson writes them.
-void AppendNestedText(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor, std::string* out) {
+void AppendNestedText(const Tensor& t, const Shape& shape, size_t depth, int64_t* cursor, StringLeaves strings,
+                      std::string* out) {
   if (depth == shape.size()) {
-    AppendLeafText(t, (*cursor)++, out);
+    AppendLeafText(t, (*cursor)++, strings, out);
     return;
   }
   out->push_back('[');
   for (int64_t i = 0; i < shape[depth]; ++i) {
     if (i > 0) out->push_back(',');
-    AppendNestedText(t, shape, depth + 1, cursor, out);
+    AppendNestedText(t, shape, depth + 1, cursor, strings, out);
   }
   out->push_back(']');
 }
 
 }  // namespace
 
-Json TensorRowToJson(const Tensor& batch, int64_t row) {
+StringLeaves StringLeavesOfOutput(std::string_view key) {
+  constexpr std::string_view kBytesSuffix = "_bytes";
+  const bool bytes = key.size() >= kBytesSuffix.size() && key.substr(key.size() - kBytesSuffix.size()) == kBytesSuffix;
+  return bytes ? StringLeaves::kBase64 : StringLeaves::kTextWhenUtf8;
+}
+
+Json TensorRowToJson(const Tensor& batch, int64_t row, StringLeaves strings) {
   int64_t cursor = row * batch.row_elements();
-  return Nested(batch, batch.row_shape(), 0, &cursor);
+  return Nested(batch, batch.row_shape(), 0, &cursor, strings);
 }
 
 void AppendJsonInteger(int64_t value, std::string* out) { AppendIntegerText(value, out); }
 
-void AppendTensorRowJson(const Tensor& batch, int64_t row, std::string* out) {
+void AppendTensorRowJson(const Tensor& batch, int64_t row, std::string* out, StringLeaves strings) {
   int64_t cursor = row * batch.row_elements();
-  AppendNestedText(batch, batch.row_shape(), 0, &cursor, out);
+  AppendNestedText(batch, batch.row_shape(), 0, &cursor, strings, out);
 }
 
 Json JsonText(const std::string& text) {
@@ -489,7 +496,7 @@ Json JsonText(const std::string& text) {
 
 Json TensorToJson(const Tensor& tensor) {
   int64_t cursor = 0;
-  return Nested(tensor, tensor.shape, 0, &cursor);
+  return Nested(tensor, tensor.shape, 0, &cursor, StringLeaves::kTextWhenUtf8);
 }
 
 }  // namespace xai

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -55,9 +56,16 @@ StatusOr<Tensor> TensorRowFromJson(const Json& value, DType dtype,
 // The shape of a rectangular nested JSON array (a scalar has shape []).
 StatusOr<Shape> JsonArrayShape(const Json& value, const std::string& what);
 
+// How string elements are written: as JSON strings when valid UTF-8 (others
+// as {"b64": ...}), or all as {"b64": ...}.
+enum class StringLeaves { kTextWhenUtf8, kBase64 };
+// TF Serving's rule for a model output: one named "*_bytes" holds binary
+// values, written as {"b64": ...} whatever the bytes.
+StringLeaves StringLeavesOfOutput(std::string_view key);
+
 // Row `row` of a batch-first tensor as nested JSON (a bare value for a row of
-// shape []). Strings that are not valid UTF-8 come out as {"b64": ...}.
-Json TensorRowToJson(const Tensor& batch, int64_t row);
+// shape []).
+Json TensorRowToJson(const Tensor& batch, int64_t row, StringLeaves strings = StringLeaves::kTextWhenUtf8);
 // A whole tensor, including the batch dimension.
 Json TensorToJson(const Tensor& tensor);
 
@@ -69,7 +77,8 @@ void AppendJsonDouble(double value, std::string* out);  // non-finite: null
 void AppendJsonInteger(int64_t value, std::string* out);
 void AppendJsonString(const std::string& text, std::string* out);
 // TensorRowToJson(batch, row) as DumpJson writes it.
-void AppendTensorRowJson(const Tensor& batch, int64_t row, std::string* out);
+void AppendTensorRowJson(const Tensor& batch, int64_t row, std::string* out,
+                         StringLeaves strings = StringLeaves::kTextWhenUtf8);
 
 // JSON text written in advance (by the Append functions above), held in a
 // Json value that a tree can contain: DumpJson copies the text in place. The

@@ -150,7 +150,7 @@ StatusOr<Json> RunPredict(ExplainableModel& model, const PredictRequest& request
       for (const auto& [key, tensor] : outputs) {
         Json& column = columns[key];
         if (column.is_null()) column = Json::array();
-        column.push_back(TensorRowToJson(tensor, row));
+        column.push_back(TensorRowToJson(tensor, row, StringLeavesOfOutput(key)));
       }
     }
   }

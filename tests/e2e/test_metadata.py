@@ -3,6 +3,7 @@ several baselines, and refused when bad (SPEC §2)."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -105,7 +106,7 @@ def test_written_inferred_metadata_round_trips(xaiserve, tmp_path):
     assert missing.returncode == 1 and "version 7 requested" in missing.stderr, missing.stderr
 
 
-CLASSIFIER = "classifier_with_names"  # x f32[N,4] -> scores f32[N,3], class_id i64[N], class_name string[N]
+CLASSIFIER = "classifier_with_names"  # x f32[N,4] -> scores f32[N,3], class_id i64[N], class_name(_bytes) string[N]
 
 
 def test_a_classifier_s_ids_and_names_are_not_outputs_to_explain(xaiserve):
@@ -136,6 +137,8 @@ def test_a_classifier_explains_its_scores_without_being_told(xaiserve, tf_models
         assert_relatively_close(entry["featureAttributions"], reference.attributions, 1e-5)
         [prediction] = response["predictions"]
         assert prediction["class_name"] == expected_predictions["class_name"][row].decode()
+        # TF Serving's rule: an output named *_bytes is binary, written as b64 even when it is text.
+        assert prediction["class_name_bytes"] == {"b64": base64.b64encode(expected_predictions["class_name"][row]).decode()}
         assert prediction["class_id"] == expected_predictions["class_id"][row]
 
 
@@ -211,6 +214,22 @@ def test_display_names_come_from_the_prediction_field_the_metadata_names(xaiserv
     finally:
         (directory / "model" / "explanation_metadata.json").unlink()
     assert [r["attributions"] for r in rest["explanations"]] == [attributions_of(r) for r in cli]
+
+
+def test_predict_over_rest_writes_a_bytes_output_as_b64_in_rows_and_columns(tmp_path, tf_models):
+    """TF Serving's rule for an output named *_bytes, in both of :predict's forms;
+    the other string output stays text."""
+    instances = read_instances(CLASSIFIER)
+    names = tf_models[CLASSIFIER].run(instances)["class_name"]
+    as_b64 = [{"b64": base64.b64encode(name).decode()} for name in names]
+    with running_server("--model", f"c={fixture_dir(CLASSIFIER)}", log_dir=tmp_path) as server:
+        rows = server.post("/v1/models/c:predict", {"instances": instances}).expect(200)["predictions"]
+        columns = server.post("/v1/models/c:predict", {"inputs": instances}).expect(200)["outputs"]
+
+    assert [row["class_name_bytes"] for row in rows] == as_b64
+    assert [row["class_name"] for row in rows] == [name.decode() for name in names]
+    assert columns["class_name_bytes"] == as_b64
+    assert columns["class_name"] == [name.decode() for name in names]
 
 
 def test_a_display_name_mapping_key_that_is_not_a_prediction_field_is_refused(
