@@ -251,7 +251,8 @@ int RunInspect(const std::vector<std::string>& args) {
 int RunPredict(const std::vector<std::string>& args) {
   std::string instances_path, signature;
   int64_t version = -1, batch_size = kPredictBatchSize;
-  FlagSet flags("xaiserve predict MODEL_DIR --instances FILE [--signature KEY]",
+  FlagSet flags("xaiserve predict MODEL_DIR --instances FILE [--signature KEY] [--batch-size N]\n"
+                "                [--version N]",
                 "Runs predictions. Reads JSON Lines (one instance per line, as in a request's \"instances\";\n"
                 "'-' for stdin) and writes one {\"predictions\": [...]} line per instance.");
   flags.String("instances", &instances_path, "FILE", "JSON Lines file of instances ('-' for stdin)");
@@ -388,7 +389,7 @@ int RunExplain(const std::vector<std::string>& args) {
                 "                [--steps N] [--paths N] [--noisy-samples N] [--noise-sigma S] [--max-blur-sigma S]\n"
                 "                [--top-k K] [--output-indices I[,J...]] [--output-name NAME] [--metadata FILE]\n"
                 "                [--batch-size N] [--xrai-fast] [--visualize DIR] [--target-error E] [--timings FILE]\n"
-                "                [--version V]",
+                "                [--version N]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
                 "request's \"instances\"; '-' for stdin) and writes one line per instance with the same JSON as\n"
                 "the REST API's :explain response body. Progress goes to stderr (the first and last instance\n"
@@ -633,7 +634,7 @@ int RunExplain(const std::vector<std::string>& args) {
 int RunMetadata(const std::vector<std::string>& args) {
   std::string output, metadata;
   int64_t version = -1;
-  FlagSet flags("xaiserve metadata MODEL_DIR [--output FILE] [--metadata FILE] [--version V]",
+  FlagSet flags("xaiserve metadata MODEL_DIR [--output FILE] [--metadata FILE] [--version N]",
                 "Prints the explanation metadata in use (MODEL_DIR/explanation_metadata.json, or inferred from the\n"
                 "explaining signature: every floating-point input numeric with a zero baseline), in the AI Platform\n"
                 "explanation_metadata.json format, ready to edit.");

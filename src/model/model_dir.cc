@@ -57,7 +57,9 @@ StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int
     }
     if (extension == ".keras" || extension == ".h5" || extension == ".hdf5") {
       return NotFound("'" + dir + "' is a Keras model file; xaiserve loads SavedModels: export one with "
-                             "model.export(DIR) (Keras 3) or tf.saved_model.save(model, DIR), then give DIR");
+                      "keras.export.ExportArchive, adding the endpoints 'serving_default' and 'xai_model' (Keras 3; "
+                      "model.export(DIR) gives a model that predicts but cannot be explained), or with "
+                      "tf.saved_model.save(model, DIR) (Keras 2), then give DIR");
     }
     return NotFound("'" + dir + "' is a file, not a model directory; give the directory that holds "
                            "saved_model.pb (or its numeric version subdirectories)");

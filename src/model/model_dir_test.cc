@@ -210,7 +210,7 @@ TEST_F(ModelDirTest, AFileIsNotAModelDirectory) {
   std::ofstream(fs::path(keras));
   std::ofstream(fs::path(other));
   EXPECT_TRUE(Contains(ResolveModelDir(keras).status().message(), "is a Keras model file; xaiserve loads SavedModels: "
-                                                                  "export one with model.export(DIR)"));
+                                                                  "export one with keras.export.ExportArchive"));
   EXPECT_TRUE(Contains(ResolveModelDir(other).status().message(), "'" + other + "' is a file, not a model directory"));
 }
 

@@ -180,7 +180,7 @@ def test_nonexistent_model_dir(command, xaiserve, tmp_path):
 @pytest.mark.parametrize(
     "name,phrases",
     [("saved_model.pb", ["is the SavedModel's file; give the directory that holds it"]),
-     ("model.keras", ["is a Keras model file", "model.export(DIR)"]),
+     ("model.keras", ["is a Keras model file", "keras.export.ExportArchive", "tf.saved_model.save(model, DIR) (Keras 2)"]),
      ("notes.txt", ["is a file, not a model directory"])],
 )
 def test_a_file_given_as_the_model_says_what_to_give(name, phrases, xaiserve, tmp_path):
