@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <optional>
 #include <limits>
@@ -335,6 +336,25 @@ std::string DumpJson(const Json& value) {
   return out;
 }
 
+namespace {
+
+// True when the word around byte `byte` (1-based, the last one a parse error
+// read) is NaN, Infinity or inf, in any case: a non-finite number written as
+// Python's json module and JavaScript write it.
+bool NonFiniteLiteralAt(const std::string& text, size_t byte) {
+  if (byte == 0 || byte > text.size()) return false;
+  size_t begin = byte - 1;
+  const auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  while (begin > 0 && letter(text[begin - 1])) --begin;
+  size_t end = begin;
+  while (end < text.size() && letter(text[end])) ++end;
+  std::string word = text.substr(begin, end - begin);
+  std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
+  return word == "nan" || word == "infinity" || word == "inf";
+}
+
+}  // namespace
+
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what) {
   if (NestsDeeperThan(text, kMaxJsonNesting)) {
     return InvalidArgument(what + ": JSON nested deeper than " + std::to_string(kMaxJsonNesting) +
@@ -347,6 +367,11 @@ StatusOr<Json> ParseJson(const std::string& text, const std::string& what) {
     std::string reason = e.what();
     const size_t bracket = reason.find("] ");
     if (bracket != std::string::npos) reason = reason.substr(bracket + 2);
+    const auto* parse_error = dynamic_cast<const Json::parse_error*>(&e);
+    if (parse_error != nullptr && NonFiniteLiteralAt(text, parse_error->byte)) {
+      reason += " (NaN and Infinity are not JSON, though Python's json.dumps writes them for non-finite floats; "
+                "xaiserve takes finite numbers only)";
+    }
     return InvalidArgument(what + ": not valid JSON: " + reason);
   }
 }

@@ -139,6 +139,19 @@ TEST(ParseJsonTest, NestingDeeperThanTheLimitIsRefused) {
   EXPECT_FALSE(ParseJson(deep_object, "body").ok());
 }
 
+TEST(ParseJsonTest, NonFiniteLiteralsAsPythonWritesThemAreNamed) {
+  for (const std::string text : {"[1, NaN]", "[1,-Infinity, 2]", R"({"a": Infinity})", "[nan]", "[[0.5, inf]]"}) {
+    ErrorMessage(ParseJson(text, "body").status(), StatusCode::kInvalidArgument,
+                 {"body: not valid JSON", "NaN and Infinity are not JSON", "finite numbers only"}, text);
+  }
+  // Other bad JSON gets no such hint, nor does the word inside a string.
+  for (const std::string text : {"[1, 2", "[tru]", R"(["NaN", x])", "[Nap]"}) {
+    auto parsed = ParseJson(text, "body");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().message().find("NaN and Infinity"), std::string::npos) << text;
+  }
+}
+
 TEST(ParseJsonTest, BracketsInsideStringsDoNotCount) {
   const std::string brackets(200, '[');
   auto parsed = ParseJson(R"({"text": ")" + brackets + R"(\"[{", "b": [1]})", "body");
