@@ -22,16 +22,28 @@ std::optional<int64_t> ParseVersionName(const std::string& name) {
   return version;
 }
 
-std::vector<ModelVersion> ListModelVersions(const std::string& base) {
+StatusOr<std::vector<ModelVersion>> ListVersionDirectories(const std::string& base) {
   std::vector<ModelVersion> versions;
   std::error_code ec;
-  for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    const std::optional<int64_t> version = ParseVersionName(name);
-    if (version && it->is_directory(ec) && IsSavedModelDir(it->path().string())) versions.push_back({*version, it->path().string()});
+  fs::directory_iterator it(base, ec);
+  for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    const std::optional<int64_t> version = ParseVersionName(it->path().filename().string());
+    std::error_code type_ec;
+    if (version && it->is_directory(type_ec)) versions.push_back({*version, it->path().string()});
   }
+  if (ec) return FailedPrecondition("cannot read model directory '" + base + "': " + ec.message());
   std::sort(versions.begin(), versions.end(),
             [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });
+  return versions;
+}
+
+std::vector<ModelVersion> ListModelVersions(const std::string& base) {
+  StatusOr<std::vector<ModelVersion>> directories = ListVersionDirectories(base);
+  std::vector<ModelVersion> versions;
+  if (!directories.ok()) return versions;
+  for (ModelVersion& v : *directories) {
+    if (IsSavedModelDir(v.path)) versions.push_back(std::move(v));
+  }
   return versions;
 }
 
@@ -76,6 +88,18 @@ StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int
   }
   const std::vector<ModelVersion> versions = ListModelVersions(dir);
   if (versions.empty()) {
+    std::vector<std::string> numbered;
+    if (auto directories = ListVersionDirectories(dir); directories.ok()) {
+      for (const ModelVersion& v : *directories) numbered.push_back(fs::path(v.path).filename().string());
+    }
+    if (!numbered.empty()) {
+      std::string list;
+      for (const std::string& name : numbered) list += (list.empty() ? "" : ", ") + name;
+      return NotFound("'" + dir + "' has version directories (" + list + ") but none holds saved_model.pb (or "
+                      ".pbtxt) that xaiserve can read: the SavedModel's files go directly inside a version's "
+                      "directory (DIR/<version>/saved_model.pb, not in a folder of their own within it), readable by "
+                      "the user xaiserve runs as; a version still being copied in is loaded once its files are there");
+    }
     return NotFound("'" + dir + "' holds no saved_model.pb (or .pbtxt) and no numeric version subdirectories "
                     "(expected DIR/saved_model.pb or DIR/<version>/saved_model.pb)");
   }

@@ -166,6 +166,34 @@ TEST_F(ModelDirTest, DirectoryWithoutAModelSaysWhatWasExpected) {
   EXPECT_TRUE(ListModelVersions(root()).empty());
 }
 
+TEST_F(ModelDirTest, VersionDirectoriesWithoutASavedModelAreNamedWithTheLayoutExpected) {
+  // A SavedModel one folder too deep (MODEL/1/my_model/saved_model.pb), or
+  // still being copied in: "no numeric version subdirectories" was wrong.
+  MakeSavedModel("1/my_model");
+  fs::create_directories(root_.path() / "2" / "variables");
+  auto resolved = ResolveModelDir(root());
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(resolved.status().message(), "has version directories (1, 2) but none holds saved_model.pb"));
+  EXPECT_TRUE(Contains(resolved.status().message(), "DIR/<version>/saved_model.pb"));
+
+  const auto directories = ListVersionDirectories(root());
+  ASSERT_TRUE(directories.ok()) << directories.status().ToString();
+  ASSERT_EQ(directories->size(), 2u);
+  EXPECT_EQ((*directories)[0].version, 1);
+  EXPECT_EQ((*directories)[1].version, 2);
+  EXPECT_TRUE(ListModelVersions(root()).empty());
+}
+
+TEST_F(ModelDirTest, ADirectoryThatCannotBeListedIsAFailedPrecondition) {
+  const std::string loop = (root_.path() / "loop").string();
+  fs::create_symlink(loop, loop);
+  const auto directories = ListVersionDirectories(loop);
+  ASSERT_FALSE(directories.ok());
+  EXPECT_EQ(directories.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(directories.status().message(), "cannot read model directory '" + loop + "'"));
+}
+
 // TensorFlow's loader reads the text form when there is no saved_model.pb.
 TEST_F(ModelDirTest, TextSavedModelIsASavedModelToo) {
   MakeSavedModel("", "saved_model.pbtxt");

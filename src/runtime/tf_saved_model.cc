@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -516,6 +517,13 @@ class TfSavedModel final : public ModelRuntime {
     // without variables, and fails only when a run reads one.
     const std::string index = path_ + "/variables/variables.index";
     if (variables > 0 && !tf::Env::Default()->FileExists(index).ok()) {
+      // TensorFlow says "not found" for a file it may not read, too.
+      std::error_code unreadable;
+      std::filesystem::status(index, unreadable);
+      if (unreadable && unreadable != std::errc::no_such_file_or_directory && unreadable != std::errc::not_a_directory) {
+        return FailedPrecondition("cannot read '" + index + "': " + unreadable.message() +
+                                  "; make the SavedModel's files readable by the user xaiserve runs as");
+      }
       return FailedPrecondition("'" + path_ + "' has " + std::to_string(variables) + " variables but no " + index +
                                 ": copy the whole SavedModel directory, variables/ included");
     }

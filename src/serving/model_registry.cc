@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "api/visualizations.h"
 #include "core/text.h"
@@ -63,6 +64,31 @@ std::vector<ModelVersion> VersionsOnDisk(const std::string& base, Status* error)
     versions = std::move(plain);
   }
   return versions;
+}
+
+// OK unless `base` exists but cannot be listed (permissions, an I/O error on
+// network storage), which says nothing of what versions it holds.
+Status UnreadableBase(const std::string& base) {
+  if (IsSavedModelDir(base)) return OkStatus();
+  std::error_code ec;
+  if (!fs::exists(base, ec) && !ec) return OkStatus();  // gone: its versions are gone too
+  if (ec) return FailedPrecondition("cannot read model directory '" + base + "': " + ec.message());
+  if (!fs::is_directory(base, ec)) return OkStatus();
+  return ListVersionDirectories(base).status();
+}
+
+// Numeric directories under `base` that are not among `on_disk`: versions
+// still being copied in, or whose files cannot be read.
+std::vector<ModelVersion> IncompleteVersions(const std::string& base, const std::vector<ModelVersion>& on_disk) {
+  std::vector<ModelVersion> incomplete;
+  StatusOr<std::vector<ModelVersion>> directories = ListVersionDirectories(base);
+  if (!directories.ok()) return incomplete;
+  for (ModelVersion& v : *directories) {
+    const bool listed = std::any_of(on_disk.begin(), on_disk.end(),
+                                    [&v](const ModelVersion& d) { return d.path == v.path; });
+    if (!listed) incomplete.push_back(std::move(v));
+  }
+  return incomplete;
 }
 
 template <typename T>
@@ -165,9 +191,39 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
   for (const ModelSource& source : sources_) {
     const std::shared_ptr<const ModelSnapshot> current = Snapshot(source.name);
     DiskState& disk = disk_[source.name];
+    if (Status unreadable = UnreadableBase(source.base_path); !unreadable.ok()) {
+      // Nothing is known of its versions: what is loaded goes on serving.
+      auto same = std::make_shared<ModelSnapshot>(*current);
+      same->error = FailedPrecondition(unreadable.message() + "; the versions loaded (" + current->VersionList() +
+                                       ") go on serving until it can be read again");
+      if (same->error.message() != current->error.message()) Log("model '" + source.name + "': " + same->error.message());
+      Publish(source.name, std::move(same));
+      continue;
+    }
     auto next = std::make_shared<ModelSnapshot>();
     next->source = source;
-    const std::vector<ModelVersion> on_disk = VersionsOnDisk(source.base_path, &next->error);
+    std::vector<ModelVersion> on_disk = VersionsOnDisk(source.base_path, &next->error);
+    // A loaded version whose directory is still there but holds no readable
+    // SavedModel (its files made unreadable, or being rewritten) is not gone:
+    // it serves on from memory. Any other such directory is a version still
+    // being copied in.
+    std::vector<ModelVersion> incomplete;
+    std::set<int64_t> unreadable;
+    for (ModelVersion& v : IncompleteVersions(source.base_path, on_disk)) {
+      if (FindVersion(current->versions, v.version) != nullptr && FindVersion(on_disk, v.version) == nullptr) {
+        if (disk.unreadable.count(v.version) == 0) {
+          Log("model '" + source.name + "' version " + std::to_string(v.version) + ": " + v.path +
+              " holds no saved_model.pb that can be read now; the version serves on from memory");
+        }
+        unreadable.insert(v.version);
+        on_disk.push_back(std::move(v));
+      } else {
+        incomplete.push_back(std::move(v));
+      }
+    }
+    disk.unreadable = std::move(unreadable);
+    std::sort(on_disk.begin(), on_disk.end(),
+              [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });
     if (!next->error.ok() && next->error.message() != current->error.message()) {
       Log("model '" + source.name + "': " + next->error.message());
     }
@@ -186,6 +242,11 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
 
     std::map<int64_t, std::string> seen_now;
     bool pending = false;  // a wanted version is on disk, not loaded yet, and not failed as it is
+    for (const ModelVersion& v : incomplete) {
+      std::vector<int64_t> with_it = disk_versions;
+      with_it.push_back(v.version);
+      if (Holds(WantedVersions(source.version_policy, with_it), v.version)) pending = true;  // still being copied in
+    }
     for (const ModelVersion& v : on_disk) {
       const std::string fingerprint = Fingerprint(v.path);
       seen_now[v.version] = fingerprint;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -146,6 +147,7 @@ class ModelRegistry {
     };
     std::map<int64_t, FailedLoad> failed;  // version -> its last failed load
     std::optional<int64_t> kept;                  // a version served only until a wanted one loads
+    std::set<int64_t> unreadable;                 // loaded versions whose directory holds no readable SavedModel
   };
 
   void Scan(bool wait_for_settled_files);

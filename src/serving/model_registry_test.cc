@@ -369,6 +369,67 @@ TEST_F(ModelRegistryTest, AVersionRenamedServesOnUntilItsNewNumberHasLoaded) {
   EXPECT_EQ(registry.Get("m").status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(ModelRegistryTest, TheOldVersionDeletedWhileTheNewOneIsStillBeingCopiedServesOn) {
+  // cp -r writes variables/ before saved_model.pb: with 2 not yet a
+  // SavedModel, deleting 1 left nothing serving (503s) until 2 loaded.
+  SavedModel("m/1");
+  ModelRegistry registry({Source("m", Path("m"), Latest(1))}, fake_.loader());
+  registry.LoadAll();
+  fs::create_directories(Path("m/2/variables"));
+  fs::remove_all(Path("m/1"));
+
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 1);  // from memory
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 1);
+
+  SavedModel("m/2");  // the copy completes
+  registry.Poll();
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "2");
+}
+
+TEST_F(ModelRegistryTest, ALoadedVersionWhoseDirectoryNoLongerHoldsAReadableSavedModelServesOn) {
+  // As when its files are made unreadable (chmod, or an I/O error), which
+  // used to unload it as "gone"; here saved_model.pb is removed, as root
+  // reads every file. Once the directory itself is gone, so is the version.
+  SavedModel("m/1");
+  SavedModel("m/2");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  fs::remove(Path("m/2/saved_model.pb"));
+  registry.Poll();
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 2");
+  EXPECT_EQ(registry.Get("m")->version, 2);
+
+  fs::remove_all(Path("m/2"));
+  registry.Poll();
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1");
+}
+
+TEST_F(ModelRegistryTest, ABaseDirectoryThatCannotBeReadKeepsItsVersionsServing) {
+  // A base that exists but cannot be listed (here a symlink loop; in life,
+  // permissions or network storage) used to unload every version as gone.
+  SavedModel("real/1");
+  fs::create_directory_symlink(Path("real"), Path("m"));
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  fs::remove(Path("m"));
+  fs::create_symlink(Path("m"), Path("m"));  // m -> m: ELOOP
+
+  registry.Poll();
+  const auto snapshot = registry.Snapshot("m");
+  EXPECT_EQ(snapshot->VersionList(), "1");
+  EXPECT_EQ(registry.Get("m")->version, 1);
+  EXPECT_TRUE(Contains(snapshot->error.message(), "cannot read model directory"));
+  EXPECT_TRUE(Contains(snapshot->error.message(), "go on serving until it can be read again"));
+
+  fs::remove(Path("m"));  // gone for good: so are its versions
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m").status().code(), StatusCode::kUnavailable);
+}
+
 TEST_F(ModelRegistryTest, AFailedVersionWantedAgainShowsItsFailure) {
   // 6 failed; 7 loaded (6 out of the policy); 7 removed: 6 is wanted again,
   // not retried (same files), and its failure was no longer shown anywhere.

@@ -302,8 +302,9 @@ class ServerProcess:
 
     START_TIMEOUT = 60.0
 
-    def __init__(self, *args: Any, log_dir: Path):
+    def __init__(self, *args: Any, log_dir: Path, command_prefix: tuple[str, ...] = ()):
         self.args = ("serve", "--port", "0", *map(str, args))
+        self.command_prefix = command_prefix  # e.g. setpriv, to run as another user
         self.log_path = Path(log_dir) / f"xaiserve-serve-{os.getpid()}-{id(self)}.log"
         self.process: subprocess.Popen | None = None
         self.stdout_lines: list[str] = []
@@ -322,7 +323,7 @@ class ServerProcess:
         # SIGHUP as from a terminal, whatever the test run inherited: under
         # nohup it comes ignored, and the server rightly keeps it so.
         self.process = subprocess.Popen(
-            [str(BINARY), *self.args], stdout=subprocess.PIPE, stderr=self._log, text=True, env=env,
+            [*self.command_prefix, str(BINARY), *self.args], stdout=subprocess.PIPE, stderr=self._log, text=True, env=env,
             preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
         )
         ready = threading.Event()
@@ -446,9 +447,9 @@ class Reply:
 
 
 @contextlib.contextmanager
-def running_server(*args: Any, log_dir: Path) -> Iterator[ServerProcess]:
+def running_server(*args: Any, log_dir: Path, command_prefix: tuple[str, ...] = ()) -> Iterator[ServerProcess]:
     """A server for the duration of the block; it must stop cleanly (exit 0)."""
-    server = ServerProcess(*args, log_dir=log_dir).start()
+    server = ServerProcess(*args, log_dir=log_dir, command_prefix=command_prefix).start()
     try:
         yield server
     finally:

@@ -10,9 +10,11 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -155,6 +157,77 @@ def test_keep_versions_unloads_the_old_version_once_the_new_one_serves(xaiserve,
         second = server.post("/v1/models/m:explain", body).expect(200)
         assert second["predictions"] == first["predictions"]
         assert "model 'm' version 1 unloaded: its version policy (latest 1) no longer wants it" in server.log()
+
+
+@contextlib.contextmanager
+def readable_by_nobody() -> Iterator[tuple[Path, tuple[str, ...]]]:
+    """A directory and a command prefix under which file permissions apply to
+    the server: as root (whom permissions do not stop), the server runs as
+    nobody via setpriv; otherwise as the test's own user."""
+    if os.geteuid() != 0:
+        prefix: tuple[str, ...] = ()
+    elif shutil.which("setpriv"):
+        prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    else:
+        pytest.skip("running as root without setpriv: permissions would not apply to the server")
+    directory = Path(tempfile.mkdtemp(prefix="xai_permissions_"))
+    directory.chmod(0o755)
+    try:
+        yield directory, prefix
+    finally:
+        for path in [directory, *directory.rglob("*")]:
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+        shutil.rmtree(directory)
+
+
+def copy_readable(source: Path, target: Path) -> None:
+    shutil.copytree(source, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_a_model_directory_that_cannot_be_read_for_a_while_keeps_serving(xaiserve, tmp_path):
+    """A read error is not a removal: with the base directory unreadable
+    (chmod 000; on network storage, an I/O error), every version used to be
+    unloaded as gone and the model answered 503 (43% of a helper's requests)."""
+    body = {"instances": TABULAR[:1]}
+    with readable_by_nobody() as (directory, prefix):
+        base = directory / "model"
+        copy_readable(fixture_dir("tabular_mlp"), base / "1")
+        base.chmod(0o755)
+        with running_server("--model", f"m={base}", "--poll-seconds", "0.1", log_dir=tmp_path,
+                            command_prefix=prefix) as server:
+            first = server.post("/v1/models/m:predict", body).expect(200)
+            with asking_meanwhile(server, "/v1/models/m:predict", body, clients=1) as statuses:
+                base.chmod(0o000)
+                wait_until(lambda: "cannot read model directory" in server.log(), 20, "the read error to be seen")
+                asked = len(statuses)
+                wait_until(lambda: len(statuses) > asked + 5, 20, "requests while it cannot be read")
+                status = server.get("/v1/models/m").expect(200)
+                base.chmod(0o755)
+            assert statuses and set(statuses) == {200}, f"requests failed while unreadable: {sorted(set(statuses))}"
+            assert [v["version"] for v in status["versions"]] == [1]
+            assert "go on serving until it can be read again" in status["error"]["message"]
+            assert "Permission denied" in status["error"]["message"]
+            wait_until(lambda: "error" not in server.get("/v1/models/m").expect(200), 20, "the error to clear")
+            assert server.post("/v1/models/m:predict", body).expect(200) == first
+            assert "unloaded" not in server.log()
+
+
+def test_a_version_whose_variables_cannot_be_read_says_so(xaiserve, tmp_path):
+    """TensorFlow says "not found" for a file it may not read; the message
+    said to copy variables/ that were there."""
+    with readable_by_nobody() as (directory, prefix):
+        base = directory / "model"
+        copy_readable(fixture_dir("tabular_mlp"), base / "1")
+        (base / "1" / "variables").chmod(0o000)
+        with running_server("--model", f"m={base}", log_dir=tmp_path, command_prefix=prefix) as server:
+            [error] = server.get("/v1/models/m").expect(200)["loadErrors"]
+        message = error["error"]["message"]
+        assert "cannot read" in message and "variables.index" in message and "Permission denied" in message, message
+        assert "readable by the user xaiserve runs as" in message
+        assert "copy the whole SavedModel" not in message
 
 
 def test_a_config_s_specific_version_policy_serves_the_listed_versions(xaiserve, tmp_path):
