@@ -293,7 +293,10 @@ enum class Waited {
 };
 
 // Waits, until `until` and while the server runs, for the next request's
-// first byte, as long as no other connection waits for a worker.
+// first byte, as long as no other connection waits for a worker. Once the
+// server is stopping, a request whose bytes have already arrived (one that
+// waited in the queue for a worker) is still taken: it is in flight, and was
+// closed unanswered.
 Waited WaitForRequest(const DeadlineStream& stream, int sock, Clock::time_point until,
                       const std::atomic<socket_t>& server_socket, const std::atomic<int>& queued) {
   if (stream.has_buffered_bytes()) return Waited::kRequest;  // pipelined
@@ -306,7 +309,8 @@ Waited WaitForRequest(const DeadlineStream& stream, int sock, Clock::time_point 
     if (left.count() <= 0) return Waited::kNone;
     if (queued > 0) return Waited::kYield;
   }
-  return Waited::kNone;
+  pollfd fd{sock, POLLIN, 0};
+  return poll(&fd, 1, 0) > 0 ? Waited::kRequest : Waited::kNone;
 }
 
 // A whole error response for a request cpp-httplib never parsed (it then

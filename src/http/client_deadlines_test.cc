@@ -72,6 +72,11 @@ class ClientDeadlinesTest : public ::testing::Test {
     server_->Get(R"(/bytes/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(std::string(std::stoul(req.matches[1]), 'x'), "text/plain");
     });
+    server_->Get(R"(/sleep/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+      ++sleeping_;
+      std::this_thread::sleep_for(milliseconds(std::stoul(req.matches[1])));
+      res.set_content("slept", "text/plain");
+    });
     // Answers the body's size, or 408 / 400 when it did not arrive.
     server_->Post("/size", [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
       std::string body;
@@ -100,6 +105,7 @@ class ClientDeadlinesTest : public ::testing::Test {
   std::thread serving_;
   int port_ = 0;
   std::atomic<int> timeouts_{0};
+  std::atomic<int> sleeping_{0};  // /sleep requests begun
 };
 
 TEST_F(ClientDeadlinesTest, PipelinedRequestsAreAllAnswered) {
@@ -195,6 +201,28 @@ TEST_F(IdleConnectionsTest, SilentConnectionsDoNotKeepANewClientWaiting) {
   // The silent ones still get their 408 when their wait runs out, parked or not.
   for (auto& s : silent) EXPECT_NE(s->ReadAll().find("HTTP/1.1 408"), std::string::npos);
   EXPECT_EQ(timeouts_, 4);
+}
+
+TEST_F(IdleConnectionsTest, RequestsWaitingForAWorkerWhenTheServerStopsAreStillAnswered) {
+  // Both workers busy; two more requests arrived and wait in the queue.
+  // Stopping closed the waiting ones without an answer ("empty reply"). Each
+  // takes 100 ms, within its response deadline (kClientTimeout).
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<RawClient>(port_));
+    ASSERT_TRUE(clients.back()->Send("GET /sleep/100 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  while (sleeping_ < 2) std::this_thread::sleep_for(milliseconds(1));
+  std::this_thread::sleep_for(milliseconds(50));  // the other two are queued, their bytes sent
+  std::thread stopping([this] { server_->stop(); });
+
+  for (auto& client : clients) {
+    const std::string reply = client->ReadAll();
+    EXPECT_NE(reply.find("HTTP/1.1 200 OK"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("slept"), std::string::npos) << reply;
+  }
+  stopping.join();
+  EXPECT_EQ(sleeping_, 4);
 }
 
 TEST_F(IdleConnectionsTest, AParkedKeptAliveConnectionIsServedWhenItsClientSendsAgain) {

@@ -321,6 +321,40 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(signal_name, xai
     assert log.index("received: no new connections") < log.index("model=image method=explain:integrated-gradients status=200")
 
 
+def test_a_request_waiting_for_a_worker_at_a_stop_is_still_answered(xaiserve, tmp_path):
+    """With every worker busy, a request that had arrived and waited for one
+    was closed unanswered by a stop ("empty reply from server"), and was not
+    logged. The one worker is held by a long explanation that is sure to run
+    for seconds beyond the small request's arrival."""
+    import signal
+
+    server = ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", "--threads", "1", log_dir=tmp_path).start()
+    replies: dict[str, "Reply"] = {}
+    try:
+        slower = {**SLOW, "parameters": {"integratedGradientsAttribution": {
+            "stepCount": 100, "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 3}}}}  # about 6 s
+        slow = threading.Thread(target=lambda: replies.update(slow=server.post("/v1/models/image:explain", slower)))
+        slow.start()
+        time.sleep(1.0)  # the slow request holds the worker (it takes many seconds)
+        waiting = threading.Thread(target=lambda: replies.update(
+            waiting=server.post("/v1/models/image:explain", {"instances": IMAGE[:1]})))
+        waiting.start()
+        time.sleep(0.5)  # its bytes have arrived; it waits for the worker
+        server.process.send_signal(signal.SIGTERM)
+        code = server.stop(timeout=120)
+        slow.join(120)
+        waiting.join(120)
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+    assert code == 0, server.log()[-3000:]
+    assert len(replies["slow"].expect(200)["explanations"]) == 64
+    assert "waiting" in replies, "the request that waited for the worker got no answer"
+    assert len(replies["waiting"].expect(200)["explanations"]) == 1
+    assert server.log().count("model=image method=explain:integrated-gradients status=200") == 2
+
+
 def test_a_signal_sent_twice_at_once_is_one_request_to_stop(xaiserve, tmp_path):
     """GNU timeout sends SIGTERM twice at once (to the child and to its
     process group); the second one made the server exit at once, dropping
