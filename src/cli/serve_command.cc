@@ -149,7 +149,22 @@ StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std
   if (!config.is_object()) return InvalidArgument(path + ": expected {\"models\": [...]}");
   JsonFields top(config, path);
   XAI_ASSIGN_OR_RETURN(const Json* models, top.Find({"models"}));
+  // TF Serving's ModelServerConfig in JSON: {"model_config_list": {"config": [...]}}.
+  XAI_ASSIGN_OR_RETURN(const Json* config_list, top.Find({"model_config_list", "modelConfigList"}));
   XAI_RETURN_IF_ERROR(top.CheckNoUnknownFields());
+  if (models != nullptr && config_list != nullptr) {
+    return InvalidArgument(path + ": give \"models\" or TF Serving's \"model_config_list\", not both");
+  }
+  if (config_list != nullptr) {
+    const std::string where = top.Field({"model_config_list", "modelConfigList"});
+    if (!config_list->is_object()) return InvalidArgument(where + " must be an object: {\"config\": [...]}");
+    JsonFields list(*config_list, where);
+    XAI_ASSIGN_OR_RETURN(models, list.Find({"config"}));
+    XAI_RETURN_IF_ERROR(list.CheckNoUnknownFields());
+    if (models == nullptr || !models->is_array() || models->empty()) {
+      return InvalidArgument(where + ".config must be a non-empty list of {\"name\", \"base_path\"}");
+    }
+  }
   if (models == nullptr || !models->is_array() || models->empty()) {
     return InvalidArgument(path + ": \"models\" must be a non-empty list of {\"name\", \"base_path\"}");
   }
@@ -162,6 +177,8 @@ StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std
     XAI_ASSIGN_OR_RETURN(source.name, f.String({"name"}));
     XAI_ASSIGN_OR_RETURN(source.base_path, f.String({"base_path", "basePath"}));
     XAI_ASSIGN_OR_RETURN(source.default_method, f.String({"default_method", "defaultMethod"}, default_method));
+    // TF Serving's; xaiserve serves TensorFlow SavedModels only.
+    XAI_ASSIGN_OR_RETURN(const std::string platform, f.String({"model_platform", "modelPlatform"}, "tensorflow"));
     XAI_ASSIGN_OR_RETURN(const Json* policy, f.Find({"model_version_policy", "modelVersionPolicy"}));
     source.version_policy = default_policy;
     if (policy != nullptr) {
@@ -169,6 +186,10 @@ StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std
                            ReadVersionPolicy(*policy, f.Field({"model_version_policy", "modelVersionPolicy"})));
     }
     XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
+    if (platform != "tensorflow") {
+      return InvalidArgument(f.Field({"model_platform", "modelPlatform"}) + " is \"" + platform +
+                             "\"; xaiserve serves TensorFlow SavedModels only (\"tensorflow\")");
+    }
     if (source.name.empty()) return InvalidArgument(where + " needs \"name\" (the name in its routes)");
     if (source.base_path.empty()) return InvalidArgument(where + " needs \"base_path\" (the model directory)");
     if (fs::path(source.base_path).is_relative()) {

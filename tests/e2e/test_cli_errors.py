@@ -561,8 +561,13 @@ def test_tensorflow_start_up_notice_is_quiet_by_default(xaiserve):
         ({"models": [{"base_path": "m"}]}, ['models[0] needs "name"']),
         ({"models": [{"name": "m"}]}, ['models[0] needs "base_path"']),
         ({"models": [{"name": "m", "base_path": "m", "extra": 1}]}, ["extra"]),
+        ({"models": [{"name": "m", "base_path": "m", "model_platform": "pytorch"}]},
+         ['model_platform is "pytorch"', 'TensorFlow SavedModels only ("tensorflow")']),
+        ({"model_config_list": {"config": []}}, ["model_config_list.config must be a non-empty list"]),
+        ({"models": [{"name": "m", "base_path": "m"}], "model_config_list": {"config": [{"name": "m", "base_path": "m"}]}},
+         ['give "models" or TF Serving\'s "model_config_list", not both']),
     ],
-    ids=["a-directory", "no-name", "no-base-path", "unknown-field"],
+    ids=["a-directory", "no-name", "no-base-path", "unknown-field", "other-platform", "empty-config-list", "both-forms"],
 )
 def test_a_bad_serve_config_is_named_before_anything_loads(config, phrases, xaiserve, tmp_path):
     path = tmp_path / "config.json"

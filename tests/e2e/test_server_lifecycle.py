@@ -247,6 +247,24 @@ def test_a_config_s_specific_version_policy_serves_the_listed_versions(xaiserve,
             503, phrases=["holds versions 1, 2, 3, none of which its version policy (specific 7) wants"])
 
 
+def test_a_config_in_tf_serving_s_form_serves(xaiserve, tmp_path):
+    """ModelServerConfig as JSON (model_config_list.config, model_platform),
+    as a TF Serving models.config converts: the same models, the same policy."""
+    base = tmp_path / "model"
+    for version in ("1", "2"):
+        (base / version).parent.mkdir(parents=True, exist_ok=True)
+        (base / version).symlink_to(fixture_dir("tabular_mlp"), target_is_directory=True)
+    config = tmp_path / "models.json"
+    config.write_text(json.dumps({"model_config_list": {"config": [
+        {"name": "m", "base_path": str(base), "model_platform": "tensorflow",
+         "model_version_policy": {"latest": {"num_versions": 1}}}]}}))
+    with running_server("--config", config, log_dir=tmp_path) as server:
+        status = server.get("/v1/models/m").expect(200)
+        assert [v["version"] for v in status["versions"]] == [2]
+        assert status["versionPolicy"] == "latest 1"
+        server.post("/v1/models/m:predict", {"instances": TABULAR[:1]}).expect(200)
+
+
 def test_a_bad_version_policy_in_a_config_is_refused_at_start(xaiserve, tmp_path):
     config = tmp_path / "models.json"
     config.write_text(json.dumps({"models": [
