@@ -26,6 +26,7 @@
 
 #include "cli/flags.h"
 #include "core/json_fields.h"
+#include "core/number_format.h"
 #include "http/http_server.h"
 #include "http/idle_memory_release.h"
 #include "http/metrics.h"
@@ -40,6 +41,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
+
+// The shortest --poll-seconds other than 0 (never).
+constexpr double kMinPollSeconds = 0.05;
 
 // serve --shutdown-timeout's default: inside Kubernetes' default grace (30 s).
 constexpr double kDefaultShutdownTimeoutSeconds = 25;
@@ -441,7 +445,7 @@ int RunServe(const std::vector<std::string>& args) {
             "stops with 413 (default 0: no bound; for scale, 100 steps x 50 noisy samples x 10 baselines\n"
             "evaluate 50,500 path points for each output explained)");
   flags.Double("poll-seconds", &poll_seconds, 0, 86400,
-               "how often model directories are checked for new versions (default 2; 0: never)");
+               "how often model directories are checked for new versions (default 2; 0: never; else at least 0.05)");
   flags.Int("keep-versions", &keep_versions, 0, 1000000,
             "serve only the N newest versions of each model (TF Serving's default is 1), unloading older ones "
             "once a newer one serves (default 0: every version on disk; a config's model_version_policy wins)");
@@ -468,6 +472,11 @@ int RunServe(const std::vector<std::string>& args) {
   }
   if (!positional.empty()) return UsageError("unexpected argument '" + positional[0] + "'; give models as --model NAME=DIR");
   if (Status s = CheckMethod(default_method, "--default-method"); !s.ok()) return UsageError(s.message());
+  if (poll_seconds > 0 && poll_seconds < kMinPollSeconds) {
+    // Each poll walks every version's files: 1e-9 kept most of a core busy.
+    return UsageError("--poll-seconds " + FormatNumber(poll_seconds) + " is below " + FormatNumber(kMinPollSeconds) +
+                      "; give 0 (never check) or at least " + FormatNumber(kMinPollSeconds));
+  }
   if (flags.WasSet("auth-token") && auth_token.empty()) {
     // Likely --auth-token "$UNSET": running open would be a surprise.
     return UsageError("--auth-token is empty; give the token, or leave the flag out to run without one");

@@ -614,6 +614,14 @@ def test_an_address_that_cannot_be_listened_on_is_named_before_models_load(xaise
     assert "a --host that names an address of this machine" in result.stderr
 
 
+def test_a_poll_interval_that_would_spin_is_refused(xaiserve):
+    """--poll-seconds 1e-9 was taken and kept most of a core walking the model's files."""
+    result = xaiserve.run("serve", "--poll-seconds", "1e-9", "--port", "0")
+
+    assert result.returncode == 2, result.stderr
+    assert "--poll-seconds 1e-09 is below 0.05; give 0 (never check) or at least 0.05" in result.stderr
+
+
 def test_an_int64_output_beyond_two_to_the_53_is_refused_not_rounded(xaiserve, tmp_path):
     """Values are held as float64: 10^16 + 1 came back as 10^16 with no word."""
     import tensorflow as tf
