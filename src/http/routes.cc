@@ -206,6 +206,10 @@ class Handler {
       if (!loaded.ok()) return Fail(loaded.status());
       return Reply(ModelExamplesJson(ReadModelExamples({loaded->path, snapshot->source.base_path})));
     }
+    // The model and version first, as TF Serving: a request to a version
+    // that is not there is 404 whatever its body.
+    auto loaded = context_.registry->Get(route.model, version);
+    if (!loaded.ok()) return Fail(loaded.status());
     // Too many instances are refused before parsing, which takes many times
     // the body's size (a 12 MB body of 1.5 M tiny instances, about 750 MB).
     if (request_.body.size() >= kCountBeforeParsingBytes) {
@@ -218,8 +222,6 @@ class Handler {
     if (route.kind == Route::Kind::kPredict) {
       auto parsed = ParsePredictRequest(*body, context_.limits);
       if (!parsed.ok()) return Fail(parsed.status());
-      auto loaded = context_.registry->Get(route.model, version);
-      if (!loaded.ok()) return Fail(loaded.status());
       auto result = RunPredict(*loaded->model, *parsed);
       if (!result.ok()) return Fail(result.status());
       return Reply(*result);
@@ -227,8 +229,6 @@ class Handler {
     auto parsed = ParseExplainRequest(*body, snapshot->source.default_method, context_.limits);
     if (!parsed.ok()) return Fail(parsed.status());
     response_.method_label = "explain:" + parsed->options.method;
-    auto loaded = context_.registry->Get(route.model, version);
-    if (!loaded.ok()) return Fail(loaded.status());
     WorkBudget budget;
     budget.max_path_points = context_.limits.max_path_points;
     const std::atomic<bool>* stop_in_flight = context_.stop_in_flight;
@@ -237,13 +237,14 @@ class Handler {
     };
     parsed->options.budget = &budget;
     auto result = RunExplain(*loaded->model, *parsed);
+    // Rows evaluated, for the access log and metrics: also those of an explanation that stopped.
+    response_.path_points = result.ok() ? result->rows_evaluated : budget.path_points;
     if (!result.ok() && stop_in_flight != nullptr && stop_in_flight->load()) {
       return Fail(Unavailable("the server is stopping and its --shutdown-timeout for requests in flight is over: "
                               "this explanation stopped after " + std::to_string(budget.path_points) +
                               " path points; send it again (to another replica, or once the server is back)"));
     }
     if (!result.ok()) return Fail(result.status());
-    response_.path_points = result->rows_evaluated;
     return Reply(result->body);
   }
 

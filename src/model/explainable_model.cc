@@ -542,12 +542,12 @@ Status WorkBudget::Spend(int64_t rows) {
     return Cancelled("the client went away; the explanation stopped after " + std::to_string(path_points) +
                      " path points");
   }
-  path_points += rows;
-  if (max_path_points > 0 && path_points > max_path_points) {
+  if (max_path_points > 0 && path_points + rows > max_path_points) {  // the refused run is not counted
     return ResourceExhausted("the request needs more than " + std::to_string(max_path_points) +
                              " path points (model rows; the server's --max-path-points): ask for fewer instances, "
                              "steps, noisy samples, baselines or outputs (topK), or raise the limit");
   }
+  path_points += rows;
   return OkStatus();
 }
 

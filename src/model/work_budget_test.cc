@@ -21,6 +21,7 @@ TEST(WorkBudgetTest, TheRunThatWouldPassTheBoundIsRefused) {
   EXPECT_TRUE(budget.Spend(51).ok());  // exactly the bound
   EXPECT_TRUE(FailsWith(budget.Spend(1), StatusCode::kResourceExhausted,
                         {"more than 102 path points", "--max-path-points"}));
+  EXPECT_EQ(budget.path_points, 102);  // the refused run is not counted (the access log shows rows evaluated)
 }
 
 TEST(WorkBudgetTest, AClientThatLeftStopsTheNextRun) {

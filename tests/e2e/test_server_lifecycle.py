@@ -410,6 +410,8 @@ def test_explanations_still_running_after_the_shutdown_timeout_stop_with_503(xai
     reply.expect_error(503, "UNAVAILABLE", ["--shutdown-timeout", "send it again"])
     assert stopping < 10, f"the server took {stopping:.1f} s to stop"
     assert "--shutdown-timeout (1 s) is over" in server.log()
+    [entry] = [l for l in server.log().splitlines() if "image:explain" in l and "status=503" in l]
+    assert "path_points=" in entry, entry  # the rows it evaluated before it stopped
 
 
 def test_sighup_is_left_ignored_under_nohup(xaiserve, tmp_path):
