@@ -206,10 +206,6 @@ class Handler {
       if (!loaded.ok()) return Fail(loaded.status());
       return Reply(ModelExamplesJson(ReadModelExamples({loaded->path, snapshot->source.base_path})));
     }
-    // The model and version first, as TF Serving: a request to a version
-    // that is not there is 404 whatever its body.
-    auto loaded = context_.registry->Get(route.model, version);
-    if (!loaded.ok()) return Fail(loaded.status());
     // Too many instances are refused before parsing, which takes many times
     // the body's size (a 12 MB body of 1.5 M tiny instances, about 750 MB).
     if (request_.body.size() >= kCountBeforeParsingBytes) {
@@ -222,6 +218,8 @@ class Handler {
     if (route.kind == Route::Kind::kPredict) {
       auto parsed = ParsePredictRequest(*body, context_.limits);
       if (!parsed.ok()) return Fail(parsed.status());
+      auto loaded = context_.registry->Get(route.model, version);
+      if (!loaded.ok()) return Fail(loaded.status());
       auto result = RunPredict(*loaded->model, *parsed);
       if (!result.ok()) return Fail(result.status());
       return Reply(*result);
@@ -229,6 +227,8 @@ class Handler {
     auto parsed = ParseExplainRequest(*body, snapshot->source.default_method, context_.limits);
     if (!parsed.ok()) return Fail(parsed.status());
     response_.method_label = "explain:" + parsed->options.method;
+    auto loaded = context_.registry->Get(route.model, version);
+    if (!loaded.ok()) return Fail(loaded.status());
     WorkBudget budget;
     budget.max_path_points = context_.limits.max_path_points;
     const std::atomic<bool>* stop_in_flight = context_.stop_in_flight;
