@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 
 #include "api/explain_parameters.h"
 #include "api/instances.h"
@@ -361,10 +362,14 @@ Status WritePictures(const std::string& dir, size_t instance, const InstanceExpl
     std::string index;
     for (int64_t i : explanation.outputs[e].output_index) index += (index.empty() ? "" : "_") + std::to_string(i);
     if (index.empty()) index = "0";
+    std::set<std::string> used;  // input names that clean up alike ("a/b", "a_b") get -2, -3, ...
     for (const auto& [name, picture] : pictures[e]) {
-      const std::filesystem::path path = std::filesystem::path(dir) /
-                                         ("instance-" + std::to_string(instance) + "-output-" + index + "-" +
-                                          FileNamePart(name) + "." + picture.extension());
+      std::string stem = "instance-" + std::to_string(instance) + "-output-" + index + "-" + FileNamePart(name);
+      const std::string unique_stem = stem;
+      for (int n = 2; !used.insert(stem + "." + picture.extension()).second; ++n) {
+        stem = unique_stem + "-" + std::to_string(n);
+      }
+      const std::filesystem::path path = std::filesystem::path(dir) / (stem + "." + picture.extension());
       std::ofstream file(path, std::ios::binary);
       if (!file || !file.write(picture.bytes.data(), static_cast<std::streamsize>(picture.bytes.size())) ||
           !file.flush()) {
@@ -663,7 +668,8 @@ int RunMetadata(const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::ofstream file(output);
-  if (!file || !(file << text)) {
+  // The text waits in the stream's buffer: a full disk shows only at the flush.
+  if (!file || !(file << text) || !file.flush()) {
     return Fail("metadata", InvalidArgument("cannot write '" + output + "': " + std::strerror(errno)));
   }
   std::cerr << "xaiserve metadata: wrote " << output << " (" << in_use.source << ")\n";

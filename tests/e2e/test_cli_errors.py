@@ -345,6 +345,15 @@ def test_a_full_disk_on_stdout_is_a_failure(command, xaiserve):
     assert "writing standard output failed" in completed.stderr
 
 
+def test_metadata_output_to_a_full_disk_is_a_failure(xaiserve):
+    """A small file's text waited in the stream's buffer: "wrote /dev/full", exit 0."""
+    result = xaiserve.run("metadata", fixture_dir("linear"), "--output", "/dev/full")
+
+    assert result.returncode == 1, result.stderr
+    assert "cannot write '/dev/full': No space left on device" in result.stderr
+    assert "wrote" not in result.stderr
+
+
 def test_predict_warns_of_an_output_written_as_null(xaiserve, write_instances):
     """JSON has no inf or nan: the null on stdout is explained on stderr."""
     result = xaiserve.command("predict", "quadratic", instances=write_instances("[1e30, 1e30, 1e30]\n[1, 2, 3]\n"))

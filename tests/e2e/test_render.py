@@ -172,6 +172,34 @@ def test_visualize_on_text_and_bag_of_words_charts_tokens_and_named_features(xai
     assert labels and all(label.startswith("tokens[") for label in labels)
 
 
+def test_visualize_keeps_inputs_whose_names_clean_up_alike_apart(xaiserve, tmp_path):
+    """Inputs "a/b" and "a_b" both became ...-a_b.svg: one chart overwrote the other."""
+    import tensorflow as tf
+
+    class TwoInputs(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="a"),
+                                      tf.TensorSpec([None, 2], tf.float32, name="b")])
+        def serve(self, a, b):
+            return {"y": tf.reduce_sum(a * [1.0, 2.0] - b * [3.0, 4.0], axis=1, keepdims=True)}
+
+    module = TwoInputs()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"serving_default": module.serve})
+    (tmp_path / "model" / "explanation_metadata.json").write_text(json.dumps({
+        "inputs": {"a/b": {"input_tensor_name": "a"}, "a_b": {"input_tensor_name": "b"}},
+        "outputs": {"y": {"output_tensor_name": "y"}}}))
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps({"a": [1.0, 1.0], "b": [1.0, 1.0]}) + "\n")
+
+    result = xaiserve.run("explain", tmp_path / "model", "--instances", instances, "--visualize", tmp_path / "pictures")
+
+    assert result.returncode == 0, result.stderr
+    charts = sorted(p.name for p in (tmp_path / "pictures").iterdir())
+    assert charts == ["instance-0-output-0-a_b-2.svg", "instance-0-output-0-a_b.svg"], charts
+    first = (tmp_path / "pictures" / "instance-0-output-0-a_b.svg").read_text()
+    second = (tmp_path / "pictures" / "instance-0-output-0-a_b-2.svg").read_text()
+    assert first != second
+
+
 # --------------------------------------------------------------------------
 # REST
 # --------------------------------------------------------------------------
