@@ -152,7 +152,7 @@ void WarnOfNonFiniteOutputs(const NamedTensors& outputs, size_t row, size_t inst
 // command stops rather than go on explaining into nothing.
 Status WriteFailed(size_t instances_done) {
   return FailedPrecondition("writing standard output failed after " + Instances(instances_done) +
-                            " (a full disk, or the output closed?)");
+                            " (a full disk, or its reader went away, as `head` does?)");
 }
 
 // `predict` and `explain` report progress on the first and last instance and

@@ -1,6 +1,7 @@
 // xaiserve: explanations for TensorFlow SavedModels, on your own machine.
 // Dispatches to the subcommands in commands.h.
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -48,11 +49,16 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   args.erase(args.begin());
+  // A reader that goes away (`| head -1`) makes writes fail instead of
+  // killing the process mid-output: the command stops saying so, with what
+  // it wrote (the --timings file too) whole.
+  std::signal(SIGPIPE, SIG_IGN);
   const int code = Dispatch(command, args);
   // A command that wrote its answer into a full disk or a closed descriptor
   // did not succeed, whatever it returned.
   if (!std::cout.flush() && code == 0) {
-    std::cerr << "xaiserve " << command << ": error: writing standard output failed (a full disk, or the output closed?)\n";
+    std::cerr << "xaiserve " << command << ": error: writing standard output failed (a full disk, or its reader went "
+                 "away?)\n";
     return 1;
   }
   return code;

@@ -345,6 +345,32 @@ def test_a_full_disk_on_stdout_is_a_failure(command, xaiserve):
     assert "writing standard output failed" in completed.stderr
 
 
+def test_a_reader_that_goes_away_stops_explain_with_its_timings_whole(xaiserve, tmp_path):
+    """`| head -3`: SIGPIPE killed the process (exit 141) with nothing said
+    and the --timings file empty (still in its buffer)."""
+    import os
+    import re
+    import subprocess
+
+    line = instances_file("linear").read_text().splitlines()[0]
+    instances = tmp_path / "many.jsonl"
+    instances.write_text((line + "\n") * 100_000)
+    timings = tmp_path / "timings.txt"
+    process = subprocess.Popen(
+        [str(xaiserve.binary), "explain", fixture_dir("linear"), "--instances", instances, "--timings", timings],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    for _ in range(3):
+        json.loads(process.stdout.readline())
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    code = process.wait(timeout=120)
+
+    assert code == 1, stderr
+    done = re.search(r"writing standard output failed after (\d+) instances .*its reader went away", stderr)
+    assert done, stderr
+    assert len(timings.read_text().split()) == int(done.group(1)) >= 3
+
+
 def test_metadata_output_to_a_full_disk_is_a_failure(xaiserve):
     """A small file's text waited in the stream's buffer: "wrote /dev/full", exit 0."""
     result = xaiserve.run("metadata", fixture_dir("linear"), "--output", "/dev/full")
