@@ -136,12 +136,14 @@ StatusOr<std::vector<Attribution>> SampledShapley::Attribute(
         "Sampled Shapley: the instance has " + to_string(num_features) + " features, more than the " +
         to_string(options_.max_features) +
         " it takes; each feature costs path_count model rows per baseline and output element. " +
-        (integer ? std::string("Group elements into fewer features (group_name in the explanation metadata), or, "
+        (integer ? std::string("Inputs that share a group_name in the explanation metadata count as one feature "
+                               "(which helps when the features are inputs of their own), or, "
                                "since the input is integer (Integrated Gradients and XRAI need floating point), "
                                "save an 'xai_preprocess' signature that casts it (a uint8 image to float32) "
                                "and an 'xai_model' that takes the result, and explain that with them")
-                 : std::string("For images or other large inputs use Integrated Gradients or XRAI instead, or "
-                               "group elements into fewer features (group_name in the explanation metadata)")));
+                 : std::string("For images or other large inputs use Integrated Gradients or XRAI instead; "
+                               "inputs that share a group_name in the explanation metadata count as one feature "
+                               "(which helps when the features are inputs of their own, not elements of one)")));
   }
 
   const std::vector<Tensor>& x = inputs.instance;

@@ -582,7 +582,7 @@ TEST(SampledShapleyValidationTest, TooManyFeaturesPointToOtherMethodsOrGrouping)
   StatusOr<std::vector<Attribution>> result = SampledShapley().Attribute(model, inputs);
   EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
                         {"1001 features", "more than the 1000 it takes", "Integrated Gradients", "XRAI",
-                         "group"}));
+                         "inputs that share a group_name", "inputs of their own, not elements of one"}));
   EXPECT_EQ(model.calls(), 0);
   // An integer input (a uint8 image): gradient methods need a cast first.
   AttributionInputs integer = inputs;

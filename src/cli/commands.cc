@@ -142,7 +142,8 @@ void WarnOfNonFiniteOutputs(const NamedTensors& outputs, size_t row, size_t inst
       if (std::isfinite(value)) continue;
       std::cerr << "xaiserve predict: warning: instance " << instance << ": output '" << name << "' holds "
                 << NonFiniteName(value) << ", written as null (JSON has no "
-                << "inf or nan); the model overflowed on this input\n";
+                << "inf or nan); the model overflowed on this input, or met a value outside an op's domain "
+                   "(such as the log of a negative number)\n";
       break;
     }
   }
@@ -409,7 +410,9 @@ int RunExplain(const std::vector<std::string>& args) {
   flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, kMaxGaussianBlurSigma, "blur baseline: start the path at the input blurred with this sigma (pixels); with xrai, instead of black and white");
   flags.Bool("xrai-fast", &xrai_fast, "XRAI's fast variant: 3 segmentation scales, regions taken in rounds");
   flags.Int("top-k", &top_k, -1, kMaxTopK, "explain the K largest outputs; -1 for all (default 1)");
-  flags.IntList("output-indices", &output_indices, "output elements to explain (default: the argmax)");
+  flags.IntList("output-indices", &output_indices,
+                "output elements to explain, each a flat index into the output's row (row-major: on a [3,4] "
+                "output, element [2,3] is 11; default: the argmax)");
   flags.String("output-name", &output_name, "NAME",
                "the output to explain, by its metadata name (needed when the metadata lists several)");
   flags.Double("target-error", &error_target, 1e-9, 0.999999,

@@ -509,6 +509,12 @@ Status ExplainableModel::BindMetadata() {
                                 "', a string, which no method can explain: name the numeric output it comes from "
                                 "(the scores of which it names the best)");
     }
+    if (bound.tensor.rank_known && bound.tensor.shape.empty()) {
+      return FailedPrecondition("signature '" + sig.key + "' output '" + bound.tensor.key + "' (tensor '" +
+                                bound.tensor.tensor_name + "') is a scalar (shape []), one value for the whole batch, "
+                                "and explained outputs must be batch-first, a row per instance: return one value per "
+                                "instance (shape [None] or [None, k]) from the signature's function");
+    }
     // A fed tensor is not computed: it cannot be the output explained.
     for (const BoundInput& in : inputs_) {
       if (!SameTensor(in.tensor.tensor_name, bound.tensor.tensor_name)) continue;

@@ -371,6 +371,26 @@ def test_a_reader_that_goes_away_stops_explain_with_its_timings_whole(xaiserve, 
     assert len(timings.read_text().split()) == int(done.group(1)) >= 3
 
 
+def test_a_scalar_output_for_the_whole_batch_cannot_be_explained_and_inspect_says_why(xaiserve, tmp_path):
+    """inspect said "ok: ... with sampled-shapley only" beside a raw TensorFlow
+    error ("Negative dimension size ... row_shape"), and Sampled Shapley then failed."""
+    import tensorflow as tf
+
+    class SumOfSquares(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([4], tf.float32)])
+        def serve(self, x):
+            return {"y": tf.reduce_sum(x * x)}
+
+    module = SumOfSquares()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"serving_default": module.serve})
+
+    inspected = xaiserve.run("inspect", tmp_path / "model")
+    assert "output 'y'" in inspected.stderr and "is a scalar (shape [])" in inspected.stderr, inspected.stderr
+    assert "batch-first" in inspected.stderr
+    assert "Negative dimension" not in inspected.stdout + inspected.stderr
+    assert "ok:" not in inspected.stdout
+
+
 def test_metadata_output_to_a_full_disk_is_a_failure(xaiserve):
     """A small file's text waited in the stream's buffer: "wrote /dev/full", exit 0."""
     result = xaiserve.run("metadata", fixture_dir("linear"), "--output", "/dev/full")
