@@ -266,6 +266,12 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         if (retry) pending = true;  // to be loaded once its files settle
         continue;
       }
+      {
+        // Meanwhile the model's status and routes say this version is loading.
+        auto loading = std::make_shared<ModelSnapshot>(*Snapshot(source.name));
+        loading->loading = v;
+        Publish(source.name, std::move(loading));
+      }
       const auto start = std::chrono::steady_clock::now();
       StatusOr<std::shared_ptr<ExplainableModel>> model = loader_(v.path);
       if (model.ok()) {
@@ -368,6 +374,10 @@ StatusOr<LoadedVersion> ModelRegistry::Get(const std::string& name, std::optiona
   if (!version) {
     if (const LoadedVersion* newest = snapshot->Newest()) return *newest;
     std::string why = snapshot->error.ok() ? "" : snapshot->error.message();
+    if (snapshot->loading) {
+      why += (why.empty() ? "" : "; ") + std::string("version ") + std::to_string(snapshot->loading->version) +
+             " is loading now";
+    }
     if (why.empty() && !snapshot->failures.empty()) {
       const FailedVersion& failed = snapshot->failures.back();
       why = "version " + std::to_string(failed.version) + " failed to load: " + failed.error.message();
@@ -377,6 +387,10 @@ StatusOr<LoadedVersion> ModelRegistry::Get(const std::string& name, std::optiona
                        " shows its state; a fixed model directory is loaded again when its files change)");
   }
   if (const LoadedVersion* loaded = FindVersion(snapshot->versions, *version)) return *loaded;
+  if (snapshot->loading && snapshot->loading->version == *version) {
+    return Unavailable("model '" + name + "' version " + std::to_string(*version) +
+                       " is loading; send the request again in a moment");
+  }
   std::string why;
   if (const FailedVersion* failed = FindVersion(snapshot->failures, *version)) {
     why = " (it failed to load: " + failed->error.message() + ")";

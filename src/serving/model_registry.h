@@ -37,6 +37,7 @@
 
 #include "core/status.h"
 #include "model/explainable_model.h"
+#include "model/model_dir.h"
 
 namespace xai {
 
@@ -96,6 +97,7 @@ struct ModelSnapshot {
   std::vector<LoadedVersion> versions;  // ascending by version
   std::vector<FailedVersion> failures;  // versions on disk that did not load, ascending
   Status error;                         // the base directory holds no SavedModel (NOT_FOUND), else OK
+  std::optional<ModelVersion> loading;  // the version being loaded right now, if any
 
   // The newest loaded version, or null.
   const LoadedVersion* Newest() const;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -428,6 +429,33 @@ TEST_F(ModelRegistryTest, ABaseDirectoryThatCannotBeReadKeepsItsVersionsServing)
   fs::remove(Path("m"));  // gone for good: so are its versions
   registry.Poll();
   EXPECT_EQ(registry.Get("m").status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ModelRegistryTest, AVersionBeingLoadedIsShownAsLoading) {
+  // It was invisible: its route said "no loaded version 2" (404) while it loaded.
+  SavedModel("m/1");
+  ModelRegistry* registry_seen = nullptr;
+  std::optional<int64_t> loading_seen;
+  Status route_seen;
+  ModelLoader base = fake_.loader();
+  ModelRegistry registry({{"m", Path("m")}}, [&](const std::string& dir) {
+    if (registry_seen != nullptr) {  // loading version 2
+      loading_seen = registry_seen->Snapshot("m")->loading->version;
+      route_seen = registry_seen->Get("m", 2).status();
+    }
+    return base(dir);
+  });
+  registry.LoadAll();
+  registry_seen = &registry;
+  SavedModel("m/2");
+  registry.Poll();
+  registry.Poll();
+
+  EXPECT_EQ(loading_seen, 2);
+  EXPECT_EQ(route_seen.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(route_seen.message(), "version 2 is loading; send the request again"));
+  EXPECT_FALSE(registry.Snapshot("m")->loading.has_value());  // loaded: no longer loading
+  EXPECT_EQ(registry.Get("m")->version, 2);
 }
 
 TEST_F(ModelRegistryTest, AFailedVersionWantedAgainShowsItsFailure) {

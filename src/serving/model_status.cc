@@ -43,6 +43,7 @@ Json ModelSummaryJson(const ModelSnapshot& snapshot) {
     out["explainable"] = newest->model->explain_status().ok();
   }
   if (!snapshot.error.ok()) out["error"] = StatusJson(snapshot.error);
+  if (snapshot.loading) out["loadingVersion"] = snapshot.loading->version;
   if (!snapshot.failures.empty()) {
     Json failed = Json::array();
     for (const FailedVersion& f : snapshot.failures) failed.push_back(f.version);
@@ -181,8 +182,13 @@ Json ModelStatusJson(const ModelSnapshot& snapshot) {
   }
   out["loadErrors"] = failures;
   out.erase("failedVersions");
-  // TF Serving's GET /v1/models/{name} shape, newest first.
+  // TF Serving's GET /v1/models/{name} shape, newest first (a version being loaded is the newest there is).
   Json tfs = Json::array();
+  if (snapshot.loading) {
+    tfs.push_back({{"version", std::to_string(snapshot.loading->version)},
+                   {"state", "LOADING"},
+                   {"status", {{"error_code", "OK"}, {"error_message", ""}}}});
+  }
   for (auto it = snapshot.versions.rbegin(); it != snapshot.versions.rend(); ++it) {
     tfs.push_back(AvailableVersionJson(it->version));
   }

@@ -501,6 +501,9 @@ def test_while_models_load_healthz_answers_and_readyz_says_503(xaiserve, tmp_pat
         wait_until(lambda: _answers(get), 20, "the server to answer")
         healthz, readyz = get("/healthz"), get("/readyz")
         loading = "listening on" not in (tmp_path / "server.log").read_text()
+        # The version being loaded shows as TF Serving shows it (it was invisible).
+        status = wait_until(lambda: (lambda s: s if s.get("loadingVersion") else None)(get("/v1/models/m")[1]), 60,
+                            "a version shown as loading")
         wait_until(lambda: get("/readyz")[0] == 200, 120, "the models to load")
     finally:
         process.send_signal(signal.SIGTERM)
@@ -511,6 +514,8 @@ def test_while_models_load_healthz_answers_and_readyz_says_503(xaiserve, tmp_pat
     assert healthz == (200, {"status": "ok"})
     assert readyz[0] == 503 and "not ready: model 'm' has no loaded version: its versions are still loading" in \
         readyz[1]["error"]["message"], readyz
+    assert status["model_version_status"][0] == {"version": str(status["loadingVersion"]), "state": "LOADING",
+                                                 "status": {"error_code": "OK", "error_message": ""}}, status
     assert process.returncode == 0
 
 
