@@ -159,14 +159,17 @@ StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std
   if (models != nullptr && config_list != nullptr) {
     return InvalidArgument(path + ": give \"models\" or TF Serving's \"model_config_list\", not both");
   }
+  // Where a model's entry is, for messages: "FILE: models[0]" or "FILE: model_config_list.config[0]".
+  std::string list_where = path + ": models";
   if (config_list != nullptr) {
-    const std::string where = top.Field({"model_config_list", "modelConfigList"});
+    const std::string where = path + ": model_config_list";
     if (!config_list->is_object()) return InvalidArgument(where + " must be an object: {\"config\": [...]}");
     JsonFields list(*config_list, where);
     XAI_ASSIGN_OR_RETURN(models, list.Find({"config"}));
     XAI_RETURN_IF_ERROR(list.CheckNoUnknownFields());
+    list_where = where + ".config";
     if (models == nullptr || !models->is_array() || models->empty()) {
-      return InvalidArgument(where + ".config must be a non-empty list of {\"name\", \"base_path\"}");
+      return InvalidArgument(list_where + " must be a non-empty list of {\"name\", \"base_path\"}");
     }
   }
   if (models == nullptr || !models->is_array() || models->empty()) {
@@ -174,7 +177,7 @@ StatusOr<std::vector<ModelSource>> ReadConfig(const std::string& path, const std
   }
   std::vector<ModelSource> sources;
   for (size_t i = 0; i < models->size(); ++i) {
-    const std::string where = path + ": models[" + std::to_string(i) + "]";
+    const std::string where = list_where + "[" + std::to_string(i) + "]";
     if (!(*models)[i].is_object()) return InvalidArgument(where + " must be an object");
     JsonFields f((*models)[i], where);
     ModelSource source;

@@ -194,8 +194,11 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
     if (Status unreadable = UnreadableBase(source.base_path); !unreadable.ok()) {
       // Nothing is known of its versions: what is loaded goes on serving.
       auto same = std::make_shared<ModelSnapshot>(*current);
-      same->error = FailedPrecondition(unreadable.message() + "; the versions loaded (" + current->VersionList() +
-                                       ") go on serving until it can be read again");
+      same->error = FailedPrecondition(
+          unreadable.message() + (current->versions.empty()
+                                      ? "; nothing is loaded: its versions load once it can be read"
+                                      : "; the versions loaded (" + current->VersionList() +
+                                            ") go on serving until it can be read again"));
       if (same->error.message() != current->error.message()) Log("model '" + source.name + "': " + same->error.message());
       Publish(source.name, std::move(same));
       continue;
@@ -220,6 +223,26 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       } else {
         incomplete.push_back(std::move(v));
       }
+    }
+    // The same for a model whose directory is itself the SavedModel (version 0).
+    if (const LoadedVersion* plain = FindVersion(current->versions, 0);
+        plain != nullptr && plain->path == source.base_path && FindVersion(on_disk, 0) == nullptr &&
+        fs::is_directory(source.base_path)) {
+      if (disk.unreadable.count(0) == 0) {
+        Log("model '" + source.name + "': " + source.base_path +
+            " holds no saved_model.pb that can be read now; the model serves on from memory");
+      }
+      unreadable.insert(0);
+      on_disk.push_back({0, source.base_path});
+    }
+    if (!unreadable.empty() && next->error.code() == StatusCode::kNotFound && on_disk.size() == unreadable.size()) {
+      // Only versions serving from memory: say that, not "holds no saved_model.pb".
+      std::vector<std::string> list;
+      for (int64_t v : unreadable) list.push_back(std::to_string(v));
+      next->error = FailedPrecondition("the directory of version" + std::string(list.size() == 1 ? " " : "s ") +
+                                       Join(list) + " holds no saved_model.pb that can be read now; " +
+                                       (list.size() == 1 ? "it serves" : "they serve") +
+                                       " on from memory until the files are back or the directory is gone");
     }
     disk.unreadable = std::move(unreadable);
     std::sort(on_disk.begin(), on_disk.end(),
@@ -247,14 +270,18 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       with_it.push_back(v.version);
       if (Holds(WantedVersions(source.version_policy, with_it), v.version)) pending = true;  // still being copied in
     }
+    bool wanted_failed = false;  // a wanted version on disk failed to load as it is
     for (const ModelVersion& v : on_disk) {
       const std::string fingerprint = Fingerprint(v.path);
       seen_now[v.version] = fingerprint;
-      if (!Holds(wanted, v.version)) continue;
+      // A loaded version stays available whatever the policy says: which of
+      // them serve is decided below, among those loaded, so that an older
+      // version goes only once a newer one serves.
       if (const LoadedVersion* loaded = FindVersion(current->versions, v.version)) {
         next->versions.push_back(*loaded);
         continue;
       }
+      if (!Holds(wanted, v.version)) continue;
       auto failed = disk.failed.find(v.version);
       const bool retry = failed == disk.failed.end() || failed->second.fingerprint != fingerprint;
       auto seen = disk.seen.find(v.version);
@@ -264,6 +291,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         // was out of the policy's wants for a while).
         if (failed != disk.failed.end()) next->failures.push_back({v.version, v.path, failed->second.error});
         if (retry) pending = true;  // to be loaded once its files settle
+        wanted_failed = wanted_failed || !retry;
         continue;
       }
       {
@@ -284,18 +312,29 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       } else {
         next->failures.push_back({v.version, v.path, model.status()});
         disk.failed[v.version] = {fingerprint, model.status()};
+        wanted_failed = true;
         Log("model '" + source.name + "' version " + std::to_string(v.version) + " (" + v.path +
             ") failed to load: " + model.status().message());
       }
     }
+    // What serves is the policy's choice among the versions loaded: with
+    // latest 2, a new version 3 that has not loaded yet (or failed) leaves 1
+    // and 2 serving.
+    std::vector<int64_t> loaded_now;
+    for (const LoadedVersion& v : next->versions) loaded_now.push_back(v.version);
+    const std::vector<int64_t> serving = WantedVersions(source.version_policy, loaded_now);
+    next->versions.erase(std::remove_if(next->versions.begin(), next->versions.end(),
+                                        [&](const LoadedVersion& v) { return !Holds(serving, v.version); }),
+                         next->versions.end());
     // Until a version the policy wants has loaded, the newest one that was
-    // serving goes on serving: one still on disk, or, while a wanted version
-    // waits for its files to settle, one just gone (a rename of 2 to 3, or a
-    // new version copied in and the old one deleted) -- its model is in memory.
+    // serving goes on serving: one still on disk, or one just gone (a rename
+    // of 2 to 3, or a new version copied in and the old one deleted) while a
+    // wanted version waits for its files to settle or failed to load as it
+    // is (a copy that was read half done) -- its model is in memory.
     std::optional<int64_t> kept;
     if (next->versions.empty()) {
       for (auto v = current->versions.rbegin(); v != current->versions.rend(); ++v) {
-        if (seen_now.count(v->version) == 0 && !pending) continue;
+        if (seen_now.count(v->version) == 0 && !pending && !wanted_failed) continue;
         next->versions.push_back(*v);
         kept = v->version;
         break;

@@ -458,9 +458,61 @@ TEST_F(ModelRegistryTest, AVersionBeingLoadedIsShownAsLoading) {
   EXPECT_EQ(registry.Get("m")->version, 2);
 }
 
+TEST_F(ModelRegistryTest, LatestTwoKeepsBothOldVersionsUntilANewOneServes) {
+  // A new version 3 unloaded 1 at once: before 3 had loaded (a 0.3 s gap),
+  // and for good when 3 failed to load.
+  SavedModel("m/1");
+  SavedModel("m/2");
+  ModelRegistry registry({Source("m", Path("m"), Latest(2))}, fake_.loader());
+  registry.LoadAll();
+  fake_.Fail(SavedModel("m/3"));
+  registry.Poll();  // 3 seen once: not settled
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 2");
+  registry.Poll();  // 3 fails
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 2");
+  ASSERT_EQ(registry.Snapshot("m")->failures.size(), 1u);
+
+  SavedModel("m/4");
+  registry.Poll();
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 2");
+  registry.Poll();  // 4 serves: the policy's two newest loaded are 2 and 4
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "2, 4");
+}
+
+TEST_F(ModelRegistryTest, TheOldVersionDeletedWhileItsReplacementFailsAsReadHalfCopiedServesOn) {
+  // saved_model.pb copied first, variables/ still to come: 2 fails to load,
+  // and 1, deleted meanwhile, was unloaded (503s until the copy finished).
+  SavedModel("m/1");
+  ModelRegistry registry({Source("m", Path("m"), Latest(1))}, fake_.loader());
+  registry.LoadAll();
+  fake_.Fail(SavedModel("m/2"));
+  fs::remove_all(Path("m/1"));
+  registry.Poll();
+  registry.Poll();  // 2 fails
+  EXPECT_EQ(registry.Get("m")->version, 1);
+  ASSERT_EQ(registry.Snapshot("m")->failures.size(), 1u);
+}
+
+TEST_F(ModelRegistryTest, APlainSavedModelWhoseFileIsMovedAwayServesOn) {
+  // The model directory itself the SavedModel (version 0): its saved_model.pb
+  // moved away made it "gone" while the directory was there.
+  SavedModel("m");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  fs::rename(Path("m/saved_model.pb"), Path("saved_model.pb.away"));
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 0);
+  EXPECT_TRUE(Contains(registry.Snapshot("m")->error.message(), "serves on from memory"));
+  fs::rename(Path("saved_model.pb.away"), Path("m/saved_model.pb"));
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 0);
+  EXPECT_TRUE(registry.Snapshot("m")->error.ok()) << registry.Snapshot("m")->error.message();
+}
+
 TEST_F(ModelRegistryTest, AFailedVersionWantedAgainShowsItsFailure) {
   // 6 failed; 7 loaded (6 out of the policy); 7 removed: 6 is wanted again,
   // not retried (same files), and its failure was no longer shown anywhere.
+  // 7 serves on from memory meanwhile, as when a copy read half done failed.
   SavedModel("m/5");
   fake_.Fail(SavedModel("m/6"));
   ModelRegistry registry({Source("m", Path("m"), Latest(1))}, fake_.loader());
@@ -478,8 +530,14 @@ TEST_F(ModelRegistryTest, AFailedVersionWantedAgainShowsItsFailure) {
   ASSERT_EQ(snapshot->failures.size(), 1u);
   EXPECT_EQ(snapshot->failures[0].version, 6);
   EXPECT_TRUE(Contains(snapshot->failures[0].error.message(), "bad metadata"));
-  EXPECT_TRUE(Contains(registry.Get("m").status().message(), "version 6 failed to load: bad metadata"));
+  EXPECT_EQ(registry.Get("m")->version, 7);
   EXPECT_EQ(fake_.loads(Path("m/6")), 1);  // same files: not tried again
+
+  fs::remove_all(Path("m/6"));  // the broken one gone too: the policy's newest on disk loads
+  registry.Poll();
+  registry.Poll();
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "5");
+  EXPECT_TRUE(registry.Snapshot("m")->failures.empty());
 }
 
 TEST_F(ModelRegistryTest, NothingLoadsOnceLoadingIsStopped) {

@@ -618,11 +618,14 @@ def test_tensorflow_start_up_notice_is_quiet_by_default(xaiserve):
         ({"models": [{"name": "m", "base_path": "m", "extra": 1}]}, ["extra"]),
         ({"models": [{"name": "m", "base_path": "m", "model_platform": "pytorch"}]},
          ['model_platform is "pytorch"', 'TensorFlow SavedModels only ("tensorflow")']),
-        ({"model_config_list": {"config": []}}, ["model_config_list.config must be a non-empty list"]),
+        ({"model_config_list": {"config": []}}, ["config.json: model_config_list.config must be a non-empty list"]),
+        ({"model_config_list": {"config": [{"name": "m", "base_path": "m", "extra": 1}]}},
+         ["config.json: model_config_list.config[0]", "extra"]),
         ({"models": [{"name": "m", "base_path": "m"}], "model_config_list": {"config": [{"name": "m", "base_path": "m"}]}},
          ['give "models" or TF Serving\'s "model_config_list", not both']),
     ],
-    ids=["a-directory", "no-name", "no-base-path", "unknown-field", "other-platform", "empty-config-list", "both-forms"],
+    ids=["a-directory", "no-name", "no-base-path", "unknown-field", "other-platform", "empty-config-list",
+         "config-list-unknown-field", "both-forms"],
 )
 def test_a_bad_serve_config_is_named_before_anything_loads(config, phrases, xaiserve, tmp_path):
     path = tmp_path / "config.json"
