@@ -344,6 +344,13 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       Log("model '" + source.name + "' keeps serving version " + std::to_string(*kept) +
           " until a version its policy (" + source.version_policy.Describe() + ") wants has loaded");
     }
+    if (kept && seen_now.count(*kept) == 0) {
+      // Serving a version that is gone from disk is shown where operators look.
+      const std::string note = "version " + std::to_string(*kept) + " is gone from disk and serves on from memory "
+                               "until a version its policy (" + source.version_policy.Describe() +
+                               ") wants has loaded (one is being copied in, or failed to load as it is)";
+      next->error = FailedPrecondition(next->error.ok() ? note : next->error.message() + "; " + note);
+    }
     disk.kept = kept;
     for (const LoadedVersion& v : current->versions) {
       if (FindVersion(next->versions, v.version) != nullptr) continue;

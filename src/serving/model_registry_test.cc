@@ -383,12 +383,14 @@ TEST_F(ModelRegistryTest, TheOldVersionDeletedWhileTheNewOneIsStillBeingCopiedSe
   EXPECT_EQ(registry.Get("m")->version, 1);  // from memory
   registry.Poll();
   EXPECT_EQ(registry.Get("m")->version, 1);
+  EXPECT_TRUE(Contains(registry.Snapshot("m")->error.message(), "version 1 is gone from disk and serves on from memory"));
 
   SavedModel("m/2");  // the copy completes
   registry.Poll();
   registry.Poll();
   EXPECT_EQ(registry.Get("m")->version, 2);
   EXPECT_EQ(registry.Snapshot("m")->VersionList(), "2");
+  EXPECT_TRUE(registry.Snapshot("m")->error.ok()) << registry.Snapshot("m")->error.message();
 }
 
 TEST_F(ModelRegistryTest, ALoadedVersionWhoseDirectoryNoLongerHoldsAReadableSavedModelServesOn) {
