@@ -37,12 +37,10 @@ StatusOr<std::vector<ModelVersion>> ListVersionDirectories(const std::string& ba
   return versions;
 }
 
-std::vector<ModelVersion> ListModelVersions(const std::string& base) {
-  StatusOr<std::vector<ModelVersion>> directories = ListVersionDirectories(base);
+std::vector<ModelVersion> SavedModelVersions(const std::vector<ModelVersion>& directories) {
   std::vector<ModelVersion> versions;
-  if (!directories.ok()) return versions;
-  for (ModelVersion& v : *directories) {
-    if (IsSavedModelDir(v.path)) versions.push_back(std::move(v));
+  for (const ModelVersion& v : directories) {
+    if (IsSavedModelDir(v.path)) versions.push_back(v);
   }
   return versions;
 }
@@ -76,9 +74,8 @@ StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int
     return NotFound("'" + dir + "' is a file, not a model directory; give the directory that holds "
                            "saved_model.pb (or its numeric version subdirectories)");
   }
-  if (fs::directory_iterator listing(dir, ec); ec) {  // e.g. no permission: not "holds no saved_model.pb"
-    return FailedPrecondition("cannot read model directory '" + dir + "': " + ec.message());
-  }
+  // E.g. no permission: "cannot read", not "holds no saved_model.pb".
+  XAI_ASSIGN_OR_RETURN(const std::vector<ModelVersion> directories, ListVersionDirectories(dir));
   if (IsSavedModelDir(dir)) {
     if (version && *version != 0) {
       return NotFound("version " + std::to_string(*version) + " requested, but '" + dir +
@@ -86,15 +83,11 @@ StatusOr<ModelVersion> ResolveModelDir(const std::string& dir, std::optional<int
     }
     return ModelVersion{0, dir};
   }
-  const std::vector<ModelVersion> versions = ListModelVersions(dir);
+  const std::vector<ModelVersion> versions = SavedModelVersions(directories);
   if (versions.empty()) {
-    std::vector<std::string> numbered;
-    if (auto directories = ListVersionDirectories(dir); directories.ok()) {
-      for (const ModelVersion& v : *directories) numbered.push_back(fs::path(v.path).filename().string());
-    }
-    if (!numbered.empty()) {
+    if (!directories.empty()) {
       std::string list;
-      for (const std::string& name : numbered) list += (list.empty() ? "" : ", ") + name;
+      for (const ModelVersion& v : directories) list += (list.empty() ? "" : ", ") + fs::path(v.path).filename().string();
       return NotFound("'" + dir + "' has version directories (" + list + ") but none holds saved_model.pb (or "
                       ".pbtxt) that xaiserve can read: the SavedModel's files go directly inside a version's "
                       "directory (DIR/<version>/saved_model.pb, not in a folder of their own within it), readable by "

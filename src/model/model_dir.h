@@ -28,16 +28,15 @@ bool IsSavedModelDir(const std::string& dir);
 // timestamps included). nullopt for anything else.
 std::optional<int64_t> ParseVersionName(const std::string& name);
 
-// Numeric version subdirectories of `base` that are SavedModels, ascending.
-// Empty if there are none (or `base` cannot be read).
-std::vector<ModelVersion> ListModelVersions(const std::string& base);
-
 // Every numeric subdirectory of `base`, whether or not it holds a SavedModel
 // (one still being copied in, or whose files cannot be read), ascending.
 // FAILED_PRECONDITION naming the error when `base` cannot be listed.
 StatusOr<std::vector<ModelVersion>> ListVersionDirectories(const std::string& base);
 
-// OK unless two of `versions` (ListModelVersions of `base`) are the same
+// Those of `directories` (from ListVersionDirectories) that hold a SavedModel.
+std::vector<ModelVersion> SavedModelVersions(const std::vector<ModelVersion>& directories);
+
+// OK unless two of `versions` (SavedModelVersions of `base`'s directories) are the same
 // number under different names ("1" and "01"): INVALID_ARGUMENT naming both.
 Status CheckDistinctVersions(const std::string& base, const std::vector<ModelVersion>& versions);
 

@@ -34,6 +34,13 @@ class ModelDirTest : public ::testing::Test {
 
   std::string root() const { return root_.path().string(); }
 
+  // The SavedModel versions under the root, as the registry finds them.
+  std::vector<ModelVersion> Versions() const {
+    auto directories = ListVersionDirectories(root());
+    EXPECT_TRUE(directories.ok()) << directories.status().ToString();
+    return directories.ok() ? SavedModelVersions(*directories) : std::vector<ModelVersion>{};
+  }
+
   TempDir root_{"xai_model_dir_test"};
 };
 
@@ -63,7 +70,7 @@ TEST_F(ModelDirTest, HighestVersionIsNumericNotLexicographic) {
   EXPECT_EQ(resolved->version, 10);
   EXPECT_EQ(fs::path(resolved->path), fs::path(v10));
 
-  const std::vector<ModelVersion> versions = ListModelVersions(root());
+  const std::vector<ModelVersion> versions = Versions();
   ASSERT_EQ(versions.size(), 3u);
   EXPECT_EQ(versions[0].version, 1);
   EXPECT_EQ(versions[1].version, 2);
@@ -78,7 +85,7 @@ TEST_F(ModelDirTest, VersionsAreAnyInt64AsTfServingsAre) {
   MakeSavedModel("1");
   const std::string largest = MakeSavedModel("9223372036854775807");
   MakeSavedModel("9223372036854775808");  // beyond int64: not a version
-  const std::vector<ModelVersion> versions = ListModelVersions(root());
+  const std::vector<ModelVersion> versions = Versions();
   ASSERT_EQ(versions.size(), 2u);
   EXPECT_EQ(versions[1].version, INT64_MAX);
   EXPECT_EQ(fs::path(versions[1].path), fs::path(largest));
@@ -145,7 +152,7 @@ TEST_F(ModelDirTest, NonNumericAndIncompleteSubdirectoriesAreIgnored) {
   auto resolved = ResolveModelDir(root());
   ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
   EXPECT_EQ(resolved->version, 3);
-  const std::vector<ModelVersion> versions = ListModelVersions(root());
+  const std::vector<ModelVersion> versions = Versions();
   ASSERT_EQ(versions.size(), 1u);
   EXPECT_EQ(versions[0].version, 3);
 
@@ -163,7 +170,7 @@ TEST_F(ModelDirTest, DirectoryWithoutAModelSaysWhatWasExpected) {
   EXPECT_TRUE(Contains(resolved.status().message(), root()));
   EXPECT_TRUE(Contains(resolved.status().message(), "saved_model.pb"));
   EXPECT_TRUE(Contains(resolved.status().message(), "DIR/<version>/saved_model.pb"));
-  EXPECT_TRUE(ListModelVersions(root()).empty());
+  EXPECT_TRUE(Versions().empty());
 }
 
 TEST_F(ModelDirTest, VersionDirectoriesWithoutASavedModelAreNamedWithTheLayoutExpected) {
@@ -182,7 +189,7 @@ TEST_F(ModelDirTest, VersionDirectoriesWithoutASavedModelAreNamedWithTheLayoutEx
   ASSERT_EQ(directories->size(), 2u);
   EXPECT_EQ((*directories)[0].version, 1);
   EXPECT_EQ((*directories)[1].version, 2);
-  EXPECT_TRUE(ListModelVersions(root()).empty());
+  EXPECT_TRUE(Versions().empty());
 }
 
 TEST_F(ModelDirTest, ADirectoryThatCannotBeListedIsAFailedPrecondition) {
@@ -212,7 +219,7 @@ TEST_F(ModelDirTest, TextSavedModelVersionsAreListed) {
   ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
   EXPECT_EQ(resolved->version, 2);
   EXPECT_EQ(resolved->path, two);
-  EXPECT_EQ(ListModelVersions(root()).size(), 2u);
+  EXPECT_EQ(Versions().size(), 2u);
 }
 
 TEST_F(ModelDirTest, NonexistentPathIsNotFound) {
@@ -222,7 +229,7 @@ TEST_F(ModelDirTest, NonexistentPathIsNotFound) {
   EXPECT_EQ(resolved.status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(Contains(resolved.status().message(), missing));
   EXPECT_TRUE(Contains(resolved.status().message(), "does not exist"));
-  EXPECT_TRUE(ListModelVersions(missing).empty());
+  EXPECT_FALSE(ListVersionDirectories(missing).ok());
 }
 
 TEST_F(ModelDirTest, AFileIsNotAModelDirectory) {

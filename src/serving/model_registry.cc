@@ -44,10 +44,26 @@ std::string Fingerprint(const std::string& dir) {
   return out;
 }
 
-// The SavedModels under a base directory, and why there are none if so.
-std::vector<ModelVersion> VersionsOnDisk(const std::string& base, Status* error) {
+// The numeric subdirectories of a base directory, listed once per scan:
+// none when it is itself a SavedModel, or is gone or a file (its versions are
+// gone too); FAILED_PRECONDITION when it is there but cannot be listed
+// (permissions, an I/O error on network storage), which says nothing of what
+// versions it holds.
+StatusOr<std::vector<ModelVersion>> VersionDirectories(const std::string& base) {
+  if (IsSavedModelDir(base)) return std::vector<ModelVersion>{};
+  std::error_code ec;
+  if (!fs::exists(base, ec) && !ec) return std::vector<ModelVersion>{};
+  if (ec) return FailedPrecondition("cannot read model directory '" + base + "': " + ec.message());
+  if (!fs::is_directory(base, ec)) return std::vector<ModelVersion>{};
+  return ListVersionDirectories(base);
+}
+
+// The SavedModels under a base directory (its `directories`), and why there
+// are none if so.
+std::vector<ModelVersion> VersionsOnDisk(const std::string& base, const std::vector<ModelVersion>& directories,
+                                         Status* error) {
   if (IsSavedModelDir(base)) return {{0, base}};
-  std::vector<ModelVersion> versions = ListModelVersions(base);
+  std::vector<ModelVersion> versions = SavedModelVersions(directories);
   if (versions.empty()) *error = ResolveModelDir(base).status();
   if (Status distinct = CheckDistinctVersions(base, versions); !distinct.ok()) {
     // Reported (the model's status and the log), and the version served from
@@ -66,27 +82,15 @@ std::vector<ModelVersion> VersionsOnDisk(const std::string& base, Status* error)
   return versions;
 }
 
-// OK unless `base` exists but cannot be listed (permissions, an I/O error on
-// network storage), which says nothing of what versions it holds.
-Status UnreadableBase(const std::string& base) {
-  if (IsSavedModelDir(base)) return OkStatus();
-  std::error_code ec;
-  if (!fs::exists(base, ec) && !ec) return OkStatus();  // gone: its versions are gone too
-  if (ec) return FailedPrecondition("cannot read model directory '" + base + "': " + ec.message());
-  if (!fs::is_directory(base, ec)) return OkStatus();
-  return ListVersionDirectories(base).status();
-}
-
-// Numeric directories under `base` that are not among `on_disk`: versions
-// still being copied in, or whose files cannot be read.
-std::vector<ModelVersion> IncompleteVersions(const std::string& base, const std::vector<ModelVersion>& on_disk) {
+// Those of `directories` that are not among `on_disk`: versions still being
+// copied in, or whose files cannot be read.
+std::vector<ModelVersion> IncompleteVersions(const std::vector<ModelVersion>& directories,
+                                             const std::vector<ModelVersion>& on_disk) {
   std::vector<ModelVersion> incomplete;
-  StatusOr<std::vector<ModelVersion>> directories = ListVersionDirectories(base);
-  if (!directories.ok()) return incomplete;
-  for (ModelVersion& v : *directories) {
+  for (const ModelVersion& v : directories) {
     const bool listed = std::any_of(on_disk.begin(), on_disk.end(),
                                     [&v](const ModelVersion& d) { return d.path == v.path; });
-    if (!listed) incomplete.push_back(std::move(v));
+    if (!listed) incomplete.push_back(v);
   }
   return incomplete;
 }
@@ -191,11 +195,12 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
   for (const ModelSource& source : sources_) {
     const std::shared_ptr<const ModelSnapshot> current = Snapshot(source.name);
     DiskState& disk = disk_[source.name];
-    if (Status unreadable = UnreadableBase(source.base_path); !unreadable.ok()) {
+    const StatusOr<std::vector<ModelVersion>> directories = VersionDirectories(source.base_path);
+    if (!directories.ok()) {
       // Nothing is known of its versions: what is loaded goes on serving.
       auto same = std::make_shared<ModelSnapshot>(*current);
       same->error = FailedPrecondition(
-          unreadable.message() + (current->versions.empty()
+          directories.status().message() + (current->versions.empty()
                                       ? "; nothing is loaded: its versions load once it can be read"
                                       : "; the versions loaded (" + current->VersionList() +
                                             ") go on serving until it can be read again"));
@@ -205,14 +210,21 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
     }
     auto next = std::make_shared<ModelSnapshot>();
     next->source = source;
-    std::vector<ModelVersion> on_disk = VersionsOnDisk(source.base_path, &next->error);
+    std::vector<ModelVersion> on_disk = VersionsOnDisk(source.base_path, *directories, &next->error);
     // A loaded version whose directory is still there but holds no readable
     // SavedModel (its files made unreadable, or being rewritten) is not gone:
     // it serves on from memory. Any other such directory is a version still
-    // being copied in.
+    // being copied in. A model whose directory is itself the SavedModel
+    // (version 0) is such a directory too, once it no longer holds one.
+    std::vector<ModelVersion> candidates = IncompleteVersions(*directories, on_disk);
+    if (const LoadedVersion* plain = FindVersion(current->versions, 0);
+        plain != nullptr && plain->path == source.base_path && FindVersion(on_disk, 0) == nullptr &&
+        fs::is_directory(source.base_path)) {
+      candidates.push_back({0, source.base_path});
+    }
     std::vector<ModelVersion> incomplete;
     std::set<int64_t> unreadable;
-    for (ModelVersion& v : IncompleteVersions(source.base_path, on_disk)) {
+    for (ModelVersion& v : candidates) {
       if (FindVersion(current->versions, v.version) != nullptr && FindVersion(on_disk, v.version) == nullptr) {
         if (disk.unreadable.count(v.version) == 0) {
           Log("model '" + source.name + "' version " + std::to_string(v.version) + ": " + v.path +
@@ -223,17 +235,6 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       } else {
         incomplete.push_back(std::move(v));
       }
-    }
-    // The same for a model whose directory is itself the SavedModel (version 0).
-    if (const LoadedVersion* plain = FindVersion(current->versions, 0);
-        plain != nullptr && plain->path == source.base_path && FindVersion(on_disk, 0) == nullptr &&
-        fs::is_directory(source.base_path)) {
-      if (disk.unreadable.count(0) == 0) {
-        Log("model '" + source.name + "': " + source.base_path +
-            " holds no saved_model.pb that can be read now; the model serves on from memory");
-      }
-      unreadable.insert(0);
-      on_disk.push_back({0, source.base_path});
     }
     if (!unreadable.empty() && next->error.code() == StatusCode::kNotFound && on_disk.size() == unreadable.size()) {
       // Only versions serving from memory: say that, not "holds no saved_model.pb".
