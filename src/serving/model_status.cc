@@ -59,10 +59,11 @@ Json EndedVersionJson(const FailedVersion& f) {
           {"status", {{"error_code", StatusCodeName(f.error.code())}, {"error_message", f.error.message()}}}};
 }
 
-// One entry of TF Serving's "model_version_status" for a loaded version.
-Json AvailableVersionJson(int64_t version) {
+// One entry of TF Serving's "model_version_status" for a version without
+// an error: `state` "AVAILABLE" (loaded) or "LOADING".
+Json VersionStateJson(int64_t version, const char* state) {
   return {{"version", std::to_string(version)},
-          {"state", "AVAILABLE"},
+          {"state", state},
           {"status", {{"error_code", "OK"}, {"error_message", ""}}}};
 }
 
@@ -159,7 +160,7 @@ Json VersionStatusJson(const LoadedVersion& version) {
 
 Json VersionRouteJson(const LoadedVersion& version) {
   Json out = VersionStatusJson(version);
-  out["model_version_status"] = Json::array({AvailableVersionJson(version.version)});
+  out["model_version_status"] = Json::array({VersionStateJson(version.version, "AVAILABLE")});
   return out;
 }
 
@@ -184,13 +185,9 @@ Json ModelStatusJson(const ModelSnapshot& snapshot) {
   out.erase("failedVersions");
   // TF Serving's GET /v1/models/{name} shape, newest first (a version being loaded is the newest there is).
   Json tfs = Json::array();
-  if (snapshot.loading) {
-    tfs.push_back({{"version", std::to_string(snapshot.loading->version)},
-                   {"state", "LOADING"},
-                   {"status", {{"error_code", "OK"}, {"error_message", ""}}}});
-  }
+  if (snapshot.loading) tfs.push_back(VersionStateJson(snapshot.loading->version, "LOADING"));
   for (auto it = snapshot.versions.rbegin(); it != snapshot.versions.rend(); ++it) {
-    tfs.push_back(AvailableVersionJson(it->version));
+    tfs.push_back(VersionStateJson(it->version, "AVAILABLE"));
   }
   for (auto it = snapshot.failures.rbegin(); it != snapshot.failures.rend(); ++it) tfs.push_back(EndedVersionJson(*it));
   out["model_version_status"] = tfs;
