@@ -267,7 +267,7 @@ StatusOr<std::vector<Tensor>> BlurredInstance(const std::vector<Tensor>& instanc
     if (!IsImageShape(instance[i].shape)) {
       return InvalidArgument(
           "blurBaselineConfig needs image inputs [H,W] or [H,W,C]; instance input " +
-          to_string(i) + " has shape " + ShapeToString(instance[i].shape));
+          to_string(i) + " has shape " + ShapeToString(instance[i].row_shape()) + " per instance");
     }
     XAI_ASSIGN_OR_RETURN(Tensor image, GaussianBlurImage(instance[i], sigma));
     blurred.push_back(std::move(image));
@@ -436,7 +436,9 @@ StatusOr<std::vector<Attribution>> IntegratedGradients::Attribute(
     double sum = 0;
     for (Tensor& tensor : attribution.attributions) {
       for (double& value : tensor.values) {
-        value /= n;
+        // + 0.0 makes a zero attribution 0, not -0 (a zero gradient times a
+        // negative x - baseline), which JSON would show as -0.0.
+        value = value / n + 0.0;
         sum += value;
       }
     }

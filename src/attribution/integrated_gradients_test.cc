@@ -82,6 +82,21 @@ TEST(IntegratedGradientsTest, LinearModelGivesDeltaTimesWeightsForEveryRule) {
   }
 }
 
+TEST(IntegratedGradientsTest, AZeroAttributionIsPositiveZero) {
+  // Weight 0 on elements whose x - baseline is negative: the product is -0,
+  // which JSON writes as -0.0 for an attribution that is exactly 0.
+  LinearModel model({Shape{3}}, {{{0.0, 2.0, 0.0}}}, {0.0});
+  StatusOr<std::vector<Attribution>> result =
+      IntegratedGradients(Options(4)).Attribute(model, SingleInput({-1.0, -1.0, 1.0}, {{0.0, 0.0, 0.0}}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  const std::vector<double>& values = (*result)[0].attributions[0].values;
+  EXPECT_DOUBLE_EQ(values[1], -2.0);
+  for (size_t e : {size_t{0}, size_t{2}}) {
+    EXPECT_EQ(values[e], 0.0) << e;
+    EXPECT_FALSE(std::signbit(values[e])) << "element " << e << " is -0";
+  }
+}
+
 TEST(IntegratedGradientsTest, QuadraticIsExactWithTrapezoidAndMiddleRules) {
   QuadraticModel model({2, -1, 0.5}, {1, 3, -2});
   const std::vector<double> x = {1.5, -2, 3};
@@ -1181,7 +1196,7 @@ TEST(BlurBaselineTest, NonImageInputsAreRejected) {
         IntegratedGradients(options).Attribute(model, SingleInput({1, 2}, {{0, 0}}));
     EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
                           {"blurBaselineConfig needs image inputs [H,W] or [H,W,C]",
-                           "instance input 0 has shape [1,2]"}));
+                           "instance input 0 has shape [2] per instance"}));
     EXPECT_EQ(model.calls(), 0);
   }
   {
@@ -1193,7 +1208,7 @@ TEST(BlurBaselineTest, NonImageInputsAreRejected) {
         IntegratedGradients(options).Attribute(c.model, c.inputs);
     EXPECT_TRUE(FailsWith(result.status(), StatusCode::kInvalidArgument,
                           {"blurBaselineConfig needs image inputs [H,W] or [H,W,C]",
-                           "instance input 1 has shape [1,2,2,2,2]"}));
+                           "instance input 1 has shape [2,2,2,2] per instance"}));
     EXPECT_EQ(c.model.calls(), 0);
   }
 }

@@ -30,8 +30,7 @@ struct ImageLayout {
 // Checks that `image` is one floating-point image of shape [1, H, W, C] or
 // [1, H, W] with finite values, small enough to segment.
 StatusOr<ImageLayout> CheckImage(const Tensor& image) {
-  const std::string expected =
-      "; expected an image of shape [1,height,width,channels] or [1,height,width]";
+  const std::string expected = "; expected an image of shape [height,width,channels] or [height,width] per instance";
   if (!IsFloating(image.dtype)) {
     return InvalidArgument(std::string("XRAI input has dtype ") + DTypeName(image.dtype) +
                            "; expected floating-point pixel values" + kImagesOnly);
@@ -40,7 +39,10 @@ StatusOr<ImageLayout> CheckImage(const Tensor& image) {
   bool image_shape = (shape.size() == 3 || shape.size() == 4) && shape[0] == 1;
   for (size_t d = 1; d < shape.size(); ++d) image_shape = image_shape && shape[d] >= 1;
   if (!image_shape) {
-    return InvalidArgument("XRAI input has shape " + ShapeToString(shape) + expected +
+    // Named per instance, as the user gave it (one instance is [1, ...]).
+    const std::string given = !shape.empty() && shape[0] == 1 ? ShapeToString(image.row_shape()) + " per instance"
+                                                               : ShapeToString(shape) + " (with its batch dimension)";
+    return InvalidArgument("XRAI input has shape " + given + expected +
                            " (every dimension >= 1)" + kImagesOnly);
   }
   ImageLayout layout;

@@ -466,6 +466,19 @@ Status ExplainableModel::BindMetadata() {
       }
       XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.encoded_tensor_name, sig.inputs,
                                                        field + ".encoded_tensor_name", "an input", sig.key));
+      if (!md.index_feature_mapping.empty()) {
+        // Vertex names features by index only in the encodings that have one
+        // feature per index; the mapping here would be silently unused.
+        notes_.push_back(source + ": " + field + ".index_feature_mapping is not used with encoding '" + md.encoding +
+                         "': " +
+                         (md.encoding == "combined_embedding"
+                              ? "the input's attribution is one number, summed over its encoded tensor '"
+                              : "its attributions are a list, one per position of the input, each summed over "
+                                "the embedding of its encoded tensor '") +
+                         md.encoded_tensor_name +
+                         "' (features are named only with encodings identity, bag_of_features, "
+                         "bag_of_features_sparse and indicator)");
+      }
     } else {
       XAI_ASSIGN_OR_RETURN(bound.tensor, ResolveTensor(md.input_tensor_name, sig.inputs,
                                                        field + ".input_tensor_name", "an input", sig.key));
@@ -848,6 +861,15 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
     auto override_it = options.baseline_overrides.find(md.name);
     std::vector<Tensor> tensors;
     if (override_it != options.baseline_overrides.end()) {
+      if (inputs_[i].folds_embedding) {
+        // As in the metadata file: an embedded input's baselines are of its
+        // encoded tensor, and a request's inputBaselines are of the input.
+        return InvalidArgument("explanationSpecOverride.metadata.inputs." + md.name +
+                               ".inputBaselines cannot be used with encoding '" + md.encoding +
+                               "': the baselines of an embedded input are of its encoded tensor '" +
+                               md.encoded_tensor_name + "', not of the input; give them as encoded_baselines in the "
+                               "explanation metadata");
+      }
       XAI_ASSIGN_OR_RETURN(tensors, BaselineTensors(override_it->second, values[i].dtype, attributed[i].dtype,
                                                     values[i].row_shape(), md.name));
     } else {

@@ -110,9 +110,11 @@ class ModelRuntime {
   virtual StatusOr<GradientResult> RunWithGradients(const GradientRequest& request) = 0;
   // Builds (and caches) the gradient graph for (target, wrt) without running
   // it: tells early whether gradient methods can explain the model. Per wrt
-  // tensor: whether the target depends on it through ops that have gradients
-  // (false: its gradient is zero everywhere, e.g. it reaches the target only
-  // through a bucketing or an integer cast).
+  // tensor: whether its gradient is the derivative. False: the target depends
+  // on it only through ops without a gradient (e.g. a bucketing or an integer
+  // cast), so its gradient reads zero everywhere although it is not. True
+  // also for a tensor the target does not depend on at all: its gradient is
+  // zero, exactly.
   virtual StatusOr<std::vector<bool>> PrepareGradients(const std::string& target,
                                                        const std::vector<std::string>& wrt) = 0;
 };

@@ -116,6 +116,28 @@ std::string OpWithoutGradient(const std::string& message) {
   return message.substr(start, end - start);
 }
 
+// Per tensor of `wrt`: whether `target` depends on it through data edges
+// (control edges carry no gradient).
+std::vector<bool> ReachesTarget(const tf::Graph& graph, const tf::Output& target,
+                                const std::vector<tf::Output>& wrt) {
+  std::vector<bool> seen(graph.num_node_ids(), false);
+  std::vector<const tf::Node*> pending = {target.node()};
+  seen[target.node()->id()] = true;
+  while (!pending.empty()) {
+    const tf::Node* node = pending.back();
+    pending.pop_back();
+    for (const tf::Edge* edge : node->in_edges()) {
+      if (edge->IsControlEdge() || seen[edge->src()->id()]) continue;
+      seen[edge->src()->id()] = true;
+      pending.push_back(edge->src());
+    }
+  }
+  std::vector<bool> reached;
+  reached.reserve(wrt.size());
+  for (const tf::Output& out : wrt) reached.push_back(seen[out.node()->id()]);
+  return reached;
+}
+
 }  // namespace
 
 Status FromTf(const absl::Status& status, const std::string& context) {
@@ -199,10 +221,21 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   auto seed = ops::Reshape(root.WithOpName("seed"), one_hot, target_shape);
   XAI_RETURN_IF_ERROR(FromTf(scope_status, "building the gradient seed"));
 
-  // 5. The backward pass (with the gradients the C++ registry lacks).
+  // 5. The backward pass (with the gradients the C++ registry lacks), for the
+  //    tensors the target depends on. AddSymbolicGradients refuses a tensor
+  //    that does not reach the target (a key column passed through to
+  //    another output, one head's inputs in a two-headed model), whose
+  //    gradient is exactly zero: it stays out, and reads as zero.
   RegisterExtraGradients();
+  const std::vector<bool> reached = ReachesTarget(graph, target_out, wrt_outputs);
+  std::vector<tf::Output> reached_outputs;
+  for (size_t i = 0; i < wrt_outputs.size(); ++i) {
+    if (reached[i]) reached_outputs.push_back(wrt_outputs[i]);
+  }
   std::vector<tf::Output> grads;
-  absl::Status grad_status = tf::AddSymbolicGradients(root, {target_out}, wrt_outputs, {seed}, &grads);
+  absl::Status grad_status =
+      reached_outputs.empty() ? absl::OkStatus()
+                              : tf::AddSymbolicGradients(root, {target_out}, reached_outputs, {seed}, &grads);
   if (!grad_status.ok()) {
     const std::string op = OpWithoutGradient(std::string(grad_status.message()));
     if (!op.empty()) {
@@ -224,7 +257,14 @@ StatusOr<GradientGraph> BuildGradientGraph(const tf::GraphDef& graph_def,
   result.target_tensor = target_name + ":0";
   result.element_placeholder = element.node()->name() + ":0";
   result.chosen_element = chosen.node()->name() + ":0";
-  for (const tf::Output& g : grads) {
+  size_t next = 0;
+  for (size_t i = 0; i < wrt_outputs.size(); ++i) {
+    result.reaches_target.push_back(reached[i]);
+    if (!reached[i]) {
+      result.gradients.emplace_back();
+      continue;
+    }
+    const tf::Output& g = grads[next++];
     result.gradients.push_back(g.node() == nullptr ? "" : g.node()->name() + ":" + std::to_string(g.index()));
   }
   tf::GraphDef full;

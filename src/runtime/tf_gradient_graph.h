@@ -32,6 +32,11 @@ struct GradientGraph {
   // (TensorFlow's ArgMax: the first of equal maxima), chosen in the same run.
   std::string chosen_element;
   std::vector<std::string> gradients;   // per wrt; empty when not connected.
+  // Per wrt: whether the target depends on it at all. One it does not reach
+  // has an empty gradient that is exactly zero; one it reaches only through
+  // ops without a gradient (stop_gradient, argmax) has an empty gradient that
+  // is not the derivative.
+  std::vector<bool> reaches_target;
 };
 
 // `graph` is the session's current graph; `existing_nodes` the names already

@@ -415,9 +415,11 @@ class TfSavedModel final : public ModelRuntime {
 
   StatusOr<std::vector<bool>> PrepareGradients(const std::string& target, const std::vector<std::string>& wrt) override {
     XAI_ASSIGN_OR_RETURN(const tf_runtime::GradientGraph* graph, GradientGraphFor(target, wrt));
-    std::vector<bool> connected;
-    for (const std::string& gradient : graph->gradients) connected.push_back(!gradient.empty());
-    return connected;
+    std::vector<bool> exact;
+    for (size_t i = 0; i < graph->gradients.size(); ++i) {
+      exact.push_back(!graph->gradients[i].empty() || !graph->reaches_target[i]);
+    }
+    return exact;
   }
 
  private:

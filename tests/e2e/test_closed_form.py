@@ -15,6 +15,7 @@ import pytest
 from conftest import (
     RELU_KINK_SCALE,
     attribution_values,
+    fixture_dir,
     only_attribution,
     quadratic_terms,
     read_instances,
@@ -22,7 +23,7 @@ from conftest import (
     relu_kink_trapezoid,
     write_json,
 )
-from reference import approximation_error, coalition_points, exact_shapley
+from reference import approximation_error, coalition_points, exact_shapley, trapezoid
 
 VALUE_TOLERANCE = 1e-5
 
@@ -310,3 +311,49 @@ def test_approximation_error_does_not_depend_on_the_output_s_units(xaiserve, tmp
         assert "approximationError" in result.stderr and "is above 5%" in result.stderr, name
     assert errors["plain"] > 0.3
     assert errors["small"] == pytest.approx(errors["plain"], rel=1e-6)
+
+
+# --------------------------------------------------------------------------
+# key_passthrough: probabilities = softmax(x W), and a key row_id passed
+# through beside them, so neither output depends on the other's input.
+# --------------------------------------------------------------------------
+
+KEY_PASSTHROUGH_W = np.array(  # the fixture's fixed weights
+    [[1.0, -0.5, 0.25], [-1.5, 2.0, 0.5], [0.75, 0.25, -1.0], [0.5, -1.0, 1.5]]
+)
+
+
+def softmax_ig(x: np.ndarray, k: int, steps: int = 50) -> np.ndarray:
+    """Trapezoid IG of softmax(x W)[k] from a zero baseline, by its analytic
+    gradient W (p_k (e_k - p))."""
+    total = np.zeros_like(x)
+    for alpha, weight in zip(*trapezoid(steps)):
+        logits = (alpha * x) @ KEY_PASSTHROUGH_W
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        total += weight * (KEY_PASSTHROUGH_W @ (p[k] * (np.eye(3)[k] - p)))
+    return x * total
+
+
+def test_an_input_that_does_not_reach_the_output_gets_zero(xaiserve):
+    """A key column beside the scores used to stop every gradient method
+    ("Cannot compute the partial derivative ... unreachable"), and inspect
+    said the model could be explained with Sampled Shapley only."""
+    inspected = xaiserve.run("inspect", fixture_dir("key_passthrough")).expect_success()
+    assert "gradients: ok" in inspected.stdout, inspected.stdout
+
+    result = xaiserve.command("explain", "key_passthrough", "--output-name", "probabilities").expect_success()
+    assert "gradient" not in result.stderr, result.stderr  # no note of an input without one: its 0 is exact
+    for i, (instance, response) in enumerate(zip(read_instances("key_passthrough"), result.json_lines())):
+        entry = only_attribution(response)
+        attributions = entry["featureAttributions"]
+        assert attributions["row_id"] == 0.0 and math.copysign(1, attributions["row_id"]) == 1, f"instance {i}"
+        [k] = entry["outputIndex"]
+        x = np.array(instance["x"], np.float64)
+        assert np.allclose(attributions["x"], softmax_ig(x, k), rtol=1e-4, atol=1e-6), f"instance {i}"
+
+    for i, (instance, response) in enumerate(zip(read_instances("key_passthrough"),
+                                                 xaiserve.explain("key_passthrough", "--output-name", "row_id"))):
+        attributions = only_attribution(response)["featureAttributions"]
+        assert attributions["x"] == [0.0] * 4, f"instance {i}"
+        assert attributions["row_id"] == pytest.approx(instance["row_id"], rel=1e-12), f"instance {i}"

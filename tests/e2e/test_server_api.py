@@ -146,6 +146,21 @@ def test_baselines_override_per_request(server):
     assert max(abs(a) for a in attribution["featureAttributions"]) < 1e-6
 
 
+def test_an_embedded_input_refuses_input_baselines_in_the_override(server):
+    """The text model's input is token ids embedded (concat_embedding): its
+    baselines are of the embeddings, which the metadata file gives as
+    encoded_baselines. A request's inputBaselines for it used to be taken as
+    embedding values; it is refused, as the same field in the file is."""
+    body = {
+        "instances": read_instances("text_classifier")[:1],
+        "explanationSpecOverride": {"metadata": {"inputs": {"tokens": {"inputBaselines": [0.1]}}}},
+    }
+
+    server.post("/v1/models/text:explain", body).expect_error(
+        400, "INVALID_ARGUMENT",
+        ["inputs.tokens.inputBaselines cannot be used with encoding 'concat_embedding'", "encoded_baselines"])
+
+
 # --------------------------------------------------------------------------
 # TF Serving's :predict forms
 # --------------------------------------------------------------------------

@@ -7,10 +7,12 @@ dimension back onto each token: featureAttributions {"tokens": [8 values]}."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from conftest import attribution_values, only_attribution, read_instances
+from conftest import attribution_values, fixture_dir, only_attribution, read_instances
 from reference import assert_relatively_close, integrated_gradients
 
 MODEL = "text_classifier"
@@ -100,3 +102,21 @@ def test_shapley_tokens_sum_to_the_output_change(xaiserve, preprocessed):
         assert entry["instanceOutputValue"] == pytest.approx(fx, abs=1e-5), f"instance {i}"
         assert entry["baselineOutputValue"] == pytest.approx(fb, abs=1e-5), f"instance {i}"
         assert values.sum() == pytest.approx(fx - fb, abs=1e-5), f"instance {i}"
+
+
+def test_index_feature_mapping_on_an_embedded_input_is_noted_as_unused(xaiserve, tmp_path):
+    """concat_embedding attributes each position of the input; names by index
+    are Vertex's for identity and the bag encodings only, so a mapping here
+    would be silently unused: inspect says so, and the attributions stay a list."""
+    metadata = json.loads((fixture_dir(MODEL) / "explanation_metadata.json").read_text())
+    metadata["inputs"]["tokens"]["index_feature_mapping"] = [f"position_{i}" for i in range(TOKENS)]
+    path = tmp_path / "explanation_metadata.json"
+    path.write_text(json.dumps(metadata))
+
+    inspected = xaiserve.run("inspect", fixture_dir(MODEL), "--metadata", path).expect_success()
+    said = inspected.stdout + inspected.stderr
+    assert "inputs.tokens.index_feature_mapping is not used with encoding 'concat_embedding'" in said, said
+    assert "one per position of the input" in said
+
+    [response, *_] = xaiserve.explain(MODEL, "--metadata", path)
+    token_attributions(response)
