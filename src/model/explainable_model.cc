@@ -364,7 +364,7 @@ StatusOr<std::shared_ptr<ExplainableModel>> ExplainableModel::Load(const std::st
   runtime_options.short_runs_entirely_in_caller_thread = !options.batch_concurrent_runs;
   XAI_ASSIGN_OR_RETURN(model->runtime_, LoadSavedModelRuntime(version.path, runtime_options));
   if (options.batch_concurrent_runs) model->batching_ = std::make_shared<BatchingRuntime>(model->runtime_);
-  model->selection_ = SelectSignatures(model->signatures());
+  model->selection_ = SelectSignatures(model->signatures(), model->runtime_->is_tf1_graph());
   model->explain_status_ = model->selection_.explain_error;
 
   // Metadata from --metadata, else beside saved_model.pb, else inferred.

@@ -57,7 +57,7 @@ StatusOr<const SignatureInfo*> FindSignature(const std::vector<SignatureInfo>& s
   return NotFound("signature '" + key + "' not found; the model's signatures are: " + SignatureKeyList(signatures));
 }
 
-SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures) {
+SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures, bool tf1_graph) {
   SignatureSelection sel;
   const std::string keys = SignatureKeyList(signatures);
   if (signatures.empty()) {
@@ -112,7 +112,12 @@ SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures
                                     "writes; to add 'xai_model', export with keras.export.ExportArchive instead, "
                                     "calling add_endpoint('serving_default', ...) and add_endpoint('xai_model', ...) "
                                     "with the model's call")
-                      : ""));
+                      : "") +
+        (tf1_graph ? std::string(". In a TensorFlow 1 graph (tf.compat.v1.saved_model.Builder, an Estimator's "
+                                 "export), add the signature to explain under the key 'xai_model' in "
+                                 "add_meta_graph_and_variables(signature_def_map=...); the metadata's "
+                                 "serving_sigdef_key does not choose it")
+                   : ""));
   }
   if (!sel.explain_error.ok()) sel.explain_reason = sel.explain_error.message();
   return sel;

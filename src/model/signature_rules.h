@@ -32,7 +32,9 @@ struct SignatureSelection {
   Status explain_error;        // FAILED_PRECONDITION with what to do, when explain_key is empty.
 };
 
-SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures);
+// `tf1_graph`: the model is a TensorFlow 1 graph (no function library), for
+// which the advice names the TF1 way to add a signature.
+SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures, bool tf1_graph = false);
 
 // Every input of `model` must be produced by an output of `preprocess` with
 // the same name, the same dtype and a compatible shape. The error names both

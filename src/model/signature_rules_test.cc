@@ -75,6 +75,18 @@ TEST(SelectSignaturesTest, SeveralWithoutXaiModelCannotExplain) {
   EXPECT_TRUE(Contains(message, "xai_model"));
   EXPECT_TRUE(Contains(message, "signatures={'serving_default': f, 'xai_model': g}"));
   EXPECT_EQ(sel.explain_reason, message);
+  EXPECT_FALSE(Contains(message, "TensorFlow 1"));
+}
+
+TEST(SelectSignaturesTest, ATensorFlow1GraphGetsTheTf1WayToAddXaiModel) {
+  // An Estimator export: a classify signature as serving_default, and predict.
+  const SignatureSelection sel = SelectSignatures(Signatures({"predict", "serving_default"}), /*tf1_graph=*/true);
+  ASSERT_FALSE(sel.explain_error.ok());
+  const std::string& message = sel.explain_error.message();
+  EXPECT_TRUE(Contains(message, "predict, serving_default"));
+  EXPECT_TRUE(Contains(message, "signatures={'serving_default': f, 'xai_model': g}"));  // SPEC 1.1's words
+  EXPECT_TRUE(Contains(message, "add_meta_graph_and_variables(signature_def_map=...)")) << message;
+  EXPECT_TRUE(Contains(message, "serving_sigdef_key does not choose it"));
 }
 
 TEST(SelectSignaturesTest, KerasExportsPairOfSignaturesGetsTheKerasWayToAddXaiModel) {
