@@ -13,9 +13,16 @@ namespace {
 // A gradient run's results as one list: the target value, then the gradients.
 std::vector<Tensor> Flatten(GradientResult result) {
   std::vector<Tensor> out;
-  out.reserve(1 + result.gradients.size());
+  out.reserve(2 + result.gradients.size());
   out.push_back(std::move(result.target_value));
   for (Tensor& g : result.gradients) out.push_back(std::move(g));
+  // Last, the element each row's gradient was taken of, as a tensor of the
+  // rows, so that a merged run's are split back with its other outputs.
+  Tensor chosen(DType::kInt64, {static_cast<int64_t>(result.chosen_element.size())});
+  for (size_t r = 0; r < result.chosen_element.size(); ++r) {
+    chosen.values[r] = static_cast<double>(result.chosen_element[r]);
+  }
+  out.push_back(std::move(chosen));
   return out;
 }
 
@@ -72,19 +79,14 @@ StatusOr<std::vector<Tensor>> BatchingRuntime::Run(const std::vector<Feed>& feed
 }
 
 StatusOr<GradientResult> BatchingRuntime::RunWithGradients(const GradientRequest& request) {
-  // An argmax of a row (ArgmaxOfRow) ties the run to its own rows: never merged.
-  if (std::any_of(request.target_element.begin(), request.target_element.end(), [](int64_t e) { return e < 0; })) {
-    ++calls_;
-    ++runs_;
-    return wrapped_->RunWithGradients(request);
-  }
   Call call(request.feeds);
   call.gradient = &request;
   XAI_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, Submit(call));
+  // Flatten's order: the target, the gradients, the chosen elements.
   GradientResult result;
-  result.target_value = std::move(outputs[0]);
-  result.gradients.assign(std::make_move_iterator(outputs.begin() + 1), std::make_move_iterator(outputs.end()));
-  result.chosen_element = request.target_element;  // every element given: none to resolve
+  result.target_value = std::move(outputs.front());
+  result.gradients.assign(std::make_move_iterator(outputs.begin() + 1), std::make_move_iterator(outputs.end() - 1));
+  for (double element : outputs.back().values) result.chosen_element.push_back(static_cast<int64_t>(element));
   return result;
 }
 
@@ -160,10 +162,15 @@ bool BatchingRuntime::RunMerged(const std::vector<Call*>& batch) {
     }
     if (first.gradient != nullptr) {
       GradientRequest request{std::move(feeds), first.gradient->target, {}, first.gradient->wrt};
+      // A call's ArgmaxOfRow(r) names its own row r: in the merged run, the
+      // row r places after the call's first row.
       request.target_element.reserve(total_rows);
+      int64_t first_row = 0;
       for (const Call* call : batch) {
-        const std::vector<int64_t>& elements = call->gradient->target_element;
-        request.target_element.insert(request.target_element.end(), elements.begin(), elements.end());
+        for (int64_t e : call->gradient->target_element) {
+          request.target_element.push_back(e < 0 ? ArgmaxOfRow(first_row + (-1 - e)) : e);
+        }
+        first_row += call->rows;
       }
       XAI_ASSIGN_OR_RETURN(GradientResult result, wrapped_->RunWithGradients(request));
       return Flatten(std::move(result));

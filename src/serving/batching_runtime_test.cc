@@ -250,27 +250,34 @@ TEST_F(BatchingRuntimeTest, AnErrorOfAMergedRunReachesEveryCallInIt) {
   EXPECT_EQ(batching_->stats().merged_calls, 3);
 }
 
-TEST_F(BatchingRuntimeTest, CallsThatChooseByARowsArgmaxRunAloneAtOnce) {
-  // Merged, a call's row r would no longer be the run's row r.
+TEST_F(BatchingRuntimeTest, CallsThatChooseByARowsArgmaxMergeAndEachGetsItsOwnRowsArgmax) {
+  // A default explanation's first run chooses its output in the run:
+  // ArgmaxOfRow(r) names the call's own row r, which in a merged run sits
+  // after the rows of the calls before it.
   fake_->Hold();
   // Last rows: y = (3.0, 0.75) for X(2, 0) (element 0), (15.0, 23.75) for X(2, 4) (element 1).
-  const std::vector<GradientRequest> requests = {Gradients(X(2, 0), {ArgmaxOfRow(1), 1}),
-                                                 Gradients(X(2, 4), {ArgmaxOfRow(1), ArgmaxOfRow(1)})};
-  std::vector<StatusOr<GradientResult>> results(2, Internal("not run"));
-  for (size_t i = 0; i < requests.size(); ++i) {
+  const std::vector<GradientRequest> requests = {Gradients(X(1, 100), {0}),  // runs first, alone
+                                                 Gradients(X(2, 0), {ArgmaxOfRow(1), 1}),
+                                                 Gradients(X(2, 4), {ArgmaxOfRow(1), ArgmaxOfRow(0)}),
+                                                 Gradients(X(3, 4), {1, ArgmaxOfRow(2), ArgmaxOfRow(1)})};
+  std::vector<StatusOr<GradientResult>> results(requests.size(), Internal("not run"));
+  Start([&] { results[0] = batching_->RunWithGradients(requests[0]); });
+  ASSERT_TRUE(fake_->WaitForStartedRuns(1));
+  for (size_t i = 1; i < requests.size(); ++i) {
     Start([&, i] { results[i] = batching_->RunWithGradients(requests[i]); });
   }
-  ASSERT_TRUE(fake_->WaitForStartedRuns(2));  // neither queued behind the other
+  ASSERT_TRUE(WaitForWaiting(3));
   fake_->Release();
   Join();
   for (size_t i = 0; i < requests.size(); ++i) {
     SCOPED_TRACE("call " + std::to_string(i));
     ExpectSameResult(results[i], direct_.RunWithGradients(requests[i]));
   }
-  EXPECT_EQ(results[0]->chosen_element, (std::vector<int64_t>{0, 1}));
-  EXPECT_EQ(results[1]->chosen_element, (std::vector<int64_t>{1, 1}));
-  EXPECT_EQ(batching_->stats().merged_runs, 0);
-  EXPECT_EQ(batching_->stats().runs, 2);
+  EXPECT_EQ(results[1]->chosen_element, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(results[2]->chosen_element, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(fake_->run_rows(), (std::vector<int64_t>{1, 7}));
+  EXPECT_EQ(batching_->stats().merged_runs, 1);
+  EXPECT_EQ(batching_->stats().merged_calls, 3);
 }
 
 TEST_F(BatchingRuntimeTest, RankZeroFeedsAndFixedBatchSizesRunAlone) {
