@@ -259,6 +259,9 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
                  const std::string& auth_token) {
   std::ostringstream out;
   out << "xaiserve: listening on " << server.url() << "\n";
+  if (server.probe_port() >= 0) {
+    out << "xaiserve: probes (/healthz, /readyz, /metrics) also on port " << server.probe_port() << "\n";
+  }
   const bool any_host = host == "0.0.0.0" || host == "::" || host.empty();
   const std::string base = any_host ? "http://127.0.0.1:" + std::to_string(server.port()) : server.url();
   const std::string auth = auth_token.empty() ? "" : " -H " + ShellQuote("Authorization: Bearer " + auth_token);
@@ -408,14 +411,14 @@ int RunServe(const std::vector<std::string>& args) {
   std::vector<std::string> model_flags;
   std::string config, host = "127.0.0.1", auth_token, default_method = "integrated-gradients", demo_dir;
   int64_t port = 8080, max_body_bytes = kDefaultMaxBodyBytes, max_instances = kDefaultMaxInstances, threads = 0;
-  int64_t max_image_pixels = kDefaultMaxImagePixels, max_path_points = 0, keep_versions = 0;
+  int64_t max_image_pixels = kDefaultMaxImagePixels, max_path_points = 0, keep_versions = 0, probe_port = -1;
   double poll_seconds = 2, client_timeout = 30, shutdown_timeout = kDefaultShutdownTimeoutSeconds;
   bool cross_request_batching = false;
   FlagSet flags(
       "xaiserve serve [--model NAME=DIR]... [--config FILE] [--host 127.0.0.1] [--port 8080] [--auth-token T]\n"
       "               [--default-method M] [--max-body-bytes N] [--max-instances N] [--max-image-pixels N]\n"
       "               [--max-path-points N] [--poll-seconds S] [--client-timeout S] [--cross-request-batching]\n"
-      "               [--threads N] [--shutdown-timeout S] [--keep-versions N] [--demo-dir DIR]",
+      "               [--threads N] [--shutdown-timeout S] [--keep-versions N] [--probe-port N] [--demo-dir DIR]",
       "Serves predictions and explanations over HTTP in the JSON of Google Cloud's AI Explanations:\n"
       "  GET  /v1/models, /v1/models/NAME            models, signatures, metadata, load errors\n"
       "  GET  /v1/models/NAME/metadata               TF Serving's model metadata (SignatureDefs)\n"
@@ -432,6 +435,9 @@ int RunServe(const std::vector<std::string>& args) {
                "{\"specific\": {\"versions\": [V, ...]}} or {\"all\": {}}");
   flags.String("host", &host, "ADDR", "address to listen on (default 127.0.0.1: this machine only)");
   flags.Int("port", &port, 0, 65535, "port to listen on (default 8080; 0 picks a free one)");
+  flags.Int("probe-port", &probe_port, 0, 65535,
+            "also answer GET /healthz, /readyz and /metrics on this port, by threads of their own, so that probes "
+            "are answered while every worker of --port runs a long explanation (default: none; 0 picks a free one)");
   flags.String("auth-token", &auth_token, "T",
                "require 'Authorization: Bearer T' on every route (/metrics too) but /healthz, /readyz and the web page's "
                "files, which hold nothing private (or set XAISERVE_AUTH_TOKEN)");
@@ -548,6 +554,7 @@ int RunServe(const std::vector<std::string>& args) {
   options.max_body_bytes = static_cast<size_t>(max_body_bytes);
   options.threads = static_cast<int>(threads);
   options.client_timeout_seconds = client_timeout;
+  options.probe_port = static_cast<int>(probe_port);
   HttpServer server(context, options);
 
   ShutdownSignals signals([&server, &registry, &in_flight_deadline, shutdown_timeout](int signo) {

@@ -1,5 +1,7 @@
 #include "http/content_coding.h"
 
+#include "core/text.h"
+
 #include <cctype>
 #include <cstdlib>
 
@@ -13,18 +15,13 @@ std::string_view Trimmed(std::string_view s) {
   return s;
 }
 
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The q value of one Accept-Encoding element's parameters ("q=0.5"); 1 when
 // none is given, 0 when it does not parse (a malformed weight accepts nothing).
 double Weight(std::string_view parameters) {
   while (!parameters.empty()) {
     const size_t semicolon = parameters.find(';');
-    const std::string parameter = Lowercase(Trimmed(parameters.substr(0, semicolon)));
+    const std::string parameter = AsciiLowercase(Trimmed(parameters.substr(0, semicolon)));
     parameters = semicolon == std::string_view::npos ? std::string_view() : parameters.substr(semicolon + 1);
     if (parameter.rfind("q=", 0) != 0) continue;
     const std::string value(Trimmed(std::string_view(parameter).substr(2)));
@@ -38,7 +35,7 @@ double Weight(std::string_view parameters) {
 }  // namespace
 
 std::string NormalizedContentEncoding(std::string_view header) {
-  std::string coding = Lowercase(Trimmed(header));
+  std::string coding = AsciiLowercase(Trimmed(header));
   if (coding == "x-gzip") return "gzip";
   if (coding == "identity") return "";
   return coding;
@@ -68,7 +65,7 @@ std::string AcceptableEncodings(std::string_view header) {
     if (coding.empty()) continue;
     if (semicolon != std::string_view::npos && Weight(element.substr(semicolon + 1)) <= 0) continue;
     if (!out.empty()) out += ", ";
-    out += Lowercase(coding);
+    out += AsciiLowercase(coding);
   }
   return out;
 }

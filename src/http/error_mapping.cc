@@ -1,5 +1,7 @@
 #include "http/error_mapping.h"
 
+#include "core/text.h"
+
 #include <strings.h>
 
 #include <algorithm>
@@ -43,9 +45,7 @@ BodyFraming FramingOfBody(const std::string* content_length, const std::string* 
                           size_t max_body_bytes) {
   BodyFraming framing;
   if (transfer_encoding != nullptr) {
-    std::string lower = *transfer_encoding;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == "chunked") {
+    if (AsciiLowercase(*transfer_encoding) == "chunked") {
       framing.kind = BodyFraming::kChunked;
       return framing;
     }

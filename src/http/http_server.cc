@@ -14,6 +14,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/text.h"
 #include "http/client_deadlines.h"
 #include "http/content_coding.h"
 #include "http/error_mapping.h"
@@ -239,11 +240,7 @@ void HttpServer::Configure() {
     request.path = req.path;
     request.body = std::move(body);
     request.client_gone = &DeadlineHttpServer::ClientGone;
-    for (const auto& [name, value] : req.headers) {
-      std::string lower = name;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers.emplace(std::move(lower), value);
-    }
+    for (const auto& [name, value] : req.headers) request.headers.emplace(AsciiLowercase(name), value);
     DeadlineHttpServer::HandlingStarts();
     const BodyMemoryGate::Ticket memory = body_gate_->Enter(request.body.size());  // held until the answer is made
     HttpResponse response = HandleRequest(context_, request);
@@ -421,6 +418,10 @@ Status HttpServer::Bind() {
                        "; choose another --port (0 picks a free one), or a --host that names an address of this "
                        "machine (127.0.0.1, ::1, 0.0.0.0 for all)");
   }
+  if (options_.probe_port >= 0) {
+    probe_ = std::make_unique<ProbeServer>(context_);
+    XAI_RETURN_IF_ERROR(probe_->Bind(options_.host, options_.probe_port));
+  }
   // Not fatal: with cpp-httplib's backlog of 5, bursts of connections only wait longer.
   if (!server_->WidenListenBacklog(SOMAXCONN)) {
     std::fprintf(stderr, "xaiserve: warning: could not widen the listen backlog: %s\n", std::strerror(errno));
@@ -437,9 +438,12 @@ Status HttpServer::Serve() {
   if (port_ <= 0) return FailedPrecondition("HttpServer::Serve called before a successful Bind");
   serving_ = true;
   if (stop_requested_) return OkStatus();
+  if (probe_) probe_->Start();
   // Returns after stop(): the listening socket is closed, then the worker
-  // pool is shut down, which waits for the connections it is serving.
+  // pool is shut down, which waits for the connections it is serving. The
+  // probes are answered until then.
   server_->listen_after_bind();
+  if (probe_) probe_->Stop();
   return OkStatus();
 }
 

@@ -12,6 +12,10 @@
 // client must send each request, and take each response, within the client
 // timeout (client_deadlines.h), so slow clients cannot keep the workers.
 //
+// With a probe port, /healthz, /readyz and /metrics are also answered on a
+// port of their own, by threads that the API's requests cannot take
+// (probe_server.h).
+//
 // Thread-safe: Stop() may be called from any thread (e.g. a signal watcher)
 // while Serve() runs on another.
 #pragma once
@@ -23,6 +27,7 @@
 
 #include "core/status.h"
 #include "http/body_memory_gate.h"
+#include "http/probe_server.h"
 #include "http/routes.h"
 
 namespace xai {
@@ -38,6 +43,7 @@ struct HttpServerOptions {
   int threads = 0;  // worker threads; 0: max(16, 4 x cores)
   int keep_alive_seconds = 2;  // an idle connection closes after this (also bounds how long a stop waits for idle clients)
   double client_timeout_seconds = 30;  // to send a whole request from its first byte, and to take a response
+  int probe_port = -1;  // >= 0: also serve /healthz, /readyz, /metrics there (probe_server.h); 0: any free port
 };
 
 class HttpServer {
@@ -53,6 +59,8 @@ class HttpServer {
   // "http://127.0.0.1:8080" with the bound port.
   std::string url() const;
   int threads() const { return threads_; }
+  // The probe port after Bind, or -1 without one.
+  int probe_port() const { return probe_ ? probe_->port() : -1; }
 
   // Serves until Stop(); returns once the requests in flight have finished.
   Status Serve();
@@ -69,6 +77,7 @@ class HttpServer {
   std::unique_ptr<DeadlineHttpServer> server_;
   // Large bodies handled at once hold at most 2 x max_body_bytes (body_memory_gate.h).
   std::unique_ptr<BodyMemoryGate> body_gate_;
+  std::unique_ptr<ProbeServer> probe_;  // with options_.probe_port >= 0; serves until the API's port has drained
   std::atomic<bool> serving_{false};
   std::atomic<bool> stop_requested_{false};
 };

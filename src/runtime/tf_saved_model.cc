@@ -521,7 +521,7 @@ class TfSavedModel final : public ModelRuntime {
     if (variables > 0 && !tf::Env::Default()->FileExists(index).ok()) {
       // TensorFlow says "not found" for a file it may not read, too.
       std::error_code unreadable;
-      std::filesystem::status(index, unreadable);
+      (void)std::filesystem::status(index, unreadable);  // only its error is wanted
       if (unreadable && unreadable != std::errc::no_such_file_or_directory && unreadable != std::errc::not_a_directory) {
         return FailedPrecondition("cannot read '" + index + "': " + unreadable.message() +
                                   "; make the SavedModel's files readable by the user xaiserve runs as");

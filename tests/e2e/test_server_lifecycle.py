@@ -524,3 +524,50 @@ def _answers(get) -> bool:
         return get("/healthz")[0] == 200
     except OSError:
         return False
+
+
+def test_the_probe_port_answers_while_every_worker_is_busy(xaiserve, tmp_path):
+    """On the API's port a probe waits for a worker like any request: with
+    the one worker held by a long explanation, /healthz there does not
+    answer (an orchestrator would restart a server that is only busy). The
+    --probe-port has threads of its own."""
+    import http.client
+    import socket
+
+    with running_server("--model", f"image={fixture_dir('shapes_cnn')}", "--threads", "1", "--probe-port", "0",
+                        log_dir=tmp_path) as server:
+        [probe_port] = [int(m.group(1)) for line in server.stdout_lines
+                        if (m := re.search(r"probes \(/healthz, /readyz, /metrics\) also on port (\d+)", line))]
+        assert probe_port not in (0, server.port)
+
+        def probe(path: str, method: str = "GET") -> tuple[int, str]:
+            connection = http.client.HTTPConnection("127.0.0.1", probe_port, timeout=5)
+            connection.request(method, path)
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+
+        slower = {**SLOW, "parameters": {"integratedGradientsAttribution": {
+            "stepCount": 100, "smoothGradConfig": {"noiseSigma": 0.1, "noisySampleCount": 3}}}}  # about 6 s
+        replies = {}
+        slow = threading.Thread(target=lambda: replies.update(slow=server.post("/v1/models/image:explain", slower)))
+        slow.start()
+        wait_until(lambda: "xaiserve_requests_in_flight 1" in probe("/metrics")[1], 10, "the explanation to start")
+
+        started = time.monotonic()
+        assert probe("/healthz") == (200, '{"status":"ok"}')
+        assert probe("/readyz") == (200, '{"status":"ready"}')
+        assert time.monotonic() - started < 2.0
+        assert "slow" not in replies, "the explanation ended before the probes: they proved nothing"
+        api = http.client.HTTPConnection("127.0.0.1", server.port, timeout=1)
+        api.request("GET", "/healthz")
+        with pytest.raises(socket.timeout):  # the API's port: its one worker is busy
+            api.getresponse()
+        api.close()
+        status, body = probe("/v1/models")
+        assert status == 404 and "only" in json.loads(body)["error"]["message"]
+
+        slow.join(120)
+        assert len(replies["slow"].expect(200)["explanations"]) == 64
+    # The probe port's requests are not in the access log (a probe every few
+    # seconds would drown it); /metrics was asked there only.
+    assert "/metrics" not in server.log()
