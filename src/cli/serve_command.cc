@@ -580,7 +580,8 @@ int RunServe(const std::vector<std::string>& args) {
       registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
     }
     PrintBanner(server, registry, host, auth_token);
-    std::cerr << "xaiserve: " << server.threads() << " HTTP worker threads; body limit " << max_body_bytes
+    std::cerr << "xaiserve: " << server.threads() << (server.threads() == 1 ? " HTTP worker thread" : " HTTP worker threads")
+              << "; body limit " << max_body_bytes
               << " bytes; at most " << max_instances << " instances per request"
               << (max_path_points > 0 ? ", " + std::to_string(max_path_points) + " path points per explain request"
                                       : "")

@@ -573,8 +573,13 @@ Status WorkBudget::Spend(int64_t rows) {
 StatusOr<TensorInfo> ExplainableModel::ResolveTensor(const std::string& name, const std::vector<TensorInfo>& candidates,
                                                      const std::string& field, const std::string& kind,
                                                      const std::string& signature_key) const {
+  // A signature key first: in a TensorFlow 1 signature a key may read like
+  // a graph tensor name ("x:0") and name another tensor than x:0.
   for (const TensorInfo& t : candidates) {
-    if (t.key == name || SameTensor(t.tensor_name, name)) return t;
+    if (t.key == name) return t;
+  }
+  for (const TensorInfo& t : candidates) {
+    if (SameTensor(t.tensor_name, name)) return t;
   }
   auto info = runtime_->DescribeTensor(name);
   if (!info.ok()) {

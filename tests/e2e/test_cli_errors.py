@@ -990,3 +990,40 @@ def test_a_float16_output_s_rounding_is_named_not_the_steps(xaiserve, tmp_path):
     assert entry["featureAttributions"] == pytest.approx([0.15, 0.2, 0.25], abs=1e-3)
     assert entry["approximationError"] > 0.05
     assert "the output is float16, whose rounding" in result.stderr and "raise --steps" not in result.stderr
+
+
+TF1_KEYS_LIKE_TENSOR_NAMES_MODEL = """
+import sys
+import tensorflow as tf
+tf1 = tf.compat.v1
+graph = tf.Graph()
+with graph.as_default(), tf1.Session(graph=graph) as session:
+    x = tf1.placeholder(tf.float32, [None, 3], name="x")
+    other = tf1.placeholder(tf.float32, [None, 3], name="other")
+    y = tf.reduce_sum(2.0 * other + x * x, axis=1, name="y")
+    builder = tf1.saved_model.Builder(sys.argv[1])
+    # The key "x:0" is the tensor other:0; the tensor x:0 is under another key.
+    signature = tf1.saved_model.predict_signature_def({"x:0": other, "temperature": x}, {"y": y})
+    builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+    builder.save()
+"""
+
+
+def test_a_signature_key_that_reads_like_another_tensor_s_name_is_the_key(xaiserve, tmp_path):
+    """Inferred metadata names inputs by their keys; a TF1 key "x:0" was
+    taken as the graph tensor x:0, which another key feeds, and the model
+    could not be explained ("both name tensor 'x:0'"), nor `metadata` print."""
+    model = tmp_path / "model"
+    subprocess.run([sys.executable, "-c", TF1_KEYS_LIKE_TENSOR_NAMES_MODEL, str(model)], check=True,
+                   capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps({"x:0": [1.0, 2.0, 3.0], "temperature": [1.0, 2.0, 3.0]}) + "\n")
+
+    xaiserve.run("metadata", model).expect_success()
+    [response] = xaiserve.command("explain", model, instances=instances).expect_success().json_lines()
+
+    # y = sum(2 other + x^2): IG from zero is 2 other and x^2 (the trapezoid
+    # rule is exact for x^2's gradient, linear along the path).
+    attributions = response["explanations"][0]["attributions"][0]["featureAttributions"]
+    assert attributions["x:0"] == pytest.approx([2.0, 4.0, 6.0], rel=1e-6)
+    assert attributions["temperature"] == pytest.approx([1.0, 4.0, 9.0], rel=1e-6)
