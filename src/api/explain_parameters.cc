@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <set>
 
 #include "core/json_fields.h"
 
@@ -114,6 +115,7 @@ StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value
     return number.get<int64_t>();
   };
   std::vector<std::vector<int64_t>> out;
+  std::set<std::vector<int64_t>> seen;  // a pairwise check took minutes for a 1 MB list
   for (const Json& item : value) {
     std::vector<int64_t> index;
     if (item.is_array()) {
@@ -125,10 +127,8 @@ StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value
       XAI_ASSIGN_OR_RETURN(int64_t i, index_of(item));
       index.push_back(i);
     }
-    for (const std::vector<int64_t>& earlier : out) {
-      if (earlier == index) {
-        return InvalidArgument(where + " names output " + item.dump() + " twice; give each output once");
-      }
+    if (!seen.insert(index).second) {
+      return InvalidArgument(where + " names output " + item.dump() + " twice; give each output once");
     }
     out.push_back(std::move(index));
   }

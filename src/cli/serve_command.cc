@@ -255,8 +255,11 @@ std::string ExampleInstance(const LoadedVersion& version, const std::string& bas
   return "";
 }
 
+// `token_from_environment`: the token came from XAISERVE_AUTH_TOKEN, which
+// keeps it out of the command line; the commands printed name the variable
+// then, so that the secret does not reach a log that collects stdout.
 void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const std::string& host,
-                 const std::string& auth_token) {
+                 const std::string& auth_token, bool token_from_environment) {
   std::ostringstream out;
   out << "xaiserve: listening on " << server.url() << "\n";
   if (server.probe_port() >= 0) {
@@ -264,7 +267,9 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
   }
   const bool any_host = host == "0.0.0.0" || host == "::" || host.empty();
   const std::string base = any_host ? "http://127.0.0.1:" + std::to_string(server.port()) : server.url();
-  const std::string auth = auth_token.empty() ? "" : " -H " + ShellQuote("Authorization: Bearer " + auth_token);
+  const std::string auth = auth_token.empty()      ? ""
+                           : token_from_environment ? " -H \"Authorization: Bearer $XAISERVE_AUTH_TOKEN\""
+                                                    : " -H " + ShellQuote("Authorization: Bearer " + auth_token);
   std::string example;
   for (const std::string& name : registry.names()) {
     const auto snapshot = registry.Snapshot(name);
@@ -490,12 +495,14 @@ int RunServe(const std::vector<std::string>& args) {
     // Likely --auth-token "$UNSET": running open would be a surprise.
     return UsageError("--auth-token is empty; give the token, or leave the flag out to run without one");
   }
+  bool token_from_environment = false;
   if (auth_token.empty()) {
     if (const char* env = std::getenv("XAISERVE_AUTH_TOKEN")) {
       if (*env == '\0') {
         return UsageError("XAISERVE_AUTH_TOKEN is set but empty; give the token, or unset it to run without one");
       }
       auth_token = env;
+      token_from_environment = true;
     }
   }
   if (std::any_of(auth_token.begin(), auth_token.end(),
@@ -579,7 +586,7 @@ int RunServe(const std::vector<std::string>& args) {
     if (poll_seconds > 0) {
       registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
     }
-    PrintBanner(server, registry, host, auth_token);
+    PrintBanner(server, registry, host, auth_token, token_from_environment);
     std::cerr << "xaiserve: " << server.threads() << (server.threads() == 1 ? " HTTP worker thread" : " HTTP worker threads")
               << "; body limit " << max_body_bytes
               << " bytes; at most " << max_instances << " instances per request"

@@ -97,6 +97,18 @@ bool NestsDeeperThan(const std::string& text, int limit) {
 
 }  // namespace
 
+namespace {
+
+// A key as the JSON parser reads it: escapes (e.g. "instan\u0063es") decoded,
+// so that the count finds every spelling of the key it looks for.
+std::string DecodedKey(const std::string& raw) {
+  if (raw.find('\\') == std::string::npos) return raw;
+  const Json decoded = Json::parse("\"" + raw + "\"", nullptr, /*allow_exceptions=*/false);
+  return decoded.is_string() ? decoded.get<std::string>() : raw;
+}
+
+}  // namespace
+
 std::optional<size_t> CountTopLevelArrayElements(const std::string& text, const std::string& key) {
   int depth = 0;
   bool in_string = false;
@@ -113,7 +125,7 @@ std::optional<size_t> CountTopLevelArrayElements(const std::string& text, const 
         ++i;
       } else if (c == '"') {
         in_string = false;
-        if (depth == 1 && !counting) last_string.assign(text, string_start, i - string_start);
+        if (depth == 1 && !counting) last_string = DecodedKey(text.substr(string_start, i - string_start));
       }
       continue;
     }

@@ -572,6 +572,9 @@ TEST(CountTopLevelArrayElementsTest, CountsTheElementsOfTheNamedField) {
   EXPECT_EQ(CountTopLevelArrayElements(R"({"k\"ey": 1, "instances": [{"b64": "AA=="}, {"b64": "\"]"}]})",
                                        "instances"),
             2u);
+  // A key spelt with escapes is the key the parser reads.
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"instan\u0063es": [1, 2, 3]})", "instances"), 3u);
+  EXPECT_EQ(CountTopLevelArrayElements(R"({"\u0069nstances": [1], "x\"": [1, 2]})", "instances"), 1u);
   // A key given twice: the larger, whichever the parser keeps.
   EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": [1], "instances": [1, 2, 3]})", "instances"), 3u);
   EXPECT_EQ(CountTopLevelArrayElements(R"({"instances": [1, 2, 3], "instances": []})", "instances"), 3u);

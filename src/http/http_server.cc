@@ -38,10 +38,11 @@ struct RequestTrace {
 };
 thread_local RequestTrace t_trace;
 
-// The path for a log line: bytes that could break the line are %-escaped.
-std::string LoggablePath(const std::string& path) {
+// A client's bytes (path, method) for a log line: bytes that could break the
+// line or drive a terminal (controls, escapes, carriage returns) are %-escaped.
+std::string LoggableText(const std::string& text) {
   std::string out;
-  for (unsigned char c : path) {
+  for (unsigned char c : text) {
     if (c <= 0x20 || c >= 0x7f || c == '%') {
       char escaped[4];
       std::snprintf(escaped, sizeof(escaped), "%%%02X", c);
@@ -393,8 +394,8 @@ void HttpServer::Configure() {
     if (trace.path_points > 0) metrics->AddPathPoints(model, label, trace.path_points);
     AccessLogEntry entry;
     entry.client = !req.remote_addr.empty() ? req.remote_addr : DeadlineHttpServer::ThisClientAddress();
-    entry.http_method = req.method;
-    entry.path = LoggablePath(req.path);
+    entry.http_method = LoggableText(req.method);
+    entry.path = LoggableText(req.path);
     entry.model = model;
     entry.label = label;
     entry.status = res.status;
@@ -419,7 +420,7 @@ Status HttpServer::Bind() {
                        "machine (127.0.0.1, ::1, 0.0.0.0 for all)");
   }
   if (options_.probe_port >= 0) {
-    probe_ = std::make_unique<ProbeServer>(context_);
+    probe_ = std::make_unique<ProbeServer>(context_, &stop_requested_);
     XAI_RETURN_IF_ERROR(probe_->Bind(options_.host, options_.probe_port));
   }
   // Not fatal: with cpp-httplib's backlog of 5, bursts of connections only wait longer.

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/text.h"
+#include "http/client_deadlines.h"
 #include "http/error_mapping.h"
 
 namespace xai {
@@ -16,18 +17,28 @@ namespace xai {
 namespace {
 
 // A probe that is not answered at once is a failed probe: two threads serve
-// the few connections an orchestrator and a metrics scraper keep.
+// the few connections an orchestrator and a metrics scraper keep, and a
+// client gets a second for its whole request (a probe is one short line and
+// a few headers), so that slow clients cannot keep the threads: idle
+// connections are parked, as on the API's port (client_deadlines.h).
 constexpr int kProbeThreads = 2;
+constexpr std::chrono::milliseconds kProbeClientTimeout{1000};
+
+bool IsProbePath(const std::string& path) { return path == "/healthz" || path == "/readyz" || path == "/metrics"; }
 
 }  // namespace
 
-ProbeServer::ProbeServer(const RouteContext& context)
-    : context_(context), server_(std::make_unique<httplib::Server>()) {
-  server_->new_task_queue = [] { return new httplib::ThreadPool(kProbeThreads); };
-  server_->set_keep_alive_timeout(2);
-  server_->set_read_timeout(5, 0);
-  server_->set_write_timeout(5, 0);
-  server_->set_payload_max_length(0);
+ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* stopping)
+    : context_(context),
+      stopping_(stopping),
+      server_(std::make_unique<DeadlineHttpServer>(kProbeClientTimeout, kProbeThreads,
+                                                   [](const std::string&, int, double) {})) {
+  // One request per connection, as probes make them: no idle connection
+  // holds a thread or delays a stop.
+  server_->set_keep_alive_max_count(1);
+  server_->set_read_timeout(1, 0);
+  server_->set_write_timeout(1, 0);
+  server_->set_payload_max_length(64 << 10);
   server_->set_tcp_nodelay(true);
   // SO_REUSEADDR without cpp-httplib's SO_REUSEPORT, as on the API's port: a
   // port in use (by that one, too) fails to bind instead of being shared.
@@ -38,6 +49,12 @@ ProbeServer::ProbeServer(const RouteContext& context)
   // The probe routes only; the same functions as on the API's port (the
   // token, when set, is needed for /metrics there as here).
   server_->Get(R"(/(healthz|readyz|metrics))", [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == "/readyz" && stopping_ != nullptr && *stopping_) {
+      // The API's port takes no new connections once a stop has begun.
+      res.status = 503;
+      res.set_content(ErrorBody(ToHttpError(Unavailable("not ready: the server is stopping"))), "application/json");
+      return;
+    }
     HttpRequest request;
     request.method = req.method;  // GET, or HEAD answered as GET
     request.path = req.path;
@@ -47,13 +64,39 @@ ProbeServer::ProbeServer(const RouteContext& context)
     for (const auto& [name, value] : response.headers) res.set_header(name, value);
     res.set_content(std::move(response.body), response.content_type.c_str());
   });
-  // Anything else (another path, a method other than GET and HEAD, a body)
-  // is refused with the usual JSON error, saying what this port is for.
+  // Another method on a probe path: 405, as on the API's port.
+  auto not_get = [](const httplib::Request& req, httplib::Response& res) {
+    if (!IsProbePath(req.path)) {
+      res.status = 404;
+      return;
+    }
+    res.status = 405;
+    res.set_header("Allow", "GET, HEAD");
+    res.set_content(ErrorBody(MethodNotAllowedError(req.method, req.path, "GET, HEAD")), "application/json");
+  };
+  server_->Post(".*", not_get);
+  server_->Put(".*", not_get);
+  server_->Patch(".*", not_get);
+  server_->Delete(".*", not_get);
+  server_->Options(".*", not_get);
+  server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Date", HttpDateNow());  // RFC 9110 §6.6.1, as on the API's port
+  });
+  // Anything else (another path, a method cpp-httplib does not know) is
+  // refused with the usual JSON error, saying what this port is for.
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    HttpError error = HttpLevelError(res.status);
-    error.message = "'" + req.method + " " + req.path +
-                    "' is not served on the probe port, which answers GET /healthz, /readyz and /metrics only; "
-                    "the API is on --port";
+    if (!res.body.empty()) return;  // the routes' own answer (401 for /metrics, 503 from /readyz, 405)
+    const bool late = DeadlineHttpServer::ThisRequestTimedOut();
+    if (late) res.status = 408;
+    if (!late && !IsServedMethod(req.method)) res.status = 501;
+    HttpError error = res.status == 501 ? MethodNotImplementedError(req.method) : HttpLevelError(res.status);
+    if (late) {
+      error.message = "the request did not arrive within 1 s; a probe is one short request";
+    } else if (res.status != 501) {
+      error.message = "'" + req.method + " " + req.path +
+                      "' is not served on the probe port, which answers GET /healthz, /readyz and /metrics only; "
+                      "the API is on --port";
+    }
     res.set_content(ErrorBody(error), "application/json");
   });
 }

@@ -10,6 +10,7 @@
 // Owned by HttpServer; Start() and Stop() may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,16 +18,16 @@
 #include "core/status.h"
 #include "http/routes.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace xai {
+
+class DeadlineHttpServer;
 
 class ProbeServer {
  public:
-  // `context` must outlive the server (its registry and metrics are read).
-  explicit ProbeServer(const RouteContext& context);
+  // `context` must outlive the server (its registry and metrics are read);
+  // so must `stopping` (null: never), set once the server is stopping, from
+  // when /readyz answers 503.
+  ProbeServer(const RouteContext& context, const std::atomic<bool>* stopping);
   ~ProbeServer();  // stops it and joins its thread
   ProbeServer(const ProbeServer&) = delete;
   ProbeServer& operator=(const ProbeServer&) = delete;
@@ -40,7 +41,8 @@ class ProbeServer {
 
  private:
   const RouteContext& context_;
-  std::unique_ptr<httplib::Server> server_;
+  const std::atomic<bool>* stopping_;
+  std::unique_ptr<DeadlineHttpServer> server_;
   std::thread thread_;
   int port_ = -1;
 };

@@ -39,12 +39,18 @@ std::vector<ModelVersionCounts> VersionCountsOfModels(const ModelRegistry& regis
 
 // Why the server is not ready: one line per served model with no loaded
 // version (empty: every model serves).
-std::string ModelsNotServing(const ModelRegistry& registry) {
+// Why the server is not ready ("" when it is). `detailed`: with each
+// model's reason (paths, load errors); else only the models' names, for a
+// client without the token of a server that wants one.
+std::string ModelsNotServing(const ModelRegistry& registry, bool detailed) {
   std::string why;
   for (const std::string& name : registry.names()) {
     const StatusOr<LoadedVersion> got = registry.Get(name);
-    if (!got.ok()) why += (why.empty() ? "" : "; ") + got.status().message();
+    if (got.ok()) continue;
+    why += (why.empty() ? "" : "; ") +
+           (detailed ? got.status().message() : "model '" + name + "' has no version serving");
   }
+  if (!why.empty() && !detailed) why += " (the reasons, with the bearer token, here or at /v1/models/NAME)";
   return why;
 }
 
@@ -158,7 +164,9 @@ class Handler {
       case Route::Kind::kHealth:
         return Reply(Json{{"status", "ok"}});
       case Route::Kind::kReady: {
-        const std::string why = ModelsNotServing(*context_.registry);
+        // Open to probes without the token; the reasons name paths and load errors.
+        const bool detailed = context_.auth_token.empty() || Authorized(context_, request_, &token_given);
+        const std::string why = ModelsNotServing(*context_.registry, detailed);
         if (why.empty()) return Reply(Json{{"status", "ready"}});
         return Fail(Unavailable("not ready: " + why));
       }

@@ -4,8 +4,10 @@ equal to the command line's for the same instances and parameters."""
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
+import re
 import shutil
 import subprocess
 import urllib.request
@@ -386,3 +388,43 @@ def test_the_printed_curl_example_carries_the_token(token_server):
     result = subprocess.run(example, shell=True, capture_output=True, text=True, timeout=60)
 
     assert "explanations" in json.loads(result.stdout)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_a_token_from_the_environment_is_not_printed(xaiserve, tmp_path, monkeypatch):
+    """XAISERVE_AUTH_TOKEN keeps the token off the command line, but the
+    start-up banner printed it on stdout, which logs collect: the commands
+    printed now name the variable, and still work as printed."""
+    monkeypatch.setenv("XAISERVE_AUTH_TOKEN", "env-secret-42")
+    with running_server("--model", f"tabular={fixture_dir('tabular_mlp')}", log_dir=tmp_path) as server:
+        banner = "".join(server.stdout_lines)
+        assert "env-secret-42" not in banner and "env-secret-42" not in server.log()
+        [example] = [l.strip() for l in server.stdout_lines if l.strip().startswith("curl") and ":explain" in l]
+        assert '"Authorization: Bearer $XAISERVE_AUTH_TOKEN"' in example
+
+        result = subprocess.run(example, shell=True, capture_output=True, text=True, timeout=60)
+
+        assert "explanations" in json.loads(result.stdout)
+
+
+def test_readyz_without_the_token_names_the_models_but_not_their_paths_or_errors(xaiserve, tmp_path):
+    """/readyz is open to probes; its reasons named directories and
+    TensorFlow's load errors to anyone, when the rest of the API needs the
+    token. The probe port gives the same answers (its error handler used to
+    replace them with "not served")."""
+    broken = tmp_path / "broken" / "1"
+    broken.mkdir(parents=True)
+    (broken / "saved_model.pb").write_text("garbage")
+    with running_server("--model", f"broken={broken.parent}", "--model", f"tabular={fixture_dir('tabular_mlp')}",
+                        "--auth-token", "let-me-in", "--probe-port", "0", log_dir=tmp_path) as server:
+        message = server.get("/readyz").expect_error(503, "UNAVAILABLE", ["model 'broken' has no version serving"])
+        assert str(tmp_path) not in message and "saved_model" not in message, message
+        detailed = server.get("/readyz", headers=AUTH).expect_error(503, "UNAVAILABLE")
+        assert str(broken) in detailed, detailed
+
+        [probe_port] = [int(m.group(1)) for l in server.stdout_lines if (m := re.search(r"also on port (\d+)", l))]
+        probe = copy.copy(server)  # the same requests, to the probe port
+        probe.port = probe_port
+        assert probe.get("/readyz").expect_error(503, "UNAVAILABLE") == message
+        probe.get("/metrics").expect_error(401, "UNAUTHENTICATED", ["Authorization: Bearer"])
+        assert "xaiserve_requests_total" in probe.get("/metrics", headers=AUTH).raw.decode()

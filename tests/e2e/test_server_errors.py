@@ -569,3 +569,14 @@ def test_large_bodies_at_once_are_all_answered(xaiserve, tmp_path):
 
     assert [status for status, _ in replies] == [413] * 8, replies[0]
     assert all(b"at most 64 per request" in text for _, text in replies)
+
+
+def test_the_access_log_escapes_the_method_a_client_sends(server):
+    """The path was escaped, the method not: an unauthenticated client could
+    send terminal escapes and carriage returns into an operator's log."""
+    reply, _ = raw_exchange(server, b"FOO\x1b]0;pwned\x07\r9999 /x HTTP/1.1\r\nHost: a\r\n\r\n")
+
+    assert reply.startswith(b"HTTP/1.1 "), reply[:100]
+    log = server.log_once(lambda text: "pwned" in text)  # written just after the response
+    assert "\x1b" not in log and "\x07" not in log and "\r" not in log
+    assert "FOO%1B]0;pwned%07%0D9999" in log

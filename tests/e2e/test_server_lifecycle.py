@@ -6,6 +6,7 @@ request in flight finish before the process exits 0."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -565,9 +566,51 @@ def test_the_probe_port_answers_while_every_worker_is_busy(xaiserve, tmp_path):
         api.close()
         status, body = probe("/v1/models")
         assert status == 404 and "only" in json.loads(body)["error"]["message"]
+        assert probe("/healthz", "OPTIONS")[0] == 405
 
+        # Stopping: the API's port takes no new connections, so readiness fails
+        # at once, while the explanation in flight finishes.
+        import signal
+        server.process.send_signal(signal.SIGTERM)
+        wait_until(lambda: probe("/readyz")[0] == 503, 10, "/readyz to say the server is stopping")
+        assert "stopping" in probe("/readyz")[1]
+        assert probe("/healthz")[0] == 200
         slow.join(120)
         assert len(replies["slow"].expect(200)["explanations"]) == 64
+        assert server.process.wait(60) == 0
     # The probe port's requests are not in the access log (a probe every few
     # seconds would drown it); /metrics was asked there only.
     assert "/metrics" not in server.log()
+
+
+def test_slow_clients_cannot_keep_the_probe_port_s_threads(xaiserve, tmp_path):
+    """Its two threads were plain cpp-httplib's: two clients sending a byte
+    every few seconds held them, and probes timed out for as long as they
+    kept it up. Now a client has a second for its request there."""
+    import socket
+
+    with running_server("--model", f"tabular={fixture_dir('tabular_mlp')}", "--probe-port", "0",
+                        log_dir=tmp_path) as server:
+        [probe_port] = [int(m.group(1)) for l in server.stdout_lines if (m := re.search(r"also on port (\d+)", l))]
+        stop = threading.Event()
+
+        def trickle():
+            with socket.create_connection(("127.0.0.1", probe_port)) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                with contextlib.suppress(OSError):
+                    while not stop.wait(0.3):
+                        s.sendall(b"a")
+
+        slow = [threading.Thread(target=trickle, daemon=True) for _ in range(4)]
+        for t in slow:
+            t.start()
+        try:
+            time.sleep(0.5)
+            probe = copy.copy(server)
+            probe.port = probe_port
+            for _ in range(3):
+                assert probe.get("/healthz", timeout=8).expect(200) == {"status": "ok"}
+        finally:
+            stop.set()
+            for t in slow:
+                t.join(10)
