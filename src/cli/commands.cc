@@ -242,7 +242,9 @@ int RunInspect(const std::vector<std::string>& args) {
     if (const std::string note = ExplainableModel::NoGradientNote(*gradients); !note.empty()) {
       std::cout << "  note: " << note << "\n";
     }
-    std::cout << "\nok: the model can be explained (integrated-gradients, sampled-shapley, xrai for images)\n";
+    std::cout << "\nok: the model can be explained (integrated-gradients, sampled-shapley"
+              << (m.explained_inputs().size() == 1 ? ", xrai if its input is an image" : "; not xrai, which takes one image input")
+              << ")\n";
   } else {
     std::cout << "gradients: unavailable: " << gradients.status().message() << "\n";
     std::cout << "\nok: the model can be explained with sampled-shapley only (forward passes)\n";

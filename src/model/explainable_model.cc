@@ -873,7 +873,7 @@ StatusOr<std::vector<std::vector<Tensor>>> ExplainableModel::Baselines(const std
                                ".inputBaselines cannot be used with encoding '" + md.encoding +
                                "': the baselines of an embedded input are of its encoded tensor '" +
                                md.encoded_tensor_name + "', not of the input; give them as encoded_baselines in the "
-                               "explanation metadata");
+                               "explanation metadata file (a request cannot override them)");
       }
       XAI_ASSIGN_OR_RETURN(tensors, BaselineTensors(override_it->second, values[i].dtype, attributed[i].dtype,
                                                     values[i].row_shape(), md.name));

@@ -341,6 +341,7 @@ def test_an_input_that_does_not_reach_the_output_gets_zero(xaiserve):
     said the model could be explained with Sampled Shapley only."""
     inspected = xaiserve.run("inspect", fixture_dir("key_passthrough")).expect_success()
     assert "gradients: ok" in inspected.stdout, inspected.stdout
+    assert "not xrai, which takes one image input" in inspected.stdout  # two inputs
 
     result = xaiserve.command("explain", "key_passthrough", "--output-name", "probabilities").expect_success()
     assert "gradient" not in result.stderr, result.stderr  # no note of an input without one: its 0 is exact

@@ -160,7 +160,8 @@ def test_an_embedded_input_refuses_input_baselines_in_the_override(server):
 
     server.post("/v1/models/text:explain", body).expect_error(
         400, "INVALID_ARGUMENT",
-        ["inputs.tokens.inputBaselines cannot be used with encoding 'concat_embedding'", "encoded_baselines"])
+        ["inputs.tokens.inputBaselines cannot be used with encoding 'concat_embedding'", "encoded_baselines",
+         "metadata file (a request cannot override them)"])
 
 
 # --------------------------------------------------------------------------
