@@ -476,7 +476,7 @@ int RunServe(const std::vector<std::string>& args) {
                "10 s, pass 8)");
   flags.Bool("cross-request-batching", &cross_request_batching,
              "merge the path points of concurrent explanations of a model into shared model runs (off by "
-             "default: measured faster only for small, overhead-bound models; see bench/server_load.py)");
+             "default: measured slower here, on the small models and the large; see the README's server section)");
   std::vector<std::string> positional;
   const Status parsed = flags.Parse(args, &positional);
   if (!parsed.ok()) return UsageError(parsed.message());

@@ -142,9 +142,9 @@ std::optional<HttpError> HeaderFault(const std::vector<std::pair<std::string, st
 HttpError UnauthenticatedError(bool token_given) {
   return {401, "UNAUTHENTICATED",
           token_given ? "the bearer token is wrong (or the Authorization header is not 'Bearer TOKEN'); send the "
-                        "token the server was started with (--auth-token) as 'Authorization: Bearer TOKEN'"
+                        "token the server was started with (--auth-token or XAISERVE_AUTH_TOKEN) as 'Authorization: Bearer TOKEN'"
                       : "this server requires a bearer token; send 'Authorization: Bearer TOKEN' with the token the "
-                        "server was started with (--auth-token)"};
+                        "server was started with (--auth-token or XAISERVE_AUTH_TOKEN)"};
 }
 
 HttpError MethodNotAllowedError(const std::string& method, const std::string& path, const std::string& allowed) {

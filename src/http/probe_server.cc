@@ -89,14 +89,13 @@ ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* s
     const bool late = DeadlineHttpServer::ThisRequestTimedOut();
     if (late) res.status = 408;
     if (!late && !IsServedMethod(req.method)) res.status = 501;
-    HttpError error = res.status == 501 ? MethodNotImplementedError(req.method) : HttpLevelError(res.status);
-    if (late) {
-      error.message = "the request did not arrive within 1 s; a probe is one short request";
-    } else if (res.status != 501) {
-      error.message = "'" + req.method + " " + req.path +
-                      "' is not served on the probe port, which answers GET /healthz, /readyz and /metrics only; "
-                      "the API is on --port";
-    }
+    HttpError error = late ? RequestTimeoutError(1, 1)
+                           : res.status == 501 ? MethodNotImplementedError(req.method) : HttpLevelError(res.status);
+    // (A POST or PUT without a length waits for a body until the second is out.)
+    error.message = late ? "the request did not arrive within 1 s; a probe is one short GET request"
+                         : "'" + req.method + " " + req.path +
+                               "' is not served on the probe port, which answers GET /healthz, /readyz and /metrics "
+                               "only; the API is on --port";
     res.set_content(ErrorBody(error), "application/json");
   });
 }

@@ -50,7 +50,7 @@ std::string ModelsNotServing(const ModelRegistry& registry, bool detailed) {
     why += (why.empty() ? "" : "; ") +
            (detailed ? got.status().message() : "model '" + name + "' has no version serving");
   }
-  if (!why.empty() && !detailed) why += " (the reasons, with the bearer token, here or at /v1/models/NAME)";
+  if (!why.empty() && !detailed) why += " (the reasons: this route with the bearer token, or GET /v1/models/NAME)";
   return why;
 }
 
