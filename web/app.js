@@ -220,6 +220,7 @@ async function loadModels() {
 
 async function selectModel(name) {
   const generation = ++state.generation;
+  endBusy();  // an explanation of the previous model under way: its answer will be dropped
   showError('');
   showNotice('');
   clearResult();
@@ -454,6 +455,7 @@ function useExample(index) {
   const instance = state.examples[index];
   if (instance === undefined) return;
   state.generation++;  // an explanation under way is of the instance replaced
+  endBusy();  // its answer will be dropped: the new instance can be explained at once
   showError('');
   if (state.model.kind !== 'json' && fillEditor(instance)) {
     setMode(state.model.kind);
@@ -499,6 +501,10 @@ async function loadImageSource(url, b64, origin) {
   canvas.height = height;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.imageSmoothingQuality = 'high';
+  // Transparent pixels over white, as the server decodes an uploaded file:
+  // one picture, one prediction, whether the file or its pixels are sent.
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, width, height);
   ctx.drawImage(picture, 0, 0, width, height);
   const data = ctx.getImageData(0, 0, width, height).data;
   const { min, max } = domainOf(input);
@@ -539,6 +545,7 @@ async function onImageFile(file) {
   if (!file) return;
   showError('');
   state.generation++;  // the instance changes
+  endBusy();
   state.image = null;  // a file that does not decode leaves no image, not the previous one
   clearResult();
   try {
@@ -547,6 +554,10 @@ async function onImageFile(file) {
     await loadImageSource(url, match ? match[2] : null, file.name);
     setMode('image');
   } catch (error) {
+    // No picture of the previous file stays beside the message.
+    const preview = $('image-preview');
+    preview.getContext('2d').clearRect(0, 0, preview.width, preview.height);
+    $('image-info').textContent = `No image: ${file.name} could not be read.`;
     showError(errorText(error));
   }
 }
@@ -578,8 +589,12 @@ function methodParameters() {
   }
   const config = { stepCount: integerField('param-steps', 'Steps', 1, 100) };
   if ($('param-smoothgrad').checked) {
-    const sigma = Number($('param-noise-sigma').value);
-    if (!Number.isFinite(sigma) || sigma < 0) throw new Error('Noise sigma must be a number >= 0.');
+    const text = $('param-noise-sigma').value.trim();
+    const sigma = Number(text);
+    // Empty read as 0 and added no noise while the result said SmoothGrad.
+    if (text === '' || !Number.isFinite(sigma) || sigma <= 0) {
+      throw new Error('Noise sigma must be a number > 0 with SmoothGrad.');
+    }
     config.smoothGradConfig = {
       noisySampleCount: integerField('param-noisy-samples', 'Noisy samples', 1, 50), noiseSigma: sigma,
     };
@@ -638,6 +653,7 @@ async function explain(event) {
   let b64Refusal = null;  // the server's message when it refused the image file
   let preferB64 = true;  // the file itself, unless the server refuses it (then its pixels, below)
   let visualize = $('param-visualize').checked && state.serverVisualize !== false;
+  const startGeneration = state.generation;
   $('explain-button').disabled = true;
   $('busy').hidden = false;
   try {
@@ -646,6 +662,7 @@ async function explain(event) {
       try {
         request = buildRequest({ preferB64, visualize });
       } catch (error) {
+        clearResult();  // not to be taken for this request's answer
         showError(errorText(error));
         return;
       }
@@ -688,9 +705,14 @@ async function explain(event) {
       }
     }
   } finally {
-    $('explain-button').disabled = false;
-    $('busy').hidden = true;
+    // Another model or instance since (newInstance): its own state already.
+    if (state.generation === startGeneration) endBusy();
   }
+}
+
+function endBusy() {
+  $('explain-button').disabled = false;
+  $('busy').hidden = true;
 }
 
 // --- showing the result -------------------------------------------------------------

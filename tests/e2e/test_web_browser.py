@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +234,38 @@ def test_image_upload(browser, server, tmp_path):
     assert page.script_errors() == []
 
 
+def test_a_transparent_png_is_the_same_image_sent_as_a_file_or_as_pixels(browser, server, tmp_path):
+    """The server puts transparent pixels over white; the page put them over
+    black when it sent the pixels it decoded, so one file gave two
+    predictions ("cross" from the file, "square" from its pixels)."""
+    from PIL import Image
+
+    pixels = np.round(np.asarray(read_instances("shapes_cnn")[1], np.float64) * 255).astype(np.uint8)
+    rgba = np.zeros(pixels.shape[:2] + (4,), np.uint8)
+    rgba[..., :3] = 255 - pixels  # dark shape; the background stored black under alpha 0
+    rgba[..., 3] = np.where(pixels.mean(axis=-1) > 127, 255, 0)
+    png = tmp_path / "transparent.png"
+    Image.fromarray(rgba, "RGBA").save(png)
+    page = Page(browser, server.url)
+    page.choose_model("image")
+    page.find("#image-file").send_keys(str(png))
+    page.wait.until(lambda d: "transparent.png" in page.find("#image-info").text)
+    page.explain()
+    page.expect_result()
+    from_file = page.prediction()
+    request_json = page.driver.execute_script("return document.getElementById('request-json').textContent;")
+    assert '"b64"' in request_json, "the file itself was not sent"
+
+    page.find("#mode-tabs button[data-mode='json']").click()  # the pixels the page decoded
+    page.explain()
+    page.expect_result()
+    from_pixels = page.prediction()
+    name_file, score_file = from_file.split(":")
+    name_pixels, score_pixels = from_pixels.split(":")
+    assert name_file == name_pixels and abs(float(score_file) - float(score_pixels)) < 0.01, (from_file, from_pixels)
+    assert page.script_errors() == []
+
+
 def test_tabular_example(browser, server):
     page = Page(browser, server.url)
     page.choose_model("tabular")
@@ -347,7 +380,8 @@ def test_a_model_that_did_not_load_shows_the_server_s_reason(browser, mixed_serv
 
 def test_an_answer_for_a_model_no_longer_picked_is_not_shown(browser, mixed_server):
     """A slow explanation of cnn came back after tabular was picked and was
-    shown under tabular's name."""
+    shown under tabular's name. And tabular could not be explained until it
+    came back: the Explain button stayed disabled."""
     from selenium.webdriver.support.ui import Select
 
     page = Page(browser, mixed_server.url)
@@ -362,8 +396,11 @@ def test_an_answer_for_a_model_no_longer_picked_is_not_shown(browser, mixed_serv
     page.wait.until(lambda d: page.find("#busy").is_displayed())
     Select(page.find("#model-select")).select_by_value("tabular")
     page.wait.until(lambda d: page.find("#model-info").text.startswith("Inputs"))
-    assert page.find("#busy").is_displayed(), "the cnn explanation ended before the switch: make it slower"
-    page.wait.until(lambda d: not page.find("#busy").is_displayed())  # the cnn answer came back
+    assert "model=cnn method=explain" not in mixed_server.log(), \
+        "the cnn explanation ended before the switch: make it slower"
+    assert page.find("#explain-button").is_enabled() and not page.find("#busy").is_displayed()
+    mixed_server.log_once(lambda text: "model=cnn method=explain" in text, timeout=120)  # its answer came back
+    time.sleep(0.5)  # for the page to have taken it
     assert not page.find("#result").is_displayed(), "cnn's answer is shown while tabular is picked"
     assert page.error() == ""
     page.explain()  # and tabular explains as usual afterwards
