@@ -95,16 +95,12 @@ bool NestsDeeperThan(const std::string& text, int limit) {
   return false;
 }
 
-}  // namespace
-
-namespace {
-
-// A key as the JSON parser reads it: escapes (e.g. "instan\u0063es") decoded,
-// so that the count finds every spelling of the key it looks for.
-std::string DecodedKey(const std::string& raw) {
-  if (raw.find('\\') == std::string::npos) return raw;
-  const Json decoded = Json::parse("\"" + raw + "\"", nullptr, /*allow_exceptions=*/false);
-  return decoded.is_string() ? decoded.get<std::string>() : raw;
+// A key as the JSON parser reads it: escapes (e.g. "instan\u0063es") decoded
+// in place, so that the count finds every spelling of the key it looks for.
+void DecodeKeyEscapes(std::string* key) {
+  if (key->find('\\') == std::string::npos) return;
+  const Json decoded = Json::parse("\"" + *key + "\"", nullptr, /*allow_exceptions=*/false);
+  if (decoded.is_string()) *key = decoded.get<std::string>();
 }
 
 }  // namespace
@@ -125,7 +121,10 @@ std::optional<size_t> CountTopLevelArrayElements(const std::string& text, const 
         ++i;
       } else if (c == '"') {
         in_string = false;
-        if (depth == 1 && !counting) last_string = DecodedKey(text.substr(string_start, i - string_start));
+        if (depth == 1 && !counting) {
+          last_string.assign(text, string_start, i - string_start);
+          DecodeKeyEscapes(&last_string);
+        }
       }
       continue;
     }

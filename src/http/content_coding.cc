@@ -1,9 +1,8 @@
 #include "http/content_coding.h"
 
-#include "core/text.h"
-
-#include <cctype>
 #include <cstdlib>
+
+#include "core/text.h"
 
 namespace xai {
 
@@ -14,7 +13,6 @@ std::string_view Trimmed(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
-
 
 // The q value of one Accept-Encoding element's parameters ("q=0.5"); 1 when
 // none is given, 0 when it does not parse (a malformed weight accepts nothing).

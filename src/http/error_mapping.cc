@@ -1,7 +1,5 @@
 #include "http/error_mapping.h"
 
-#include "core/text.h"
-
 #include <strings.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 
 #include "core/number_format.h"
 #include "core/tensor_json.h"
+#include "core/text.h"
 
 namespace xai {
 

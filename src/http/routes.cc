@@ -37,8 +37,6 @@ std::vector<ModelVersionCounts> VersionCountsOfModels(const ModelRegistry& regis
   return out;
 }
 
-// Why the server is not ready: one line per served model with no loaded
-// version (empty: every model serves).
 // Why the server is not ready ("" when it is). `detailed`: with each
 // model's reason (paths, load errors); else only the models' names, for a
 // client without the token of a server that wants one.
