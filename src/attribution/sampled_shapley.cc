@@ -44,6 +44,32 @@ struct OutputSums {
   }
 };
 
+// Sets `feature`'s elements in `buffer` to the instance's values.
+void SwitchToInstance(const FeatureSet& features, const std::vector<Tensor>& x, int64_t feature,
+                      RowBuffer& buffer) {
+  for (int64_t n = features.offsets[feature]; n < features.offsets[feature + 1]; ++n) {
+    const ElementIndex& element = features.elements[n];
+    buffer.inputs[element.input][element.element] = x[element.input].values[element.element];
+  }
+}
+
+// Fills attribution->attributions from its feature_attributions: each
+// element holds its feature's value divided by the feature's element count.
+void SpreadOverElements(const FeatureSet& features, const std::vector<Tensor>& instance,
+                        Attribution* attribution) {
+  attribution->attributions.reserve(instance.size());
+  for (const Tensor& x : instance) {
+    attribution->attributions.emplace_back(IsFloating(x.dtype) ? x.dtype : DType::kFloat64, x.shape);
+  }
+  for (int64_t f = 0; f < features.num_features(); ++f) {
+    const double share = attribution->feature_attributions[f] / static_cast<double>(features.num_elements(f));
+    for (int64_t n = features.offsets[f]; n < features.offsets[f + 1]; ++n) {
+      const ElementIndex& element = features.elements[n];
+      attribution->attributions[element.input].values[element.element] = share;
+    }
+  }
+}
+
 // The Attribution of one output element from its sums (the means and the
 // standard error as documented on SampledShapley::Attribute).
 Attribution Summarize(int64_t output_element, const OutputSums& sums, int path_count,
@@ -80,21 +106,188 @@ Attribution Summarize(int64_t output_element, const OutputSums& sums, int path_c
   attribution.approximation_error =
       RelativeToOutputChange(std::sqrt(variance_of_estimate), attribution.instance_output,
                              attribution.baseline_output);
-
-  attribution.attributions.reserve(instance.size());
-  for (const Tensor& x : instance) {
-    attribution.attributions.emplace_back(IsFloating(x.dtype) ? x.dtype : DType::kFloat64,
-                                          x.shape);
-  }
-  for (int64_t f = 0; f < num_features; ++f) {
-    const double share =
-        attribution.feature_attributions[f] / static_cast<double>(features.num_elements(f));
-    for (int64_t n = features.offsets[f]; n < features.offsets[f + 1]; ++n) {
-      const ElementIndex& element = features.elements[n];
-      attribution.attributions[element.input].values[element.element] = share;
-    }
-  }
+  SpreadOverElements(features, instance, &attribution);
   return attribution;
+}
+
+// Sampled Shapley proper: the mean contribution over options.path_count
+// seeded permutations (see SampledShapley::Attribute).
+StatusOr<std::vector<Attribution>> SampledAttributions(ModelFunction& model, const AttributionInputs& inputs,
+                                                       const FeatureSet& features,
+                                                       const SampledShapleyOptions& options) {
+  const int64_t num_features = features.num_features();
+  const std::vector<Tensor>& x = inputs.instance;
+  const int path_count = options.path_count;
+  const std::vector<std::vector<int>> permutations =
+      SamplePermutations(static_cast<int>(num_features), path_count, options.seed);
+  const int64_t num_baselines = static_cast<int64_t>(inputs.baselines.size());
+  const int64_t num_outputs = static_cast<int64_t>(inputs.output_elements.size());
+  // Row set s explains output element s / num_baselines from baseline
+  // s % num_baselines; its rows are consecutive: f(b), then permutation p's
+  // t-th state (features order[0..t] switched) at 1 + p * F + t.
+  const int64_t rows_per_set = 1 + path_count * num_features;
+  const int64_t num_sets = num_outputs * num_baselines;
+
+  std::vector<Attribution> attributions;
+  attributions.reserve(num_outputs);
+  // Rows are consumed in order, so one output element is open at a time.
+  OutputSums sums;
+  sums.contributions.assign(path_count * num_features, 0.0);
+  double baseline_value = 0;  // f(b) of the open row set.
+  double previous = 0;        // f at the previous state of the open permutation.
+
+  auto fill = [&](int64_t row, RowBuffer& buffer) {
+    const int64_t set = row / rows_per_set;
+    const int64_t within = row % rows_per_set;
+    const std::vector<Tensor>& b = inputs.baselines[set % num_baselines];
+    buffer.output_element = inputs.output_elements[set / num_baselines];
+    for (size_t i = 0; i < x.size(); ++i) {
+      std::copy(b[i].values.begin(), b[i].values.end(), buffer.inputs[i]);
+    }
+    if (within == 0) return;
+    const std::vector<int>& order = permutations[(within - 1) / num_features];
+    const int64_t switched = (within - 1) % num_features + 1;
+    for (int64_t t = 0; t < switched; ++t) SwitchToInstance(features, x, order[t], buffer);
+  };
+
+  auto consume = [&](int64_t row, const RowResult& result) {
+    const int64_t set = row / rows_per_set;
+    const int64_t within = row % rows_per_set;
+    if (within == 0) {
+      baseline_value = result.output;
+      sums.baseline_output += result.output;
+      if (num_features == 0) {  // nothing to switch: the baseline row is also x.
+        sums.instance_output += result.output;
+        ++sums.instance_rows;
+      }
+    } else {
+      const int64_t p = (within - 1) / num_features;
+      const int64_t t = (within - 1) % num_features;
+      const double before = t == 0 ? baseline_value : previous;
+      sums.contributions[p * num_features + permutations[p][t]] += result.output - before;
+      previous = result.output;
+      if (t == num_features - 1) {
+        sums.instance_output += result.output;
+        ++sums.instance_rows;
+      }
+    }
+    if (within == rows_per_set - 1 && set % num_baselines == num_baselines - 1) {
+      attributions.push_back(Summarize(inputs.output_elements[set / num_baselines], sums,
+                                       path_count, num_baselines, features, x));
+      sums.Reset();
+    }
+  };
+
+  BatchedEvaluatorOptions evaluator_options;
+  evaluator_options.batch_size = options.batch_size;
+  evaluator_options.with_gradients = false;
+  evaluator_options.describe_row = [&](int64_t row) -> std::string {
+    const int64_t within = row % rows_per_set;
+    if (within == 0) return "the baseline";
+    const int64_t switched = (within - 1) % num_features + 1;
+    if (switched == num_features) return "the instance (every feature switched from the baseline)";
+    return "the baseline with " + std::to_string(switched) + " of the " + std::to_string(num_features) +
+           " features switched to the instance's values (permutation " +
+           std::to_string((within - 1) / num_features + 1) + ")";
+  };
+  BatchedEvaluator evaluator(model, LayoutOf(x), evaluator_options);
+  XAI_RETURN_IF_ERROR(evaluator.Run(num_sets * rows_per_set, fill, consume));
+  return attributions;
+}
+
+// Whether every coalition of the features takes no more model rows than the
+// sampled permutations would (2^F <= 1 + path_count * F per baseline and
+// output element): then the exact values cost less than the estimate.
+bool ExactIsCheaper(int64_t num_features, const SampledShapleyOptions& options) {
+  if (!options.exact_when_cheaper || num_features < 1 || num_features > 30) return false;
+  return (int64_t{1} << num_features) <= 1 + options.path_count * num_features;
+}
+
+// Exact Shapley values from the value of every coalition S (a bit mask of
+// the features switched to the instance's values, the others at the
+// baseline): phi_i = sum over S without i of |S|! (F - |S| - 1)! / F! *
+// (v(S + i) - v(S)), averaged over the baselines. No sampling error.
+StatusOr<std::vector<Attribution>> ExactAttributions(ModelFunction& model, const AttributionInputs& inputs,
+                                                     const FeatureSet& features,
+                                                     const SampledShapleyOptions& options) {
+  const std::vector<Tensor>& x = inputs.instance;
+  const int num_features = static_cast<int>(features.num_features());
+  const int64_t coalitions = int64_t{1} << num_features;
+  const int64_t num_baselines = static_cast<int64_t>(inputs.baselines.size());
+  const int64_t num_outputs = static_cast<int64_t>(inputs.output_elements.size());
+  // weight[s] = s! (F - s - 1)! / F!, the share of orders in which a
+  // feature comes right after a given coalition of s others.
+  std::vector<double> weight(num_features);
+  for (int s = 0; s < num_features; ++s) {
+    double w = 1.0 / num_features;  // 1 / (F choose s) / F, built up one factor at a time.
+    for (int k = 1; k <= s; ++k) w *= static_cast<double>(k) / (num_features - s + k - 1);
+    weight[s] = w;
+  }
+
+  std::vector<Attribution> attributions;
+  attributions.reserve(num_outputs);
+  std::vector<double> values(coalitions);  // v(S) of the open row set.
+  std::vector<double> phi(num_features, 0.0);
+  double instance_output = 0, baseline_output = 0;
+
+  auto fill = [&](int64_t row, RowBuffer& buffer) {
+    const int64_t set = row / coalitions;
+    const uint64_t mask = static_cast<uint64_t>(row % coalitions);
+    const std::vector<Tensor>& b = inputs.baselines[set % num_baselines];
+    buffer.output_element = inputs.output_elements[set / num_baselines];
+    for (size_t i = 0; i < x.size(); ++i) std::copy(b[i].values.begin(), b[i].values.end(), buffer.inputs[i]);
+    for (int feature = 0; feature < num_features; ++feature) {
+      if (mask >> feature & 1) SwitchToInstance(features, x, feature, buffer);
+    }
+  };
+
+  auto consume = [&](int64_t row, const RowResult& result) {
+    const int64_t set = row / coalitions;
+    const int64_t mask = row % coalitions;
+    values[mask] = result.output;
+    if (mask < coalitions - 1) return;
+    for (int64_t s = 0; s < coalitions; ++s) {
+      const int size = __builtin_popcountll(static_cast<unsigned long long>(s));
+      for (int feature = 0; feature < num_features; ++feature) {
+        if ((s >> feature & 1) == 0) phi[feature] += weight[size] * (values[s | int64_t{1} << feature] - values[s]);
+      }
+    }
+    instance_output += values[coalitions - 1];
+    baseline_output += values[0];
+    if (set % num_baselines < num_baselines - 1) return;
+    Attribution attribution;
+    attribution.output_element = inputs.output_elements[set / num_baselines];
+    attribution.steps = options.path_count;
+    attribution.instance_output = instance_output / static_cast<double>(num_baselines);
+    attribution.baseline_output = baseline_output / static_cast<double>(num_baselines);
+    attribution.approximation_error = 0;
+    attribution.feature_attributions.resize(num_features);
+    for (int feature = 0; feature < num_features; ++feature) {
+      attribution.feature_attributions[feature] = phi[feature] / static_cast<double>(num_baselines);
+    }
+    SpreadOverElements(features, x, &attribution);
+    attributions.push_back(std::move(attribution));
+    std::fill(phi.begin(), phi.end(), 0.0);
+    instance_output = baseline_output = 0;
+  };
+
+  BatchedEvaluatorOptions evaluator_options;
+  evaluator_options.batch_size = options.batch_size;
+  evaluator_options.with_gradients = false;
+  evaluator_options.describe_row = [&](int64_t row) -> std::string {
+    const int64_t mask = row % coalitions;
+    if (mask == 0) return "the baseline";
+    if (mask == coalitions - 1) return "the instance (every feature switched from the baseline)";
+    std::string switched;
+    for (int feature = 0; feature < num_features; ++feature) {
+      if (mask >> feature & 1) switched += (switched.empty() ? "" : ", ") + std::to_string(feature);
+    }
+    return "the baseline with features " + switched + " of the " + std::to_string(num_features) +
+           " switched to the instance's values";
+  };
+  BatchedEvaluator evaluator(model, LayoutOf(x), evaluator_options);
+  XAI_RETURN_IF_ERROR(evaluator.Run(num_outputs * num_baselines * coalitions, fill, consume));
+  return attributions;
 }
 
 }  // namespace
@@ -146,89 +339,8 @@ StatusOr<std::vector<Attribution>> SampledShapley::Attribute(
                                "(which helps when the features are inputs of their own, not elements of one)")));
   }
 
-  const std::vector<Tensor>& x = inputs.instance;
-  const int path_count = options_.path_count;
-  const std::vector<std::vector<int>> permutations =
-      SamplePermutations(static_cast<int>(num_features), path_count, options_.seed);
-  const int64_t num_baselines = static_cast<int64_t>(inputs.baselines.size());
-  const int64_t num_outputs = static_cast<int64_t>(inputs.output_elements.size());
-  // Row set s explains output element s / num_baselines from baseline
-  // s % num_baselines; its rows are consecutive: f(b), then permutation p's
-  // t-th state (features order[0..t] switched) at 1 + p * F + t.
-  const int64_t rows_per_set = 1 + path_count * num_features;
-  const int64_t num_sets = num_outputs * num_baselines;
-
-  std::vector<Attribution> attributions;
-  attributions.reserve(num_outputs);
-  // Rows are consumed in order, so one output element is open at a time.
-  OutputSums sums;
-  sums.contributions.assign(path_count * num_features, 0.0);
-  double baseline_value = 0;  // f(b) of the open row set.
-  double previous = 0;        // f at the previous state of the open permutation.
-
-  auto fill = [&](int64_t row, RowBuffer& buffer) {
-    const int64_t set = row / rows_per_set;
-    const int64_t within = row % rows_per_set;
-    const std::vector<Tensor>& b = inputs.baselines[set % num_baselines];
-    buffer.output_element = inputs.output_elements[set / num_baselines];
-    for (size_t i = 0; i < x.size(); ++i) {
-      std::copy(b[i].values.begin(), b[i].values.end(), buffer.inputs[i]);
-    }
-    if (within == 0) return;
-    const std::vector<int>& order = permutations[(within - 1) / num_features];
-    const int64_t switched = (within - 1) % num_features + 1;
-    for (int64_t t = 0; t < switched; ++t) {
-      const int feature = order[t];
-      for (int64_t n = features.offsets[feature]; n < features.offsets[feature + 1]; ++n) {
-        const ElementIndex& element = features.elements[n];
-        buffer.inputs[element.input][element.element] = x[element.input].values[element.element];
-      }
-    }
-  };
-
-  auto consume = [&](int64_t row, const RowResult& result) {
-    const int64_t set = row / rows_per_set;
-    const int64_t within = row % rows_per_set;
-    if (within == 0) {
-      baseline_value = result.output;
-      sums.baseline_output += result.output;
-      if (num_features == 0) {  // nothing to switch: the baseline row is also x.
-        sums.instance_output += result.output;
-        ++sums.instance_rows;
-      }
-    } else {
-      const int64_t p = (within - 1) / num_features;
-      const int64_t t = (within - 1) % num_features;
-      const double before = t == 0 ? baseline_value : previous;
-      sums.contributions[p * num_features + permutations[p][t]] += result.output - before;
-      previous = result.output;
-      if (t == num_features - 1) {
-        sums.instance_output += result.output;
-        ++sums.instance_rows;
-      }
-    }
-    if (within == rows_per_set - 1 && set % num_baselines == num_baselines - 1) {
-      attributions.push_back(Summarize(inputs.output_elements[set / num_baselines], sums,
-                                       path_count, num_baselines, features, x));
-      sums.Reset();
-    }
-  };
-
-  BatchedEvaluatorOptions evaluator_options;
-  evaluator_options.batch_size = options_.batch_size;
-  evaluator_options.with_gradients = false;
-  evaluator_options.describe_row = [&](int64_t row) -> std::string {
-    const int64_t within = row % rows_per_set;
-    if (within == 0) return "the baseline";
-    const int64_t switched = (within - 1) % num_features + 1;
-    if (switched == num_features) return "the instance (every feature switched from the baseline)";
-    return "the baseline with " + std::to_string(switched) + " of the " + std::to_string(num_features) +
-           " features switched to the instance's values (permutation " +
-           std::to_string((within - 1) / num_features + 1) + ")";
-  };
-  BatchedEvaluator evaluator(model, LayoutOf(x), evaluator_options);
-  XAI_RETURN_IF_ERROR(evaluator.Run(num_sets * rows_per_set, fill, consume));
-  return attributions;
+  if (ExactIsCheaper(num_features, options_)) return ExactAttributions(model, inputs, features, options_);
+  return SampledAttributions(model, inputs, features, options_);
 }
 
 }  // namespace xai

@@ -20,6 +20,11 @@
 // The same permutations serve every baseline and every output element, so an
 // output element's attribution does not depend on which others are requested.
 //
+// Exact when cheaper: if 2^F <= 1 + path_count * F (and exact_when_cheaper),
+// the value of every coalition is taken instead (2^F rows per output element
+// and baseline) and the exact Shapley values returned, with
+// approximation_error 0 and steps path_count.
+//
 // Rows: for each (output element, baseline), 1 + path_count * F rows: f(b)
 // once, shared by every permutation, then for each permutation the F states
 // with its first 1, 2, ..., F features switched (the last one is x). All rows
@@ -54,6 +59,12 @@ struct SampledShapleyOptions {
   // baseline and output element; larger inputs (images) are refused with a
   // pointer to Integrated Gradients / XRAI or to grouping.
   int max_features = kDefaultSampledShapleyMaxFeatures;
+  // When every coalition of the F features costs no more model rows than the
+  // permutations would (2^F <= 1 + path_count * F: up to 5 features at 10
+  // paths, 8 at 50), compute the exact Shapley values from all of them
+  // instead of sampling (approximation_error 0). Off only in tests of the
+  // sampler itself.
+  bool exact_when_cheaper = true;
 };
 
 // INVALID_ARGUMENT naming the bad field, its value and the valid range.

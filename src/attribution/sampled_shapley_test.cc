@@ -41,6 +41,7 @@ SampledShapleyOptions Options(int path_count, int batch_size = kAutoBatchSize,
   options.path_count = path_count;
   options.batch_size = batch_size;
   options.seed = seed;
+  options.exact_when_cheaper = false;  // the sampler itself (the exact path has tests of its own)
   return options;
 }
 
@@ -668,8 +669,7 @@ TEST(SampledShapleyValidationTest, ANonFiniteOutputNamesTheCoalitionItCameFrom) 
   // coalition of permutation 1 (one feature switched).
   InteractionModel inner;
   FaultyModel faulty(inner, FaultyModel::Fault::kNonFiniteOutput);
-  SampledShapleyOptions options;
-  options.batch_size = 1;
+  SampledShapleyOptions options = Options(10, 1);
   int runs = 0;
   struct SkipFirst : ModelFunction {
     SkipFirst(ModelFunction& plain, ModelFunction& faulty, int* runs) : plain(plain), faulty(faulty), runs(runs) {}
@@ -686,6 +686,112 @@ TEST(SampledShapleyValidationTest, ANonFiniteOutputNamesTheCoalitionItCameFrom) 
   EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition,
                         {"is nan at the baseline with 1 of the", "features switched to the instance's values",
                          "permutation 1"}));
+}
+
+// --- exact values where every coalition is cheaper than sampling --------------------
+
+TEST(SampledShapleyExactTest, FewFeaturesGetTheExactValuesFromEveryCoalition) {
+  // F = 4, 10 paths: 2^4 = 16 rows per baseline and output instead of 41.
+  const AttributionInputs inputs = SingleInput(kX, {kB0, kB1}, {0, 1});
+  InteractionModel model;
+  SampledShapleyOptions options;
+  options.batch_size = 5;  // coalitions split across runs
+  StatusOr<std::vector<Attribution>> result = SampledShapley(options).Attribute(model, inputs);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(model.rows(), 2 * 2 * 16);
+  EXPECT_EQ(model.gradient_calls(), 0);
+  ASSERT_EQ(result->size(), 2u);
+  for (int64_t k : {0, 1}) {
+    SCOPED_TRACE("output " + std::to_string(k));
+    const Attribution& attribution = (*result)[k];
+    const std::vector<double> exact = ExactShapley(InteractionOutput(k), kX, {kB0, kB1});
+    EXPECT_EQ(attribution.output_element, k);
+    ASSERT_EQ(attribution.feature_attributions.size(), 4u);
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_NEAR(attribution.feature_attributions[i], exact[i], 1e-12) << "feature " << i;
+      EXPECT_EQ(attribution.attributions[0].values[i], attribution.feature_attributions[i]);
+    }
+    EXPECT_EQ(attribution.approximation_error, 0);
+    EXPECT_EQ(attribution.steps, 10);
+    const double fb = (InteractionModel::F(k, kB0.data()) + InteractionModel::F(k, kB1.data())) / 2;
+    EXPECT_NEAR(attribution.instance_output, InteractionModel::F(k, kX.data()), 1e-12);
+    EXPECT_NEAR(attribution.baseline_output, fb, 1e-12);
+  }
+  // The sampler on the same request is off the exact values: the exact path was taken.
+  InteractionModel sampled_model;
+  StatusOr<std::vector<Attribution>> sampled = SampledShapley(Options(10)).Attribute(sampled_model, inputs);
+  ASSERT_TRUE(sampled.ok());
+  EXPECT_GT(Distance((*sampled)[0].feature_attributions, (*result)[0].feature_attributions), 1e-3);
+}
+
+TEST(SampledShapleyExactTest, SamplesWhenTheCoalitionsWouldCostMoreRows) {
+  // F = 4: 16 coalitions against 1 + 4P rows; exact from P = 4 on.
+  for (int path_count : {1, 3, 4, 50}) {
+    SCOPED_TRACE("path_count " + std::to_string(path_count));
+    InteractionModel model;
+    SampledShapleyOptions options;
+    options.path_count = path_count;
+    StatusOr<std::vector<Attribution>> result = SampledShapley(options).Attribute(model, SingleInput(kX, {kB0}));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    const bool exact = path_count >= 4;
+    EXPECT_EQ(model.rows(), exact ? 16 : 1 + 4 * path_count);
+    EXPECT_EQ((*result)[0].approximation_error == 0, exact);
+  }
+  // Eight features: 256 coalitions, exact at 50 paths (401 rows) but not at 31 (249).
+  const std::vector<double> x8 = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (int path_count : {31, 32, 50}) {
+    SCOPED_TRACE("8 features, path_count " + std::to_string(path_count));
+    LinearModel model({Shape{8}}, {{x8}}, {0});
+    SampledShapleyOptions options;
+    options.path_count = path_count;
+    StatusOr<std::vector<Attribution>> result =
+        SampledShapley(options).Attribute(model, SingleInput(x8, {std::vector<double>(8, 0.0)}));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(model.rows(), path_count >= 32 ? 256 : 1 + 8 * path_count);
+    for (int i = 0; i < 8; ++i) EXPECT_NEAR((*result)[0].feature_attributions[i], x8[i] * x8[i], 1e-9);
+  }
+}
+
+TEST(SampledShapleyExactTest, GroupsAreThePlayers) {
+  // Groups {x0, x1} and {x2, x3}: a 2-player game, exact from 2 paths on
+  // (4 coalitions against 1 + 2 * 2 rows).
+  AttributionInputs inputs = SingleInput(kX, {kB1}, {0});
+  inputs.feature_of_element = {{0, 0, 1, 1}};
+  const std::vector<double> exact = ExactShapley(InteractionOutput(0), kX, {kB1}, {0, 0, 1, 1});
+  InteractionModel model;
+  SampledShapleyOptions options;
+  options.path_count = 2;
+  StatusOr<std::vector<Attribution>> result = SampledShapley(options).Attribute(model, inputs);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(model.rows(), 4);
+  const Attribution& attribution = (*result)[0];
+  ASSERT_EQ(attribution.feature_attributions.size(), 2u);
+  for (int g = 0; g < 2; ++g) {
+    EXPECT_NEAR(attribution.feature_attributions[g], exact[g], 1e-12);
+    EXPECT_NEAR(attribution.attributions[0].values[2 * g], exact[g] / 2, 1e-12);
+    EXPECT_NEAR(attribution.attributions[0].values[2 * g + 1], exact[g] / 2, 1e-12);
+  }
+}
+
+TEST(SampledShapleyExactTest, ANonFiniteOutputNamesTheCoalition) {
+  InteractionModel inner;
+  FaultyModel faulty(inner, FaultyModel::Fault::kNonFiniteOutput);
+  SampledShapleyOptions options;
+  options.batch_size = 3;  // the second run's first row is coalition 3: features 0 and 1
+  struct SkipFirst : ModelFunction {
+    SkipFirst(ModelFunction& plain, ModelFunction& faulty) : plain(plain), faulty(faulty) {}
+    StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
+      return runs++ == 0 ? plain.Evaluate(batch, with_gradients) : faulty.Evaluate(batch, with_gradients);
+    }
+    ModelFunction& plain;
+    ModelFunction& faulty;
+    int runs = 0;
+  };
+  InteractionModel plain;
+  SkipFirst model(plain, faulty);
+  StatusOr<std::vector<Attribution>> result = SampledShapley(options).Attribute(model, SingleInput(kX, {kB0}));
+  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition,
+                        {"is nan at the baseline with features 0, 1 of the 4 switched to the instance's values"}));
 }
 
 // --- ResolveFeatures on its own --------------------------------------------------------

@@ -204,7 +204,10 @@ def test_quadratic_shapley_is_exact(paths, xaiserve):
 # no_gradient_op: not additive, exact Shapley values by enumeration
 # --------------------------------------------------------------------------
 
-NO_GRADIENT_PATHS = 50
+# 4 features: every coalition (16 rows) costs no more than 4 or more paths
+# (1 + 4 * paths rows), so xaiserve computes the exact values from there on;
+# 3 paths are sampled.
+SAMPLED_PATHS = 3
 
 
 @pytest.fixture(scope="module")
@@ -220,32 +223,41 @@ def cumprod_shapley(tf_models):
     return exact
 
 
-def test_cumprod_shapley_is_within_its_standard_error(xaiserve, cumprod_shapley):
-    """Sampled Shapley with 50 paths lands within 3 reported standard errors
-    (approximationError * |f(x) - f(b)|, Euclidean over the features) of the
-    exact values, sums to f(x) - f(b), and the reported standard error is
-    the one 50 uniform permutations have (within a factor 2)."""
-    responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", NO_GRADIENT_PATHS)
+@pytest.mark.parametrize("paths", [4, 10, 50])
+def test_cumprod_shapley_is_exact_where_every_coalition_is_cheaper(paths, xaiserve, cumprod_shapley):
+    """From 4 paths on, the 16 coalitions cost fewer rows than the sampled
+    permutations: the answer is the exact Shapley values, with an
+    approximationError of 0."""
+    responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", paths)
+    for i, (response, (exact, fx, fb)) in enumerate(zip(responses, cumprod_shapley)):
+        entry = only_attribution(response)
+        np.testing.assert_allclose(attribution_values(entry), exact.values, rtol=0, atol=VALUE_TOLERANCE,
+                                   err_msg=f"instance {i}")
+        assert entry["approximationError"] == 0.0
+        assert entry["instanceOutputValue"] == pytest.approx(fx, abs=VALUE_TOLERANCE)
+        assert entry["baselineOutputValue"] == pytest.approx(fb, abs=VALUE_TOLERANCE)
 
+
+def test_cumprod_shapley_sampled_is_within_its_standard_error(xaiserve, cumprod_shapley):
+    """With 3 paths (sampled), the estimate lands within 3 reported standard
+    errors (approximationError * |f(x) - f(b)|, Euclidean over the features)
+    of the exact values and sums to f(x) - f(b). (How well the standard
+    error is calibrated is checked over 200 seeds in sampled_shapley_test.)"""
+    responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", SAMPLED_PATHS)
+    sampled_somewhere = False
     for i, (response, (exact, fx, fb)) in enumerate(zip(responses, cumprod_shapley)):
         entry = only_attribution(response)
         attributions = attribution_values(entry)
         reported = entry["approximationError"] * abs(fx - fb)
-        expected = exact.standard_error(NO_GRADIENT_PATHS)
         distance = float(np.linalg.norm(attributions - exact.values))
-        print(
-            f"no_gradient_op instance {i}: exact {np.round(exact.values, 3)}, "
-            f"sampled {np.round(attributions, 3)}, |difference| {distance:.3f}, "
-            f"reported SE {reported:.3f}, expected SE {expected:.3f}"
-        )
-        assert entry["outputIndex"] == [0]
+        print(f"no_gradient_op instance {i}: exact {np.round(exact.values, 3)}, "
+              f"sampled {np.round(attributions, 3)}, |difference| {distance:.3f}, reported SE {reported:.3f}")
         assert entry["instanceOutputValue"] == pytest.approx(fx, abs=VALUE_TOLERANCE)
         assert entry["baselineOutputValue"] == pytest.approx(fb, abs=VALUE_TOLERANCE)
         assert attributions.sum() == pytest.approx(fx - fb, abs=VALUE_TOLERANCE)
-        assert distance <= 3 * reported, f"instance {i}: {distance} > 3 * standard error {reported}"
-        assert expected / 2 <= reported <= expected * 2, (
-            f"instance {i}: standard error {reported}, expected ~{expected}"
-        )
+        assert distance <= 3 * reported + VALUE_TOLERANCE, f"instance {i}: {distance} > 3 * standard error {reported}"
+        sampled_somewhere |= distance > 1e-3
+    assert sampled_somewhere, "3 paths are sampled, not exact"
 
 
 def test_cumprod_shapley_is_reproducible(xaiserve):

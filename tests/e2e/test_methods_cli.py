@@ -221,10 +221,11 @@ def test_without_target_error_no_step_count_is_reported(xaiserve):
 
 
 def test_target_error_raises_the_path_count(xaiserve):
-    """Sampled Shapley on no_gradient_op from 4 paths: the path count doubles
-    (4, 8, 16, 32, 50) until the relative standard error is <= 0.1."""
+    """Sampled Shapley on tabular_mlp (13 features, always sampled) from 4
+    paths: the path count doubles (4, 8, 16, 32, 50) until the relative
+    standard error is <= 0.1."""
     target = 0.1
-    responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", 4, "--target-error", target)
+    responses = xaiserve.explain("tabular_mlp", *SHAPLEY, "--paths", 4, "--target-error", target)
 
     counts = []
     for i, response in enumerate(responses):
@@ -232,12 +233,12 @@ def test_target_error_raises_the_path_count(xaiserve):
         assert entry.get("pathCount") in doubling(4, MAX_PATHS), f"instance {i}: {entry}"
         assert entry["approximationError"] <= target or entry["pathCount"] == MAX_PATHS, f"instance {i}"
         # The attributions are those of a plain run with that many paths.
-        plain_responses = xaiserve.explain("no_gradient_op", *SHAPLEY, "--paths", entry["pathCount"])
+        plain_responses = xaiserve.explain("tabular_mlp", *SHAPLEY, "--paths", entry["pathCount"])
         plain = only_attribution(plain_responses[i])
         np.testing.assert_allclose(attribution_values(entry), attribution_values(plain), rtol=0, atol=1e-9)
         assert entry["approximationError"] == pytest.approx(plain["approximationError"], rel=1e-9, abs=1e-12)
         counts.append(entry["pathCount"])
-    print(f"no_gradient_op target {target}: pathCount {counts}")
+    print(f"tabular_mlp target {target}: pathCount {counts}")
     assert max(counts) > 4, "the target needs more than 4 paths somewhere"
 
 
