@@ -67,8 +67,10 @@ StatusOr<PathRule> ParsePathRule(const std::string& name) {
 double RelativeToOutputChange(double amount, double instance_output, double baseline_output) {
   if (amount == 0) return 0;
   const double scale = std::max(std::abs(instance_output), std::abs(baseline_output));
-  return amount / std::max({std::abs(instance_output - baseline_output), kRelativeFloor * scale,
-                            std::numeric_limits<double>::min()});
+  const double relative = amount / std::max({std::abs(instance_output - baseline_output), kRelativeFloor * scale,
+                                              std::numeric_limits<double>::min()});
+  // Both outputs 0: any amount above about 4 would overflow to inf (null in JSON).
+  return std::min(relative, std::numeric_limits<double>::max());
 }
 
 double CompletenessError(double attribution_sum, double instance_output, double baseline_output) {

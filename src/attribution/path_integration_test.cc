@@ -165,6 +165,10 @@ TEST(CompletenessErrorTest, TinyDifferenceIsFlooredAtTheOutputScale) {
   // Above the floor the plain relative error applies, however small.
   EXPECT_NEAR(CompletenessError(2e-5, 1e-5, 0.0), 1.0, 1e-9);
   EXPECT_TRUE(std::isfinite(CompletenessError(1.0, 0.0, 0.0)));
+  // A gap of 60 where both outputs are 0 (a ReLU off at both ends of the
+  // path) was inf, written as null.
+  EXPECT_TRUE(std::isfinite(CompletenessError(60.0, 0.0, 0.0)));
+  EXPECT_TRUE(std::isfinite(CompletenessError(1e300, 0.0, 0.0)));
   EXPECT_GT(CompletenessError(1e-9, 0.0, 0.0), 1e6);
 }
 
