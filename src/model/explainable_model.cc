@@ -1,6 +1,7 @@
 #include "model/explainable_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
@@ -16,6 +17,11 @@ namespace xai {
 namespace {
 
 constexpr char kMetadataFileName[] = "explanation_metadata.json";
+
+// Whether output value a ranks above b when the top outputs are chosen: the
+// larger, with NaN below every number (as TensorFlow's ArgMax, which the
+// runtime uses to choose in the run, never picks a NaN beside a number).
+bool RanksAbove(double a, double b) { return !std::isnan(a) && (std::isnan(b) || a > b); }
 
 // A batch-first tensor without its last row.
 void DropLastRow(Tensor* batch) {
@@ -128,7 +134,8 @@ class RuntimeModelFunction final : public ModelFunction {
       instance_output_ = SliceRows(target_value, instance_row, instance_row + 1);
       if (!with_gradients) {  // the same choice as the runtime's: the first of equal maxima.
         const auto& v = instance_output_.values;
-        chosen_element_ = std::max_element(v.begin(), v.end()) - v.begin();
+        chosen_element_ = std::max_element(v.begin(), v.end(), [](double a, double b) { return RanksAbove(b, a); }) -
+                          v.begin();
       }
       if (append_instance) {
         DropLastRow(&target_value);
@@ -819,7 +826,8 @@ StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutpu
   }
   std::vector<int64_t> order(value.row_elements());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return value.values[a] > value.values[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return RanksAbove(value.values[a], value.values[b]); });
   const int64_t k = options.top_k < 0 ? value.row_elements() : std::min<int64_t>(options.top_k, value.row_elements());
   elements.assign(order.begin(), order.begin() + k);
   return elements;

@@ -247,6 +247,29 @@ def test_target_error_raises_the_path_count(xaiserve):
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("flags", [(), SHAPLEY, ("--top-k", 2), (*SHAPLEY, "--top-k", 2)],
+                         ids=["ig", "shapley", "ig-top-2", "shapley-top-2"])
+def test_a_nan_output_element_ranks_below_every_number(flags, xaiserve, tmp_path):
+    """Outputs [x0, NaN, 2 x0]: the top output is element 2 for every method.
+    Sorting by '>' with a NaN present left the order unsorted, so Sampled
+    Shapley explained element 0 and topK 2 took [0, 1] and then failed on
+    the NaN, while IG (chosen by TensorFlow's ArgMax) took 2."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+    def serve(x):
+        nan = tf.fill(tf.shape(x[:, 1:]), float("nan"))
+        return {"y": tf.concat([x[:, :1], tf.where(x[:, 1:] < 0, nan, x[:, 1:]), 2 * x[:, :1]], axis=1)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("[1.0, -1.0]\n")
+    result = xaiserve.run("explain", tmp_path / "model", "--instances", instances, *flags).expect_success()
+    entries = json.loads(result.stdout)["explanations"][0]["attributions"]
+    assert [entry["outputIndex"] for entry in entries] == [[2], [0]][: len(entries)]
+    assert entries[0]["instanceOutputValue"] == 2.0
+
+
 def test_shapley_top_k_all_explains_every_output(xaiserve):
     """tabular_mlp's two softmax probabilities: --top-k -1 gives one entry
     per class, each summing to its own f(x) - f(b); as p0 = 1 - p1, every
