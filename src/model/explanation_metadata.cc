@@ -189,6 +189,15 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
   if (!in.encoded_baselines.empty() && in.encoded_tensor_name.empty()) {
     return InvalidArgument(where + ".encoded_baselines needs encoded_tensor_name");
   }
+  if (!needs_encoded && !in.encoded_tensor_name.empty()) {
+    // It used to be accepted and ignored, with encoded_baselines: the
+    // explanation ran on input_tensor_name from a zero baseline.
+    return InvalidArgument(where + ".encoded_tensor_name applies to encoding 'combined_embedding' or "
+                           "'concat_embedding' only, and this input's encoding is '" + in.encoding +
+                           "': set the encoding, or leave encoded_tensor_name out (and give baselines as "
+                           "input_baselines). xaiserve does not explain an identity input on another tensor; "
+                           "for an input without gradients, save 'xai_preprocess' and 'xai_model' signatures");
+  }
   // bag_of_features_sparse needs no indices tensor: its input may be dense
   // (zeros mark absent features). A SparseTensor input is named by its values
   // tensor (input_tensor_name) and its indices, so dense_shape alone is wrong.

@@ -332,6 +332,17 @@ TEST(ParseExplanationMetadataTest, EncodedBaselinesNeedTheEncodedTensor) {
   EXPECT_TRUE(Contains(message, "encoded_tensor_name"));
 }
 
+TEST(ParseExplanationMetadataTest, AnEncodedTensorOutsideTheEmbeddingEncodingsIsRefused) {
+  // Accepted and ignored before: the baselines went unused, the input was explained from zero.
+  for (const std::string encoding : {"", R"("encoding": "identity", )", R"("encoding": "indicator", "index_feature_mapping": ["a", "b"], )"}) {
+    const std::string message =
+        ParseError(WithInput(encoding + R"("encoded_tensor_name": "x:0", "encoded_baselines": [[1, 1]])"));
+    EXPECT_TRUE(Contains(message, "md.json.inputs.x.encoded_tensor_name")) << message;
+    EXPECT_TRUE(Contains(message, "combined_embedding")) << message;
+    EXPECT_TRUE(Contains(message, "input_baselines")) << message;
+  }
+}
+
 // --- validation: encodings -------------------------------------------------------------
 
 TEST(ParseExplanationMetadataTest, MappingIsRequiredForBagOfFeaturesAndIndicator) {
