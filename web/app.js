@@ -485,17 +485,79 @@ function decodeImage(url) {
   });
 }
 
+// The EXIF orientation (1-8) of a JPEG's bytes, 1 where it has none.
+function jpegOrientation(bytes) {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return 1;
+  let at = 2;
+  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1];
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    if (marker === 0xda) break;  // the image data: no APP1 before it
+    const exif = at + 4;
+    if (marker === 0xe1 && String.fromCharCode(...bytes.subarray(exif, exif + 4)) === 'Exif') {
+      const tiff = exif + 6;
+      const little = bytes[tiff] === 0x49;  // "II", else "MM"
+      const u16 = (i) => (little ? bytes[i] | (bytes[i + 1] << 8) : (bytes[i] << 8) | bytes[i + 1]);
+      const u32 = (i) => (little ? u16(i) + u16(i + 2) * 65536 : u16(i) * 65536 + u16(i + 2));
+      const ifd = tiff + u32(tiff + 4);
+      if (ifd + 2 > bytes.length) return 1;
+      for (let n = 0, entry = ifd + 2; n < u16(ifd) && entry + 12 <= bytes.length; n++, entry += 12) {
+        if (u16(entry) === 0x0112) {
+          const orientation = u16(entry + 8);
+          return orientation >= 1 && orientation <= 8 ? orientation : 1;
+        }
+      }
+      return 1;
+    }
+    at += 2 + length;
+  }
+  return 1;
+}
+
+// The picture as its file stores it, undoing the EXIF orientation the
+// browser applied when it decoded it (TensorFlow's decoders, and so the
+// server with the file, ignore it): a canvas, or the picture itself at 1.
+function asStored(picture, orientation) {
+  if (orientation === 1) return picture;
+  const shown = [picture.naturalWidth, picture.naturalHeight];
+  const turned = orientation >= 5;  // stored with width and height swapped
+  const canvas = document.createElement('canvas');
+  [canvas.width, canvas.height] = turned ? [shown[1], shown[0]] : shown;
+  const [w, h] = [canvas.width, canvas.height];
+  // The inverse of each orientation's transform (6 and 8 undo each other;
+  // the others undo themselves), as a canvas matrix onto the stored size.
+  const matrix = {
+    2: [-1, 0, 0, 1, w, 0], 3: [-1, 0, 0, -1, w, h], 4: [1, 0, 0, -1, 0, h], 5: [0, 1, 1, 0, 0, 0],
+    6: [0, -1, 1, 0, 0, h], 7: [0, -1, -1, 0, w, h], 8: [0, 1, -1, 0, w, 0],
+  }[orientation];
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(...matrix);
+  ctx.drawImage(picture, 0, 0);
+  return canvas;
+}
+
+const ORIENTATION_NAMES = {
+  2: 'mirrored', 3: 'turned 180°', 4: 'flipped', 5: 'mirrored and turned', 6: 'turned 90° clockwise',
+  7: 'mirrored and turned', 8: 'turned 90° counter-clockwise',
+};
+
 // An image (a data URL) -> the model's input: resized with a canvas to the
 // input's height and width (its own size, at most 256, where the model
 // leaves them open), as a nested [H][W][C] list scaled into the input's domain.
+// A JPEG's EXIF orientation is undone: the model gets the pixels as stored,
+// as the server decodes the file and as TensorFlow does.
 async function loadImageSource(url, b64, origin) {
   const input = state.model.inputs[0];
-  const picture = await decodeImage(url);
+  const orientation = b64 ? jpegOrientation(Uint8Array.from(atob(b64.slice(0, 262144)), (c) => c.charCodeAt(0))) : 1;
+  const decoded = await decodeImage(url);
+  const picture = asStored(decoded, orientation);
+  const [pictureWidth, pictureHeight] = picture === decoded ? [decoded.naturalWidth, decoded.naturalHeight]
+    : [picture.width, picture.height];
   let [height, width, channels] = input.shape;
   if (input.shape.length === 2) channels = 0;  // [H][W]: grayscale without a channel axis
-  const fit = Math.min(1, 256 / Math.max(picture.naturalWidth, picture.naturalHeight));
-  if (!(height > 0)) height = Math.max(1, Math.round(picture.naturalHeight * fit));
-  if (!(width > 0)) width = Math.max(1, Math.round(picture.naturalWidth * fit));
+  const fit = Math.min(1, 256 / Math.max(pictureWidth, pictureHeight));
+  if (!(height > 0)) height = Math.max(1, Math.round(pictureHeight * fit));
+  if (!(width > 0)) width = Math.max(1, Math.round(pictureWidth * fit));
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
@@ -525,9 +587,11 @@ async function loadImageSource(url, b64, origin) {
     }
     instance.push(row);
   }
-  const resized = picture.naturalWidth !== width || picture.naturalHeight !== height;
+  const resized = pictureWidth !== width || pictureHeight !== height;
   const description = origin === 'example' ? 'an example' : `${origin}` +
-    (resized ? ` (${picture.naturalWidth}×${picture.naturalHeight}, resized to ${width}×${height})` : '');
+    (resized ? ` (${pictureWidth}×${pictureHeight}, resized to ${width}×${height})` : '') +
+    (orientation !== 1 ? `; shown as stored: its EXIF orientation (${ORIENTATION_NAMES[orientation]}) ` +
+      'is ignored, as TensorFlow ignores it when it decodes the file' : '');
   setImage({ instance, rgb, width, height, b64 }, description);
 }
 

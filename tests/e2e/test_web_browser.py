@@ -266,6 +266,38 @@ def test_a_transparent_png_is_the_same_image_sent_as_a_file_or_as_pixels(browser
     assert page.script_errors() == []
 
 
+@pytest.mark.parametrize("orientation", [6, 3, 5])
+def test_a_jpeg_s_exif_orientation_is_ignored_as_the_server_ignores_it(orientation, browser, server, tmp_path):
+    """A phone's JPEG stores its pixels sideways with an EXIF orientation.
+    The server decodes the file as stored, as TensorFlow does; the page drew
+    it turned, so its preview and the pixels it sent (JSON mode) were
+    another image than the file it sent. Now the pixels are the stored ones."""
+    from PIL import Image
+
+    stored = np.zeros((32, 32, 3), np.uint8)
+    stored[:, :16] = (250, 20, 20)   # left half red
+    stored[:8, 16:] = (20, 20, 250)  # a blue band at the top right
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    jpeg = tmp_path / "phone.jpg"
+    Image.fromarray(stored).save(jpeg, quality=98, exif=exif.tobytes())
+    page = Page(browser, server.url)
+    page.choose_model("image")
+    page.find("#image-file").send_keys(str(jpeg))
+    page.wait.until(lambda d: "phone.jpg" in page.find("#image-info").text)
+    info = page.find("#image-info").text
+    page.find("#mode-tabs button[data-mode='json']").click()  # the pixels the page decoded
+    page.explain()
+    page.expect_result()
+    request_json = page.driver.execute_script("return document.getElementById('request-json').textContent;")
+    sent = np.asarray(json.loads(request_json)["instances"][0], np.float64)
+    assert sent.shape == (32, 32, 3)
+    difference = np.abs(sent - stored / 255.0).mean()
+    assert difference < 0.05, f"the page sent other pixels than the file stores (mean difference {difference:.3f})"
+    assert "EXIF orientation" in info, info
+    assert page.script_errors() == []
+
+
 def test_tabular_example(browser, server):
     page = Page(browser, server.url)
     page.choose_model("tabular")
