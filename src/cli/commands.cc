@@ -178,6 +178,20 @@ const char* SixteenBitOutputRounding(const ExplainableModel& model, const std::s
   return nullptr;
 }
 
+// For a one-input model whose metadata gives baselines other than the
+// default zero (which inferred metadata has too): that XRAI does not use them
+// (its paths start from black and white, or from the blurred image); else empty.
+std::string XraiBaselinesNote(const ExplainableModel& model) {
+  if (model.explained_inputs().size() != 1) return "";
+  const BoundInput& input = model.explained_inputs().front();
+  const std::vector<Json>& baselines = input.metadata_baselines();
+  if (baselines.empty() || (baselines.size() == 1 && baselines[0].is_number() && baselines[0] == 0)) return "";
+  return std::string("xrai starts its paths from black and white (the input's domain), or from the blurred image "
+                     "with a blur baseline, and does not use the metadata's ") +
+         input.metadata_baselines_field() + " for input '" + input.metadata.name +
+         "', which integrated-gradients and sampled-shapley use";
+}
+
 // The approximationError warnings `explain` writes one by one; beyond them it
 // counts, and says how many at the end (75,000 warning lines drowned the
 // progress of a 100,000-instance run).
@@ -245,6 +259,7 @@ int RunInspect(const std::vector<std::string>& args) {
     std::cout << "\nok: the model can be explained (integrated-gradients, sampled-shapley"
               << (m.explained_inputs().size() == 1 ? ", xrai if its input is an image" : "; not xrai, which takes one image input")
               << ")\n";
+    if (const std::string note = XraiBaselinesNote(m); !note.empty()) std::cout << "  note: " << note << "\n";
   } else {
     std::cout << "gradients: unavailable: " << gradients.status().message() << "\n";
     std::cout << "\nok: the model can be explained with sampled-shapley only (forward passes)\n";
@@ -515,6 +530,11 @@ int RunExplain(const std::vector<std::string>& args) {
     }
   }
 
+  if (options->method == "xrai") {
+    if (const std::string note = XraiBaselinesNote(model); !note.empty()) {
+      std::cerr << "xaiserve explain: warning: " << note << "\n";
+    }
+  }
   bool inputs_without_gradient = false;  // then more steps cannot close an approximationError
   if (options->method != "sampled-shapley") {
     if (const std::string note = model.CustomGradientsNote(); !note.empty()) {

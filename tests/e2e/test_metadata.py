@@ -336,3 +336,26 @@ def test_bad_metadata_beside_the_model_is_refused_at_load(xaiserve, tmp_path):
     result = xaiserve.run("inspect", model)
 
     result.expect_failure(phrases=phrases, json_stdout=False)
+
+
+def test_xrai_says_it_does_not_use_the_metadata_s_baselines(xaiserve, tmp_path):
+    """XRAI starts from black and white; baselines in the metadata went
+    unused without a word. inspect notes it, explain --method xrai warns;
+    IG, which uses them, does not; nor does the default zero baseline of
+    inferred metadata."""
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps({
+        "inputs": {"image": {"input_tensor_name": "image", "input_baselines": [0.5]}},
+        "outputs": {"probabilities": {"output_tensor_name": "probabilities"}},
+    }))
+    instances = tmp_path / "one.jsonl"
+    instances.write_text(json.dumps(read_instances("cnn")[0]) + "\n")
+    note = "does not use the metadata's input_baselines for input 'image'"
+
+    assert note in xaiserve.run("inspect", fixture_dir("cnn"), "--metadata", metadata).expect_success().stdout
+    assert note not in xaiserve.run("inspect", fixture_dir("cnn")).expect_success().stdout
+    xrai = xaiserve.run("explain", fixture_dir("cnn"), "--metadata", metadata, "--instances", instances,
+                        "--method", "xrai").expect_success()
+    assert "warning: xrai starts its paths from black and white" in xrai.stderr and note in xrai.stderr
+    ig = xaiserve.run("explain", fixture_dir("cnn"), "--metadata", metadata, "--instances", instances).expect_success()
+    assert note not in ig.stderr
