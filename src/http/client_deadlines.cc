@@ -370,7 +370,14 @@ class DeadlineHttpServer::WorkerQueue final : public httplib::TaskQueue {
       task();
     });
   }
+  // Called as soon as cpp-httplib's accept loop ends: after stop(), or on an
+  // accept() error, whose errno is still set here (cpp-httplib has only
+  // closed the listening socket since). It leaves that closed socket's
+  // number in svr_sock_, and the connections took it as still listening
+  // (they kept taking requests rather than draining): it is cleared.
   void shutdown() override {
+    server_->accept_error_ = errno;
+    server_->svr_sock_ = INVALID_SOCKET;
     server_->parking_.Stop();  // parked connections end; no more hand-backs
     server_->worker_queue_ = nullptr;
     pool_.shutdown();

@@ -91,6 +91,11 @@ class DeadlineHttpServer : public httplib::Server {
   // (cpp-httplib listens with 5, so a burst of clients waited for the
   // kernel's SYN retries, a second or more). False if the socket refused.
   bool WidenListenBacklog(int backlog);
+  // After listen_after_bind() returned false without a stop(): the errno of
+  // the accept() that ended cpp-httplib's accept loop (it retries only EMFILE
+  // and EINTR; on ENFILE, ENOBUFS, ENOMEM, EPERM... it closes the listening
+  // socket and returns, once the connections in flight have finished).
+  int accept_error() const { return accept_error_; }
 
  private:
   struct Connection;
@@ -115,6 +120,7 @@ class DeadlineHttpServer : public httplib::Server {
   ConnectionParking parking_;
   std::atomic<int> queued_{0};                   // connections waiting for a worker
   std::atomic<WorkerQueue*> worker_queue_{nullptr};  // while listening
+  std::atomic<int> accept_error_{0};
 };
 
 }  // namespace xai

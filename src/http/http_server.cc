@@ -442,9 +442,17 @@ Status HttpServer::Serve() {
   if (probe_) probe_->Start();
   // Returns after stop(): the listening socket is closed, then the worker
   // pool is shut down, which waits for the connections it is serving. The
-  // probes are answered until then.
-  server_->listen_after_bind();
+  // probes are answered until then. It also returns, false, when accept()
+  // fails in a way cpp-httplib does not retry: the server then stops
+  // serving, and must not exit as if asked to.
+  const bool listened = server_->listen_after_bind();
   if (probe_) probe_->Stop();
+  if (!listened && !stop_requested_) {
+    return Unavailable(std::string("the server stopped accepting connections: accept() failed (") +
+                       std::strerror(server_->accept_error()) +
+                       "); the requests in flight were finished. Restart it; if this recurs, see whether the "
+                       "system is short of file descriptors or socket memory (ENFILE, ENOBUFS, ENOMEM)");
+  }
   return OkStatus();
 }
 

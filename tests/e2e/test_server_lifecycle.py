@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -614,3 +615,71 @@ def test_slow_clients_cannot_keep_the_probe_port_s_threads(xaiserve, tmp_path):
             stop.set()
             for t in slow:
                 t.join(10)
+
+
+# accept() and accept4() as libc has them, except that the connection of call
+# number $XAI_FAIL_ACCEPT_AT is dropped and the call fails with ENOBUFS (as
+# when the kernel runs out of buffers, a failure cpp-httplib does not retry).
+FAILING_ACCEPT_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static atomic_int accepted;
+
+static int fail_this_one(int fd) {
+  const char* at = getenv("XAI_FAIL_ACCEPT_AT");
+  if (fd < 0 || at == NULL || atomic_fetch_add(&accepted, 1) + 1 != atoi(at)) return 0;
+  close(fd);
+  errno = ENOBUFS;
+  return 1;
+}
+
+int accept(int sock, struct sockaddr* address, socklen_t* length) {
+  int (*real)(int, struct sockaddr*, socklen_t*) = dlsym(RTLD_NEXT, "accept");
+  const int fd = real(sock, address, length);
+  return fail_this_one(fd) ? -1 : fd;
+}
+
+int accept4(int sock, struct sockaddr* address, socklen_t* length, int flags) {
+  int (*real)(int, struct sockaddr*, socklen_t*, int) = dlsym(RTLD_NEXT, "accept4");
+  const int fd = real(sock, address, length, flags);
+  return fail_this_one(fd) ? -1 : fd;
+}
+"""
+
+
+def test_a_failing_accept_ends_serve_with_an_error_naming_it(xaiserve, tmp_path):
+    """cpp-httplib's accept loop gives up on an accept() error other than
+    EMFILE or EINTR (ENFILE, ENOBUFS, ENOMEM, EPERM) and closes the listening
+    socket: the server used to drain, say "stopped" and exit 0, so a
+    supervisor saw a clean exit and nobody learned why it stopped serving."""
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        pytest.skip("no C compiler to build the failing-accept() shim with")
+    source, shim = tmp_path / "failing_accept.c", tmp_path / "failing_accept.so"
+    source.write_text(FAILING_ACCEPT_SHIM)
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(source), "-ldl"], check=True)
+
+    server = ServerProcess("--model", f"m={fixture_dir('quadratic')}", log_dir=tmp_path,
+                           command_prefix=("env", f"LD_PRELOAD={shim}", "XAI_FAIL_ACCEPT_AT=3")).start()
+    try:
+        for _ in range(20):  # the third connection's accept() fails; later ones find no listener
+            if server.process.poll() is not None:
+                break
+            with contextlib.suppress(OSError):
+                server.get("/healthz", timeout=5)
+            time.sleep(0.1)
+        code = server.process.wait(30)
+    finally:
+        server.stop()
+
+    log = server.log()
+    assert code == 1, f"exit code {code}\n{log[-3000:]}"
+    assert "xaiserve serve: error: " in log and "accept() failed" in log and "No buffer space available" in log, log[-3000:]
+    assert "xaiserve: stopped" not in log
+    assert "Segmentation fault" not in log and "terminate called" not in log
