@@ -205,6 +205,14 @@ void HttpServer::Configure() {
     t_trace.started = true;
     t_trace.start = Clock::now();
     metrics->RequestStarted();
+    // A method without a route (CONNECT, TRACE, PRI) is 501 at once, before
+    // anything reads a body: cpp-httplib expects one with PRI, and waited
+    // the whole client timeout for it (then 408) when none came. Whatever
+    // follows on the connection is no request of this API.
+    if (!IsServedMethod(req.method)) {
+      RefuseAndClose(MethodNotImplementedError(req.method), res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     // Header fields RFC 9112 says to refuse (error_mapping.h: HeaderFault);
     // the connection is closed, as where the request ends is in doubt.
     std::vector<std::pair<std::string, std::string>> headers(req.headers.begin(), req.headers.end());

@@ -7,13 +7,16 @@ each of these wrong (found by exploratory testing in session 17)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import email.utils
 import gzip
 import http.client
 import json
 import shutil
+import socket
 import subprocess
+import time
 import zlib
 
 import pytest
@@ -153,6 +156,45 @@ def test_a_method_the_server_does_not_implement_is_501(server, method):
     assert error_of(response)["status"] == "UNIMPLEMENTED"
     assert f"{method} is not implemented" in error_of(response)["message"]
     assert exchange(server, "GET", "/healthz").status == 200
+
+
+def raw_reply(port: int, request: bytes, timeout: float = 10.0) -> tuple[bytes, float]:
+    """Sends `request` on a new connection and reads until the server closes
+    it (or `timeout`); what came back, and the seconds it took."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        sent = time.monotonic()
+        reply = b""
+        with contextlib.suppress(socket.timeout):
+            while chunk := s.recv(65536):
+                reply += chunk
+        return reply, time.monotonic() - sent
+
+
+CLIENT_TIMEOUT = 3
+
+
+@pytest.fixture(scope="module")
+def short_timeout_server(xaiserve, tmp_path_factory):
+    with running_server("--model", f"tabular={fixture_dir('tabular_mlp')}", "--client-timeout", CLIENT_TIMEOUT,
+                        log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+def test_pri_is_501_at_once_not_a_408_after_the_client_timeout(short_timeout_server):
+    """cpp-httplib parses PRI (HTTP/2's preface method) and expects a body with
+    it: a PRI without one held a worker for the whole --client-timeout, then
+    got 408, where every other method without a route gets 501 at once."""
+    server = short_timeout_server
+    reply, seconds = raw_reply(server.port, b"PRI /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501 "), reply[:500]
+    assert seconds < CLIENT_TIMEOUT / 2, f"answered after {seconds:.1f} s"
+    assert b"\r\nConnection: close" in head, head
+    error = json.loads(body)["error"]
+    assert error["status"] == "UNIMPLEMENTED" and "PRI is not implemented" in error["message"], error
+    assert server.get("/healthz").status == 200
 
 
 def test_a_get_route_allows_head_too(server):
