@@ -27,7 +27,8 @@
 //                                                          shared a run
 //
 // The path_runs families come from the served models at render time (models
-// with cross-request batching only), summed over their loaded versions.
+// with cross-request batching only), summed over their loaded versions and
+// the versions they have unloaded (ModelSnapshot::unloaded_run_batching).
 //
 // `model` is a served model's name ("" for routes without one), `method` is
 // "predict", "explain:integrated-gradients", ... or the route

@@ -53,14 +53,16 @@ std::string ModelsNotServing(const ModelRegistry& registry, bool detailed) {
 }
 
 // The cross-request batching of every served model that does it, summed over
-// its loaded versions, for /metrics.
+// its loaded versions and those it has unloaded (counters never go back),
+// for /metrics.
 std::vector<ModelRunBatching> RunBatchingOfModels(const ModelRegistry& registry) {
   std::vector<ModelRunBatching> out;
   for (const std::string& name : registry.names()) {
     const auto snapshot = registry.Snapshot(name);
     if (snapshot == nullptr) continue;
-    ModelRunBatching batching{name};
-    bool batches = false;
+    const BatchingStats& unloaded = snapshot->unloaded_run_batching;
+    ModelRunBatching batching{name, unloaded.runs, unloaded.merged_runs, unloaded.merged_calls};
+    bool batches = unloaded.calls > 0;
     for (const LoadedVersion& v : snapshot->versions) {
       if (v.model == nullptr || !v.model->batches_concurrent_runs()) continue;
       const BatchingStats stats = v.model->run_batching_stats();

@@ -178,16 +178,23 @@ bool BatchingRuntime::RunMerged(const std::vector<Call*>& batch) {
     return wrapped_->Run(feeds, *first.fetches);
   };
   ++runs_;
-  ++merged_runs_;
-  merged_calls_ += static_cast<int64_t>(batch.size());
+  // Counted as merged once it has served its calls (its outputs, or its
+  // error): a run whose outputs cannot be split served none, and each of
+  // its calls runs again alone.
+  auto served_as_merged = [this, &batch] {
+    ++merged_runs_;
+    merged_calls_ += static_cast<int64_t>(batch.size());
+  };
   StatusOr<std::vector<Tensor>> outputs = run();
   if (!outputs.ok()) {
     for (Call* call : batch) call->result = outputs.status();
+    served_as_merged();
     return true;
   }
   for (const Tensor& t : *outputs) {
     if (t.shape.empty() || t.shape[0] != total_rows || !IsWellFormed(t)) return false;
   }
+  served_as_merged();
   int64_t begin = 0;
   for (Call* call : batch) {
     std::vector<Tensor> part;

@@ -83,7 +83,8 @@ struct BatchingOptions {
 // Counters since construction, and calls waiting now.
 struct BatchingStats {
   int64_t calls = 0;         // Run and RunWithGradients calls received
-  int64_t runs = 0;          // runs of the wrapped runtime made for them
+  int64_t runs = 0;          // runs of the wrapped runtime made for them (a merged run whose
+                             // outputs could not be split too, though it served no call)
   int64_t merged_runs = 0;   // runs that served two or more calls
   int64_t merged_calls = 0;  // calls served by those runs
   int64_t waiting = 0;       // calls queued now behind a run of their key

@@ -364,6 +364,11 @@ TEST_F(BatchingRuntimeTest, OutputsWithoutRowsAreRunAloneFromThenOn) {
   ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(rows[1], 4);
   EXPECT_EQ(rows[2] + rows[3], 4);
+  // It ran, but served no call as a merged run: it is no merge in the counts.
+  BatchingStats stats = batching_->stats();
+  EXPECT_EQ(stats.runs, 4);
+  EXPECT_EQ(stats.merged_runs, 0);
+  EXPECT_EQ(stats.merged_calls, 0);
 
   // From then on the key never merges: two calls are in the fake at once.
   fake_->Hold();
@@ -372,7 +377,9 @@ TEST_F(BatchingRuntimeTest, OutputsWithoutRowsAreRunAloneFromThenOn) {
   ASSERT_TRUE(fake_->WaitForStartedRuns(6));
   fake_->Release();
   Join();
-  EXPECT_EQ(batching_->stats().merged_runs, 1);
+  stats = batching_->stats();
+  EXPECT_EQ(stats.runs, 6);
+  EXPECT_EQ(stats.merged_runs, 0);
 }
 
 }  // namespace

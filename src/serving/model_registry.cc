@@ -112,6 +112,25 @@ bool Holds(const std::vector<int64_t>& list, int64_t version) {
   return std::find(list.begin(), list.end(), version) != list.end();
 }
 
+// `current`'s unloaded_run_batching, plus the cross-request batching counts
+// of the models it serves that `next` does not (matched by model, not by
+// version number: a version reloaded from changed files is a new model).
+BatchingStats RunBatchingUnloaded(const ModelSnapshot& current, const ModelSnapshot& next) {
+  BatchingStats total = current.unloaded_run_batching;
+  for (const LoadedVersion& v : current.versions) {
+    if (v.model == nullptr || !v.model->batches_concurrent_runs()) continue;
+    const bool kept = std::any_of(next.versions.begin(), next.versions.end(),
+                                  [&v](const LoadedVersion& n) { return n.model == v.model; });
+    if (kept) continue;
+    const BatchingStats stats = v.model->run_batching_stats();
+    total.calls += stats.calls;
+    total.runs += stats.runs;
+    total.merged_runs += stats.merged_runs;
+    total.merged_calls += stats.merged_calls;
+  }
+  return total;
+}
+
 }  // namespace
 
 std::string VersionPolicy::Describe() const {
@@ -369,10 +388,14 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
   }
 }
 
-void ModelRegistry::Publish(const std::string& name, std::shared_ptr<const ModelSnapshot> snapshot) {
+void ModelRegistry::Publish(const std::string& name, std::shared_ptr<ModelSnapshot> snapshot) {
   std::shared_ptr<const ModelSnapshot> old;  // released outside the lock
   std::lock_guard<std::mutex> lock(mutex_);
-  old = std::exchange(snapshots_[name], std::move(snapshot));
+  std::shared_ptr<const ModelSnapshot>& current = snapshots_[name];
+  // Here, under the lock, so that every snapshot a reader sees counts each
+  // model's runs once: in its versions, or in unloaded_run_batching.
+  if (current != nullptr) snapshot->unloaded_run_batching = RunBatchingUnloaded(*current, *snapshot);
+  old = std::exchange(current, std::move(snapshot));
 }
 
 void ModelRegistry::StartPolling(std::chrono::milliseconds interval) {

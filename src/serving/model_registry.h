@@ -38,6 +38,7 @@
 #include "core/status.h"
 #include "model/explainable_model.h"
 #include "model/model_dir.h"
+#include "serving/batching_runtime.h"
 
 namespace xai {
 
@@ -98,6 +99,13 @@ struct ModelSnapshot {
   std::vector<FailedVersion> failures;  // versions on disk that did not load, ascending
   Status error;                         // the base directory holds no SavedModel (NOT_FOUND), else OK
   std::optional<ModelVersion> loading;  // the version being loaded right now, if any
+  // The cross-request batching counts of the models this model no longer
+  // serves (unloaded versions), as they stood when each was unloaded: with
+  // the loaded versions' own, they make counters that never go back (the
+  // runs of requests still finishing on an unloaded version are not added).
+  // `waiting` is left 0. Kept by ModelRegistry::Publish, whatever a new
+  // snapshot says.
+  BatchingStats unloaded_run_batching;
 
   // The newest loaded version, or null.
   const LoadedVersion* Newest() const;
@@ -154,7 +162,9 @@ class ModelRegistry {
 
   void Scan(bool wait_for_settled_files);
   void PollLoop(std::chrono::milliseconds interval);
-  void Publish(const std::string& name, std::shared_ptr<const ModelSnapshot> snapshot);
+  // Makes `snapshot` the model's current one, with unloaded_run_batching
+  // carried over from the current one and the counts of the models it drops.
+  void Publish(const std::string& name, std::shared_ptr<ModelSnapshot> snapshot);
 
   const std::vector<ModelSource> sources_;
   const ModelLoader loader_;

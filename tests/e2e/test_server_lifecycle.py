@@ -161,6 +161,42 @@ def test_keep_versions_unloads_the_old_version_once_the_new_one_serves(xaiserve,
         assert "model 'm' version 1 unloaded: its version policy (latest 1) no longer wants it" in server.log()
 
 
+BATCHING_COUNTERS = ("xaiserve_path_runs_total", "xaiserve_path_runs_merged_total", "xaiserve_path_batches_merged_total")
+
+
+def batching_counters(server, model: str) -> dict[str, int]:
+    text = server.get("/metrics").raw.decode()
+    found = {name: re.search(rf'^{name}{{model="{model}"}} (\d+)$', text, re.M) for name in BATCHING_COUNTERS}
+    return {name: int(match.group(1)) if match else -1 for name, match in found.items()}
+
+
+def test_batching_counters_never_go_back_when_a_version_is_unloaded(xaiserve, tmp_path):
+    """The path_runs counters of --cross-request-batching were summed over the
+    versions loaded when /metrics was read: unloading version 1 took its runs
+    with it, and the counters fell back to 0 (Prometheus reads a counter that
+    goes back as a restart)."""
+    base = tmp_path / "model"
+    shutil.copytree(fixture_dir("tabular_mlp"), base / "1")
+    body = {"instances": TABULAR[:2]}
+    with running_server("--model", f"m={base}", "--cross-request-batching", "--keep-versions", "1",
+                        "--poll-seconds", "0.5", log_dir=tmp_path) as server:
+        for _ in range(3):
+            server.post("/v1/models/m:explain", body).expect(200)
+        before = batching_counters(server, "m")
+        assert before["xaiserve_path_runs_total"] > 0, before
+
+        shutil.copytree(fixture_dir("tabular_mlp"), base / "2")
+        server.log_once(lambda log: "model 'm' version 1 unloaded" in log, timeout=30)
+        assert "model 'm' version 1 unloaded" in server.log()
+        after_swap = batching_counters(server, "m")
+        server.post("/v1/models/m:explain", body).expect(200)
+        after_more = batching_counters(server, "m")
+
+    for name in BATCHING_COUNTERS:
+        assert before[name] <= after_swap[name] <= after_more[name], (name, before, after_swap, after_more)
+    assert after_more["xaiserve_path_runs_total"] > before["xaiserve_path_runs_total"], (before, after_more)
+
+
 @contextlib.contextmanager
 def readable_by_nobody() -> Iterator[tuple[Path, tuple[str, ...]]]:
     """A directory and a command prefix under which file permissions apply to
