@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "http/error_mapping.h"
@@ -71,6 +72,7 @@ class DeadlineStream final : public httplib::Stream {
     in_request_line_ = true;
     line_bytes_ = 0;
     header_line_too_long_ = false;
+    reason_phrase_.clear();
   }
   void ClearDeadline() { deadline_.reset(); }
   void StartResponse() { deadline_ = Clock::now() + client_timeout_; }
@@ -84,6 +86,8 @@ class DeadlineStream final : public httplib::Stream {
   // The response being written says "Connection: close": the connection ends after it.
   void CloseAfterResponse() { close_after_response_ = true; }
   bool close_after_response() const { return close_after_response_; }
+  // The next status line written ("HTTP/1.1 NNN ...") gets `reason` as its reason phrase.
+  void ReplaceReasonPhrase(std::string reason) { reason_phrase_ = std::move(reason); }
   // A write missed the deadline (a client too slow to take its response) or failed.
   bool write_failed() const { return write_failed_; }
   // The request line and headers ran past kMaxHeaderBytes: no more reads.
@@ -130,6 +134,21 @@ class DeadlineStream final : public httplib::Stream {
 
   ssize_t write(const char* ptr, size_t size) override {
     if (write_failed_) return -1;
+    // A reason phrase to put in (ReplaceReasonPhrase): cpp-httplib writes a
+    // response's status line and headers in one write, so the line starts it.
+    static constexpr size_t kStatusCodeEnd = sizeof("HTTP/1.1 NNN ") - 1;
+    if (!reason_phrase_.empty() && size > kStatusCodeEnd && std::memcmp(ptr, "HTTP/1.1 ", 9) == 0) {
+      const std::string_view head(ptr, size);
+      const size_t line_end = head.find("\r\n");
+      if (line_end != std::string_view::npos && line_end >= kStatusCodeEnd) {
+        std::string rewritten(head.substr(0, kStatusCodeEnd));
+        rewritten += reason_phrase_;
+        rewritten += head.substr(line_end);
+        reason_phrase_.clear();
+        const ssize_t n = write(rewritten.data(), rewritten.size());
+        return n == static_cast<ssize_t>(rewritten.size()) ? static_cast<ssize_t>(size) : -1;
+      }
+    }
     if (held_.size() + size <= kMaxHeldBytes) {
       held_.append(ptr, size);
       bytes_written_ += size;
@@ -259,6 +278,7 @@ class DeadlineStream final : public httplib::Stream {
   size_t line_bytes_ = 0;  // of the line being read
   bool header_line_too_long_ = false;
   mutable std::string held_;  // writes not sent yet
+  std::string reason_phrase_;  // for the next status line written (ReplaceReasonPhrase), if not empty
   char buffer_[4096];
   size_t buffered_begin_ = 0, buffered_end_ = 0;
   std::string peer_ip_, local_ip_;
@@ -437,6 +457,11 @@ bool DeadlineHttpServer::ThisRequestHeaderLineTooLong() {
 void DeadlineHttpServer::CloseConnectionAfter(httplib::Response& res) {
   res.set_header("Connection", "close");
   if (t_connection != nullptr) t_connection->CloseAfterResponse();
+}
+
+void DeadlineHttpServer::SetReasonPhrase(httplib::Response& res, const std::string& reason) {
+  res.reason = reason;
+  if (t_connection != nullptr) t_connection->ReplaceReasonPhrase(reason);
 }
 
 bool DeadlineHttpServer::ClientGone() {

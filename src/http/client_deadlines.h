@@ -82,6 +82,11 @@ class DeadlineHttpServer : public httplib::Server {
   // close"): after a request whose end cannot be trusted, or whose body is
   // left unread, the next bytes are no request.
   static void CloseConnectionAfter(httplib::Response& res);
+  // Sends `reason` as the status line's reason phrase of `res`, the response
+  // about to be written (also kept in res.reason): cpp-httplib 0.11.4 writes
+  // the phrase of its own table whatever res.reason says, and "Internal
+  // Server Error" for a code it does not know (499).
+  static void SetReasonPhrase(httplib::Response& res, const std::string& reason);
 
   // Called with each request once its line and headers are parsed, before it
   // is routed or its body read: it may rewrite what cpp-httplib acts on.

@@ -255,7 +255,6 @@ void HttpServer::Configure() {
     HttpResponse response = HandleRequest(context_, request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) res.set_header(name, value);
-    res.set_header("Vary", "Accept-Encoding");  // cpp-httplib compresses the body if the client accepts it
     // Draining for a stop: the client must not send on this connection again
     // (its next request would find it closed).
     if (stop_requested_) DeadlineHttpServer::CloseConnectionAfter(res);
@@ -379,9 +378,24 @@ void HttpServer::Configure() {
       }));
 
   ModelRegistry* registry = context_.registry;
-  // RFC 9110 §6.6.1: an origin server with a clock sends Date.
+  // Every response that cpp-httplib writes, once it has added its own headers
+  // (errors and refusals too), just before it is written.
   server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    // RFC 9110 §6.6.1: an origin server with a clock sends Date.
     if (!res.has_header("Date")) res.set_header("Date", HttpDateNow());
+    // cpp-httplib compresses any body for a client that accepts it, refusals
+    // included, so every response varies with Accept-Encoding.
+    if (!res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
+    // A connection the server ends (CloseConnectionAfter) got cpp-httplib's
+    // "Keep-Alive: timeout=..., max=..." as well, and a client's "Connection:
+    // close" a second "Connection: close" from cpp-httplib: one close, alone.
+    if (res.has_header("Connection")) {
+      res.headers.erase("Connection");
+      res.headers.erase("Keep-Alive");
+      res.headers.emplace("Connection", "close");
+    }
+    // nginx's code for a client that left before its answer (error_mapping.h).
+    if (res.status == 499) DeadlineHttpServer::SetReasonPhrase(res, "Client Closed Request");
   });
   server_->set_logger([metrics, registry](const httplib::Request& req, const httplib::Response& res) {
     DeadlineHttpServer::SendResponse();  // the client need not wait for the log line

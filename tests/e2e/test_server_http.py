@@ -2,8 +2,10 @@
 content codings of request bodies and responses (RFC 9110 §8.4, §12.5.3),
 Range headers on responses that are not resources (§14.2), methods the
 server has no route for (§9.1, §15.6.2), TF Serving's per-version status,
-and a listen backlog that takes bursts of connections. cpp-httplib alone got
-each of these wrong (found by exploratory testing in session 17)."""
+a listen backlog that takes bursts of connections, and the headers and
+status lines of closing and 499 responses. cpp-httplib alone got each of
+these wrong (found by exploratory testing in session 17, the last by a
+review)."""
 
 from __future__ import annotations
 
@@ -195,6 +197,97 @@ def test_pri_is_501_at_once_not_a_408_after_the_client_timeout(short_timeout_ser
     error = json.loads(body)["error"]
     assert error["status"] == "UNIMPLEMENTED" and "PRI is not implemented" in error["message"], error
     assert server.get("/healthz").status == 200
+
+
+def header_fields(reply: bytes) -> tuple[bytes, list[tuple[str, str]]]:
+    """The status line and the header fields (names lowercased) of a raw reply."""
+    head = reply.partition(b"\r\n\r\n")[0].decode("latin-1")
+    status_line, *lines = head.split("\r\n")
+    fields = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in lines)]
+    return status_line.encode(), fields
+
+
+def values_of(fields: list[tuple[str, str]], name: str) -> list[str]:
+    return [value for field, value in fields if field == name]
+
+
+TABULAR_BODY = json.dumps({"instances": [INSTANCE]}).encode()
+
+
+def chunked_body(body: bytes) -> bytes:
+    return b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+
+
+# Responses after which the server closes the connection, each made a
+# different way: cpp-httplib's own close on the client's request, the refusal
+# before routing, a close after a routed answer, a refusal in the body
+# reader, and the error handler's 408.
+CLOSING_EXCHANGES = {
+    "client asks to close": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200),
+    "GET with a body": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde", 400),
+    "chunked POST": (b"POST " + PREDICT.encode() + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     + chunked_body(TABULAR_BODY), 200),
+    "coding it cannot decode": (b"POST " + PREDICT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Encoding: zstd\r\n"
+                                b"Content-Length: %d\r\n\r\n" % len(TABULAR_BODY) + TABULAR_BODY, 415),
+    "body too slow (408)": (b"POST " + PREDICT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}", 408),
+}
+
+
+@pytest.mark.parametrize("name", list(CLOSING_EXCHANGES))
+def test_a_closing_response_says_connection_close_once_and_no_keep_alive(short_timeout_server, name):
+    """cpp-httplib adds its own "Connection: close" to a request that asked
+    for one, beside the server's (two lines), and "Keep-Alive: timeout=...,
+    max=..." beside the server's "Connection: close" on the others."""
+    request, status = CLOSING_EXCHANGES[name]
+
+    reply, _ = raw_reply(short_timeout_server.port, request, timeout=CLIENT_TIMEOUT + 10)
+
+    status_line, fields = header_fields(reply)
+    assert status_line.startswith(b"HTTP/1.1 %d " % status), reply[:500]
+    assert values_of(fields, "connection") == ["close"], fields
+    assert values_of(fields, "keep-alive") == [], fields
+
+
+def test_a_kept_alive_response_says_keep_alive(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", "/healthz")
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+
+    assert response.getheader("Connection") is None
+    assert response.getheader("Keep-Alive", "").startswith("timeout=")
+
+
+def test_a_compressed_refusal_says_it_varies_with_accept_encoding(server):
+    """A 415 made while the body is read is compressed for a client that
+    accepts gzip, like every response, and must say Vary: Accept-Encoding
+    too (a cache would hand the gzip body to clients that cannot read it)."""
+    response = exchange(server, "POST", PREDICT, TABULAR_BODY, {"Content-Encoding": "zstd", "Accept-Encoding": "gzip"})
+
+    assert response.status == 415
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert response.getheader("Vary") == "Accept-Encoding"
+    assert "'zstd'" in json.loads(gzip.decompress(response.data))["error"]["message"]
+
+
+def test_a_request_whose_client_left_is_499_client_closed_request(server):
+    """A client that half-closes its socket after its request is taken to have
+    left (as nginx and Go take it): the explanation stops with 499, which
+    cpp-httplib wrote as "499 Internal Server Error"."""
+    # Many instances, each run apart: the server sees the half-close between two of them.
+    body = json.dumps({"instances": read_instances("tabular_mlp") * 8,
+                       "parameters": {"integratedGradientsAttribution": {"stepCount": 100}}}).encode()
+    request = b"POST /v1/models/tabular:explain HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+
+    status_line, _ = header_fields(reply)
+    assert status_line == b"HTTP/1.1 499 Client Closed Request", reply[:500]
 
 
 def test_a_get_route_allows_head_too(server):
