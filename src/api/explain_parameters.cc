@@ -100,7 +100,7 @@ Status ParsePathMethod(const Json& config, const std::string& where, bool xrai, 
   return OkStatus();
 }
 
-StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value, const std::string& where) {
+StatusOr<std::vector<OutputIndex>> ParseOutputIndices(const Json& value, const std::string& where) {
   if (!value.is_array()) return InvalidArgument(where + " must be a list of output indices, e.g. [1] or [[0, 2]]");
   auto index_of = [&](const Json& v) -> StatusOr<int64_t> {
     // A ListValue holds doubles: protobuf's JSON printers write [1] as [1.0].
@@ -114,18 +114,19 @@ StatusOr<std::vector<std::vector<int64_t>>> ParseOutputIndices(const Json& value
     }
     return number.get<int64_t>();
   };
-  std::vector<std::vector<int64_t>> out;
-  std::set<std::vector<int64_t>> seen;  // a pairwise check took minutes for a 1 MB list
+  std::vector<OutputIndex> out;
+  std::set<OutputIndex> seen;  // a pairwise check took minutes for a 1 MB list
   for (const Json& item : value) {
-    std::vector<int64_t> index;
+    OutputIndex index;
     if (item.is_array()) {
       for (const Json& c : item) {
         XAI_ASSIGN_OR_RETURN(int64_t i, index_of(c));
-        index.push_back(i);
+        index.coordinates.push_back(i);
       }
     } else {
       XAI_ASSIGN_OR_RETURN(int64_t i, index_of(item));
-      index.push_back(i);
+      index.coordinates.push_back(i);
+      index.flat = true;
     }
     if (!seen.insert(index).second) {
       return InvalidArgument(where + " names output " + item.dump() + " twice; give each output once");

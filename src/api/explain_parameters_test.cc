@@ -123,8 +123,12 @@ TEST(ExplainParametersTest, TopKAndOutputIndices) {
   auto named = FromText(R"({"outputIndices": [1, [0, 2]]})");
   ASSERT_TRUE(named.ok());
   ASSERT_EQ(named->output_indices.size(), 2u);
-  EXPECT_EQ(named->output_indices[0], (std::vector<int64_t>{1}));
-  EXPECT_EQ(named->output_indices[1], (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(named->output_indices[0], (OutputIndex{{1}, /*flat=*/true}));
+  EXPECT_EQ(named->output_indices[1], (OutputIndex{{0, 2}, /*flat=*/false}));
+  // A list of one coordinate is no flat index: [[1]] names coordinate 1 of a vector.
+  auto listed = FromText(R"({"outputIndices": [[1]]})");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->output_indices[0], (OutputIndex{{1}, /*flat=*/false}));
   // Like the cloud service's: one or the other (topK used to be dropped silently).
   EXPECT_TRUE(Contains(ErrorOf(R"({"topK": 2, "outputIndices": [1]})"), "give topK"));
   EXPECT_TRUE(Contains(ErrorOf(R"({"outputIndices": [-1]})"), "integers >= 0"));
@@ -165,7 +169,7 @@ TEST(ExplainParametersTest, TakesProto3JsonForms) {
   EXPECT_EQ(zeros->step_count, defaults.step_count);
   EXPECT_EQ(zeros->top_k, defaults.top_k);
   EXPECT_EQ(zeros->smooth_grad->noisy_sample_count, SmoothGradRequest().noisy_sample_count);
-  EXPECT_EQ(zeros->output_indices, (std::vector<std::vector<int64_t>>{{1}, {0, 2}}));
+  EXPECT_EQ(zeros->output_indices, (std::vector<OutputIndex>{{{1}, true}, {{0, 2}, false}}));
   auto shapley = FromText(R"({"sampledShapleyAttribution": {"pathCount": "0"}, "topK": -1.0})");
   ASSERT_TRUE(shapley.ok()) << shapley.status().message();
   EXPECT_EQ(shapley->path_count, defaults.path_count);

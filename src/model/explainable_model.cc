@@ -328,35 +328,39 @@ Status CheckFeatureNamesCount(const std::string& where, const InputMetadata& md,
 
 // The flat element of a row of `row_shape` that an outputIndices entry names:
 // by one coordinate per dimension, or by one flat index.
-StatusOr<int64_t> Ravel(const std::vector<int64_t>& index, const Shape& row_shape, const std::string& output) {
+StatusOr<int64_t> Ravel(const OutputIndex& index, const Shape& row_shape, const std::string& output) {
+  const std::vector<int64_t>& coordinates = index.coordinates;
   auto describe = [&] {
     std::string s = "[";
-    for (size_t i = 0; i < index.size(); ++i) s += (i ? "," : "") + std::to_string(index[i]);
+    for (size_t i = 0; i < coordinates.size(); ++i) s += (i ? "," : "") + std::to_string(coordinates[i]);
     return s + "]";
   };
-  if (index.size() == 1 && row_shape.size() > 1) {
+  if (index.flat && row_shape.size() > 1) {
     // One number for an output of several dimensions: its flat (row-major)
     // position, as the CLI's --output-indices takes it.
     const int64_t elements = NumElements(row_shape);
-    if (index[0] < elements) return index[0];
+    if (coordinates[0] < elements) return coordinates[0];
     return InvalidArgument("outputIndices entry " + describe() + " is out of range for output '" + output +
                            "' of shape " + ShapeToString(row_shape) + " per instance: a flat index is below " +
                            std::to_string(elements));
   }
-  if (index.size() != row_shape.size()) {
-    return InvalidArgument("outputIndices entry " + describe() + " has " + std::to_string(index.size()) +
+  if (coordinates.size() != row_shape.size()) {
+    // A list shorter than the output's rank ([[1]] for a [2,3] output) names
+    // no one element: it was read as a flat index before.
+    return InvalidArgument("outputIndices entry " + describe() + " has " + std::to_string(coordinates.size()) +
                            " coordinates but output '" + output + "' has shape " + ShapeToString(row_shape) +
                            " per instance" +
                            (row_shape.empty() ? ": a scalar output has the one element [0], so leave outputIndices out"
-                                              : ": give one coordinate per dimension, or one flat index"));
+                                              : ": give one coordinate per dimension, or one flat index (a number, "
+                                                "not a list)"));
   }
   int64_t flat = 0;
-  for (size_t i = 0; i < index.size(); ++i) {
-    if (index[i] < 0 || index[i] >= row_shape[i]) {
+  for (size_t i = 0; i < coordinates.size(); ++i) {
+    if (coordinates[i] < 0 || coordinates[i] >= row_shape[i]) {
       return InvalidArgument("outputIndices entry " + describe() + " is out of range for output '" + output +
                              "' of shape " + ShapeToString(row_shape) + " per instance");
     }
-    flat = flat * row_shape[i] + index[i];
+    flat = flat * row_shape[i] + coordinates[i];
   }
   return flat;
 }
@@ -815,7 +819,7 @@ StatusOr<std::vector<int64_t>> ExplainableModel::OutputElements(const BoundOutpu
   std::vector<int64_t> elements;
   if (!options.output_indices.empty()) {
     for (const auto& index : options.output_indices) {
-      if (value.row_elements() == 1 && index.size() == 1 && index[0] == 0) {
+      if (value.row_elements() == 1 && index.coordinates.size() == 1 && index.coordinates[0] == 0) {
         elements.push_back(0);  // [0] of a scalar or single-element output.
         continue;
       }

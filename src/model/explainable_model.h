@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "attribution/attribution_method.h"
@@ -60,6 +61,20 @@ struct WorkBudget {
 };
 
 // What one explain request asks for; defaults are the cloud service's.
+// One output element named by a request: its coordinates, one per dimension
+// of the output's row ([i] for a vector, [i, j] for a matrix, as a request's
+// list [[i, j]] gives them), or, when `flat`, its row-major position (a bare
+// number in the request, [k], which names element k of an output of any shape).
+struct OutputIndex {
+  std::vector<int64_t> coordinates;
+  bool flat = false;
+
+  bool operator==(const OutputIndex& other) const { return coordinates == other.coordinates && flat == other.flat; }
+  bool operator<(const OutputIndex& other) const {
+    return std::tie(flat, coordinates) < std::tie(other.flat, other.coordinates);
+  }
+};
+
 struct ExplainOptions {
   std::string method = "integrated-gradients";  // or "sampled-shapley", "xrai"
   int step_count = 50;                          // IG and XRAI path steps, [1, 100]
@@ -71,10 +86,9 @@ struct ExplainOptions {
   // Beyond the cloud service: raise step_count / path_count (doubling, up to
   // the maximum) until approximationError <= this target.
   std::optional<double> approximation_error_target;
-  // Output elements to explain, each an index within one row of the output
-  // ([i] for a vector output, [i, j] for a matrix, [] for a scalar). Empty:
-  // the top_k largest (default: the argmax).
-  std::vector<std::vector<int64_t>> output_indices;
+  // Output elements to explain, each an index within one row of the output.
+  // Empty: the top_k largest (default: the argmax).
+  std::vector<OutputIndex> output_indices;
   int top_k = 1;            // -1: every element of the output.
   std::string output_name;  // metadata output to explain; empty: the only one.
   // Per metadata input name: baselines that replace the metadata's.

@@ -21,6 +21,7 @@ from conftest import (
     read_instances,
     relu_kink_ig,
     relu_kink_trapezoid,
+    running_server,
     write_json,
 )
 from reference import approximation_error, coalition_points, exact_shapley, trapezoid
@@ -299,6 +300,24 @@ def test_output_indices_outside_the_output_are_named(xaiserve):
     beyond.expect_failure(phrases=["outputIndices entry [6] is out of range", "shape [2,3]", "below 6"])
     scalar = xaiserve.command("explain", "linear", "--output-indices", "1")
     scalar.expect_failure(phrases=["a scalar output has the one element [0]", "leave outputIndices out"])
+
+
+def test_a_list_of_coordinates_is_not_read_as_a_flat_index(tmp_path):
+    """Over REST, outputIndices [5] is element 5 of the [2,3] output (row
+    major, (1, 2)) and [[1, 2]] names it by coordinates; [[1]] names no one
+    element and is refused (it was read as flat index 1, element (0, 1))."""
+    x = read_instances("matrix_output")[0]
+    with running_server("--model", f"m={fixture_dir('matrix_output')}", log_dir=tmp_path) as server:
+        def explain(indices):
+            return server.post("/v1/models/m:explain", {"instances": [x], "parameters": {"outputIndices": indices}})
+
+        flat = explain([5]).expect(200)["explanations"][0]["attributions"][0]
+        listed = explain([[1, 2]]).expect(200)["explanations"][0]["attributions"][0]
+        assert flat["outputIndex"] == listed["outputIndex"] == [1, 2]
+        np.testing.assert_allclose(attribution_values(flat), MATRIX_W[:, 5] * np.asarray(x), atol=VALUE_TOLERANCE)
+        partial = explain([[1]]).expect(400)
+        assert "has 1 coordinates but output" in partial["error"]["message"], partial
+        assert "one flat index (a number, not a list)" in partial["error"]["message"], partial
 
 
 def test_approximation_error_does_not_depend_on_the_output_s_units(xaiserve, tmp_path):
