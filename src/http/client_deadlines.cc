@@ -286,6 +286,9 @@ class DeadlineStream final : public httplib::Stream {
 };
 
 thread_local DeadlineStream* t_connection = nullptr;
+// How long the connection this worker took waited in the queue for it
+// (TakeQueueWaitSeconds): every worker was busy.
+thread_local Clock::duration t_queue_wait{};
 
 // How long a connection the server ends (DeadlineHttpServer::
 // CloseConnectionAfter) reads what its client still sends.
@@ -385,8 +388,9 @@ class DeadlineHttpServer::WorkerQueue final : public httplib::TaskQueue {
   }
   void enqueue(std::function<void()> task) override {
     ++server_->queued_;
-    pool_.enqueue([this, task = std::move(task)] {
+    pool_.enqueue([this, task = std::move(task), queued_at = Clock::now()] {
       --server_->queued_;
+      t_queue_wait = Clock::now() - queued_at;
       task();
     });
   }
@@ -433,6 +437,10 @@ void DeadlineHttpServer::SendResponse() {
 }
 
 bool DeadlineHttpServer::ThisRequestTimedOut() { return t_connection != nullptr && t_connection->timed_out(); }
+
+double DeadlineHttpServer::TakeQueueWaitSeconds() {
+  return std::chrono::duration<double>(std::exchange(t_queue_wait, Clock::duration{})).count();
+}
 
 double DeadlineHttpServer::SecondsSinceThisRequestStarted() {
   return t_connection != nullptr ? t_connection->seconds_since_request_started() : 0;

@@ -70,6 +70,10 @@ class DeadlineHttpServer : public httplib::Server {
   // that ended before cpp-httplib parsed it (a 408 in its headers), when
   // neither the request trace nor req.remote_addr has them.
   static double SecondsSinceThisRequestStarted();
+  // How long this worker's connection waited in the queue for a worker
+  // before its current request, once: the first call for a request gives
+  // it, later ones 0 (a kept-alive connection's next requests did not wait).
+  static double TakeQueueWaitSeconds();
   static std::string ThisClientAddress();
   // The request line and headers passed 64 KiB (they are not read further).
   static bool ThisRequestHeaderTooLarge();

@@ -31,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 struct RequestTrace {
   bool started = false;  // the pre-routing handler ran (the request line and headers parsed)
   Clock::time_point start;
+  double queued_seconds = 0;  // the wait for a worker before it (every one was busy)
   bool handled = false;  // HandleRequest ran
   std::string model;
   std::string method_label;
@@ -67,24 +68,27 @@ std::string UtcNow() {
 }
 
 // One access-log line, as every request gets one:
-//   TIME CLIENT METHOD PATH model=M method=L status=S latency_ms=T [path_points=N] [(NOTE)]
+//   TIME CLIENT METHOD PATH model=M method=L status=S latency_ms=T [queued_ms=Q] [path_points=N] [(NOTE)]
 // with "-" for what is unknown. Written to stderr in one call, so that the
 // lines of concurrent requests do not mix.
 struct AccessLogEntry {
   std::string client, http_method, path, model, label;
   int status = 0;
-  double seconds = 0;
+  double seconds = 0;         // queued_seconds included
+  double queued_seconds = 0;  // waiting for a worker; shown from 0.1 ms
   int64_t path_points = 0;
   std::string note;  // e.g. "the client did not take the response"
 };
 
 void WriteAccessLogLine(const AccessLogEntry& e) {
   auto or_dash = [](const std::string& text) { return text.empty() ? std::string("-") : text; };
-  char latency[32];
+  char latency[32], queued[32];
   std::snprintf(latency, sizeof(latency), "%.1f", e.seconds * 1000);
+  std::snprintf(queued, sizeof(queued), "%.1f", e.queued_seconds * 1000);
   const std::string line = UtcNow() + " " + or_dash(e.client) + " " + or_dash(e.http_method) + " " +
                            or_dash(e.path) + " model=" + or_dash(e.model) + " method=" + e.label +
                            " status=" + std::to_string(e.status) + " latency_ms=" + latency +
+                           (e.queued_seconds >= 0.00005 ? std::string(" queued_ms=") + queued : "") +
                            (e.path_points > 0 ? " path_points=" + std::to_string(e.path_points) : "") +
                            (e.note.empty() ? "" : " (" + e.note + ")") + "\n";
   std::fputs(line.c_str(), stderr);
@@ -141,6 +145,7 @@ HttpServer::HttpServer(RouteContext context, HttpServerOptions options)
     : context_(std::move(context)), options_(std::move(options)) {
   Metrics* metrics = context_.metrics;
   // A request answered before it was parsed: cpp-httplib logs nothing then.
+  // (Its time runs from when the wait for it began, after any wait for a worker.)
   auto on_unparsed = [metrics](const std::string& client, int status, double seconds) {
     metrics->RecordRequest("", "unparsed", status, seconds);
     AccessLogEntry entry;
@@ -204,6 +209,7 @@ void HttpServer::Configure() {
     t_trace = RequestTrace{};
     t_trace.started = true;
     t_trace.start = Clock::now();
+    t_trace.queued_seconds = DeadlineHttpServer::TakeQueueWaitSeconds();
     metrics->RequestStarted();
     // A method without a route (CONNECT, TRACE, PRI) is 501 at once, before
     // anything reads a body: cpp-httplib expects one with PRI, and waited
@@ -400,9 +406,12 @@ void HttpServer::Configure() {
   server_->set_logger([metrics, registry](const httplib::Request& req, const httplib::Response& res) {
     DeadlineHttpServer::SendResponse();  // the client need not wait for the log line
     const RequestTrace trace = std::exchange(t_trace, RequestTrace{});
-    // A request that never got to routing (a 408 in its headers) is timed from its first byte.
-    const double seconds = trace.started ? std::chrono::duration<double>(Clock::now() - trace.start).count()
-                                         : DeadlineHttpServer::SecondsSinceThisRequestStarted();
+    // A request that never got to routing (a 408 in its headers) is timed
+    // from its first byte. Either way the wait for a worker is added: a client
+    // waited that long too.
+    const double queued = trace.started ? trace.queued_seconds : DeadlineHttpServer::TakeQueueWaitSeconds();
+    const double seconds = queued + (trace.started ? std::chrono::duration<double>(Clock::now() - trace.start).count()
+                                                   : DeadlineHttpServer::SecondsSinceThisRequestStarted());
     std::string model = trace.model, label = trace.method_label;
     if (!trace.handled) {  // refused before routing (e.g. 413): label it from the path
       const Route route = ParseRoute(req.path);
@@ -422,6 +431,7 @@ void HttpServer::Configure() {
     entry.label = label;
     entry.status = res.status;
     entry.seconds = seconds;
+    entry.queued_seconds = queued;
     entry.path_points = trace.path_points;
     if (not_taken) entry.note = "the client did not take the response";
     WriteAccessLogLine(entry);

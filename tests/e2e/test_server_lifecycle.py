@@ -620,6 +620,35 @@ def test_the_probe_port_answers_while_every_worker_is_busy(xaiserve, tmp_path):
     assert "/metrics" not in server.log()
 
 
+def test_the_wait_for_a_worker_is_in_the_logged_latency(tmp_path):
+    """With the one worker held by a long explanation, a light request waits
+    for it; that wait was left out of latency_ms and the histogram (they ran
+    from when a worker started reading the request), so the log said a few
+    milliseconds for a request its client waited seconds for."""
+    with running_server("--model", f"image={fixture_dir('shapes_cnn')}", "--threads", "1",
+                        log_dir=tmp_path) as server:
+        replies = {}
+        slow = threading.Thread(target=lambda: replies.update(slow=server.post("/v1/models/image:explain", SLOW)))
+        slow.start()
+        time.sleep(0.5)  # the explanation takes the worker (about 6 s)
+        started = time.monotonic()
+        server.request("GET", "/v1/models/image").expect(200)
+        waited = time.monotonic() - started
+        slow.join(120)
+        replies["slow"].expect(200)
+        assert waited > 0.5, f"the light request did not wait for the worker ({waited:.2f} s): no test"
+        line = next(line for line in server.log().splitlines() if "method=get_model status=200" in line)
+        latency = float(re.search(r"latency_ms=([0-9.]+)", line).group(1)) / 1000
+        assert latency >= 0.8 * waited, (line, waited)
+        queued = re.search(r"queued_ms=([0-9.]+)", line)
+        assert queued is not None and 0.8 * waited - 0.1 <= float(queued.group(1)) / 1000 <= latency, (line, waited)
+        # The histogram has it too: the request counts in a bucket above 0.5 s only.
+        metrics = server.metrics_once(lambda text: 'method="get_model"' in text)
+        below = re.search(r'xaiserve_request_duration_seconds_bucket\{model="image",method="get_model",le="0.5"\} (\d+)',
+                          metrics)
+        assert below is not None and int(below.group(1)) == 0, metrics[:2000]
+
+
 def test_slow_clients_cannot_keep_the_probe_port_s_threads(xaiserve, tmp_path):
     """Its two threads were plain cpp-httplib's: two clients sending a byte
     every few seconds held them, and probes timed out for as long as they
