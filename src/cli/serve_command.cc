@@ -34,6 +34,7 @@
 #include "http/routes.h"
 #include "serving/model_registry.h"
 #include "serving/prediction_service.h"
+#include "serving/server_log.h"
 
 namespace xai {
 namespace {
@@ -57,9 +58,14 @@ struct DemoModel {
   const char* name;
   const char* fixture;
 };
+// How long the last lines of the server's log get to reach stderr at exit.
+constexpr std::chrono::milliseconds kLogDrainOnExit{2000};
+
 constexpr DemoModel kDemoModels[] = {{"tabular", "tabular_mlp"}, {"image", "shapes_cnn"}, {"text", "text_classifier"}};
 
+// After the server's own lines (server_log.h), if stderr takes them soon.
 int Fail(const std::string& message) {
+  DrainServerLog(kLogDrainOnExit);
   std::cerr << "xaiserve serve: error: " << message << "\n";
   return kExitFailed;
 }
@@ -353,10 +359,11 @@ class ShutdownSignals {
       } else if (std::chrono::steady_clock::now() - first < kSameStopRequest) {
         // GNU timeout, and a Ctrl-C in a terminal that runs a wrapper, send
         // the signal twice at once: one request to stop, not two.
-        std::cerr << "xaiserve: " << strsignal(byte) << " again within a second: taken as the same request to stop\n";
+        ServerLog(std::string("xaiserve: ") + strsignal(byte) + " again within a second: taken as the same request to stop");
         --received;
       } else {
-        std::cerr << "xaiserve: second " << strsignal(byte) << ": exiting without waiting\n";
+        ServerLog(std::string("xaiserve: second ") + strsignal(byte) + ": exiting without waiting");
+        DrainServerLog(kLogDrainOnExit);
         std::_Exit(kExitFailed);
       }
     }
@@ -394,8 +401,10 @@ class InFlightDeadline {
       std::unique_lock<std::mutex> lock(mutex_);
       if (wake_.wait_for(lock, std::chrono::duration<double>(grace_), [this] { return done_; })) return;
       stop_in_flight_ = true;
-      std::cerr << "xaiserve: --shutdown-timeout (" << grace_
-                << " s) is over: stopping the explanations still running (their clients get 503)\n";
+      std::ostringstream line;
+      line << "xaiserve: --shutdown-timeout (" << grace_
+           << " s) is over: stopping the explanations still running (their clients get 503)";
+      ServerLog(line.str());
     });
   }
 
@@ -565,8 +574,10 @@ int RunServe(const std::vector<std::string>& args) {
   HttpServer server(context, options);
 
   ShutdownSignals signals([&server, &registry, &in_flight_deadline, shutdown_timeout](int signo) {
-    std::cerr << "xaiserve: " << strsignal(signo) << " received: no new connections; finishing the requests in "
-              << "flight (explanations get " << shutdown_timeout << " s: --shutdown-timeout)\n";
+    std::ostringstream line;
+    line << "xaiserve: " << strsignal(signo) << " received: no new connections; finishing the requests in "
+         << "flight (explanations get " << shutdown_timeout << " s: --shutdown-timeout)";
+    ServerLog(line.str());
     registry.StopLoading();  // a model still loading stops after the version it is on
     in_flight_deadline.Start();
     server.Stop();
@@ -587,20 +598,21 @@ int RunServe(const std::vector<std::string>& args) {
       registry.StartPolling(std::chrono::milliseconds(static_cast<int64_t>(poll_seconds * 1000)));
     }
     PrintBanner(server, registry, host, auth_token, token_from_environment);
-    std::cerr << "xaiserve: " << server.threads() << (server.threads() == 1 ? " HTTP worker thread" : " HTTP worker threads")
-              << "; body limit " << max_body_bytes
-              << " bytes; at most " << max_instances << " instances per request"
-              << (max_path_points > 0 ? ", " + std::to_string(max_path_points) + " path points per explain request"
-                                      : "")
-              << (auth_token.empty() ? "" : "; bearer token required")
-              << (cross_request_batching ? "; cross-request batching on" : "") << "\n";
+    std::ostringstream line;
+    line << "xaiserve: " << server.threads() << (server.threads() == 1 ? " HTTP worker thread" : " HTTP worker threads")
+         << "; body limit " << max_body_bytes
+         << " bytes; at most " << max_instances << " instances per request"
+         << (max_path_points > 0 ? ", " + std::to_string(max_path_points) + " path points per explain request" : "")
+         << (auth_token.empty() ? "" : "; bearer token required")
+         << (cross_request_batching ? "; cross-request batching on" : "");
+    ServerLog(line.str());
   });
   // Once a burst of requests is over, its memory goes back to the system.
   IdleMemoryRelease::Hooks release_hooks;
   release_hooks.finished = [&metrics] { return metrics.finished(); };
   release_hooks.in_flight = [&metrics] { return metrics.in_flight(); };
   release_hooks.released = [](int64_t bytes) {
-    std::cerr << "xaiserve: idle: returned " << (bytes >> 20) << " MB of freed memory to the system\n";
+    ServerLog("xaiserve: idle: returned " + std::to_string(bytes >> 20) + " MB of freed memory to the system");
   };
   const IdleMemoryRelease idle_memory_release(release_hooks, kIdleMemoryReleaseInterval);
   const Status served = server.Serve();
@@ -608,7 +620,8 @@ int RunServe(const std::vector<std::string>& args) {
   loader.join();
   registry.StopPolling();
   if (!served.ok()) return Fail(served.message());
-  std::cerr << "xaiserve: stopped\n";
+  ServerLog("xaiserve: stopped");
+  DrainServerLog(kLogDrainOnExit);
   return kExitOk;
 }
 

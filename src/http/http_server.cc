@@ -18,6 +18,7 @@
 #include "http/client_deadlines.h"
 #include "http/content_coding.h"
 #include "http/error_mapping.h"
+#include "serving/server_log.h"
 
 namespace xai {
 namespace {
@@ -69,8 +70,9 @@ std::string UtcNow() {
 
 // One access-log line, as every request gets one:
 //   TIME CLIENT METHOD PATH model=M method=L status=S latency_ms=T [queued_ms=Q] [path_points=N] [(NOTE)]
-// with "-" for what is unknown. Written to stderr in one call, so that the
-// lines of concurrent requests do not mix.
+// with "-" for what is unknown. Queued whole for stderr (server_log.h), so
+// that the lines of concurrent requests do not mix and a stalled reader of
+// stderr does not stall the workers.
 struct AccessLogEntry {
   std::string client, http_method, path, model, label;
   int status = 0;
@@ -90,8 +92,8 @@ void WriteAccessLogLine(const AccessLogEntry& e) {
                            " status=" + std::to_string(e.status) + " latency_ms=" + latency +
                            (e.queued_seconds >= 0.00005 ? std::string(" queued_ms=") + queued : "") +
                            (e.path_points > 0 ? " path_points=" + std::to_string(e.path_points) : "") +
-                           (e.note.empty() ? "" : " (" + e.note + ")") + "\n";
-  std::fputs(line.c_str(), stderr);
+                           (e.note.empty() ? "" : " (" + e.note + ")");
+  ServerLog(line);
 }
 
 // The request's body framing (error_mapping.h) from its headers.
@@ -457,7 +459,7 @@ Status HttpServer::Bind() {
   }
   // Not fatal: with cpp-httplib's backlog of 5, bursts of connections only wait longer.
   if (!server_->WidenListenBacklog(SOMAXCONN)) {
-    std::fprintf(stderr, "xaiserve: warning: could not widen the listen backlog: %s\n", std::strerror(errno));
+    ServerLog(std::string("xaiserve: warning: could not widen the listen backlog: ") + std::strerror(errno));
   }
   return OkStatus();
 }

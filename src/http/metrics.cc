@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/number_format.h"
+#include "serving/server_log.h"
 
 namespace xai {
 namespace {
@@ -106,6 +107,10 @@ std::string Metrics::Render(const std::vector<ModelRunBatching>& batching,
   out << "# HELP xaiserve_requests_in_flight Requests being handled now.\n"
       << "# TYPE xaiserve_requests_in_flight gauge\n"
       << "xaiserve_requests_in_flight " << in_flight_ << "\n";
+  out << "# HELP xaiserve_log_lines_dropped_total Lines of the server's log (stderr) dropped because stderr was not "
+         "read (server_log.h).\n"
+      << "# TYPE xaiserve_log_lines_dropped_total counter\n"
+      << "xaiserve_log_lines_dropped_total " << ServerLogLinesDropped() << "\n";
   if (!versions.empty()) {
     out << "# HELP xaiserve_model_versions_loaded Versions of the model loaded and serving (0: its routes answer "
            "503).\n"

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <cstdio>
-#include <iostream>
 #include <set>
 
 #include "api/visualizations.h"
 #include "core/text.h"
 #include "model/model_dir.h"
+#include "serving/server_log.h"
 
 namespace xai {
 namespace {
@@ -19,7 +19,7 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void Log(const std::string& line) { std::cerr << "xaiserve: " + line + "\n" << std::flush; }
+void Log(const std::string& line) { ServerLog("xaiserve: " + line); }
 
 // What a version directory holds, as one string that changes whenever a file
 // is added, removed, resized, rewritten or has its permissions changed: tells

@@ -748,3 +748,50 @@ def test_a_failing_accept_ends_serve_with_an_error_naming_it(xaiserve, tmp_path)
     assert "xaiserve serve: error: " in log and "accept() failed" in log and "No buffer space available" in log, log[-3000:]
     assert "xaiserve: stopped" not in log
     assert "Segmentation fault" not in log and "terminate called" not in log
+
+
+def test_a_stderr_nobody_reads_does_not_stop_the_server(tmp_path):
+    """stderr is a pipe whose reader stopped reading (a stalled log driver,
+    `serve 2>&1 | less`): once its 64 KiB were full, the worker writing the
+    access log blocked, then every worker and the signal thread behind it:
+    the API answered nothing while the probe port said ready, and SIGTERM
+    did nothing. The log now has a thread of its own."""
+    import http.client
+    import signal
+    import subprocess
+
+    from conftest import BINARY
+
+    read_end, write_end = os.pipe()  # read_end is never read
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen([str(BINARY), "serve", "--port", "0", "--model", f"tab={fixture_dir('tabular_mlp')}"],
+                               stdout=subprocess.PIPE, stderr=write_end, text=True, env=env)
+    os.close(write_end)
+    try:
+        port = None
+        for line in process.stdout:
+            if (m := re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)):
+                port = int(m.group(1))
+                break
+        assert port is not None, "the server did not start"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        for i in range(1500):  # about 130 KB of access log, twice what the pipe holds
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            assert response.status == 200 and response.read() == b'{"status":"ok"}', i
+        connection.close()
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.set_blocking(read_end, False)
+        logged = b""
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(read_end, 1 << 16):
+                logged += chunk
+        os.close(read_end)
+    assert b"GET /healthz model=- method=healthz status=200" in logged

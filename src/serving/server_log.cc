@@ -1,0 +1,101 @@
+#include "serving/server_log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace xai {
+namespace {
+
+class StderrWriter {
+ public:
+  // Its thread is detached and the writer never destroyed: at exit the
+  // thread may be blocked in write(2) for good, and joining it would hang.
+  StderrWriter() { std::thread([this] { Loop(); }).detach(); }
+
+  void Add(std::string line) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (queued_bytes_ + line.size() + 1 > kMaxQueuedLogBytes) {
+      ++dropped_;
+      ++unreported_;
+      return;
+    }
+    line.push_back('\n');
+    queued_bytes_ += line.size();
+    queue_.push_back(std::move(line));
+    ++added_;
+    ready_.notify_one();
+  }
+
+  bool Drain(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const uint64_t target = added_;
+    return written_cv_.wait_for(lock, timeout, [&] { return written_ >= target; });
+  }
+
+  int64_t dropped() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return dropped_;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [&] { return !queue_.empty(); });
+      std::deque<std::string> lines;
+      lines.swap(queue_);
+      queued_bytes_ = 0;
+      const int64_t unreported = std::exchange(unreported_, 0);
+      lock.unlock();
+      std::string text;
+      if (unreported > 0) {
+        text = "xaiserve: " + std::to_string(unreported) +
+               " log lines were dropped: stderr was not read while they came (see "
+               "xaiserve_log_lines_dropped_total)\n";
+      }
+      for (const std::string& line : lines) text += line;
+      WriteAll(text);
+      lock.lock();
+      written_ += lines.size();
+      written_cv_.notify_all();
+    }
+  }
+
+  // Writes `text` to stderr whole, or as much as stderr takes before an error.
+  static void WriteAll(const std::string& text) {
+    for (size_t done = 0; done < text.size();) {
+      const ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_, written_cv_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  uint64_t added_ = 0, written_ = 0;
+  int64_t dropped_ = 0, unreported_ = 0;
+};
+
+StderrWriter& Writer() {
+  static StderrWriter* writer = new StderrWriter;
+  return *writer;
+}
+
+}  // namespace
+
+void ServerLog(std::string line) { Writer().Add(std::move(line)); }
+
+bool DrainServerLog(std::chrono::milliseconds timeout) { return Writer().Drain(timeout); }
+
+int64_t ServerLogLinesDropped() { return Writer().dropped(); }
+
+}  // namespace xai
