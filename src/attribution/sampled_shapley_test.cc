@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -164,6 +165,18 @@ TEST(SamplePermutationsTest, EveryOrderOfThreeIsEquallyLikely) {
   }
 }
 
+TEST(SamplePermutationsTest, DistinctOnesSkipRepeatsOfTheSameDraws) {
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    const auto distinct = SampleDistinctPermutations(4, 3, seed);
+    ASSERT_EQ(distinct.size(), 3u);
+    EXPECT_EQ(std::set<std::vector<int>>(distinct.begin(), distinct.end()).size(), 3u) << seed;
+    // The same draws, repeats left out: the first one is SamplePermutations'.
+    EXPECT_EQ(distinct[0], SamplePermutations(4, 1, seed)[0]);
+  }
+  // No more distinct orders than asked for: the plain draws (3 features, 6 orders).
+  EXPECT_EQ(SampleDistinctPermutations(3, 8, 7), SamplePermutations(3, 8, 7));
+}
+
 // --- exactness -----------------------------------------------------------------
 
 TEST(SampledShapleyTest, EstimateIsTheMeanContributionOverTheSeededPermutations) {
@@ -177,7 +190,7 @@ TEST(SampledShapleyTest, EstimateIsTheMeanContributionOverTheSeededPermutations)
         SampledShapley(options).Attribute(model, SingleInput(kX, {kB1}, {0, 1}));
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     ASSERT_EQ(result->size(), 2u);
-    const auto orders = SamplePermutations(4, path_count, 99);
+    const auto orders = SampleDistinctPermutations(4, path_count, 99);
     for (int64_t k : {0, 1}) {
       const std::vector<double> expected =
           MeanContributions(InteractionOutput(k), kX, kB1, {}, orders);
@@ -188,8 +201,8 @@ TEST(SampledShapleyTest, EstimateIsTheMeanContributionOverTheSeededPermutations)
         EXPECT_NEAR(attribution.feature_attributions[i], expected[i], 1e-12) << "feature " << i;
         EXPECT_EQ(attribution.attributions[0].values[i], attribution.feature_attributions[i]);
       }
-      // approximation_error as documented: sqrt(sum_i s_i^2 / P) / |f(x) - f(b)|,
-      // s_i^2 the sample variance (P >= 2) or the mean square (P == 1).
+      // approximation_error as documented: sqrt(sum_i s_i^2 / P * (N - P) / (N - 1)) / |f(x) - f(b)|,
+      // s_i^2 the sample variance (P >= 2) or the mean square (P == 1), N = 4! orders.
       const auto contributions = Contributions(InteractionOutput(k), kX, kB1, {}, orders);
       double variance_sum = 0;
       for (int i = 0; i < 4; ++i) {
@@ -202,8 +215,9 @@ TEST(SampledShapleyTest, EstimateIsTheMeanContributionOverTheSeededPermutations)
       }
       const double difference =
           InteractionModel::F(k, kX.data()) - InteractionModel::F(k, kB1.data());
+      const double correction = (24.0 - path_count) / 23.0;
       EXPECT_NEAR(attribution.approximation_error,
-                  std::sqrt(variance_sum) / std::abs(difference), 1e-12);
+                  std::sqrt(variance_sum * correction) / std::abs(difference), 1e-12);
       EXPECT_EQ(attribution.steps, path_count);
     }
   }
@@ -466,7 +480,7 @@ TEST(SampledShapleyGroupingTest, MergedElementsMoveTogetherAndShareTheGroupsValu
     // seeded orders of the 2 groups, moved as wholes.
     const Attribution& f0 = (*result)[1];
     const std::vector<double> expected0 = MeanContributions(
-        InteractionOutput(0), kX, kB1, {0, 0, 1, 1}, SamplePermutations(2, path_count, 5));
+        InteractionOutput(0), kX, kB1, {0, 0, 1, 1}, SampleDistinctPermutations(2, path_count, 5));
     for (int g = 0; g < 2; ++g) {
       EXPECT_NEAR(f0.feature_attributions[g], expected0[g], 1e-12);
       EXPECT_NEAR(f0.attributions[0].values[2 * g], expected0[g] / 2, 1e-12);
@@ -686,6 +700,18 @@ TEST(SampledShapleyValidationTest, ANonFiniteOutputNamesTheCoalitionItCameFrom) 
   EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition,
                         {"is nan at the baseline with 1 of the", "features switched to the instance's values",
                          "permutation 1"}));
+}
+
+TEST(SampledShapleyTest, TwoPathsAreTwoOrdersAndTheirErrorIsNotZero) {
+  // 4 features, 2 paths (sampled: 16 coalitions > 9 rows). With repeats,
+  // the default seed drew one order twice: approximation_error 0 for an
+  // estimate off by half the output change, and --target-error stopped there.
+  // (Two distinct orders can still agree on every feature's contribution:
+  // a standard error from two paths is a rough one.)
+  InteractionModel model;
+  StatusOr<std::vector<Attribution>> result = SampledShapley(Options(2)).Attribute(model, SingleInput(kX, {kB0}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_GT((*result)[0].approximation_error, 0);
 }
 
 // --- exact values where every coalition is cheaper than sampling --------------------
