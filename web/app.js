@@ -485,55 +485,69 @@ function decodeImage(url) {
   });
 }
 
-// The EXIF orientation (1-8) of a JPEG's bytes, 1 where it has none.
-function jpegOrientation(bytes) {
-  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return 1;
-  let at = 2;
-  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
-    const marker = bytes[at + 1];
-    const length = (bytes[at + 2] << 8) | bytes[at + 3];
-    if (marker === 0xda) break;  // the image data: no APP1 before it
-    const exif = at + 4;
-    if (marker === 0xe1 && String.fromCharCode(...bytes.subarray(exif, exif + 4)) === 'Exif') {
-      const tiff = exif + 6;
-      const little = bytes[tiff] === 0x49;  // "II", else "MM"
-      const u16 = (i) => (little ? bytes[i] | (bytes[i + 1] << 8) : (bytes[i] << 8) | bytes[i + 1]);
-      const u32 = (i) => (little ? u16(i) + u16(i + 2) * 65536 : u16(i) * 65536 + u16(i + 2));
-      const ifd = tiff + u32(tiff + 4);
-      if (ifd + 2 > bytes.length) return 1;
-      for (let n = 0, entry = ifd + 2; n < u16(ifd) && entry + 12 <= bytes.length; n++, entry += 12) {
-        if (u16(entry) === 0x0112) {
-          const orientation = u16(entry + 8);
-          return orientation >= 1 && orientation <= 8 ? orientation : 1;
-        }
-      }
-      return 1;
+// The orientation (1-8) an EXIF block (TIFF data from `at`) gives, or 1.
+function exifOrientation(bytes, at) {
+  const little = bytes[at] === 0x49;  // "II", else "MM"
+  const u16 = (i) => (little ? bytes[i] | (bytes[i + 1] << 8) : (bytes[i] << 8) | bytes[i + 1]);
+  const u32 = (i) => (little ? u16(i) + u16(i + 2) * 65536 : u16(i) * 65536 + u16(i + 2));
+  const ifd = at + u32(at + 4);
+  if (ifd + 2 > bytes.length) return 1;
+  for (let n = 0, entry = ifd + 2; n < u16(ifd) && entry + 12 <= bytes.length; n++, entry += 12) {
+    if (u16(entry) === 0x0112) {
+      const orientation = u16(entry + 8);
+      return orientation >= 1 && orientation <= 8 ? orientation : 1;
     }
-    at += 2 + length;
   }
   return 1;
 }
 
-// The picture as its file stores it, undoing the EXIF orientation the
-// browser applied when it decoded it (TensorFlow's decoders, and so the
-// server with the file, ignore it): a canvas, or the picture itself at 1.
-function asStored(picture, orientation) {
-  if (orientation === 1) return picture;
-  const shown = [picture.naturalWidth, picture.naturalHeight];
-  const turned = orientation >= 5;  // stored with width and height swapped
-  const canvas = document.createElement('canvas');
-  [canvas.width, canvas.height] = turned ? [shown[1], shown[0]] : shown;
-  const [w, h] = [canvas.width, canvas.height];
-  // The inverse of each orientation's transform (6 and 8 undo each other;
-  // the others undo themselves), as a canvas matrix onto the stored size.
-  const matrix = {
-    2: [-1, 0, 0, 1, w, 0], 3: [-1, 0, 0, -1, w, h], 4: [1, 0, 0, -1, 0, h], 5: [0, 1, 1, 0, 0, 0],
-    6: [0, -1, 1, 0, 0, h], 7: [0, -1, -1, 0, w, h], 8: [0, 1, -1, 0, w, 0],
-  }[orientation];
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(...matrix);
-  ctx.drawImage(picture, 0, 0);
-  return canvas;
+// A JPEG's or PNG's bytes without their EXIF blocks (JPEG APP1 "Exif",
+// PNG eXIf), which is where browsers find the orientation they apply when
+// they decode; TensorFlow's decoders, and so the server with the file,
+// ignore it. {bytes, orientation}: the bytes unchanged and orientation 1
+// where there is none (or the file is neither, or not well formed).
+function withoutExif(bytes) {
+  const none = { bytes, orientation: 1 };
+  const kept = [];
+  let orientation = 1;
+  let removed = false;
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {  // JPEG: segments up to the image data
+    let at = 2;
+    kept.push(bytes.subarray(0, 2));
+    while (at + 4 <= bytes.length && bytes[at] === 0xff && bytes[at + 1] !== 0xda) {
+      const length = (bytes[at + 2] << 8) | bytes[at + 3];
+      if (length < 2) return none;
+      const end = at + 2 + length;
+      const isExif = bytes[at + 1] === 0xe1 && String.fromCharCode(...bytes.subarray(at + 4, at + 8)) === 'Exif';
+      if (isExif) {
+        if (orientation === 1) orientation = exifOrientation(bytes, at + 10);
+        removed = true;
+      } else {
+        kept.push(bytes.subarray(at, end));
+      }
+      at = end;
+    }
+    kept.push(bytes.subarray(at));
+  } else if (String.fromCharCode(...bytes.subarray(1, 4)) === 'PNG') {  // PNG: chunks
+    let at = 8;
+    kept.push(bytes.subarray(0, 8));
+    while (at + 12 <= bytes.length) {
+      const length = ((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3];
+      const end = at + 12 + length;
+      if (end > bytes.length) return none;
+      if (String.fromCharCode(...bytes.subarray(at + 4, at + 8)) === 'eXIf') {
+        if (orientation === 1) orientation = exifOrientation(bytes, at + 8);
+        removed = true;
+      } else {
+        kept.push(bytes.subarray(at, end));
+      }
+      at = end;
+    }
+  }
+  if (!removed) return none;
+  const out = new Uint8Array(kept.reduce((n, part) => n + part.length, 0));
+  kept.reduce((offset, part) => (out.set(part, offset), offset + part.length), 0);
+  return { bytes: out, orientation };
 }
 
 const ORIENTATION_NAMES = {
@@ -541,18 +555,31 @@ const ORIENTATION_NAMES = {
   7: 'mirrored and turned', 8: 'turned 90° counter-clockwise',
 };
 
+// The picture at a data URL as its file stores it: decoded without its
+// EXIF blocks (withoutExif), so that no orientation is applied. {picture,
+// orientation}: the orientation the file gave, which the browser would have applied.
+async function decodeAsStored(url) {
+  const comma = url.indexOf(',');
+  const bytes = Uint8Array.from(atob(url.slice(comma + 1)), (c) => c.charCodeAt(0));
+  const stored = withoutExif(bytes);
+  if (stored.bytes === bytes) return { picture: await decodeImage(url), orientation: 1 };
+  const objectUrl = URL.createObjectURL(new Blob([stored.bytes]));
+  try {
+    return { picture: await decodeImage(objectUrl), orientation: stored.orientation };
+  } finally {
+    URL.revokeObjectURL(objectUrl);
+  }
+}
+
 // An image (a data URL) -> the model's input: resized with a canvas to the
 // input's height and width (its own size, at most 256, where the model
 // leaves them open), as a nested [H][W][C] list scaled into the input's domain.
-// A JPEG's EXIF orientation is undone: the model gets the pixels as stored,
-// as the server decodes the file and as TensorFlow does.
+// A JPEG's or PNG's EXIF orientation is not applied: the model gets the
+// pixels as stored, as the server decodes the file and as TensorFlow does.
 async function loadImageSource(url, b64, origin) {
   const input = state.model.inputs[0];
-  const orientation = b64 ? jpegOrientation(Uint8Array.from(atob(b64.slice(0, 262144)), (c) => c.charCodeAt(0))) : 1;
-  const decoded = await decodeImage(url);
-  const picture = asStored(decoded, orientation);
-  const [pictureWidth, pictureHeight] = picture === decoded ? [decoded.naturalWidth, decoded.naturalHeight]
-    : [picture.width, picture.height];
+  const { picture, orientation } = await decodeAsStored(url);
+  const [pictureWidth, pictureHeight] = [picture.naturalWidth, picture.naturalHeight];
   let [height, width, channels] = input.shape;
   if (input.shape.length === 2) channels = 0;  // [H][W]: grayscale without a channel axis
   const fit = Math.min(1, 256 / Math.max(pictureWidth, pictureHeight));

@@ -266,8 +266,13 @@ def test_a_transparent_png_is_the_same_image_sent_as_a_file_or_as_pixels(browser
     assert page.script_errors() == []
 
 
-@pytest.mark.parametrize("orientation", [6, 3, 5])
-def test_a_jpeg_s_exif_orientation_is_ignored_as_the_server_ignores_it(orientation, browser, server, tmp_path):
+@pytest.mark.parametrize("orientation,image_format,name", [
+    (6, "JPEG", "phone.jpg"), (3, "JPEG", "phone.jpg"), (5, "JPEG", "phone.jpg"),
+    (6, "PNG", "phone.png"),   # PNG's eXIf chunk, which Chromium applies too
+    (8, "JPEG", "phone.bin"),  # a JPEG under another name: found by its bytes
+])
+def test_a_jpeg_s_exif_orientation_is_ignored_as_the_server_ignores_it(orientation, image_format, name, browser, server,
+                                                                      tmp_path):
     """A phone's JPEG stores its pixels sideways with an EXIF orientation.
     The server decodes the file as stored, as TensorFlow does; the page drew
     it turned, so its preview and the pixels it sent (JSON mode) were
@@ -279,12 +284,13 @@ def test_a_jpeg_s_exif_orientation_is_ignored_as_the_server_ignores_it(orientati
     stored[:8, 16:] = (20, 20, 250)  # a blue band at the top right
     exif = Image.Exif()
     exif[0x0112] = orientation
-    jpeg = tmp_path / "phone.jpg"
-    Image.fromarray(stored).save(jpeg, quality=98, exif=exif.tobytes())
+    jpeg = tmp_path / name
+    Image.fromarray(stored).save(jpeg, format=image_format, exif=exif.tobytes(),
+                                 **({"quality": 98} if image_format == "JPEG" else {}))
     page = Page(browser, server.url)
     page.choose_model("image")
     page.find("#image-file").send_keys(str(jpeg))
-    page.wait.until(lambda d: "phone.jpg" in page.find("#image-info").text)
+    page.wait.until(lambda d: name in page.find("#image-info").text)
     info = page.find("#image-info").text
     page.find("#mode-tabs button[data-mode='json']").click()  # the pixels the page decoded
     page.explain()
