@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <numeric>
 #include <optional>
 #include <set>
 
@@ -178,14 +179,30 @@ const char* SixteenBitOutputRounding(const ExplainableModel& model, const std::s
   return nullptr;
 }
 
-// For a one-input model whose metadata gives baselines other than the
-// default zero (which inferred metadata has too): that XRAI does not use them
-// (its paths start from black and white, or from the blurred image); else empty.
+// The sum of an attribution's values over every attributed input.
+double SumOfAttributions(const Attribution& attribution) {
+  double sum = 0;
+  for (const Tensor& t : attribution.attributions) sum = std::accumulate(t.values.begin(), t.values.end(), sum);
+  return sum;
+}
+
+// Whether a baseline value (a number or nested lists of them) is all zeros.
+bool AllZero(const Json& value) {
+  if (value.is_number()) return value == 0;
+  return value.is_array() && std::all_of(value.begin(), value.end(), [](const Json& v) { return AllZero(v); });
+}
+
+// For a model with one image-shaped input ([N,H,W] or [N,H,W,C]) whose
+// metadata gives baselines other than zeros (inferred metadata has a zero
+// one): that XRAI does not use them (its paths start from black and white,
+// or from the blurred image); else empty.
 std::string XraiBaselinesNote(const ExplainableModel& model) {
   if (model.explained_inputs().size() != 1) return "";
   const BoundInput& input = model.explained_inputs().front();
+  const size_t rank = input.tensor.shape.size();
+  if (!input.tensor.rank_known || rank < 3 || rank > 4) return "";
   const std::vector<Json>& baselines = input.metadata_baselines();
-  if (baselines.empty() || (baselines.size() == 1 && baselines[0].is_number() && baselines[0] == 0)) return "";
+  if (std::all_of(baselines.begin(), baselines.end(), [](const Json& b) { return AllZero(b); })) return "";
   return std::string("xrai starts its paths from black and white (the input's domain), or from the blurred image "
                      "with a blur baseline, and does not use the metadata's ") +
          input.metadata_baselines_field() + " for input '" + input.metadata.name +
@@ -620,7 +637,11 @@ int RunExplain(const std::vector<std::string>& args) {
       const bool shapley = explanation->method == "sampled-shapley";
       std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
                 << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError ";
-      if (above_target) {
+      if (out.attribution.instance_output == 0 && out.attribution.baseline_output == 0) {
+        // No change to divide up: the error is relative to nothing (huge), not a percentage.
+        std::cerr << "is not a percentage, as f(x) and f(baseline) are both 0: the attributions should sum to 0 and "
+                  << "sum to " << SumOfAttributions(out.attribution) << "\n";
+      } else if (above_target) {
         std::cerr << error << " is above --target-error " << *target << " at the most "
                   << (shapley ? "paths" : "steps") << " allowed (" << MaxBudget(explanation->method) << ")\n";
       } else if (const char* rounding = SixteenBitOutputRounding(model, out.output_name)) {

@@ -186,15 +186,13 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
     return InvalidArgument(where + ".encoded_tensor_name is required for encoding '" + in.encoding +
                            "' (the embedding tensor that attributions are computed on)");
   }
-  if (!in.encoded_baselines.empty() && in.encoded_tensor_name.empty()) {
-    return InvalidArgument(where + ".encoded_baselines needs encoded_tensor_name");
-  }
-  if (!needs_encoded && !in.encoded_tensor_name.empty()) {
+  if (!needs_encoded && (!in.encoded_tensor_name.empty() || !in.encoded_baselines.empty())) {
     // It used to be accepted and ignored, with encoded_baselines: the
     // explanation ran on input_tensor_name from a zero baseline.
-    return InvalidArgument(where + ".encoded_tensor_name applies to encoding 'combined_embedding' or "
+    const std::string field = in.encoded_tensor_name.empty() ? "encoded_baselines" : "encoded_tensor_name";
+    return InvalidArgument(where + "." + field + " applies to encoding 'combined_embedding' or "
                            "'concat_embedding' only, and this input's encoding is '" + in.encoding +
-                           "': set the encoding, or leave encoded_tensor_name out (and give baselines as "
+                           "': set the encoding, or leave " + field + " out (and give baselines as "
                            "input_baselines). xaiserve does not explain an identity input on another tensor; "
                            "for an input without gradients, save 'xai_preprocess' and 'xai_model' signatures");
   }

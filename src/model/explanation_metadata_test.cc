@@ -326,10 +326,11 @@ TEST(ParseExplanationMetadataTest, BadBaselineValuesAreRefused) {
   EXPECT_TRUE(Contains(null_value, "input_baselines"));
 }
 
-TEST(ParseExplanationMetadataTest, EncodedBaselinesNeedTheEncodedTensor) {
+TEST(ParseExplanationMetadataTest, EncodedBaselinesOfAnIdentityInputNameTheEncodingsTheyApplyTo) {
+  // It said "encoded_baselines needs encoded_tensor_name", which, added, was refused in turn.
   const std::string message = ParseError(WithInput(R"("encoded_baselines": [0])"));
-  EXPECT_TRUE(Contains(message, "encoded_baselines"));
-  EXPECT_TRUE(Contains(message, "encoded_tensor_name"));
+  EXPECT_TRUE(Contains(message, "md.json.inputs.x.encoded_baselines applies to encoding 'combined_embedding'")) << message;
+  EXPECT_TRUE(Contains(message, "input_baselines")) << message;
 }
 
 TEST(ParseExplanationMetadataTest, AnEncodedTensorOutsideTheEmbeddingEncodingsIsRefused) {

@@ -1027,3 +1027,24 @@ def test_a_signature_key_that_reads_like_another_tensor_s_name_is_the_key(xaiser
     attributions = response["explanations"][0]["attributions"][0]["featureAttributions"]
     assert attributions["x:0"] == pytest.approx([2.0, 4.0, 6.0], rel=1e-6)
     assert attributions["temperature"] == pytest.approx([1.0, 4.0, 9.0], rel=1e-6)
+
+
+def test_an_output_zero_at_both_ends_gets_a_finite_error_and_says_why(xaiserve, tmp_path):
+    """y = 100 (x^3 - x^2) at 1 from the zero baseline: f(x) = f(b) = 0, and
+    one trapezoid step attributes 50. approximationError was inf (null in
+    the JSON), and the warning said 'inf% ... raise --steps'."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 1], tf.float32, name="x")])
+    def serve(x):
+        return {"y": 100.0 * (x**3 - x**2)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("[1.0]\n")
+    result = xaiserve.run("explain", tmp_path / "model", "--instances", instances, "--steps", "1").expect_success()
+    entry = json.loads(result.stdout)["explanations"][0]["attributions"][0]
+    assert entry["instanceOutputValue"] == 0.0 and entry["baselineOutputValue"] == 0.0
+    assert isinstance(entry["approximationError"], float) and entry["approximationError"] > 1e6, entry
+    assert "is not a percentage, as f(x) and f(baseline) are both 0" in result.stderr
+    assert "inf%" not in result.stderr

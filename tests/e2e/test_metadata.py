@@ -359,3 +359,16 @@ def test_xrai_says_it_does_not_use_the_metadata_s_baselines(xaiserve, tmp_path):
     assert "warning: xrai starts its paths from black and white" in xrai.stderr and note in xrai.stderr
     ig = xaiserve.run("explain", fixture_dir("cnn"), "--metadata", metadata, "--instances", instances).expect_success()
     assert note not in ig.stderr
+
+    # Not for zeros however given, nor for an input that is no image (XRAI cannot explain it).
+    metadata.write_text(json.dumps({
+        "inputs": {"image": {"input_tensor_name": "image", "input_baselines": [0.0, [[[0]] * 32] * 32]}},
+        "outputs": {"probabilities": {"output_tensor_name": "probabilities"}},
+    }))
+    assert "xrai starts" not in xaiserve.run("inspect", fixture_dir("cnn"), "--metadata", metadata).expect_success().stdout
+    inferred = json.loads(xaiserve.run("metadata", fixture_dir("tabular_mlp")).expect_success().stdout)
+    for entry in inferred["inputs"].values():
+        entry["input_baselines"] = [0.5]
+    metadata.write_text(json.dumps(inferred))
+    tabular = xaiserve.run("inspect", fixture_dir("tabular_mlp"), "--metadata", metadata).expect_success().stdout
+    assert "xrai starts" not in tabular
