@@ -308,12 +308,13 @@ int RunPredict(const std::vector<std::string>& args) {
   if (!sig.ok()) return Fail("predict", sig.status());
   const InstanceDecoding decoding = InstanceDecodingFor(**model);
   const StopRequests stop_requests;
+  (*lines)->StopWaitingWhen([] { return StopRequests::Requested() != 0; });
   auto last_progress = std::chrono::steady_clock::now();
   size_t begin = 0;  // instances predicted
   while (true) {
     if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total);
     auto chunk = ReadInstanceChunk(**lines, static_cast<size_t>(batch_size), **sig, decoding);
-    // A signal while waiting for input ends the read as if at its end.
+    // A stop request ends a wait for input (the read is CANCELLED): a stop, not an error.
     if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total);
     if (!chunk.ok()) return Fail("predict", chunk.status());
     if (chunk->decoded.empty()) break;
@@ -566,6 +567,7 @@ int RunExplain(const std::vector<std::string>& args) {
   }
   auto last_progress = std::chrono::steady_clock::now();
   const StopRequests stop_requests;
+  (*lines)->StopWaitingWhen([] { return StopRequests::Requested() != 0; });
   // A stop request also ends the instance being explained, at its next model run.
   WorkBudget budget;
   budget.client_gone = [] { return StopRequests::Requested() != 0; };
@@ -584,8 +586,11 @@ int RunExplain(const std::vector<std::string>& args) {
   for (size_t i = 0;; ++i, ++next_in_chunk) {
     if (auto code = stopped(i)) return *code;
     if (next_in_chunk == chunk.decoded.size()) {
+      // The lines answered so far go out before waiting for more input: a
+      // line piped in is answered before the next is read.
+      if (!std::cout.flush()) return Fail("explain", WriteFailed(i));
       auto read = ReadInstanceChunk(**lines, chunk_instances, entry, decoding);
-      // A signal while waiting for input ends the read as if at its end.
+      // A stop request ends a wait for input (the read is CANCELLED): a stop, not an error.
       if (auto code = stopped(i)) return *code;
       if (!read.ok()) return Fail("explain", read.status());
       chunk = std::move(*read);

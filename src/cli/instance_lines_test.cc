@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <string>
+#include <thread>
 
 #include "testing/status_matchers.h"
 
@@ -13,9 +17,25 @@ namespace {
 
 using ::xai::testing::Contains;
 
+// The read end of a pipe that holds `text` and is closed for writing: a
+// source that gives `text` and then its end.
+class PipeOf {
+ public:
+  explicit PipeOf(const std::string& text) {
+    EXPECT_EQ(pipe(fds_), 0);
+    EXPECT_EQ(write(fds_[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    close(fds_[1]);
+  }
+  ~PipeOf() { close(fds_[0]); }
+  int fd() const { return fds_[0]; }
+
+ private:
+  int fds_[2];
+};
+
 TEST(InstanceLinesTest, ReadsOneInstancePerLineSkippingBlankOnes) {
-  std::istringstream in("[1, 2]\n\n  \t\r\n{\"x\": 3}\r\n7\n");
-  InstanceLines lines(in, "in.jsonl");
+  PipeOf in("[1, 2]\n\n  \t\r\n{\"x\": 3}\r\n7\n");
+  InstanceLines lines(in.fd(), "in.jsonl");
   std::vector<Json> read;
   std::vector<std::string> where;
   while (true) {
@@ -34,8 +54,8 @@ TEST(InstanceLinesTest, ReadsOneInstancePerLineSkippingBlankOnes) {
 }
 
 TEST(InstanceLinesTest, ABadLineNamesTheFileAndLineAfterTheGoodOnes) {
-  std::istringstream in("[1]\n[2, \n[3]\n");
-  InstanceLines lines(in, "in.jsonl");
+  PipeOf in("[1]\n[2, \n[3]\n");
+  InstanceLines lines(in.fd(), "in.jsonl");
   ASSERT_TRUE(lines.Next().ok());
   auto bad = lines.Next();
   ASSERT_FALSE(bad.ok());
@@ -44,11 +64,62 @@ TEST(InstanceLinesTest, ABadLineNamesTheFileAndLineAfterTheGoodOnes) {
 }
 
 TEST(InstanceLinesTest, ASourceWithoutInstancesIsAnError) {
-  std::istringstream in("\n \n");
-  InstanceLines lines(in, "empty.jsonl");
+  PipeOf in("\n \n");
+  InstanceLines lines(in.fd(), "empty.jsonl");
   auto next = lines.Next();
   ASSERT_FALSE(next.ok());
   EXPECT_TRUE(Contains(next.status().message(), "empty.jsonl: no instances")) << next.status().message();
+}
+
+// A parent that set O_NONBLOCK on the pipe made read(2) answer EAGAIN
+// whenever the writer was behind, which was taken as the end: 1 of 4 lines
+// explained, exit 0.
+TEST(InstanceLinesTest, ANonBlockingPipeIsWaitedForNotTakenAsEnded) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK), 0);
+  InstanceLines lines(fds[0], "stdin");
+  ASSERT_EQ(write(fds[1], "[1]\n", 4), 4);
+  auto first = lines.Next();
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_TRUE(*first);
+  // The rest comes while (or before) the reader waits: either way it is read.
+  std::thread writer([&] {
+    EXPECT_EQ(write(fds[1], "[2]\n[3]", 7), 7);
+    close(fds[1]);
+  });
+  std::vector<Json> rest;
+  while (true) {
+    auto next = lines.Next();
+    ASSERT_TRUE(next.ok()) << next.status().message();
+    if (!*next) break;
+    rest.push_back(**next);
+  }
+  writer.join();
+  close(fds[0]);
+  EXPECT_EQ(rest, (std::vector<Json>{Json::array({2}), Json::array({3})}));
+}
+
+TEST(InstanceLinesTest, AFailingReadIsAnErrorNamingTheSourceAndTheReason) {
+  // `--instances - < somedir`: read(2) fails with EISDIR.
+  const int directory = open(std::filesystem::temp_directory_path().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(directory, 0);
+  InstanceLines lines(directory, "stdin", /*owns_fd=*/true);
+  auto next = lines.Next();
+  ASSERT_FALSE(next.ok());
+  EXPECT_TRUE(Contains(next.status().message(), "reading stdin failed: Is a directory")) << next.status().message();
+}
+
+TEST(InstanceLinesTest, AClosedStdinIsRefusedAtOpen) {
+  const int saved = dup(STDIN_FILENO);
+  ASSERT_GE(saved, 0);
+  close(STDIN_FILENO);
+  auto closed = InstanceLines::Open("-");
+  ASSERT_EQ(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  close(saved);
+  ASSERT_FALSE(closed.ok());
+  EXPECT_TRUE(Contains(closed.status().message(), "stdin: Bad file descriptor (standard input is closed"))
+      << closed.status().message();
 }
 
 TEST(InstanceLinesTest, OpenSaysWhyAFileCannotBeRead) {

@@ -1048,3 +1048,71 @@ def test_an_output_zero_at_both_ends_gets_a_finite_error_and_says_why(xaiserve, 
     assert isinstance(entry["approximationError"], float) and entry["approximationError"] > 1e6, entry
     assert "is not a percentage, as f(x) and f(baseline) are both 0" in result.stderr
     assert "inf%" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["explain"], ["predict", "--batch-size", "1"]])
+def test_a_non_blocking_stdin_is_waited_for_not_taken_as_its_end(command, xaiserve):
+    """A parent that set O_NONBLOCK on the pipe's read end made read(0) fail
+    with EAGAIN whenever the writer was behind, which was taken as the end of
+    the input: 1 of 4 lines answered, '1 instance explained', exit 0."""
+    import subprocess
+    import time
+
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    try:
+        process = subprocess.Popen(
+            [str(xaiserve.binary), command[0], str(fixture_dir("tabular_mlp")), "--instances", "-", *command[1:]],
+            stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(read_end)
+    try:
+        os.write(write_end, (line + "\n").encode())
+        first = json.loads(process.stdout.readline())  # answered, so it is reading again
+        try:
+            time.sleep(0.3)  # the writer is behind
+            os.write(write_end, (line + "\n" + line + "\n").encode())
+            time.sleep(0.3)
+            os.write(write_end, (line + "\n").encode())
+        except BrokenPipeError:
+            pass  # it stopped reading: the count below says so
+        os.close(write_end)
+        rest, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+
+    assert process.returncode == 0, stderr
+    lines = [first, *map(json.loads, rest.splitlines())]
+    assert len(lines) == 4 and all(answer == first for answer in lines), stderr
+    assert ("4 instances explained" if command[0] == "explain" else "4 instances predicted") in stderr
+
+
+@pytest.mark.parametrize("stdin, phrases", [
+    ("directory", ["cannot read instances from stdin: Is a directory"]),
+    # Closed at the start, descriptor 0 is soon an eventfd the libraries opened.
+    ("closed", ["cannot read instances from stdin: ", "standard input is closed"]),
+])
+def test_stdin_that_cannot_be_read_is_named_not_taken_as_empty(stdin, phrases, xaiserve, tmp_path):
+    """`--instances - < somedir` and `<&-` said 'stdin: no instances', as if
+    the input had been empty, and never why it could not be read."""
+    import subprocess
+
+    for command in ("explain", "predict"):
+        args = [str(xaiserve.binary), command, str(fixture_dir("tabular_mlp")), "--instances", "-"]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        if stdin == "directory":
+            descriptor = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                completed = subprocess.run(args, stdin=descriptor, capture_output=True, text=True, env=env, timeout=120)
+            finally:
+                os.close(descriptor)
+        else:
+            completed = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+                                       timeout=120, preexec_fn=lambda: os.close(0))
+
+        assert completed.returncode == 1, completed.stderr
+        for phrase in phrases:
+            assert phrase in completed.stderr
+        assert "no instances" not in completed.stderr
+        assert completed.stdout == ""
