@@ -24,6 +24,7 @@
 #include "cli/flags.h"
 #include "cli/instance_lines.h"
 #include "cli/interrupts.h"
+#include "cli/line_output.h"
 #include "core/number_format.h"
 #include "model/attribution_setup.h"
 #include "model/explainable_model.h"
@@ -150,11 +151,45 @@ void WarnOfNonFiniteOutputs(const NamedTensors& outputs, size_t row, size_t inst
   }
 }
 
-// Standard output refused a line (a full disk, a closed descriptor): the
-// command stops rather than go on explaining into nothing.
-Status WriteFailed(size_t instances_done) {
-  return FailedPrecondition("writing standard output failed after " + Instances(instances_done) +
-                            " (a full disk, or its reader went away, as `head` does?)");
+// The lines of `predict` and `explain`: one per instance for stdout and, with
+// explain --timings, the instance's time for a file of its own. Written
+// together, stdout first and the timings only as far as stdout got, so that
+// after a failed write, or a kill between two writes, the timings file holds
+// the time of each whole line in the output and no more.
+struct ResultLines {
+  LineOutput out{STDOUT_FILENO};
+  std::unique_ptr<LineOutput> timings;  // null without --timings
+  std::string timings_path;
+
+  // A failed write stops the command rather than go on explaining into
+  // nothing; its error counts the instances whose lines reached the output.
+  Status Write() {
+    const Status written = out.Write();
+    if (timings != nullptr) {
+      const Status timed = timings->Write(out.lines_written());
+      if (!timed.ok() && written.ok()) {
+        return FailedPrecondition("--timings: writing '" + timings_path + "' failed after " +
+                                  Instances(timings->lines_written()) + ": " + timed.message());
+      }
+    }
+    if (written.ok()) return OkStatus();
+    const size_t whole = out.lines_written();
+    return FailedPrecondition("writing standard output failed after " + Instances(whole) + " (" +
+                              (whole == 0 ? std::string("no line reached it")
+                                          : "the output holds their " + std::to_string(whole) + " whole lines") +
+                              (out.cut_off_line_left() ? ", then part of the next" : "") + "): " + written.message());
+  }
+};
+
+// Lines are written when progress is reported, before waiting for input, and
+// whenever this much is kept: a write per line cost 1 us of 73 on tabular_mlp.
+constexpr size_t kResultBytesKept = size_t{64} << 10;
+
+// Ends the command with `status`, after writing the lines of the instances done before it.
+int FailAfterWriting(const std::string& command, const Status& status, ResultLines& results) {
+  const Status written = results.Write();
+  if (!written.ok()) std::cerr << "xaiserve " << command << ": error: " << written.message() << "\n";
+  return Fail(command, status);
 }
 
 // `predict` and `explain` report progress on the first and last instance and
@@ -216,8 +251,10 @@ constexpr int kMaxApproximationWarnings = 10;
 
 // Ctrl-C or SIGTERM (interrupts.h) between instances: what was written is
 // whole; the exit status is the signal's, as if it had ended the command.
-int Stopped(const std::string& command, int signal, size_t done, std::optional<size_t> total) {
-  std::cout.flush();
+int Stopped(const std::string& command, int signal, size_t done, std::optional<size_t> total,
+            ResultLines& results) {
+  const Status written = results.Write();
+  if (!written.ok()) return Fail(command, written);
   std::cerr << "xaiserve " << command << ": stopped by " << StopRequests::Name(signal) << " after "
             << (total ? std::to_string(done) + " of " + Instances(*total) : Instances(done))
             << "; each has its whole line in the output\n";
@@ -310,12 +347,13 @@ int RunPredict(const std::vector<std::string>& args) {
   const StopRequests stop_requests;
   (*lines)->StopWaitingWhen([] { return StopRequests::Requested() != 0; });
   auto last_progress = std::chrono::steady_clock::now();
+  ResultLines results;
   size_t begin = 0;  // instances predicted
   while (true) {
-    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total);
+    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total, results);
     auto chunk = ReadInstanceChunk(**lines, static_cast<size_t>(batch_size), **sig, decoding);
     // A stop request ends a wait for input (the read is CANCELLED): a stop, not an error.
-    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total);
+    if (const int signal = StopRequests::Requested()) return Stopped("predict", signal, begin, total, results);
     if (!chunk.ok()) return Fail("predict", chunk.status());
     if (chunk->decoded.empty()) break;
     const size_t end = begin + chunk->decoded.size();
@@ -338,10 +376,10 @@ int RunPredict(const std::vector<std::string>& args) {
                                                         std::to_string(begin) + " + r)"));
     }
     for (size_t row = 0; row < chunk->decoded.size(); ++row) {
-      std::cout << DumpJson(Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}) << "\n";
+      results.out.Add(DumpJson(Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}));
       WarnOfNonFiniteOutputs(*outputs, row, begin + row);
     }
-    if (!std::cout.flush()) return Fail("predict", WriteFailed(end));
+    if (const Status written = results.Write(); !written.ok()) return Fail("predict", written);
     if (begin == 0 || ProgressDue(end, total, last_progress)) {
       last_progress = std::chrono::steady_clock::now();
       std::cerr << "xaiserve predict: " << Progress(end, total) << "\n";
@@ -540,12 +578,12 @@ int RunExplain(const std::vector<std::string>& args) {
   const InstanceDecoding decoding = InstanceDecodingFor(model);
   auto predict_sig = model.PredictSignature();
   const SignatureInfo* predict_signature = predict_sig.ok() ? *predict_sig : nullptr;
-  std::ofstream timings;  // buffered: a write every few hundred instances
+  ResultLines results;
   if (!timings_path.empty()) {
-    timings.open(timings_path);
-    if (!timings) {
-      return Fail("explain", InvalidArgument("--timings: cannot write '" + timings_path + "': " + std::strerror(errno)));
-    }
+    auto timings = LineOutput::Create(timings_path);
+    if (!timings.ok()) return Fail("explain", timings.status().WithContext("--timings"));
+    results.timings = std::move(*timings);
+    results.timings_path = timings_path;
   }
 
   if (options->method == "xrai") {
@@ -578,8 +616,7 @@ int RunExplain(const std::vector<std::string>& args) {
   auto stopped = [&](size_t done) -> std::optional<int> {
     const int signal = StopRequests::Requested();
     if (signal == 0) return std::nullopt;
-    if (timings.is_open()) timings.flush();
-    return Stopped("explain", signal, done, total);
+    return Stopped("explain", signal, done, total, results);
   };
   InstanceChunk chunk;
   size_t next_in_chunk = 0;
@@ -588,7 +625,7 @@ int RunExplain(const std::vector<std::string>& args) {
     if (next_in_chunk == chunk.decoded.size()) {
       // The lines answered so far go out before waiting for more input: a
       // line piped in is answered before the next is read.
-      if (!std::cout.flush()) return Fail("explain", WriteFailed(i));
+      if (const Status written = results.Write(); !written.ok()) return Fail("explain", written);
       auto read = ReadInstanceChunk(**lines, chunk_instances, entry, decoding);
       // A stop request ends a wait for input (the read is CANCELLED): a stop, not an error.
       if (auto code = stopped(i)) return *code;
@@ -604,27 +641,25 @@ int RunExplain(const std::vector<std::string>& args) {
     auto explanation = model.Explain(decoded, *options);
     if (!explanation.ok()) {
       if (auto code = stopped(i)) return *code;  // the stop ended this instance's explanation
-      return Fail("explain", explanation.status().WithContext(context));
+      return FailAfterWriting("explain", explanation.status().WithContext(context), results);
     }
     const bool bare = AttributionsMirrorBareInstance(model, instance);
     auto prediction = PredictionOfExplained(model, *explanation, instance, i, predict_signature, decoding);
-    if (!prediction.ok()) return Fail("explain", prediction.status());
+    if (!prediction.ok()) return FailAfterWriting("explain", prediction.status(), results);
     if (*prediction) {
       const Status named = NameOutputsFromPrediction(model, **prediction, *explanation);
-      if (!named.ok()) return Fail("explain", named.WithContext(context));
+      if (!named.ok()) return FailAfterWriting("explain", named.WithContext(context), results);
     }
     std::vector<std::string> entry_texts;
     entry_texts.push_back(ExplanationJsonText(*explanation, model.explained_inputs(), bare));
     std::vector<std::string> predictions;
     if (*prediction) predictions.push_back(PredictionJsonText(**prediction, 0));
-    std::string line = ExplainResponseText(entry_texts, *prediction ? &predictions : nullptr);
-    line.push_back('\n');
-    std::cout << line;
+    results.out.Add(ExplainResponseText(entry_texts, *prediction ? &predictions : nullptr));
     if (!visualize_dir.empty()) {
       auto pictures = RenderExplanationPictures(model, *explanation, decoded);
-      if (!pictures.ok()) return Fail("explain", pictures.status().WithContext(context));
+      if (!pictures.ok()) return FailAfterWriting("explain", pictures.status().WithContext(context), results);
       Status written = WritePictures(visualize_dir, i, *explanation, *pictures);
-      if (!written.ok()) return Fail("explain", written);
+      if (!written.ok()) return FailAfterWriting("explain", written, results);
     }
     // The instance's time ends with its output; the progress line below is
     // composed first and written in one piece (std::cerr is unbuffered).
@@ -665,11 +700,14 @@ int RunExplain(const std::vector<std::string>& args) {
     }
     char seconds_text[32];
     std::snprintf(seconds_text, sizeof seconds_text, "%g", seconds);
-    if (timings.is_open()) timings << seconds_text << '\n';
-    if (ProgressDue(i + 1, total, last_progress)) {
-      // Lines reach stdout with the progress: at once on slow models, every
-      // half second on fast ones (a flush per line cost 1 us of 73 on tabular_mlp).
-      if (!std::cout.flush()) return Fail("explain", WriteFailed(i + 1));
+    if (results.timings != nullptr) results.timings->Add(seconds_text);
+    const bool progress_due = ProgressDue(i + 1, total, last_progress);
+    // Lines reach stdout with the progress: at once on slow models, every
+    // half second (or kResultBytesKept) on fast ones.
+    if (progress_due || results.out.buffered_bytes() >= kResultBytesKept) {
+      if (const Status written = results.Write(); !written.ok()) return Fail("explain", written);
+    }
+    if (progress_due) {
       last_progress = std::chrono::steady_clock::now();
       std::cerr << "xaiserve explain: " + Progress(i + 1, total) + " (" + seconds_text + " s)\n";
     }
@@ -680,10 +718,7 @@ int RunExplain(const std::vector<std::string>& args) {
               << (options->approximation_error_target ? "the target" : "5%") << " (only the first "
               << kMaxApproximationWarnings << " are listed)\n";
   }
-  if (timings.is_open()) {
-    timings.close();
-    if (!timings) return Fail("explain", InvalidArgument("--timings: writing '" + timings_path + "' failed"));
-  }
+  if (const Status written = results.Write(); !written.ok()) return Fail("explain", written);
   return kExitOk;
 }
 

@@ -343,6 +343,8 @@ def test_a_full_disk_on_stdout_is_a_failure(command, xaiserve):
 
     assert completed.returncode == 1, completed.stderr
     assert "writing standard output failed" in completed.stderr
+    if command in ("explain", "predict"):  # they counted the lines handed to a buffer: "after 1 instance"
+        assert "failed after 0 instances (no line reached it): No space left on device" in completed.stderr
 
 
 def test_a_reader_that_goes_away_stops_explain_with_its_timings_whole(xaiserve, tmp_path):
@@ -366,7 +368,8 @@ def test_a_reader_that_goes_away_stops_explain_with_its_timings_whole(xaiserve, 
     code = process.wait(timeout=120)
 
     assert code == 1, stderr
-    done = re.search(r"writing standard output failed after (\d+) instances .*its reader went away", stderr)
+    done = re.search(r"writing standard output failed after (\d+) instances .*Broken pipe \(its reader went away",
+                     stderr)
     assert done, stderr
     assert len(timings.read_text().split()) == int(done.group(1)) >= 3
 
@@ -1116,3 +1119,54 @@ def test_stdin_that_cannot_be_read_is_named_not_taken_as_empty(stdin, phrases, x
             assert phrase in completed.stderr
         assert "no instances" not in completed.stderr
         assert completed.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["explain", "predict"])
+def test_a_write_that_fails_part_way_leaves_whole_lines_and_counts_them(command, xaiserve, tmp_path):
+    """A full disk (here a file size limit, with SIGXFSZ ignored as a parent
+    may leave it): explain said 'failed after 200 instances' where the file
+    held 12 whole lines and a cut-off 13th (std::cout's buffer went out in
+    pieces), predict 'after 256' with 217 whole. The count is now of the
+    whole lines in the file, which ends with one, and --timings holds as
+    many times."""
+    import resource
+    import signal
+    import subprocess
+
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    instances = tmp_path / "many.jsonl"
+    instances.write_text((line + "\n") * 2000)
+    output, timings = tmp_path / "out.jsonl", tmp_path / "timings.txt"
+    limit = 50_000
+
+    def limit_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    args = [str(xaiserve.binary), command, str(fixture_dir("tabular_mlp")), "--instances", str(instances)]
+    if command == "explain":
+        args += ["--timings", str(timings)]
+    with output.open("w") as out:
+        completed = subprocess.run(args, stdout=out, stderr=subprocess.PIPE, text=True, timeout=300,
+                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, preexec_fn=limit_files,
+                                   restore_signals=False)
+
+    assert completed.returncode == 1, completed.stderr
+    done = re.search(r"writing standard output failed after (\d+) instances \(the output holds their \1 whole "
+                     r"lines\): File too large \(past the file size limit, ulimit -f", completed.stderr)
+    assert done, completed.stderr
+    text = output.read_text()
+    assert text.endswith("\n") and 0 < len(text) <= limit
+    lines = text.splitlines()
+    assert len(lines) == int(done.group(1))
+    assert all(json.loads(written) for written in lines)  # every line whole
+    if command == "explain":
+        assert len(timings.read_text().splitlines()) == len(lines)
+
+
+def test_a_timings_file_that_cannot_be_written_says_why(xaiserve):
+    """It said only "--timings: writing '/dev/full' failed"."""
+    result = xaiserve.run("explain", fixture_dir("tabular_mlp"), "--instances", instances_file("tabular_mlp"),
+                          "--timings", "/dev/full")
+
+    result.expect_failure(phrases=["--timings: writing '/dev/full' failed after 0 instances: No space left on device"])
