@@ -249,7 +249,7 @@ std::string XraiBaselinesNote(const ExplainableModel& model) {
 // progress of a 100,000-instance run).
 constexpr int kMaxApproximationWarnings = 10;
 
-// Ctrl-C or SIGTERM (interrupts.h) between instances: what was written is
+// Ctrl-C, SIGTERM or SIGXCPU (interrupts.h) between instances: what was written is
 // whole; the exit status is the signal's, as if it had ended the command.
 int Stopped(const std::string& command, int signal, size_t done, std::optional<size_t> total,
             ResultLines& results) {

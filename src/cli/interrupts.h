@@ -4,6 +4,9 @@
 // (a run killed mid-line left a cut-off line, and a timings file cut
 // mid-number); a second one ends the process at once, as by default, unless
 // it comes within a second of the first (GNU timeout sends two at once).
+// SIGXCPU, which a batch system's CPU time limit (ulimit -S -t) sends, is a
+// stop request too: by default it killed the command mid-line, with nothing
+// said and the --timings file empty.
 // One StopRequests at a time per process; Requested() may be read from any
 // thread.
 #pragma once
@@ -12,14 +15,14 @@ namespace xai {
 
 class StopRequests {
  public:
-  StopRequests();   // catches SIGINT and SIGTERM
+  StopRequests();   // catches SIGINT, SIGTERM and SIGXCPU
   ~StopRequests();  // restores what was there before
   StopRequests(const StopRequests&) = delete;
   StopRequests& operator=(const StopRequests&) = delete;
 
-  // The signal that asked to stop (SIGINT or SIGTERM), or 0.
+  // The signal that asked to stop (SIGINT, SIGTERM or SIGXCPU), or 0.
   static int Requested();
-  // "SIGINT", "SIGTERM".
+  // "SIGINT", "SIGTERM", "SIGXCPU".
   static const char* Name(int signal);
 };
 

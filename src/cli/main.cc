@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   // killing the process mid-output: the command stops saying so, with what
   // it wrote (the --timings file too) whole.
   std::signal(SIGPIPE, SIG_IGN);
+  // Likewise a file size limit (ulimit -f, as batch systems set): a write past
+  // it fails with EFBIG, said with the whole lines written, where SIGXFSZ
+  // killed the process with no word and a line cut off.
+  std::signal(SIGXFSZ, SIG_IGN);
   const int code = Dispatch(command, args);
   // A command that wrote its answer into a full disk or a closed descriptor
   // did not succeed, whatever it returned.

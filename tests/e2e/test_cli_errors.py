@@ -1170,3 +1170,64 @@ def test_a_timings_file_that_cannot_be_written_says_why(xaiserve):
                           "--timings", "/dev/full")
 
     result.expect_failure(phrases=["--timings: writing '/dev/full' failed after 0 instances: No space left on device"])
+
+
+def test_a_file_size_limit_is_an_error_saying_so_with_whole_lines(xaiserve, tmp_path):
+    """`ulimit -f`, as batch systems set: SIGXFSZ killed explain (exit 153)
+    with nothing said and its output cut mid-line."""
+    import resource
+    import subprocess
+
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    instances = tmp_path / "many.jsonl"
+    instances.write_text((line + "\n") * 2000)
+    output, timings = tmp_path / "out.jsonl", tmp_path / "timings.txt"
+    limit = 50_000
+    with output.open("w") as out:
+        # subprocess leaves SIGXFSZ at its default in the child, as a shell does.
+        completed = subprocess.run(
+            [str(xaiserve.binary), "explain", str(fixture_dir("tabular_mlp")), "--instances", str(instances),
+             "--timings", str(timings)],
+            stdout=out, stderr=subprocess.PIPE, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+
+    assert completed.returncode == 1, completed.stderr
+    done = re.search(r"writing standard output failed after (\d+) instances .*: File too large \(past the file size "
+                     r"limit, ulimit -f", completed.stderr)
+    assert done, completed.stderr
+    text = output.read_text()
+    assert text.endswith("\n")
+    lines = text.splitlines()
+    assert len(lines) == int(done.group(1)) > 0
+    assert all(json.loads(written)["explanations"] for written in lines)
+    assert len(timings.read_text().splitlines()) == len(lines)
+
+
+def test_a_cpu_time_limit_stops_explain_like_sigterm(xaiserve, tmp_path):
+    """`ulimit -S -t`: the soft limit's SIGXCPU killed explain (exit 152) with
+    nothing said, a line cut off and the --timings file empty. It now stops
+    after the current instance, saying so, with whole lines and their times."""
+    import resource
+    import signal
+    import subprocess
+
+    line = (fixture_dir("tabular_mlp") / "instances.jsonl").read_text().splitlines()[0]
+    instances = tmp_path / "many.jsonl"
+    instances.write_text((line + "\n") * 100_000)  # some 10 s of CPU; loading takes about 0.4 s
+    output, timings = tmp_path / "out.jsonl", tmp_path / "timings.txt"
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    with output.open("w") as out:
+        completed = subprocess.run(
+            [str(xaiserve.binary), "explain", str(fixture_dir("tabular_mlp")), "--instances", str(instances),
+             "--timings", str(timings)],
+            stdout=out, stderr=subprocess.PIPE, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CPU, (2, hard)))
+
+    assert completed.returncode == 128 + signal.SIGXCPU, completed.stderr[-2000:]
+    assert "the CPU time limit (ulimit -t) is reached: stopping after the current model run" in completed.stderr
+    done = re.search(r"stopped by SIGXCPU after (\d+) of 100000 instances; each has its whole line", completed.stderr)
+    assert done, completed.stderr[-2000:]
+    lines = output.read_text().splitlines()
+    assert 0 < len(lines) == int(done.group(1)) < 100_000
+    assert all(json.loads(written)["explanations"] for written in lines)
+    assert len(timings.read_text().splitlines()) == len(lines)
