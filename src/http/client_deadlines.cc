@@ -346,7 +346,8 @@ std::string UnparsedRequestResponse(int status, milliseconds client_timeout, mil
   const std::string body = ErrorBody(error);
   const char* reason = status == 408 ? "Request Timeout" : status == 414 ? "URI Too Long" : "Request Header Fields Too Large";
   return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\nDate: " + HttpDateNow() + "\r\n\r\n" + body;
+         std::to_string(body.size()) + "\r\nConnection: close\r\nDate: " + HttpDateNow() +
+         "\r\nVary: Accept-Encoding\r\n\r\n" + body;  // Vary as on every other response
 }
 
 }  // namespace

@@ -81,6 +81,9 @@ ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* s
   server_->Options(".*", not_get);
   server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
     res.set_header("Date", HttpDateNow());  // RFC 9110 §6.6.1, as on the API's port
+    // cpp-httplib compresses any body for a client that accepts it (/metrics
+    // is large enough to matter), so every response varies with it.
+    if (!res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
   });
   // Anything else (another path, a method cpp-httplib does not know) is
   // refused with the usual JSON error, saying what this port is for.
@@ -92,8 +95,12 @@ ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* s
     HttpError error = late ? RequestTimeoutError(1, 1)
                            : res.status == 501 ? MethodNotImplementedError(req.method) : HttpLevelError(res.status);
     // (A POST or PUT without a length waits for a body until the second is out.)
+    // The request as sent: cpp-httplib sets the path only once the whole
+    // request line parsed, which "PRI * HTTP/2.0" (HTTP/2's preface) does
+    // not, so the target is named then.
+    const std::string& target = req.path.empty() ? req.target : req.path;
     error.message = late ? "the request did not arrive within 1 s; a probe is one short GET request"
-                         : "'" + req.method + " " + req.path +
+                         : "'" + req.method + (target.empty() ? "" : " " + target) +
                                "' is not served on the probe port, which answers GET /healthz, /readyz and /metrics "
                                "only; the API is on --port";
     res.set_content(ErrorBody(error), "application/json");

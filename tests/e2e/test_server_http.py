@@ -15,6 +15,7 @@ import email.utils
 import gzip
 import http.client
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -197,6 +198,50 @@ def test_pri_is_501_at_once_not_a_408_after_the_client_timeout(short_timeout_ser
     error = json.loads(body)["error"]
     assert error["status"] == "UNIMPLEMENTED" and "PRI is not implemented" in error["message"], error
     assert server.get("/healthz").status == 200
+
+
+@pytest.fixture(scope="module")
+def probe_server(xaiserve, tmp_path_factory):
+    with running_server("--model", f"tabular={fixture_dir('tabular_mlp')}", "--probe-port", "0",
+                        log_dir=tmp_path_factory.mktemp("logs")) as running:
+        [running.probe_port] = [int(m.group(1)) for line in running.stdout_lines
+                                if (m := re.search(r"also on port (\d+)", line))]
+        yield running
+
+
+PROBE_EXCHANGES = {
+    "healthz": (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+    "metrics gzip": (b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", 200),
+    "another path": (b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+    "another method": (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
+    "PRI": (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 501),
+}
+
+
+@pytest.mark.parametrize("name", list(PROBE_EXCHANGES))
+def test_every_probe_port_response_varies_with_accept_encoding(probe_server, name):
+    """The probe port compresses as the API's port does (/metrics for a
+    scraper that accepts gzip), but its responses said no Vary at all."""
+    request, status = PROBE_EXCHANGES[name]
+
+    reply, _ = raw_reply(probe_server.probe_port, request)
+
+    status_line, fields = header_fields(reply)
+    assert status_line.startswith(b"HTTP/1.1 %d " % status), reply[:500]
+    assert values_of(fields, "vary") == ["Accept-Encoding"], fields
+    if name == "metrics gzip":
+        assert values_of(fields, "content-encoding") == ["gzip"], fields
+
+
+def test_pri_on_the_probe_port_names_what_was_sent(probe_server):
+    """HTTP/2's preface fails cpp-httplib's request-line parse before the path
+    is set: the message said "'PRI ' is not served", with an empty path."""
+    reply, _ = raw_reply(probe_server.probe_port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501 "), reply[:500]
+    message = json.loads(body)["error"]["message"]
+    assert message.startswith("'PRI *' is not served on the probe port"), message
 
 
 def header_fields(reply: bytes) -> tuple[bytes, list[tuple[str, str]]]:
