@@ -263,9 +263,6 @@ void HttpServer::Configure() {
     HttpResponse response = HandleRequest(context_, request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) res.set_header(name, value);
-    // Draining for a stop: the client must not send on this connection again
-    // (its next request would find it closed).
-    if (stop_requested_) DeadlineHttpServer::CloseConnectionAfter(res);
     res.set_content(std::move(response.body), response.content_type.c_str());
     DeadlineHttpServer::ResponseReady();
     t_trace.handled = true;
@@ -388,19 +385,34 @@ void HttpServer::Configure() {
   ModelRegistry* registry = context_.registry;
   // Every response that cpp-httplib writes, once it has added its own headers
   // (errors and refusals too), just before it is written.
-  server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+  server_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // RFC 9110 §6.6.1: an origin server with a clock sends Date.
     if (!res.has_header("Date")) res.set_header("Date", HttpDateNow());
     // cpp-httplib compresses any body for a client that accepts it, refusals
     // included, so every response varies with Accept-Encoding.
     if (!res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
-    // A connection the server ends (CloseConnectionAfter) got cpp-httplib's
-    // "Keep-Alive: timeout=..., max=..." as well, and a client's "Connection:
-    // close" a second "Connection: close" from cpp-httplib: one close, alone.
-    if (res.has_header("Connection")) {
-      res.headers.erase("Connection");
+    // The connection ends after this response when the server is draining
+    // for a stop (a next request would find it closed), or when the client
+    // has already closed its side (a half-close after its request: the 499
+    // of an explanation it left), as well as where a Connection header is
+    // set already: by CloseConnectionAfter, or by cpp-httplib for a client's
+    // "Connection: close" and the last request keep-alive allows.
+    if (stop_requested_ || DeadlineHttpServer::ClientGone()) DeadlineHttpServer::CloseConnectionAfter(res);
+    // cpp-httplib also ends an HTTP/1.0 connection whose client did not send
+    // "Connection: Keep-Alive" (that spelling, RFC 9112 §9.3), yet said
+    // "Keep-Alive: timeout=..." on it; and it keeps one that did without
+    // saying so, which an HTTP/1.0 client must hear (RFC 7230 §A.1.2).
+    const bool http10 = req.version == "HTTP/1.0";
+    const bool closes = res.has_header("Connection") || (http10 && req.get_header_value("Connection") != "Keep-Alive");
+    // One "Connection: close" and no Keep-Alive beside it (a client's "close"
+    // got a second one from cpp-httplib, and CloseConnectionAfter's came with
+    // cpp-httplib's Keep-Alive).
+    res.headers.erase("Connection");
+    if (closes) {
       res.headers.erase("Keep-Alive");
       res.headers.emplace("Connection", "close");
+    } else if (http10) {
+      res.headers.emplace("Connection", "keep-alive");
     }
     // nginx's code for a client that left before its answer (error_mapping.h).
     if (res.status == 499) DeadlineHttpServer::SetReasonPhrase(res, "Client Closed Request");

@@ -331,8 +331,45 @@ def test_a_request_whose_client_left_is_499_client_closed_request(server):
         while chunk := s.recv(65536):
             reply += chunk
 
-    status_line, _ = header_fields(reply)
+    status_line, fields = header_fields(reply)
     assert status_line == b"HTTP/1.1 499 Client Closed Request", reply[:500]
+    # The server closes after it: it said "Keep-Alive: timeout=2, max=1000".
+    assert values_of(fields, "connection") == ["close"], fields
+    assert values_of(fields, "keep-alive") == [], fields
+
+
+def test_an_http_1_0_request_without_keep_alive_is_answered_as_closing(server):
+    """HTTP/1.0 closes after each response unless the client asks to keep
+    it: cpp-httplib closed it, after saying "Keep-Alive: timeout=..."."""
+    reply, seconds = raw_reply(server.port, b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+
+    status_line, fields = header_fields(reply)
+    assert status_line.startswith(b"HTTP/1.1 200 "), reply[:500]
+    assert values_of(fields, "connection") == ["close"], fields
+    assert values_of(fields, "keep-alive") == [], fields
+    assert seconds < 5  # closed at once, not after the keep-alive timeout
+
+
+def test_an_http_1_0_keep_alive_response_says_keep_alive(server):
+    """An HTTP/1.0 client that asks for keep-alive keeps its connection only
+    if the response says "Connection: keep-alive"; cpp-httplib kept it open
+    without saying so, and the client waited for a close that never came."""
+    request = b"GET /healthz HTTP/1.0\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        replies = []
+        for _ in range(2):  # the second request on the same connection is answered too
+            s.sendall(request)
+            reply = b""
+            while b"\r\n\r\n" not in reply or not reply.endswith(b"}"):
+                chunk = s.recv(65536)
+                assert chunk, f"the server closed the connection after {reply!r}"
+                reply += chunk
+            replies.append(reply)
+
+    for reply in replies:
+        status_line, fields = header_fields(reply)
+        assert status_line.startswith(b"HTTP/1.1 200 "), reply[:500]
+        assert values_of(fields, "connection") == ["keep-alive"], fields
 
 
 def test_a_get_route_allows_head_too(server):
