@@ -466,7 +466,14 @@ Status HttpServer::Bind() {
                        "machine (127.0.0.1, ::1, 0.0.0.0 for all)");
   }
   if (options_.probe_port >= 0) {
-    probe_ = std::make_unique<ProbeServer>(context_, &stop_requested_);
+    // A probe port that stops accepting ends the server, as the API's port
+    // does: probes refused while the API serves on would have an
+    // orchestrator restart it without a word of why; a supervisor sees
+    // serve exit 1 with the reason instead.
+    probe_ = std::make_unique<ProbeServer>(context_, &stop_requested_, [this](const Status& failure) {
+      ServerLog("xaiserve: " + failure.message() + "; stopping the server (the requests in flight finish first)");
+      Stop();
+    });
     XAI_RETURN_IF_ERROR(probe_->Bind(options_.host, options_.probe_port));
   }
   // Not fatal: with cpp-httplib's backlog of 5, bursts of connections only wait longer.
@@ -498,6 +505,11 @@ Status HttpServer::Serve() {
                        std::strerror(server_->accept_error()) +
                        "); the requests in flight were finished. Restart it; if this recurs, see whether the "
                        "system is short of file descriptors or socket memory (ENFILE, ENOBUFS, ENOMEM)");
+  }
+  if (probe_ && !probe_->failure().ok()) {
+    return Unavailable(probe_->failure().message() +
+                       ", so the server stopped; the requests in flight were finished. Restart it; " +
+                       probe_->failure_advice());
   }
   return OkStatus();
 }

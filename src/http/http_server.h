@@ -63,8 +63,9 @@ class HttpServer {
   int probe_port() const { return probe_ ? probe_->port() : -1; }
 
   // Serves until Stop(); returns once the requests in flight have finished.
-  // UNAVAILABLE naming the error if accept() failed for good first (the
-  // requests in flight are finished then too).
+  // UNAVAILABLE naming the error if accept() failed for good first, on the
+  // API's port or the probe port (the requests in flight are finished then
+  // too).
   Status Serve();
   // Stops accepting connections; Serve() then drains and returns.
   void Stop();

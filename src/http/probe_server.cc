@@ -24,13 +24,19 @@ namespace {
 constexpr int kProbeThreads = 2;
 constexpr std::chrono::milliseconds kProbeClientTimeout{1000};
 
+// What to do about a failure(), for the message that ends the server.
+constexpr char kAcceptAdvice[] =
+    "if this recurs, see whether the system is short of file descriptors or socket memory (ENFILE, ENOBUFS, ENOMEM)";
+
 bool IsProbePath(const std::string& path) { return path == "/healthz" || path == "/readyz" || path == "/metrics"; }
 
 }  // namespace
 
-ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* stopping)
+ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* stopping,
+                         std::function<void(const Status&)> on_failure)
     : context_(context),
       stopping_(stopping),
+      on_failure_(std::move(on_failure)),
       server_(std::make_unique<DeadlineHttpServer>(kProbeClientTimeout, kProbeThreads,
                                                    [](const std::string&, int, double) {})) {
   // One request per connection, as probes make them: no idle connection
@@ -122,14 +128,33 @@ Status ProbeServer::Bind(const std::string& host, int port) {
 
 void ProbeServer::Start() {
   if (port_ <= 0 || thread_.joinable()) return;
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    const bool listened = server_->listen_after_bind();
+    listen_returned_ = true;
+    // False without a stop(): cpp-httplib's accept loop gave up on an
+    // accept() error it does not retry (ENFILE, ENOBUFS, ENOMEM...) and
+    // closed the port; every probe is refused from then on.
+    if (listened || stop_called_) return;
+    Fail(std::string("stopped accepting connections: accept() failed (") + std::strerror(server_->accept_error()) + ")",
+         kAcceptAdvice);
+  });
+}
+
+void ProbeServer::Fail(const std::string& what, const char* advice) {
+  failure_ = Unavailable("the probe port " + std::to_string(port_) + " " + what);
+  advice_ = advice;
+  if (on_failure_) on_failure_(failure_);
 }
 
 void ProbeServer::Stop() {
   if (!thread_.joinable()) return;
+  stop_called_ = true;
   // listen_after_bind may not have reached its loop yet: wait for it (a
-  // while), as stop() before the loop would leave the loop running.
-  for (int i = 0; i < 500 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // while), as stop() before the loop would leave the loop running; unless
+  // it has already returned (failed).
+  for (int i = 0; i < 500 && !listen_returned_ && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   server_->stop();
   thread_.join();
 }

@@ -750,6 +750,48 @@ def test_a_failing_accept_ends_serve_with_an_error_naming_it(xaiserve, tmp_path)
     assert "Segmentation fault" not in log and "terminate called" not in log
 
 
+def test_a_failing_accept_on_the_probe_port_ends_serve_with_an_error_naming_it(xaiserve, tmp_path):
+    """The probe port's accept loop gives up as the API's does: it used to
+    refuse every probe from then on, log nothing, and the server served on
+    and exited 0 on SIGTERM, so an orchestrator restarted it for failed
+    probes with nobody told why. Now serve ends, exit 1, naming both."""
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        pytest.skip("no C compiler to build the failing-accept() shim with")
+    source, shim = tmp_path / "failing_accept.c", tmp_path / "failing_accept.so"
+    source.write_text(FAILING_ACCEPT_SHIM)
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(source), "-ldl"], check=True)
+
+    # Only the probe port is connected to: its second accept() fails.
+    server = ServerProcess("--model", f"m={fixture_dir('quadratic')}", "--probe-port", "0", log_dir=tmp_path,
+                           command_prefix=("env", f"LD_PRELOAD={shim}", "XAI_FAIL_ACCEPT_AT=2")).start()
+    try:
+        [probe_port] = [int(m.group(1)) for l in server.stdout_lines if (m := re.search(r"also on port (\d+)", l))]
+        probe = copy.copy(server)
+        probe.port = probe_port
+        assert probe.get("/healthz", timeout=5).expect(200) == {"status": "ok"}
+        for _ in range(20):
+            if server.process.poll() is not None:
+                break
+            with contextlib.suppress(OSError):
+                probe.get("/healthz", timeout=5)
+            time.sleep(0.1)
+        try:
+            code = server.process.wait(15)
+        except subprocess.TimeoutExpired:
+            code = None
+    finally:
+        server.stop()
+
+    log = server.log()
+    assert code == 1, f"exit code {code}\n{log[-3000:]}"
+    error = log[log.find("xaiserve serve: error: "):]
+    assert f"the probe port {probe_port} stopped accepting connections: accept() failed (No buffer space available)" \
+        in error, log[-3000:]
+    assert "xaiserve: stopped" not in log
+    assert "Segmentation fault" not in log and "terminate called" not in log
+
+
 def test_a_stderr_nobody_reads_does_not_stop_the_server(tmp_path):
     """stderr is a pipe whose reader stopped reading (a stalled log driver,
     `serve 2>&1 | less`): once its 64 KiB were full, the worker writing the
