@@ -7,10 +7,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "http/error_mapping.h"
 
@@ -379,38 +385,83 @@ struct DeadlineHttpServer::Connection {
   Clock::time_point waiting_since;  // when the wait for the next request began
 };
 
-// cpp-httplib's thread pool, counting the tasks (connections) that wait for a
+// The worker threads, counting the tasks (connections) that wait for a
 // worker, and stopping the parking before the workers, so that no parked
-// connection is handed to a queue that is gone.
+// connection is handed to a queue that is gone. A pool of its own rather than
+// cpp-httplib's ThreadPool: that one, when the system refused its Nth thread,
+// destroyed the N-1 it had started while they ran, which ends the process
+// (std::terminate) before the error can be reported; here they are stopped
+// and the error goes on to Listen().
 class DeadlineHttpServer::WorkerQueue final : public httplib::TaskQueue {
  public:
-  WorkerQueue(DeadlineHttpServer* server, int threads) : server_(server), pool_(threads) {
+  WorkerQueue(DeadlineHttpServer* server, int threads) : server_(server) {
+    try {
+      for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+    } catch (const std::system_error&) {
+      StopWorkers();
+      throw;
+    }
     server_->worker_queue_ = this;
   }
+  ~WorkerQueue() override { StopWorkers(); }
+
   void enqueue(std::function<void()> task) override {
     ++server_->queued_;
-    pool_.enqueue([this, task = std::move(task), queued_at = Clock::now()] {
-      --server_->queued_;
-      t_queue_wait = Clock::now() - queued_at;
-      task();
-    });
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      tasks_.push_back([this, task = std::move(task), queued_at = Clock::now()] {
+        --server_->queued_;
+        t_queue_wait = Clock::now() - queued_at;
+        task();
+      });
+    }
+    wake_.notify_one();
   }
   // Called as soon as cpp-httplib's accept loop ends: after stop(), or on an
   // accept() error, whose errno is still set here (cpp-httplib has only
   // closed the listening socket since). It leaves that closed socket's
   // number in svr_sock_, and the connections took it as still listening
   // (they kept taking requests rather than draining): it is cleared.
+  // The tasks queued still run (the connections in flight finish).
   void shutdown() override {
     server_->accept_error_ = errno;
     server_->svr_sock_ = INVALID_SOCKET;
     server_->parking_.Stop();  // parked connections end; no more hand-backs
     server_->worker_queue_ = nullptr;
-    pool_.shutdown();
+    StopWorkers();
   }
 
  private:
+  void Work() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;  // stopping, and nothing left to do
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  void StopWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& worker : workers_) {
+      if (worker.joinable()) worker.join();
+    }
+  }
+
   DeadlineHttpServer* const server_;
-  httplib::ThreadPool pool_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
 };
 
 DeadlineHttpServer::DeadlineHttpServer(milliseconds client_timeout, int threads,
@@ -420,6 +471,18 @@ DeadlineHttpServer::DeadlineHttpServer(milliseconds client_timeout, int threads,
 }
 
 DeadlineHttpServer::~DeadlineHttpServer() { parking_.Stop(); }
+
+bool DeadlineHttpServer::Listen() {
+  try {
+    return listen_after_bind();
+  } catch (const std::system_error& e) {
+    // From WorkerQueue's constructor, before the accept loop: cpp-httplib has
+    // accepted nothing, and the listening socket is left open (closed with
+    // the server).
+    thread_error_ = e.code();
+    return false;
+  }
+}
 
 void DeadlineHttpServer::HandlingStarts() {
   if (t_connection != nullptr) t_connection->ClearDeadline();

@@ -35,6 +35,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 
 #include "http/connection_parking.h"
 
@@ -100,6 +101,15 @@ class DeadlineHttpServer : public httplib::Server {
   // (cpp-httplib listens with 5, so a burst of clients waited for the
   // kernel's SYN retries, a second or more). False if the socket refused.
   bool WidenListenBacklog(int backlog);
+  // listen_after_bind(), except that worker threads the system will not
+  // start (the user's limit of processes, ulimit -u; no address space left
+  // for their stacks, ulimit -v) end it, false, with thread_error() saying
+  // why, before any connection is accepted; the thrown std::system_error
+  // otherwise ended the process (std::terminate).
+  bool Listen();
+  // After Listen() returned false for that reason: the error of the thread
+  // creation that failed (EAGAIN, as a rule); empty otherwise.
+  std::error_code thread_error() const { return thread_error_; }
   // After listen_after_bind() returned false without a stop(): the errno of
   // the accept() that ended cpp-httplib's accept loop (it retries only EMFILE
   // and EINTR; on ENFILE, ENOBUFS, ENOMEM, EPERM... it closes the listening
@@ -130,6 +140,7 @@ class DeadlineHttpServer : public httplib::Server {
   std::atomic<int> queued_{0};                   // connections waiting for a worker
   std::atomic<WorkerQueue*> worker_queue_{nullptr};  // while listening
   std::atomic<int> accept_error_{0};
+  std::error_code thread_error_;  // written and read on the thread that calls Listen()
 };
 
 }  // namespace xai

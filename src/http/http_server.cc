@@ -498,8 +498,16 @@ Status HttpServer::Serve() {
   // probes are answered until then. It also returns, false, when accept()
   // fails in a way cpp-httplib does not retry: the server then stops
   // serving, and must not exit as if asked to.
-  const bool listened = server_->listen_after_bind();
+  const bool listened = server_->Listen();
   if (probe_) probe_->Stop();
+  // The pool is started before any connection is accepted: nothing was served.
+  if (const std::error_code error = server_->thread_error()) {
+    return Unavailable("cannot start " + std::to_string(threads_) + " HTTP worker threads (--threads " +
+                       std::to_string(threads_) + "): " + error.message() +
+                       ". The system refused a thread: this user may be at its limit of processes (ulimit -u), or "
+                       "the process at its limit of memory for thread stacks (ulimit -v); give a lower --threads, "
+                       "or raise those limits");
+  }
   if (!listened && !stop_requested_) {
     return Unavailable(std::string("the server stopped accepting connections: accept() failed (") +
                        std::strerror(server_->accept_error()) +

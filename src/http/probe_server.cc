@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 #include "core/text.h"
@@ -27,6 +28,9 @@ constexpr std::chrono::milliseconds kProbeClientTimeout{1000};
 // What to do about a failure(), for the message that ends the server.
 constexpr char kAcceptAdvice[] =
     "if this recurs, see whether the system is short of file descriptors or socket memory (ENFILE, ENOBUFS, ENOMEM)";
+constexpr char kThreadAdvice[] =
+    "the system refused a thread: this user may be at its limit of processes (ulimit -u), or the process at its "
+    "limit of memory for thread stacks (ulimit -v); give a lower --threads, or raise those limits";
 
 bool IsProbePath(const std::string& path) { return path == "/healthz" || path == "/readyz" || path == "/metrics"; }
 
@@ -128,16 +132,25 @@ Status ProbeServer::Bind(const std::string& host, int port) {
 
 void ProbeServer::Start() {
   if (port_ <= 0 || thread_.joinable()) return;
-  thread_ = std::thread([this] {
-    const bool listened = server_->listen_after_bind();
+  auto serve = [this] {
+    const bool listened = server_->Listen();
     listen_returned_ = true;
-    // False without a stop(): cpp-httplib's accept loop gave up on an
-    // accept() error it does not retry (ENFILE, ENOBUFS, ENOMEM...) and
-    // closed the port; every probe is refused from then on.
+    // False without a stop(): its worker threads could not be started, or
+    // cpp-httplib's accept loop gave up on an accept() error it does not
+    // retry (ENFILE, ENOBUFS, ENOMEM...) and closed the port; every probe
+    // is refused from then on.
     if (listened || stop_called_) return;
+    if (server_->thread_error()) {
+      return Fail("cannot start its threads (" + server_->thread_error().message() + ")", kThreadAdvice);
+    }
     Fail(std::string("stopped accepting connections: accept() failed (") + std::strerror(server_->accept_error()) + ")",
          kAcceptAdvice);
-  });
+  };
+  try {
+    thread_ = std::thread(serve);
+  } catch (const std::system_error& e) {
+    Fail("cannot start its thread (" + e.code().message() + ")", kThreadAdvice);
+  }
 }
 
 void ProbeServer::Fail(const std::string& what, const char* advice) {

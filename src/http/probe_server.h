@@ -44,10 +44,12 @@ class ProbeServer {
   Status Bind(const std::string& host, int port);
   int port() const { return port_; }
   // Serves on a thread of its own until Stop(); needs a successful Bind.
+  // Its failing to (no thread to be had) goes to `on_failure`, as later ones do.
   void Start();
   void Stop();
   // After Stop(): UNAVAILABLE naming the probe port and why if it stopped
-  // serving on its own (accept() failed for good); OK otherwise.
+  // serving on its own (accept() failed for good, or its threads could not
+  // be started); OK otherwise.
   Status failure() const { return failure_; }
   // What to do about it, for the user ("" if none).
   const std::string& failure_advice() const { return advice_; }

@@ -302,9 +302,11 @@ class ServerProcess:
 
     START_TIMEOUT = 60.0
 
-    def __init__(self, *args: Any, log_dir: Path, command_prefix: tuple[str, ...] = ()):
+    def __init__(self, *args: Any, log_dir: Path, command_prefix: tuple[str, ...] = (),
+                 preexec: Callable[[], None] | None = None):
         self.args = ("serve", "--port", "0", *map(str, args))
         self.command_prefix = command_prefix  # e.g. setpriv, to run as another user
+        self.preexec = preexec  # run in the child before exec, e.g. to set resource limits
         self.log_path = Path(log_dir) / f"xaiserve-serve-{os.getpid()}-{id(self)}.log"
         self.process: subprocess.Popen | None = None
         self.stdout_lines: list[str] = []
@@ -322,9 +324,14 @@ class ServerProcess:
         self._log = open(self.log_path, "w")
         # SIGHUP as from a terminal, whatever the test run inherited: under
         # nohup it comes ignored, and the server rightly keeps it so.
+        def preexec():
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            if self.preexec is not None:
+                self.preexec()
+
         self.process = subprocess.Popen(
             [*self.command_prefix, str(BINARY), *self.args], stdout=subprocess.PIPE, stderr=self._log, text=True, env=env,
-            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+            preexec_fn=preexec,
         )
         ready = threading.Event()
 
@@ -447,9 +454,10 @@ class Reply:
 
 
 @contextlib.contextmanager
-def running_server(*args: Any, log_dir: Path, command_prefix: tuple[str, ...] = ()) -> Iterator[ServerProcess]:
+def running_server(*args: Any, log_dir: Path, command_prefix: tuple[str, ...] = (),
+                   preexec: Callable[[], None] | None = None) -> Iterator[ServerProcess]:
     """A server for the duration of the block; it must stop cleanly (exit 0)."""
-    server = ServerProcess(*args, log_dir=log_dir, command_prefix=command_prefix).start()
+    server = ServerProcess(*args, log_dir=log_dir, command_prefix=command_prefix, preexec=preexec).start()
     try:
         yield server
     finally:
