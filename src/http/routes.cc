@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <new>
 
 #include "http/error_mapping.h"
 #include "http/static_files.h"
@@ -132,6 +133,14 @@ class Handler {
     if (!route.model.empty() && context_.registry->Snapshot(route.model) != nullptr) response_.model = route.model;
     try {
       Handle(route);
+    } catch (const std::bad_alloc&) {
+      // Not a bug but a request larger than the memory left (the batch of
+      // path points of a large batchSize on images, say): what TensorFlow's
+      // own out-of-memory error gets, 413, and what to send instead. The
+      // memory is freed with the stack unwound, so the server serves on.
+      Fail(ResourceExhausted(
+          "the server ran out of memory handling this request; send a smaller request: a smaller "
+          "parameters.batchSize, fewer instances, or fewer stepCount / pathCount (or give the server more memory)"));
     } catch (const std::exception& e) {
       Fail(Internal(std::string("unexpected failure while handling the request (a bug in xaiserve): ") + e.what()));
     }

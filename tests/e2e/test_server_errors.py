@@ -580,3 +580,38 @@ def test_the_access_log_escapes_the_method_a_client_sends(server):
     log = server.log_once(lambda text: "pwned" in text)  # written just after the response
     assert "\x1b" not in log and "\x07" not in log and "\r" not in log
     assert "FOO%1B]0;pwned%07%0D9999" in log
+
+
+def test_running_out_of_memory_is_413_naming_memory_and_the_server_serves_on(xaiserve, tmp_path):
+    """std::bad_alloc from a request too large for the memory left was
+    answered 500 "unexpected failure ... (a bug in xaiserve): std::bad_alloc".
+    Here the address space is capped (ulimit -v 3000000) so that 5,050 image
+    path points in batches of 4,096 cannot fit."""
+    import resource
+
+    import conftest
+
+    def little_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (3_072_000_000, 3_072_000_000))
+
+    server = conftest.ServerProcess("--model", f"image={fixture_dir('shapes_cnn')}", log_dir=tmp_path,
+                                    preexec=little_memory).start()
+    try:
+        image = read_instances("shapes_cnn")[0]
+        reply = server.post("/v1/models/image:explain", {
+            "instances": [image],
+            "parameters": {"batchSize": 4096, "integratedGradientsAttribution": {
+                "stepCount": 100, "smoothGradConfig": {"noisySampleCount": 50, "noiseSigma": 0.1}}}})
+        reply.expect_error(413, "RESOURCE_EXHAUSTED",
+                           ["ran out of memory", "smaller parameters.batchSize", "fewer instances"])
+        assert "a bug in xaiserve" not in reply.raw.decode()
+        # The worker's memory went with the request: the server serves on.
+        assert server.get("/healthz").expect(200) == {"status": "ok"}
+        assert server.get("/v1/models/image").expect(200)["name"] == "image"
+        assert server.process.poll() is None
+    finally:
+        # (TensorFlow keeps much of what the large request took, so a graceful
+        # stop, which starts a thread, may not fit in the capped address space.)
+        server.process.kill()
+        server.process.wait()
+        server._log.close()
