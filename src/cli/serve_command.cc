@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,6 +53,36 @@ constexpr double kDefaultShutdownTimeoutSeconds = 25;
 // How long the server must be quiet, after requests, before their freed
 // memory is returned to the system (http/idle_memory_release.h).
 constexpr std::chrono::seconds kIdleMemoryReleaseInterval{2};
+
+// Below this many open files (connections, model files, the log), serve
+// says at start-up that clients may be left waiting.
+constexpr rlim_t kFewOpenFiles = 4096;
+
+// Raises the soft limit of open files to the hard one, as servers commonly
+// do: every connection is a file, and the soft limit is often 1024 (kept low
+// for programs that use select(); nothing here does), at which cpp-httplib's
+// accept loop waits and retries without a word, so that new clients stalled
+// silently behind many kept-alive ones. Says so once if the limit stays low.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0 && limit.rlim_max == RLIM_INFINITY) {
+      // Linux takes no unlimited soft limit: at most fs.nr_open.
+      std::ifstream nr_open("/proc/sys/fs/nr_open");
+      if (nr_open >> raised.rlim_cur) setrlimit(RLIMIT_NOFILE, &raised);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  }
+  if (limit.rlim_cur >= kFewOpenFiles) return;
+  ServerLog("xaiserve: warning: this process may open only " + std::to_string(limit.rlim_cur) +
+            " files (ulimit -n; its hard limit is " +
+            (limit.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_max)) +
+            "), and each connection takes one: past that many clients, new ones wait unanswered. Raise the hard "
+            "limit (ulimit -Hn as root, LimitNOFILE= in a systemd unit, docker run --ulimit nofile=N:N)");
+}
 
 // The bundled demo models (made by scripts/fixtures.sh), served when no model is given.
 struct DemoModel {
@@ -584,6 +615,7 @@ int RunServe(const std::vector<std::string>& args) {
   });
   if (Status s = signals.Install(); !s.ok()) return Fail(s.message());
 
+  RaiseOpenFileLimit();
   // Bound before the models load, so that a port in use or a bad --host is
   // reported at once, not after loading them (seconds on a large model).
   if (Status s = server.Bind(); !s.ok()) return Fail(s.message());

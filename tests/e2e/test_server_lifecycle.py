@@ -836,6 +836,28 @@ def test_worker_threads_the_system_refuses_end_serve_with_an_error_naming_the_li
     assert "ulimit -u" in log and "lower --threads" in log, log[-3000:]
 
 
+@pytest.mark.parametrize("hard", [4096, 1024])
+def test_serve_raises_its_open_file_limit_to_the_hard_limit(xaiserve, tmp_path, hard):
+    """A soft limit of open files below the hard one (1024, for select()'s
+    sake, is common) was kept: past it, new clients waited unanswered while
+    cpp-httplib's accept loop retried without a word."""
+    import resource
+
+    def low_soft_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    with running_server("--model", f"m={fixture_dir('quadratic')}", log_dir=tmp_path, preexec=low_soft_limit) as server:
+        limits = Path(f"/proc/{server.process.pid}/limits").read_text()
+        [line] = [l for l in limits.splitlines() if l.startswith("Max open files")]
+        assert line.split()[3:5] == [str(hard), str(hard)], line
+        log = server.log_once(lambda text: "may open only" in text, timeout=2 if hard < 4096 else 0.5)
+
+    if hard < 4096:  # raised, but still low: said once
+        assert log.count(f"may open only {hard} files (ulimit -n; its hard limit is {hard})") == 1, log[-3000:]
+    else:
+        assert "may open only" not in log, log[-3000:]
+
+
 def test_a_stderr_nobody_reads_does_not_stop_the_server(tmp_path):
     """stderr is a pipe whose reader stopped reading (a stalled log driver,
     `serve 2>&1 | less`): once its 64 KiB were full, the worker writing the
