@@ -60,8 +60,8 @@ class ProbeServer {
 
   const RouteContext& context_;
   const std::atomic<bool>* stopping_;
-  std::unique_ptr<DeadlineHttpServer> server_;
   std::function<void(const Status&)> on_failure_;
+  std::unique_ptr<DeadlineHttpServer> server_;
   std::thread thread_;
   std::atomic<bool> stop_called_{false};
   std::atomic<bool> listen_returned_{false};
