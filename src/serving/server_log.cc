@@ -12,6 +12,8 @@
 namespace xai {
 namespace {
 
+constexpr std::chrono::milliseconds kGatherLines{10};
+
 class StderrWriter {
  public:
   // Its thread is detached and the writer never destroyed: at exit the
@@ -48,6 +50,12 @@ class StderrWriter {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       ready_.wait(lock, [&] { return !queue_.empty(); });
+      // Lines of a busy server are gathered for a moment and written
+      // together: woken for each one, this thread took the cores' time from
+      // the workers (8 clients on tabular_mlp: about 12% fewer requests/s).
+      lock.unlock();
+      std::this_thread::sleep_for(kGatherLines);
+      lock.lock();
       std::deque<std::string> lines;
       lines.swap(queue_);
       queued_bytes_ = 0;
