@@ -50,12 +50,16 @@ class StderrWriter {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       ready_.wait(lock, [&] { return !queue_.empty(); });
-      // Lines of a busy server are gathered for a moment and written
-      // together: woken for each one, this thread took the cores' time from
-      // the workers (8 clients on tabular_mlp: about 12% fewer requests/s).
-      lock.unlock();
-      std::this_thread::sleep_for(kGatherLines);
-      lock.lock();
+      // Lines of a busy server (the last write was a moment ago) are
+      // gathered for a moment and written together: woken for each one, this
+      // thread took the cores' time from the workers (8 clients on
+      // tabular_mlp: about 12% fewer requests/s). A line after a quiet spell
+      // goes out at once.
+      if (std::chrono::steady_clock::now() - last_write_ < kGatherLines) {
+        lock.unlock();
+        std::this_thread::sleep_for(kGatherLines);
+        lock.lock();
+      }
       std::deque<std::string> lines;
       lines.swap(queue_);
       queued_bytes_ = 0;
@@ -70,6 +74,7 @@ class StderrWriter {
       for (const std::string& line : lines) text += line;
       WriteAll(text);
       lock.lock();
+      last_write_ = std::chrono::steady_clock::now();
       written_ += lines.size();
       written_cv_.notify_all();
     }
@@ -91,6 +96,7 @@ class StderrWriter {
   size_t queued_bytes_ = 0;
   uint64_t added_ = 0, written_ = 0;
   int64_t dropped_ = 0, unreported_ = 0;
+  std::chrono::steady_clock::time_point last_write_{};
 };
 
 StderrWriter& Writer() {
