@@ -720,17 +720,24 @@ int accept4(int sock, struct sockaddr* address, socklen_t* length, int flags) {
 """
 
 
-def test_a_failing_accept_ends_serve_with_an_error_naming_it(xaiserve, tmp_path):
-    """cpp-httplib's accept loop gives up on an accept() error other than
-    EMFILE or EINTR (ENFILE, ENOBUFS, ENOMEM, EPERM) and closes the listening
-    socket: the server used to drain, say "stopped" and exit 0, so a
-    supervisor saw a clean exit and nobody learned why it stopped serving."""
+def failing_accept_shim(tmp_path):
+    """FAILING_ACCEPT_SHIM built as a shared library for LD_PRELOAD (the test is
+    skipped where there is no C compiler)."""
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
         pytest.skip("no C compiler to build the failing-accept() shim with")
     source, shim = tmp_path / "failing_accept.c", tmp_path / "failing_accept.so"
     source.write_text(FAILING_ACCEPT_SHIM)
     subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(source), "-ldl"], check=True)
+    return shim
+
+
+def test_a_failing_accept_ends_serve_with_an_error_naming_it(xaiserve, tmp_path):
+    """cpp-httplib's accept loop gives up on an accept() error other than
+    EMFILE or EINTR (ENFILE, ENOBUFS, ENOMEM, EPERM) and closes the listening
+    socket: the server used to drain, say "stopped" and exit 0, so a
+    supervisor saw a clean exit and nobody learned why it stopped serving."""
+    shim = failing_accept_shim(tmp_path)
 
     server = ServerProcess("--model", f"m={fixture_dir('quadratic')}", log_dir=tmp_path,
                            command_prefix=("env", f"LD_PRELOAD={shim}", "XAI_FAIL_ACCEPT_AT=3")).start()
@@ -757,12 +764,7 @@ def test_a_failing_accept_on_the_probe_port_ends_serve_with_an_error_naming_it(x
     refuse every probe from then on, log nothing, and the server served on
     and exited 0 on SIGTERM, so an orchestrator restarted it for failed
     probes with nobody told why. Now serve ends, exit 1, naming both."""
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if compiler is None:
-        pytest.skip("no C compiler to build the failing-accept() shim with")
-    source, shim = tmp_path / "failing_accept.c", tmp_path / "failing_accept.so"
-    source.write_text(FAILING_ACCEPT_SHIM)
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(source), "-ldl"], check=True)
+    shim = failing_accept_shim(tmp_path)
 
     # Only the probe port is connected to: its second accept() fails.
     server = ServerProcess("--model", f"m={fixture_dir('quadratic')}", "--probe-port", "0", log_dir=tmp_path,
