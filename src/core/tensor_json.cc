@@ -4,8 +4,10 @@
 #include <charconv>
 #include <cctype>
 #include <cmath>
-#include <optional>
 #include <limits>
+#include <optional>
+#include <unordered_set>
+#include <vector>
 
 #include "core/base64.h"
 #include "core/number_format.h"
@@ -366,13 +368,61 @@ bool NonFiniteLiteralAt(const std::string& text, size_t byte) {
 
 }  // namespace
 
+namespace {
+
+// UTF-16 text (Windows PowerShell 5.1's `>` writes it) has a NUL byte beside
+// every ASCII character, or starts with a byte order mark FF FE or FE FF.
+bool LooksLikeUtf16(const std::string& text) {
+  if (text.size() >= 2 && ((text[0] == '\xff' && text[1] == '\xfe') || (text[0] == '\xfe' && text[1] == '\xff'))) {
+    return true;
+  }
+  return text.size() >= 2 && (text[0] == '\0' || text[1] == '\0');
+}
+
+// Thrown by the parser's callback at a key given twice in one object, and
+// caught in ParseJson.
+struct DuplicateKey {
+  std::string key;
+};
+
+}  // namespace
+
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what) {
+  if (LooksLikeUtf16(text)) {
+    return InvalidArgument(what + ": not valid JSON: the text looks like UTF-16, and JSON must be UTF-8; convert it "
+                           "(e.g. iconv -f UTF-16 -t UTF-8, or in PowerShell Out-File -Encoding utf8)");
+  }
+  // nlohmann's parser takes a NUL byte for the end of the text and would
+  // ignore whatever follows it. JSON has none outside strings, and inside a
+  // string it is written \u0000.
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    return InvalidArgument(what + ": not valid JSON: a NUL byte at byte " + std::to_string(nul + 1) +
+                           "; JSON text has none (inside a string, write it as \\u0000)");
+  }
   if (NestsDeeperThan(text, kMaxJsonNesting)) {
     return InvalidArgument(what + ": JSON nested deeper than " + std::to_string(kMaxJsonNesting) +
                            " levels (arrays and objects); a tensor needs one nested list per dimension");
   }
+  // The keys of each object being parsed, innermost last. RFC 8259 leaves a
+  // key given twice to the parser: nlohmann keeps the last, TF Serving's
+  // rapidjson finds the first, so a request could mean two things.
+  std::vector<std::unordered_set<std::string>> keys;
+  const auto refuse_duplicate_keys = [&keys](int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == Json::parse_event_t::object_end) {
+      keys.pop_back();
+    } else if (event == Json::parse_event_t::key) {
+      std::string key = parsed.get<std::string>();
+      if (!keys.back().insert(key).second) throw DuplicateKey{std::move(key)};
+    }
+    return true;
+  };
   try {
-    return Json::parse(text);
+    return Json::parse(text, refuse_duplicate_keys);
+  } catch (const DuplicateKey& duplicate) {
+    return InvalidArgument(what + ": not valid JSON here: the key " + Json(duplicate.key).dump() +
+                           " appears twice in one object, and parsers disagree on which one counts; give it once");
   } catch (const Json::exception& e) {
     // "[json.exception.parse_error.101] parse error at line 1, ..." -> the part after "] ".
     std::string reason = e.what();

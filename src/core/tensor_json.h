@@ -25,8 +25,9 @@ using Json = nlohmann::json;
 inline constexpr int kMaxJsonNesting = 64;
 
 // Parses JSON text; the error names `what` and the parser's reason (syntax
-// error and where, a number out of range, or nesting deeper than
-// kMaxJsonNesting).
+// error and where, a number out of range, nesting deeper than
+// kMaxJsonNesting, a key given twice in one object, a NUL byte, or text in
+// UTF-16 rather than UTF-8).
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
 
 // How many elements the array under the top-level object's field `key`
@@ -34,8 +35,8 @@ StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
 // instances can be refused before it is parsed (parsing takes many times the
 // text's size: 1.5 M tiny instances in 12 MB, about 750 MB). nullopt if the
 // top level has no such array; the largest if the key comes more than once
-// (the parser keeps one of them). Meant for well-formed JSON; on malformed text
-// the count may be anything (ParseJson then refuses the text).
+// (ParseJson then refuses the text). Meant for well-formed JSON; on malformed
+// text the count may be anything (ParseJson then refuses the text).
 std::optional<size_t> CountTopLevelArrayElements(const std::string& text, const std::string& key);
 
 // JSON text, compact, as Json::dump(-1) with invalid UTF-8 replaced (U+FFFD)

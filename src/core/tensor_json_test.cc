@@ -152,6 +152,44 @@ TEST(ParseJsonTest, NonFiniteLiteralsAsPythonWritesThemAreNamed) {
   }
 }
 
+TEST(ParseJsonTest, AKeyGivenTwiceInOneObjectIsRefused) {
+  // nlohmann keeps the last, TF Serving's rapidjson the first: refused, at any depth.
+  for (const std::string text : {R"({"instances": [[1]], "instances": [[4]]})",
+                                 R"({"instances": [{"x": [1], "x": [4]}]})",
+                                 R"([{"a": 1}, {"b": {"c": 1, "d": 2, "c": 3}}])",
+                                 R"({"instances": 1, "instan\u0063es": 2})"}) {
+    ErrorMessage(ParseJson(text, "body").status(), StatusCode::kInvalidArgument,
+                 {"body", "appears twice in one object", "give it once"}, text);
+  }
+  ErrorMessage(ParseJson(R"({"x": [1], "x": [4]})", "body").status(), StatusCode::kInvalidArgument,
+               {"\"x\" appears twice"}, "the key named");
+  // The same key in sibling or nested objects is not a duplicate.
+  auto parsed = ParseJson(R"({"x": {"x": 1}, "y": [{"x": 2}, {"x": 3}]})", "body");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ((*parsed)["y"][1]["x"].get<int>(), 3);
+}
+
+TEST(ParseJsonTest, NulBytesAndUtf16AreRefusedNotCutShort) {
+  // nlohmann stops at a NUL byte as at the end of the text: what followed was ignored.
+  const std::string after_value = std::string(R"({"instances": ["x"]})") + '\0' + "junk{{{";
+  ErrorMessage(ParseJson(after_value, "body").status(), StatusCode::kInvalidArgument,
+               {"body: not valid JSON", "NUL byte at byte 21", "\\u0000"}, "NUL after the value");
+  const std::string inside = std::string(R"({"instances": ["x"])") + '\0' + "}";
+  ErrorMessage(ParseJson(inside, "body").status(), StatusCode::kInvalidArgument, {"NUL byte at byte 20"},
+               "NUL inside");
+  // UTF-16 as PowerShell 5.1 writes it (little-endian with a byte order mark), and without the mark.
+  std::string utf16 = "\xff\xfe";
+  for (char c : std::string(R"({"instances": [1]})")) utf16 += std::string{c, '\0'};
+  for (const std::string& text : {utf16, utf16.substr(2), utf16.substr(2).substr(1)}) {
+    ErrorMessage(ParseJson(text, "body").status(), StatusCode::kInvalidArgument,
+                 {"body: not valid JSON", "looks like UTF-16", "must be UTF-8", "iconv"}, "UTF-16");
+  }
+  // An escaped NUL inside a string is JSON and stays.
+  auto parsed = ParseJson(R"(["a\u0000b"])", "body");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ((*parsed)[0].get<std::string>(), std::string("a\0b", 3));
+}
+
 TEST(ParseJsonTest, BracketsInsideStringsDoNotCount) {
   const std::string brackets(200, '[');
   auto parsed = ParseJson(R"({"text": ")" + brackets + R"(\"[{", "b": [1]})", "body");

@@ -63,6 +63,11 @@ BAD_REQUESTS = [
     ("NaN literal", "POST", "/v1/models/tabular:explain", b'{"instances": [[NaN]]}', 400, "INVALID_ARGUMENT", ["not valid JSON"]),
     ("infinite number", "POST", "/v1/models/tabular:predict", b'{"instances": [[1e999]]}', 400, "INVALID_ARGUMENT", ["1e999"]),
     ("empty body", "POST", "/v1/models/tabular:explain", b"", 400, "INVALID_ARGUMENT", ["empty"]),
+    # A NUL byte ended the text for the parser: the junk after it was ignored and the request answered.
+    ("NUL byte after the JSON", "POST", "/v1/models/tabular:predict", json.dumps({"instances": [TABULAR]}).encode() + b"\x00junk{{", 400, "INVALID_ARGUMENT", ["not valid JSON", "NUL byte"]),
+    ("UTF-16 body", "POST", "/v1/models/tabular:predict", json.dumps({"instances": [TABULAR]}).encode("utf-16"), 400, "INVALID_ARGUMENT", ["UTF-16", "must be UTF-8"]),
+    # The last "instances" counted; TF Serving takes the first.
+    ("instances given twice", "POST", "/v1/models/tabular:predict", b'{"instances": [[1]], "instances": ' + json.dumps([TABULAR]).encode() + b"}", 400, "INVALID_ARGUMENT", ['"instances" appears twice']),
     ("not an object", "POST", "/v1/models/tabular:explain", [TABULAR], 400, "INVALID_ARGUMENT", ["JSON object"]),
     ("deep nesting", "POST", "/v1/models/tabular:explain", b"[" * 5000 + b"]" * 5000, 400, "INVALID_ARGUMENT", ["deeper than"]),
     ("no instances", "POST", "/v1/models/tabular:explain", {"parameters": {}}, 400, "INVALID_ARGUMENT", ['no "instances"']),
