@@ -23,6 +23,31 @@ constexpr char kMetadataFileName[] = "explanation_metadata.json";
 // runtime uses to choose in the run, never picks a NaN beside a number).
 bool RanksAbove(double a, double b) { return !std::isnan(a) && (std::isnan(b) || a > b); }
 
+// index_name_mapping against the output it names, when the output's row shape
+// is known: one name per element (a list one short of the classes left the
+// last class unnamed, silently), and a nested list shaped like the row.
+Status CheckDisplayNames(const OutputMetadata& md, const TensorInfo& output, const std::string& source) {
+  if (md.index_name_mapping.empty() || !output.rank_known || output.shape.empty()) return OkStatus();
+  const Shape row(output.shape.begin() + 1, output.shape.end());
+  if (std::any_of(row.begin(), row.end(), [](int64_t d) { return d < 0; })) return OkStatus();
+  const int64_t elements = NumElements(row);
+  const size_t names = md.index_name_mapping.size();
+  const std::string field = source + ": outputs." + md.name + ".index_name_mapping";
+  const std::string output_text = "output '" + (output.key.empty() ? output.tensor_name : output.key) + "' has " +
+                                  std::to_string(elements) + (elements == 1 ? " element" : " elements") +
+                                  " per instance (shape " + ShapeToString(output.shape) + ")";
+  if (static_cast<int64_t>(names) != elements) {
+    return InvalidArgument(field + " gives " + std::to_string(names) + (names == 1 ? " name" : " names") + ", but " +
+                           output_text + ": give one display name per element, in row-major order");
+  }
+  if (md.index_name_mapping_shape.size() > 1 && md.index_name_mapping_shape != row) {
+    return InvalidArgument(field + " is nested as " + ShapeToString(md.index_name_mapping_shape) + ", but " +
+                           output_text + ": nest it as " + ShapeToString(row) + ", or give a flat list in row-major "
+                           "order");
+  }
+  return OkStatus();
+}
+
 // A batch-first tensor without its last row.
 void DropLastRow(Tensor* batch) {
   batch->values.resize(batch->values.size() - batch->row_elements());
@@ -546,6 +571,8 @@ Status ExplainableModel::BindMetadata() {
                              "', which inputs." + in.metadata.name + " attributes; name a tensor the model computes "
                              "from its inputs");
     }
+    // One display name per element of the output's row, where its shape is known.
+    XAI_RETURN_IF_ERROR(CheckDisplayNames(md, bound.tensor, source));
     // Display names read from the prediction: the key must be one of its outputs.
     if (const std::string& key = md.index_name_mapping_key; !key.empty()) {
       auto predicting = PredictSignature();

@@ -1,6 +1,7 @@
 #include "model/explanation_metadata.h"
 
 #include "core/json_fields.h"
+#include "core/tensor_json.h"
 #include "core/text.h"
 
 #include <algorithm>
@@ -206,6 +207,15 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
   return in;
 }
 
+// The leaves of a rectangular nested list, in row-major order.
+void AppendLeaves(const Json& value, std::vector<const Json*>* leaves) {
+  if (!value.is_array()) {
+    leaves->push_back(&value);
+    return;
+  }
+  for (const Json& item : value) AppendLeaves(item, leaves);
+}
+
 StatusOr<OutputMetadata> ParseOutput(const std::string& name, const Json& json, const std::string& where) {
   if (!json.is_object()) return InvalidArgument(where + " must be an object");
   JsonFields r(json, where);
@@ -215,12 +225,19 @@ StatusOr<OutputMetadata> ParseOutput(const std::string& name, const Json& json, 
   XAI_ASSIGN_OR_RETURN(const Json* mapping, r.Find({"index_name_mapping", "indexNameMapping", "indexDisplayNameMapping",
                                                     "index_display_name_mapping"}));
   if (mapping != nullptr) {
-    if (!mapping->is_array()) return InvalidArgument(where + ".index_name_mapping must be a list of names");
-    for (const Json& item : *mapping) {
-      if (!item.is_string() && !item.is_number()) {
-        return InvalidArgument(where + ".index_name_mapping must be a list of names, got " + item.dump());
+    // A list of names, or for an output of several dimensions (Vertex's
+    // "n-dimensional array of strings") one nested list per dimension.
+    const std::string field = where + ".index_name_mapping";
+    if (!mapping->is_array()) return InvalidArgument(field + " must be a list of names");
+    XAI_ASSIGN_OR_RETURN(out.index_name_mapping_shape, JsonArrayShape(*mapping, field));
+    std::vector<const Json*> names;
+    AppendLeaves(*mapping, &names);
+    for (const Json* item : names) {
+      if (!item->is_string() && !item->is_number()) {
+        return InvalidArgument(field + " must be a list of names (or one nested list per dimension of the output), "
+                               "got " + item->dump());
       }
-      out.index_name_mapping.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+      out.index_name_mapping.push_back(item->is_string() ? item->get<std::string>() : item->dump());
     }
   }
   XAI_ASSIGN_OR_RETURN(out.index_name_mapping_key,
@@ -353,7 +370,13 @@ Json ExplanationMetadataToJson(const ExplanationMetadata& md) {
   Json outputs = Json::object();
   for (const OutputMetadata& out : md.outputs) {
     Json j = {{"output_tensor_name", out.output_tensor_name}};
-    if (!out.index_name_mapping.empty()) j["index_name_mapping"] = out.index_name_mapping;
+    if (!out.index_name_mapping.empty()) {
+      Tensor names;
+      names.dtype = DType::kString;
+      names.shape = out.index_name_mapping_shape;
+      names.strings = out.index_name_mapping;
+      j["index_name_mapping"] = TensorToJson(names);
+    }
     if (!out.index_name_mapping_key.empty()) j["index_name_mapping_key"] = out.index_name_mapping_key;
     outputs[out.name] = j;
   }

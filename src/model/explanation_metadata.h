@@ -50,7 +50,10 @@ struct InputMetadata {
 struct OutputMetadata {
   std::string name;
   std::string output_tensor_name;
+  // One display name per output element, row-major; the shape the list was
+  // given in ([n] for a flat list, [2, 3] for Vertex's nested form).
   std::vector<std::string> index_name_mapping;
+  Shape index_name_mapping_shape;
   std::string index_name_mapping_key;
 };
 

@@ -505,6 +505,23 @@ TEST(ParseExplanationMetadataTest, WrongTypesNameTheField) {
   EXPECT_TRUE(Contains(top, "JSON object"));
 }
 
+TEST(ParseExplanationMetadataTest, DisplayNamesMayBeNestedOneListPerDimension) {
+  // Vertex's indexDisplayNameMapping is "an n-dimensional array of strings" for an output of several dimensions.
+  auto md = Parse(WithOutput(R"("indexDisplayNameMapping": [["a", "b", "c"], ["d", "e", 7]])"));
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->outputs[0].index_name_mapping, (std::vector<std::string>{"a", "b", "c", "d", "e", "7"}));
+  EXPECT_EQ(md->outputs[0].index_name_mapping_shape, (Shape{2, 3}));
+  EXPECT_EQ(ExplanationMetadataToJson(*md)["outputs"]["y"]["index_name_mapping"],
+            Json::parse(R"([["a", "b", "c"], ["d", "e", "7"]])"));
+  auto flat = Parse(WithOutput(R"("index_name_mapping": ["no", "yes"])"));
+  ASSERT_TRUE(flat.ok()) << flat.status().ToString();
+  EXPECT_EQ(flat->outputs[0].index_name_mapping_shape, (Shape{2}));
+
+  EXPECT_TRUE(Contains(ParseError(WithOutput(R"("index_name_mapping": [["a", "b"], ["c"]])")), "ragged"));
+  EXPECT_TRUE(Contains(ParseError(WithOutput(R"("index_name_mapping": [["a", {"b": 1}]])")),
+                       "one nested list per dimension of the output"));
+}
+
 TEST(ParseExplanationMetadataTest, AnEmptyInputTensorNameIsTheInputsOwnName) {
   // The SDK's TF1 builder writes "" for a SparseTensor input.
   auto md = Parse(WithInput(R"("input_tensor_name": "")"));

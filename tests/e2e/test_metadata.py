@@ -255,6 +255,47 @@ def test_display_names_of_another_shape_than_the_output_are_refused(xaiserve, na
 # --------------------------------------------------------------------------
 
 
+def matrix_output_metadata(names) -> dict:
+    """Metadata for the `matrix_output` fixture (input x [4], output y [2, 3] per instance)."""
+    return {"inputs": {"x": {"input_tensor_name": "x"}},
+            "outputs": {"y": {"output_tensor_name": "y", "indexDisplayNameMapping": names}}}
+
+
+def test_vertex_s_nested_display_names_name_each_element_of_a_matrix_output(xaiserve, write_metadata):
+    """Vertex gives a matrix output's names as an n-dimensional list; it was refused as not a list of names."""
+    nested = write_metadata("nested.json", matrix_output_metadata([["a", "b", "c"], ["d", "e", "f"]]))
+    flat = write_metadata("flat.json", matrix_output_metadata(["a", "b", "c", "d", "e", "f"]))
+
+    for metadata in (nested, flat):
+        [response, *_] = xaiserve.command("explain", "matrix_output", "--metadata", metadata, "--top-k", 6).json_lines()
+        entries = attributions_of(response)
+        assert len(entries) == 6
+        for entry in entries:
+            row, column = entry["outputIndex"]
+            assert entry["outputDisplayName"] == "abcdef"[3 * row + column], entry["outputIndex"]
+
+
+@pytest.mark.parametrize("names,phrases", [
+    (["malignant"], ["index_name_mapping gives 1 name", "output 'logits' has 2 elements per instance",
+                     "one display name per element"]),
+    (["a", "b", "c"], ["gives 3 names", "has 2 elements"]),
+])
+def test_display_names_one_short_or_over_are_refused_at_load(xaiserve, write_metadata, names, phrases):
+    """A class list one short left the last class without outputDisplayName, silently."""
+    metadata = {"inputs": {"features": {"input_tensor_name": "features"}},
+                "outputs": {"logits": {"output_tensor_name": "logits", "index_name_mapping": names}}}
+    result = xaiserve.command("explain", MODEL, "--metadata", write_metadata("names.json", metadata))
+    result.expect_failure(exit_codes=[1, 2], phrases=phrases)
+
+
+def test_nested_display_names_shaped_unlike_the_output_are_refused(xaiserve, write_metadata):
+    transposed = write_metadata("transposed.json", matrix_output_metadata([["a", "b"], ["c", "d"], ["e", "f"]]))
+    result = xaiserve.command("explain", "matrix_output", "--metadata", transposed)
+    result.expect_failure(exit_codes=[1, 2], phrases=["nested as [3,2]", "nest it as [2,3]", "flat list"])
+
+
+
+
 def test_vertex_camel_case_equals_snake_case(xaiserve, write_metadata, tf_models):
     snake = explained(xaiserve, "--metadata", write_metadata("snake.json", snake_case(training_means())))
     camel = explained(xaiserve, "--metadata", write_metadata("vertex.json", vertex(training_means())))
