@@ -13,8 +13,6 @@
 namespace xai {
 namespace {
 
-bool IsBlank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
-
 // Bytes asked of each read(2): a pipe gives what it holds, so a line piped in
 // is answered without waiting for more.
 constexpr size_t kReadBytes = size_t{64} << 10;
@@ -122,7 +120,7 @@ StatusOr<std::optional<Json>> InstanceLines::Next() {
     if (!got_line) break;
     ++line_;
     bytes_ += line.size() + 1;
-    if (IsBlank(line)) continue;
+    if (IsBlankJsonText(line)) continue;
     StatusOr<Json> value = ParseJson(line, where());
     if (!value.ok()) {
       return InvalidArgument(value.status().message() + " (write one JSON instance per line: JSON Lines)");
@@ -141,7 +139,7 @@ std::optional<size_t> CountInstanceLines(const std::string& path) {
   if (!file) return std::nullopt;
   size_t count = 0;
   std::string line;
-  while (std::getline(file, line)) count += !IsBlank(line);
+  while (std::getline(file, line)) count += !IsBlankJsonText(line);
   return count;
 }
 

@@ -66,7 +66,14 @@ StatusOr<std::string> Base64Decode(const std::string& text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  if (padding > 2 || bits >= 6) return InvalidArgument("invalid base64: truncated input");
+  if (padding > 2) {
+    return InvalidArgument("invalid base64: " + std::to_string(padding) + " '=' at the end, where at most 2 pad a value");
+  }
+  if (padding > 0 && out.empty() && bits == 0) return InvalidArgument("invalid base64: padding ('=') without data");
+  if (bits >= 6) {
+    return InvalidArgument("invalid base64: truncated input (one character left over: a value has 2, 3 or 4 "
+                           "characters in its last group)");
+  }
   return out;
 }
 

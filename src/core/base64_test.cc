@@ -115,8 +115,11 @@ TEST(Base64Test, RejectsDataAfterPadding) {
 TEST(Base64Test, RejectsTruncatedInput) {
   EXPECT_TRUE(Contains(DecodeError("Z"), "truncated"));
   EXPECT_TRUE(Contains(DecodeError("Zm9vY"), "truncated"));
-  EXPECT_TRUE(Contains(DecodeError("Zm9vY==="), "truncated"));
-  EXPECT_TRUE(Contains(DecodeError("Zg==="), "truncated"));
+  // Too much padding is named as such; it was "truncated input".
+  EXPECT_TRUE(Contains(DecodeError("Zm9vY==="), "3 '=' at the end, where at most 2 pad a value"));
+  EXPECT_TRUE(Contains(DecodeError("aGVsbG8==="), "3 '='"));
+  EXPECT_TRUE(Contains(DecodeError("="), "padding ('=') without data"));
+  EXPECT_TRUE(Contains(DecodeError("===="), "4 '='"));
 }
 
 }  // namespace

@@ -188,13 +188,11 @@ class RowDecoder {
       x = v.get<bool>() ? 1.0 : 0.0;
     } else if (v.is_boolean()) {
       // As TF Serving: a boolean is a bool input's value, not a number's.
-      return InvalidArgument(what_ + ": expected a number for a " + DTypeName(dtype_) + " input, got " +
-                             v.dump() + " (a boolean: send 1 or 0)");
+      return InvalidArgument(what_ + ": expected " + Expected() + ", got " + v.dump() + " (a boolean: send 1 or 0)");
     } else if (v.is_number()) {
       x = v.get<double>();
     } else {
-      return InvalidArgument(what_ + ": expected a number for a " + DTypeName(dtype_) + " input, got " +
-                             Describe(v));
+      return InvalidArgument(what_ + ": expected " + Expected() + ", got " + Describe(v));
     }
     if (!std::isfinite(x)) {
       return InvalidArgument(what_ + ": value " + NonFiniteName(x) + " is not finite; send finite numbers");
@@ -207,6 +205,10 @@ class RowDecoder {
       const bool beyond = (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi)) ||
                           (v.is_number_integer() && !v.is_number_unsigned() &&
                            (v.get<int64_t>() > static_cast<int64_t>(hi) || v.get<int64_t>() < static_cast<int64_t>(lo)));
+      if (dtype_ == DType::kBool && (x != 0 && x != 1)) {
+        return InvalidArgument(what_ + ": value " + v.dump() + " is not a valid bool (expected true or false, or 1 "
+                               "or 0)");
+      }
       if (x != std::floor(x) || x < lo || x > hi || beyond) {
         const bool wide = dtype_ == DType::kInt64 || dtype_ == DType::kUInt64;
         return InvalidArgument(what_ + ": value " + v.dump() + " is not a valid " + DTypeName(dtype_) +
@@ -229,6 +231,13 @@ class RowDecoder {
     if (depth == rank) return DecodeLeaf(v);
     for (const Json& child : v) XAI_RETURN_IF_ERROR(Decode(child, depth + 1, rank));
     return OkStatus();
+  }
+
+  // What a leaf of this dtype must be, for messages: "a number for an int64 input".
+  std::string Expected() const {
+    if (dtype_ == DType::kBool) return "true or false (or 1 or 0) for a bool input";
+    const std::string name = DTypeName(dtype_);
+    return std::string("a number for ") + (name[0] == 'i' ? "an " : "a ") + name + " input";
   }
 
   static std::string Describe(const Json& v) {
@@ -437,6 +446,12 @@ StatusOr<Json> ParseJson(const std::string& text, const std::string& what) {
   }
 }
 
+bool IsBlankJsonText(std::string_view text) {
+  constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
+  if (text.substr(0, kUtf8ByteOrderMark.size()) == kUtf8ByteOrderMark) text.remove_prefix(kUtf8ByteOrderMark.size());
+  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
 StatusOr<Shape> JsonArrayShape(const Json& value, const std::string& what) {
   Shape shape;
   const Json* level = &value;
@@ -471,12 +486,16 @@ StatusOr<Tensor> TensorRowFromJson(const Json& value, DType dtype, const std::op
                                    const std::string& what) {
   XAI_ASSIGN_OR_RETURN(Shape shape, JsonArrayShape(value, what));
   if (row_spec && !ShapeMatchesSpec(shape, *row_spec)) {
-    const bool upload = value.is_object() && value.size() == 1 && value.contains("b64");
-    return InvalidArgument(what + ": expected shape " + ShapeToString(*row_spec) + " per instance, got " +
-                           (upload ? std::string("a {\"b64\": ...} upload, which only string inputs and image "
-                                                 "inputs (floating-point or uint8; height, width and 1 or 3 "
-                                                 "channels) take")
-                                   : ShapeToString(shape)));
+    std::string got = ShapeToString(shape);
+    if (value.is_object() && value.size() == 1 && value.contains("b64")) {
+      got = "a {\"b64\": ...} upload, which only string inputs and image inputs (floating-point or uint8; height, "
+            "width and 1 or 3 channels) take";
+    } else if (value.is_object() && value.contains("b64")) {
+      got = "an object with \"b64\" and other keys; a {\"b64\": ...} value must be an object with that one key";
+    } else if (value.is_object()) {
+      got = "an object; give the value as a nested list, one list per dimension";
+    }
+    return InvalidArgument(what + ": expected shape " + ShapeToString(*row_spec) + " per instance, got " + got);
   }
   Tensor out;
   out.dtype = dtype;

@@ -30,6 +30,11 @@ inline constexpr int kMaxJsonNesting = 64;
 // UTF-16 rather than UTF-8).
 StatusOr<Json> ParseJson(const std::string& text, const std::string& what);
 
+// True when `text` holds no JSON value: only spaces, tabs, CR and LF, after a
+// UTF-8 byte order mark if any (which the parser skips, as Windows editors
+// write one).
+bool IsBlankJsonText(std::string_view text);
+
 // How many elements the array under the top-level object's field `key`
 // holds, counted in one pass over the text without parsing it: a request's
 // instances can be refused before it is parsed (parsing takes many times the

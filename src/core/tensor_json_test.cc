@@ -375,10 +375,13 @@ TEST(TensorRowFromJsonTest, BoolAcceptsTrueFalseAndZeroOne) {
   auto t = Decode(Json::parse("[true, false, 1, 0]"), DType::kBool, Shape{4});
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->values, (std::vector<double>{1, 0, 1, 0}));
+  // The messages name true and false, which a bool input is given as.
   const std::string two = DecodeError(Json(2), DType::kBool);
-  EXPECT_TRUE(Contains(two, "bool"));
+  EXPECT_TRUE(Contains(two, "value 2 is not a valid bool (expected true or false, or 1 or 0)")) << two;
+  const std::string half = DecodeError(Json(0.5), DType::kBool);
+  EXPECT_TRUE(Contains(half, "expected true or false")) << half;
   const std::string text = DecodeError(Json("true"), DType::kBool);
-  EXPECT_TRUE(Contains(text, "expected a number for a bool input"));
+  EXPECT_TRUE(Contains(text, "expected true or false (or 1 or 0) for a bool input, got string")) << text;
 }
 
 TEST(TensorRowFromJsonTest, BooleansAreForBoolInputsOnly) {
@@ -397,7 +400,18 @@ TEST(TensorRowFromJsonTest, StringsForNumericInputsAreRejected) {
   const std::string null_value = DecodeError(Json(nullptr), DType::kFloat32);
   EXPECT_TRUE(Contains(null_value, "null"));
   const std::string object = DecodeError(Json::parse(R"({"b64": "AAAA"})"), DType::kInt64);
-  EXPECT_TRUE(Contains(object, "expected a number for a int64 input"));
+  EXPECT_TRUE(Contains(object, "expected a number for an int64 input"));
+  EXPECT_TRUE(Contains(DecodeError(Json("7"), DType::kUInt8), "expected a number for a uint8 input"));
+}
+
+TEST(TensorRowFromJsonTest, AnObjectForATensorIsNamedAnObjectNotShapeEmpty) {
+  // It was "expected shape [3] per instance, got []".
+  const std::string object = DecodeError(Json::parse(R"({"a": 1})"), DType::kFloat32, Shape{3});
+  EXPECT_TRUE(Contains(object, "expected shape [3] per instance, got an object; give the value as a nested list"))
+      << object;
+  const std::string upload = DecodeError(Json::parse(R"({"b64": "AAAA", "mimeType": "image/png"})"), DType::kFloat32,
+                                         Shape{32, 32, 1});
+  EXPECT_TRUE(Contains(upload, "must be an object with that one key")) << upload;
 }
 
 TEST(TensorRowFromJsonTest, NonFiniteNumbersAreRejected) {

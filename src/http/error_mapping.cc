@@ -192,8 +192,9 @@ std::string ErrorBody(const HttpError& error) {
   // key: the answer stays short (and the log line with it).
   std::string message = error.message;
   if (message.size() > kMaxErrorMessageBytes) {
-    message = message.substr(0, kMaxErrorMessageBytes) + "... (" + std::to_string(error.message.size()) +
-              " bytes in all)";
+    size_t cut = kMaxErrorMessageBytes;  // not inside a UTF-8 character: back to its first byte
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    message = message.substr(0, cut) + "... (" + std::to_string(error.message.size()) + " bytes in all)";
   }
   Json body = {{"error", {{"code", error.http_status}, {"status", error.status_name}, {"message", message}}}};
   // Messages may quote client bytes that are not valid UTF-8: DumpJson

@@ -144,6 +144,16 @@ TEST(ErrorMappingTest, AHugeMessageIsCut) {
   EXPECT_EQ(ToHttpError(InvalidArgument("short")).message, "short");
 }
 
+TEST(ErrorMappingTest, AMessageIsCutBetweenCharactersNotInsideOne) {
+  // 3000 euro signs (3 bytes each): the cut fell inside one, which came out as U+FFFD.
+  std::string key;
+  for (int i = 0; i < 3000; ++i) key += "\xE2\x82\xAC";
+  const Json body = Json::parse(ErrorBody(ToHttpError(InvalidArgument("unknown input '" + key + "'"))));
+  const std::string message = body["error"]["message"];
+  EXPECT_EQ(message.find("\xEF\xBF\xBD"), std::string::npos) << "a replaced character where the message was cut";
+  EXPECT_NE(message.find("\xE2\x82\xAC... ("), std::string::npos);
+}
+
 TEST(ErrorMappingTest, MessagesWithInvalidUtf8StillEncode) {
   const std::string body = ErrorBody(ToHttpError(InvalidArgument("unknown input '\xff\xfe'")));
   EXPECT_NO_THROW(Json::parse(body));

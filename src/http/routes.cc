@@ -78,7 +78,7 @@ std::vector<ModelRunBatching> RunBatchingOfModels(const ModelRegistry& registry)
 }
 
 StatusOr<Json> ParseBody(const std::string& body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+  if (IsBlankJsonText(body)) {
     return InvalidArgument("the request body is empty; send a JSON object, e.g. {\"instances\": [...]}");
   }
   // ParseJson refuses bodies nested deeper than kMaxJsonNesting before parsing.

@@ -84,6 +84,9 @@ TEST(EscapeXmlTest, EscapesTheFiveEntitiesAndControlCharacters) {
   EXPECT_EQ(EscapeXml("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
   EXPECT_EQ(EscapeXml(std::string("x\x01y")), "x y");
   EXPECT_EQ(EscapeXml("caf\xC3\xA9"), "caf\xC3\xA9");
+  // U+FFFE and U+FFFF are not XML characters (an SVG with them does not parse); U+FFFD is.
+  EXPECT_EQ(EscapeXml("b\xEF\xBF\xBE c\xEF\xBF\xBF"), "b  c ");
+  EXPECT_EQ(EscapeXml("\xEF\xBF\xBD\xEF\xBF"), "\xEF\xBF\xBD\xEF\xBF");
 }
 
 }  // namespace

@@ -103,6 +103,26 @@ def test_malformed_json_line_names_file_and_line(xaiserve, write_instances):
     assert re.search(r"(:|line )2\b", result.stderr), f"line 2 not named\n{result}"
 
 
+def test_a_byte_order_mark_before_a_blank_line_is_a_blank_line(xaiserve, write_instances):
+    """Windows editors start a file with a UTF-8 byte order mark; on a line of its own it was a parse error."""
+    path = write_instances("\ufeff\n[1, 2, 3]\n\n[0, 0, 1]\n", name="bom.jsonl")
+
+    result = xaiserve.command("explain", "quadratic", instances=path)
+
+    assert result.returncode == 0, result
+    assert len(result.json_lines()) == 2
+
+
+def test_an_instances_file_in_utf_16_is_named_as_such(xaiserve, tmp_path):
+    """Windows PowerShell 5.1's `>` writes UTF-16: the message was a parse error at column 1."""
+    path = tmp_path / "utf16.jsonl"
+    path.write_text("[1, 2, 3]\n", encoding="utf-16")
+
+    result = xaiserve.command("explain", "quadratic", instances=path)
+
+    result.expect_failure(phrases=["utf16.jsonl", "looks like UTF-16", "must be UTF-8"])
+
+
 def test_wrong_shape(xaiserve, write_instances):
     path = write_instances(str([0.5] * 29) + "\n")
 

@@ -65,6 +65,7 @@ BAD_REQUESTS = [
     ("empty body", "POST", "/v1/models/tabular:explain", b"", 400, "INVALID_ARGUMENT", ["empty"]),
     # A NUL byte ended the text for the parser: the junk after it was ignored and the request answered.
     ("NUL byte after the JSON", "POST", "/v1/models/tabular:predict", json.dumps({"instances": [TABULAR]}).encode() + b"\x00junk{{", 400, "INVALID_ARGUMENT", ["not valid JSON", "NUL byte"]),
+    ("only a byte order mark", "POST", "/v1/models/tabular:predict", b"\xef\xbb\xbf\r\n", 400, "INVALID_ARGUMENT", ["the request body is empty"]),
     ("UTF-16 body", "POST", "/v1/models/tabular:predict", json.dumps({"instances": [TABULAR]}).encode("utf-16"), 400, "INVALID_ARGUMENT", ["UTF-16", "must be UTF-8"]),
     # The last "instances" counted; TF Serving takes the first.
     ("instances given twice", "POST", "/v1/models/tabular:predict", b'{"instances": [[1]], "instances": ' + json.dumps([TABULAR]).encode() + b"}", 400, "INVALID_ARGUMENT", ['"instances" appears twice']),
