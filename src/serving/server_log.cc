@@ -1,7 +1,9 @@
 #include "serving/server_log.h"
 
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
@@ -66,28 +68,49 @@ class StderrWriter {
       const int64_t unreported = std::exchange(unreported_, 0);
       lock.unlock();
       std::string text;
+      if (mid_line_) text = "\n";  // the end of a line cut short by an error: never glue the next to it
       if (unreported > 0) {
-        text = "xaiserve: " + std::to_string(unreported) +
-               " log lines were dropped: stderr was not read while they came (see "
-               "xaiserve_log_lines_dropped_total)\n";
+        text += "xaiserve: " + std::to_string(unreported) +
+                " log lines were dropped: stderr was not read while they came (see "
+                "xaiserve_log_lines_dropped_total)\n";
       }
+      const size_t notice_end = text.size();
       for (const std::string& line : lines) text += line;
-      WriteAll(text);
+      const size_t done = WriteAll(text);
+      if (done > 0) mid_line_ = text[done - 1] != '\n';
+      // Lines that stderr refused (an error other than a full pipe): counted
+      // as dropped, the line cut short too, and reported with the next lines
+      // that get out, as are those the queue had no room for.
+      const int64_t refused = std::count(text.begin() + static_cast<std::ptrdiff_t>(std::max(done, notice_end)),
+                                         text.end(), '\n');
       lock.lock();
+      if (done < notice_end) unreported_ += unreported;
+      dropped_ += refused;
+      unreported_ += refused;
       last_write_ = std::chrono::steady_clock::now();
       written_ += lines.size();
       written_cv_.notify_all();
     }
   }
 
-  // Writes `text` to stderr whole, or as much as stderr takes before an error.
-  static void WriteAll(const std::string& text) {
-    for (size_t done = 0; done < text.size();) {
+  // Writes `text` to stderr whole, waiting while a non-blocking stderr (as
+  // Node and some CI runners give) is full, as write(2) waits on a blocking
+  // one; or as much as stderr takes before an error. Returns the bytes
+  // written.
+  static size_t WriteAll(const std::string& text) {
+    size_t done = 0;
+    while (done < text.size()) {
       const ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      done += static_cast<size_t>(n);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd writable{STDERR_FILENO, POLLOUT, 0};
+        (void)poll(&writable, 1, -1);  // EINTR, or POLLERR/POLLHUP: the next write says
+      } else if (!(n < 0 && errno == EINTR)) {
+        break;
+      }
     }
+    return done;
   }
 
   std::mutex mutex_;
@@ -96,6 +119,7 @@ class StderrWriter {
   size_t queued_bytes_ = 0;
   uint64_t added_ = 0, written_ = 0;
   int64_t dropped_ = 0, unreported_ = 0;
+  bool mid_line_ = false;  // the last write ended within a line; the writer thread's own
   std::chrono::steady_clock::time_point last_write_{};
 };
 

@@ -5,8 +5,10 @@
 // and once the pipe was full every worker and the signal thread waited for
 // it, the API answered nothing while the probe port said ready, and SIGTERM
 // did nothing. Lines queue up to kMaxQueuedLogBytes; beyond that they are
-// dropped and counted (ServerLogLinesDropped, /metrics), and the count is
-// written with the next lines that get out. The command line does not use
+// dropped and counted (ServerLogLinesDropped, /metrics), as are lines that
+// stderr refuses with an error, and the count is written with the next lines
+// that get out. A non-blocking stderr (Node's, some CI runners') that is full
+// is waited for, as a blocking one is. The command line does not use
 // it: a command that waits for its reader is what a pipe means there.
 #pragma once
 
