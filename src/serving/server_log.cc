@@ -66,31 +66,43 @@ class StderrWriter {
       lines.swap(queue_);
       queued_bytes_ = 0;
       const int64_t unreported = std::exchange(unreported_, 0);
+      const size_t batch = lines.size();
       lock.unlock();
-      std::string text;
-      if (mid_line_) text = "\n";  // the end of a line cut short by an error: never glue the next to it
-      if (unreported > 0) {
-        text += "xaiserve: " + std::to_string(unreported) +
-                " log lines were dropped: stderr was not read while they came (see "
-                "xaiserve_log_lines_dropped_total)\n";
-      }
-      const size_t notice_end = text.size();
-      for (const std::string& line : lines) text += line;
-      const size_t done = WriteAll(text);
-      if (done > 0) mid_line_ = text[done - 1] != '\n';
-      // Lines that stderr refused (an error other than a full pipe): counted
-      // as dropped, the line cut short too, and reported with the next lines
-      // that get out, as are those the queue had no room for.
-      const int64_t refused = std::count(text.begin() + static_cast<std::ptrdiff_t>(std::max(done, notice_end)),
-                                         text.end(), '\n');
+      const BatchWritten written = WriteBatch(std::move(lines), unreported);
       lock.lock();
-      if (done < notice_end) unreported_ += unreported;
-      dropped_ += refused;
-      unreported_ += refused;
+      if (!written.notice) unreported_ += unreported;
+      dropped_ += written.refused;
+      unreported_ += written.refused;
       last_write_ = std::chrono::steady_clock::now();
-      written_ += lines.size();
+      written_ += batch;
       written_cv_.notify_all();
     }
+  }
+
+  struct BatchWritten {
+    bool notice;      // the count of dropped lines got out
+    int64_t refused;  // lines that stderr refused
+  };
+
+  // Writes the notice of `unreported` dropped lines, if any, and `lines`.
+  // Lines that stderr refused (an error other than a full pipe) are counted,
+  // the line cut short too, to be reported with the next lines that get out,
+  // as are those the queue had no room for. Takes `lines` to free them here,
+  // without the lock (up to kMaxQueuedLogBytes: ServerLog's callers waited).
+  BatchWritten WriteBatch(std::deque<std::string> lines, int64_t unreported) {
+    std::string text;
+    if (mid_line_) text = "\n";  // the end of a line cut short by an error: never glue the next to it
+    if (unreported > 0) {
+      text += "xaiserve: " + std::to_string(unreported) +
+              " log lines were dropped: stderr was not read while they came (see "
+              "xaiserve_log_lines_dropped_total)\n";
+    }
+    const size_t notice_end = text.size();
+    for (const std::string& line : lines) text += line;
+    const size_t done = WriteAll(text);
+    if (done > 0) mid_line_ = text[done - 1] != '\n';
+    const auto unwritten = text.begin() + static_cast<std::ptrdiff_t>(std::max(done, notice_end));
+    return {done >= notice_end, std::count(unwritten, text.end(), '\n')};
   }
 
   // Writes `text` to stderr whole, waiting while a non-blocking stderr (as
