@@ -94,10 +94,12 @@ constexpr std::chrono::milliseconds kLogDrainOnExit{2000};
 
 constexpr DemoModel kDemoModels[] = {{"tabular", "tabular_mlp"}, {"image", "shapes_cnn"}, {"text", "text_classifier"}};
 
-// After the server's own lines (server_log.h), if stderr takes them soon.
+// Through the server's log (server_log.h), after its own lines, if stderr
+// takes them soon: written straight to a full stderr that nobody reads, the
+// message kept serve from ever exiting.
 int Fail(const std::string& message) {
+  ServerLog("xaiserve serve: error: " + message);
   DrainServerLog(kLogDrainOnExit);
-  std::cerr << "xaiserve serve: error: " << message << "\n";
   return kExitFailed;
 }
 

@@ -907,3 +907,51 @@ def test_a_stderr_nobody_reads_does_not_stop_the_server(tmp_path):
                 logged += chunk
         os.close(read_end)
     assert b"GET /healthz model=- method=healthz status=200" in logged
+
+
+def fill_pipe(write_end: int) -> None:
+    """Writes dots into the pipe of `write_end` until it is full, through a
+    non-blocking description of its own: O_NONBLOCK set on `write_end` would
+    be set on a server's stderr too."""
+    filler = os.open(f"/proc/self/fd/{write_end}", os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        for size in (4096, 1):
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    os.write(filler, b"." * size)
+    finally:
+        os.close(filler)
+
+
+def test_an_error_ends_serve_even_with_a_full_stderr_nobody_reads(tmp_path):
+    """serve's error message went straight to stderr once the log had had its
+    2 s: on a full pipe that nobody reads, that write waited for good, and
+    serve (its port taken here) never exited."""
+    import socket
+    import subprocess
+
+    from conftest import BINARY
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        read_end, write_end = os.pipe()  # read_end is never read
+        fill_pipe(write_end)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [str(BINARY), "serve", "--port", str(taken.getsockname()[1]), "--model",
+             f"tab={fixture_dir('tabular_mlp')}"], stdout=subprocess.DEVNULL, stderr=write_end, env=env)
+        os.close(write_end)
+        try:
+            code = process.wait(20)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            os.close(read_end)
+
+    assert code == 1, "serve did not exit on its error: it waited for a stderr nobody reads"
+    assert time.monotonic() - started < 10
