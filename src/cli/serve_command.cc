@@ -21,6 +21,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -415,21 +416,29 @@ class ShutdownSignals {
 // is over, stop_in_flight() turns true, and explanations still running stop
 // at their next model run and answer 503 (routes.h), so that the process
 // ends before a container's SIGKILL rather than being killed mid-response.
+// Start() and Cancel() may be called from any thread.
 class InFlightDeadline {
  public:
   explicit InFlightDeadline(double grace_seconds) : grace_(grace_seconds) {}
-  ~InFlightDeadline() {
+  ~InFlightDeadline() { Cancel(); }
+
+  // Once the server has stopped: the grace, if it runs, ends without a word
+  // (its line came after "stopped" when stderr was slow to take that).
+  void Cancel() {
+    std::thread thread;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       done_ = true;
+      thread = std::move(thread_);
     }
     wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (thread.joinable()) thread.join();
   }
 
+  // No-op once started or cancelled.
   void Start() {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (thread_.joinable()) return;
+    if (done_ || thread_.joinable()) return;
     thread_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(mutex_);
       if (wake_.wait_for(lock, std::chrono::duration<double>(grace_), [this] { return done_; })) return;
@@ -648,11 +657,15 @@ int RunServe(const std::vector<std::string>& args) {
   release_hooks.released = [](int64_t bytes) {
     ServerLog("xaiserve: idle: returned " + std::to_string(bytes >> 20) + " MB of freed memory to the system");
   };
-  const IdleMemoryRelease idle_memory_release(release_hooks, kIdleMemoryReleaseInterval);
+  std::optional<IdleMemoryRelease> idle_memory_release(std::in_place, release_hooks, kIdleMemoryReleaseInterval);
   const Status served = server.Serve();
   registry.StopLoading();
   loader.join();
   registry.StopPolling();
+  // Nothing is logged after "stopped" or the error: the threads that log
+  // stop first.
+  idle_memory_release.reset();
+  in_flight_deadline.Cancel();
   if (!served.ok()) return Fail(served.message());
   ServerLog("xaiserve: stopped");
   DrainServerLog(kLogDrainOnExit);

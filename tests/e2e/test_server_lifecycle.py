@@ -955,3 +955,51 @@ def test_an_error_ends_serve_even_with_a_full_stderr_nobody_reads(tmp_path):
 
     assert code == 1, "serve did not exit on its error: it waited for a stderr nobody reads"
     assert time.monotonic() - started < 10
+
+
+def test_stopped_is_the_last_line_even_when_stderr_is_slow_to_take_it(tmp_path):
+    """The --shutdown-timeout timer lived until serve returned, after
+    "stopped" was logged and while the log waited for stderr: with a reader
+    slow to take it, "--shutdown-timeout (0.3 s) is over: stopping the
+    explanations still running" came after "stopped", with nothing running.
+    Here stderr is full, and the log's thread waits to write a request's line,
+    when SIGTERM comes; stderr is read only once the 0.3 s are over."""
+    import http.client
+    import signal
+    import subprocess
+
+    from conftest import BINARY
+
+    read_end, write_end = os.pipe()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen([str(BINARY), "serve", "--port", "0", "--shutdown-timeout", "0.3", "--model",
+                                f"tab={fixture_dir('tabular_mlp')}"],
+                               stdout=subprocess.PIPE, stderr=write_end, text=True, env=env)
+    try:
+        port = None
+        for line in process.stdout:
+            if (m := re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)):
+                port = int(m.group(1))
+                break
+        assert port is not None, "the server did not start"
+        fill_pipe(write_end)
+        os.close(write_end)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/healthz", headers={"Connection": "close"})
+        assert connection.getresponse().status == 200
+        connection.close()
+        time.sleep(0.2)  # the log's thread has taken the request's line and waits for stderr
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1.0)  # past the 0.3 s, within the 2 s the log gets to reach stderr at exit
+        logged = b""
+        while chunk := os.read(read_end, 1 << 16):  # to the end: the server has exited
+            logged += chunk
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(read_end)
+
+    lines = logged.decode(errors="replace").splitlines()
+    assert lines[-1] == "xaiserve: stopped", lines[-3:]
