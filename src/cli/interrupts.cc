@@ -2,40 +2,55 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <ctime>
 
 namespace xai {
 
 namespace {
 
-volatile std::sig_atomic_t g_requested = 0;
+// Written by the signal handler, read by any thread: lock-free, so that a
+// handler may touch them (a lock could be held by the thread it interrupted).
+std::atomic<int> g_requested{0};
+std::atomic<int64_t> g_requested_at_ns{0};  // when g_requested was set (CLOCK_MONOTONIC); 0 just before
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<int64_t>::is_always_lock_free,
+              "a signal handler may only use lock-free atomics");
 struct sigaction g_previous_int, g_previous_term, g_previous_xcpu;
-struct timespec g_requested_at;  // when g_requested was set
+
+int64_t MonotonicNanoseconds() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
 
 // A second signal within a second of the first is the same request to stop:
 // GNU timeout, and a Ctrl-C in a terminal that runs a wrapper, send it twice.
+// So is one that comes while the first is being taken, on another thread.
 bool WithinASecondOfTheFirst() {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
-  const double since = static_cast<double>(now.tv_sec - g_requested_at.tv_sec) +
-                       static_cast<double>(now.tv_nsec - g_requested_at.tv_nsec) / 1e9;
-  return since < 1.0;
+  const int64_t first = g_requested_at_ns.load();
+  return first == 0 || MonotonicNanoseconds() - first < 1000000000;
 }
 
 void OnStopSignal(int signal) {
-  if (g_requested != 0) {
+  const int saved_errno = errno;  // the write below may fail, where the interrupted code was about to read errno
+  int none = 0;
+  // The first signal only: a second one, on another thread, finds it taken.
+  if (!g_requested.compare_exchange_strong(none, signal)) {
     // The kernel repeats SIGXCPU every CPU second past the soft limit: that
     // is no one asking again (the hard limit's SIGKILL ends a run that will
     // not stop).
-    if (signal == SIGXCPU || WithinASecondOfTheFirst()) return;
-    // Asked again: stop now, as the signal would by default.
-    std::signal(signal, SIG_DFL);
-    std::raise(signal);
+    if (signal != SIGXCPU && !WithinASecondOfTheFirst()) {
+      // Asked again: stop now, as the signal would by default.
+      std::signal(signal, SIG_DFL);
+      std::raise(signal);
+    }
+    errno = saved_errno;
     return;
   }
-  clock_gettime(CLOCK_MONOTONIC, &g_requested_at);
-  g_requested = signal;
+  g_requested_at_ns = MonotonicNanoseconds();
   // Said at once (write is async-signal-safe): an instance can take minutes.
   static const char kStopping[] =
       "xaiserve: stopping after the current model run (the same signal again stops at once)\n";
@@ -44,15 +59,22 @@ void OnStopSignal(int signal) {
   const ssize_t written = signal == SIGXCPU ? write(STDERR_FILENO, kCpuLimit, sizeof kCpuLimit - 1)
                                             : write(STDERR_FILENO, kStopping, sizeof kStopping - 1);
   (void)written;
+  errno = saved_errno;
 }
 
 }  // namespace
 
 StopRequests::StopRequests() {
   g_requested = 0;
+  g_requested_at_ns = 0;
   struct sigaction action = {};
   action.sa_handler = OnStopSignal;
+  // The other stop signals wait while the handler runs on this thread: one
+  // that came in the middle of it saw no request yet, and said "stopping" again.
   sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGINT);
+  sigaddset(&action.sa_mask, SIGTERM);
+  sigaddset(&action.sa_mask, SIGXCPU);
   sigaction(SIGINT, &action, &g_previous_int);
   sigaction(SIGTERM, &action, &g_previous_term);
   sigaction(SIGXCPU, &action, &g_previous_xcpu);
