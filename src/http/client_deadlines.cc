@@ -484,6 +484,16 @@ bool DeadlineHttpServer::Listen() {
   }
 }
 
+void DeadlineHttpServer::Stop() {
+  // As cpp-httplib's stop(), without its "if (is_running_)": the accept
+  // loop checks svr_sock_ before each accept(), and shutdown() wakes one
+  // waiting.
+  const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
+  if (sock == INVALID_SOCKET) return;
+  shutdown(sock, SHUT_RDWR);
+  close(sock);
+}
+
 void DeadlineHttpServer::HandlingStarts() {
   if (t_connection != nullptr) t_connection->ClearDeadline();
 }

@@ -107,6 +107,12 @@ class DeadlineHttpServer : public httplib::Server {
   // why, before any connection is accepted; the thrown std::system_error
   // otherwise ended the process (std::terminate).
   bool Listen();
+  // Stops accepting connections, whenever it is called: before Listen()
+  // (which then returns true at once), while it runs (it returns once the
+  // connections in flight are finished), or after. cpp-httplib's stop() does
+  // nothing until its accept loop has begun, so a stop that came just before
+  // was lost and the server served on.
+  void Stop();
   // After Listen() returned false for that reason: the error of the thread
   // creation that failed (EAGAIN, as a rule); empty otherwise.
   std::error_code thread_error() const { return thread_error_; }

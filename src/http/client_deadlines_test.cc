@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -239,6 +240,21 @@ TEST_F(IdleConnectionsTest, AParkedKeptAliveConnectionIsServedWhenItsClientSends
 
   EXPECT_NE(second.find("HTTP/1.1 200 OK"), std::string::npos) << second;
   EXPECT_EQ(second.substr(second.size() - 8), "\r\n\r\nxxxx") << second;
+}
+
+// cpp-httplib's stop() before its accept loop has begun did nothing, and the
+// loop then ran for good: serve, whose probe port could not start its thread,
+// stopped itself so (on Serve()'s own thread, before it listened) and served on.
+TEST(DeadlineHttpServerStopTest, AStopBeforeListenEndsItAtOnce) {
+  DeadlineHttpServer server(kClientTimeout, 2, nullptr);
+  ASSERT_GT(server.bind_to_any_port("127.0.0.1"), 0);
+  server.Stop();
+  auto listened = std::async(std::launch::async, [&server] { return server.Listen(); });
+  const bool returned = listened.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!returned) server.stop();  // it is running now: cpp-httplib's stop() ends it, and the test
+  EXPECT_TRUE(returned) << "Listen() served on after a Stop()";
+  EXPECT_TRUE(listened.get());
+  server.Stop();  // after Listen() too: nothing left to stop
 }
 
 }  // namespace

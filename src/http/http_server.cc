@@ -490,7 +490,6 @@ std::string HttpServer::url() const {
 
 Status HttpServer::Serve() {
   if (port_ <= 0) return FailedPrecondition("HttpServer::Serve called before a successful Bind");
-  serving_ = true;
   if (stop_requested_) return OkStatus();
   if (probe_) probe_->Start();
   // Returns after stop(): the listening socket is closed, then the worker
@@ -524,10 +523,9 @@ Status HttpServer::Serve() {
 
 void HttpServer::Stop() {
   stop_requested_ = true;
-  if (!serving_) return;  // Serve() has not started: it sees stop_requested_ and returns.
-  // Serve() may be between its check and the listening loop: wait for it.
-  for (int i = 0; i < 500 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  server_->stop();
+  // Also before Serve() has reached its accept loop, even from Serve()'s own
+  // thread (a probe port that could not start): Listen() then returns at once.
+  server_->Stop();
 }
 
 }  // namespace xai

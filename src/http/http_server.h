@@ -80,7 +80,6 @@ class HttpServer {
   std::unique_ptr<DeadlineHttpServer> server_;
   // Large bodies handled at once hold at most 2 x max_body_bytes (body_memory_gate.h).
   std::unique_ptr<BodyMemoryGate> body_gate_;
-  std::atomic<bool> serving_{false};
   std::atomic<bool> stop_requested_{false};
   // With options_.probe_port >= 0; serves until the API's port has drained.
   // Declared last: it reads stop_requested_ until it is destroyed.

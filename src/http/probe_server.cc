@@ -134,7 +134,6 @@ void ProbeServer::Start() {
   if (port_ <= 0 || thread_.joinable()) return;
   auto serve = [this] {
     const bool listened = server_->Listen();
-    listen_returned_ = true;
     // False without a stop(): its worker threads could not be started, or
     // cpp-httplib's accept loop gave up on an accept() error it does not
     // retry (ENFILE, ENOBUFS, ENOMEM...) and closed the port; every probe
@@ -162,13 +161,7 @@ void ProbeServer::Fail(const std::string& what, const char* advice) {
 void ProbeServer::Stop() {
   if (!thread_.joinable()) return;
   stop_called_ = true;
-  // listen_after_bind may not have reached its loop yet: wait for it (a
-  // while), as stop() before the loop would leave the loop running; unless
-  // it has already returned (failed).
-  for (int i = 0; i < 500 && !listen_returned_ && !server_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  server_->stop();
+  server_->Stop();  // also before the thread has reached its accept loop
   thread_.join();
 }
 

@@ -64,7 +64,6 @@ class ProbeServer {
   std::unique_ptr<DeadlineHttpServer> server_;
   std::thread thread_;
   std::atomic<bool> stop_called_{false};
-  std::atomic<bool> listen_returned_{false};
   Status failure_;  // written by the probe's thread before it ends
   std::string advice_;
   int port_ = -1;
