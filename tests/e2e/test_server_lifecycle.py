@@ -862,44 +862,58 @@ def test_serve_raises_its_open_file_limit_to_the_hard_limit(xaiserve, tmp_path, 
         assert "may open only" not in log, log[-3000:]
 
 
+@contextlib.contextmanager
+def serve_with_stderr(stderr: int, *flags: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`xaiserve serve --port 0 --model tab=... FLAGS` with stderr the file
+    descriptor given (a pipe, as a test wants it): the process, once it
+    listens, and its port; killed at the end of the block if still running."""
+    from conftest import BINARY
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen([str(BINARY), "serve", "--port", "0", "--model", f"tab={fixture_dir('tabular_mlp')}",
+                                *flags], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+    try:
+        port = next((int(m.group(1)) for line in process.stdout
+                     if (m := re.search(r"listening on http://127\.0\.0\.1:(\d+)", line))), None)
+        assert port is not None, "the server did not start"
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def get_healthz(port: int, times: int) -> None:
+    """GET /healthz `times` times over one connection, each answered ok
+    (each is a line of the access log: about 90 bytes)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    for i in range(times):
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert response.status == 200 and response.read() == b'{"status":"ok"}', i
+    connection.close()
+
+
 def test_a_stderr_nobody_reads_does_not_stop_the_server(tmp_path):
     """stderr is a pipe whose reader stopped reading (a stalled log driver,
     `serve 2>&1 | less`): once its 64 KiB were full, the worker writing the
     access log blocked, then every worker and the signal thread behind it:
     the API answered nothing while the probe port said ready, and SIGTERM
     did nothing. The log now has a thread of its own."""
-    import http.client
     import signal
-    import subprocess
-
-    from conftest import BINARY
 
     read_end, write_end = os.pipe()  # read_end is never read
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    process = subprocess.Popen([str(BINARY), "serve", "--port", "0", "--model", f"tab={fixture_dir('tabular_mlp')}"],
-                               stdout=subprocess.PIPE, stderr=write_end, text=True, env=env)
-    os.close(write_end)
     try:
-        port = None
-        for line in process.stdout:
-            if (m := re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)):
-                port = int(m.group(1))
-                break
-        assert port is not None, "the server did not start"
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        for i in range(1500):  # about 130 KB of access log, twice what the pipe holds
-            connection.request("GET", "/healthz")
-            response = connection.getresponse()
-            assert response.status == 200 and response.read() == b'{"status":"ok"}', i
-        connection.close()
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(20) == 0
-        assert time.monotonic() - started < 10
+        with serve_with_stderr(write_end) as (process, port):
+            os.close(write_end)
+            get_healthz(port, 1500)  # about 130 KB of access log, twice what the pipe holds
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(20) == 0
+            assert time.monotonic() - started < 10
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         os.set_blocking(read_end, False)
         logged = b""
         with contextlib.suppress(BlockingIOError):
@@ -964,42 +978,63 @@ def test_stopped_is_the_last_line_even_when_stderr_is_slow_to_take_it(tmp_path):
     explanations still running" came after "stopped", with nothing running.
     Here stderr is full, and the log's thread waits to write a request's line,
     when SIGTERM comes; stderr is read only once the 0.3 s are over."""
-    import http.client
     import signal
-    import subprocess
-
-    from conftest import BINARY
 
     read_end, write_end = os.pipe()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    process = subprocess.Popen([str(BINARY), "serve", "--port", "0", "--shutdown-timeout", "0.3", "--model",
-                                f"tab={fixture_dir('tabular_mlp')}"],
-                               stdout=subprocess.PIPE, stderr=write_end, text=True, env=env)
     try:
-        port = None
-        for line in process.stdout:
-            if (m := re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)):
-                port = int(m.group(1))
-                break
-        assert port is not None, "the server did not start"
-        fill_pipe(write_end)
-        os.close(write_end)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        connection.request("GET", "/healthz", headers={"Connection": "close"})
-        assert connection.getresponse().status == 200
-        connection.close()
-        time.sleep(0.2)  # the log's thread has taken the request's line and waits for stderr
-        process.send_signal(signal.SIGTERM)
-        time.sleep(1.0)  # past the 0.3 s, within the 2 s the log gets to reach stderr at exit
-        logged = b""
-        while chunk := os.read(read_end, 1 << 16):  # to the end: the server has exited
-            logged += chunk
-        assert process.wait(20) == 0
+        with serve_with_stderr(write_end, "--shutdown-timeout", "0.3") as (process, port):
+            fill_pipe(write_end)
+            os.close(write_end)
+            get_healthz(port, 1)
+            time.sleep(0.2)  # the log's thread has taken the request's line and waits for stderr
+            process.send_signal(signal.SIGTERM)
+            time.sleep(1.0)  # past the 0.3 s, within the 2 s the log gets to reach stderr at exit
+            logged = b""
+            while chunk := os.read(read_end, 1 << 16):  # to the end: the server has exited
+                logged += chunk
+            assert process.wait(20) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         os.close(read_end)
 
     lines = logged.decode(errors="replace").splitlines()
+    assert lines[-1] == "xaiserve: stopped", lines[-3:]
+
+
+def test_a_non_blocking_stderr_read_slowly_gets_every_line_whole(tmp_path):
+    """Node, and some CI runners, give a child a non-blocking stderr pipe:
+    once it was full, the log's write said EAGAIN and the rest of the batch
+    was thrown away (up to 4 MiB), neither written nor counted as dropped, and
+    a line cut in the middle was glued to the next."""
+    import fcntl
+    import signal
+    import threading
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETFL, fcntl.fcntl(write_end, fcntl.F_GETFL) | os.O_NONBLOCK)
+    logged = bytearray()
+
+    def read_slowly():
+        while chunk := os.read(read_end, 4096):
+            logged.extend(chunk)
+            time.sleep(0.002)
+
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    try:
+        with serve_with_stderr(write_end) as (process, port):
+            os.close(write_end)
+            get_healthz(port, 1500)  # about 130 KB of access log, twice what the pipe holds
+            reader.start()  # once the pipe has been full a while
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(20) == 0
+            reader.join(20)
+    finally:
+        os.close(read_end)
+
+    lines = logged.decode(errors="replace").splitlines()
+    access = [line for line in lines if "GET /healthz" in line]
+    whole = re.compile(r"\S+Z 127\.0\.0\.1 GET /healthz model=- method=healthz status=200 latency_ms=[\d.]+"
+                       r"( queued_ms=[\d.]+)?")
+    assert [line for line in access if not whole.fullmatch(line)] == []  # none cut or glued
+    assert len(access) == 1500, f"{len(access)} of 1500 access log lines arrived"
+    assert not any("were dropped" in line for line in lines)
     assert lines[-1] == "xaiserve: stopped", lines[-3:]
