@@ -34,9 +34,8 @@ else
   exit 2
 fi
 
-if [ ! -f build-fuzz/build.ninja ]; then
-  cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >&2
-fi
+source scripts/configure_once.sh
+configure_once fuzz build-fuzz -DCMAKE_CXX_COMPILER=clang++
 cmake --build build-fuzz -j "${XAI_BUILD_JOBS:-2}" >&2
 
 # Leaks fail the run; UBSan already aborts (-fno-sanitize-recover).

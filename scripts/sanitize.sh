@@ -12,9 +12,8 @@
 # binary: build-sanitize/api_test. Assumes scripts/setup.sh has run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -f build-sanitize/build.ninja ]; then
-  cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Release -DXAI_SANITIZE=ON >&2
-fi
+source scripts/configure_once.sh
+configure_once . build-sanitize -DCMAKE_BUILD_TYPE=Release -DXAI_SANITIZE=ON
 cmake --build build-sanitize -j "${XAI_BUILD_JOBS:-2}" >&2
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1}"

@@ -28,6 +28,12 @@ fi
 
 PYTHON=${PYTHON:-python3}
 want="$(cat requirements.txt requirements-no-deps.txt | sha256sum | cut -d' ' -f1)"
+# A .venv whose Python no longer runs (the system's was upgraded or removed),
+# or that a stopped first run left without pip, is made again from scratch.
+if [ -e .venv ] && ! { .venv/bin/python -c "" 2>/dev/null && [ -x .venv/bin/pip ]; }; then
+  echo "setup: .venv is broken (its python does not run, or it has no pip): making it again" >&2
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements-stamp 2>/dev/null)" != "$want" ]; then
   echo "setup: creating .venv with the pinned requirements (TensorFlow wheel, ~1-2 min)" >&2
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
