@@ -796,26 +796,20 @@ def test_a_failing_accept_on_the_probe_port_ends_serve_with_an_error_naming_it(x
     assert "Segmentation fault" not in log and "terminate called" not in log
 
 
-@pytest.fixture
-def model_nobody_can_read():
-    """quadratic copied where the user nobody can read it (pytest's tmp_path
-    is the test runner's alone)."""
-    root = Path(tempfile.mkdtemp(prefix="xai-nobody-"))
-    try:
-        shutil.copytree(fixture_dir("quadratic"), root / "quadratic")
-        for path in [root, *root.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        yield root / "quadratic"
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def test_worker_threads_the_system_refuses_end_serve_with_an_error_naming_the_limit(xaiserve, tmp_path,
-                                                                                      model_nobody_can_read):
+def test_worker_threads_the_system_refuses_end_serve_with_an_error_naming_the_limit(xaiserve, tmp_path):
     """std::thread's exception when the user is at its limit of processes
     (ulimit -u) escaped cpp-httplib's listen: "terminate called after throwing
-    an instance of 'std::system_error'", exit 134 and a core dump."""
+    an instance of 'std::system_error'", exit 134 and a core dump.
+
+    The model directory is empty (no version yet), so that no model loads:
+    TensorFlow makes its thread pools while a model loads, beside the worker
+    pool's start, and aborts when the system refuses it a thread (README,
+    Known limitations); with a model, which of the two met the limit first
+    was a race (the fresh-clone CI lost it once)."""
     import resource
+
+    waiting_model = Path(tempfile.mkdtemp(prefix="xai-nobody-empty-"))
+    waiting_model.chmod(0o755)
 
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv, to run the server as nobody under a limit of processes")
@@ -825,12 +819,15 @@ def test_worker_threads_the_system_refuses_end_serve_with_an_error_naming_the_li
         # enough for the server's own threads and TensorFlow's, not for 200 workers.
         resource.setrlimit(resource.RLIMIT_NPROC, (60, 60))
 
-    server = ServerProcess("--model", f"m={model_nobody_can_read}", "--threads", "200", log_dir=tmp_path,
+    server = ServerProcess("--model", f"m={waiting_model}", "--threads", "200", log_dir=tmp_path,
                            command_prefix=("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"),
                            preexec=few_processes)
-    with pytest.raises(AssertionError, match="did not start"):
-        server.start()
-    code = server.process.wait(30)
+    try:
+        with contextlib.suppress(AssertionError):  # it prints its URL, or exits first
+            server.start()
+        code = server.process.wait(30)
+    finally:
+        waiting_model.rmdir()
 
     log = server.log()
     assert code == 1, f"exit code {code}\n{log[-3000:]}"
