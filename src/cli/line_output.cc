@@ -1,13 +1,14 @@
 #include "cli/line_output.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "core/write_all.h"
 
 namespace xai {
 namespace {
@@ -50,28 +51,7 @@ Status LineOutput::Write(size_t max_lines) {
   if (!failure_.ok()) return failure_;
   const size_t lines = std::min(line_ends_.size(), max_lines - std::min(max_lines, lines_written_));
   const size_t end = lines == 0 ? 0 : line_ends_[lines - 1];
-  size_t written = 0;
-  int error = 0;
-  while (written < end) {
-    const ssize_t n = write(fd_, buffer_.data() + written, end - written);
-    if (n > 0) {
-      written += static_cast<size_t>(n);
-      continue;
-    }
-    if (n == 0) {  // no progress and no error: not to be retried for ever
-      error = EIO;
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      // A non-blocking descriptor (O_NONBLOCK set by the parent) whose reader
-      // is behind: wait as a blocking write would.
-      struct pollfd writable = {fd_, POLLOUT, 0};
-      if (poll(&writable, 1, -1) >= 0 || errno == EINTR) continue;
-    }
-    error = errno;
-    break;
-  }
+  const auto [written, error] = WriteAll(fd_, std::string_view(buffer_.data(), end));
   // The whole lines among the bytes written.
   const size_t whole = static_cast<size_t>(std::upper_bound(line_ends_.begin(), line_ends_.begin() + lines, written) -
                                            line_ends_.begin());

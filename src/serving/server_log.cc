@@ -1,15 +1,15 @@
 #include "serving/server_log.h"
 
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <utility>
+
+#include "core/write_all.h"
 
 namespace xai {
 namespace {
@@ -99,30 +99,10 @@ class StderrWriter {
     }
     const size_t notice_end = text.size();
     for (const std::string& line : lines) text += line;
-    const size_t done = WriteAll(text);
+    const size_t done = WriteAll(STDERR_FILENO, text).written;
     if (done > 0) mid_line_ = text[done - 1] != '\n';
     const auto unwritten = text.begin() + static_cast<std::ptrdiff_t>(std::max(done, notice_end));
     return {done >= notice_end, std::count(unwritten, text.end(), '\n')};
-  }
-
-  // Writes `text` to stderr whole, waiting while a non-blocking stderr (as
-  // Node and some CI runners give) is full, as write(2) waits on a blocking
-  // one; or as much as stderr takes before an error. Returns the bytes
-  // written.
-  static size_t WriteAll(const std::string& text) {
-    size_t done = 0;
-    while (done < text.size()) {
-      const ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
-      if (n > 0) {
-        done += static_cast<size_t>(n);
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        pollfd writable{STDERR_FILENO, POLLOUT, 0};
-        (void)poll(&writable, 1, -1);  // EINTR, or POLLERR/POLLHUP: the next write says
-      } else if (!(n < 0 && errno == EINTR)) {
-        break;
-      }
-    }
-    return done;
   }
 
   std::mutex mutex_;
