@@ -39,9 +39,9 @@ bool IsBlankJsonText(std::string_view text);
 // holds, counted in one pass over the text without parsing it: a request's
 // instances can be refused before it is parsed (parsing takes many times the
 // text's size: 1.5 M tiny instances in 12 MB, about 750 MB). nullopt if the
-// top level has no such array; the largest if the key comes more than once
-// (ParseJson then refuses the text). Meant for well-formed JSON; on malformed
-// text the count may be anything (ParseJson then refuses the text).
+// top level has no such array; the largest if the key comes more than once.
+// Meant for well-formed JSON: on malformed text, a key given twice included,
+// the count may be anything (ParseJson then refuses the text).
 std::optional<size_t> CountTopLevelArrayElements(const std::string& text, const std::string& key);
 
 // JSON text, compact, as Json::dump(-1) with invalid UTF-8 replaced (U+FFFD)
