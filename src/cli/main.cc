@@ -9,6 +9,8 @@
 
 #include "cli/commands.h"
 #include "cli/serve_command.h"
+#include "core/version.h"
+#include "runtime/model_runtime.h"
 
 namespace {
 
@@ -26,7 +28,8 @@ constexpr char kUsage[] =
     "  metadata MODEL_DIR                     the explanation metadata in use, ready to edit\n"
     "  serve [--model NAME=DIR]...            the REST server (no model given: the demo models)\n"
     "\n"
-    "Run 'xaiserve COMMAND --help' for a command's flags.\n";
+    "Run 'xaiserve COMMAND --help' for a command's flags; 'xaiserve --version' for the versions\n"
+    "of xaiserve and TensorFlow.\n";
 
 int Dispatch(const std::string& command, const std::vector<std::string>& args) {
   if (command == "inspect") return xai::RunInspect(args);
@@ -46,6 +49,10 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::cout << kUsage;
     return args.empty() ? 2 : 0;
+  }
+  if (args.size() == 1 && (args[0] == "--version" || args[0] == "version")) {
+    std::cout << "xaiserve " << xai::kXaiserveVersion << "\nTensorFlow " << xai::TensorFlowVersion() << "\n";
+    return std::cout.flush() ? 0 : 1;
   }
   const std::string command = args[0];
   args.erase(args.begin());

@@ -127,6 +127,10 @@ struct RuntimeOptions {
   bool short_runs_entirely_in_caller_thread = true;
 };
 
+// The TensorFlow release this runtime is built on ("2.20.0"), or "none" in a
+// build without TensorFlow (no_tensorflow_runtime.cc).
+std::string TensorFlowVersion();
+
 // Loads the SavedModel in `dir` (saved_model.pb + variables/) with tag `serve`.
 StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir,
                                                               const RuntimeOptions& options = {});

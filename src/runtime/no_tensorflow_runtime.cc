@@ -7,6 +7,8 @@
 
 namespace xai {
 
+std::string TensorFlowVersion() { return "none"; }
+
 StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir, const RuntimeOptions&) {
   return Unimplemented("cannot load the SavedModel in '" + dir +
                        "': this is a build without TensorFlow (XAI_SANITIZE); use the regular build in build/");

@@ -20,6 +20,7 @@
 #include "runtime/run_placement.h"
 #include "runtime/tf_gradient_graph.h"
 #include "runtime/tf_runnable_ops.h"
+#include "tensorflow/c/c_api.h"
 #include "tensorflow/cc/saved_model/loader.h"
 #include "tensorflow/cc/saved_model/reader.h"
 #include "tensorflow/core/framework/tensor.h"
@@ -633,6 +634,8 @@ class TfSavedModel final : public ModelRuntime {
 };
 
 }  // namespace
+
+std::string TensorFlowVersion() { return TF_Version(); }  // the linked library's own
 
 StatusOr<std::unique_ptr<ModelRuntime>> LoadSavedModelRuntime(const std::string& dir, const RuntimeOptions& options) {
   // TensorFlow's absl-logged INFO lines (graph passes) are noise for users;

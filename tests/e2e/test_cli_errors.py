@@ -340,6 +340,20 @@ def test_flags_that_do_not_fit_are_usage_errors(flags, phrases, xaiserve):
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("flag", ["--version", "version"])
+def test_version_names_xaiserve_and_the_tensorflow_it_runs_on(flag, xaiserve):
+    import tensorflow as tf
+
+    result = xaiserve.run(flag)
+
+    assert result.returncode == 0, str(result)
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, str(result)
+    assert lines[0].startswith("xaiserve "), str(result)
+    assert lines[1] == f"TensorFlow {tf.__version__}", str(result)
+
+
 def test_help_command_shows_the_commands_help(xaiserve):
     result = xaiserve.run("help", "explain")
 
