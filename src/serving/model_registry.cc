@@ -285,10 +285,14 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
 
     std::map<int64_t, std::string> seen_now;
     bool pending = false;  // a wanted version is on disk, not loaded yet, and not failed as it is
+    int64_t newest_coming = -1;  // the highest such version, or failed as it is
     for (const ModelVersion& v : incomplete) {
       std::vector<int64_t> with_it = disk_versions;
       with_it.push_back(v.version);
-      if (Holds(WantedVersions(source.version_policy, with_it), v.version)) pending = true;  // still being copied in
+      if (Holds(WantedVersions(source.version_policy, with_it), v.version)) {
+        pending = true;  // still being copied in
+        newest_coming = std::max(newest_coming, v.version);
+      }
     }
     bool wanted_failed = false;  // a wanted version on disk failed to load as it is
     for (const ModelVersion& v : on_disk) {
@@ -312,6 +316,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         if (failed != disk.failed.end()) next->failures.push_back({v.version, v.path, failed->second.error});
         if (retry) pending = true;  // to be loaded once its files settle
         wanted_failed = wanted_failed || !retry;
+        newest_coming = std::max(newest_coming, v.version);
         continue;
       }
       {
@@ -333,6 +338,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         next->failures.push_back({v.version, v.path, model.status()});
         disk.failed[v.version] = {fingerprint, model.status()};
         wanted_failed = true;
+        newest_coming = std::max(newest_coming, v.version);
         Log("model '" + source.name + "' version " + std::to_string(v.version) + " (" + v.path +
             ") failed to load: " + model.status().message());
       }
@@ -358,6 +364,17 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         next->versions.push_back(*v);
         kept = v->version;
         break;
+      }
+    } else if (!current->versions.empty()) {
+      // With older versions serving on (all, latest 2), the newest one gone
+      // while a newer version comes serves on too: requests that name no
+      // version would otherwise get an older model meanwhile. A newest
+      // version deleted with nothing newer coming is a rollback: it goes.
+      const LoadedVersion& newest = current->versions.back();
+      if (seen_now.count(newest.version) == 0 && newest.version > next->versions.back().version &&
+          newest_coming > newest.version) {
+        next->versions.push_back(newest);
+        kept = newest.version;
       }
     }
     if (kept && kept != disk.kept) {

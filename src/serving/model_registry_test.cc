@@ -370,6 +370,60 @@ TEST_F(ModelRegistryTest, AVersionRenamedServesOnUntilItsNewNumberHasLoaded) {
   EXPECT_EQ(registry.Get("m").status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(ModelRegistryTest, TheNewestVersionRenamedServesOnBesideTheOlderOnesUntilItsNewNumberHasLoaded) {
+  // Serving every version (or latest 2), `mv m/2 m/3` handed requests that
+  // name no version to version 1 until 3 had loaded.
+  SavedModel("m/1");
+  SavedModel("m/2");
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  fs::rename(Path("m/2"), Path("m/3"));
+
+  registry.Poll();  // 3 seen once, not settled: 2 serves on from memory
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 2");
+  EXPECT_TRUE(Contains(registry.Snapshot("m")->error.message(), "version 2 is gone from disk and serves on from memory"));
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 3);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 3");
+  EXPECT_TRUE(registry.Snapshot("m")->error.ok()) << registry.Snapshot("m")->error.message();
+}
+
+TEST_F(ModelRegistryTest, TheNewestVersionReplacedByOneStillBeingCopiedServesOnBesideTheOlderOnes) {
+  SavedModel("m/1");
+  SavedModel("m/2");
+  ModelRegistry registry({Source("m", Path("m"), Latest(2))}, fake_.loader());
+  registry.LoadAll();
+  fs::create_directories(Path("m/3/variables"));  // saved_model.pb not written yet
+  fs::remove_all(Path("m/2"));
+
+  registry.Poll();
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  SavedModel("m/3");
+  registry.Poll();
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 3);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1, 3");
+}
+
+TEST_F(ModelRegistryTest, TheNewestVersionDeletedWithNothingNewerComingIsARollback) {
+  // Even beside an older version that fails to load as it is: only a newer
+  // version on its way keeps a deleted one serving.
+  SavedModel("m/1");
+  SavedModel("m/2");
+  SavedModel("m/3");
+  fake_.Fail(Path("m/1"));
+  ModelRegistry registry({{"m", Path("m")}}, fake_.loader());
+  registry.LoadAll();
+  ASSERT_EQ(registry.Snapshot("m")->VersionList(), "2, 3");
+  fs::remove_all(Path("m/3"));
+
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "2");
+}
+
 TEST_F(ModelRegistryTest, TheOldVersionDeletedWhileTheNewOneIsStillBeingCopiedServesOn) {
   // cp -r writes variables/ before saved_model.pb: with 2 not yet a
   // SavedModel, deleting 1 left nothing serving (503s) until 2 loaded.
