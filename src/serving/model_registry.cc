@@ -323,6 +323,9 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         // Meanwhile the model's status and routes say this version is loading.
         auto loading = std::make_shared<ModelSnapshot>(*Snapshot(source.name));
         loading->loading = v;
+        for (const LoadedVersion& loaded : next->versions) {
+          if (FindVersion(loading->versions, loaded.version) == nullptr) loading->loaded_waiting.push_back(loaded.version);
+        }
         Publish(source.name, std::move(loading));
       }
       const auto start = std::chrono::steady_clock::now();
@@ -477,6 +480,11 @@ StatusOr<LoadedVersion> ModelRegistry::Get(const std::string& name, std::optiona
   if (snapshot->loading && snapshot->loading->version == *version) {
     return Unavailable("model '" + name + "' version " + std::to_string(*version) +
                        " is loading; send the request again in a moment");
+  }
+  if (snapshot->loading && Holds(snapshot->loaded_waiting, *version)) {
+    return Unavailable("model '" + name + "' version " + std::to_string(*version) +
+                       " has loaded and serves once version " + std::to_string(snapshot->loading->version) +
+                       ", loading with it, has loaded too; send the request again in a moment");
   }
   std::string why;
   if (const FailedVersion* failed = FindVersion(snapshot->failures, *version)) {

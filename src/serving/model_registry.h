@@ -99,6 +99,10 @@ struct ModelSnapshot {
   std::vector<FailedVersion> failures;  // versions on disk that did not load, ascending
   Status error;                         // the base directory holds no SavedModel (NOT_FOUND), else OK
   std::optional<ModelVersion> loading;  // the version being loaded right now, if any
+  // Versions the same load pass has loaded already: they serve (join
+  // `versions`) once the pass ends, so that requests naming no version do
+  // not go to an older version first. Ascending.
+  std::vector<int64_t> loaded_waiting;
   // The cross-request batching counts of the models this model no longer
   // serves (unloaded versions), as they stood when each was unloaded: with
   // the loaded versions' own, they make counters that never go back (the

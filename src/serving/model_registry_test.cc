@@ -514,6 +514,36 @@ TEST_F(ModelRegistryTest, AVersionBeingLoadedIsShownAsLoading) {
   EXPECT_EQ(registry.Get("m")->version, 2);
 }
 
+TEST_F(ModelRegistryTest, AVersionLoadedWhileAnotherLoadsWithItIsShownAsWaitingNotMissing) {
+  // At start-up with versions 1 and 2, while 2 loaded, version 1 (loaded
+  // already) got 404 "has no loaded version 1; loaded versions: none".
+  SavedModel("m/1");
+  SavedModel("m/2");
+  ModelRegistry* registry_seen = nullptr;
+  std::vector<int64_t> waiting_seen;
+  Status route_seen, newest_seen;
+  ModelLoader base = fake_.loader();
+  ModelRegistry registry({{"m", Path("m")}}, [&](const std::string& dir) {
+    if (registry_seen != nullptr && dir == Path("m/2")) {
+      waiting_seen = registry_seen->Snapshot("m")->loaded_waiting;
+      route_seen = registry_seen->Get("m", 1).status();
+      newest_seen = registry_seen->Get("m").status();
+    }
+    return base(dir);
+  });
+  registry_seen = &registry;
+  registry.LoadAll();
+
+  EXPECT_EQ(waiting_seen, (std::vector<int64_t>{1}));
+  EXPECT_EQ(route_seen.code(), StatusCode::kUnavailable) << route_seen.message();
+  EXPECT_TRUE(Contains(route_seen.message(), "version 1 has loaded and serves once version 2, loading with it, has loaded"))
+      << route_seen.message();
+  EXPECT_EQ(newest_seen.code(), StatusCode::kUnavailable);  // not version 1 first, then 2
+  EXPECT_TRUE(registry.Snapshot("m")->loaded_waiting.empty());
+  EXPECT_EQ(registry.Get("m")->version, 2);
+  EXPECT_EQ(registry.Get("m", 1)->version, 1);
+}
+
 TEST_F(ModelRegistryTest, LatestTwoKeepsBothOldVersionsUntilANewOneServes) {
   // A new version 3 unloaded 1 at once: before 3 had loaded (a 0.3 s gap),
   // and for good when 3 failed to load.

@@ -1,5 +1,8 @@
 #include "serving/model_status.h"
 
+#include <functional>
+#include <map>
+
 #include "model/explanation_metadata.h"
 
 namespace xai {
@@ -183,13 +186,16 @@ Json ModelStatusJson(const ModelSnapshot& snapshot) {
   }
   out["loadErrors"] = failures;
   out.erase("failedVersions");
-  // TF Serving's GET /v1/models/{name} shape, newest first (a version being loaded is the newest there is).
+  // TF Serving's GET /v1/models/{name} shape, newest first: a version is
+  // LOADING (also once loaded, until the versions loading with it have),
+  // AVAILABLE, or END with the error it failed with (unless retried now).
+  std::map<int64_t, Json, std::greater<int64_t>> by_version;
+  for (const FailedVersion& f : snapshot.failures) by_version[f.version] = EndedVersionJson(f);
+  for (const LoadedVersion& v : snapshot.versions) by_version[v.version] = VersionStateJson(v.version, "AVAILABLE");
+  for (int64_t v : snapshot.loaded_waiting) by_version[v] = VersionStateJson(v, "LOADING");
+  if (snapshot.loading) by_version[snapshot.loading->version] = VersionStateJson(snapshot.loading->version, "LOADING");
   Json tfs = Json::array();
-  if (snapshot.loading) tfs.push_back(VersionStateJson(snapshot.loading->version, "LOADING"));
-  for (auto it = snapshot.versions.rbegin(); it != snapshot.versions.rend(); ++it) {
-    tfs.push_back(VersionStateJson(it->version, "AVAILABLE"));
-  }
-  for (auto it = snapshot.failures.rbegin(); it != snapshot.failures.rend(); ++it) tfs.push_back(EndedVersionJson(*it));
+  for (auto& [version, state] : by_version) tfs.push_back(std::move(state));
   out["model_version_status"] = tfs;
   return out;
 }

@@ -542,6 +542,9 @@ def test_while_models_load_healthz_answers_and_readyz_says_503(xaiserve, tmp_pat
         # The version being loaded shows as TF Serving shows it (it was invisible).
         status = wait_until(lambda: (lambda s: s if s.get("loadingVersion") else None)(get("/v1/models/m")[1]), 60,
                             "a version shown as loading")
+        # A version loaded while later ones load with it: it was a 404 "no
+        # loaded version 1; loaded versions: none" and missing from the status.
+        waiting = wait_until(lambda: _version_one_while_others_load(get), 60, "version 3 or later loading")
         wait_until(lambda: get("/readyz")[0] == 200, 120, "the models to load")
     finally:
         process.send_signal(signal.SIGTERM)
@@ -554,7 +557,25 @@ def test_while_models_load_healthz_answers_and_readyz_says_503(xaiserve, tmp_pat
         readyz[1]["error"]["message"], readyz
     assert status["model_version_status"][0] == {"version": str(status["loadingVersion"]), "state": "LOADING",
                                                  "status": {"error_code": "OK", "error_message": ""}}, status
+    version_one, later_status = waiting
+    assert version_one[0] == 503 and "version 1 has loaded and serves once version" in \
+        version_one[1]["error"]["message"], version_one
+    listed = [(entry["version"], entry["state"]) for entry in later_status["model_version_status"]]
+    loading_now = later_status["loadingVersion"]
+    assert listed == [(str(v), "LOADING") for v in range(loading_now, 0, -1)], later_status
     assert process.returncode == 0
+
+
+def _version_one_while_others_load(get):
+    """GET /v1/models/m/versions/1 while version 3 or later is loading, and
+    the model's status after it, if loading went on meanwhile (versions load
+    in order, so it was loading then too); else None."""
+    before = get("/v1/models/m")[1]
+    if before.get("loadingVersion", 0) < 3:
+        return None
+    version_one = get("/v1/models/m/versions/1")
+    after = get("/v1/models/m")[1]
+    return (version_one, after) if after.get("loadingVersion") else None
 
 
 def _answers(get) -> bool:
@@ -1035,3 +1056,21 @@ def test_a_non_blocking_stderr_read_slowly_gets_every_line_whole(tmp_path):
     assert len(access) == 1500, f"{len(access)} of 1500 access log lines arrived"
     assert not any("were dropped" in line for line in lines)
     assert lines[-1] == "xaiserve: stopped", lines[-3:]
+
+
+def test_model_version_status_is_newest_first_when_the_newest_version_failed(xaiserve, tmp_path):
+    """A newest version that failed to load came last: [2, 1, 3]."""
+    base = tmp_path / "m"
+    base.mkdir()
+    for version in ("1", "2"):
+        (base / version).symlink_to(fixture_dir("tabular_mlp"), target_is_directory=True)
+    (base / "3" / "variables").mkdir(parents=True)
+    (base / "3" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    server = ServerProcess("--model", f"m={base}", log_dir=tmp_path).start()
+    try:
+        status = server.get("/v1/models/m").expect(200)
+    finally:
+        server.stop()
+
+    listed = [(entry["version"], entry["state"]) for entry in status["model_version_status"]]
+    assert listed == [("3", "END"), ("2", "AVAILABLE"), ("1", "AVAILABLE")], status
