@@ -15,6 +15,7 @@
 #include <numeric>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "api/explain_parameters.h"
 #include "api/instances.h"
@@ -26,6 +27,7 @@
 #include "cli/interrupts.h"
 #include "cli/line_output.h"
 #include "core/number_format.h"
+#include "core/text.h"
 #include "model/attribution_setup.h"
 #include "model/explainable_model.h"
 
@@ -37,12 +39,12 @@ constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
 constexpr double kApproximationWarningLevel = 0.05;
 
 int Fail(const std::string& command, const Status& status) {
-  std::cerr << "xaiserve " << command << ": error: " << status.message() << "\n";
+  std::cerr << "xaiserve " << command << ": error: " << ForTerminal(status.message()) << "\n";
   return kExitFailed;
 }
 
 int UsageError(const std::string& command, const std::string& message) {
-  std::cerr << "xaiserve " << command << ": " << message << "\n(see xaiserve " << command << " --help)\n";
+  std::cerr << "xaiserve " << command << ": " << ForTerminal(message) << "\n(see xaiserve " << command << " --help)\n";
   return kExitUsage;
 }
 
@@ -115,11 +117,11 @@ StatusOr<std::shared_ptr<ExplainableModel>> LoadModel(const std::string& dir, co
   LoadOptions options;
   if (!metadata.empty()) options.metadata_path = metadata;
   if (version >= 0) options.version = version;
-  std::cerr << "xaiserve: loading " << dir << "\n";
+  std::cerr << "xaiserve: loading " << ForTerminal(dir) << "\n";
   XAI_ASSIGN_OR_RETURN(std::shared_ptr<ExplainableModel> model, ExplainableModel::Load(dir, options));
   std::vector<std::string> notes = model->load_notes();
   XAI_RETURN_IF_ERROR(CheckVisualizationMetadata(model->metadata(), &notes));
-  for (const std::string& note : notes) std::cerr << "xaiserve: note: " << note << "\n";
+  for (const std::string& note : notes) std::cerr << "xaiserve: note: " << ForTerminal(note) << "\n";
   return model;
 }
 
@@ -188,7 +190,7 @@ constexpr size_t kResultBytesKept = size_t{64} << 10;
 // Ends the command with `status`, after writing the lines of the instances done before it.
 int FailAfterWriting(const std::string& command, const Status& status, ResultLines& results) {
   const Status written = results.Write();
-  if (!written.ok()) std::cerr << "xaiserve " << command << ": error: " << written.message() << "\n";
+  if (!written.ok()) std::cerr << "xaiserve " << command << ": error: " << ForTerminal(written.message()) << "\n";
   return Fail(command, status);
 }
 
@@ -261,6 +263,26 @@ int Stopped(const std::string& command, int signal, size_t done, std::optional<s
   return 128 + signal;
 }
 
+// Inspect's report. What is put in as a std::string (names from the model
+// and its metadata, messages) is escaped (ForTerminal: a newline in a name
+// cannot start a line of its own); string literals, the report's own
+// layout, and numbers are not.
+class EscapedReport {
+ public:
+  EscapedReport& operator<<(const std::string& text) {
+    out_ << ForTerminal(text);
+    return *this;
+  }
+  EscapedReport& operator<<(const char* layout) {
+    out_ << layout;
+    return *this;
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
 }  // namespace
 
 int RunInspect(const std::vector<std::string>& args) {
@@ -278,46 +300,50 @@ int RunInspect(const std::vector<std::string>& args) {
   auto model = LoadModel(positional[0], metadata, version);
   if (!model.ok()) return Fail("inspect", model.status());
   ExplainableModel& m = **model;
-  std::cout << "model: " << m.path() << (m.version() ? " (version " + std::to_string(m.version()) + ")" : "")
+  EscapedReport report;
+  report << "model: " << m.path() << (m.version() ? " (version " + std::to_string(m.version()) + ")" : "")
             << (m.is_tf1_graph() ? "  [TensorFlow 1 graph]" : "") << "\n\nsignatures:\n";
   for (const SignatureInfo& sig : m.signatures()) {
-    std::cout << "  " << sig.key << "\n";
-    for (const TensorInfo& t : sig.inputs) std::cout << "    input  " << DescribeTensorInfo(t) << "\n";
-    for (const TensorInfo& t : sig.outputs) std::cout << "    output " << DescribeTensorInfo(t) << "\n";
+    report << "  " << sig.key << "\n";
+    for (const TensorInfo& t : sig.inputs) report << "    input  " << DescribeTensorInfo(t) << "\n";
+    for (const TensorInfo& t : sig.outputs) report << "    output " << DescribeTensorInfo(t) << "\n";
   }
   const SignatureSelection& sel = m.selection();
-  std::cout << "\npredicts with: " << (sel.predict_key.empty() ? "(none by default)" : sel.predict_key) << "  -- "
+  report << "\npredicts with: " << (sel.predict_key.empty() ? "(none by default)" : sel.predict_key) << "  -- "
             << sel.predict_reason << "\n";
   if (!m.explain_status().ok()) {
-    std::cout << "explains with: (none)\n";
-    std::cerr << "xaiserve inspect: this model cannot be explained: " << m.explain_status().message() << "\n";
+    report << "explains with: (none)\n";
+    std::cout << report.str() << std::flush;
+    std::cerr << "xaiserve inspect: this model cannot be explained: " << ForTerminal(m.explain_status().message())
+              << "\n";
     return kExitFailed;
   }
-  std::cout << "explains with: " << (sel.preprocess_key.empty() ? "" : sel.preprocess_key + " -> ") << sel.explain_key
+  report << "explains with: " << (sel.preprocess_key.empty() ? "" : sel.preprocess_key + " -> ") << sel.explain_key
             << "  -- " << sel.explain_reason << "\n";
-  std::cout << "\nmetadata: " << m.metadata().source << "\n";
+  report << "\nmetadata: " << m.metadata().source << "\n";
   for (const BoundInput& in : m.explained_inputs()) {
-    std::cout << "  attributes input '" << in.metadata.name << "' -> tensor " << in.tensor.tensor_name << " ("
+    report << "  attributes input '" << in.metadata.name << "' -> tensor " << in.tensor.tensor_name << " ("
               << DTypeName(in.tensor.dtype) << (in.signature_key.empty() ? ", internal graph tensor" : "") << ")\n";
   }
   for (const BoundOutput& out : m.explained_outputs()) {
-    std::cout << "  explains output '" << out.metadata.name << "' -> tensor " << out.tensor.tensor_name << "\n";
+    report << "  explains output '" << out.metadata.name << "' -> tensor " << out.tensor.tensor_name << "\n";
   }
   const StatusOr<std::vector<std::string>> gradients = m.CheckGradients();
   if (gradients.ok()) {
-    std::cout << "gradients: ok (gradient graph built for every explained output)\n";
-    if (const std::string note = m.CustomGradientsNote(); !note.empty()) std::cout << "  note: " << note << "\n";
+    report << "gradients: ok (gradient graph built for every explained output)\n";
+    if (const std::string note = m.CustomGradientsNote(); !note.empty()) report << "  note: " << note << "\n";
     if (const std::string note = ExplainableModel::NoGradientNote(*gradients); !note.empty()) {
-      std::cout << "  note: " << note << "\n";
+      report << "  note: " << note << "\n";
     }
-    std::cout << "\nok: the model can be explained (integrated-gradients, sampled-shapley"
+    report << "\nok: the model can be explained (integrated-gradients, sampled-shapley"
               << (m.explained_inputs().size() == 1 ? ", xrai if its input is an image" : "; not xrai, which takes one image input")
               << ")\n";
-    if (const std::string note = XraiBaselinesNote(m); !note.empty()) std::cout << "  note: " << note << "\n";
+    if (const std::string note = XraiBaselinesNote(m); !note.empty()) report << "  note: " << note << "\n";
   } else {
-    std::cout << "gradients: unavailable: " << gradients.status().message() << "\n";
-    std::cout << "\nok: the model can be explained with sampled-shapley only (forward passes)\n";
+    report << "gradients: unavailable: " << gradients.status().message() << "\n";
+    report << "\nok: the model can be explained with sampled-shapley only (forward passes)\n";
   }
+  std::cout << report.str();
   return kExitOk;
 }
 
@@ -449,7 +475,7 @@ Status WritePictures(const std::string& dir, size_t instance, const InstanceExpl
           !file.flush()) {
         return InvalidArgument("cannot write '" + path.string() + "': " + std::strerror(errno));
       }
-      std::cerr << "xaiserve explain: wrote " << path.string() << "\n";
+      std::cerr << "xaiserve explain: wrote " << ForTerminal(path.string()) << "\n";
     }
   }
   return OkStatus();
@@ -588,19 +614,20 @@ int RunExplain(const std::vector<std::string>& args) {
 
   if (options->method == "xrai") {
     if (const std::string note = XraiBaselinesNote(model); !note.empty()) {
-      std::cerr << "xaiserve explain: warning: " << note << "\n";
+      std::cerr << "xaiserve explain: warning: " << ForTerminal(note) << "\n";
     }
   }
   bool inputs_without_gradient = false;  // then more steps cannot close an approximationError
   if (options->method != "sampled-shapley") {
     if (const std::string note = model.CustomGradientsNote(); !note.empty()) {
-      std::cerr << "xaiserve explain: warning: " << note << "\n";
+      std::cerr << "xaiserve explain: warning: " << ForTerminal(note) << "\n";
     }
     // (A model whose gradients cannot be built fails at the first instance, saying why.)
     const StatusOr<std::vector<std::string>> without_gradient = model.CheckGradients();
     if (without_gradient.ok() && !without_gradient->empty()) {
       inputs_without_gradient = true;
-      std::cerr << "xaiserve explain: warning: " << ExplainableModel::NoGradientNote(*without_gradient) << "\n";
+      std::cerr << "xaiserve explain: warning: " << ForTerminal(ExplainableModel::NoGradientNote(*without_gradient))
+                << "\n";
     }
   }
   auto last_progress = std::chrono::steady_clock::now();
@@ -744,7 +771,7 @@ int RunMetadata(const std::vector<std::string>& args) {
     if (!(*model)->inferred_no_inputs() || signature == nullptr) return Fail("metadata", (*model)->explain_status());
     in_use = InferExplanationMetadata(*signature, /*integer_inputs=*/true);
     if (in_use.inputs.empty()) return Fail("metadata", (*model)->explain_status());
-    std::cerr << "xaiserve metadata: note: signature '" << signature->key
+    std::cerr << "xaiserve metadata: note: signature '" << ForTerminal(signature->key)
               << "' has no floating-point input; this template names its integer inputs, which only "
                  "--method sampled-shapley (sampledShapleyAttribution) can explain\n";
   }
@@ -758,7 +785,7 @@ int RunMetadata(const std::vector<std::string>& args) {
   if (!file || !(file << text) || !file.flush()) {
     return Fail("metadata", InvalidArgument("cannot write '" + output + "': " + std::strerror(errno)));
   }
-  std::cerr << "xaiserve metadata: wrote " << output << " (" << in_use.source << ")\n";
+  std::cerr << "xaiserve metadata: wrote " << ForTerminal(output) << " (" << ForTerminal(in_use.source) << ")\n";
   return kExitOk;
 }
 

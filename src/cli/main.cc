@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/serve_command.h"
+#include "core/text.h"
 #include "core/version.h"
 #include "runtime/model_runtime.h"
 
@@ -37,7 +38,7 @@ int Dispatch(const std::string& command, const std::vector<std::string>& args) {
   if (command == "explain") return xai::RunExplain(args);
   if (command == "metadata") return xai::RunMetadata(args);
   if (command == "serve") return xai::RunServe(args);
-  std::cerr << "xaiserve: unknown command '" << command << "'\n\n" << kUsage;
+  std::cerr << "xaiserve: unknown command '" << xai::ForTerminal(command) << "'\n\n" << kUsage;
   return 2;
 }
 

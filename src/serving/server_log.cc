@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/text.h"
 #include "core/write_all.h"
 
 namespace xai {
@@ -122,7 +123,7 @@ StderrWriter& Writer() {
 
 }  // namespace
 
-void ServerLog(std::string line) { Writer().Add(std::move(line)); }
+void ServerLog(std::string line) { Writer().Add(ForTerminal(line)); }
 
 bool DrainServerLog(std::chrono::milliseconds timeout) { return Writer().Drain(timeout); }
 

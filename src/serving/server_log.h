@@ -21,7 +21,9 @@ namespace xai {
 
 inline constexpr size_t kMaxQueuedLogBytes = size_t{4} << 20;
 
-// Queues `line` (without its newline) for stderr. Never waits for stderr.
+// Queues `line` (without its newline) for stderr, its control characters
+// escaped (ForTerminal, core/text.h: a newline in it is written as \n, so
+// every event is one line). Never waits for stderr.
 void ServerLog(std::string line);
 
 // Waits up to `timeout` for the lines queued so far to be written; false if

@@ -1265,3 +1265,37 @@ def test_a_cpu_time_limit_stops_explain_like_sigterm(xaiserve, tmp_path):
     assert 0 < len(lines) == int(done.group(1)) < 100_000
     assert all(json.loads(written)["explanations"] for written in lines)
     assert len(timings.read_text().splitlines()) == len(lines)
+
+
+# Names from a model's path and metadata with terminal escapes and a newline
+# that would start a line of its own: printed as they were, they recoloured
+# the terminal (or cleared it) and faked lines of xaiserve's own.
+ODD_OUTPUT = "probabilities\x1b[31m\nxaiserve: fake line"
+ODD_DIR = "model\x1b[2J"
+
+
+def model_with_odd_names(tmp_path):
+    model = tmp_path / ODD_DIR
+    shutil.copytree(fixture_dir("tabular_mlp"), model)
+    metadata_path = model / "explanation_metadata.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata["outputs"] = {ODD_OUTPUT: metadata["outputs"]["probabilities"]}
+    metadata_path.write_text(json.dumps(metadata))
+    return model
+
+
+def assert_escaped(text: str):
+    assert "\x1b" not in text, repr(text)
+    assert not any(line.startswith("xaiserve: fake line") for line in text.splitlines()), text
+    assert "\\x1b" in text, text
+
+
+def test_names_from_the_model_and_its_metadata_are_printed_escaped(xaiserve, tmp_path):
+    model = model_with_odd_names(tmp_path)
+
+    inspected = xaiserve.run("inspect", model).expect_success()
+    assert_escaped(inspected.stdout)
+    assert_escaped(inspected.stderr)  # "xaiserve: loading PATH"
+    refused = xaiserve.run("explain", model, "--instances", instances_file("tabular_mlp"), "--output-name", "nope")
+    refused.expect_failure(phrases=["nope"])
+    assert_escaped(refused.stderr)

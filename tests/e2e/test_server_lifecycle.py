@@ -1074,3 +1074,19 @@ def test_model_version_status_is_newest_first_when_the_newest_version_failed(xai
 
     listed = [(entry["version"], entry["state"]) for entry in status["model_version_status"]]
     assert listed == [("3", "END"), ("2", "AVAILABLE"), ("1", "AVAILABLE")], status
+
+
+def test_names_from_the_model_and_its_metadata_are_escaped_in_the_log_and_banner(xaiserve, tmp_path):
+    from test_cli_errors import assert_escaped, model_with_odd_names
+
+    model = model_with_odd_names(tmp_path)
+    server = ServerProcess("--model", f"m={model}", log_dir=tmp_path).start()
+    try:
+        server.post("/v1/models/m:explain", {"instances": [read_instances("tabular_mlp")[0]],
+                                             "parameters": {"outputName": "nope"}})
+        log = server.log_once(lambda text: "loaded from" in text)
+    finally:
+        server.stop()
+
+    assert_escaped(log)
+    assert_escaped("".join(server.stdout_lines))
