@@ -29,11 +29,14 @@
 #include "cli/flags.h"
 #include "core/json_fields.h"
 #include "core/number_format.h"
+#include "core/text.h"
+#include "core/version.h"
 #include "http/http_server.h"
 #include "http/idle_memory_release.h"
 #include "http/metrics.h"
 #include "model/model_dir.h"
 #include "http/routes.h"
+#include "runtime/model_runtime.h"
 #include "serving/model_registry.h"
 #include "serving/prediction_service.h"
 #include "serving/server_log.h"
@@ -105,7 +108,7 @@ int Fail(const std::string& message) {
 }
 
 int UsageError(const std::string& message) {
-  std::cerr << "xaiserve serve: " << message << "\n(see xaiserve serve --help)\n";
+  std::cerr << "xaiserve serve: " << ForTerminal(message) << "\n(see xaiserve serve --help)\n";
   return kExitUsage;
 }
 
@@ -335,7 +338,7 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
   if (!example.empty()) out << "  " << example << "\n";
   out << "  curl -s" << auth << " " << base << "/v1/models\n";
   out << "stop with Ctrl-C, SIGTERM or SIGHUP (requests in flight finish first)\n";
-  std::cout << out.str() << std::flush;
+  std::cout << ForTerminal(out.str(), /*keep_newlines=*/true) << std::flush;  // paths as given, escaped
 }
 
 // SIGTERM and SIGINT -> a callback on a thread of its own (a signal handler
@@ -596,7 +599,7 @@ int RunServe(const std::vector<std::string>& args) {
   LoadOptions load_options;
   load_options.batch_concurrent_runs = cross_request_batching;
   ModelRegistry registry(sources, ExplainableModelLoader(load_options));
-  Metrics metrics;
+  Metrics metrics({kXaiserveVersion, TensorFlowVersion()});
   RouteContext context;
   context.registry = &registry;
   context.metrics = &metrics;

@@ -1,6 +1,10 @@
 #include "http/metrics.h"
 
+#include <charconv>
+#include <chrono>
+#include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include "core/number_format.h"
 #include "serving/server_log.h"
@@ -10,6 +14,13 @@ namespace {
 
 std::string ModelMethodLabels(const std::string& model, const std::string& method) {
   return "model=\"" + EscapeLabelValue(model) + "\",method=\"" + EscapeLabelValue(method) + "\"";
+}
+
+// A bucket's bound as other Prometheus clients write it: "0.0005", not "5e-04".
+std::string BucketBound(double seconds) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, seconds, std::chars_format::fixed).ptr;
+  return std::string(text, end);
 }
 
 }  // namespace
@@ -24,6 +35,10 @@ std::string EscapeLabelValue(const std::string& value) {
   }
   return out;
 }
+
+Metrics::Metrics(BuildInfo build)
+    : build_(std::move(build)),
+      start_time_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
 
 void Metrics::RecordRequest(const std::string& model, const std::string& method, int http_status, double seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -85,7 +100,7 @@ std::string Metrics::Render(const std::vector<ModelRunBatching>& batching,
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
       cumulative += h.buckets[i];
-      out << "xaiserve_request_duration_seconds_bucket{" << labels << ",le=\"" << FormatNumber(kLatencyBuckets[i])
+      out << "xaiserve_request_duration_seconds_bucket{" << labels << ",le=\"" << BucketBound(kLatencyBuckets[i])
           << "\"} " << cumulative << "\n";
     }
     out << "xaiserve_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << h.count << "\n";
@@ -111,6 +126,17 @@ std::string Metrics::Render(const std::vector<ModelRunBatching>& batching,
          "read (server_log.h).\n"
       << "# TYPE xaiserve_log_lines_dropped_total counter\n"
       << "xaiserve_log_lines_dropped_total " << ServerLogLinesDropped() << "\n";
+  if (!build_.version.empty()) {
+    out << "# HELP xaiserve_build_info The versions of xaiserve and of the TensorFlow library it runs on.\n"
+        << "# TYPE xaiserve_build_info gauge\n"
+        << "xaiserve_build_info{version=\"" << EscapeLabelValue(build_.version) << "\",tensorflow=\""
+        << EscapeLabelValue(build_.tensorflow) << "\"} 1\n";
+  }
+  char start_time[32];
+  std::snprintf(start_time, sizeof start_time, "%.3f", start_time_);
+  out << "# HELP process_start_time_seconds When the server started, in seconds since the Unix epoch.\n"
+      << "# TYPE process_start_time_seconds gauge\n"
+      << "process_start_time_seconds " << start_time << "\n";
   if (!versions.empty()) {
     out << "# HELP xaiserve_model_versions_loaded Versions of the model loaded and serving (0: its routes answer "
            "503).\n"
@@ -122,6 +148,14 @@ std::string Metrics::Render(const std::vector<ModelRunBatching>& batching,
         << "# TYPE xaiserve_model_versions_failed gauge\n";
     for (const ModelVersionCounts& v : versions) {
       out << "xaiserve_model_versions_failed{model=\"" << EscapeLabelValue(v.model) << "\"} " << v.failed << "\n";
+    }
+    out << "# HELP xaiserve_model_default_version The version that requests naming none get (the newest that "
+           "serves); absent while none serves.\n"
+        << "# TYPE xaiserve_model_default_version gauge\n";
+    for (const ModelVersionCounts& v : versions) {
+      if (v.default_version < 0) continue;
+      out << "xaiserve_model_default_version{model=\"" << EscapeLabelValue(v.model) << "\"} " << v.default_version
+          << "\n";
     }
   }
   if (!batching.empty()) {

@@ -17,6 +17,13 @@
 //                                                          under the status
 //                                                          that was written
 //   xaiserve_requests_in_flight                           gauge
+//   xaiserve_build_info{version,tensorflow}               gauge, always 1
+//   process_start_time_seconds                            gauge: when the
+//                                                          server started
+//                                                          (Unix time)
+//   xaiserve_model_default_version{model}                 gauge: the version
+//                                                          requests naming
+//                                                          none get
 //   xaiserve_path_runs_total{model}                       counter: model runs
 //                                                          made for path points
 //   xaiserve_path_runs_merged_total{model}                counter: those that
@@ -63,13 +70,26 @@ struct ModelVersionCounts {
   std::string model;
   int64_t loaded = 0;
   int64_t failed = 0;
+  int64_t default_version = -1;  // the newest loaded, which requests naming no version get; -1: none
+};
+
+// What xaiserve_build_info says: xaiserve's version and TensorFlow's.
+struct BuildInfo {
+  std::string version;
+  std::string tensorflow;
 };
 
 class Metrics {
  public:
-  // Upper bounds of the latency histogram's buckets, in seconds (+Inf implied).
-  static constexpr std::array<double, 14> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                            1,     2.5,  5,     10,   30,  60,  120};
+  // Upper bounds of the latency histogram's buckets, in seconds (+Inf implied):
+  // from 0.5 ms, where predictions and status requests answer.
+  static constexpr std::array<double, 17> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                            0.05,   0.1,   0.25,   0.5,   1,    2.5,
+                                                            5,      10,    30,     60,    120};
+
+  // `build`: xaiserve_build_info's labels (none written when version is
+  // empty). The start time is now.
+  explicit Metrics(BuildInfo build = {});
 
   void RecordRequest(const std::string& model, const std::string& method, int http_status, double seconds);
   void AddPathPoints(const std::string& model, const std::string& method, int64_t points);
@@ -100,6 +120,8 @@ class Metrics {
   std::map<ModelMethod, int64_t> not_taken_;
   int64_t in_flight_ = 0;
   int64_t finished_ = 0;
+  const BuildInfo build_;
+  const double start_time_;  // Unix time, seconds
 };
 
 // A label value escaped for the text format (backslash, double quote, newline).

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
 namespace xai {
 namespace {
 
@@ -25,6 +28,7 @@ TEST(MetricsTest, CountsRequestsByModelMethodAndCode) {
 
 TEST(MetricsTest, LatencyHistogramBucketsAreCumulative) {
   Metrics metrics;
+  metrics.RecordRequest("m", "predict", 200, 0.0004);  // <= 0.0005
   metrics.RecordRequest("m", "predict", 200, 0.003);  // <= 0.005
   metrics.RecordRequest("m", "predict", 200, 0.2);    // <= 0.25
   metrics.RecordRequest("m", "predict", 200, 500);    // beyond the last bound
@@ -32,13 +36,33 @@ TEST(MetricsTest, LatencyHistogramBucketsAreCumulative) {
   const std::string text = metrics.Render();
   const std::string labels = "model=\"m\",method=\"predict\"";
   EXPECT_TRUE(HasLine(text, "# TYPE xaiserve_request_duration_seconds histogram"));
-  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.005\"} 1"));
-  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.1\"} 1"));
-  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.25\"} 2"));
-  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"120\"} 2"));
-  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} 3"));
-  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_count{" + labels + "} 3"));
-  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_sum{" + labels + "} 500.203"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.0005\"} 1"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.0025\"} 1"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.005\"} 2"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.1\"} 2"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"0.25\"} 3"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"120\"} 3"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} 4"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_count{" + labels + "} 4"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_request_duration_seconds_sum{" + labels + "} 500.2034"));
+}
+
+TEST(MetricsTest, BuildInfoStartTimeAndDefaultVersions) {
+  const double before =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  Metrics metrics({"0.1.0", "2.20.0"});
+  const std::string text = metrics.Render({}, {{"tabular", 2, 0, 7}, {"image", 0, 1, -1}});
+
+  EXPECT_TRUE(HasLine(text, "# TYPE xaiserve_build_info gauge"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_build_info{version=\"0.1.0\",tensorflow=\"2.20.0\"} 1"));
+  EXPECT_TRUE(HasLine(text, "xaiserve_model_default_version{model=\"tabular\"} 7"));
+  EXPECT_EQ(text.find("xaiserve_model_default_version{model=\"image\"}"), std::string::npos);  // none serves
+  const size_t at = text.find("\nprocess_start_time_seconds ");
+  ASSERT_NE(at, std::string::npos) << text;
+  const double start = std::stod(text.substr(at + 28));
+  EXPECT_GE(start, before - 0.001);
+  EXPECT_LE(start, before + 60);
+  EXPECT_EQ(Metrics().Render().find("xaiserve_build_info"), std::string::npos);  // no versions given
 }
 
 TEST(MetricsTest, PathPointsAndRequestsInFlight) {

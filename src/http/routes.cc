@@ -32,8 +32,9 @@ std::vector<ModelVersionCounts> VersionCountsOfModels(const ModelRegistry& regis
   for (const std::string& name : registry.names()) {
     const auto snapshot = registry.Snapshot(name);
     if (snapshot == nullptr) continue;
+    const LoadedVersion* newest = snapshot->Newest();
     out.push_back({name, static_cast<int64_t>(snapshot->versions.size()),
-                   static_cast<int64_t>(snapshot->failures.size())});
+                   static_cast<int64_t>(snapshot->failures.size()), newest != nullptr ? newest->version : -1});
   }
   return out;
 }

@@ -271,6 +271,25 @@ def test_healthz_and_metrics(server):
     assert points and int(points[0].split()[-1]) >= 4 * 51  # 50 steps: 51 path points per instance
 
 
+def test_metrics_say_the_versions_running_and_serving(server):
+    import time
+
+    import tensorflow as tf
+
+    text = server.get("/metrics").raw.decode()
+    version = _xaiserve_version(server.process.args[0])
+    assert f'xaiserve_build_info{{version="{version}",tensorflow="{tf.__version__}"}} 1' in text
+    assert 'xaiserve_model_default_version{model="tabular"} 0' in text  # a plain SavedModel is version 0
+    [start] = [float(l.split()[-1]) for l in text.splitlines() if l.startswith("process_start_time_seconds ")]
+    assert time.time() - 3600 < start <= time.time()
+
+
+def _xaiserve_version(binary: str) -> str:
+    import subprocess
+
+    return subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.split()[1]
+
+
 def test_access_log_has_one_line_per_request(server):
     before = server.log().count("GET /v1/models/image ")
     server.get("/v1/models/image")
