@@ -67,9 +67,12 @@ StatusOr<PathRule> ParsePathRule(const std::string& name) {
 double RelativeToOutputChange(double amount, double instance_output, double baseline_output) {
   if (amount == 0) return 0;
   const double scale = std::max(std::abs(instance_output), std::abs(baseline_output));
+  // The last floor is the smallest subnormal, not the smallest normal
+  // (min(), 2.2e-308), which divided subnormal output changes by more than
+  // they are: f(x) = 1e-310, f(b) = 2e-310 and a gap of 1e-310 read 0.0045, not 1.
   const double relative = amount / std::max({std::abs(instance_output - baseline_output), kRelativeFloor * scale,
-                                              std::numeric_limits<double>::min()});
-  // Both outputs 0: any amount above about 4 would overflow to inf (null in JSON).
+                                              std::numeric_limits<double>::denorm_min()});
+  // Both outputs 0: any amount above about 9e-16 would overflow to inf (null in JSON).
   return std::min(relative, std::numeric_limits<double>::max());
 }
 

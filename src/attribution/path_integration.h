@@ -43,13 +43,16 @@ StatusOr<PathRule> ParsePathRule(const std::string& name);
 
 // `amount` (>= 0) relative to the output change an attribution explains:
 //   amount / max(|instance_output - baseline_output|,
-//                1e-6 * max(|instance_output|, |baseline_output|)).
+//                1e-6 * max(|instance_output|, |baseline_output|),
+//                the smallest subnormal double).
 // The floor keeps a difference that float32 outputs cannot resolve (e.g. a
 // baseline equal to the instance) from turning rounding noise into a huge
 // error: below it, the amount is measured against the outputs' own scale,
 // whatever their units (an absolute floor understated the error 200-fold on
-// an output of about 1e-8). 0 when amount is 0; huge but finite when both
-// outputs are exactly 0. Every method's approximationError is relative this way.
+// an output of about 1e-8); subnormal float64 outputs are measured the same
+// way. 0 when amount is 0; huge but finite (at most the largest double) when
+// both outputs are exactly 0. Every method's approximationError is relative
+// this way.
 double RelativeToOutputChange(double amount, double instance_output, double baseline_output);
 
 // The completeness gap of a path attribution, relative to what it explains:

@@ -172,6 +172,16 @@ TEST(CompletenessErrorTest, TinyDifferenceIsFlooredAtTheOutputScale) {
   EXPECT_GT(CompletenessError(1e-9, 0.0, 0.0), 1e6);
 }
 
+TEST(CompletenessErrorTest, SubnormalOutputsAreMeasuredAgainstTheirOwnChange) {
+  // float64 outputs below the smallest normal double (2.2e-308): the change
+  // 1e-310 is the denominator, not 2.2e-308 (which read 0.00225 for 0.5).
+  EXPECT_NEAR(CompletenessError(0.5e-310, 2e-310, 1e-310), 0.5, 1e-6);
+  EXPECT_NEAR(RelativeToOutputChange(1e-310, 2e-310, 1e-310), 1.0, 1e-6);
+  // Both outputs exactly 0 still give a huge error, not inf.
+  EXPECT_EQ(CompletenessError(1.0, 0.0, 0.0), std::numeric_limits<double>::max());
+  EXPECT_GT(CompletenessError(1e-320, 0.0, 0.0), 1e3);
+}
+
 TEST(CompletenessErrorTest, DoesNotDependOnTheOutputsUnits) {
   // The same model in other units (x 1e-8): the same relative error. With a
   // floor of 1e-6 in absolute terms, the small one read 0.002 for 0.409.
