@@ -297,12 +297,16 @@ StatusOr<std::vector<Attribution>> ExactAttributions(ModelFunction& model, const
     const int64_t mask = row % coalitions;
     if (mask == 0) return "the baseline";
     if (mask == coalitions - 1) return "the instance (every feature switched from the baseline)";
+    // Indices, not a count: "features 0, 2 (of 4)", never "0 of the 4".
     std::string switched;
+    int count = 0;
     for (int feature = 0; feature < num_features; ++feature) {
-      if (mask >> feature & 1) switched += (switched.empty() ? "" : ", ") + std::to_string(feature);
+      if ((mask >> feature & 1) == 0) continue;
+      switched += (count++ == 0 ? "" : ", ") + std::to_string(feature);
     }
-    return "the baseline with features " + switched + " of the " + std::to_string(num_features) +
-           " switched to the instance's values";
+    const bool one = count == 1;
+    return std::string("the baseline with ") + (one ? "feature " : "features ") + switched + " (of " +
+           std::to_string(num_features) + ") switched to the instance's " + (one ? "value" : "values");
   };
   BatchedEvaluator evaluator(model, LayoutOf(x), evaluator_options);
   XAI_RETURN_IF_ERROR(evaluator.Run(num_outputs * num_baselines * coalitions, fill, consume));

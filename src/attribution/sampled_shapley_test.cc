@@ -799,25 +799,33 @@ TEST(SampledShapleyExactTest, GroupsAreThePlayers) {
   }
 }
 
-TEST(SampledShapleyExactTest, ANonFiniteOutputNamesTheCoalition) {
-  InteractionModel inner;
-  FaultyModel faulty(inner, FaultyModel::Fault::kNonFiniteOutput);
-  SampledShapleyOptions options;
-  options.batch_size = 3;  // the second run's first row is coalition 3: features 0 and 1
-  struct SkipFirst : ModelFunction {
-    SkipFirst(ModelFunction& plain, ModelFunction& faulty) : plain(plain), faulty(faulty) {}
-    StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
-      return runs++ == 0 ? plain.Evaluate(batch, with_gradients) : faulty.Evaluate(batch, with_gradients);
-    }
-    ModelFunction& plain;
-    ModelFunction& faulty;
-    int runs = 0;
+TEST(SampledShapleyExactTest, ANonFiniteOutputNamesTheCoalitionsFeatures) {
+  // The second run's first row is coalition `batch_size`: 3 is features 0
+  // and 1, 2 is feature 1 alone. Indices, not a count ("features 0 of the 4"
+  // read as none of them).
+  const std::pair<int, const char*> cases[] = {
+      {3, "is nan at the baseline with features 0, 1 (of 4) switched to the instance's values"},
+      {2, "is nan at the baseline with feature 1 (of 4) switched to the instance's value"},
   };
-  InteractionModel plain;
-  SkipFirst model(plain, faulty);
-  StatusOr<std::vector<Attribution>> result = SampledShapley(options).Attribute(model, SingleInput(kX, {kB0}));
-  EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition,
-                        {"is nan at the baseline with features 0, 1 of the 4 switched to the instance's values"}));
+  for (const auto& [batch_size, expected] : cases) {
+    InteractionModel inner;
+    FaultyModel faulty(inner, FaultyModel::Fault::kNonFiniteOutput);
+    SampledShapleyOptions options;
+    options.batch_size = batch_size;
+    struct SkipFirst : ModelFunction {
+      SkipFirst(ModelFunction& plain, ModelFunction& faulty) : plain(plain), faulty(faulty) {}
+      StatusOr<ModelBatchResult> Evaluate(ModelBatch& batch, bool with_gradients) override {
+        return runs++ == 0 ? plain.Evaluate(batch, with_gradients) : faulty.Evaluate(batch, with_gradients);
+      }
+      ModelFunction& plain;
+      ModelFunction& faulty;
+      int runs = 0;
+    };
+    InteractionModel plain;
+    SkipFirst model(plain, faulty);
+    StatusOr<std::vector<Attribution>> result = SampledShapley(options).Attribute(model, SingleInput(kX, {kB0}));
+    EXPECT_TRUE(FailsWith(result.status(), StatusCode::kFailedPrecondition, {expected})) << batch_size;
+  }
 }
 
 // --- ResolveFeatures on its own --------------------------------------------------------
