@@ -88,7 +88,9 @@ struct StraightPathIntegral {
   // Per input, row-major like the instance: (end - start) * sum_j w_j grad_j.
   std::vector<std::vector<double>> attributions;
   double start_output = 0;  // f(start).
-  double end_output = 0;    // f(end).
+  double end_output = 0;    // f(end), as the model gave it.
+  // f(end) for the completeness gap: f(start) for a path of no length (see RunPass).
+  double completeness_end_output = 0;
 };
 
 using StraightPathSink = std::function<void(int64_t path, const StraightPathIntegral& integral)>;
@@ -150,12 +152,22 @@ Status RunPass(ModelFunction& model, const std::vector<Tensor>& instance, const 
     // Last row of the path: (end - start) * sum_j w_j grad_j, in place.
     const int64_t path_index = path_row / rows_per_path;
     const StraightPath path = plan.path(path_index);
+    bool moves = false;
     for (size_t i = 0; i < num_inputs; ++i) {
       const std::vector<double>& start = (*path.start)[i].values;
       const std::vector<double>& end = (*path.end)[i].values;
       std::vector<double>& sum = open.attributions[i];
-      for (size_t e = 0; e < sum.size(); ++e) sum[e] *= end[e] - start[e];
+      for (size_t e = 0; e < sum.size(); ++e) {
+        sum[e] *= end[e] - start[e];
+        moves = moves || end[e] != start[e];
+      }
     }
+    // A path of no length (end == start everywhere, as with a baseline equal
+    // to the instance) has attributions of exactly 0, and f(end) = f(start)
+    // exactly. The model's two outputs come from different batch rows, whose
+    // last bits may differ (float32 kernels vary with the row): a gap no
+    // step count could close. Its completeness is measured against f(start).
+    open.completeness_end_output = moves ? open.end_output : open.start_output;
     sink(path_index, open);
     for (std::vector<double>& sum : open.attributions) std::fill(sum.begin(), sum.end(), 0.0);
   };
@@ -378,13 +390,13 @@ Status IntegratePaths(ModelFunction& model, const AttributionInputs& inputs,
         open.attributions.push_back(
             Tensor::FromValues(x[i].dtype, x[i].shape, integral.attributions[i]));
       }
-      open.path_end_output = integral.end_output;
+      open.path_end_output = integral.completeness_end_output;
     } else {
       for (size_t i = 0; i < x.size(); ++i) {
         std::vector<double>& sum = open.attributions[i].values;
         for (size_t e = 0; e < sum.size(); ++e) sum[e] += integral.attributions[i][e];
       }
-      open.path_end_output += integral.end_output;
+      open.path_end_output += integral.completeness_end_output;
     }
     if (s != num_samples - 1) return;
     if (num_samples > 1) {
@@ -394,8 +406,8 @@ Status IntegratePaths(ModelFunction& model, const AttributionInputs& inputs,
       }
       open.path_end_output /= n;
     }
-    open.instance_output =
-        smooth_grad != nullptr ? probe_outputs[open.output_index] : open.path_end_output;
+    // Without SmoothGrad the one sample's path ends at the instance: f(x) as the model gave it.
+    open.instance_output = smooth_grad != nullptr ? probe_outputs[open.output_index] : integral.end_output;
     sink(std::move(open));
   };
 

@@ -97,7 +97,10 @@ struct BaselinePathIntegral {
   double baseline_output = 0;  // f(b); b is the blurred instance with a blur baseline.
   // The output where the integrated paths end: mean_s f(x_s) with SmoothGrad,
   // f(x) (= instance_output) without. The attributions sum to
-  // path_end_output - baseline_output up to the integration error.
+  // path_end_output - baseline_output up to the integration error. A path of
+  // no length (its end equal to the baseline in every element) counts f(b)
+  // here, so that its exact zero attributions have no completeness gap
+  // whatever the last bits of the model's output at the other row.
   double path_end_output = 0;
 };
 
@@ -152,7 +155,8 @@ class IntegratedGradients : public AttributionMethod {
   // mean_s f(x_s) is f(x), as in SPEC §3. With SmoothGrad it is the mean
   // output at the noisy path ends, so the error measures integration error
   // only, not how far the noise moved f (instance_output - mean_s f(x_s)).
-  // Validates the options and inputs (see IntegratePaths).
+  // A baseline equal to the instance has no completeness gap (see
+  // BaselinePathIntegral::path_end_output). Validates the options and inputs (see IntegratePaths).
   StatusOr<std::vector<Attribution>> Attribute(ModelFunction& model,
                                                const AttributionInputs& inputs) const override;
 

@@ -210,7 +210,8 @@ class SinProductModel : public FakeModel {
 };
 
 // Wraps a model and corrupts its results in one way, to test that callers
-// check what a ModelFunction returns. Does not own `inner`.
+// check what a ModelFunction returns, or how they take its rounding. Does not
+// own `inner`.
 class FaultyModel : public ModelFunction {
  public:
   enum class Fault {
@@ -220,6 +221,8 @@ class FaultyModel : public ModelFunction {
     kNonFiniteOutput,     // the first output becomes NaN.
     kNonFiniteGradient,   // the first gradient value becomes +inf.
     kNaNLastGradient,     // the last value of the last input's gradient becomes NaN.
+    kRowDependentOutput,  // output r is scaled by 1 + r * 2^-23: its last float32 bits vary with the
+                          // batch row, as a real kernel's may, so equal rows give unequal outputs.
   };
 
   FaultyModel(ModelFunction& inner, Fault fault) : inner_(inner), fault_(fault) {}
@@ -254,6 +257,9 @@ class FaultyModel : public ModelFunction {
         if (!out.gradients.empty() && !out.gradients.back().values.empty()) {
           out.gradients.back().values.back() = std::numeric_limits<double>::quiet_NaN();
         }
+        break;
+      case Fault::kRowDependentOutput:
+        for (size_t r = 0; r < out.outputs.size(); ++r) out.outputs[r] *= 1 + static_cast<double>(r) * 0x1p-23;
         break;
     }
     return result;
