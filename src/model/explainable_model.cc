@@ -260,6 +260,13 @@ std::optional<Shape> FixedRowShape(const TensorInfo& tensor) {
   return row_shape;
 }
 
+// Whether the signature gives `tensor` no elements per instance: a dimension
+// of 0 beside the batch one, whatever the others.
+bool NoElementsPerRow(const TensorInfo& tensor) {
+  return tensor.rank_known && tensor.shape.size() > 1 &&
+         std::any_of(tensor.shape.begin() + 1, tensor.shape.end(), [](int64_t d) { return d == 0; });
+}
+
 // The metadata's baselines for a numeric input whose shape per instance the
 // signature fixes, checked when the model loads: one that cannot fit the
 // tensor would otherwise fail every explanation as if the request were wrong.
@@ -961,10 +968,14 @@ StatusOr<InstanceExplanation> ExplainableModel::Explain(const NamedTensors& inst
   // when the attributed values are the instance's: the first path run picks
   // the output (RuntimeModelFunction::ChooseOutputAtInstance).
   // When the explaining signature also predicts, its one output must be the
-  // explained one, which that run reads at the instance.
+  // explained one, which that run reads at the instance. An output with no
+  // elements per instance has no argmax for that run to take (TensorFlow's
+  // error names a node of ours): the forward run finds nothing to explain
+  // and says so, as for every other method.
   const bool predicts = ExplainingSignaturePredicts();
   const bool choose_in_path_run =
-      gradients && options.output_indices.empty() && options.top_k == 1 && preprocess_signature_ == nullptr &&
+      gradients && !NoElementsPerRow(output->tensor) && options.output_indices.empty() && options.top_k == 1 &&
+      preprocess_signature_ == nullptr &&
       std::all_of(inputs_.begin(), inputs_.end(), [](const BoundInput& in) { return !in.signature_key.empty(); }) &&
       (!predicts || (explain_signature_->outputs.size() == 1 &&
                      SameTensor(explain_signature_->outputs[0].tensor_name, output->tensor.tensor_name)));

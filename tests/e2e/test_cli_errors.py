@@ -1029,6 +1029,25 @@ def test_a_float16_output_s_rounding_is_named_not_the_steps(xaiserve, tmp_path):
     assert "the output is float16, whose rounding" in result.stderr and "raise --steps" not in result.stderr
 
 
+@pytest.mark.parametrize("flags", [(), ("--method", "sampled-shapley"), ("--top-k", 2)],
+                         ids=["ig", "shapley", "ig-top-2"])
+def test_an_output_with_no_elements_per_instance_is_refused_plainly(flags, xaiserve, tmp_path, write_instances):
+    """An output of static shape [N, 0]: Integrated Gradients at the default
+    top 1 failed with TensorFlow's "Reduction axis 1 is empty", naming a node
+    of xaiserve's gradient graph; the other ways said it plainly."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def serve(x):
+        return {"y": x[:, :0]}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    result = xaiserve.run("explain", tmp_path / "model", "--instances", write_instances("[0.3, -1.2, 0.7, 2.1]\n"),
+                          *flags)
+    result.expect_failure(phrases=["no output elements to explain; expected at least one"])
+    assert "Reduction axis" not in result.stderr and "xai_gradients" not in result.stderr
+
+
 TF1_KEYS_LIKE_TENSOR_NAMES_MODEL = """
 import sys
 import tensorflow as tf
