@@ -1009,24 +1009,58 @@ def test_predict_reports_progress_at_most_twice_a_second_and_names_the_failing_i
                           json_stdout=False)
 
 
+def explain_float16_model(xaiserve, tmp_path, output, instance: str, *flags):
+    """Saves y = output(x) for a float16 x [None, width of the instance] in
+    tmp_path and explains the instance; the successful Result."""
+    import tensorflow as tf
+
+    width = len(json.loads(instance))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, width], tf.float16, name="x")])
+    def serve(x):
+        return {"y": output(tf, x)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(instance + "\n")
+    return xaiserve.run("explain", tmp_path / "model", "--instances", instances, *flags).expect_success()
+
+
 def test_a_float16_output_s_rounding_is_named_not_the_steps(xaiserve, tmp_path):
     """1000 + 0.5 * sum(x) in float16: the attributions are exact, but f(x)
     rounds (1000.6 to 1000.5), so the completeness gap is rounding, which
     the warning blamed on too few steps."""
-    import tensorflow as tf
-
-    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float16, name="x")])
-    def serve(x):
-        return {"y": tf.constant(1000.0, tf.float16) + tf.constant(0.5, tf.float16) * tf.reduce_sum(x, axis=1)}
-
-    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
-    instances = tmp_path / "instances.jsonl"
-    instances.write_text("[0.3, 0.4, 0.5]\n")
-    result = xaiserve.run("explain", tmp_path / "model", "--instances", instances).expect_success()
+    result = explain_float16_model(
+        xaiserve, tmp_path,
+        lambda tf, x: tf.constant(1000.0, tf.float16) + tf.constant(0.5, tf.float16) * tf.reduce_sum(x, axis=1),
+        "[0.3, 0.4, 0.5]")
     [entry] = json.loads(result.stdout)["explanations"][0]["attributions"]
     assert entry["featureAttributions"] == pytest.approx([0.15, 0.2, 0.25], abs=1e-3)
     assert entry["approximationError"] > 0.05
     assert "the output is float16, whose rounding" in result.stderr and "raise --steps" not in result.stderr
+
+
+def test_a_float16_output_s_gap_far_above_its_rounding_asks_for_more_steps(xaiserve, tmp_path):
+    """x^3 at 2 from 0 in one trapezoid step: the attributions sum to 12 for
+    f(x) - f(b) = 8, a gap of 4 that float16's rounding of 8 (an ulp of
+    1/128) cannot make. The warning blamed rounding whatever the gap."""
+    result = explain_float16_model(xaiserve, tmp_path, lambda tf, x: tf.reduce_sum(x * x * x, axis=1), "[2.0]",
+                                   "--steps", 1)
+    [entry] = json.loads(result.stdout)["explanations"][0]["attributions"]
+    assert entry["approximationError"] == pytest.approx(0.5)
+    assert "50% is above 5%; raise --steps" in result.stderr and "rounding" not in result.stderr
+
+
+def test_sampled_shapley_on_a_float16_output_asks_for_more_paths(xaiserve, tmp_path):
+    """Sampled Shapley's attributions sum to f(x) - f(b) exactly; its error is
+    the permutations' spread, which more paths narrow. On a float16 output
+    the warning spoke of rounding and of steps, Integrated Gradients' flag."""
+    result = explain_float16_model(xaiserve, tmp_path, lambda tf, x: tf.reduce_prod(x, axis=1),
+                                   "[1.0, 2.0, 3.0, 4.0]", "--method", "sampled-shapley", "--paths", 2)
+    [entry] = json.loads(result.stdout)["explanations"][0]["attributions"]
+    assert entry["approximationError"] > 0.05
+    [warning] = [line for line in result.stderr.splitlines() if "approximationError" in line]
+    assert "raise --paths" in warning and "rounding" not in warning and "steps" not in warning
 
 
 @pytest.mark.parametrize("flags", [(), ("--method", "sampled-shapley"), ("--top-k", 2)],
