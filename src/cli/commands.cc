@@ -137,14 +137,15 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// JSON has no inf or nan: such an output is written as null, and said on stderr.
-void WarnOfNonFiniteOutputs(const NamedTensors& outputs, size_t row, size_t instance) {
+// JSON has no inf or nan: such an output is written as null, and said on
+// stderr by `command` (predict, or explain for its predictions).
+void WarnOfNonFiniteOutputs(const char* command, const NamedTensors& outputs, size_t row, size_t instance) {
   for (const auto& [name, tensor] : outputs) {
     const int64_t n = tensor.row_elements();
     for (int64_t e = 0; e < n && tensor.dtype != DType::kString; ++e) {
       const double value = tensor.values[row * n + e];
       if (std::isfinite(value)) continue;
-      std::cerr << "xaiserve predict: warning: instance " << instance << ": output '" << name << "' holds "
+      std::cerr << "xaiserve " << command << ": warning: instance " << instance << ": output '" << name << "' holds "
                 << NonFiniteName(value) << ", written as null (JSON has no "
                 << "inf or nan); the model overflowed on this input, or met a value outside an op's domain "
                    "(such as the log of a negative number)\n";
@@ -413,7 +414,7 @@ int RunPredict(const std::vector<std::string>& args) {
     }
     for (size_t row = 0; row < chunk->decoded.size(); ++row) {
       results.out.Add(DumpJson(Json{{"predictions", Json::array({PredictionToJson(*outputs, row)})}}));
-      WarnOfNonFiniteOutputs(*outputs, row, begin + row);
+      WarnOfNonFiniteOutputs("predict", *outputs, row, begin + row);
     }
     if (const Status written = results.Write(); !written.ok()) return Fail("predict", written);
     if (begin == 0 || ProgressDue(end, total, last_progress)) {
@@ -690,7 +691,10 @@ int RunExplain(const std::vector<std::string>& args) {
     std::vector<std::string> entry_texts;
     entry_texts.push_back(ExplanationJsonText(*explanation, model.explained_inputs(), bare));
     std::vector<std::string> predictions;
-    if (*prediction) predictions.push_back(PredictionJsonText(**prediction, 0));
+    if (*prediction) {
+      predictions.push_back(PredictionJsonText(**prediction, 0));
+      WarnOfNonFiniteOutputs("explain", **prediction, 0, i);
+    }
     results.out.Add(ExplainResponseText(entry_texts, *prediction ? &predictions : nullptr));
     if (!visualize_dir.empty()) {
       auto pictures = RenderExplanationPictures(model, *explanation, decoded);

@@ -268,6 +268,9 @@ def test_a_nan_output_element_ranks_below_every_number(flags, xaiserve, tmp_path
     entries = json.loads(result.stdout)["explanations"][0]["attributions"]
     assert [entry["outputIndex"] for entry in entries] == [[2], [0]][: len(entries)]
     assert entries[0]["instanceOutputValue"] == 2.0
+    # The NaN is in the predictions as null, and said, as predict says it.
+    assert json.loads(result.stdout)["predictions"][0][1] is None
+    assert "xaiserve explain: warning: instance 0: output 'y' holds nan, written as null" in result.stderr
 
 
 def test_shapley_top_k_all_explains_every_output(xaiserve):
