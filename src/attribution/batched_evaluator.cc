@@ -138,9 +138,14 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
                     " outputs for a batch of " + std::to_string(run_rows) +
                     " rows; expected one output per row");
   }
+  // The element a row evaluated: the function's choice, if it made one.
+  auto element = [&](int64_t r) {
+    return std::to_string(static_cast<size_t>(r) < result.chosen_elements.size() ? result.chosen_elements[r]
+                                                                                 : batch.output_element[r]);
+  };
   for (int64_t r = 0; r < run_rows; ++r) {
     if (!std::isfinite(result.outputs[r])) {
-      return FailedPrecondition("model output element " + std::to_string(batch.output_element[r]) +
+      return FailedPrecondition("model output element " + element(r) +
                                 " is " + NonFiniteName(result.outputs[r]) + " at " + DescribeRow(first_row + r) +
                                 "; attributions of a non-finite output are undefined (the model overflowed there, "
                                 "or met a value outside an op's domain, such as the log of a negative number), so "
@@ -171,11 +176,10 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
     if (AllFinite(gradient.values)) continue;
     for (size_t e = 0; e < gradient.values.size(); ++e) {
       if (!std::isfinite(gradient.values[e])) {
-        const int64_t row =
-            first_row + static_cast<int64_t>(e) / std::max<int64_t>(row_elements_[i], 1);
+        const int64_t r = static_cast<int64_t>(e) / std::max<int64_t>(row_elements_[i], 1);
         return FailedPrecondition("gradient of input " + std::to_string(i) + " is " +
-                                  NonFiniteName(gradient.values[e]) + " at " + DescribeRow(row) +
-                                  "; attributions of a non-finite gradient are undefined (e.g. sqrt or log at 0): "
+                                  NonFiniteName(gradient.values[e]) + " at " + DescribeRow(first_row + r) +
+                                  ", for output element " + element(r) + "; attributions of a non-finite gradient are undefined (e.g. sqrt or log at 0): "
                                   "check that the instance, its baselines and any SmoothGrad noise (noiseSigma) "
                                   "stay within the range the model works in");
       }

@@ -560,7 +560,7 @@ TEST(IntegratedGradientsModelCheckTest, MalformedResultsAreReported) {
       {FaultyModel::Fault::kNonFiniteOutput, StatusCode::kFailedPrecondition,
        {"is nan at the baseline (the path's start, alpha = 0)", "the log of a negative number"}},
       {FaultyModel::Fault::kNonFiniteGradient, StatusCode::kFailedPrecondition,
-       {"gradient of input 0 is inf at the baseline (the path's start, alpha = 0)"}},
+       {"gradient of input 0 is inf at the baseline (the path's start, alpha = 0), for output element 0;"}},
       {FaultyModel::Fault::kNaNLastGradient, StatusCode::kFailedPrecondition,
        {"gradient of input 1 is nan at the instance (the path's end, alpha = 1"}},
   };

@@ -28,6 +28,10 @@ struct ModelBatch {
 struct ModelBatchResult {
   std::vector<double> outputs;    // per row: the chosen output element's value.
   std::vector<Tensor> gradients;  // per input, shaped like it; empty if not requested.
+  // Per row, the element evaluated, when the function chose it itself (the
+  // batch asked for 0, "the chosen one"); empty when it is the batch's
+  // output_element. Error messages name it.
+  std::vector<int64_t> chosen_elements;
 };
 
 class ModelFunction {

@@ -173,6 +173,7 @@ class RuntimeModelFunction final : public ModelFunction {
       return Internal("model function: chose element " + std::to_string(chosen_element_) + " of " +
                       std::to_string(row_elements));
     }
+    if (chooses_output()) result.chosen_elements = elements;
     result.outputs.resize(rows);
     for (int64_t r = 0; r < rows; ++r) {
       result.outputs[r] = target_value.values[r * row_elements + elements[r]];

@@ -1063,6 +1063,24 @@ def test_sampled_shapley_on_a_float16_output_asks_for_more_paths(xaiserve, tmp_p
     assert "raise --paths" in warning and "rounding" not in warning and "steps" not in warning
 
 
+@pytest.mark.parametrize("flags", [(), ("--top-k", 1, "--batch-size", 7)], ids=["default", "instance-appended"])
+def test_a_non_finite_gradient_names_the_output_element_explained(flags, xaiserve, tmp_path, write_instances):
+    """Outputs [x0, sqrt(x0 + x1)]: at [1, 3] the top one is element 1, whose
+    gradient is inf at the zero baseline. The message said where on the
+    path, not which output element was being explained (the path run
+    chooses it, and the methods ask for "element 0, the chosen one")."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+    def serve(x):
+        return {"y": tf.stack([x[:, 0], tf.sqrt(x[:, 0] + x[:, 1])], axis=1)}
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"), signatures={"serving_default": serve})
+    result = xaiserve.run("explain", tmp_path / "model", "--instances", write_instances("[1.0, 3.0]\n"), *flags)
+    result.expect_failure(phrases=["gradient of input 0 is inf at the baseline (the path's start, alpha = 0), "
+                                   "for output element 1;"])
+
+
 @pytest.mark.parametrize("flags", [(), ("--method", "sampled-shapley"), ("--top-k", 2)],
                          ids=["ig", "shapley", "ig-top-2"])
 def test_an_output_with_no_elements_per_instance_is_refused_plainly(flags, xaiserve, tmp_path, write_instances):
