@@ -145,7 +145,8 @@ void WarnOfNonFiniteOutputs(const char* command, const NamedTensors& outputs, si
     for (int64_t e = 0; e < n && tensor.dtype != DType::kString; ++e) {
       const double value = tensor.values[row * n + e];
       if (std::isfinite(value)) continue;
-      std::cerr << "xaiserve " << command << ": warning: instance " << instance << ": output '" << name << "' holds "
+      std::cerr << "xaiserve " << command << ": warning: instance " << instance << ": output '" << ForTerminal(name)
+                << "' holds "
                 << NonFiniteName(value) << ", written as null (JSON has no "
                 << "inf or nan); the model overflowed on this input, or met a value outside an op's domain "
                    "(such as the log of a negative number)\n";
@@ -716,7 +717,7 @@ int RunExplain(const std::vector<std::string>& args) {
       }
       ++warnings;
       const bool shapley = explanation->method == "sampled-shapley";
-      std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << out.output_name << "'"
+      std::cerr << "xaiserve explain: warning: instance " << i << ", output '" << ForTerminal(out.output_name) << "'"
                 << (out.output_index.empty() ? "" : " " + Json(out.output_index).dump()) << ": approximationError ";
       if (out.attribution.instance_output == 0 && out.attribution.baseline_output == 0) {
         // No change to divide up: the error is relative to nothing (huge), not a percentage.
