@@ -14,7 +14,6 @@
 #include <iostream>
 #include <numeric>
 #include <optional>
-#include <set>
 #include <sstream>
 
 #include "api/explain_parameters.h"
@@ -26,6 +25,7 @@
 #include "cli/instance_lines.h"
 #include "cli/interrupts.h"
 #include "cli/line_output.h"
+#include "cli/picture_file_names.h"
 #include "core/number_format.h"
 #include "core/text.h"
 #include "model/attribution_setup.h"
@@ -458,30 +458,20 @@ Json ExplainParametersFromFlags(const FlagSet& flags, const std::string& method,
   return parameters;
 }
 
-// A file name part from an input name: letters, digits, '.', '_' and '-' kept.
-std::string FileNamePart(const std::string& name) {
-  std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
-  return out.empty() ? "_" : out;
-}
-
 // --visualize DIR: DIR/instance-<i>-output-<index>-<input>.png|svg for every
 // attribution entry's pictures, where <index> is the outputIndex joined with
-// '_' (0 for a scalar output); RunExplain made DIR. Prints each path on stderr.
+// '_' (0 for a scalar output) and <input> the name as PictureFileNames makes
+// it; RunExplain made DIR. Prints each path on stderr.
 Status WritePictures(const std::string& dir, size_t instance, const InstanceExplanation& explanation,
                      const std::vector<EntryPictures>& pictures) {
+  PictureFileNames names;  // names that come out alike ("a/b", "a_b"; "Feat", "feat") get -2, -3, ...
   for (size_t e = 0; e < pictures.size() && e < explanation.outputs.size(); ++e) {
     std::string index;
     for (int64_t i : explanation.outputs[e].output_index) index += (index.empty() ? "" : "_") + std::to_string(i);
     if (index.empty()) index = "0";
-    std::set<std::string> used;  // input names that clean up alike ("a/b", "a_b") get -2, -3, ...
+    const std::string prefix = "instance-" + std::to_string(instance) + "-output-" + index + "-";
     for (const auto& [name, picture] : pictures[e]) {
-      std::string stem = "instance-" + std::to_string(instance) + "-output-" + index + "-" + FileNamePart(name);
-      const std::string unique_stem = stem;
-      for (int n = 2; !used.insert(stem + "." + picture.extension()).second; ++n) {
-        stem = unique_stem + "-" + std::to_string(n);
-      }
-      const std::filesystem::path path = std::filesystem::path(dir) / (stem + "." + picture.extension());
+      const std::filesystem::path path = std::filesystem::path(dir) / names.Next(prefix, name, picture.extension());
       std::ofstream file(path, std::ios::binary);
       if (!file || !file.write(picture.bytes.data(), static_cast<std::streamsize>(picture.bytes.size())) ||
           !file.flush()) {

@@ -172,8 +172,9 @@ def test_visualize_on_text_and_bag_of_words_charts_tokens_and_named_features(xai
     assert labels and all(label.startswith("tokens[") for label in labels)
 
 
-def test_visualize_keeps_inputs_whose_names_clean_up_alike_apart(xaiserve, tmp_path):
-    """Inputs "a/b" and "a_b" both became ...-a_b.svg: one chart overwrote the other."""
+def explain_two_inputs_with_pictures(xaiserve, tmp_path: Path, names: tuple[str, str]):
+    """`explain --visualize` on a model of two tabular inputs that the metadata
+    calls `names`, with two instances: the result and the pictures' names."""
     import tensorflow as tf
 
     class TwoInputs(tf.Module):
@@ -185,19 +186,54 @@ def test_visualize_keeps_inputs_whose_names_clean_up_alike_apart(xaiserve, tmp_p
     module = TwoInputs()
     tf.saved_model.save(module, str(tmp_path / "model"), signatures={"serving_default": module.serve})
     (tmp_path / "model" / "explanation_metadata.json").write_text(json.dumps({
-        "inputs": {"a/b": {"input_tensor_name": "a"}, "a_b": {"input_tensor_name": "b"}},
+        "inputs": {names[0]: {"input_tensor_name": "a"}, names[1]: {"input_tensor_name": "b"}},
         "outputs": {"y": {"output_tensor_name": "y"}}}))
     instances = tmp_path / "instances.jsonl"
-    instances.write_text(json.dumps({"a": [1.0, 1.0], "b": [1.0, 1.0]}) + "\n")
-
+    instances.write_text(json.dumps({"a": [1.0, 1.0], "b": [1.0, 1.0]}) + "\n" +
+                         json.dumps({"a": [2.0, 1.0], "b": [1.0, 3.0]}) + "\n")
     result = xaiserve.run("explain", tmp_path / "model", "--instances", instances, "--visualize", tmp_path / "pictures")
+    return result, sorted(p.name for p in (tmp_path / "pictures").iterdir())
+
+
+def test_visualize_keeps_inputs_whose_names_clean_up_alike_apart(xaiserve, tmp_path):
+    """Inputs "a/b" and "a_b" both became ...-a_b.svg: one chart overwrote the other."""
+    result, charts = explain_two_inputs_with_pictures(xaiserve, tmp_path, ("a/b", "a_b"))
 
     assert result.returncode == 0, result.stderr
-    charts = sorted(p.name for p in (tmp_path / "pictures").iterdir())
-    assert charts == ["instance-0-output-0-a_b-2.svg", "instance-0-output-0-a_b.svg"], charts
+    assert charts[:2] == ["instance-0-output-0-a_b-2.svg", "instance-0-output-0-a_b.svg"], charts
     first = (tmp_path / "pictures" / "instance-0-output-0-a_b.svg").read_text()
     second = (tmp_path / "pictures" / "instance-0-output-0-a_b-2.svg").read_text()
     assert first != second
+
+
+def test_visualize_keeps_file_names_of_long_input_names_under_the_limit(xaiserve, tmp_path):
+    """A name of 232 ASCII characters (or 78 CJK ones, '_' per byte) made a file
+    name over 255 bytes: the run stopped there, later instances unwritten."""
+    long_ascii, long_cjk = "x" * 232, "\u540d" * 78
+    result, charts = explain_two_inputs_with_pictures(xaiserve, tmp_path, (long_ascii, long_cjk))
+
+    assert result.returncode == 0, result.stderr
+    assert len(charts) == 4, charts
+    assert all(len(name.encode()) <= 160 for name in charts), charts
+    for instance in (0, 1):
+        mine = [name for name in charts if name.startswith(f"instance-{instance}-output-0-")]
+        # The first 111 bytes of the name, '-' and 8 hex digits of its hash.
+        assert sorted(name[len(f"instance-{instance}-output-0-"):][:112] for name in mine) == [
+            "_" * 111 + "-", "x" * 111 + "-"], mine
+    # The same name, the same file name: a run again overwrites its pictures.
+    again, charts_again = explain_two_inputs_with_pictures(xaiserve, tmp_path / "again", (long_ascii, long_cjk))
+    assert again.returncode == 0, again.stderr
+    assert charts_again == charts
+
+
+def test_visualize_keeps_inputs_whose_names_differ_only_in_case_apart(xaiserve, tmp_path):
+    """"Feat" and "feat" are one file on case-insensitive file systems (macOS,
+    Windows): the second picture overwrote the first."""
+    result, charts = explain_two_inputs_with_pictures(xaiserve, tmp_path, ("Feat", "feat"))
+
+    assert result.returncode == 0, result.stderr
+    assert charts == ["instance-0-output-0-Feat.svg", "instance-0-output-0-feat-2.svg",
+                      "instance-1-output-0-Feat.svg", "instance-1-output-0-feat-2.svg"], charts
 
 
 # --------------------------------------------------------------------------
