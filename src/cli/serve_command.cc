@@ -112,13 +112,23 @@ int UsageError(const std::string& message) {
   return kExitUsage;
 }
 
+// Model names are part of the routes (/v1/models/NAME:explain).
+constexpr size_t kMaxModelNameBytes = 128;
+constexpr char kModelNameRule[] =
+    "a model name is 1 to 128 characters, starts with a letter or digit and holds only letters, digits, '.', '_' "
+    "and '-' (it is part of the URL)";
+
 Status CheckModelName(const std::string& name, const std::string& where) {
-  const bool ok = !name.empty() && name.size() <= 128 && std::isalnum(static_cast<unsigned char>(name[0])) &&
+  if (name.size() > kMaxModelNameBytes) {
+    return InvalidArgument(where + ": model name '" + ShortenedForMessage(name, 40) + "' is longer than " +
+                           std::to_string(kMaxModelNameBytes) + " characters; " + kModelNameRule +
+                           ": give a shorter name");
+  }
+  const bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0])) &&
                   name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
                       std::string::npos;
   if (ok) return OkStatus();
-  return InvalidArgument(where + ": model name '" + name + "' must start with a letter or digit and hold only " +
-                         "letters, digits, '.', '_' and '-' (it is part of the URL)");
+  return InvalidArgument(where + ": model name '" + name + "' does not fit: " + kModelNameRule);
 }
 
 Status CheckMethod(const std::string& method, const std::string& where) {
@@ -487,7 +497,8 @@ int RunServe(const std::vector<std::string>& args) {
       "are picked up while serving; all stay loaded unless --keep-versions N). With no --model and no\n"
       "--config, serves the bundled demo models (tabular, image, text) from --demo-dir. SIGTERM or\n"
       "Ctrl-C stops it once requests in flight finish.");
-  flags.StringList("model", &model_flags, "NAME=DIR", "serve the model in DIR as NAME (repeatable)");
+  flags.StringList("model", &model_flags, "NAME=DIR", "serve the model in DIR as NAME (repeatable); NAME is 1 to 128 letters, digits, '.', '_' and '-', "
+                   "starting with a letter or digit");
   flags.String("config", &config, "FILE",
                "JSON {\"models\": [{\"name\": N, \"base_path\": DIR, \"default_method\": M, "
                "\"model_version_policy\": P}]}; P is TF Serving's: {\"latest\": {\"num_versions\": N}}, "
@@ -574,7 +585,7 @@ int RunServe(const std::vector<std::string>& args) {
   for (const std::string& flag : model_flags) {
     const size_t eq = flag.find('=');
     if (eq == std::string::npos || eq + 1 == flag.size()) {
-      return UsageError("--model '" + flag + "' must be NAME=DIR, e.g. --model iris=/models/iris");
+      return UsageError("--model '" + ShortenedForMessage(flag, 200) + "' must be NAME=DIR, e.g. --model iris=/models/iris");
     }
     ModelSource source{flag.substr(0, eq), flag.substr(eq + 1), default_method, version_policy};
     if (Status s = CheckModelName(source.name, "--model"); !s.ok()) return UsageError(s.message());

@@ -60,4 +60,14 @@ inline std::string AsciiLowercase(std::string_view s) {
   return out;
 }
 
+// `text` when it is at most `max_bytes` long; else its first `max_bytes` (back
+// to the start of a UTF-8 character they would cut) and "... (N bytes in
+// all)", so that a message quoting a megabyte-long value stays short.
+inline std::string ShortenedForMessage(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes in all)";
+}
+
 }  // namespace xai

@@ -190,12 +190,7 @@ HttpError HttpLevelError(int http_status) {
 std::string ErrorBody(const HttpError& error) {
   // A message quotes what was wrong, which may be a client's megabyte-long
   // key: the answer stays short (and the log line with it).
-  std::string message = error.message;
-  if (message.size() > kMaxErrorMessageBytes) {
-    size_t cut = kMaxErrorMessageBytes;  // not inside a UTF-8 character: back to its first byte
-    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
-    message = message.substr(0, cut) + "... (" + std::to_string(error.message.size()) + " bytes in all)";
-  }
+  const std::string message = ShortenedForMessage(error.message, kMaxErrorMessageBytes);
   Json body = {{"error", {{"code", error.http_status}, {"status", error.status_name}, {"message", message}}}};
   // Messages may quote client bytes that are not valid UTF-8: DumpJson
   // replaces them rather than fail to encode the error.

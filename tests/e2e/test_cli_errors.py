@@ -678,6 +678,24 @@ def test_a_bad_serve_config_is_named_before_anything_loads(config, phrases, xais
         assert phrase in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("length", [129, 10_000])
+def test_a_model_name_too_long_is_refused_saying_the_limit_and_quoting_only_its_start(length, xaiserve, tmp_path):
+    """A 129-character name was refused as not holding only letters, digits, '.',
+    '_' and '-', which it did, and a 10,000-character one was quoted whole."""
+    name = "m" * length
+    flag = xaiserve.run("serve", "--model", f"{name}={fixture_dir('tabular_mlp')}", "--port", "0")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"models": [{"name": name, "base_path": str(fixture_dir("tabular_mlp"))}]}))
+    from_config = xaiserve.run("serve", "--config", config, "--port", "0")
+
+    assert flag.returncode == 2 and from_config.returncode == 1, (flag.stderr, from_config.stderr)
+    for result in (flag, from_config):
+        assert "is longer than 128 characters" in result.stderr, result.stderr
+        assert f"'{'m' * 40}... ({length} bytes in all)'" in result.stderr, result.stderr
+        assert len(result.stderr) < 1000, result.stderr[:300]
+    assert "1 to 128 letters, digits" in xaiserve.run("serve", "--help").stdout
+
+
 def test_predict_says_how_to_batch_instances_of_varying_length(xaiserve, tmp_path):
     """A model of variable-length inputs: instances of different lengths
     cannot share a batch, and the message used to speak of a "request"."""
