@@ -283,6 +283,27 @@ std::string NotServableAdvice(const std::string& dir, const std::string& error) 
          "TF1, builder.add_meta_graph_and_variables(sess, [tf.saved_model.SERVING], ...))";
 }
 
+// Why TensorFlow found no variables in a SavedModel whose path holds '[',
+// ']' or '\': it reads the variables' path as a file-name pattern (a glob,
+// where "[ab]" matches 'a' or 'b' and '\' escapes), which then matches no
+// file (Python's TensorFlow fails the same way). "" when `error` is not that
+// or the path holds none of them ('*' and '?' match themselves too).
+std::string GlobPathAdvice(const std::string& dir, const std::string& error) {
+  if (error.find("Failed to find any matching files") == std::string::npos) return "";
+  std::vector<std::string> held;
+  for (const char c : {'[', ']', '\\'}) {
+    if (dir.find(c) != std::string::npos) held.push_back(std::string("'") + c + "'");
+  }
+  if (held.empty()) return "";
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
+  return "its path holds " + JoinWithCommas(held) + ", which TensorFlow reads as a file-name pattern (a glob) when "
+         "it looks for the variables (variables/variables.index and its data files), and the pattern matches no "
+         "file: rename the directory (or the parent that holds them) without '[', ']' and '\\', or load it "
+         "through a symbolic link whose path has none of them (ln -s '" + (ec ? dir : absolute.string()) +
+         "' /tmp/model)";
+}
+
 class TfSavedModel final : public ModelRuntime {
  public:
   static StatusOr<std::unique_ptr<ModelRuntime>> Load(const std::string& dir, const RuntimeOptions& options) {
@@ -301,6 +322,9 @@ class TfSavedModel final : public ModelRuntime {
     }
     if (!loaded.ok()) {
       if (std::string advice = NotServableAdvice(dir, loaded.message()); !advice.empty()) {
+        return Status(loaded.code(), "loading SavedModel '" + dir + "': " + advice);
+      }
+      if (std::string advice = GlobPathAdvice(dir, loaded.message()); !advice.empty()) {
         return Status(loaded.code(), "loading SavedModel '" + dir + "': " + advice);
       }
     }

@@ -696,6 +696,24 @@ def test_a_model_name_too_long_is_refused_saying_the_limit_and_quoting_only_its_
     assert "1 to 128 letters, digits" in xaiserve.run("serve", "--help").stdout
 
 
+@pytest.mark.parametrize("directory,held", [("glob_br[ab]", "'[', ']'"), ("glob_bs\\x", "'\\'")])
+def test_a_model_path_with_glob_characters_says_why_it_cannot_load(directory, held, xaiserve, tmp_path):
+    """TensorFlow reads the variables' path as a glob pattern: "Unsuccessful
+    TensorSliceReader constructor: Failed to find any matching files for
+    .../glob_br[ab]/variables/variables" and a tab-indented [[{{node ...}}]]."""
+    model = tmp_path / directory
+    shutil.copytree(fixture_dir("tabular_mlp"), model)
+
+    failed = xaiserve.run("predict", model, "--instances", instances_file("tabular_mlp"))
+
+    failed.expect_failure(phrases=[f"its path holds {held}, which TensorFlow reads as a file-name pattern",
+                                   "rename the directory", f"ln -s '{model}' /tmp/model"])
+    assert "\t" not in failed.stderr and "TensorSliceReader" not in failed.stderr, failed.stderr
+    # The advice works: a symbolic link whose path has no glob characters.
+    (tmp_path / "model").symlink_to(model)
+    xaiserve.run("predict", tmp_path / "model", "--instances", instances_file("tabular_mlp")).expect_success()
+
+
 def test_predict_says_how_to_batch_instances_of_varying_length(xaiserve, tmp_path):
     """A model of variable-length inputs: instances of different lengths
     cannot share a batch, and the message used to speak of a "request"."""
