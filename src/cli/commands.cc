@@ -321,7 +321,8 @@ int RunInspect(const std::vector<std::string>& args) {
     for (const TensorInfo& t : sig.outputs) report << "    output " << DescribeTensorInfo(t) << "\n";
   }
   const SignatureSelection& sel = m.selection();
-  report << "\npredicts with: " << (sel.predict_key.empty() ? "(none by default)" : sel.predict_key) << "  -- "
+  const std::string predict_key = sel.predict_key.empty() ? "''" : sel.predict_key;  // '': a TF1 signature's key
+  report << "\npredicts with: " << (sel.predicts_by_default ? predict_key : "(none by default)") << "  -- "
             << sel.predict_reason << "\n";
   if (!m.explain_status().ok()) {
     report << "explains with: (none)\n";

@@ -693,7 +693,7 @@ std::string ExplainableModel::NoGradientNote(const std::vector<std::string>& inp
 
 StatusOr<const SignatureInfo*> ExplainableModel::PredictSignature(const std::string& key) const {
   if (!key.empty()) return FindSignature(signatures(), key);
-  if (selection_.predict_key.empty()) {
+  if (!selection_.predicts_by_default) {
     if (signatures().empty()) return FailedPrecondition("the SavedModel has no signatures, so it cannot predict");
     return InvalidArgument("the model has no 'serving_default' signature; name one (REST: \"signature_name\", "
                            "xaiserve predict: --signature) of: " + SignatureKeyList(signatures()));

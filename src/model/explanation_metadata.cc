@@ -322,6 +322,16 @@ StatusOr<ExplanationMetadata> LoadExplanationMetadataFile(const std::string& pat
   return ParseExplanationMetadata(json, path);
 }
 
+namespace {
+
+// How inferred metadata names a signature's tensor: by its key, or, for a key
+// that is "" (a TF1 signature can have one), by the graph tensor's name, since
+// metadata that names tensor "" is refused (`xaiserve metadata` wrote it, and
+// `inspect --metadata` refused what it wrote).
+std::string KeyOrTensorName(const TensorInfo& t) { return t.key.empty() ? t.tensor_name : t.key; }
+
+}  // namespace
+
 ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, bool integer_inputs) {
   ExplanationMetadata md;
   md.source = "inferred from signature '" + signature.key + "'";
@@ -330,7 +340,7 @@ ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, boo
     if (!IsFloating(t.dtype) && !integer) continue;
     InputMetadata in;
     in.name = t.key;
-    in.input_tensor_name = t.key;
+    in.input_tensor_name = KeyOrTensorName(t);
     in.indices_tensor_name = t.sparse_indices_tensor;  // a SparseTensor input's parts, for the user to see
     in.dense_shape_tensor_name = t.sparse_dense_shape_tensor;
     in.input_baselines = {Json(0.0)};
@@ -341,7 +351,7 @@ ExplanationMetadata InferExplanationMetadata(const SignatureInfo& signature, boo
     if (!IsFloating(t.dtype)) continue;
     OutputMetadata out;
     out.name = t.key;
-    out.output_tensor_name = t.key;
+    out.output_tensor_name = KeyOrTensorName(t);
     md.outputs.push_back(std::move(out));
   }
   return md;

@@ -743,5 +743,24 @@ TEST(ExplanationMetadataToJsonTest, InferredMetadataRoundTrips) {
   ExpectSameInputsAndOutputs(inferred, *again);
 }
 
+// A TF1 signature (tf.compat.v1.saved_model.Builder) may have keys that are
+// "": the metadata named tensor "", which its parser then refused.
+TEST(ExplanationMetadataToJsonTest, InferredMetadataOfEmptyKeysNamesTheGraphTensorsAndRoundTrips) {
+  SignatureInfo signature;
+  signature.key = "";
+  signature.inputs = {SignatureTensor("", DType::kFloat32, {-1, 3}, "x1:0")};
+  signature.outputs = {SignatureTensor("", DType::kFloat32, {-1, 2}, "y:0")};
+  const ExplanationMetadata inferred = InferExplanationMetadata(signature);
+  ASSERT_EQ(inferred.inputs.size(), 1u);
+  EXPECT_EQ(inferred.inputs[0].name, "");
+  EXPECT_EQ(inferred.inputs[0].input_tensor_name, "x1:0");
+  ASSERT_EQ(inferred.outputs.size(), 1u);
+  EXPECT_EQ(inferred.outputs[0].name, "");
+  EXPECT_EQ(inferred.outputs[0].output_tensor_name, "y:0");
+  auto again = ParseExplanationMetadata(ExplanationMetadataToJson(inferred), "written");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ExpectSameInputsAndOutputs(inferred, *again);
+}
+
 }  // namespace
 }  // namespace xai

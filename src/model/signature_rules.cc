@@ -25,6 +25,29 @@ bool CompatibleShapes(const TensorInfo& a, const TensorInfo& b) {
   return true;
 }
 
+// `sel` with no signature to explain when the one explaining, or
+// xai_preprocess feeding it, has an input whose key is "" (a TF1 signature
+// can have one): explanations tell the inputs fed through the signature
+// from tensors inside the graph by their key.
+SignatureSelection RefuseEmptyInputKeys(const std::vector<SignatureInfo>& signatures, SignatureSelection sel) {
+  if (!sel.explain_error.ok()) return sel;  // nothing explains
+  for (const SignatureInfo& s : signatures) {
+    if (s.key != sel.explain_key && (sel.preprocess_key.empty() || s.key != sel.preprocess_key)) continue;
+    for (const TensorInfo& t : s.inputs) {
+      if (!t.key.empty()) continue;
+      sel.explain_error = FailedPrecondition(
+          "signature '" + s.key + "' has an input whose key is empty ('', tensor " + t.tensor_name + "), which "
+          "xaiserve can feed for predictions but cannot explain: save the signature with a key for every input "
+          "(in TF1, predict_signature_def(inputs={'x': ...}, ...))");
+      sel.explain_reason = sel.explain_error.message();
+      sel.explain_key.clear();
+      sel.preprocess_key.clear();
+      return sel;
+    }
+  }
+  return sel;
+}
+
 }  // namespace
 
 std::string TensorKeyList(const std::vector<TensorInfo>& tensors) {
@@ -69,6 +92,7 @@ SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures
   if (signatures.size() == 1) {
     const std::string& only = signatures[0].key;
     sel.predict_key = only;
+    sel.predicts_by_default = true;
     sel.predict_reason = "'" + only + "' is the only signature";
     if (only == kXaiPreprocess) {
       sel.explain_error = FailedPrecondition("the model has the signature 'xai_preprocess' but no 'xai_model' for it "
@@ -78,11 +102,12 @@ SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures
     }
     sel.explain_key = only;
     sel.explain_reason = "'" + only + "' is the only signature";
-    return sel;
+    return RefuseEmptyInputKeys(signatures, sel);
   }
 
   if (Has(signatures, kServingDefault)) {
     sel.predict_key = kServingDefault;
+    sel.predicts_by_default = true;
     sel.predict_reason = "several signatures; 'serving_default' predicts";
   } else {
     sel.predict_reason = "several signatures and none is 'serving_default'; a request must name one (found: " +
@@ -120,7 +145,7 @@ SignatureSelection SelectSignatures(const std::vector<SignatureInfo>& signatures
                    : ""));
   }
   if (!sel.explain_error.ok()) sel.explain_reason = sel.explain_error.message();
-  return sel;
+  return RefuseEmptyInputKeys(signatures, sel);
 }
 
 Status CheckPreprocessFeedsModel(const SignatureInfo& preprocess, const SignatureInfo& model) {

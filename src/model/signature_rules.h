@@ -8,6 +8,9 @@
 //   xai_preprocess and xai_model       -> xai_preprocess feeds xai_model, which explains
 //   xai_preprocess without xai_model   -> nothing explains
 //
+// The signature explaining (and xai_preprocess feeding it) must have a key
+// for every input: an input whose key is "" is not explained (explain_error).
+//
 // Thread-safe (no state).
 #pragma once
 
@@ -24,7 +27,8 @@ inline constexpr char kXaiModel[] = "xai_model";
 inline constexpr char kXaiPreprocess[] = "xai_preprocess";
 
 struct SignatureSelection {
-  std::string predict_key;     // empty: no default; a request must name one.
+  std::string predict_key;     // the default's key (may be "": a TF1 model's only signature can have that key).
+  bool predicts_by_default = false;  // false: no default; a request must name one.
   std::string explain_key;     // empty: the model cannot be explained (see explain_error).
   std::string preprocess_key;  // xai_preprocess when it feeds explain_key, else empty.
   std::string predict_reason;  // why, in words, for `inspect` and GET /v1/models/{name}.

@@ -54,6 +54,48 @@ TEST(SelectSignaturesTest, OnlySignatureWithAnyKeyPredictsAndExplains) {
   EXPECT_TRUE(sel.explain_error.ok());
 }
 
+// tf.compat.v1.saved_model.Builder takes "" as a key: predictions said the
+// model had no default signature and named none ("of: (none)").
+TEST(SelectSignaturesTest, OnlySignatureWithAnEmptyKeyPredictsAndExplains) {
+  const SignatureSelection sel = SelectSignatures(Signatures({""}));
+  EXPECT_TRUE(sel.predicts_by_default);
+  EXPECT_EQ(sel.predict_key, "");
+  EXPECT_EQ(sel.explain_key, "");
+  EXPECT_TRUE(sel.explain_error.ok()) << sel.explain_error.ToString();
+}
+
+TEST(SelectSignaturesTest, WithoutServingDefaultNoSignaturePredictsByDefault) {
+  EXPECT_FALSE(SelectSignatures(Signatures({"a", "b"})).predicts_by_default);
+  EXPECT_FALSE(SelectSignatures({}).predicts_by_default);
+  EXPECT_TRUE(SelectSignatures(Signatures({"a", "serving_default"})).predicts_by_default);
+}
+
+// An input keyed "" was taken for a tensor inside the graph: fetched as well
+// as fed ("x1:0 is both fed and fetched").
+TEST(SelectSignaturesTest, AnEmptyInputKeyInTheExplainingSignatureIsNotExplained) {
+  std::vector<SignatureInfo> signatures = {
+      Signature("", {SignatureTensor("", DType::kFloat32, {-1, 3}, "x1:0"),
+                     SignatureTensor("_2", DType::kFloat32, {-1, 2}, "x2:0")})};
+  const SignatureSelection sel = SelectSignatures(signatures);
+  EXPECT_TRUE(sel.predicts_by_default);
+  EXPECT_EQ(sel.explain_error.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(sel.explain_error.message(), "signature '' has an input whose key is empty ('', tensor x1:0)"))
+      << sel.explain_error.message();
+  EXPECT_TRUE(Contains(sel.explain_error.message(), "save the signature with a key for every input"));
+  EXPECT_EQ(sel.explain_reason, sel.explain_error.message());
+
+  // Only the signatures that explain count.
+  signatures.push_back(Signature("serving_default"));
+  signatures.push_back(Signature("xai_model"));
+  EXPECT_TRUE(SelectSignatures(signatures).explain_error.ok());
+  signatures[0].key = "xai_preprocess";
+  signatures[2].inputs = signatures[0].outputs;
+  const SignatureSelection fed = SelectSignatures(signatures);
+  EXPECT_TRUE(Contains(fed.explain_error.message(), "signature 'xai_preprocess' has an input whose key is empty"))
+      << fed.explain_error.message();
+  EXPECT_EQ(fed.preprocess_key, "");
+}
+
 TEST(SelectSignaturesTest, SeveralWithXaiModelExplainWithXaiModel) {
   const SignatureSelection sel = SelectSignatures(Signatures({"other", "serving_default", "xai_model"}));
   EXPECT_EQ(sel.predict_key, "serving_default");

@@ -119,3 +119,79 @@ def test_inspect_shows_inputs_and_outputs_with_dtypes(xaiserve):
 
     for name in ("raw", "features", "probabilities", "float64", "float32"):
         assert name in result.stdout, f"{name!r} not shown\n{result}"
+
+
+TF1_EMPTY_KEYS_MODEL = """
+import json
+import sys
+import tensorflow as tf
+tf1 = tf.compat.v1
+signature_key, input_keys, output_key = json.loads(sys.argv[2])
+graph = tf.Graph()
+with graph.as_default(), tf1.Session(graph=graph) as session:
+    x1 = tf1.placeholder(tf.float32, [None, 3], name="x1")
+    x2 = tf1.placeholder(tf.float32, [None, 2], name="x2")
+    y = tf.identity(tf.reduce_sum(x1 * [1.0, 2.0, 3.0], axis=1, keepdims=True) -
+                    tf.reduce_sum(x2 * [1.0, 1.0], axis=1, keepdims=True), name="y")
+    builder = tf1.saved_model.Builder(sys.argv[1])
+    signature = tf1.saved_model.predict_signature_def(dict(zip(input_keys, [x1, x2])), {output_key: y})
+    builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={signature_key: signature})
+    builder.save()
+"""
+
+
+def tf1_model_of_keys(path, signature_key: str, input_keys: tuple[str, str], output_key: str):
+    """A TF1 SavedModel (tf.compat.v1.saved_model.Builder, which takes "" as a
+    key) of y = x1 . [1, 2, 3] - sum(x2), under the given keys."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", TF1_EMPTY_KEYS_MODEL, str(path),
+                    json.dumps([signature_key, input_keys, output_key])],
+                   check=True, capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return path
+
+
+def test_the_only_signature_predicts_and_explains_when_its_key_and_output_key_are_empty(xaiserve, tmp_path):
+    """The key "": predict said "the model has no 'serving_default' signature;
+    name one ... of: (none)", and `metadata` wrote "output_tensor_name": "",
+    which `inspect --metadata` refused."""
+    import json
+
+    model = tf1_model_of_keys(tmp_path / "model", "", ("x", "z"), "")
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps({"x": [1.0, 1.0, 1.0], "z": [0.5, 0.5]}) + "\n")
+
+    inspected = xaiserve.run("inspect", model).expect_success()
+    assert "predicts with: ''  -- '' is the only signature" in inspected.stdout, inspected.stdout
+    [predicted] = xaiserve.run("predict", model, "--instances", instances).expect_success().json_lines()
+    assert predicted["predictions"] == [pytest.approx([5.0])]
+    [explained] = xaiserve.run("explain", model, "--instances", instances).expect_success().json_lines()
+    [entry] = explained["explanations"][0]["attributions"]
+    assert entry["outputName"] == ""
+    assert entry["featureAttributions"]["x"] == pytest.approx([1.0, 2.0, 3.0], rel=1e-5)
+    assert entry["featureAttributions"]["z"] == pytest.approx([-0.5, -0.5], rel=1e-5)
+
+    written = tmp_path / "metadata.json"
+    xaiserve.run("metadata", model, "--output", written).expect_success()
+    assert json.loads(written.read_text())["outputs"] == {"": {"output_tensor_name": "y:0"}}
+    xaiserve.run("inspect", model, "--metadata", written).expect_success()
+
+
+def test_an_empty_input_key_is_refused_for_explaining_at_load_and_still_predicts(xaiserve, tmp_path):
+    """The input keyed "" was taken for a tensor inside the graph: inspect said
+    "ok: the model can be explained", and explain failed with "x1:0 is both
+    fed and fetched"."""
+    import json
+
+    model = tf1_model_of_keys(tmp_path / "model", "", ("", "_2"), "")
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps({"": [1.0, 1.0, 1.0], "_2": [0.5, 0.5]}) + "\n")
+    reason = ["signature '' has an input whose key is empty ('', tensor x1:0)", "save the signature with a key"]
+
+    xaiserve.run("inspect", model).expect_failure(exit_codes=[1], phrases=reason, json_stdout=False)
+    xaiserve.run("explain", model, "--instances", instances).expect_failure(exit_codes=[1], phrases=reason)
+    [predicted] = xaiserve.run("predict", model, "--instances", instances).expect_success().json_lines()
+    assert predicted["predictions"] == [pytest.approx([5.0])]
