@@ -284,17 +284,16 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
     }
 
     std::map<int64_t, std::string> seen_now;
-    bool pending = false;  // a wanted version is on disk, not loaded yet, and not failed as it is
-    int64_t newest_coming = -1;  // the highest such version, or failed as it is
+    // The highest wanted version on its way: on disk but not loaded yet (still
+    // being copied in, or to load once its files settle), or failed to load
+    // as it is (a copy read half done); none if there is no such version.
+    std::optional<int64_t> newest_coming;
+    auto coming = [&](int64_t version) { newest_coming = std::max(newest_coming.value_or(version), version); };
     for (const ModelVersion& v : incomplete) {
       std::vector<int64_t> with_it = disk_versions;
       with_it.push_back(v.version);
-      if (Holds(WantedVersions(source.version_policy, with_it), v.version)) {
-        pending = true;  // still being copied in
-        newest_coming = std::max(newest_coming, v.version);
-      }
+      if (Holds(WantedVersions(source.version_policy, with_it), v.version)) coming(v.version);  // being copied in
     }
-    bool wanted_failed = false;  // a wanted version on disk failed to load as it is
     for (const ModelVersion& v : on_disk) {
       const std::string fingerprint = Fingerprint(v.path);
       seen_now[v.version] = fingerprint;
@@ -314,9 +313,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
         // A failure stays shown until the version is retried (also when it
         // was out of the policy's wants for a while).
         if (failed != disk.failed.end()) next->failures.push_back({v.version, v.path, failed->second.error});
-        if (retry) pending = true;  // to be loaded once its files settle
-        wanted_failed = wanted_failed || !retry;
-        newest_coming = std::max(newest_coming, v.version);
+        coming(v.version);  // to be loaded once its files settle, or failed as it is
         continue;
       }
       {
@@ -340,8 +337,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       } else {
         next->failures.push_back({v.version, v.path, model.status()});
         disk.failed[v.version] = {fingerprint, model.status()};
-        wanted_failed = true;
-        newest_coming = std::max(newest_coming, v.version);
+        coming(v.version);
         Log("model '" + source.name + "' version " + std::to_string(v.version) + " (" + v.path +
             ") failed to load: " + model.status().message());
       }
@@ -363,7 +359,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
     std::optional<int64_t> kept;
     if (next->versions.empty()) {
       for (auto v = current->versions.rbegin(); v != current->versions.rend(); ++v) {
-        if (seen_now.count(v->version) == 0 && !pending && !wanted_failed) continue;
+        if (seen_now.count(v->version) == 0 && !newest_coming) continue;
         next->versions.push_back(*v);
         kept = v->version;
         break;
@@ -375,7 +371,7 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       // version deleted with nothing newer coming is a rollback: it goes.
       const LoadedVersion& newest = current->versions.back();
       if (seen_now.count(newest.version) == 0 && newest.version > next->versions.back().version &&
-          newest_coming > newest.version) {
+          newest_coming && *newest_coming > newest.version) {
         next->versions.push_back(newest);
         kept = newest.version;
       }
