@@ -179,7 +179,8 @@ Status BatchedEvaluator::CheckResult(const ModelBatch& batch, const ModelBatchRe
         const int64_t r = static_cast<int64_t>(e) / std::max<int64_t>(row_elements_[i], 1);
         return FailedPrecondition("gradient of input " + std::to_string(i) + " is " +
                                   NonFiniteName(gradient.values[e]) + " at " + DescribeRow(first_row + r) +
-                                  ", for output element " + element(r) + "; attributions of a non-finite gradient are undefined (e.g. sqrt or log at 0): "
+                                  ", for output element " + element(r) +
+                                  "; attributions of a non-finite gradient are undefined (e.g. sqrt or log at 0): "
                                   "check that the instance, its baselines and any SmoothGrad noise (noiseSigma) "
                                   "stay within the range the model works in");
       }

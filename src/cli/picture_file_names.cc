@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 
 #include "core/text.h"
 
@@ -25,10 +26,9 @@ std::string PictureNamePart(const std::string& name) {
   for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
   if (out.empty()) return "_";
   if (out.size() <= kMaxPictureNamePartBytes) return out;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hash(8, '0');
-  for (uint32_t h = Fnv1a(name), i = 8; i-- > 0; h >>= 4) hash[i] = kHex[h & 0xF];
-  return out.substr(0, kMaxPictureNamePartBytes - 1 - hash.size()) + "-" + hash;
+  char hash[9];
+  std::snprintf(hash, sizeof hash, "%08x", static_cast<unsigned>(Fnv1a(name)));
+  return out.substr(0, kMaxPictureNamePartBytes - 1 - 8) + "-" + hash;
 }
 
 std::string PictureFileNames::Next(const std::string& prefix, const std::string& input, const std::string& extension) {

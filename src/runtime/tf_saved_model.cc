@@ -321,11 +321,10 @@ class TfSavedModel final : public ModelRuntime {
       return Status(loaded.code(), loaded.message() + "\n" + tf_runtime::UnregisteredOpAdvice());
     }
     if (!loaded.ok()) {
-      if (std::string advice = NotServableAdvice(dir, loaded.message()); !advice.empty()) {
-        return Status(loaded.code(), "loading SavedModel '" + dir + "': " + advice);
-      }
-      if (std::string advice = GlobPathAdvice(dir, loaded.message()); !advice.empty()) {
-        return Status(loaded.code(), "loading SavedModel '" + dir + "': " + advice);
+      for (auto advice_for : {NotServableAdvice, GlobPathAdvice}) {
+        if (std::string advice = advice_for(dir, loaded.message()); !advice.empty()) {
+          return Status(loaded.code(), "loading SavedModel '" + dir + "': " + advice);
+        }
       }
     }
     XAI_RETURN_IF_ERROR(loaded);
