@@ -332,7 +332,7 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
       out << "not loaded (see " << base << "/v1/models/" << name << ")\n";
       continue;
     }
-    out << "version " << newest->version << " from " << newest->path << ", default method "
+    out << "version " << newest->version << " from " << ForTerminal(newest->path) << ", default method "
         << snapshot->source.default_method << (newest->model->explain_status().ok() ? "" : " (cannot explain)")
         << "\n";
     if (example.empty() && newest->model->explain_status().ok()) {
@@ -348,7 +348,8 @@ void PrintBanner(const HttpServer& server, const ModelRegistry& registry, const 
   if (!example.empty()) out << "  " << example << "\n";
   out << "  curl -s" << auth << " " << base << "/v1/models\n";
   out << "stop with Ctrl-C, SIGTERM or SIGHUP (requests in flight finish first)\n";
-  std::cout << ForTerminal(out.str(), /*keep_newlines=*/true) << std::flush;  // paths as given, escaped
+  // The path escaped whole (a newline in it cannot start a line), the rest's control characters too.
+  std::cout << ForTerminal(out.str(), /*keep_newlines=*/true) << std::flush;
 }
 
 // SIGTERM and SIGINT -> a callback on a thread of its own (a signal handler
@@ -497,8 +498,8 @@ int RunServe(const std::vector<std::string>& args) {
       "are picked up while serving; all stay loaded unless --keep-versions N). With no --model and no\n"
       "--config, serves the bundled demo models (tabular, image, text) from --demo-dir. SIGTERM or\n"
       "Ctrl-C stops it once requests in flight finish.");
-  flags.StringList("model", &model_flags, "NAME=DIR", "serve the model in DIR as NAME (repeatable); NAME is 1 to 128 letters, digits, '.', '_' and '-', "
-                   "starting with a letter or digit");
+  flags.StringList("model", &model_flags, "NAME=DIR", "serve the model in DIR as NAME (repeatable); NAME is 1 to 128 "
+                   "letters, digits, '.', '_' and '-', starting with a letter or digit");
   flags.String("config", &config, "FILE",
                "JSON {\"models\": [{\"name\": N, \"base_path\": DIR, \"default_method\": M, "
                "\"model_version_policy\": P}]}; P is TF Serving's: {\"latest\": {\"num_versions\": N}}, "
@@ -585,7 +586,8 @@ int RunServe(const std::vector<std::string>& args) {
   for (const std::string& flag : model_flags) {
     const size_t eq = flag.find('=');
     if (eq == std::string::npos || eq + 1 == flag.size()) {
-      return UsageError("--model '" + ShortenedForMessage(flag, 200) + "' must be NAME=DIR, e.g. --model iris=/models/iris");
+      return UsageError("--model '" + ShortenedForMessage(flag, 200) +
+                        "' must be NAME=DIR, e.g. --model iris=/models/iris");
     }
     ModelSource source{flag.substr(0, eq), flag.substr(eq + 1), default_method, version_policy};
     if (Status s = CheckModelName(source.name, "--model"); !s.ok()) return UsageError(s.message());

@@ -1378,7 +1378,7 @@ def test_a_cpu_time_limit_stops_explain_like_sigterm(xaiserve, tmp_path):
 # that would start a line of its own: printed as they were, they recoloured
 # the terminal (or cleared it) and faked lines of xaiserve's own.
 ODD_OUTPUT = "probabilities\x1b[31m\nxaiserve: fake line"
-ODD_DIR = "model\x1b[2J"
+ODD_DIR = "model\x1b[2J\nxaiserve: fake line"
 
 
 def model_with_odd_names(tmp_path):
