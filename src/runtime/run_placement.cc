@@ -22,6 +22,7 @@ void RunPlacement::Record(const std::string& kind, bool in_caller_thread, double
   } else {
     t.pool_fastest_ms = std::min(t.pool_fastest_ms, ms);
   }
+  if (++t.runs == kRoundRuns) t = Times{};  // a new round: measure both places again
 }
 
 }  // namespace xai

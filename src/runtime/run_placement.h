@@ -10,7 +10,10 @@
 // measured, for each kind of run (the runtime names it by its fetches and
 // batch size): a kind starts in the pool; once a run of it there is shorter
 // than kShortRunMs, the next kProbeRuns go in the caller's thread, and from
-// then on each run goes where the kind's fastest run so far went.
+// then on each run goes where the kind's fastest run so far went. Every
+// kRoundRuns runs a kind's times are forgotten and it is measured again: a
+// probe slowed by something else (another process, a model loading beside
+// it) sends the kind the wrong way for one round, not for good.
 #pragma once
 
 #include <limits>
@@ -31,6 +34,10 @@ class RunPlacement {
   // Runs in the caller's thread before comparing: the first run of a kind in
   // a thread can pay one-off costs.
   static constexpr int kProbeRuns = 2;
+  // Runs of a kind before it is measured again. A short kind that went to the
+  // caller's thread pays one run in the pool per round (on tabular_mlp about
+  // 0.2 ms more, unpinned), 0.05 us a run spread over the round.
+  static constexpr int kRoundRuns = 4096;
 
   // Where the next run of `kind` goes: false (the pool) until one was timed.
   bool InCallerThread(const std::string& kind) const;
@@ -42,6 +49,7 @@ class RunPlacement {
     double pool_fastest_ms = std::numeric_limits<double>::infinity();
     double caller_fastest_ms = std::numeric_limits<double>::infinity();
     int caller_runs = 0;
+    int runs = 0;  // in this round, both places
   };
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Times> times_;
