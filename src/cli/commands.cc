@@ -733,10 +733,10 @@ int RunExplain(const std::vector<std::string>& args) {
                   << "\n";
       }
     }
-    char seconds_text[32];
-    std::snprintf(seconds_text, sizeof seconds_text, "%g", seconds);
-    if (results.timings != nullptr) results.timings->Add(seconds_text);
     const bool progress_due = ProgressDue(i + 1, total, last_progress);
+    char seconds_text[32];  // written only when read: a small model explains thousands a second
+    if (results.timings != nullptr || progress_due) std::snprintf(seconds_text, sizeof seconds_text, "%g", seconds);
+    if (results.timings != nullptr) results.timings->Add(seconds_text);
     // Lines reach stdout with the progress: at once on slow models, every
     // half second (or kResultBytesKept) on fast ones.
     if (progress_due || results.out.buffered_bytes() >= kResultBytesKept) {
