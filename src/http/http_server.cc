@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/text.h"
+#include "core/utc_time.h"
 #include "http/client_deadlines.h"
 #include "http/content_coding.h"
 #include "http/error_mapping.h"
@@ -56,17 +57,7 @@ std::string LoggableText(const std::string& text) {
   return out.size() > 300 ? out.substr(0, 300) + "..." : out;
 }
 
-std::string UtcNow() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buffer;
-}
+std::string UtcNow() { return Rfc3339Utc(std::chrono::system_clock::now()); }
 
 // One access-log line, as every request gets one:
 //   TIME CLIENT METHOD PATH model=M method=L status=S latency_ms=T [queued_ms=Q] [path_points=N] [(NOTE)]

@@ -38,7 +38,7 @@ std::string EscapeLabelValue(const std::string& value) {
 
 Metrics::Metrics(BuildInfo build)
     : build_(std::move(build)),
-      start_time_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+      start_time_(std::chrono::system_clock::now()) {}
 
 void Metrics::RecordRequest(const std::string& model, const std::string& method, int http_status, double seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -133,7 +133,8 @@ std::string Metrics::Render(const std::vector<ModelRunBatching>& batching,
         << EscapeLabelValue(build_.tensorflow) << "\"} 1\n";
   }
   char start_time[32];
-  std::snprintf(start_time, sizeof start_time, "%.3f", start_time_);
+  std::snprintf(start_time, sizeof start_time, "%.3f",
+                std::chrono::duration<double>(start_time_.time_since_epoch()).count());
   out << "# HELP process_start_time_seconds When the server started, in seconds since the Unix epoch.\n"
       << "# TYPE process_start_time_seconds gauge\n"
       << "process_start_time_seconds " << start_time << "\n";

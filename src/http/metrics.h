@@ -45,6 +45,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -98,6 +99,8 @@ class Metrics {
   void RequestFinished();
   // Requests running now, and finished so far (RequestStarted/RequestFinished).
   int64_t in_flight() const;
+  // When the server started (process_start_time_seconds).
+  std::chrono::system_clock::time_point start_time() const { return start_time_; }
   int64_t finished() const;
 
   // Everything, in the Prometheus text format, with `batching` (one entry per
@@ -121,7 +124,7 @@ class Metrics {
   int64_t in_flight_ = 0;
   int64_t finished_ = 0;
   const BuildInfo build_;
-  const double start_time_;  // Unix time, seconds
+  const std::chrono::system_clock::time_point start_time_;
 };
 
 // A label value escaped for the text format (backslash, double quote, newline).

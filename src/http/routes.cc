@@ -199,7 +199,12 @@ class Handler {
                            "': xaiserve has no version labels; name a version as /versions/{v}, or leave it out "
                            "for the newest"));
     }
-    if (route.kind == Route::Kind::kGetModel) return Reply(ModelStatusJson(*snapshot));
+    if (route.kind == Route::Kind::kGetModel) {
+      if (!route.cloud_endpoint.empty()) {
+        return Reply(VertexEndpointJson(route.cloud_endpoint, *snapshot, context_.metrics->start_time()));
+      }
+      return Reply(ModelStatusJson(*snapshot));
+    }
     std::optional<int64_t> version;
     if (route.version) {
       auto parsed = ParseVersion(route.model, *route.version);
@@ -303,7 +308,8 @@ namespace {
 // the host changed: Vertex's /v1/projects/{p}/locations/{l}/endpoints/{e}...
 // and the legacy service's /v1/projects/{p}/models/{m}... (also v1beta1)
 // read as /v1/models/{e or m}...; the project and location are not used.
-std::string WithoutCloudResourcePrefix(const std::string& path) {
+// A Vertex endpoint's resource name goes to *endpoint.
+std::string WithoutCloudResourcePrefix(const std::string& path, std::string* endpoint) {
   for (const char* api : {"/v1/projects/", "/v1beta1/projects/"}) {
     const std::string prefix = api;
     if (path.compare(0, prefix.size(), prefix) != 0) continue;
@@ -316,8 +322,11 @@ std::string WithoutCloudResourcePrefix(const std::string& path) {
     const size_t location_end = rest.find('/', kLocations.size());
     if (location_end == std::string::npos || location_end == kLocations.size()) return path;
     const std::string resource = rest.substr(location_end + 1);
-    if (resource.compare(0, kEndpoints.size(), kEndpoints) == 0) return kModelsPrefix + resource.substr(kEndpoints.size());
-    return path;
+    if (resource.compare(0, kEndpoints.size(), kEndpoints) != 0) return path;
+    const std::string after = resource.substr(kEndpoints.size());  // "{e}", "{e}:verb", "{e}/..."
+    *endpoint = "projects/" + path.substr(prefix.size(), project_end - prefix.size()) + "/" +
+                rest.substr(0, location_end) + "/" + kEndpoints + after.substr(0, after.find_first_of("/:"));
+    return kModelsPrefix + after;
   }
   return path;
 }
@@ -325,8 +334,8 @@ std::string WithoutCloudResourcePrefix(const std::string& path) {
 }  // namespace
 
 Route ParseRoute(const std::string& request_path) {
-  const std::string path = WithoutCloudResourcePrefix(request_path);
   Route route;
+  const std::string path = WithoutCloudResourcePrefix(request_path, &route.cloud_endpoint);
   if (path == "/healthz") route.kind = Route::Kind::kHealth;
   if (path == "/readyz") route.kind = Route::Kind::kReady;
   if (path == "/metrics") route.kind = Route::Kind::kMetrics;

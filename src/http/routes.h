@@ -88,6 +88,9 @@ struct Route {
   // TF Serving's /labels/{label} in place of /versions/{v}: parsed so that
   // the answer can say xaiserve has no labels.
   std::optional<std::string> label;
+  // "projects/{p}/locations/{l}/endpoints/{e}" when the path named a Vertex
+  // endpoint: its GET answers with Vertex's Endpoint resource.
+  std::string cloud_endpoint;
   bool has_verb = false;               // the path names a method after ':'
   std::string verb;                    // after ':' ("predict", "explain", "examples", or an unknown one)
 };

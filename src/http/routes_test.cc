@@ -70,11 +70,24 @@ TEST(ParseRouteTest, TheCloudsResourcePathsNameTheModel) {
   EXPECT_EQ(legacy.model, "census");
   EXPECT_EQ(*legacy.version, "3");
   EXPECT_EQ(ParseRoute("/v1/projects/p/models/census").kind, Route::Kind::kGetModel);
+  EXPECT_EQ(ParseRoute("/v1/projects/p/models/census").cloud_endpoint, "") << "the legacy service has no endpoints";
+  EXPECT_EQ(ParseRoute("/v1/models/tabular").cloud_endpoint, "");
   for (const char* path : {"/v1/projects/", "/v1/projects/p", "/v1/projects//models/m:explain", "/v1/projects/p/datasets/d",
                            "/v1/projects/p/locations/l", "/v1/projects/p/locations//endpoints/e:explain",
                            "/v1/projects/p/locations/l/models/m:explain", "/v2/projects/p/models/m:explain"}) {
     EXPECT_EQ(ParseRoute(path).kind, Route::Kind::kUnknown) << path;
   }
+}
+
+TEST(ParseRouteTest, AVertexEndpointPathKeepsTheEndpointsResourceName) {
+  const Route get = ParseRoute("/v1/projects/my-project/locations/us-central1/endpoints/tabular");
+  EXPECT_EQ(get.kind, Route::Kind::kGetModel);
+  EXPECT_EQ(get.model, "tabular");
+  EXPECT_EQ(get.cloud_endpoint, "projects/my-project/locations/us-central1/endpoints/tabular");
+  EXPECT_EQ(ParseRoute("/v1beta1/projects/p/locations/l/endpoints/m:explain").cloud_endpoint,
+            "projects/p/locations/l/endpoints/m");
+  EXPECT_EQ(ParseRoute("/v1/projects/p/locations/l/endpoints/m/versions/2").cloud_endpoint,
+            "projects/p/locations/l/endpoints/m");
 }
 
 TEST(OriginFormPathTest, AnAbsoluteTargetIsRoutedByItsPath) {

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 
+#include "core/utc_time.h"
 #include "model/explanation_metadata.h"
 
 namespace xai {
@@ -198,6 +199,21 @@ Json ModelStatusJson(const ModelSnapshot& snapshot) {
   for (auto& [version, state] : by_version) tfs.push_back(std::move(state));
   out["model_version_status"] = tfs;
   return out;
+}
+
+Json VertexEndpointJson(const std::string& resource_name, const ModelSnapshot& snapshot,
+                        std::chrono::system_clock::time_point created) {
+  Json deployed = Json::array();
+  Json traffic = Json::object();
+  for (const LoadedVersion& v : snapshot.versions) {
+    deployed.push_back({{"id", std::to_string(v.version)}, {"displayName", snapshot.source.name}});
+  }
+  if (const LoadedVersion* newest = snapshot.Newest()) traffic[std::to_string(newest->version)] = 100;
+  return Json{{"name", resource_name},
+              {"displayName", snapshot.source.name},
+              {"deployedModels", deployed},
+              {"trafficSplit", traffic},
+              {"createTime", Rfc3339Utc(created)}};
 }
 
 Json ModelListJson(const ModelRegistry& registry) {

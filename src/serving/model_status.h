@@ -8,6 +8,9 @@
 // snapshots; thread-safe.
 #pragma once
 
+#include <chrono>
+#include <string>
+
 #include "core/tensor_json.h"
 #include "serving/model_registry.h"
 
@@ -18,6 +21,15 @@ Json ModelListJson(const ModelRegistry& registry);
 
 // One model in full.
 Json ModelStatusJson(const ModelSnapshot& snapshot);
+
+// GET of a Vertex endpoint's path (/v1/projects/{p}/locations/{l}/endpoints/{e}):
+// Vertex's Endpoint resource, as Google's client library reads it before it
+// predicts or explains: {"name": resource_name, "displayName": the model,
+// "deployedModels": [{"id": version, "displayName"}], "trafficSplit": {newest
+// version: 100}, "createTime": `created` (RFC 3339)}. The loaded versions are
+// its deployed models; requests that name none go to the newest.
+Json VertexEndpointJson(const std::string& resource_name, const ModelSnapshot& snapshot,
+                        std::chrono::system_clock::time_point created);
 
 // One loaded version in full.
 Json VersionStatusJson(const LoadedVersion& version);

@@ -133,6 +133,26 @@ def test_the_cloud_s_resource_paths_reach_the_model(server):
         404, "NOT_FOUND", ["non-negative integers"])
 
 
+def test_a_vertex_endpoint_s_path_answers_with_the_endpoint_resource(server):
+    """Google's client library (aiplatform.Endpoint) GETs the endpoint before it predicts or explains,
+    and then calls the path named by the resource's "name": it must be the whole resource name, and
+    a "createTime" tells the library that the resource exists."""
+    path = "/v1/projects/my-project/locations/us-central1/endpoints/tabular"
+    endpoint = server.get(path).expect(200)
+    assert endpoint["name"] == "projects/my-project/locations/us-central1/endpoints/tabular"
+    assert endpoint["displayName"] == "tabular"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", endpoint["createTime"])
+    versions = server.get("/v1/models/tabular").expect(200)["versions"]
+    assert [d["id"] for d in endpoint["deployedModels"]] == [str(v["version"]) for v in versions]
+    assert endpoint["trafficSplit"] == {str(versions[-1]["version"]): 100}
+    assert server.get("/v1beta1/" + endpoint["name"]).expect(200) == endpoint
+    body = explain_body("tabular")
+    assert server.post("/v1/" + endpoint["name"] + ":explain", body).expect(200) == server.post(
+        "/v1/models/tabular:explain", body).expect(200)
+    assert "versions" in server.get("/v1/projects/my-project/models/tabular").expect(200), \
+        "the legacy service's path keeps the model status"
+
+
 def test_baselines_override_per_request(server):
     """explanationSpecOverride.metadata: from a baseline equal to the instance
     there is nothing to attribute."""
