@@ -362,8 +362,10 @@ void HttpServer::Configure() {
           return httplib::Server::HandlerResponse::Handled;
         }
         // A request cpp-httplib could not parse (400, 414) or that came too
-        // late: what follows on the connection is no request to trust.
-        if (res.status == 400 || res.status == 408 || res.status == 414 || res.status == 431) {
+        // late, or one it refused before reading its body (416: a malformed
+        // Range; the body's bytes would run as the next request): what
+        // follows on the connection is no request to trust.
+        if (res.status == 400 || res.status == 408 || res.status == 414 || res.status == 416 || res.status == 431) {
           DeadlineHttpServer::CloseConnectionAfter(res);
         }
         const HttpError error = res.status == 413   ? BodyTooLargeError(max_body)

@@ -444,6 +444,21 @@ def test_bytes_after_a_chunked_body_are_never_run_as_a_request(server, request_b
     assert "SMUGGLED" not in server.log()
 
 
+@pytest.mark.parametrize("method,path", [("POST", "/v1/models/tabular:predict"), ("GET", "/v1/models")])
+def test_a_body_left_unread_by_a_malformed_range_is_never_run_as_a_request(server, method, path):
+    """cpp-httplib answers a malformed Range 416 before it reads the body; the
+    connection stayed open and the body's bytes ran as the next request (a
+    second answer on the connection: request smuggling behind a proxy). Now
+    the connection ends with the 416."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nRange: bytes=zz\r\nContent-Length: {len(SMUGGLED)}\r\n\r\n"
+
+    reply = exchange_until_closed(server, head.encode() + SMUGGLED)
+
+    assert reply.startswith(b"HTTP/1.1 416") and b"Connection: close" in reply, reply[:300]
+    assert status_lines(reply) == 1 and b"SMUGGLED" not in reply, reply
+    assert "SMUGGLED" not in server.log()
+
+
 def test_two_transfer_encoding_lines_are_one_list(server):
     """"chunked" then "gzip" on two lines is "chunked, gzip" (RFC 9110 §5.3),
     a body whose end cannot be found: 400, as on one line."""
