@@ -327,6 +327,19 @@ void ModelRegistry::Scan(bool wait_for_settled_files) {
       }
       const auto start = std::chrono::steady_clock::now();
       StatusOr<std::shared_ptr<ExplainableModel>> model = loader_(v.path);
+      // Files renamed, replaced or deleted while they loaded: what loaded may
+      // be a mix of two copies, or lack a file read after it went (without
+      // explanation_metadata.json, its metadata is inferred: other baselines,
+      // and attributions served with a 200 and nothing said). Not kept, nor
+      // recorded as failed: loaded again once its files settle.
+      if (const std::string after = Fingerprint(v.path); after != fingerprint) {
+        seen_now[v.version] = after;
+        coming(v.version);
+        Log("model '" + source.name + "' version " + std::to_string(v.version) + " (" + v.path +
+            ") changed while it loaded (files renamed, replaced or deleted); not served: it loads again once its files "
+            "settle");
+        continue;
+      }
       if (model.ok()) {
         next->versions.push_back({v.version, v.path, std::move(model).value()});
         disk.failed.erase(v.version);

@@ -487,6 +487,57 @@ TEST_F(ModelRegistryTest, ABaseDirectoryThatCannotBeReadKeepsItsVersionsServing)
   EXPECT_EQ(registry.Get("m").status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(ModelRegistryTest, AVersionRenamedWhileItLoadsIsNotServedFromWhatLoaded) {
+  // `mv m/2 m/3` while 2 loaded: the load read a directory that went away
+  // midway (explanation_metadata.json no longer there, so its metadata was
+  // inferred) and served it as version 2 with a 200, until 3 had loaded.
+  SavedModel("m/1");
+  ModelLoader base = fake_.loader();
+  bool rename_while_loading = false;
+  ModelRegistry registry({{"m", Path("m")}}, [&](const std::string& dir) {
+    auto loaded = base(dir);
+    if (rename_while_loading && dir == Path("m/2")) fs::rename(Path("m/2"), Path("m/3"));
+    return loaded;
+  });
+  registry.LoadAll();
+  SavedModel("m/2");
+  rename_while_loading = true;
+  registry.Poll();  // 2 seen once
+  registry.Poll();  // 2 loads, and is renamed meanwhile
+
+  EXPECT_EQ(fake_.loads(Path("m/2")), 1);
+  EXPECT_EQ(registry.Snapshot("m")->VersionList(), "1");
+  EXPECT_EQ(registry.Get("m", 2).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(registry.Snapshot("m")->failures.empty()) << "not a failure: it loads again once settled";
+  rename_while_loading = false;
+  registry.Poll();
+  registry.Poll();
+  EXPECT_EQ(registry.Get("m")->version, 3);
+}
+
+TEST_F(ModelRegistryTest, AVersionReplacedWhileItLoadsLoadsAgainOnceItsFilesSettle) {
+  SavedModel("m/1");
+  ModelLoader base = fake_.loader();
+  int replace_on_load = 0;
+  ModelRegistry registry({{"m", Path("m")}}, [&](const std::string& dir) {
+    auto loaded = base(dir);
+    if (replace_on_load > 0 && dir == Path("m/2")) {
+      --replace_on_load;
+      std::ofstream(Path("m/2/explanation_metadata.json")) << "{\"replaced\": " << replace_on_load << "}";
+    }
+    return loaded;
+  });
+  registry.LoadAll();
+  SavedModel("m/2");
+  replace_on_load = 1;
+  registry.Poll();
+  registry.Poll();  // loads while a file of it is written
+  EXPECT_EQ(registry.Get("m")->version, 1);
+  registry.Poll();  // the files as they are now, seen settled: loaded again
+  EXPECT_EQ(fake_.loads(Path("m/2")), 2);
+  EXPECT_EQ(registry.Get("m")->version, 2);
+}
+
 TEST_F(ModelRegistryTest, AVersionBeingLoadedIsShownAsLoading) {
   // It was invisible: its route said "no loaded version 2" (404) while it loaded.
   SavedModel("m/1");
