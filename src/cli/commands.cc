@@ -14,6 +14,7 @@
 #include <iostream>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "api/explain_parameters.h"
@@ -21,6 +22,7 @@
 #include "api/responses.h"
 #include "api/visualizations.h"
 #include "attribution/gaussian_blur.h"
+#include "attribution/sampled_shapley.h"
 #include "cli/flags.h"
 #include "cli/instance_lines.h"
 #include "cli/interrupts.h"
@@ -255,7 +257,78 @@ std::string XraiBaselinesNote(const ExplainableModel& model) {
   return std::string("xrai starts its paths from black and white (the input's domain), or from the blurred image "
                      "with a blur baseline, and does not use the metadata's ") +
          input.metadata_baselines_field() + " for input '" + input.metadata.name +
-         "', which integrated-gradients and sampled-shapley use";
+         "', which integrated-gradients uses";
+}
+
+// What `inspect` can promise, from the explained inputs' static shapes: the
+// methods that apply ("integrated-gradients", "sampled-shapley", "xrai"), and
+// for each that cannot, why (Sampled Shapley takes up to its feature limit,
+// inputs that share a group_name counting as one; XRAI takes one image input
+// and, like Integrated Gradients, gradients). A shape known only at run time
+// leaves a method promised with its condition.
+struct MethodsThatApply {
+  std::vector<std::string> methods;
+  std::vector<std::string> not_these;  // "not xrai, which takes one image input"
+};
+MethodsThatApply ExplainableMethods(const ExplainableModel& m, bool with_gradients) {
+  MethodsThatApply out;
+  if (with_gradients) out.methods.push_back("integrated-gradients");
+  int64_t features = 0;
+  bool features_known = true;
+  std::set<std::string> groups;
+  for (const BoundInput& input : m.explained_inputs()) {
+    if (!input.metadata.group_name.empty()) {
+      groups.insert(input.metadata.group_name);
+      continue;
+    }
+    if (!input.tensor.rank_known || input.folds_embedding) {
+      features_known = false;
+      continue;
+    }
+    const Shape& shape = input.tensor.shape;  // batch first
+    int64_t row = 1;
+    for (size_t d = 1; d < shape.size() && features_known; ++d) {
+      features_known = shape[d] >= 0;
+      row *= shape[d];
+    }
+    features += row;
+  }
+  features += static_cast<int64_t>(groups.size());
+  const std::string limit = std::to_string(kDefaultSampledShapleyMaxFeatures);
+  if (!features_known) {
+    out.methods.push_back("sampled-shapley up to " + limit + " features");
+  } else if (features <= kDefaultSampledShapleyMaxFeatures) {
+    out.methods.push_back("sampled-shapley");
+  } else {
+    out.not_these.push_back("not sampled-shapley: an instance has " + std::to_string(features) +
+                            " features, more than the " + limit + " it takes");
+  }
+  if (!with_gradients) return out;  // XRAI ranks its regions by Integrated Gradients
+  const std::vector<BoundInput>& inputs = m.explained_inputs();
+  if (inputs.size() != 1) {
+    out.not_these.push_back("not xrai, which takes one image input");
+  } else if (!inputs[0].tensor.rank_known) {
+    out.methods.push_back("xrai if its input is an image");
+  } else {
+    // As XRAI checks at run time: [H, W] or [H, W, C] per instance, floating
+    // point, and not text or categorical by the metadata's modality.
+    const BoundInput& input = inputs[0];
+    const size_t rank = input.tensor.shape.size();
+    const std::string& modality = input.metadata.modality;
+    if ((rank == 3 || rank == 4) && IsFloating(input.tensor.dtype) && modality != "text" && modality != "categorical") {
+      out.methods.push_back("xrai");
+    } else {
+      out.not_these.push_back("not xrai, which takes an image input of floating-point pixels");
+    }
+  }
+  return out;
+}
+
+// "a, b; not c: why".
+std::string MethodsText(const MethodsThatApply& apply) {
+  std::string text = JoinWithCommas(apply.methods);
+  for (const std::string& reason : apply.not_these) text += (text.empty() ? "" : "; ") + reason;
+  return text;
 }
 
 // The approximationError warnings `explain` writes one by one; beyond them it
@@ -348,13 +421,17 @@ int RunInspect(const std::vector<std::string>& args) {
     if (const std::string note = ExplainableModel::NoGradientNote(*gradients); !note.empty()) {
       report << "  note: " << note << "\n";
     }
-    report << "\nok: the model can be explained (integrated-gradients, sampled-shapley"
-              << (m.explained_inputs().size() == 1 ? ", xrai if its input is an image" : "; not xrai, which takes one image input")
-              << ")\n";
+    report << "\nok: the model can be explained (" << MethodsText(ExplainableMethods(m, /*with_gradients=*/true)) << ")\n";
     if (const std::string note = XraiBaselinesNote(m); !note.empty()) report << "  note: " << note << "\n";
   } else {
     report << "gradients: unavailable: " << gradients.status().message() << "\n";
-    report << "\nok: the model can be explained with sampled-shapley only (forward passes)\n";
+    const MethodsThatApply apply = ExplainableMethods(m, /*with_gradients=*/false);
+    if (apply.methods.empty()) {
+      report << "\nno method can explain the model: without gradients only sampled-shapley could, and "
+             << apply.not_these.front().substr(std::string("not sampled-shapley: ").size()) << "\n";
+    } else {
+      report << "\nok: the model can be explained with " << MethodsText(apply) << " only (forward passes)\n";
+    }
   }
   std::cout << report.str();
   return kExitOk;

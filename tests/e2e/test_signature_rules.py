@@ -4,6 +4,7 @@ inspect` reports it and as `explain` obeys it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import numpy as np
@@ -119,6 +120,25 @@ def test_inspect_shows_inputs_and_outputs_with_dtypes(xaiserve):
 
     for name in ("raw", "features", "probabilities", "float64", "float32"):
         assert name in result.stdout, f"{name!r} not shown\n{result}"
+
+
+@pytest.mark.parametrize("name,promised,refused,method,refusal", [
+    ("cnn", "integrated-gradients, xrai", "not sampled-shapley: an instance has 1024 features, more than the 1000",
+     "sampled-shapley", "1024 features, more than the 1000 it takes"),
+    ("tabular_mlp", "integrated-gradients, sampled-shapley", "not xrai, which takes an image input", "xrai",
+     "expected an image of shape"),
+])
+def test_inspect_promises_only_the_methods_that_apply(xaiserve, tmp_path, name, promised, refused, method, refusal):
+    """inspect said "integrated-gradients, sampled-shapley, xrai if its input is an image" of every model:
+    of an image model, Sampled Shapley, which refuses more than 1000 features; of a tabular one, XRAI."""
+    inspected = xaiserve.run("inspect", fixture_dir(name))
+
+    ok_line = next(line for line in inspected.stdout.splitlines() if line.startswith("ok:"))
+    assert f"({promised};" in ok_line and refused in ok_line, ok_line
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(read_instances(fixture_dir(name))[0]) + "\n")
+    explained = xaiserve.run("explain", fixture_dir(name), "--instances", one, "--method", method)
+    assert explained.returncode == 1 and refusal in explained.stderr, explained.stderr
 
 
 TF1_EMPTY_KEYS_MODEL = """
