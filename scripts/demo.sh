@@ -9,6 +9,7 @@ scripts/setup.sh
 scripts/build.sh
 scripts/fixtures.sh
 echo "== xaiserve serve $* (the demo models in build/fixtures)" >&2
-# Quiet TensorFlow's start-up INFO lines (xaiserve itself quiets later ones).
+# TensorFlow's log level (xaiserve sets 2 itself when it is unset, hiding its
+# start-up INFO lines; TF_CPP_MIN_LOG_LEVEL=0 scripts/demo.sh shows them).
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 exec build/xaiserve serve "$@"

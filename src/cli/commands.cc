@@ -182,7 +182,9 @@ struct ResultLines {
     const size_t whole = out.lines_written();
     return FailedPrecondition("writing standard output failed after " + Instances(whole) + " (" +
                               (whole == 0 ? std::string("no line reached it")
-                                          : "the output holds their " + std::to_string(whole) + " whole lines") +
+                                          : std::string(whole == 1 ? "the output holds its line whole"
+                                                                   : "the output holds their " + std::to_string(whole) +
+                                                                         " lines whole")) +
                               (out.cut_off_line_left() ? ", then part of the next" : "") + "): " + written.message());
   }
 };

@@ -1293,8 +1293,8 @@ def test_a_write_that_fails_part_way_leaves_whole_lines_and_counts_them(command,
                                    restore_signals=False)
 
     assert completed.returncode == 1, completed.stderr
-    done = re.search(r"writing standard output failed after (\d+) instances \(the output holds their \1 whole "
-                     r"lines\): File too large \(past the file size limit, ulimit -f", completed.stderr)
+    done = re.search(r"writing standard output failed after (\d+) instances \(the output holds their \1 lines "
+                     r"whole\): File too large \(past the file size limit, ulimit -f", completed.stderr)
     assert done, completed.stderr
     text = output.read_text()
     assert text.endswith("\n") and 0 < len(text) <= limit
