@@ -384,6 +384,9 @@ void HttpServer::Configure() {
     // cpp-httplib compresses any body for a client that accepts it, refusals
     // included, so every response varies with Accept-Encoding.
     if (!res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
+    // cpp-httplib says "Accept-Ranges: bytes" on a HEAD, but every answer is
+    // whole (a Range header is ignored), so no range is offered.
+    res.headers.erase("Accept-Ranges");
     // The connection ends after this response when the server is draining
     // for a stop (a next request would find it closed), or when the client
     // has already closed its side (a half-close after its request: the 499

@@ -144,6 +144,15 @@ def test_a_range_header_is_ignored_and_the_whole_response_sent(server, method, p
     assert json.loads(ranged.data) == json.loads(whole.data)
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_no_response_offers_byte_ranges(server, method):
+    """cpp-httplib said "Accept-Ranges: bytes" on a HEAD, where a range asked for gets the whole answer."""
+    response = exchange(server, method, "/v1/models")
+
+    assert response.status == 200
+    assert response.getheader("Accept-Ranges") is None
+
+
 def test_a_malformed_range_header_is_416_saying_to_leave_it_out(server):
     response = exchange(server, "GET", "/healthz", headers={"Range": "pages=all"})
 
