@@ -94,6 +94,23 @@ ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* s
     // cpp-httplib compresses any body for a client that accepts it (/metrics
     // is large enough to matter), so every response varies with it.
     if (!res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
+    // One "Connection: close" where the connection ends (CloseConnectionAfter's
+    // came beside cpp-httplib's own), and no Keep-Alive with it.
+    if (res.has_header("Connection")) {
+      res.headers.erase("Connection");
+      res.headers.erase("Keep-Alive");
+      res.headers.emplace("Connection", "close");
+    }
+  });
+  // A method without a route (PRI, CONNECT, TRACE) is 501 at once, before
+  // anything reads a body: cpp-httplib expects one with PRI, and held one of
+  // the probe's two threads for the whole second, then said 408. The error
+  // handler below writes the answer; what follows on the connection is no probe.
+  server_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (IsServedMethod(req.method)) return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 501;
+    DeadlineHttpServer::CloseConnectionAfter(res);
+    return httplib::Server::HandlerResponse::Handled;
   });
   // Anything else (another path, a method cpp-httplib does not know) is
   // refused with the usual JSON error, saying what this port is for.

@@ -253,6 +253,19 @@ def test_pri_on_the_probe_port_names_what_was_sent(probe_server):
     assert message.startswith("'PRI *' is not served on the probe port"), message
 
 
+def test_pri_with_a_path_on_the_probe_port_is_501_at_once(probe_server):
+    """cpp-httplib waits for a body with PRI: on the probe port `curl -X PRI .../healthz` held one
+    of its two threads for the whole second, then got 408, where the API's port says 501 at once."""
+    reply, seconds = raw_reply(probe_server.probe_port, b"PRI /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+
+    status_line, fields = header_fields(reply)
+    assert status_line.startswith(b"HTTP/1.1 501 "), reply[:500]
+    assert seconds < 0.5, f"answered after {seconds:.2f} s"
+    assert values_of(fields, "connection") == ["close"], fields
+    assert "'PRI /healthz' is not served on the probe port" in json.loads(reply.partition(b"\r\n\r\n")[2])["error"][
+        "message"]
+
+
 def header_fields(reply: bytes) -> tuple[bytes, list[tuple[str, str]]]:
     """The status line and the header fields (names lowercased) of a raw reply."""
     head = reply.partition(b"\r\n\r\n")[0].decode("latin-1")
