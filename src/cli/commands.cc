@@ -574,7 +574,7 @@ int RunExplain(const std::vector<std::string>& args) {
   std::vector<int64_t> output_indices;
   FlagSet flags("xaiserve explain MODEL_DIR --instances FILE [--method integrated-gradients|sampled-shapley|xrai]\n"
                 "                [--steps N] [--paths N] [--noisy-samples N] [--noise-sigma S] [--max-blur-sigma S]\n"
-                "                [--top-k K] [--output-indices I[,J...]] [--output-name NAME] [--metadata FILE]\n"
+                "                [--top-k N] [--output-indices I[,J...]] [--output-name NAME] [--metadata FILE]\n"
                 "                [--batch-size N] [--xrai-fast] [--visualize DIR] [--target-error E] [--timings FILE]\n"
                 "                [--version N]",
                 "Explains predictions with feature attributions. Reads JSON Lines (one instance per line, as in a\n"
@@ -587,16 +587,16 @@ int RunExplain(const std::vector<std::string>& args) {
   flags.Int("paths", &paths, kMinPathCount, kMaxPathCount, "Sampled Shapley permutations, 1..50 (default 10)");
   flags.Int("noisy-samples", &noisy_samples, kMinNoisySamples, kMaxNoisySamples,
             "SmoothGrad: noisy samples, 1..50 (default 3; with --noise-sigma)");
-  flags.Double("noise-sigma", &noise_sigma, 0, 1e9, "SmoothGrad: absolute Gaussian noise sigma (turns SmoothGrad on)");
-  flags.Double("max-blur-sigma", &max_blur_sigma, 1e-9, kMaxGaussianBlurSigma, "blur baseline: start the path at the input blurred with this sigma (pixels); with xrai, instead of black and white");
+  flags.Double("noise-sigma", &noise_sigma, "S", 0, 1e9, "SmoothGrad: absolute Gaussian noise sigma (turns SmoothGrad on)");
+  flags.Double("max-blur-sigma", &max_blur_sigma, "S", 1e-9, kMaxGaussianBlurSigma, "blur baseline: start the path at the input blurred with this sigma (pixels); with xrai, instead of black and white");
   flags.Bool("xrai-fast", &xrai_fast, "XRAI's fast variant: 3 segmentation scales, regions taken in rounds");
-  flags.Int("top-k", &top_k, -1, kMaxTopK, "explain the K largest outputs; -1 for all (default 1)");
+  flags.Int("top-k", &top_k, -1, kMaxTopK, "explain the N largest outputs; -1 for all (default 1)");
   flags.IntList("output-indices", &output_indices,
                 "output elements to explain, each a flat index into the output's row (row-major: on a [3,4] "
                 "output, element [2,3] is 11; default: the argmax)");
   flags.String("output-name", &output_name, "NAME",
                "the output to explain, by its metadata name (needed when the metadata lists several)");
-  flags.Double("target-error", &error_target, 1e-9, 0.999999,
+  flags.Double("target-error", &error_target, "E", 1e-9, 0.999999,
                "raise steps/paths until approximationError <= this (or the maximum is reached)");
   flags.String("metadata", &metadata, "FILE", "explanation metadata to use instead of MODEL_DIR/explanation_metadata.json");
   flags.Int("batch-size", &batch_size, 1, kMaxBatchSize, "path points per model run (default: as many as keep a run at most 1024\n"

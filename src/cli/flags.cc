@@ -70,8 +70,9 @@ void FlagSet::Int(const std::string& name, int64_t* target, int64_t min, int64_t
                     }});
 }
 
-void FlagSet::Double(const std::string& name, double* target, double min, double max, const std::string& help) {
-  flags_.push_back({name, "X", help, true, false, [=](const std::string& v) -> Status {
+void FlagSet::Double(const std::string& name, double* target, const std::string& value_name, double min, double max,
+                     const std::string& help) {
+  flags_.push_back({name, value_name, help, true, false, [=](const std::string& v) -> Status {
                       char* end = nullptr;
                       const double x = std::strtod(v.c_str(), &end);
                       // Decimal only: strtod also reads hexadecimal ("0x10" is 16), and leading spaces.

@@ -20,7 +20,8 @@ class FlagSet {
 
   void String(const std::string& name, std::string* target, const std::string& value_name, const std::string& help);
   void Int(const std::string& name, int64_t* target, int64_t min, int64_t max, const std::string& help);
-  void Double(const std::string& name, double* target, double min, double max, const std::string& help);
+  void Double(const std::string& name, double* target, const std::string& value_name, double min, double max,
+              const std::string& help);
   void Bool(const std::string& name, bool* target, const std::string& help);
   // Comma-separated integers: "1,2,3".
   void IntList(const std::string& name, std::vector<int64_t>* target, const std::string& help);

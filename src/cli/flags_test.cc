@@ -19,8 +19,8 @@ class FlagsTest : public ::testing::Test {
   FlagsTest() : flags_("xaiserve explain MODEL_DIR --instances FILE [flags]", "Explains instances.") {
     flags_.String("instances", &instances_, "FILE", "JSON Lines file of instances");
     flags_.Int("steps", &steps_, 1, 1000, "integration steps");
-    flags_.Double("noise-sigma", &noise_sigma_, 0.0, 1.0, "SmoothGrad noise");
-    flags_.Double("offset", &offset_, -5.0, 5.0, "an offset that may be negative");
+    flags_.Double("noise-sigma", &noise_sigma_, "S", 0.0, 1.0, "SmoothGrad noise");
+    flags_.Double("offset", &offset_, "X", -5.0, 5.0, "an offset that may be negative");
     flags_.Bool("verbose", &verbose_, "print progress");
     flags_.IntList("output-indices", &output_indices_, "output elements to explain");
     flags_.StringList("model", &models_, "NAME=DIR", "a model to serve (repeatable)");
@@ -258,7 +258,7 @@ TEST_F(FlagsTest, HelpListsEveryFlag) {
   EXPECT_TRUE(Contains(help, "JSON Lines file of instances"));
   EXPECT_TRUE(Contains(help, "--steps N"));
   EXPECT_TRUE(Contains(help, "integration steps"));
-  EXPECT_TRUE(Contains(help, "--noise-sigma X"));
+  EXPECT_TRUE(Contains(help, "--noise-sigma S"));
   EXPECT_TRUE(Contains(help, "SmoothGrad noise"));
   EXPECT_TRUE(Contains(help, "--offset X"));
   EXPECT_TRUE(Contains(help, "--verbose"));

@@ -524,7 +524,7 @@ int RunServe(const std::vector<std::string>& args) {
             "most path points (model rows) one :explain request may evaluate over all its instances; beyond, it\n"
             "stops with 413 (default 0: no bound; for scale, 100 steps x 50 noisy samples x 10 baselines\n"
             "evaluate 50,500 path points for each output explained)");
-  flags.Double("poll-seconds", &poll_seconds, 0, 86400,
+  flags.Double("poll-seconds", &poll_seconds, "S", 0, 86400,
                "how often model directories are checked for new versions (default 2; 0: never; else at least 0.05)");
   flags.Int("keep-versions", &keep_versions, 0, 1000000,
             "serve only the N newest versions of each model (TF Serving's default is 1), unloading older ones "
@@ -532,11 +532,11 @@ int RunServe(const std::vector<std::string>& args) {
   flags.String("demo-dir", &demo_dir, "DIR", "where the demo models are (default: fixtures/ beside the binary)");
   flags.Int("threads", &threads, 0, 4096, "HTTP worker threads: connections served at once; an idle one is parked when others wait "
             "(default 0: max(16, 4 x cores))");
-  flags.Double("client-timeout", &client_timeout, 0.1, 86400,
+  flags.Double("client-timeout", &client_timeout, "S", 0.1, 86400,
                "seconds a client has to send a whole request (from its first byte) and to take a response; a "
                "slower one is disconnected (with a 408 if its request was late), so it cannot hold a worker "
                "thread (default 30)");
-  flags.Double("shutdown-timeout", &shutdown_timeout, 0, 86400,
+  flags.Double("shutdown-timeout", &shutdown_timeout, "S", 0, 86400,
                "seconds requests in flight get to finish once a stop signal comes; then explanations still "
                "running stop and answer 503 (default 25: inside Kubernetes' 30 s grace; under `docker stop`'s "
                "10 s, pass 8)");
