@@ -33,9 +33,11 @@ HttpError ToHttpError(const Status& status) {
   return {HttpStatusFor(status.code()), StatusCodeName(status.code()), status.message()};
 }
 
-HttpError BodyTooLargeError(size_t limit_bytes) {
+HttpError BodyTooLargeError(size_t limit_bytes, const std::string& coding) {
+  // The limit is on the body as decoded: a small gzip body can pass it.
+  const std::string body = coding.empty() ? "the request body" : "the request body, decoded from " + coding + ",";
   return {413, "RESOURCE_EXHAUSTED",
-          "the request body is larger than the server's limit of " + std::to_string(limit_bytes) +
+          body + " is larger than the server's limit of " + std::to_string(limit_bytes) +
               " bytes (--max-body-bytes); send fewer instances per request, or start the server with a larger "
               "--max-body-bytes"};
 }

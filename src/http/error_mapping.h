@@ -38,7 +38,7 @@ int HttpStatusFor(StatusCode code);
 HttpError ToHttpError(const Status& status);
 
 // The request body is larger than --max-body-bytes (413).
-HttpError BodyTooLargeError(size_t limit_bytes);
+HttpError BodyTooLargeError(size_t limit_bytes, const std::string& coding = "");  // coding: the body's, decoded
 // No or a wrong bearer token (401, UNAUTHENTICATED).
 HttpError UnauthenticatedError(bool token_given);
 // The route exists but not for this HTTP method (405).

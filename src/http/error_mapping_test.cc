@@ -39,6 +39,8 @@ TEST(ErrorMappingTest, HttpLevelErrorsNameWhatToDo) {
   EXPECT_EQ(too_large.status_name, "RESOURCE_EXHAUSTED");
   EXPECT_NE(too_large.message.find("1024 bytes"), std::string::npos);
   EXPECT_NE(too_large.message.find("--max-body-bytes"), std::string::npos);
+  EXPECT_NE(BodyTooLargeError(1024, "gzip").message.find("the request body, decoded from gzip, is larger than"),
+            std::string::npos);
 
   const HttpError missing_token = UnauthenticatedError(false);
   EXPECT_EQ(missing_token.http_status, 401);

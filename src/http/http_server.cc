@@ -305,7 +305,7 @@ void HttpServer::Configure() {
       body.append(data, size);
       return true;
     });
-    if (too_large) return RefuseAndClose(BodyTooLargeError(max_body), res);  // the rest is left unread
+    if (too_large) return RefuseAndClose(BodyTooLargeError(max_body, coding), res);  // the rest is left unread
     if (!read) {  // too large (the reader set 413), cut short, too slow (408, by the error handler), or undecodable
       if (res.status <= 400 && !coding.empty() && !DeadlineHttpServer::ThisRequestTimedOut()) {
         return RefuseAndClose(UndecodableBodyError(coding), res);
