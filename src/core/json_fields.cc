@@ -1,6 +1,7 @@
 #include "core/json_fields.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "core/text.h"
@@ -22,6 +23,25 @@ Json ProtoJsonInteger(const Json& value) {
   if (x != std::floor(x) || std::fabs(x) >= static_cast<double>(kLargestExactInteger)) return number;
   return Json(static_cast<int64_t>(x));
 }
+
+namespace {
+
+// 0, also as proto3 JSON may write it ("0", 0.0).
+bool IsProtoZero(const Json& value) {
+  const Json number = ProtoJsonNumber(value);
+  return number.is_number() && number.get<double>() == 0;
+}
+
+// "ENCODING_UNSPECIFIED", "encodingUnspecified", "encoding_unspecified" -> "encodingunspecified".
+std::string FoldEnumSpelling(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c != '_') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+}  // namespace
 
 JsonFields::JsonFields(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
 
@@ -88,11 +108,46 @@ StatusOr<std::optional<int64_t>> JsonFields::Integer(std::initializer_list<const
 StatusOr<std::optional<int64_t>> JsonFields::CountOrDefault(std::initializer_list<const char*> names, int64_t lo,
                                                             int64_t hi) {
   XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
-  if (v != nullptr) {
-    const Json number = ProtoJsonNumber(*v);
-    if (number.is_number() && number.get<double>() == 0) return std::optional<int64_t>();
-  }
+  if (v != nullptr && IsProtoZero(*v)) return std::optional<int64_t>();
   return Integer(names, lo, hi);
+}
+
+StatusOr<std::optional<double>> JsonFields::NumberOrDefault(std::initializer_list<const char*> names) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  if (v != nullptr && IsProtoZero(*v)) return std::optional<double>();
+  return Number(names);
+}
+
+StatusOr<const Json*> JsonFields::FindList(std::initializer_list<const char*> names) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  return v != nullptr && v->is_array() && v->empty() ? nullptr : v;
+}
+
+StatusOr<std::optional<std::string>> JsonFields::ProtoEnum(std::initializer_list<const char*> names,
+                                                           const ProtoEnumValues& values) {
+  XAI_ASSIGN_OR_RETURN(const Json* v, Find(names));
+  if (v == nullptr || *v == Json("")) return std::optional<std::string>();
+  std::string numbered;  // "1 (IDENTITY), 2 (BAG_OF_FEATURES), ..."
+  for (const auto& [number, name] : values) {
+    numbered += (numbered.empty() ? "" : ", ") + std::to_string(number) + " (" + name + ")";
+  }
+  if (v->is_string()) {
+    const std::string& given = v->get_ref<const std::string&>();
+    if (!values.empty() && FoldEnumSpelling(given) == FoldEnumSpelling(values.front().second)) {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(given);
+  }
+  if (values.empty()) return InvalidArgument(Field(names) + " must be a string, got " + v->dump());
+  const Json whole = ProtoJsonInteger(*v);  // 1.0 too
+  if (whole.is_number_integer()) {
+    for (const auto& [number, name] : values) {
+      if (whole.get<int64_t>() != number) continue;
+      if (number == 0) return std::optional<std::string>();
+      return std::optional<std::string>(name);
+    }
+  }
+  return InvalidArgument(Field(names) + " is " + v->dump() + "; give the value's name or its number: " + numbered);
 }
 
 std::string JsonFields::Field(std::initializer_list<const char*> names) const {

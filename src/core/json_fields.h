@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -27,6 +28,16 @@ Json ProtoJsonNumber(const Json& value);
 // exactly (below 2^53 in magnitude).
 Json ProtoJsonInteger(const Json& value);
 
+// The values of a proto enum by number, 0 first (its `..._UNSPECIFIED`), as
+// in the google.cloud.aiplatform.v1 types: {{0, "ENCODING_UNSPECIFIED"},
+// {1, "IDENTITY"}, ...}.
+using ProtoEnumValues = std::vector<std::pair<int, const char*>>;
+
+// proto3 JSON has no "unset" for a scalar or list field: protobuf's printers
+// leave out a field at its default (0, "", [], an enum's 0) or, asked to
+// print every field (as the cloud SDK's to_json() does), write it. The
+// *OrDefault, FindList and ProtoEnum readers below take that default as the
+// field left out, so that the caller's own default applies.
 class JsonFields {
  public:
   // `object` must outlive the reader.
@@ -46,6 +57,19 @@ class JsonFields {
   // The same, where 0 counts as absent: proto3 JSON cannot tell an unset
   // int32 from 0, so the cloud service takes a count of 0 as its default.
   StatusOr<std::optional<int64_t>> CountOrDefault(std::initializer_list<const char*> names, int64_t lo, int64_t hi);
+  // Number, where 0 counts as absent (a proto3 float or double left unset).
+  StatusOr<std::optional<double>> NumberOrDefault(std::initializer_list<const char*> names);
+  // Find for a repeated field: an empty list (proto3 JSON's unset one) is
+  // absent. Anything else, a bare value too, is returned.
+  StatusOr<const Json*> FindList(std::initializer_list<const char*> names);
+  // A proto3 enum field: the value's name as given (any case; the caller
+  // checks it), or the name of the value whose number is given (proto3 JSON
+  // may write an enum as its number: 1 for IDENTITY). Absent, "", 0 and the
+  // `..._UNSPECIFIED` name in any spelling are nullopt (the caller's
+  // default). With no `values`, a string field read like an enum (modality):
+  // only "" is its default, and a number is refused.
+  StatusOr<std::optional<std::string>> ProtoEnum(std::initializer_list<const char*> names,
+                                                 const ProtoEnumValues& values);
 
   // "where.field", spelled as the JSON spelled it (else the first alias).
   std::string Field(std::initializer_list<const char*> names) const;
