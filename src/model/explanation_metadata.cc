@@ -33,17 +33,24 @@ std::string NormalizeEnum(const std::string& value) {
   return out;
 }
 
-// Reads an enum field; absent, or the proto enum's default `unspecified`
-// ("ENCODING_UNSPECIFIED", which Vertex writes and documents as the same as
-// the default), is `fallback`.
+// google.cloud.aiplatform.v1.ExplanationMetadata.InputMetadata.Encoding, by number.
+const ProtoEnumValues kEncodingNumbers = {{0, "ENCODING_UNSPECIFIED"},   {1, "IDENTITY"},
+                                          {2, "BAG_OF_FEATURES"},        {3, "BAG_OF_FEATURES_SPARSE"},
+                                          {4, "INDICATOR"},              {5, "COMBINED_EMBEDDING"},
+                                          {6, "CONCAT_EMBEDDING"}};
+
+// Reads an enum field (JsonFields::ProtoEnum: a name or, in proto3 JSON, a
+// number); absent, "", 0 or the proto enum's `unspecified` value (which
+// Vertex writes and documents as the same as the default) is `fallback`.
+// `numbers` empty: a string field read like an enum (modality).
 StatusOr<std::string> EnumField(JsonFields& r, std::initializer_list<const char*> names,
                                 const std::vector<std::string>& choices, const std::string& fallback,
-                                const std::string& unspecified = "") {
-  XAI_ASSIGN_OR_RETURN(std::string raw, r.String(names, fallback));
-  const std::string value = NormalizeEnum(raw);
-  if (!unspecified.empty() && value == unspecified) return fallback;
+                                const ProtoEnumValues& numbers) {
+  XAI_ASSIGN_OR_RETURN(std::optional<std::string> raw, r.ProtoEnum(names, numbers));
+  if (!raw) return fallback;
+  const std::string value = NormalizeEnum(*raw);
   if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
-    return InvalidArgument(r.Field(names) + ": '" + raw + "' is not one of " + JoinWithCommas(choices));
+    return InvalidArgument(r.Field(names) + ": '" + *raw + "' is not one of " + JoinWithCommas(choices));
   }
   return value;
 }
@@ -58,8 +65,10 @@ Status CheckBaselineValue(const Json& value, const std::string& where) {
   return InvalidArgument(where + " must be a number or a nested list of numbers, got " + value.dump());
 }
 
+// An empty list is proto3 JSON's unset list (the SDK's to_json() writes
+// "inputBaselines": []): no baselines given.
 StatusOr<std::vector<Json>> Baselines(JsonFields& r, std::initializer_list<const char*> names) {
-  XAI_ASSIGN_OR_RETURN(const Json* v, r.Find(names));
+  XAI_ASSIGN_OR_RETURN(const Json* v, r.FindList(names));
   std::vector<Json> out;
   if (v == nullptr) return out;
   const std::string field = r.Field(names);
@@ -69,7 +78,6 @@ StatusOr<std::vector<Json>> Baselines(JsonFields& r, std::initializer_list<const
     out.push_back(*v);
     return out;
   }
-  if (v->empty()) return InvalidArgument(field + " is an empty list; give at least one baseline or leave it out");
   if (v->size() > static_cast<size_t>(kMaxBaselines)) {
     return InvalidArgument(field + ": " + std::to_string(v->size()) + " baselines given, at most " +
                            std::to_string(static_cast<size_t>(kMaxBaselines)) + " are allowed (each entry of the list is one baseline; "
@@ -82,21 +90,37 @@ StatusOr<std::vector<Json>> Baselines(JsonFields& r, std::initializer_list<const
   return out;
 }
 
+// AI Platform's `domain` needs both `min` and `max`. Vertex's
+// `featureValueDomain` is proto3, whose printers leave out a bound of 0
+// ([0, 1] is written {"maxValue": 1.0}): there a missing bound is 0.
 StatusOr<std::optional<FeatureDomain>> Domain(JsonFields& r) {
   XAI_ASSIGN_OR_RETURN(const Json* v, r.Find({"domain", "featureValueDomain", "feature_value_domain"}));
   if (v == nullptr) return std::optional<FeatureDomain>();
   const std::string where = r.Field({"domain", "featureValueDomain", "feature_value_domain"});
+  const bool proto3 = where.substr(where.rfind('.') + 1) != "domain";
   if (!v->is_object()) return InvalidArgument(where + " must be an object with 'min' and 'max'");
   JsonFields d(*v, where);
   FeatureDomain domain;
   XAI_ASSIGN_OR_RETURN(auto min, d.Number({"min", "minValue", "min_value"}));
   XAI_ASSIGN_OR_RETURN(auto max, d.Number({"max", "maxValue", "max_value"}));
-  XAI_ASSIGN_OR_RETURN(domain.original_mean, d.Number({"original_mean", "originalMean"}));
-  XAI_ASSIGN_OR_RETURN(domain.original_stddev, d.Number({"original_stddev", "originalStddev"}));
+  // Kept and written back only; to_json() writes 0.0 for them when unset.
+  const auto statistic = [&](std::initializer_list<const char*> names) {
+    return proto3 ? d.NumberOrDefault(names) : d.Number(names);
+  };
+  XAI_ASSIGN_OR_RETURN(domain.original_mean, statistic({"original_mean", "originalMean"}));
+  XAI_ASSIGN_OR_RETURN(domain.original_stddev, statistic({"original_stddev", "originalStddev"}));
   XAI_RETURN_IF_ERROR(d.CheckNoUnknownFields());
+  // In proto3, a bound left out is 0; the message says so, as the file does not show it.
+  const std::string min_left_out = proto3 && !min ? ", left out" : "";
+  const std::string max_left_out = proto3 && !max ? ", left out" : "";
+  if (proto3) {
+    min = min.value_or(0.0);
+    max = max.value_or(0.0);
+  }
   if (!min || !max) return InvalidArgument(where + " needs both 'min' and 'max'");
   if (!(*min < *max)) {
-    return InvalidArgument(where + ": min (" + Json(*min).dump() + ") must be less than max (" + Json(*max).dump() + ")");
+    return InvalidArgument(where + ": min (" + Json(*min).dump() + min_left_out + ") must be less than max (" +
+                           Json(*max).dump() + max_left_out + ")");
   }
   domain.min = *min;
   domain.max = *max;
@@ -137,8 +161,8 @@ StatusOr<InputMetadata> ParseInput(const std::string& name, const Json& json, co
   InputMetadata in;
   in.name = name;
   XAI_ASSIGN_OR_RETURN(in.input_tensor_name, r.String({"input_tensor_name", "inputTensorName"}, name));
-  XAI_ASSIGN_OR_RETURN(in.encoding, EnumField(r, {"encoding"}, kEncodings, "identity", "encoding_unspecified"));
-  XAI_ASSIGN_OR_RETURN(in.modality, EnumField(r, {"modality"}, kModalities, "numeric"));
+  XAI_ASSIGN_OR_RETURN(in.encoding, EnumField(r, {"encoding"}, kEncodings, "identity", kEncodingNumbers));
+  XAI_ASSIGN_OR_RETURN(in.modality, EnumField(r, {"modality"}, kModalities, "numeric", {}));
   XAI_ASSIGN_OR_RETURN(in.input_baselines, Baselines(r, {"input_baselines", "inputBaselines"}));
   XAI_ASSIGN_OR_RETURN(in.index_feature_mapping, r.StringList({"index_feature_mapping", "indexFeatureMapping"}));
   XAI_ASSIGN_OR_RETURN(in.encoded_tensor_name, r.String({"encoded_tensor_name", "encodedTensorName"}));

@@ -2,7 +2,9 @@
 // baselines, and which outputs are explained. Reads both the AI Platform
 // `explanation_metadata.json` format and Vertex `ExplanationMetadata`, each in
 // snake_case or lowerCamelCase, into one structure; refuses bad metadata with
-// a message naming the field. Writes the AI Platform format (for
+// a message naming the field. Vertex's is read as proto3 JSON: enums may be
+// numbers, and a field at its default (0, "", [], an enum's 0) is a field
+// left out (core/json_fields.h). Writes the AI Platform format (for
 // `xaiserve metadata`). Pure code, no TensorFlow; thread-safe.
 #pragma once
 

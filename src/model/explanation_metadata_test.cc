@@ -229,6 +229,73 @@ TEST(ParseExplanationMetadataTest, VertexsUnspecifiedEncodingIsIdentity) {
   EXPECT_FALSE(Parse(WithInput(R"("encoding": "MODALITY_UNSPECIFIED")")).ok());
 }
 
+TEST(ParseExplanationMetadataTest, EncodingsMayBeTheirProtoNumbers) {
+  // google.cloud.aiplatform.v1 ExplanationMetadata.InputMetadata.Encoding.
+  struct Case {
+    int number;
+    std::string encoding, fields;
+  };
+  const std::string mapping = R"(, "indexFeatureMapping": ["a"])";
+  const std::string embedding = R"(, "encodedTensorName": "e:0")";
+  for (const Case& c : {Case{0, "identity", ""}, Case{1, "identity", ""}, Case{2, "bag_of_features", mapping},
+                        Case{3, "bag_of_features_sparse", mapping}, Case{4, "indicator", mapping},
+                        Case{5, "combined_embedding", embedding}, Case{6, "concat_embedding", embedding}}) {
+    auto md = Parse(WithInput(R"("encoding": )" + std::to_string(c.number) + c.fields));
+    ASSERT_TRUE(md.ok()) << c.number << ": " << md.status().ToString();
+    EXPECT_EQ(md->inputs[0].encoding, c.encoding) << c.number;
+  }
+  const std::string unknown = ParseError(WithInput(R"("encoding": 7)"));
+  EXPECT_TRUE(Contains(unknown, "md.json.inputs.x.encoding is 7"));
+  EXPECT_TRUE(Contains(unknown, "1 (IDENTITY)"));
+  EXPECT_TRUE(Contains(unknown, "6 (CONCAT_EMBEDDING)"));
+}
+
+TEST(ParseExplanationMetadataTest, AnEmptyModalityIsTheDefault) {
+  // Vertex's modality is a string: to_json() writes "" for one left unset.
+  auto md = Parse(WithInput(R"("modality": "")"));
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_EQ(md->inputs[0].modality, "numeric");
+  EXPECT_TRUE(Contains(ParseError(WithInput(R"("modality": 1)")), "md.json.inputs.x.modality must be a string"));
+}
+
+// What google-cloud-aiplatform 2.7.0's ExplanationMetadata.to_json() writes
+// (enums as numbers, every field at its default written out).
+constexpr char kSdkToJson[] = R"({
+  "inputs": {
+    "image": {
+      "inputTensorName": "image",
+      "modality": "image",
+      "visualization": {"type": 2, "polarity": 0, "colorMap": 0, "clipPercentUpperbound": 0.0,
+                        "clipPercentLowerbound": 0.0, "overlayType": 0},
+      "inputBaselines": [], "encoding": 0, "indicesTensorName": "", "denseShapeTensorName": "",
+      "indexFeatureMapping": [], "encodedTensorName": "", "encodedBaselines": [], "groupName": ""
+    },
+    "features": {
+      "inputTensorName": "features", "encoding": 1, "inputBaselines": [], "modality": "", "indicesTensorName": "",
+      "denseShapeTensorName": "", "indexFeatureMapping": [], "encodedTensorName": "", "encodedBaselines": [],
+      "groupName": ""
+    }
+  },
+  "outputs": {"probabilities": {"outputTensorName": "probabilities"}},
+  "featureAttributionsSchemaUri": "",
+  "latentSpaceSource": ""
+})";
+
+TEST(ParseExplanationMetadataTest, TheCloudSdksToJsonIsRead) {
+  auto md = Parse(kSdkToJson);
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  const InputMetadata* features = FindInput(*md, "features");
+  const InputMetadata* image = FindInput(*md, "image");
+  ASSERT_TRUE(features != nullptr && image != nullptr);
+  EXPECT_EQ(features->encoding, "identity");
+  EXPECT_EQ(features->modality, "numeric");
+  EXPECT_TRUE(features->input_baselines.empty());
+  EXPECT_TRUE(features->group_name.empty());
+  EXPECT_EQ(image->encoding, "identity");
+  EXPECT_EQ(image->modality, "image");
+  EXPECT_EQ(image->visualization["type"], Json(2));  // kept as given; render/visualization reads it
+}
+
 TEST(ParseExplanationMetadataTest, VertexsLatentSpaceSourceIsAcceptedAsAString) {
   auto md = Parse(R"({"inputs": {"features": {}}, "outputs": {"probabilities": {}}, "latentSpaceSource": ""})");
   ASSERT_TRUE(md.ok()) << md.status().ToString();
@@ -298,12 +365,16 @@ TEST(ParseExplanationMetadataTest, MoreThanTenBaselinesAreRefused) {
   EXPECT_TRUE(Contains(message, "[[...]]"));  // how to give one shaped baseline
 }
 
-TEST(ParseExplanationMetadataTest, EmptyBaselinesAreRefused) {
-  const std::string message = ParseError(WithInput(R"("input_baselines": [])"));
-  EXPECT_TRUE(Contains(message, "input_baselines"));
-  EXPECT_TRUE(Contains(message, "empty"));
-  const std::string encoded = ParseError(WithInput(R"("encoded_tensor_name": "e:0", "encoded_baselines": [])"));
-  EXPECT_TRUE(Contains(encoded, "encoded_baselines"));
+TEST(ParseExplanationMetadataTest, AnEmptyBaselineListIsNoBaselines) {
+  // proto3 JSON's unset list: the SDK's to_json() writes both for every input.
+  auto md = Parse(WithInput(R"("input_baselines": [], "encodedBaselines": [])"));
+  ASSERT_TRUE(md.ok()) << md.status().ToString();
+  EXPECT_TRUE(md->inputs[0].input_baselines.empty());
+  EXPECT_TRUE(md->inputs[0].encoded_baselines.empty());
+  auto encoded = Parse(WithInput(R"("encoding": "combined_embedding", "encoded_tensor_name": "e:0",
+                                    "encoded_baselines": [], "input_baselines": [])"));
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  EXPECT_TRUE(encoded->inputs[0].encoded_baselines.empty());
 }
 
 TEST(ParseExplanationMetadataTest, BothInputAndEncodedBaselinesAreRefused) {
@@ -412,12 +483,41 @@ TEST(ParseExplanationMetadataTest, UnknownEncodingAndModalityListTheChoices) {
 // --- validation: domain -------------------------------------------------------------
 
 TEST(ParseExplanationMetadataTest, DomainNeedsMinAndMax) {
+  // AI Platform's `domain` is not proto3: both bounds are required.
   const std::string no_max = ParseError(WithInput(R"("domain": {"min": 0})"));
   EXPECT_TRUE(Contains(no_max, "md.json.inputs.x.domain"));
   EXPECT_TRUE(Contains(no_max, "'min' and 'max'"));
-  const std::string no_min = ParseError(WithInput(R"("featureValueDomain": {"maxValue": 1})"));
-  EXPECT_TRUE(Contains(no_min, "md.json.inputs.x.featureValueDomain"));  // as the file spells it
+  const std::string no_min = ParseError(WithInput(R"("domain": {"max": 1})"));
   EXPECT_TRUE(Contains(no_min, "'min' and 'max'"));
+}
+
+TEST(ParseExplanationMetadataTest, AVertexDomainBoundLeftOutIsZero) {
+  // Google's printer leaves out minValue 0.0: [0, 1] is written {"maxValue": 1.0}.
+  for (const char* field :
+       {R"("featureValueDomain": {"maxValue": 1.0})", R"("feature_value_domain": {"max_value": 1})"}) {
+    auto md = Parse(WithInput(field));
+    ASSERT_TRUE(md.ok()) << field << ": " << md.status().ToString();
+    ASSERT_TRUE(md->inputs[0].domain.has_value());
+    EXPECT_EQ(md->inputs[0].domain->min, 0);
+    EXPECT_EQ(md->inputs[0].domain->max, 1);
+  }
+  // to_json() writes every bound, 0.0 for those unset: [0, 1] with no statistics.
+  auto printed = Parse(WithInput(
+      R"("featureValueDomain": {"maxValue": 1.0, "minValue": 0.0, "originalMean": 0.0, "originalStddev": 0.0})"));
+  ASSERT_TRUE(printed.ok()) << printed.status().ToString();
+  EXPECT_EQ(printed->inputs[0].domain->max, 1);
+  EXPECT_FALSE(printed->inputs[0].domain->original_mean.has_value());
+  EXPECT_FALSE(printed->inputs[0].domain->original_stddev.has_value());
+  auto negative = Parse(WithInput(R"("featureValueDomain": {"minValue": -1})"));
+  ASSERT_TRUE(negative.ok()) << negative.status().ToString();
+  EXPECT_EQ(negative->inputs[0].domain->min, -1);
+  EXPECT_EQ(negative->inputs[0].domain->max, 0);
+  // Both left out is [0, 0], which is empty: the message says the bounds were left out.
+  const std::string empty = ParseError(WithInput(R"("featureValueDomain": {})"));
+  EXPECT_TRUE(Contains(empty, "md.json.inputs.x.featureValueDomain: min (0.0, left out) must be less than max "
+                              "(0.0, left out)"));
+  const std::string below = ParseError(WithInput(R"("featureValueDomain": {"maxValue": -1})"));
+  EXPECT_TRUE(Contains(below, "min (0.0, left out) must be less than max (-1.0)"));
 }
 
 TEST(ParseExplanationMetadataTest, DomainMinMustBeBelowMax) {
@@ -489,8 +589,8 @@ TEST(ParseExplanationMetadataTest, WrongTypesNameTheField) {
   EXPECT_TRUE(Contains(mapping, "index_feature_mapping must be a list of strings"));
   const std::string mapping_item = ParseError(WithInput(R"("encoding": "indicator", "index_feature_mapping": ["a", 1])"));
   EXPECT_TRUE(Contains(mapping_item, "index_feature_mapping must be a list of strings"));
-  const std::string encoding = ParseError(WithInput(R"("encoding": 1)"));
-  EXPECT_TRUE(Contains(encoding, "encoding must be a string"));
+  const std::string encoding = ParseError(WithInput(R"("encoding": true)"));
+  EXPECT_TRUE(Contains(encoding, "md.json.inputs.x.encoding is true; give the value's name or its number"));
   const std::string visualization = ParseError(WithInput(R"("visualization": "pixels")"));
   EXPECT_TRUE(Contains(visualization, "visualization must be an object"));
   const std::string tags = ParseError(R"({"inputs": {"x": {}}, "outputs": {"y": {}}, "tags": "serve"})");

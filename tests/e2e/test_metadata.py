@@ -327,6 +327,46 @@ def test_two_baselines_average_the_single_baseline_attributions(xaiserve, write_
 
 
 # --------------------------------------------------------------------------
+# What Google's protobuf JSON printer (json_format.MessageToJson, which the
+# cloud's client libraries use) writes for Vertex metadata of an image in
+# [0, 1]: proto3 leaves out the bound at its default, minValue 0.0.
+PRINTED_IMAGE_METADATA = """{
+  "inputs": {
+    "image": {
+      "inputTensorName": "image",
+      "modality": "image",
+      "featureValueDomain": {
+        "maxValue": 1.0
+      },
+      "visualization": {
+        "type": "PIXELS",
+        "polarity": "POSITIVE",
+        "colorMap": "VIRIDIS",
+        "overlayType": "GRAYSCALE"
+      }
+    }
+  },
+  "outputs": {
+    "probabilities": {
+      "indexDisplayNameMapping": [
+        "cross",
+        "square"
+      ],
+      "outputTensorName": "probabilities"
+    }
+  }
+}"""
+
+
+def test_a_vertex_domain_bound_left_out_is_zero(xaiserve, write_metadata):
+    """XRAI's black image is the domain's min: the printed metadata explains
+    as shapes_cnn's own, whose AI Platform `domain` is [0, 1]."""
+    path = write_metadata("printed_image.json", PRINTED_IMAGE_METADATA)
+    flags = ("--method", "xrai", "--steps", "10")
+
+    assert xaiserve.explain("shapes_cnn", "--metadata", path, *flags) == xaiserve.explain("shapes_cnn", *flags)
+
+
 # Bad metadata
 # --------------------------------------------------------------------------
 
