@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -53,31 +54,41 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// Reads an enum field; `target` keeps its value when the field is absent or
-// is the proto enum's default, `unspecified` ("POLARITY_UNSPECIFIED", which
-// Vertex writes for a field left unset).
+// The numbers of google.cloud.aiplatform.v1.ExplanationMetadata.InputMetadata.Visualization's
+// enums, which proto3 JSON may write instead of the names.
+const ProtoEnumValues kTypeNumbers = {{0, "TYPE_UNSPECIFIED"}, {1, "PIXELS"}, {2, "OUTLINES"}};
+const ProtoEnumValues kPolarityNumbers = {
+    {0, "POLARITY_UNSPECIFIED"}, {1, "POSITIVE"}, {2, "NEGATIVE"}, {3, "BOTH"}};
+const ProtoEnumValues kColorMapNumbers = {{0, "COLOR_MAP_UNSPECIFIED"}, {1, "PINK_GREEN"}, {2, "VIRIDIS"},
+                                          {3, "RED"},   {4, "GREEN"}, {6, "RED_GREEN"}, {5, "PINK_WHITE_GREEN"}};
+const ProtoEnumValues kOverlayNumbers = {
+    {0, "OVERLAY_TYPE_UNSPECIFIED"}, {1, "NONE"}, {2, "ORIGINAL"}, {3, "GRAYSCALE"}, {4, "MASK_BLACK"}};
+
+// Reads an enum field (JsonFields::ProtoEnum: a name or its number);
+// `target` keeps its value when the field is absent or the proto enum's
+// default (0, "POLARITY_UNSPECIFIED", which Vertex writes for a field left unset).
 template <typename Enum>
 Status ReadChoice(JsonFields& f, std::initializer_list<const char*> names, const Choices<Enum>& choices,
-                  const char* unspecified, Enum* target) {
-  XAI_ASSIGN_OR_RETURN(const Json* value, f.Find(names));
-  if (value == nullptr) return OkStatus();
-  std::string list;
-  for (const auto& choice : choices) list += std::string(list.empty() ? "" : ", ") + choice.first;
-  if (value->is_string()) {
-    const std::string given = Lower(value->get<std::string>());
-    if (given == unspecified) return OkStatus();
-    for (const auto& [name, v] : choices) {
-      if (given == name) {
-        *target = v;
-        return OkStatus();
-      }
+                  const ProtoEnumValues& numbers, Enum* target) {
+  XAI_ASSIGN_OR_RETURN(std::optional<std::string> value, f.ProtoEnum(names, numbers));
+  if (!value) return OkStatus();
+  const std::string given = Lower(*value);
+  for (const auto& [name, v] : choices) {
+    if (given == name) {
+      *target = v;
+      return OkStatus();
     }
   }
-  return InvalidArgument(f.Field(names) + " is " + value->dump() + "; choose one of " + list);
+  std::string list;
+  for (const auto& choice : choices) list += std::string(list.empty() ? "" : ", ") + choice.first;
+  return InvalidArgument(f.Field(names) + " is " + Json(*value).dump() + "; choose one of " + list);
 }
 
-Status ReadPercentile(JsonFields& f, std::initializer_list<const char*> names, double* target) {
-  XAI_ASSIGN_OR_RETURN(auto value, f.Number(names));
+// `zero_is_unset`: the bound is named as in Vertex's proto3 message
+// (clipPercentUpperbound), where 0 is a bound left unset (the default); in
+// the SDK's clip_above_percentile and clip_below_percentile, 0 is 0.
+Status ReadPercentile(JsonFields& f, std::initializer_list<const char*> names, bool zero_is_unset, double* target) {
+  XAI_ASSIGN_OR_RETURN(auto value, zero_is_unset ? f.NumberOrDefault(names) : f.Number(names));
   if (!value) return OkStatus();
   if (!std::isfinite(*value) || *value < 0 || *value > 100) {
     return InvalidArgument(f.Field(names) + " is " + Json(*value).dump() + "; give a percentile from 0 to 100");
@@ -151,17 +162,23 @@ StatusOr<Visualization> ParseVisualization(const Json& json, const std::string& 
   if (json.is_null()) return v;
   if (!json.is_object()) return InvalidArgument(where + " must be an object, e.g. {\"type\": \"pixels\"}");
   JsonFields f(json, where);
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"type"}, TypeChoices(), "type_unspecified", &v.type));
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"polarity"}, PolarityChoices(), "polarity_unspecified", &v.polarity));
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"color_map", "colorMap"}, ColorMapChoices(), "color_map_unspecified", &v.color_map));
-  XAI_RETURN_IF_ERROR(ReadChoice(f, {"overlay_type", "overlayType"}, OverlayChoices(), "overlay_type_unspecified", &v.overlay_type));
+  XAI_RETURN_IF_ERROR(ReadChoice(f, {"type"}, TypeChoices(), kTypeNumbers, &v.type));
+  XAI_RETURN_IF_ERROR(ReadChoice(f, {"polarity"}, PolarityChoices(), kPolarityNumbers, &v.polarity));
+  XAI_RETURN_IF_ERROR(ReadChoice(f, {"color_map", "colorMap"}, ColorMapChoices(), kColorMapNumbers, &v.color_map));
+  XAI_RETURN_IF_ERROR(
+      ReadChoice(f, {"overlay_type", "overlayType"}, OverlayChoices(), kOverlayNumbers, &v.overlay_type));
   // clip_above_percentile / clip_below_percentile: the SDK's names for the same bounds.
   const std::initializer_list<const char*> upper = {"clip_percent_upperbound", "clipPercentUpperbound",
                                                     "clip_above_percentile", "clipAbovePercentile"};
   const std::initializer_list<const char*> lower = {"clip_percent_lowerbound", "clipPercentLowerbound",
                                                     "clip_below_percentile", "clipBelowPercentile"};
-  XAI_RETURN_IF_ERROR(ReadPercentile(f, upper, &v.clip_percent_upperbound));
-  XAI_RETURN_IF_ERROR(ReadPercentile(f, lower, &v.clip_percent_lowerbound));
+  const auto vertex_named = [&](const char* snake, const char* camel) {
+    return json.contains(snake) || json.contains(camel);
+  };
+  XAI_RETURN_IF_ERROR(ReadPercentile(f, upper, vertex_named("clip_percent_upperbound", "clipPercentUpperbound"),
+                                     &v.clip_percent_upperbound));
+  XAI_RETURN_IF_ERROR(ReadPercentile(f, lower, vertex_named("clip_percent_lowerbound", "clipPercentLowerbound"),
+                                     &v.clip_percent_lowerbound));
   XAI_RETURN_IF_ERROR(ReadNotDrawn(f, &v.not_drawn));
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
   if (!(v.clip_percent_lowerbound < v.clip_percent_upperbound)) {

@@ -15,7 +15,11 @@
 // output_format (png, jpeg), resized_shape and translate, which are checked
 // as the SDK checks them but not drawn (`not_drawn`).
 //
-// Values are case-insensitive ("PIXELS", "pixels"). The method decides what
+// Values are case-insensitive ("PIXELS", "pixels"), or the numbers of Vertex's
+// enums, as proto3 JSON may write them ("colorMap": 2 is viridis); 0 and
+// `*_UNSPECIFIED` are the default. A clip bound of 0 in Vertex's names
+// (clipPercentUpperbound, clip_percent_lowerbound, ...) is proto3's unset
+// one, so the default; in the SDK's clip_*_percentile names 0 is 0. The method decides what
 // the metadata leaves out, as in the cloud service: Integrated Gradients (and
 // Sampled Shapley) default to outlines with pink_green, XRAI to pixels with
 // viridis. Pure; thread-safe.

@@ -45,7 +45,7 @@ TEST(VisualizationTest, ReadsSnakeCase) {
 
 TEST(VisualizationTest, ReadsCamelCaseAndUpperCaseValues) {
   auto v = ParseVisualization(Json::parse(R"({"type": "OUTLINES", "polarity": "NEGATIVE",
-      "colorMap": "PINK_WHITE_GREEN", "clipPercentUpperbound": 90, "clipPercentLowerbound": 0,
+      "colorMap": "PINK_WHITE_GREEN", "clipPercentUpperbound": 90, "clipPercentLowerbound": 5,
       "overlayType": "GRAYSCALE"})"),
                               "xrai", "md");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
@@ -53,8 +53,67 @@ TEST(VisualizationTest, ReadsCamelCaseAndUpperCaseValues) {
   EXPECT_EQ(v->polarity, Polarity::kNegative);
   EXPECT_EQ(v->color_map, ColorMap::kPinkWhiteGreen);
   EXPECT_DOUBLE_EQ(v->clip_percent_upperbound, 90);
-  EXPECT_DOUBLE_EQ(v->clip_percent_lowerbound, 0);
+  EXPECT_DOUBLE_EQ(v->clip_percent_lowerbound, 5);
   EXPECT_EQ(v->overlay_type, OverlayType::kGrayscale);
+}
+
+TEST(VisualizationTest, EnumsMayBeTheirProtoNumbers) {
+  // google.cloud.aiplatform.v1 ExplanationMetadata.InputMetadata.Visualization's
+  // numbers, as the SDK's to_json() writes them (RED_GREEN is 6, PINK_WHITE_GREEN 5).
+  struct Case {
+    Json json;
+    VisualizationType type;
+    Polarity polarity;
+    ColorMap color_map;
+    OverlayType overlay;
+  };
+  for (const Case& c : {
+           Case{{{"type", 1}, {"polarity", 1}, {"colorMap", 1}, {"overlayType", 1}},
+                VisualizationType::kPixels, Polarity::kPositive, ColorMap::kPinkGreen, OverlayType::kNone},
+           Case{{{"type", 2}, {"polarity", 2}, {"colorMap", 2}, {"overlayType", 2}},
+                VisualizationType::kOutlines, Polarity::kNegative, ColorMap::kViridis, OverlayType::kOriginal},
+           Case{{{"polarity", 3}, {"color_map", 3}, {"overlay_type", 3}},
+                VisualizationType::kPixels, Polarity::kBoth, ColorMap::kRed, OverlayType::kGrayscale},
+           Case{{{"colorMap", 4}, {"overlayType", 4}},
+                VisualizationType::kPixels, Polarity::kPositive, ColorMap::kGreen, OverlayType::kMaskBlack},
+           Case{{{"colorMap", 5}}, VisualizationType::kPixels, Polarity::kPositive, ColorMap::kPinkWhiteGreen,
+                OverlayType::kNone},
+           Case{{{"colorMap", 6}}, VisualizationType::kPixels, Polarity::kPositive, ColorMap::kRedGreen,
+                OverlayType::kNone},
+       }) {
+    auto v = ParseVisualization(c.json, "xrai", "md");
+    ASSERT_TRUE(v.ok()) << c.json.dump() << ": " << v.status().ToString();
+    EXPECT_EQ(v->type, c.type) << c.json.dump();
+    EXPECT_EQ(v->polarity, c.polarity) << c.json.dump();
+    EXPECT_EQ(v->color_map, c.color_map) << c.json.dump();
+    EXPECT_EQ(v->overlay_type, c.overlay) << c.json.dump();
+  }
+  // 0 is each enum's _UNSPECIFIED: the method's default.
+  auto zeros = ParseVisualization(Json{{"type", 0}, {"polarity", 0}, {"colorMap", 0}, {"overlayType", 0}},
+                                  "integrated-gradients", "md");
+  ASSERT_TRUE(zeros.ok()) << zeros.status().ToString();
+  EXPECT_EQ(zeros->type, VisualizationType::kOutlines);
+  EXPECT_EQ(zeros->color_map, ColorMap::kPinkGreen);
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"colorMap", 7}}, "xrai", "md").status(),
+                        StatusCode::kInvalidArgument, {"md.colorMap is 7", "5 (PINK_WHITE_GREEN)", "6 (RED_GREEN)"}));
+}
+
+TEST(VisualizationTest, AZeroClipBoundInVertexsNamesIsTheDefault) {
+  // proto3 cannot tell 0 from unset: to_json() writes 0.0 for both bounds left
+  // unset, which Vertex reads as 99.9 and 62.
+  for (const Json& json : {Json{{"clipPercentUpperbound", 0.0}, {"clipPercentLowerbound", 0.0}},
+                           Json{{"clip_percent_upperbound", 0}, {"clip_percent_lowerbound", "0"}}}) {
+    auto v = ParseVisualization(json, "xrai", "md");
+    ASSERT_TRUE(v.ok()) << json.dump() << ": " << v.status().ToString();
+    EXPECT_DOUBLE_EQ(v->clip_percent_upperbound, kDefaultClipPercentUpperbound);
+    EXPECT_DOUBLE_EQ(v->clip_percent_lowerbound, kDefaultClipPercentLowerbound);
+  }
+  // The SDK's names are plain JSON: a lower bound of 0 clips nothing below.
+  auto sdk = ParseVisualization(Json{{"clip_below_percentile", 0}}, "xrai", "md");
+  ASSERT_TRUE(sdk.ok()) << sdk.status().ToString();
+  EXPECT_DOUBLE_EQ(sdk->clip_percent_lowerbound, 0);
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clip_above_percentile", 0}}, "xrai", "md").status(),
+                        StatusCode::kInvalidArgument, {"must be below clip_above_percentile (0.0)"}));
 }
 
 TEST(VisualizationTest, VertexsUnspecifiedValuesKeepTheMethodDefaults) {
@@ -98,8 +157,10 @@ TEST(VisualizationTest, BadValuesNameTheFieldAndTheChoices) {
                         StatusCode::kInvalidArgument, {where + ".colorMap", "\"jet\"", "viridis", "pink_white_green"}));
   EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"type", "dots"}}, "xrai", where).status(),
                         StatusCode::kInvalidArgument, {".type", "pixels, outlines"}));
-  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"polarity", 1}}, "xrai", where).status(),
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"polarity", "all"}}, "xrai", where).status(),
                         StatusCode::kInvalidArgument, {".polarity", "positive, negative, both"}));
+  EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"polarity", 4}}, "xrai", where).status(),
+                        StatusCode::kInvalidArgument, {".polarity is 4", "1 (POSITIVE), 2 (NEGATIVE), 3 (BOTH)"}));
   EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"overlay_type", "sepia"}}, "xrai", where).status(),
                         StatusCode::kInvalidArgument, {".overlay_type", "mask_black"}));
   EXPECT_TRUE(FailsWith(ParseVisualization(Json{{"clip_percent_upperbound", 101}}, "xrai", where).status(),
