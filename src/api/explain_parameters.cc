@@ -45,13 +45,14 @@ StatusOr<SmoothGradRequest> ParseSmoothGrad(const Json& config, const std::strin
       if (!item.is_object()) return InvalidArgument(entry);
       JsonFields e(item, fwhere + ".noiseSigma entry");
       XAI_ASSIGN_OR_RETURN(const Json* name, e.Find({"name"}));
-      XAI_ASSIGN_OR_RETURN(const Json* sigma, e.Find({"sigma"}));
+      // Left out (or 0, which proto3 JSON cannot tell from unset): Vertex's default.
+      XAI_ASSIGN_OR_RETURN(auto sigma, e.NumberOrDefault({"sigma"}));
       XAI_RETURN_IF_ERROR(e.CheckNoUnknownFields());
-      if (name == nullptr || !name->is_string() || sigma == nullptr || !sigma->is_number() ||
-          !(sigma->get<double>() >= 0)) {
+      if (name == nullptr || !name->is_string() || (sigma && !(*sigma >= 0 && std::isfinite(*sigma)))) {
         return InvalidArgument(entry);
       }
-      if (!out.feature_noise_sigma.emplace(name->get<std::string>(), sigma->get<double>()).second) {
+      const double value = sigma.value_or(kDefaultFeatureNoiseSigma);
+      if (!out.feature_noise_sigma.emplace(name->get<std::string>(), value).second) {
         return InvalidArgument(fwhere + " names input '" + name->get<std::string>() +
                                "' twice; give each input one sigma");
       }
@@ -90,12 +91,16 @@ Status ParsePathMethod(const Json& config, const std::string& where, bool xrai, 
     const std::string bwhere = f.Field({"blurBaselineConfig", "blur_baseline_config"});
     if (!blur->is_object()) return InvalidArgument(bwhere + " must be an object, e.g. {\"maxBlurSigma\": 10}");
     JsonFields b(*blur, bwhere);
-    XAI_ASSIGN_OR_RETURN(auto sigma, b.Number({"maxBlurSigma", "max_blur_sigma"}));
+    // Left out or 0 (proto3 JSON's unset): no blur baseline, as Vertex
+    // documents ("If not set, the method defaults to the zero baseline").
+    XAI_ASSIGN_OR_RETURN(auto sigma, b.NumberOrDefault({"maxBlurSigma", "max_blur_sigma"}));
     XAI_RETURN_IF_ERROR(b.CheckNoUnknownFields());
-    if (!sigma || !(*sigma > 0) || !std::isfinite(*sigma)) {
-      return InvalidArgument(bwhere + ".maxBlurSigma must be a finite number > 0 (in pixels)");
+    if (sigma && (!(*sigma > 0) || !std::isfinite(*sigma))) {
+      return InvalidArgument(b.Field({"maxBlurSigma", "max_blur_sigma"}) +
+                             " must be a finite number > 0 (in pixels), or left out for no blur baseline; got " +
+                             Json(*sigma).dump());
     }
-    options->max_blur_sigma = *sigma;
+    if (sigma) options->max_blur_sigma = *sigma;
   }
   return OkStatus();
 }
@@ -151,7 +156,8 @@ Status ParseMetadataOverride(const Json& metadata, ExplainOptions* options) {
     const std::string in_where = where + ".inputs." + it.key();
     if (!it->is_object()) return InvalidArgument(in_where + " must be an object with \"inputBaselines\"");
     JsonFields in(*it, in_where);
-    XAI_ASSIGN_OR_RETURN(const Json* baselines, in.Find({"inputBaselines", "input_baselines"}));
+    // An empty list is proto3 JSON's unset one: Vertex then keeps the metadata's baselines.
+    XAI_ASSIGN_OR_RETURN(const Json* baselines, in.FindList({"inputBaselines", "input_baselines"}));
     XAI_RETURN_IF_ERROR(in.CheckNoUnknownFields());
     if (baselines == nullptr) continue;
     std::vector<Json> list;

@@ -19,6 +19,8 @@ namespace xai {
 inline constexpr int kMinStepCount = 1, kMaxStepCount = 100, kDefaultStepCount = 50;
 inline constexpr int kMinPathCount = 1, kMaxPathCount = 50, kDefaultPathCount = 10;
 inline constexpr int kMinNoisySamples = 1, kMaxNoisySamples = 50, kDefaultNoisySamples = 3;
+// smoothGradConfig.featureNoiseSigma: an entry's sigma left out (or 0), as Vertex documents.
+inline constexpr double kDefaultFeatureNoiseSigma = 0.1;
 inline constexpr int kMaxBatchSize = 4096;  // unset: AutoBatchSize (attribution/batched_evaluator.h)
 // topK: 1..kMaxTopK, or -1 for all outputs (a K above an output's size explains all of it).
 inline constexpr int kMaxTopK = 1 << 20;

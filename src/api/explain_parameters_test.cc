@@ -76,7 +76,9 @@ TEST(ExplainParametersTest, SmoothGradErrors) {
   EXPECT_TRUE(Contains(samples, "noisySampleCount")) << samples;
   EXPECT_TRUE(Contains(samples, "[1, 50]")) << samples;
   EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig":
-      {"featureNoiseSigma": {"noiseSigma": [{"name": "a"}]}}}})"), "\"sigma\""));
+      {"featureNoiseSigma": {"noiseSigma": [{"sigma": 0.1}]}}}})"), "\"name\""));
+  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig":
+      {"featureNoiseSigma": {"noiseSigma": [{"name": "a", "sigma": -0.1}]}}}})"), "\"sigma\": S >= 0"));
   // A name given twice, or a key that is not read, was dropped silently.
   EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"featureNoiseSigma":
       {"noiseSigma": [{"name": "a", "sigma": 0.1}, {"name": "a", "sigma": 0}]}}}})"), "names input 'a' twice"));
@@ -90,8 +92,54 @@ TEST(ExplainParametersTest, BlurBaseline) {
   auto blur = FromText(R"({"integratedGradientsAttribution": {"blurBaselineConfig": {"maxBlurSigma": 4}}})");
   ASSERT_TRUE(blur.ok());
   EXPECT_DOUBLE_EQ(*blur->max_blur_sigma, 4);
-  EXPECT_TRUE(Contains(ErrorOf(R"({"integratedGradientsAttribution": {"blurBaselineConfig": {"maxBlurSigma": 0}}})"),
-                       "maxBlurSigma must be a finite number > 0"));
+  const std::string negative =
+      ErrorOf(R"({"integratedGradientsAttribution": {"blurBaselineConfig": {"maxBlurSigma": -1}}})");
+  EXPECT_TRUE(Contains(negative, "integratedGradientsAttribution.blurBaselineConfig.maxBlurSigma must be a finite "
+                                 "number > 0 (in pixels), or left out for no blur baseline; got -1.0")) << negative;
+}
+
+TEST(ExplainParametersTest, ABlurBaselineWithoutSigmaIsNone) {
+  // Google's client sends BlurBaselineConfig() as {} (or {"maxBlurSigma": 0.0}
+  // from to_json()); Vertex: "If not set, the method defaults to the zero baseline".
+  for (const char* method : {"integratedGradientsAttribution", "xraiAttribution"}) {
+    for (const char* config : {"{}", R"({"maxBlurSigma": 0.0})", R"({"max_blur_sigma": "0"})"}) {
+      const std::string text = std::string(R"({")") + method + R"(": {"blurBaselineConfig": )" + config + "}}";
+      auto options = FromText(text);
+      ASSERT_TRUE(options.ok()) << text << ": " << options.status().ToString();
+      EXPECT_FALSE(options->max_blur_sigma.has_value()) << text;
+    }
+  }
+}
+
+TEST(ExplainParametersTest, AFeatureNoiseSigmaLeftOutIsVertexsDefault) {
+  // NoiseSigmaForFeature(name="a") with no sigma: {"name": "a"}, or "sigma": 0.0
+  // from to_json(). Vertex documents "Defaults to 0.1".
+  auto options = FromText(R"({"integratedGradientsAttribution": {"smoothGradConfig": {"featureNoiseSigma":
+      {"noiseSigma": [{"name": "a"}, {"name": "b", "sigma": 0.0}, {"name": "c", "sigma": 0.3}]}}}})");
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_DOUBLE_EQ(options->smooth_grad->feature_noise_sigma.at("a"), kDefaultFeatureNoiseSigma);
+  EXPECT_DOUBLE_EQ(options->smooth_grad->feature_noise_sigma.at("b"), 0.1);
+  EXPECT_DOUBLE_EQ(options->smooth_grad->feature_noise_sigma.at("c"), 0.3);
+}
+
+TEST(ExplainParametersTest, TheCloudSdksToJsonOfDefaultParametersIsRead) {
+  // google-cloud-aiplatform 2.7.0: ExplanationParameters.to_json() of an
+  // IntegratedGradientsAttribution with a BlurBaselineConfig() and a
+  // NoiseSigmaForFeature(name="features"), every field left at its default.
+  auto options = FromText(R"({"integratedGradientsAttribution": {
+      "smoothGradConfig": {"featureNoiseSigma": {"noiseSigma": [{"name": "features", "sigma": 0.0}]},
+                           "noisySampleCount": 0},
+      "blurBaselineConfig": {"maxBlurSigma": 0.0}, "stepCount": 0}, "topK": 0})",
+                          R"({"inputs": {"features": {"inputBaselines": []}}})");
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->step_count, kDefaultStepCount);
+  EXPECT_EQ(options->top_k, 1);
+  EXPECT_FALSE(options->max_blur_sigma.has_value());
+  EXPECT_EQ(options->smooth_grad->noisy_sample_count, kDefaultNoisySamples);
+  EXPECT_DOUBLE_EQ(options->smooth_grad->feature_noise_sigma.at("features"), 0.1);
+  // An empty inputBaselines overrides nothing: Vertex "If it's not specified,
+  // the original baselines are not overridden".
+  EXPECT_TRUE(options->baseline_overrides.empty());
 }
 
 TEST(ExplainParametersTest, SampledShapleyPathCount) {
