@@ -468,3 +468,81 @@ def test_readyz_without_the_token_names_the_models_but_not_their_paths_or_errors
         assert probe.get("/readyz").expect_error(503, "UNAVAILABLE") == message
         probe.get("/metrics").expect_error(401, "UNAUTHENTICATED", ["Authorization: Bearer"])
         assert "xaiserve_requests_total" in probe.get("/metrics", headers=AUTH).raw.decode()
+
+
+# What google-cloud-aiplatform 2.7.0's ExplanationMetadata.to_json() writes
+# (enums as numbers, every field at its default written out) for the two
+# demo models' metadata: shapes_cnn's image in [0, 1] drawn as viridis pixels
+# over grayscale with the default clip bounds, and tabular_mlp's features.
+SDK_TO_JSON_IMAGE = """{"inputs": {"image": {"inputTensorName": "image", "modality": "image",
+  "featureValueDomain": {"maxValue": 1.0, "minValue": 0.0, "originalMean": 0.0, "originalStddev": 0.0},
+  "visualization": {"type": 1, "polarity": 1, "colorMap": 2, "overlayType": 3, "clipPercentUpperbound": 0.0,
+                    "clipPercentLowerbound": 0.0},
+  "inputBaselines": [], "encoding": 0, "indicesTensorName": "", "denseShapeTensorName": "", "indexFeatureMapping": [],
+  "encodedTensorName": "", "encodedBaselines": [], "groupName": ""}},
+ "outputs": {"probabilities": {"indexDisplayNameMapping": ["cross", "square"], "outputTensorName": "probabilities"}},
+ "featureAttributionsSchemaUri": "", "latentSpaceSource": ""}"""
+SDK_TO_JSON_TABULAR = """{"inputs": {"features": {"inputTensorName": "features", "encoding": 1, "inputBaselines": [],
+  "modality": "", "indicesTensorName": "", "denseShapeTensorName": "", "indexFeatureMapping": [],
+  "encodedTensorName": "", "encodedBaselines": [], "groupName": ""}},
+ "outputs": {"probabilities": {"outputTensorName": "probabilities"}},
+ "featureAttributionsSchemaUri": "", "latentSpaceSource": ""}"""
+
+
+@pytest.fixture(scope="module")
+def sdk_written_server(xaiserve, tmp_path_factory):
+    """The demo image and tabular models with the metadata above beside them
+    ("image_sdk", "tabular_sdk"), and the same models as they ship ("image",
+    "tabular")."""
+    root = tmp_path_factory.mktemp("sdk_metadata")
+    flags = []
+    for name, fixture, text in (("image_sdk", "shapes_cnn", SDK_TO_JSON_IMAGE),
+                                ("tabular_sdk", "tabular_mlp", SDK_TO_JSON_TABULAR)):
+        model = root / name
+        model.mkdir()
+        for part in ("saved_model.pb", "variables"):
+            (model / part).symlink_to(fixture_dir(fixture) / part)
+        (model / "explanation_metadata.json").write_text(text)
+        flags += ["--model", f"{name}={model}"]
+    flags += ["--model", f"image={fixture_dir('shapes_cnn')}", "--model", f"tabular={fixture_dir('tabular_mlp')}"]
+    with running_server(*flags, log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+def test_metadata_from_the_cloud_sdk_s_to_json_and_a_request_at_defaults_are_read(sdk_written_server):
+    """Proto3 JSON as Google's client writes it: metadata with enums as
+    numbers and every default written ("encoding": 0, "inputBaselines": [],
+    "modality": "", clip bounds 0.0), and requests whose fields hold their
+    defaults (BlurBaselineConfig() with no sigma: no blur baseline; a
+    feature's noise sigma left out: Vertex's 0.1; an empty inputBaselines:
+    no override). Each answers as the plain form of the same request does."""
+    server = sdk_written_server
+    [image] = read_instances("shapes_cnn")[:1]
+    for method in ("integratedGradientsAttribution", "xraiAttribution"):
+        plain = {"instances": [image],
+                 "explanationSpecOverride": {"parameters": {method: {"stepCount": 10}, "visualize": True}}}
+        defaulted = copy.deepcopy(plain)
+        defaulted["explanationSpecOverride"]["parameters"][method]["blurBaselineConfig"] = {}
+        expected = server.post("/v1/models/image:explain", plain).expect(200)
+        assert server.post("/v1/models/image_sdk:explain", defaulted).expect(200) == expected, method
+        defaulted["explanationSpecOverride"]["parameters"][method]["blurBaselineConfig"] = {"maxBlurSigma": 0.0}
+        assert server.post("/v1/models/image_sdk:explain", defaulted).expect(200) == expected, method
+
+    [row] = read_instances("tabular_mlp")[:1]
+    smooth = {"noisySampleCount": 0, "featureNoiseSigma": {"noiseSigma": [{"name": "features", "sigma": 0.1}]}}
+    plain = {"instances": [row], "explanationSpecOverride": {
+        "parameters": {"integratedGradientsAttribution": {"stepCount": 10, "smoothGradConfig": smooth}}}}
+    expected = server.post("/v1/models/tabular:explain", plain).expect(200)
+    for entry in ({"name": "features"}, {"name": "features", "sigma": 0.0}):
+        defaulted = copy.deepcopy(plain)
+        defaulted["explanationSpecOverride"]["parameters"]["integratedGradientsAttribution"]["smoothGradConfig"][
+            "featureNoiseSigma"]["noiseSigma"] = [entry]
+        defaulted["explanationSpecOverride"]["metadata"] = {"inputs": {"features": {"inputBaselines": []}}}
+        assert server.post("/v1/models/tabular:explain", defaulted).expect(200) == expected, entry
+    # The to_json() metadata leaves the baseline out: a zero baseline, as inferred metadata's.
+    [attribution] = server.post("/v1/models/tabular_sdk:explain", {"instances": [row]}).expect(
+        200)["explanations"][0]["attributions"]
+    inferred = {"instances": [row], "explanationSpecOverride": {"metadata": {"inputs": {"features": {
+        "inputBaselines": [0.0]}}}}}
+    assert [attribution] == server.post("/v1/models/tabular_sdk:explain", inferred).expect(
+        200)["explanations"][0]["attributions"]
