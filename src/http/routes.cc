@@ -250,6 +250,18 @@ class Handler {
     auto parsed = ParseExplainRequest(*body, snapshot->source.default_method, context_.limits);
     if (!parsed.ok()) return Fail(parsed.status());
     response_.method_label = "explain:" + parsed->options.method;
+    // Vertex's deployedModelId picks the deployed model: here a version, as
+    // the endpoint's resource lists them (it was ignored: the newest explained).
+    if (!parsed->deployed_model_id.empty()) {
+      auto named = ParseVersion(route.model, parsed->deployed_model_id);
+      if (!named.ok()) return Fail(named.status().WithContext("deployedModelId"));
+      if (version && *version != *named) {
+        return Fail(InvalidArgument("deployedModelId '" + parsed->deployed_model_id + "' names version " +
+                                    std::to_string(*named) + ", and the path version " + std::to_string(*version) +
+                                    "; give one of them"));
+      }
+      version = *named;
+    }
     auto loaded = context_.registry->Get(route.model, version);
     if (!loaded.ok()) return Fail(loaded.status());
     WorkBudget budget;

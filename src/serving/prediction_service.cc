@@ -168,7 +168,7 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
   XAI_ASSIGN_OR_RETURN(const Json* instances, f.Find({"instances"}));
   XAI_ASSIGN_OR_RETURN(const Json* parameters, f.Find({"parameters"}));
   XAI_ASSIGN_OR_RETURN(const Json* spec_override, f.Find({"explanationSpecOverride", "explanation_spec_override"}));
-  XAI_ASSIGN_OR_RETURN(const Json* deployed_model, f.Find({"deployedModelId", "deployed_model_id"}));  // Vertex; unused
+  XAI_ASSIGN_OR_RETURN(const Json* deployed_model, f.Find({"deployedModelId", "deployed_model_id"}));
   for (const char* misplaced : {"outputName", "topK", "outputIndices", "integratedGradientsAttribution",
                                 "sampledShapleyAttribution", "xraiAttribution", "batchSize"}) {
     if (body.contains(misplaced)) {
@@ -177,7 +177,6 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
     }
   }
   XAI_RETURN_IF_ERROR(f.CheckNoUnknownFields());
-  (void)deployed_model;
   if (instances == nullptr) {
     return InvalidArgument("the request has no \"instances\"; give a list of instances, e.g. "
                            "{\"instances\": [[1.0, 2.0]]}");
@@ -211,6 +210,13 @@ StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string
   }
   ExplainRequest request;
   request.instances = *instances;
+  if (deployed_model != nullptr && !deployed_model->is_null()) {
+    if (!deployed_model->is_string()) {
+      return InvalidArgument(f.Field({"deployedModelId", "deployed_model_id"}) + " must be a string (a version, as "
+                             "the endpoint lists its deployedModels), got " + deployed_model->dump());
+    }
+    request.deployed_model_id = deployed_model->get<std::string>();  // "" is proto3's unset
+  }
   StatusOr<ExplainParameters> parsed =
       ParseExplainRequestParameters(chosen, override_metadata ? *override_metadata : Json(nullptr));
   if (!parsed.ok() && parameters_explain && !IsEmpty(parameters) &&

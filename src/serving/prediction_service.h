@@ -65,6 +65,10 @@ struct ExplainRequest {
   ExplainOptions options;  // options.method: the request's, else the default
   bool visualize = false;  // "parameters": {"visualize": true}: pictures in each attribution entry
   int64_t max_image_pixels = kDefaultMaxImagePixels;  // from RequestLimits
+  // Vertex's "deployedModelId": which of the endpoint's deployed models
+  // explains; xaiserve's deployed models are the loaded versions (their ids
+  // the version numbers, as the endpoint's resource lists them). Empty: unset.
+  std::string deployed_model_id;
 };
 StatusOr<ExplainRequest> ParseExplainRequest(const Json& body, const std::string& default_method,
                                              const RequestLimits& limits);

@@ -139,6 +139,33 @@ def test_a_new_version_is_picked_up_without_failing_requests(xaiserve, tmp_path)
         assert "model 'm' version 2 loaded" in server.log()
 
 
+def test_deployed_model_id_picks_the_version_the_endpoint_lists(xaiserve, tmp_path):
+    """Vertex's deployedModelId names which deployed model explains; the endpoint's resource lists
+    the loaded versions as its deployedModels. It was ignored: the newest version explained."""
+    base = tmp_path / "model"
+    shutil.copytree(fixture_dir("tabular_mlp"), base / "1")
+    # Version 2: the same model, explained from a zero baseline (no metadata).
+    shutil.copytree(fixture_dir("tabular_mlp"), base / "2", ignore=shutil.ignore_patterns("explanation_metadata.json"))
+    body = {"instances": TABULAR[:1]}
+    endpoint = "/v1/projects/p/locations/l/endpoints/m"
+    with running_server("--model", f"m={base}", "--poll-seconds", "0", log_dir=tmp_path) as server:
+        assert [d["id"] for d in server.get(endpoint).expect(200)["deployedModels"]] == ["1", "2"]
+        version_one = server.post("/v1/models/m/versions/1:explain", body).expect(200)
+        newest = server.post("/v1/models/m:explain", body).expect(200)
+        assert version_one != newest
+
+        assert server.post(endpoint + ":explain", {**body, "deployedModelId": "1"}).expect(200) == version_one
+        assert server.post(endpoint + ":explain", {**body, "deployedModelId": ""}).expect(200) == newest
+        assert server.post("/v1/models/m/versions/1:explain", {**body, "deployedModelId": "1"}).expect(200) == version_one
+        server.post("/v1/models/m/versions/1:explain", {**body, "deployedModelId": "2"}).expect_error(
+            400, "INVALID_ARGUMENT", ["deployedModelId '2' names version 2, and the path version 1"])
+        server.post(endpoint + ":explain", {**body, "deployedModelId": "3"}).expect_error(404, phrases=["3"])
+        server.post(endpoint + ":explain", {**body, "deployedModelId": "v1"}).expect_error(
+            404, phrases=["deployedModelId", "has no version 'v1'"])
+        server.post(endpoint + ":explain", {**body, "deployedModelId": 1}).expect_error(
+            400, "INVALID_ARGUMENT", ["deployedModelId must be a string"])
+
+
 def test_keep_versions_unloads_the_old_version_once_the_new_one_serves(xaiserve, tmp_path):
     """--keep-versions 1 (TF Serving's default policy): version 1 serves until
     version 2 has loaded, then is unloaded; no request fails on the way."""
