@@ -541,6 +541,12 @@ void DeadlineHttpServer::CloseConnectionAfter(httplib::Response& res) {
   if (t_connection != nullptr) t_connection->CloseAfterResponse();
 }
 
+void DeadlineHttpServer::SayConnectionCloseOnce(httplib::Response& res) {
+  res.headers.erase("Connection");
+  res.headers.erase("Keep-Alive");
+  res.headers.emplace("Connection", "close");
+}
+
 void DeadlineHttpServer::SetReasonPhrase(httplib::Response& res, const std::string& reason) {
   res.reason = reason;
   if (t_connection != nullptr) t_connection->ReplaceReasonPhrase(reason);

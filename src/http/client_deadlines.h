@@ -87,6 +87,11 @@ class DeadlineHttpServer : public httplib::Server {
   // close"): after a request whose end cannot be trusted, or whose body is
   // left unread, the next bytes are no request.
   static void CloseConnectionAfter(httplib::Response& res);
+  // Just before a response that ends its connection is written: one
+  // "Connection: close" and no Keep-Alive beside it (a client's "close" gets
+  // a second one from cpp-httplib, and CloseConnectionAfter's comes with
+  // cpp-httplib's Keep-Alive).
+  static void SayConnectionCloseOnce(httplib::Response& res);
   // Sends `reason` as the status line's reason phrase of `res`, the response
   // about to be written (also kept in res.reason): cpp-httplib 0.11.4 writes
   // the phrase of its own table whatever res.reason says, and "Internal

@@ -400,14 +400,9 @@ void HttpServer::Configure() {
     // saying so, which an HTTP/1.0 client must hear (RFC 7230 §A.1.2).
     const bool http10 = req.version == "HTTP/1.0";
     const bool closes = res.has_header("Connection") || (http10 && req.get_header_value("Connection") != "Keep-Alive");
-    // One "Connection: close" and no Keep-Alive beside it (a client's "close"
-    // got a second one from cpp-httplib, and CloseConnectionAfter's came with
-    // cpp-httplib's Keep-Alive).
-    res.headers.erase("Connection");
     if (closes) {
-      res.headers.erase("Keep-Alive");
-      res.headers.emplace("Connection", "close");
-    } else if (http10) {
+      DeadlineHttpServer::SayConnectionCloseOnce(res);
+    } else if (http10) {  // (no Connection header here: it would have made `closes`)
       res.headers.emplace("Connection", "keep-alive");
     }
     // nginx's code for a client that left before its answer (error_mapping.h).

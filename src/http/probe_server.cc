@@ -94,13 +94,7 @@ ProbeServer::ProbeServer(const RouteContext& context, const std::atomic<bool>* s
     // cpp-httplib compresses any body for a client that accepts it (/metrics
     // is large enough to matter), so every response varies with it.
     if (!res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
-    // One "Connection: close" where the connection ends (CloseConnectionAfter's
-    // came beside cpp-httplib's own), and no Keep-Alive with it.
-    if (res.has_header("Connection")) {
-      res.headers.erase("Connection");
-      res.headers.erase("Keep-Alive");
-      res.headers.emplace("Connection", "close");
-    }
+    if (res.has_header("Connection")) DeadlineHttpServer::SayConnectionCloseOnce(res);
   });
   // A method without a route (PRI, CONNECT, TRACE) is 501 at once, before
   // anything reads a body: cpp-httplib expects one with PRI, and held one of
