@@ -150,9 +150,11 @@ StatusOr<std::optional<std::string>> JsonFields::ProtoEnum(std::initializer_list
   return InvalidArgument(Field(names) + " is " + v->dump() + "; give the value's name or its number: " + numbered);
 }
 
-std::string JsonFields::Field(std::initializer_list<const char*> names) const {
+std::string JsonFields::Field(std::initializer_list<const char*> names) const { return where_ + "." + Spelling(names); }
+
+std::string JsonFields::Spelling(std::initializer_list<const char*> names) const {
   auto it = used_alias_.find(*names.begin());
-  return where_ + "." + (it != used_alias_.end() ? it->second : std::string(*names.begin()));
+  return it != used_alias_.end() ? it->second : std::string(*names.begin());
 }
 
 Status JsonFields::CheckNoUnknownFields() const {

@@ -73,6 +73,8 @@ class JsonFields {
 
   // "where.field", spelled as the JSON spelled it (else the first alias).
   std::string Field(std::initializer_list<const char*> names) const;
+  // The field's name alone, as the JSON spelled it (else the first alias).
+  std::string Spelling(std::initializer_list<const char*> names) const;
 
   // INVALID_ARGUMENT naming the first field that no Find asked for, listing
   // the known ones.

@@ -97,7 +97,7 @@ StatusOr<std::optional<FeatureDomain>> Domain(JsonFields& r) {
   XAI_ASSIGN_OR_RETURN(const Json* v, r.Find({"domain", "featureValueDomain", "feature_value_domain"}));
   if (v == nullptr) return std::optional<FeatureDomain>();
   const std::string where = r.Field({"domain", "featureValueDomain", "feature_value_domain"});
-  const bool proto3 = where.substr(where.rfind('.') + 1) != "domain";
+  const bool proto3 = r.Spelling({"domain", "featureValueDomain", "feature_value_domain"}) != "domain";
   if (!v->is_object()) return InvalidArgument(where + " must be an object with 'min' and 'max'");
   JsonFields d(*v, where);
   FeatureDomain domain;
